@@ -1,0 +1,294 @@
+//! Analytics queries and their results (DESIGN §3.5). Stores compute them in the database;
+//! none of them loads every participant into memory.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::attendance::Participant;
+use crate::error::{Error, FieldError, Result};
+use crate::ids::{SessionId, UserId};
+use crate::session::SessionStatus;
+use crate::values::Title;
+
+/// The share of the live time a participant must have watched to count as having attended,
+/// when the caller gives none: 75 %.
+pub const DEFAULT_ATTENDANCE_THRESHOLD_PERCENT: u8 = 75;
+
+/// What a session report is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// The session.
+    pub session_id: SessionId,
+    /// "Now": open intervals are counted up to here (capped at `last_seen + T`).
+    pub now: DateTime<Utc>,
+    /// The presence timeout T.
+    pub timeout: Duration,
+    /// The session's total live time as of `now`, in seconds (from
+    /// [`LiveSession::live_duration_at`](crate::LiveSession::live_duration_at)).
+    pub live_seconds: i64,
+    /// Attendance threshold in percent of `live_seconds` (0–100).
+    pub threshold_percent: u8,
+}
+
+/// A session's attendance report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReport {
+    /// The session.
+    pub session_id: SessionId,
+    /// Distinct participants.
+    pub participants: u64,
+    /// Watching now (present, seen within T).
+    pub watching: u64,
+    /// Sum of watch seconds (as of now).
+    pub total_watch_seconds: i64,
+    /// Average watch seconds per participant (0 without participants).
+    pub average_watch_seconds: f64,
+    /// Largest watch seconds.
+    pub max_watch_seconds: i64,
+    /// Seconds the session has been live.
+    pub live_seconds: i64,
+    /// The threshold used, in percent.
+    pub threshold_percent: u8,
+    /// Participants who watched at least `threshold_percent` of `live_seconds`
+    /// (with no live time yet, nobody).
+    pub attended: u64,
+}
+
+/// How an attendance list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttendanceSort {
+    /// By first join time.
+    #[default]
+    JoinTime,
+    /// By watch seconds (as of now).
+    WatchTime,
+    /// By user name (case-insensitive), then user id.
+    Name,
+}
+
+impl std::str::FromStr for AttendanceSort {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "joinTime" | "join_time" => Ok(AttendanceSort::JoinTime),
+            "watchTime" | "watch_time" => Ok(AttendanceSort::WatchTime),
+            "name" | "userName" => Ok(AttendanceSort::Name),
+            _ => Err(Error::invalid(
+                "sort",
+                "unknown_sort",
+                "must be one of joinTime, watchTime, name",
+            )),
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+impl std::str::FromStr for SortOrder {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "asc" => Ok(SortOrder::Asc),
+            "desc" => Ok(SortOrder::Desc),
+            _ => Err(Error::invalid(
+                "order",
+                "unknown_order",
+                "must be asc or desc",
+            )),
+        }
+    }
+}
+
+/// A page of a session's attendance list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttendanceQuery {
+    /// The session.
+    pub session_id: SessionId,
+    /// Sort key; ties are broken by user id ascending.
+    pub sort: AttendanceSort,
+    /// Direction.
+    pub order: SortOrder,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return (1–[`AttendanceQuery::MAX_LIMIT`]).
+    pub limit: u32,
+    /// "Now", for watch seconds of open intervals.
+    pub now: DateTime<Utc>,
+    /// The presence timeout T.
+    pub timeout: Duration,
+}
+
+impl AttendanceQuery {
+    /// Largest page.
+    pub const MAX_LIMIT: u32 = 10_000;
+    /// Default page.
+    pub const DEFAULT_LIMIT: u32 = 100;
+}
+
+/// One row of an attendance list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendanceRow {
+    /// The participant record.
+    pub participant: Participant,
+    /// Watch seconds as of the query's `now` (credited plus the open interval).
+    pub watch_seconds_now: i64,
+}
+
+/// A page of an attendance list and the total number of rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendancePage {
+    /// The rows.
+    pub rows: Vec<AttendanceRow>,
+    /// Participants in the session.
+    pub total: u64,
+}
+
+/// Which measure ranks popular sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PopularBy {
+    /// Distinct participants.
+    #[default]
+    Participants,
+    /// Total credited watch seconds.
+    WatchTime,
+}
+
+impl std::str::FromStr for PopularBy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "participants" => Ok(PopularBy::Participants),
+            "watchTime" | "watch_time" => Ok(PopularBy::WatchTime),
+            _ => Err(Error::invalid(
+                "by",
+                "unknown_measure",
+                "must be participants or watchTime",
+            )),
+        }
+    }
+}
+
+/// An overview over sessions whose start time is in `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverviewQuery {
+    /// Start of the range (inclusive).
+    pub from: DateTime<Utc>,
+    /// End of the range (exclusive).
+    pub to: DateTime<Utc>,
+    /// How many popular sessions to return (0–100).
+    pub top: u32,
+    /// How to rank them.
+    pub by: PopularBy,
+}
+
+impl OverviewQuery {
+    /// Checks the range and the top count.
+    pub fn validate(&self) -> Result<()> {
+        let mut errors = Vec::new();
+        if self.from >= self.to {
+            errors.push(FieldError::new("to", "invalid_range", "must be after from"));
+        }
+        if self.top > 100 {
+            errors.push(FieldError::new(
+                "limit",
+                "out_of_range",
+                "must be at most 100",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+/// A session in an overview's popular list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PopularSession {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its title.
+    pub title: Title,
+    /// Its status.
+    pub status: SessionStatus,
+    /// Its start time.
+    pub start_time: DateTime<Utc>,
+    /// Distinct participants.
+    pub participants: u64,
+    /// Total credited watch seconds.
+    pub total_watch_seconds: i64,
+}
+
+/// Totals over a time range.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overview {
+    /// Sessions starting in the range.
+    pub sessions: u64,
+    /// Participant records of those sessions.
+    pub participants: u64,
+    /// Average credited watch seconds per participant record (0 without any).
+    pub average_watch_seconds: f64,
+    /// The top sessions, best first; ties by session id.
+    pub popular: Vec<PopularSession>,
+}
+
+/// One session in a user's participation history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipationRow {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its title.
+    pub title: Title,
+    /// Its status.
+    pub status: SessionStatus,
+    /// Its start time.
+    pub start_time: DateTime<Utc>,
+    /// The user's first join.
+    pub first_joined_at: DateTime<Utc>,
+    /// The user's last join.
+    pub last_joined_at: DateTime<Utc>,
+    /// Credited watch seconds.
+    pub watch_seconds: i64,
+    /// Joins.
+    pub join_count: u64,
+}
+
+/// A user's participation (student progress).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participation {
+    /// The user.
+    pub user_id: UserId,
+    /// Sessions joined.
+    pub sessions_joined: u64,
+    /// Total credited watch seconds.
+    pub total_watch_seconds: i64,
+    /// The most recent sessions, by first join, newest first (at most the query's limit).
+    pub sessions: Vec<ParticipationRow>,
+}
+
+/// A participation query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipationQuery {
+    /// The user.
+    pub user_id: UserId,
+    /// Most rows to return (1–1000).
+    pub limit: u32,
+}

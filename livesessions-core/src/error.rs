@@ -1,0 +1,184 @@
+//! The one error type of the domain and what every port returns.
+
+use std::fmt;
+
+use crate::session::{SessionAction, SessionStatus};
+
+/// A boxed error that keeps the cause of a storage failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of every fallible operation in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// The field's name as clients send it (camelCase, e.g. `videoUrl`).
+    pub field: String,
+    /// A stable, machine-readable code (e.g. `too_long`, `required`).
+    pub code: &'static str,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Creates a field error.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Returns a copy of this error attributed to another field name.
+    pub fn for_field(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Why a request conflicts with the current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The lifecycle forbids `action` while the session is in `status` (DESIGN §3.3).
+    InvalidTransition {
+        /// The session's status when the action was attempted.
+        status: SessionStatus,
+        /// The refused action.
+        action: SessionAction,
+    },
+    /// The stored version differs from the one the caller expected (optimistic concurrency).
+    VersionMismatch {
+        /// The version the caller expected.
+        expected: u64,
+        /// The version found in the store, when known.
+        actual: Option<u64>,
+    },
+    /// A record with the same identity already exists.
+    AlreadyExists {
+        /// What kind of record ("session", "participant", "thumbnail").
+        entity: &'static str,
+        /// Its identity.
+        id: String,
+    },
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::InvalidTransition { status, action } => {
+                write!(f, "cannot {action} a session that is {status}")
+            }
+            Conflict::VersionMismatch { expected, actual } => match actual {
+                Some(actual) => write!(
+                    f,
+                    "the session was changed concurrently (expected version {expected}, found {actual})"
+                ),
+                None => write!(
+                    f,
+                    "the session was changed concurrently (expected version {expected})"
+                ),
+            },
+            Conflict::AlreadyExists { entity, id } => write!(f, "{entity} {id} already exists"),
+        }
+    }
+}
+
+/// The error of every operation of the domain, its ports and its service.
+///
+/// Adapters map their driver errors onto it: unique-key and version conflicts become
+/// [`Error::Conflict`], lost connections and pool timeouts [`Error::Unavailable`], anything else
+/// [`Error::Storage`] with the driver's error kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The addressed record does not exist.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What kind of record ("session", "participant", "thumbnail").
+        entity: &'static str,
+        /// Its identity.
+        id: String,
+    },
+    /// The request has invalid fields; every one of them is listed.
+    #[error("invalid request: {}", join_fields(.0))]
+    Validation(Vec<FieldError>),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(Conflict),
+    /// The caller is not signed in but the use case needs an identity.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller is signed in but may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// A transient failure: the store is down, unreachable or timed out. Retrying later may work.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Option<BoxError>),
+    /// A permanent storage failure; the cause is kept for logs and never shown to clients.
+    #[error("storage failure")]
+    Storage(#[source] BoxError),
+}
+
+fn join_fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// A [`Error::NotFound`] for a session.
+    pub fn session_not_found(id: impl fmt::Display) -> Self {
+        Error::NotFound {
+            entity: "session",
+            id: id.to_string(),
+        }
+    }
+
+    /// A [`Error::NotFound`] for a participant of a session.
+    pub fn participant_not_found(session: impl fmt::Display, user: impl fmt::Display) -> Self {
+        Error::NotFound {
+            entity: "participant",
+            id: format!("{user} in session {session}"),
+        }
+    }
+
+    /// A [`Error::Validation`] with a single field error.
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// A [`Error::Storage`] wrapping any error as its cause.
+    pub fn storage(cause: impl Into<BoxError>) -> Self {
+        Error::Storage(cause.into())
+    }
+
+    /// A [`Error::Unavailable`] wrapping a cause.
+    pub fn unavailable(cause: impl Into<BoxError>) -> Self {
+        Error::Unavailable(Some(cause.into()))
+    }
+
+    /// Whether retrying the same request later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unavailable(_))
+    }
+}
+
+impl From<Conflict> for Error {
+    fn from(conflict: Conflict) -> Self {
+        Error::Conflict(conflict)
+    }
+}

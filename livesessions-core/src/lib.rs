@@ -1,0 +1,113 @@
+//! The core of `livesessions`: live classes for e-learning backends.
+//!
+//! Admins schedule sessions, start and end them; students join and watch; the library counts
+//! distinct participants exactly and credits watch time from join, heartbeat and leave events.
+//!
+//! This crate is the hexagon: the domain ([`LiveSession`], [`Participant`], validating value
+//! objects), the lifecycle and watch-time rules, the ports that storage adapters implement
+//! ([`SessionStore`], [`AttendanceStore`], [`AnalyticsStore`]), the [`LiveSessions`] service,
+//! an in-memory store ([`MemoryStore`], feature `memory`) and a conformance suite every store
+//! runs against itself (module [`testing`], feature `testing`). It does no I/O of its own
+//! beyond the local-directory [`LocalDirThumbnails`].
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "memory")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use livesessions_core::{Actor, JoinInput, LiveSessions, ManualClock, MemoryStore, NewSession, UserId};
+//!
+//! let clock = ManualClock::new("2025-01-15T10:00:00Z".parse().unwrap());
+//! let service = LiveSessions::builder(Arc::new(MemoryStore::new()))
+//!     .clock(Arc::new(clock.clone()))
+//!     .build();
+//!
+//! let admin = Actor::admin(UserId::parse("admin")?);
+//! let session = service
+//!     .create(Some(&admin), NewSession {
+//!         title: "Web Development 101".into(),
+//!         instructor: "Sarah Khan".into(),
+//!         video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
+//!         start_time: "2025-01-15T10:00:00+05:00".into(),
+//!         is_live: true,
+//!         ..Default::default()
+//!     }, None)
+//!     .await?;
+//!
+//! let student = Actor::user(UserId::parse("user456")?)
+//!     .with_name("Ahmed Ali")
+//!     .with_email("ahmed@example.com");
+//! service
+//!     .join(Some(&student), JoinInput { session_id: session.id.to_string(), ..Default::default() })
+//!     .await?;
+//! clock.advance_secs(30);
+//! service.heartbeat(Some(&student), session.id).await?;
+//! clock.advance_secs(15);
+//! let participant = service.leave(Some(&student), session.id).await?;
+//! assert_eq!(participant.watch_seconds, 45);
+//! # Ok::<(), livesessions_core::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Writing a store
+//!
+//! Implement the three store traits on one type and run the conformance suite against it
+//! from an integration test (feature `testing`):
+//!
+//! ```ignore
+//! // tests/conformance.rs of your adapter
+//! livesessions_core::conformance_tests!(async { MyStore::connect_to_a_fresh_database().await });
+//! ```
+//!
+//! See [`testing`] for the details.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod actor;
+pub mod analytics;
+pub mod attendance;
+mod clock;
+mod error;
+pub mod events;
+mod ids;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub mod memory;
+pub mod ports;
+mod service;
+pub mod session;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod thumbnails;
+pub mod values;
+
+pub use actor::Actor;
+pub use analytics::{
+    AttendancePage, AttendanceQuery, AttendanceRow, AttendanceSort, Overview, OverviewQuery,
+    Participation, ParticipationQuery, ParticipationRow, PopularBy, PopularSession, ReportQuery,
+    SessionReport, SortOrder,
+};
+pub use attendance::{Joiner, Participant, DEFAULT_PRESENCE_TIMEOUT};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{BoxError, Conflict, Error, FieldError, Result};
+pub use events::{BroadcastEvents, EventKind, EventSink, EventSource, NoEvents, SessionEvent};
+pub use ids::{SessionId, UserId};
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+pub use ports::{
+    AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
+};
+pub use service::{
+    JoinInput, LiveSessions, LiveSessionsBuilder, ServiceSettings, SessionView, ThumbnailUpload,
+    MAX_THUMBNAIL_BYTES,
+};
+pub use session::{
+    Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction, SessionFields,
+    SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
+};
+pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
+pub use values::{
+    Description, Email, ImageKind, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
+    Title, UserName, VideoProvider, VideoUrl,
+};

@@ -1,0 +1,435 @@
+//! [`MemoryStore`]: a complete, concurrency-safe store in process memory.
+//!
+//! Every operation takes one lock for its whole duration, so each is atomic exactly as the
+//! ports require. Suitable for tests, examples and single-process deployments that can lose
+//! their data on restart.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::analytics::{
+    AttendancePage, AttendanceQuery, AttendanceRow, AttendanceSort, Overview, OverviewQuery,
+    Participation, ParticipationQuery, ParticipationRow, PopularBy, PopularSession, ReportQuery,
+    SessionReport, SortOrder,
+};
+use crate::attendance::Participant;
+use crate::error::{Conflict, Error, Result};
+use crate::ids::{SessionId, UserId};
+use crate::ports::{
+    AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
+};
+use crate::session::{ListQuery, LiveSession, Page};
+
+#[derive(Debug, Default)]
+struct Inner {
+    sessions: HashMap<SessionId, LiveSession>,
+    participants: HashMap<SessionId, BTreeMap<UserId, Participant>>,
+}
+
+/// A store in process memory. Clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied change: every mutation
+        // below is computed first and written in one step.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn check_version(stored: &LiveSession, new: &LiveSession) -> Result<()> {
+    if stored.version + 1 == new.version {
+        Ok(())
+    } else {
+        Err(Conflict::VersionMismatch {
+            expected: new.version.saturating_sub(1),
+            actual: Some(stored.version),
+        }
+        .into())
+    }
+}
+
+fn replace_session(inner: &mut Inner, new: &LiveSession) -> Result<LiveSession> {
+    let stored = inner
+        .sessions
+        .get_mut(&new.id)
+        .ok_or_else(|| Error::session_not_found(new.id))?;
+    check_version(stored, new)?;
+    let participants = stored.participants;
+    *stored = new.clone();
+    stored.participants = participants;
+    Ok(stored.clone())
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        let mut inner = self.write();
+        if inner.sessions.contains_key(&session.id) {
+            return Err(Conflict::AlreadyExists {
+                entity: "session",
+                id: session.id.to_string(),
+            }
+            .into());
+        }
+        let mut stored = session.clone();
+        stored.participants = 0;
+        inner.sessions.insert(session.id, stored);
+        Ok(())
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        Ok(self.read().sessions.get(&id).cloned())
+    }
+
+    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession> {
+        replace_session(&mut self.write(), session)
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let mut inner = self.write();
+        inner.participants.remove(&id);
+        Ok(inner.sessions.remove(&id).is_some())
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let inner = self.read();
+        let mut matching: Vec<&LiveSession> = inner
+            .sessions
+            .values()
+            .filter(|s| query.matches(s))
+            .filter(|s| query.after.is_none_or(|c| s.list_key() > c.0))
+            .collect();
+        matching.sort_by_key(|s| s.list_key());
+        let limit = query.limit as usize;
+        let more = matching.len() > limit;
+        let items: Vec<LiveSession> = matching.into_iter().take(limit).cloned().collect();
+        let next = if more {
+            items.last().map(|s| crate::session::Cursor(s.list_key()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for MemoryStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let mut inner = self.write();
+        let session = inner
+            .sessions
+            .get(&request.session_id)
+            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        session.check_joinable()?;
+        let live = session.is_live();
+        let participants = inner.participants.entry(request.session_id).or_default();
+        let (participant, first_join) = match participants.get_mut(&request.joiner.user_id) {
+            Some(existing) => {
+                existing.rejoin(request.joiner.clone(), request.at);
+                existing.touch(request.at, live, request.timeout);
+                (existing.clone(), false)
+            }
+            None => {
+                let mut p =
+                    Participant::first_join(request.session_id, request.joiner.clone(), request.at);
+                p.touch(request.at, live, request.timeout);
+                participants.insert(p.user_id.clone(), p.clone());
+                (p, true)
+            }
+        };
+        let session = inner
+            .sessions
+            .get_mut(&request.session_id)
+            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        if first_join {
+            session.participants += 1;
+        }
+        Ok(JoinOutcome {
+            participant,
+            session: session.clone(),
+            first_join,
+        })
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant> {
+        let mut inner = self.write();
+        let live = inner
+            .sessions
+            .get(&session_id)
+            .ok_or_else(|| Error::session_not_found(session_id))?
+            .is_live();
+        let p = inner
+            .participants
+            .get_mut(&session_id)
+            .and_then(|ps| ps.get_mut(user_id))
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        p.touch(at, live, timeout);
+        Ok(p.clone())
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant> {
+        let mut inner = self.write();
+        let p = inner
+            .participants
+            .get_mut(&session_id)
+            .and_then(|ps| ps.get_mut(user_id))
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        p.leave(at, timeout);
+        Ok(p.clone())
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        let mut inner = self.write();
+        let stored = replace_session(&mut inner, ended)?;
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        if let Some(participants) = inner.participants.get_mut(&ended.id) {
+            for p in participants.values_mut() {
+                p.credit(at, timeout);
+            }
+        }
+        Ok(stored)
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        Ok(self
+            .read()
+            .participants
+            .get(&session_id)
+            .and_then(|ps| ps.get(user_id))
+            .cloned())
+    }
+
+    async fn watching(
+        &self,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<u64> {
+        Ok(self
+            .read()
+            .participants
+            .get(&session_id)
+            .map(|ps| ps.values().filter(|p| p.is_watching(now, timeout)).count() as u64)
+            .unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for MemoryStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        let inner = self.read();
+        if !inner.sessions.contains_key(&query.session_id) {
+            return Err(Error::session_not_found(query.session_id));
+        }
+        let empty = BTreeMap::new();
+        let participants = inner.participants.get(&query.session_id).unwrap_or(&empty);
+        let mut report = SessionReport {
+            session_id: query.session_id,
+            participants: participants.len() as u64,
+            watching: 0,
+            total_watch_seconds: 0,
+            average_watch_seconds: 0.0,
+            max_watch_seconds: 0,
+            live_seconds: query.live_seconds,
+            threshold_percent: query.threshold_percent,
+            attended: 0,
+        };
+        for p in participants.values() {
+            let seconds = p.watch_seconds_at(query.now, query.timeout);
+            report.total_watch_seconds += seconds;
+            report.max_watch_seconds = report.max_watch_seconds.max(seconds);
+            if p.is_watching(query.now, query.timeout) {
+                report.watching += 1;
+            }
+            if attended(seconds, query.live_seconds, query.threshold_percent) {
+                report.attended += 1;
+            }
+        }
+        if report.participants > 0 {
+            report.average_watch_seconds =
+                report.total_watch_seconds as f64 / report.participants as f64;
+        }
+        Ok(report)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        let inner = self.read();
+        if !inner.sessions.contains_key(&query.session_id) {
+            return Err(Error::session_not_found(query.session_id));
+        }
+        let mut rows: Vec<AttendanceRow> = inner
+            .participants
+            .get(&query.session_id)
+            .map(|ps| {
+                ps.values()
+                    .map(|p| AttendanceRow {
+                        watch_seconds_now: p.watch_seconds_at(query.now, query.timeout),
+                        participant: p.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let total = rows.len() as u64;
+        rows.sort_by(|a, b| {
+            let primary = match query.sort {
+                AttendanceSort::JoinTime => a
+                    .participant
+                    .first_joined_at
+                    .cmp(&b.participant.first_joined_at),
+                AttendanceSort::WatchTime => a.watch_seconds_now.cmp(&b.watch_seconds_now),
+                AttendanceSort::Name => a
+                    .participant
+                    .user_name
+                    .as_str()
+                    .to_lowercase()
+                    .cmp(&b.participant.user_name.as_str().to_lowercase()),
+            };
+            let primary = match query.order {
+                SortOrder::Asc => primary,
+                SortOrder::Desc => primary.reverse(),
+            };
+            primary.then_with(|| a.participant.user_id.cmp(&b.participant.user_id))
+        });
+        let rows = rows
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(query.limit as usize)
+            .collect();
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let inner = self.read();
+        let mut popular = Vec::new();
+        let mut records = 0u64;
+        let mut watch = 0i64;
+        for s in inner
+            .sessions
+            .values()
+            .filter(|s| s.start_time >= query.from && s.start_time < query.to)
+        {
+            let (count, seconds) = inner
+                .participants
+                .get(&s.id)
+                .map(|ps| {
+                    (
+                        ps.len() as u64,
+                        ps.values().map(|p| p.watch_seconds).sum::<i64>(),
+                    )
+                })
+                .unwrap_or((0, 0));
+            records += count;
+            watch += seconds;
+            popular.push(PopularSession {
+                session_id: s.id,
+                title: s.title.clone(),
+                status: s.status,
+                start_time: s.start_time,
+                participants: s.participants,
+                total_watch_seconds: seconds,
+            });
+        }
+        let sessions = popular.len() as u64;
+        popular.sort_by(|a, b| {
+            let measure = match query.by {
+                PopularBy::Participants => b.participants.cmp(&a.participants),
+                PopularBy::WatchTime => b.total_watch_seconds.cmp(&a.total_watch_seconds),
+            };
+            measure.then_with(|| a.session_id.cmp(&b.session_id))
+        });
+        popular.truncate(query.top as usize);
+        Ok(Overview {
+            sessions,
+            participants: records,
+            average_watch_seconds: if records > 0 {
+                watch as f64 / records as f64
+            } else {
+                0.0
+            },
+            popular,
+        })
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let inner = self.read();
+        let mut rows = Vec::new();
+        let mut total = 0i64;
+        for (session_id, ps) in &inner.participants {
+            let (Some(p), Some(s)) = (ps.get(&query.user_id), inner.sessions.get(session_id))
+            else {
+                continue;
+            };
+            total += p.watch_seconds;
+            rows.push(ParticipationRow {
+                session_id: *session_id,
+                title: s.title.clone(),
+                status: s.status,
+                start_time: s.start_time,
+                first_joined_at: p.first_joined_at,
+                last_joined_at: p.last_joined_at,
+                watch_seconds: p.watch_seconds,
+                join_count: p.join_count,
+            });
+        }
+        let sessions_joined = rows.len() as u64;
+        rows.sort_by(|a, b| {
+            b.first_joined_at
+                .cmp(&a.first_joined_at)
+                .then_with(|| a.session_id.cmp(&b.session_id))
+        });
+        rows.truncate(query.limit as usize);
+        Ok(Participation {
+            user_id: query.user_id.clone(),
+            sessions_joined,
+            total_watch_seconds: total,
+            sessions: rows,
+        })
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MemoryStore {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether `seconds` of watching meets `threshold_percent` of `live_seconds` (nobody attends a
+/// session that has not been live). Stores compute the same in their queries:
+/// `live_seconds > 0 AND seconds * 100 >= live_seconds * threshold_percent`.
+pub fn attended(seconds: i64, live_seconds: i64, threshold_percent: u8) -> bool {
+    live_seconds > 0 && seconds * 100 >= live_seconds * i64::from(threshold_percent)
+}

@@ -1,0 +1,149 @@
+//! The ports: what the service needs from the outside world.
+//!
+//! A storage adapter implements [`SessionStore`], [`AttendanceStore`] and [`AnalyticsStore`]
+//! (usually on one type, which then is a [`Store`]) and proves itself with the
+//! [conformance suite](crate::testing). Each method's documentation says what it must return;
+//! the suite checks it.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::analytics::{
+    AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery, SessionReport,
+};
+use crate::attendance::{Joiner, Participant};
+use crate::error::Result;
+use crate::ids::{SessionId, UserId};
+use crate::session::{ListQuery, LiveSession, Page};
+
+/// Sessions: create, read, change, delete, list.
+#[async_trait]
+pub trait SessionStore: Debug + Send + Sync + 'static {
+    /// Stores a new session. An existing id is `Conflict(AlreadyExists)`.
+    async fn insert_session(&self, session: &LiveSession) -> Result<()>;
+
+    /// The session, or `None`.
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>>;
+
+    /// Replaces the stored session with `session` if the stored version is
+    /// `session.version - 1` (the caller bumped it). A missing session is `NotFound`; another
+    /// version is `Conflict(VersionMismatch)`. The `participants` count is the store's: the
+    /// value in `session` is ignored and the stored one kept.
+    /// Returns the session as stored.
+    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession>;
+
+    /// Deletes the session and all its participants. Returns whether it existed.
+    async fn delete_session(&self, id: SessionId) -> Result<bool>;
+
+    /// A page of sessions matching the query, in [`ListKey`](crate::ListKey) order, starting
+    /// after `query.after`. `next` is set when more sessions may follow (the key of the last item).
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
+}
+
+/// The result of a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOutcome {
+    /// The participant after the join and the presence rule.
+    pub participant: Participant,
+    /// The session after the join (with its new participant count).
+    pub session: LiveSession,
+    /// Whether this was the user's first join (the count went up by one).
+    pub first_join: bool,
+}
+
+/// A join request as the store receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// The session.
+    pub session_id: SessionId,
+    /// Who joins.
+    pub joiner: Joiner,
+    /// When (the service's clock).
+    pub at: DateTime<Utc>,
+    /// The presence timeout T.
+    pub timeout: Duration,
+}
+
+/// Attendance: joins, heartbeats, leaves, and ending a session.
+#[async_trait]
+pub trait AttendanceStore: Debug + Send + Sync + 'static {
+    /// One atomic operation: checks the session exists (`NotFound`) and accepts joins
+    /// (`Conflict(InvalidTransition { action: Join })` unless scheduled or live); creates the
+    /// participant on the first join and increments the session's `participants` by exactly one,
+    /// or on a rejoin bumps `join_count` and `last_joined_at` and refreshes name and email; then
+    /// applies the presence rule at `at` ([`Participant::touch`], live = session is live).
+    /// Concurrent joins of one user count once; concurrent joins of many users all count.
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome>;
+
+    /// Applies the presence rule at `at` to the participant (`NotFound` when the session or the
+    /// participant does not exist), with live = the session's current status is live.
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant>;
+
+    /// [`Participant::leave`] at `at` (`NotFound` when there is no participant).
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant>;
+
+    /// One atomic operation: stores `ended` (a session the service just moved to `ended`,
+    /// version rules as [`SessionStore::update_session`]) and credits every present participant
+    /// of it at `ended.ended_at` ([`Participant::credit`]). Returns the stored session.
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession>;
+
+    /// One participant, or `None`.
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>>;
+
+    /// How many participants of the session are watching at `now` (present, seen within T).
+    async fn watching(
+        &self,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<u64>;
+}
+
+/// Analytics computed by the store (DESIGN §3.5).
+#[async_trait]
+pub trait AnalyticsStore: Debug + Send + Sync + 'static {
+    /// The report of one session (`NotFound` if it does not exist). Watch seconds are as of
+    /// `query.now` ([`Participant::watch_seconds_at`]).
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport>;
+
+    /// A page of a session's attendance (`NotFound` if the session does not exist).
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage>;
+
+    /// Totals and popular sessions for sessions starting in the range.
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview>;
+
+    /// One user's participation history.
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
+}
+
+/// A complete store: sessions, attendance and analytics on one backend.
+pub trait Store: SessionStore + AttendanceStore + AnalyticsStore {}
+
+impl<T: SessionStore + AttendanceStore + AnalyticsStore> Store for T {}
+
+/// A store that can tell whether its backend is reachable (readiness probes).
+#[async_trait]
+pub trait HealthCheck: Debug + Send + Sync + 'static {
+    /// `Ok` when the backend answers; `Unavailable` otherwise.
+    async fn ping(&self) -> Result<()>;
+}
