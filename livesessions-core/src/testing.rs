@@ -1,1 +1,210 @@
-//! The conformance suite (being written).
+//! The conformance suite: every rule of the domain, checked against any [`Store`].
+//!
+//! A store implementation proves itself by running this suite against itself. Each case is a
+//! public async function in [`cases`] that takes the store under test, drives it through a
+//! [`LiveSessions`](crate::LiveSessions) service with a [`ManualClock`](crate::ManualClock)
+//! and through the store ports directly, and compares every result with numbers worked out by
+//! hand from DESIGN §3 (not with another store's output). A failing rule panics with a message
+//! that names it.
+//!
+//! The [`conformance_tests!`](crate::conformance_tests) macro turns the whole suite into one
+//! `#[test]` per case, so a test run lists every case by name. It takes a setup function:
+//! an `async fn() -> Option<Fixture>` that returns a fresh, empty store (and how to clean it
+//! up), or `None` to skip the suite, for example when the database it needs is not configured
+//! (the setup prints why). Each generated test runs on its own multi-thread Tokio runtime with
+//! four worker threads (as `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` would),
+//! calls the setup once, runs its case against [`Fixture::store`] and then awaits the fixture's
+//! teardown, also when the case panicked.
+//!
+//! The store a setup returns must not be shared with other tests running at the same time:
+//! the cases count sessions and participants and expect to find only their own.
+//!
+//! # Example
+//!
+//! A third-party store `MyStore` runs the suite from an integration test of its crate, with
+//! `livesessions-core = { version = "0.1", features = ["testing"] }` among its
+//! dev-dependencies:
+//!
+//! ```no_run
+//! // tests/conformance.rs
+//! use std::sync::Arc;
+//! use livesessions_core::testing::Fixture;
+//! # use livesessions_core::MemoryStore as MyStore;
+//! # struct Database;
+//! # impl Database {
+//! #     async fn create_scratch(_url: &str) -> Database { Database }
+//! #     async fn store(&self) -> MyStore { MyStore::new() }
+//! #     async fn drop_scratch(self) {}
+//! # }
+//!
+//! async fn fresh_store() -> Option<Fixture> {
+//!     let Ok(url) = std::env::var("MY_STORE_TEST_URL") else {
+//!         eprintln!("MY_STORE_TEST_URL is not set: the conformance suite is skipped");
+//!         return None;
+//!     };
+//!     // A database (or schema) of its own for every test, dropped afterwards.
+//!     let database = Database::create_scratch(&url).await;
+//!     let store = database.store().await;
+//!     Some(Fixture::new(Arc::new(store)).with_teardown(async move {
+//!         database.drop_scratch().await;
+//!     }))
+//! }
+//!
+//! livesessions_core::conformance_tests!(fresh_store);
+//! # fn main() {}
+//! ```
+//!
+//! `cargo test` then shows one test per case (`join_is_idempotent`,
+//! `concurrent_joins_count_each_user_once`, …). A single case can also be called directly:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use livesessions_core::{testing::cases, MemoryStore};
+//!
+//! cases::join_is_idempotent(Arc::new(MemoryStore::new())).await;
+//! # });
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+
+use crate::ports::Store;
+
+pub mod cases;
+#[allow(dead_code)] // Used by the cases still being added.
+mod harness;
+
+#[doc(hidden)]
+pub use futures;
+#[doc(hidden)]
+pub use tokio;
+
+type Teardown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The store one conformance case runs against, and what to do when the case is over.
+pub struct Fixture {
+    store: Arc<dyn Store>,
+    teardown: Option<Teardown>,
+}
+
+impl Fixture {
+    /// A fixture around a fresh, empty store that needs no cleaning up.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Fixture {
+            store,
+            teardown: None,
+        }
+    }
+
+    /// Adds a cleanup (dropping a scratch schema or database, stopping a container…) that runs
+    /// after the case, whether it passed or panicked.
+    pub fn with_teardown(mut self, teardown: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.teardown = Some(Box::pin(teardown));
+        self
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
+    /// Runs the teardown, if there is one.
+    pub async fn teardown(self) {
+        if let Some(teardown) = self.teardown {
+            teardown.await;
+        }
+    }
+
+    /// Runs `case` against the store, then the teardown (also when the case panicked), then
+    /// lets a panic of the case continue.
+    pub async fn run<F, Fut>(self, case: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let outcome = AssertUnwindSafe(case(self.store())).catch_unwind().await;
+        self.teardown().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .field("teardown", &self.teardown.is_some())
+            .finish()
+    }
+}
+
+/// Runs one case the way [`conformance_tests!`](crate::conformance_tests) does: on a new
+/// multi-thread runtime with four workers, `setup` first (`None` skips), then the case, then the
+/// teardown.
+#[doc(hidden)]
+pub fn run_case<S, SFut, C, CFut>(setup: S, case: C)
+where
+    S: FnOnce() -> SFut,
+    SFut: Future<Output = Option<Fixture>>,
+    C: FnOnce(Arc<dyn Store>) -> CFut,
+    CFut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("could not start a Tokio runtime for the conformance case");
+    runtime.block_on(async move {
+        if let Some(fixture) = setup().await {
+            fixture.run(case).await;
+        }
+    });
+}
+
+/// Generates one `#[test]` per conformance case for a store.
+///
+/// The argument is a setup function (any expression callable as `setup()`) returning a future of
+/// `Option<`[`Fixture`](crate::testing::Fixture)`>`: a fresh store, or `None` to skip. See the
+/// [module documentation](crate::testing) for a complete example.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use livesessions_core::{testing::Fixture, MemoryStore};
+///
+/// async fn memory() -> Option<Fixture> {
+///     Some(Fixture::new(Arc::new(MemoryStore::new())))
+/// }
+///
+/// livesessions_core::conformance_tests!(memory);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($setup:expr $(,)?) => {
+        $crate::conformance_tests!(@cases $setup;
+            sessions_round_trip_every_field,
+            inserting_an_existing_id_conflicts,
+            update_session_checks_the_version,
+            partial_updates_change_only_given_fields,
+            delete_cascades_to_participants,
+        );
+    };
+    (@cases $setup:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::testing::run_case(
+                    || ($setup)(),
+                    $crate::testing::cases::$case,
+                );
+            }
+        )*
+    };
+}

@@ -95,18 +95,13 @@ bounded_text!(
 );
 bounded_text!(
     /// A session description: at most 5000 characters; newlines and tabs allowed.
+    #[derive(Default)]
     Description, field = "description", min = 0, max = 5000, multiline = true
 );
 bounded_text!(
     /// A participant's display name: 1–100 characters after trimming.
     UserName, field = "userName", min = 1, max = 100, multiline = false
 );
-
-impl Default for Description {
-    fn default() -> Self {
-        Description(String::new())
-    }
-}
 
 /// A plausible email address of at most 254 characters, kept as given (trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]

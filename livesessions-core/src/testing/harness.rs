@@ -1,0 +1,262 @@
+//! What every case needs: a service on the store under test with a manual clock, an admin,
+//! users, and short ways to call the use cases and to recognise errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone as _, Utc};
+
+use crate::actor::Actor;
+use crate::analytics::{AttendanceSort, SortOrder};
+use crate::attendance::Participant;
+use crate::clock::ManualClock;
+use crate::error::{Conflict, Error, Result};
+use crate::ids::{SessionId, UserId};
+use crate::ports::{JoinOutcome, Store};
+use crate::service::{JoinInput, LiveSessions, ServiceSettings};
+use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus};
+
+/// The presence timeout every case runs with (the default: 90 s).
+pub(crate) const T: i64 = 90;
+
+/// A service on the store under test, driven by a manual clock.
+pub(crate) struct Harness {
+    pub store: Arc<dyn Store>,
+    pub clock: ManualClock,
+    pub service: LiveSessions,
+    pub admin: Actor,
+    /// A short random word that makes this case's user ids, titles and times its own.
+    pub tag: String,
+    /// Time zero of the case: the clock starts here and [`Harness::at`] counts from here.
+    pub base: DateTime<Utc>,
+}
+
+impl Harness {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let random = uuid::Uuid::new_v4();
+        let tag = random.simple().to_string()[..8].to_owned();
+        // A whole hour somewhere in 2030–2041, different for every case, so that time-range
+        // queries of one case do not see another's sessions even on a shared store.
+        let hours = i64::from(
+            u32::from_be_bytes(random.as_bytes()[8..12].try_into().expect("four bytes")) % 100_000,
+        );
+        let base = Utc
+            .with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
+            .single()
+            .expect("a valid time")
+            + TimeDelta::hours(hours);
+        let clock = ManualClock::new(base);
+        let service = LiveSessions::builder(Arc::clone(&store))
+            .clock(Arc::new(clock.clone()))
+            .settings(ServiceSettings {
+                presence_timeout: Duration::from_secs(T as u64),
+            })
+            .build();
+        let admin = Actor::admin(UserId::parse(&format!("{tag}-admin")).expect("a valid id"))
+            .with_name("Admin")
+            .with_email("admin@example.com");
+        Harness {
+            store,
+            clock,
+            service,
+            admin,
+            tag,
+            base,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(T as u64)
+    }
+
+    /// `secs` seconds after time zero.
+    pub fn at(&self, secs: i64) -> DateTime<Utc> {
+        self.base + TimeDelta::seconds(secs)
+    }
+
+    /// Sets the clock to `secs` seconds after time zero (backwards too).
+    pub fn set(&self, secs: i64) {
+        self.clock.set(self.at(secs));
+    }
+
+    /// A signed-in user of this case: id `<tag>-<name>`, display name `name`.
+    pub fn user(&self, name: &str) -> Actor {
+        Actor::user(self.user_id(name))
+            .with_name(name)
+            .with_email(format!("{name}@example.com"))
+    }
+
+    pub fn user_id(&self, name: &str) -> UserId {
+        UserId::parse(&format!("{}-{name}", self.tag)).expect("a valid user id")
+    }
+
+    /// The request to create a session of this case titled `<tag> <title>`, starting `start`
+    /// seconds after time zero.
+    pub fn new_session(&self, title: &str, start: i64) -> NewSession {
+        NewSession {
+            title: format!("{} {title}", self.tag),
+            instructor: "Sarah Khan".into(),
+            video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
+            start_time: rfc3339(self.at(start)),
+            ..Default::default()
+        }
+    }
+
+    /// Creates a scheduled session.
+    pub async fn create(&self, title: &str, start: i64) -> LiveSession {
+        self.service
+            .create(Some(&self.admin), self.new_session(title, start), None)
+            .await
+            .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
+    }
+
+    /// Creates a session and starts it now.
+    pub async fn create_live(&self, title: &str) -> LiveSession {
+        let session = self.create(title, 0).await;
+        self.start(session.id).await
+    }
+
+    pub async fn start(&self, id: SessionId) -> LiveSession {
+        self.service
+            .start(Some(&self.admin), id)
+            .await
+            .unwrap_or_else(|e| panic!("starting the session failed: {e}"))
+    }
+
+    pub async fn end(&self, id: SessionId) -> LiveSession {
+        self.service
+            .end(Some(&self.admin), id)
+            .await
+            .unwrap_or_else(|e| panic!("ending the session failed: {e}"))
+    }
+
+    pub async fn cancel(&self, id: SessionId) -> LiveSession {
+        self.service
+            .cancel(Some(&self.admin), id)
+            .await
+            .unwrap_or_else(|e| panic!("cancelling the session failed: {e}"))
+    }
+
+    pub async fn try_join(&self, who: &Actor, id: SessionId) -> Result<JoinOutcome> {
+        self.service
+            .join(
+                Some(who),
+                JoinInput {
+                    session_id: id.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await
+    }
+
+    pub async fn join(&self, who: &Actor, id: SessionId) -> JoinOutcome {
+        self.try_join(who, id)
+            .await
+            .unwrap_or_else(|e| panic!("{} joining failed: {e}", who.user_id))
+    }
+
+    pub async fn heartbeat(&self, who: &Actor, id: SessionId) -> Participant {
+        self.service
+            .heartbeat(Some(who), id)
+            .await
+            .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e}", who.user_id))
+    }
+
+    pub async fn leave(&self, who: &Actor, id: SessionId) -> Participant {
+        self.service
+            .leave(Some(who), id)
+            .await
+            .unwrap_or_else(|e| panic!("{} leaving failed: {e}", who.user_id))
+    }
+
+    /// The session as stored.
+    pub async fn session(&self, id: SessionId) -> LiveSession {
+        self.store
+            .get_session(id)
+            .await
+            .unwrap_or_else(|e| panic!("get_session failed: {e}"))
+            .unwrap_or_else(|| panic!("session {id} is missing"))
+    }
+
+    /// The participant as stored.
+    pub async fn participant(&self, who: &Actor, id: SessionId) -> Participant {
+        self.store
+            .get_participant(id, &who.user_id)
+            .await
+            .unwrap_or_else(|e| panic!("get_participant failed: {e}"))
+            .unwrap_or_else(|| panic!("participant {} is missing", who.user_id))
+    }
+
+    /// Credited watch seconds of a stored participant.
+    pub async fn credited(&self, who: &Actor, id: SessionId) -> i64 {
+        self.participant(who, id).await.watch_seconds
+    }
+
+    /// User ids (without the tag) of a whole attendance list in the given order.
+    pub async fn attendance_names(
+        &self,
+        id: SessionId,
+        sort: AttendanceSort,
+        order: SortOrder,
+        offset: u64,
+        limit: u32,
+    ) -> Vec<String> {
+        let page = self
+            .service
+            .attendance(Some(&self.admin), id, sort, order, offset, limit)
+            .await
+            .unwrap_or_else(|e| panic!("attendance failed: {e}"));
+        page.rows
+            .iter()
+            .map(|row| self.untag(row.participant.user_id.as_str()))
+            .collect()
+    }
+
+    /// A user id without this case's tag.
+    pub fn untag(&self, id: &str) -> String {
+        id.strip_prefix(&format!("{}-", self.tag))
+            .unwrap_or(id)
+            .to_owned()
+    }
+}
+
+/// RFC 3339 with microseconds and `Z`.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Asserts that `result` is `Conflict(InvalidTransition { status, action })`.
+#[track_caller]
+pub(crate) fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T>,
+    status: SessionStatus,
+    action: SessionAction,
+) {
+    match result {
+        Err(Error::Conflict(Conflict::InvalidTransition {
+            status: s,
+            action: a,
+        })) if s == status && a == action => {}
+        other => panic!(
+            "expected Conflict(InvalidTransition {{ status: {status}, action: {action} }}), got {other:?}"
+        ),
+    }
+}
+
+/// Asserts that `result` is `Conflict(VersionMismatch)`.
+#[track_caller]
+pub(crate) fn assert_version_mismatch<T: std::fmt::Debug>(result: Result<T>) {
+    match result {
+        Err(Error::Conflict(Conflict::VersionMismatch { .. })) => {}
+        other => panic!("expected Conflict(VersionMismatch), got {other:?}"),
+    }
+}
+
+/// Asserts that `result` is `NotFound`.
+#[track_caller]
+pub(crate) fn assert_not_found<T: std::fmt::Debug>(result: Result<T>) {
+    match result {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
