@@ -77,7 +77,6 @@ use futures::FutureExt as _;
 use crate::ports::Store;
 
 pub mod cases;
-#[allow(dead_code)] // Used by the cases still being added.
 mod harness;
 
 #[doc(hidden)]
@@ -194,6 +193,31 @@ macro_rules! conformance_tests {
             update_session_checks_the_version,
             partial_updates_change_only_given_fields,
             delete_cascades_to_participants,
+            list_filters_by_status,
+            list_search_is_case_insensitive_and_literal,
+            list_order_follows_the_list_key,
+            list_pages_have_no_duplicates_or_gaps,
+            lifecycle_start_end_restart,
+            lifecycle_refuses_every_other_action,
+            end_session_port_checks_the_version_first,
+            join_is_idempotent,
+            join_refreshes_name_and_email,
+            unknown_sessions_and_participants_are_not_found,
+            heartbeats_and_leave_credit_watch_time,
+            gaps_longer_than_the_timeout_are_capped,
+            stale_heartbeats_are_ignored,
+            several_tabs_do_not_double_credit,
+            heartbeat_while_scheduled_only_updates_last_seen,
+            end_credits_every_present_participant,
+            restart_keeps_attendance_and_credits_the_new_period,
+            presence_after_the_end_is_not_credited,
+            watching_counts_recent_present_participants,
+            session_report_numbers,
+            attendance_sorts_and_pages,
+            overview_totals_and_popular_sessions,
+            participation_of_one_user,
+            concurrent_joins_count_each_user_once,
+            concurrent_heartbeats_and_leaves_keep_credit,
         );
     };
     (@cases $setup:expr; $($case:ident),* $(,)?) => {

@@ -5,6 +5,16 @@
 //! author may also call one directly while working on it. Expected numbers are worked out by
 //! hand in each case from DESIGN §3; the presence timeout T is the default 90 seconds.
 
+mod analytics;
+mod attendance;
+mod concurrency;
+mod lifecycle;
+mod lists;
 mod sessions;
 
+pub use analytics::*;
+pub use attendance::*;
+pub use concurrency::*;
+pub use lifecycle::*;
+pub use lists::*;
 pub use sessions::*;

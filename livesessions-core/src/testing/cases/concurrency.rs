@@ -1,0 +1,214 @@
+//! Concurrency: the class-start stampede and presence events arriving all at once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::actor::Actor;
+use crate::analytics::{AttendanceSort, SortOrder};
+use crate::attendance::Participant;
+use crate::ids::SessionId;
+use crate::ports::{JoinOutcome, Store};
+use crate::service::LiveSessions;
+use crate::testing::harness::Harness;
+
+/// Spawns every future at once on the runtime and waits for all of them.
+async fn all_at_once<T, F>(futures: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await.expect("a concurrent task panicked"));
+    }
+    results
+}
+
+fn join_task(
+    service: &LiveSessions,
+    who: &Actor,
+    id: SessionId,
+) -> impl std::future::Future<Output = JoinOutcome> + Send + 'static {
+    let service = service.clone();
+    let who = who.clone();
+    async move {
+        service
+            .join(
+                Some(&who),
+                crate::service::JoinInput {
+                    session_id: id.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{} joining failed: {e}", who.user_id))
+    }
+}
+
+async fn all_participants(h: &Harness, id: SessionId) -> (u64, Vec<Participant>) {
+    let page = h
+        .service
+        .attendance(
+            Some(&h.admin),
+            id,
+            AttendanceSort::JoinTime,
+            SortOrder::Asc,
+            0,
+            10_000,
+        )
+        .await
+        .expect("attendance");
+    (
+        page.total,
+        page.rows.into_iter().map(|r| r.participant).collect(),
+    )
+}
+
+/// 500 joins spawned at once (400 users, 100 of them twice) count 400 participants, with 400
+/// records and 500 joins recorded; 50 simultaneous joins of one user count once.
+pub async fn concurrent_joins_count_each_user_once(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let session = h.create_live("stampede").await;
+    let users: Vec<Actor> = (0..400)
+        .map(|i| h.user(&format!("student{i:03}")))
+        .collect();
+    let mut tasks = Vec::new();
+    for (i, who) in users.iter().enumerate() {
+        tasks.push(join_task(&h.service, who, session.id));
+        if i % 4 == 0 {
+            tasks.push(join_task(&h.service, who, session.id));
+        }
+    }
+    assert_eq!(tasks.len(), 500);
+    let outcomes = all_at_once(tasks).await;
+    let first_joins = outcomes.iter().filter(|o| o.first_join).count();
+    assert_eq!(first_joins, 400, "exactly one first join per user");
+    assert!(outcomes.iter().all(|o| o.session.participants <= 400));
+
+    let stored = h.session(session.id).await;
+    assert_eq!(
+        stored.participants, 400,
+        "participants counts distinct users"
+    );
+    let (total, participants) = all_participants(&h, session.id).await;
+    assert_eq!(total, 400, "one participant record per user");
+    assert_eq!(participants.len(), 400);
+    let distinct: HashSet<_> = participants.iter().map(|p| p.user_id.clone()).collect();
+    assert_eq!(distinct.len(), 400);
+    assert_eq!(
+        participants.iter().map(|p| p.join_count).sum::<u64>(),
+        500,
+        "every join is recorded"
+    );
+    for p in &participants {
+        let expected = if h.untag(p.user_id.as_str())["student".len()..]
+            .parse::<usize>()
+            .expect("a student number")
+            % 4
+            == 0
+        {
+            2
+        } else {
+            1
+        };
+        assert_eq!(p.join_count, expected, "{}", p.user_id);
+        assert_eq!(p.present_since, Some(h.at(0)));
+    }
+
+    // One user in many tabs at once.
+    let other = h.create_live("one user, many tabs").await;
+    let ahmed = h.user("ahmed");
+    let tasks: Vec<_> = (0..50)
+        .map(|_| join_task(&h.service, &ahmed, other.id))
+        .collect();
+    let outcomes = all_at_once(tasks).await;
+    assert_eq!(outcomes.iter().filter(|o| o.first_join).count(), 1);
+    assert_eq!(h.session(other.id).await.participants, 1);
+    assert_eq!(h.participant(&ahmed, other.id).await.join_count, 50);
+    assert_eq!(
+        h.session(session.id).await.participants,
+        400,
+        "joins of another session do not touch this one"
+    );
+}
+
+/// Heartbeats and leaves of many users arriving at the same moment (several per user, as from
+/// several tabs) are all applied and credited exactly once.
+pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let session = h.create_live("busy").await;
+    let users: Vec<Actor> = (0..60).map(|i| h.user(&format!("viewer{i:02}"))).collect();
+    let (stay, go) = users.split_at(30);
+    let joins = users
+        .iter()
+        .map(|who| join_task(&h.service, who, session.id))
+        .collect();
+    all_at_once(joins).await;
+    assert_eq!(h.session(session.id).await.participants, 60);
+
+    let heartbeat = |who: &Actor| {
+        let service = h.service.clone();
+        let who = who.clone();
+        let id = session.id;
+        async move {
+            service
+                .heartbeat(Some(&who), id)
+                .await
+                .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e}", who.user_id))
+        }
+    };
+    let leave = |who: &Actor| {
+        let service = h.service.clone();
+        let who = who.clone();
+        let id = session.id;
+        async move {
+            service
+                .leave(Some(&who), id)
+                .await
+                .unwrap_or_else(|e| panic!("{} leaving failed: {e}", who.user_id))
+        }
+    };
+
+    // At 30 s: three heartbeats per user, all at once.
+    h.set(30);
+    let round: Vec<_> = users
+        .iter()
+        .flat_map(|who| [heartbeat(who), heartbeat(who), heartbeat(who)])
+        .collect();
+    let seen = all_at_once(round).await;
+    assert!(seen.iter().all(|p| p.present_since == Some(h.at(0))));
+
+    // At 60 s: half of them heartbeat twice, the other half leave twice, all at once.
+    h.set(60);
+    let beats: Vec<_> = stay
+        .iter()
+        .flat_map(|who| [heartbeat(who), heartbeat(who)])
+        .collect();
+    let leaves: Vec<_> = go.iter().flat_map(|who| [leave(who), leave(who)]).collect();
+    let beats = tokio::spawn(all_at_once(beats));
+    let leaves = tokio::spawn(all_at_once(leaves));
+    beats.await.expect("heartbeats");
+    leaves.await.expect("leaves");
+
+    h.set(90);
+    h.end(session.id).await;
+    let (total, participants) = all_participants(&h, session.id).await;
+    assert_eq!(total, 60);
+    let stayed: HashSet<_> = stay.iter().map(|a| a.user_id.clone()).collect();
+    for p in &participants {
+        let expected = if stayed.contains(&p.user_id) { 90 } else { 60 };
+        assert_eq!(p.watch_seconds, expected, "{}", p.user_id);
+        assert_eq!(p.present_since, None);
+        assert_eq!(p.last_seen, h.at(if expected == 90 { 60 } else { 30 }));
+    }
+    let report = h
+        .service
+        .report(Some(&h.admin), session.id, None)
+        .await
+        .expect("report");
+    assert_eq!(report.total_watch_seconds, 30 * 90 + 30 * 60);
+    assert_eq!(report.max_watch_seconds, 90);
+    assert_eq!(report.participants, 60);
+    assert_eq!(report.attended, 30, "those who stayed watched all 90 s");
+}
