@@ -1,1 +1,65 @@
-//! Placeholder.
+//! SQL storage adapters of `livesessions`: PostgreSQL ([`postgres::PostgresStore`], feature
+//! `postgres`) and SQLite ([`sqlite::SqliteStore`], feature `sqlite`), on [`sqlx`].
+//!
+//! Both stores implement every port of `livesessions_core` ([`SessionStore`],
+//! [`AttendanceStore`], [`AnalyticsStore`], [`HealthCheck`]) in SQL, in the database:
+//!
+//! - a join is one atomic statement (Postgres) or one write transaction (SQLite) that inserts the
+//!   participant or records the rejoin, applies the presence rule and counts a user exactly once;
+//! - ending a session closes every open presence interval with one `UPDATE`;
+//! - lists use one index for the order, the status filter and keyset pagination;
+//! - analytics are aggregate queries; no operation loads all participants into memory.
+//!
+//! Tables: `live_sessions`, `session_participants` (primary key `(session_id, user_id)`,
+//! deleted with their session) and, on Postgres, `session_participant_counts`: the participant
+//! count split over 16 rows per session, so that a class-start stampede of joins does not queue
+//! on one hot row. Migrations are embedded per database and run by `migrate()`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # #[cfg(feature = "sqlite")]
+//! # async fn example() -> livesessions_core::Result<()> {
+//! use std::sync::Arc;
+//! use livesessions_core::LiveSessions;
+//! use livesessions_sql::sqlite::SqliteStore;
+//!
+//! let store = SqliteStore::connect("sqlite://livesessions.db").await?;
+//! store.migrate().await?;
+//! let service = LiveSessions::builder(Arc::new(store)).build();
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With Postgres, in a schema of its own:
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn example() -> livesessions_core::Result<()> {
+//! use livesessions_sql::postgres::PostgresStore;
+//!
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app")
+//!     .await?
+//!     .with_schema("live")?;
+//! store.migrate().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`SessionStore`]: livesessions_core::SessionStore
+//! [`AttendanceStore`]: livesessions_core::AttendanceStore
+//! [`AnalyticsStore`]: livesessions_core::AnalyticsStore
+//! [`HealthCheck`]: livesessions_core::HealthCheck
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod common;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
+
+pub use sqlx;

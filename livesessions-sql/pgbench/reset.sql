@@ -1,0 +1,5 @@
+-- Empties the participants and counters between runs (keeps the one live session).
+SET search_path TO ls_pgbench;
+TRUNCATE session_participants, session_participant_counts;
+UPDATE live_sessions SET participants = 0;
+VACUUM ANALYZE live_sessions;

@@ -1,0 +1,83 @@
+//! Scratch databases for the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use livesessions_core::testing::Fixture;
+use livesessions_sql::postgres::PostgresStore;
+use livesessions_sql::sqlite::SqliteStore;
+use livesessions_sql::sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// The variable that names the test server.
+pub const POSTGRES_URL_VAR: &str = "LIVESESSIONS_TEST_POSTGRES_URL";
+
+/// The URL of the test server; panics with instructions when it is not set (CI sets it).
+pub fn postgres_url() -> String {
+    std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{POSTGRES_URL_VAR} is not set: the Postgres tests need a server, e.g. \
+             {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test (.ci/run sets it)"
+        )
+    })
+}
+
+/// A Postgres store in a new schema `ls_test_<uuid>`, migrated, on a pool of at most 8
+/// connections (many tests share one server), and the pool for cleaning up.
+pub async fn scratch_postgres() -> (PostgresStore, PgPool) {
+    let url = postgres_url();
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}={url}: {e}"));
+    let schema = format!("ls_test_{}", uuid::Uuid::new_v4().simple());
+    let store = PostgresStore::from_pool(pool.clone())
+        .with_schema(&schema)
+        .expect("a valid schema name");
+    store.migrate().await.expect("migrations apply");
+    (store, pool)
+}
+
+/// Drops the store's schema and closes the pool.
+pub async fn drop_postgres(store: &PostgresStore, pool: PgPool) {
+    let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", store.schema());
+    if let Err(e) = livesessions_sql::sqlx::query(&sql).execute(&pool).await {
+        eprintln!("could not drop test schema {}: {e}", store.schema());
+    }
+    pool.close().await;
+}
+
+/// A conformance fixture on a scratch Postgres schema, dropped afterwards.
+pub async fn postgres_fixture() -> Option<Fixture> {
+    let (store, pool) = scratch_postgres().await;
+    let teardown_store = store.clone();
+    Some(
+        Fixture::new(Arc::new(store))
+            .with_teardown(async move { drop_postgres(&teardown_store, pool).await }),
+    )
+}
+
+/// A conformance fixture on a private in-memory SQLite database.
+pub async fn sqlite_memory_fixture() -> Option<Fixture> {
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("in-memory SQLite opens");
+    store.migrate().await.expect("migrations apply");
+    Some(Fixture::new(Arc::new(store)))
+}
+
+/// A conformance fixture on a SQLite file in a temporary directory, removed afterwards.
+pub async fn sqlite_file_fixture() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("livesessions.db"))
+        .await
+        .expect("SQLite file opens");
+    store.migrate().await.expect("migrations apply");
+    let pool = store.pool().clone();
+    Some(Fixture::new(Arc::new(store)).with_teardown(async move {
+        pool.close().await;
+        drop(dir);
+    }))
+}

@@ -1,0 +1,6 @@
+//! The conformance suite on PostgreSQL: every case in a schema of its own, dropped afterwards.
+//! Needs `LIVESESSIONS_TEST_POSTGRES_URL` (`.ci/run` sets it); without it every case fails.
+
+mod common;
+
+livesessions_core::conformance_tests!(common::postgres_fixture);
