@@ -1,1 +1,213 @@
-//! Placeholder.
+//! The HTTP adapter of `livesessions`: the routes of the original app on axum, with
+//! authentication, rate limits, thumbnail uploads, Server-Sent Events and an OpenAPI document.
+//!
+//! [`LiveSessionsApi`] takes the [`LiveSessions`] service and returns an [`axum::Router`] with
+//! its state applied, ready to `.merge()` into the host application's router.
+//!
+//! # Mounting the router
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use std::sync::Arc;
+//!
+//! use axum::{routing::get, Router};
+//! use livesessions_core::{BroadcastEvents, LiveSessions, LocalDirThumbnails, MemoryStore};
+//! use livesessions_http::{HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // One broadcast is both the service's event sink and the SSE route's event source.
+//! let events = Arc::new(BroadcastEvents::default());
+//! let service = LiveSessions::builder(Arc::new(MemoryStore::new()))
+//!     .events(events.clone())
+//!     .thumbnails(Arc::new(LocalDirThumbnails::new("./thumbnails")))
+//!     .build();
+//!
+//! let auth = JwtAuthenticator::hs256(
+//!     std::env::var("JWT_SECRET")?,
+//!     JwtConfig::default().with_admin_emails(["admin@example.com"]),
+//! )?;
+//!
+//! let live_sessions = LiveSessionsApi::new(service)
+//!     .auth(Arc::new(auth))
+//!     .events(events)
+//!     .settings(HttpSettings::default())
+//!     .router();
+//!
+//! let app = Router::new()
+//!     .route("/", get(|| async { "my app" }))
+//!     .merge(live_sessions);
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // The peer address feeds the per-IP rate limits.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Authentication choices
+//!
+//! See [`auth`] for the details.
+//!
+//! ```no_run
+//! use std::path::PathBuf;
+//! use livesessions_http::{JwtAuthenticator, JwtConfig, KeySource};
+//!
+//! # fn main() -> Result<(), livesessions_http::AuthSetupError> {
+//! // HS256 with a shared secret:
+//! let hs = JwtAuthenticator::hs256(b"a long random secret of 32+ bytes", JwtConfig::default())?;
+//!
+//! // RS256/ES256 keys from a JWKS: inline, as a file, or as a URL (cached by Cache-Control):
+//! let config = JwtConfig::default()
+//!     .with_issuer("https://auth.example.com/")
+//!     .with_audience("my-api");
+//! let inline = JwtAuthenticator::new(config.clone(), KeySource::JwksJson(r#"{"keys":[...]}"#.into()));
+//! let file = JwtAuthenticator::new(config.clone(), KeySource::JwksFile(PathBuf::from("jwks.json")));
+//! let url = JwtAuthenticator::new(
+//!     config,
+//!     KeySource::JwksUrl("https://auth.example.com/.well-known/jwks.json".into()),
+//! )?;
+//!
+//! // Firebase ID tokens of a project; admins by custom claim `admin: true` or verified email:
+//! let firebase = JwtAuthenticator::firebase("my-project")?;
+//! let firebase_with_admins = JwtAuthenticator::new(
+//!     JwtConfig::firebase("my-project").with_admin_emails(["teacher@example.com"]),
+//!     KeySource::JwksUrl(livesessions_http::FIREBASE_JWKS_URL.into()),
+//! )?;
+//! # let _ = (hs, inline, file, url, firebase, firebase_with_admins);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Any other scheme plugs in through the [`Authenticator`] trait.
+//!
+//! # What the router serves
+//!
+//! The routes of DESIGN §5.2 (see [`LiveSessionsApi::routes`]), their JSON in the seed's
+//! camelCase names, errors as `application/problem+json`, `GET /api/openapi.json`, `/healthz`
+//! and `/readyz`. Each request gets an `x-request-id` (kept when the client sends one) and a
+//! `tracing` span. Without an [`EventSource`] the event stream answers `404`; without an
+//! [`Authenticator`] every caller is anonymous and requests with a token get `401`.
+//!
+//! The attendance CSV export quotes cells as RFC 4180 says and prefixes cells that begin with
+//! `=`, `+`, `-` or `@` with `'`, so spreadsheets do not evaluate user-supplied names as formulas.
+//!
+//! When the router is nested under a path (`Router::new().nest("/school", router)`), set
+//! [`HttpSettings::path_prefix`] to that path so the links the API generates point there.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+mod csv;
+mod extract;
+mod handlers;
+mod json;
+mod openapi;
+mod problem;
+mod ratelimit;
+mod routes;
+mod settings;
+mod state;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderName, Method, Request};
+use axum::Router;
+use livesessions_core::{EventSource, LiveSessions};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use auth::{
+    AuthError, AuthSetupError, Authenticator, JwtAuthenticator, JwtConfig, KeySource,
+    NoAuthentication, FIREBASE_JWKS_URL,
+};
+pub use handlers::{EventJson, Health};
+pub use json::{
+    AttendanceJson, CreateSessionJson, JoinRequestJson, JoinResponse, OverviewJson,
+    ParticipantJson, ParticipationJson, ParticipationRowJson, PopularSessionJson, ReportJson,
+    SessionForm, SessionJson, UpdateSessionJson,
+};
+pub use problem::{ApiError, Problem, ProblemField, PROBLEM_JSON};
+pub use settings::{BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings};
+
+/// The header that carries the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Builds the live-sessions [`Router`].
+#[derive(Debug, Clone)]
+pub struct LiveSessionsApi {
+    service: LiveSessions,
+    auth: Arc<dyn Authenticator>,
+    events: Option<Arc<dyn EventSource>>,
+    settings: HttpSettings,
+}
+
+impl LiveSessionsApi {
+    /// An API on `service`, with no authentication, no events and default settings.
+    pub fn new(service: LiveSessions) -> Self {
+        LiveSessionsApi {
+            service,
+            auth: Arc::new(NoAuthentication),
+            events: None,
+            settings: HttpSettings::default(),
+        }
+    }
+
+    /// How bearer tokens are verified.
+    pub fn auth(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Where the event stream (`GET /api/live-sessions/events`) subscribes. Give it the same
+    /// broadcast the service publishes to.
+    pub fn events(mut self, events: Arc<dyn EventSource>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Limits, timeouts and paths.
+    pub fn settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Every (method, path) the router serves, in axum's path syntax (`/api/live-sessions/{id}`,
+    /// which is also OpenAPI's).
+    pub fn routes() -> Vec<(Method, &'static str)> {
+        routes::table()
+            .into_iter()
+            .map(|r| (r.method, r.path))
+            .collect()
+    }
+
+    /// The OpenAPI document (JSON) the router serves at `/api/openapi.json`.
+    pub fn openapi_json(&self) -> String {
+        openapi::render(self.settings.path_prefix.trim_end_matches('/'))
+    }
+
+    /// The router, with its state applied: merge or nest it into the host's router.
+    ///
+    /// The `ui` feature's page is merged here as well once it exists.
+    pub fn router(self) -> Router {
+        let openapi = self.openapi_json();
+        let state =
+            state::AppState::new(self.service, self.auth, self.events, self.settings, openapi);
+        let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+        let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %id,
+            )
+        });
+        routes::router(state)
+            .layer(PropagateRequestIdLayer::new(request_id.clone()))
+            .layer(trace)
+            .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    }
+}

@@ -1,0 +1,158 @@
+//! Extractors whose rejections are problem documents.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{header, request::Parts, HeaderMap};
+use livesessions_core::Actor;
+use serde::de::DeserializeOwned;
+
+use crate::auth::AuthError;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The caller: `None` without an `Authorization` header; a header whose token does not verify
+/// is refused with `401` (or `503` when the keys cannot be fetched).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub Option<Actor>);
+
+impl Caller {
+    pub(crate) fn actor(&self) -> Option<&Actor> {
+        self.0.as_ref()
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Caller(None));
+        };
+        let value = value.to_str().map_err(|_| ApiError::invalid_token())?;
+        let (scheme, token) = value
+            .trim()
+            .split_once(' ')
+            .ok_or_else(ApiError::invalid_token)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::invalid_token());
+        }
+        match state.auth().authenticate(token.trim()).await {
+            Ok(actor) => Ok(Caller(Some(actor))),
+            Err(AuthError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "token could not be checked");
+                Err(ApiError::unavailable(
+                    state.settings().unavailable_retry_after,
+                ))
+            }
+            Err(error) => {
+                tracing::debug!(%error, "token refused");
+                Err(ApiError::invalid_token())
+            }
+        }
+    }
+}
+
+/// Query parameters; unreadable ones (wrong types) are `400`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e| ApiError::malformed(e.body_text()))
+    }
+}
+
+/// What a request body is, by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Json,
+    Multipart,
+    Other,
+}
+
+pub(crate) fn body_kind(headers: &HeaderMap) -> BodyKind {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return BodyKind::Other;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        BodyKind::Json
+    } else if essence == "multipart/form-data" {
+        BodyKind::Multipart
+    } else {
+        BodyKind::Other
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes: a wrong content type is `415`, a larger body
+/// `413`, unreadable JSON `400`.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    request: Request,
+    state: &AppState,
+    limit: usize,
+) -> Result<T, ApiError> {
+    if body_kind(request.headers()) != BodyKind::Json {
+        return Err(ApiError::unsupported_media_type(
+            "send the body as application/json",
+        ));
+    }
+    let too_large = || ApiError::too_large(format!("the body must be at most {limit} bytes"));
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::malformed(e.body_text())
+        }
+    })?;
+    if bytes.len() > limit {
+        return Err(too_large());
+    }
+    parse_json(&bytes)
+}
+
+/// Parses JSON; errors are `400` naming where the text went wrong.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::malformed(format!("the body is not valid JSON for this request: {e}"))
+    })
+}
+
+/// A JSON request body (with the route's body limit); see [`read_json`].
+#[derive(Debug, Clone)]
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.settings().json_body_limit;
+        read_json(request, state, limit).await.map(JsonBody)
+    }
+}

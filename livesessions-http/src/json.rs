@@ -1,0 +1,553 @@
+//! The JSON shapes of the API (DESIGN §5.2): the seed's camelCase names, RFC 3339 UTC times.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use livesessions_core::{
+    AttendanceRow, LiveSession, Overview, Participant, Participation, SessionReport, SessionView,
+    Thumbnail,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Formats a time as RFC 3339 in UTC (`2025-01-15T10:00:00Z`, with fractions only when present).
+pub(crate) fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A live session as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionJson {
+    /// The session id (a UUID).
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// The same id under the seed's MongoDB name.
+    #[serde(rename = "_id")]
+    #[schema(format = "uuid")]
+    pub mongo_id: String,
+    /// Title.
+    pub title: String,
+    /// Description (may be empty).
+    pub description: String,
+    /// Instructor's name.
+    pub instructor: String,
+    /// The video URL; present only for signed-in callers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_url: Option<String>,
+    /// The player URL for YouTube and Vimeo videos; present only for signed-in callers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed_url: Option<String>,
+    /// `youtube`, `vimeo` or `custom`; present only for signed-in callers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(youtube|vimeo|custom)$")]
+    pub video_provider: Option<String>,
+    /// The thumbnail's URL (a link, or this API's URL of an uploaded image); `null` without one.
+    pub thumbnail: Option<String>,
+    /// Scheduled start (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub start_time: String,
+    /// IANA time zone to display the start in, if the admin gave one.
+    pub timezone: Option<String>,
+    /// Whether the session is live now (`status == "live"`).
+    pub is_live: bool,
+    /// `scheduled`, `live`, `ended` or `cancelled`.
+    #[schema(pattern = "^(scheduled|live|ended|cancelled)$")]
+    pub status: String,
+    /// When it first went live.
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
+    /// When it last ended.
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    /// Distinct users who joined.
+    #[schema(minimum = 0)]
+    pub participants: u64,
+    /// Participants watching now. Absent in events, which carry no live counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub watching: Option<u64>,
+    /// Seconds the session has been live in total.
+    #[schema(minimum = 0)]
+    pub live_seconds: i64,
+    /// Creation time.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Version for optimistic concurrency (send it back as `version` in an update).
+    #[schema(minimum = 1)]
+    pub version: u64,
+}
+
+/// Builds JSON from domain values, knowing where uploaded thumbnails are served.
+#[derive(Debug, Clone)]
+pub(crate) struct Presenter {
+    /// The prefix of this router's paths (empty when merged at the root).
+    pub prefix: String,
+}
+
+impl Presenter {
+    pub(crate) fn thumbnail_url(&self, thumbnail: &Thumbnail) -> String {
+        match thumbnail {
+            Thumbnail::Url(url) => url.as_str().to_owned(),
+            Thumbnail::Uploaded(key) => {
+                format!("{}/api/live-sessions/thumbnails/{}", self.prefix, key)
+            }
+        }
+    }
+
+    pub(crate) fn session_path(&self, id: impl std::fmt::Display) -> String {
+        format!("{}/api/live-sessions/{id}", self.prefix)
+    }
+
+    /// A session with its video (when the caller may see it) and live count.
+    pub(crate) fn view(&self, view: &SessionView, now: DateTime<Utc>) -> SessionJson {
+        let mut json = self.session(&view.session, now);
+        json.watching = Some(view.watching);
+        if let Some(video) = view.video() {
+            json.video_url = Some(video.as_str().to_owned());
+            json.embed_url = video.embed_url().map(str::to_owned);
+            json.video_provider = Some(provider(video));
+        }
+        json
+    }
+
+    /// A session for an admin who just changed it: with the video, without a live count
+    /// unless given.
+    pub(crate) fn admin_session(
+        &self,
+        session: &LiveSession,
+        watching: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> SessionJson {
+        let mut json = self.session(session, now);
+        json.watching = watching;
+        json.video_url = Some(session.video_url.as_str().to_owned());
+        json.embed_url = session.video_url.embed_url().map(str::to_owned);
+        json.video_provider = Some(provider(&session.video_url));
+        json
+    }
+
+    /// A session without its video and without a live count (events, anonymous callers).
+    pub(crate) fn session(&self, s: &LiveSession, now: DateTime<Utc>) -> SessionJson {
+        SessionJson {
+            id: s.id.to_string(),
+            mongo_id: s.id.to_string(),
+            title: s.title.as_str().to_owned(),
+            description: s.description.as_str().to_owned(),
+            instructor: s.instructor.as_str().to_owned(),
+            video_url: None,
+            embed_url: None,
+            video_provider: None,
+            thumbnail: s.thumbnail.as_ref().map(|t| self.thumbnail_url(t)),
+            start_time: time(s.start_time),
+            timezone: s.timezone.as_ref().map(|tz| tz.name().to_owned()),
+            is_live: s.is_live(),
+            status: s.status.as_str().to_owned(),
+            started_at: s.started_at.map(time),
+            ended_at: s.ended_at.map(time),
+            participants: s.participants,
+            watching: None,
+            live_seconds: s.live_duration_at(now),
+            created_at: time(s.created_at),
+            updated_at: time(s.updated_at),
+            version: s.version,
+        }
+    }
+}
+
+fn provider(video: &livesessions_core::VideoUrl) -> String {
+    match video.provider() {
+        livesessions_core::VideoProvider::YouTube => "youtube",
+        livesessions_core::VideoProvider::Vimeo => "vimeo",
+        livesessions_core::VideoProvider::Custom => "custom",
+    }
+    .to_owned()
+}
+
+/// One user's attendance of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantJson {
+    /// The session.
+    #[schema(format = "uuid")]
+    pub session_id: String,
+    /// The user.
+    pub user_id: String,
+    /// Display name at the last join.
+    pub user_name: String,
+    /// Email at the last join.
+    pub email: String,
+    /// First join.
+    #[schema(format = DateTime)]
+    pub join_time: String,
+    /// Most recent join.
+    #[schema(format = DateTime)]
+    pub last_join_time: String,
+    /// Most recent join or heartbeat.
+    #[schema(format = DateTime)]
+    pub last_seen: String,
+    /// Most recent leave.
+    #[schema(format = DateTime)]
+    pub left_at: Option<String>,
+    /// Watch time in seconds (in attendance lists: as of now, including the open interval).
+    #[schema(minimum = 0)]
+    pub watch_seconds: i64,
+    /// Watch time in whole minutes, rounded down (the seed's `watchDuration`).
+    #[schema(minimum = 0)]
+    pub watch_duration: i64,
+    /// How many times the user joined.
+    #[schema(minimum = 1)]
+    pub join_count: u64,
+    /// Whether the user is watching (has an open presence interval).
+    pub present: bool,
+    /// When the record was created.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl ParticipantJson {
+    pub(crate) fn new(p: &Participant) -> Self {
+        Self::with_seconds(p, p.watch_seconds)
+    }
+
+    pub(crate) fn row(row: &AttendanceRow) -> Self {
+        Self::with_seconds(&row.participant, row.watch_seconds_now)
+    }
+
+    fn with_seconds(p: &Participant, watch_seconds: i64) -> Self {
+        ParticipantJson {
+            session_id: p.session_id.to_string(),
+            user_id: p.user_id.to_string(),
+            user_name: p.user_name.as_str().to_owned(),
+            email: p.email.as_str().to_owned(),
+            join_time: time(p.first_joined_at),
+            last_join_time: time(p.last_joined_at),
+            last_seen: time(p.last_seen),
+            left_at: p.left_at.map(time),
+            watch_seconds,
+            watch_duration: watch_seconds / 60,
+            join_count: p.join_count,
+            present: p.is_present(),
+            created_at: time(p.created_at),
+        }
+    }
+}
+
+/// What a join answers.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinResponse {
+    /// The caller's attendance record.
+    pub participant: ParticipantJson,
+    /// The session after the join.
+    pub session: SessionJson,
+    /// The video to open.
+    pub video_url: String,
+    /// The player URL for YouTube and Vimeo videos.
+    pub embed_url: Option<String>,
+}
+
+/// A page of a session's attendance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendanceJson {
+    /// Participants in the session.
+    #[schema(minimum = 0)]
+    pub total: u64,
+    /// This page.
+    pub participants: Vec<ParticipantJson>,
+}
+
+/// A session's attendance report.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportJson {
+    /// The session.
+    #[schema(format = "uuid")]
+    pub session_id: String,
+    /// Distinct participants.
+    pub participants: u64,
+    /// Watching now.
+    pub watching: u64,
+    /// Sum of watch seconds.
+    pub total_watch_seconds: i64,
+    /// Average watch seconds per participant.
+    pub average_watch_seconds: f64,
+    /// Longest watch time, in seconds.
+    pub max_watch_seconds: i64,
+    /// Seconds the session has been live.
+    pub live_seconds: i64,
+    /// The attendance threshold used, in percent.
+    pub threshold_percent: u8,
+    /// Participants who watched at least the threshold.
+    pub attended: u64,
+}
+
+impl From<&SessionReport> for ReportJson {
+    fn from(r: &SessionReport) -> Self {
+        ReportJson {
+            session_id: r.session_id.to_string(),
+            participants: r.participants,
+            watching: r.watching,
+            total_watch_seconds: r.total_watch_seconds,
+            average_watch_seconds: r.average_watch_seconds,
+            max_watch_seconds: r.max_watch_seconds,
+            live_seconds: r.live_seconds,
+            threshold_percent: r.threshold_percent,
+            attended: r.attended,
+        }
+    }
+}
+
+/// A session among the most popular ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PopularSessionJson {
+    /// The session.
+    #[schema(format = "uuid")]
+    pub session_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its status.
+    pub status: String,
+    /// Its start.
+    #[schema(format = DateTime)]
+    pub start_time: String,
+    /// Distinct participants.
+    pub participants: u64,
+    /// Total watch seconds.
+    pub total_watch_seconds: i64,
+}
+
+/// Totals over a time range.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OverviewJson {
+    /// Start of the range (inclusive).
+    #[schema(format = DateTime)]
+    pub from: String,
+    /// End of the range (exclusive).
+    #[schema(format = DateTime)]
+    pub to: String,
+    /// Sessions starting in the range.
+    pub sessions: u64,
+    /// Participant records of those sessions.
+    pub participants: u64,
+    /// Average watch seconds per participant record.
+    pub average_watch_seconds: f64,
+    /// The most popular sessions, best first.
+    pub popular: Vec<PopularSessionJson>,
+}
+
+impl OverviewJson {
+    pub(crate) fn new(o: &Overview, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        OverviewJson {
+            from: time(from),
+            to: time(to),
+            sessions: o.sessions,
+            participants: o.participants,
+            average_watch_seconds: o.average_watch_seconds,
+            popular: o
+                .popular
+                .iter()
+                .map(|p| PopularSessionJson {
+                    session_id: p.session_id.to_string(),
+                    title: p.title.as_str().to_owned(),
+                    status: p.status.as_str().to_owned(),
+                    start_time: time(p.start_time),
+                    participants: p.participants,
+                    total_watch_seconds: p.total_watch_seconds,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One session in a user's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipationRowJson {
+    /// The session.
+    #[schema(format = "uuid")]
+    pub session_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its status.
+    pub status: String,
+    /// Its start.
+    #[schema(format = DateTime)]
+    pub start_time: String,
+    /// The user's first join.
+    #[schema(format = DateTime)]
+    pub join_time: String,
+    /// The user's last join.
+    #[schema(format = DateTime)]
+    pub last_join_time: String,
+    /// Watch seconds.
+    pub watch_seconds: i64,
+    /// Watch time in whole minutes.
+    pub watch_duration: i64,
+    /// Joins.
+    pub join_count: u64,
+}
+
+/// A user's participation (student progress).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipationJson {
+    /// The user.
+    pub user_id: String,
+    /// Sessions joined.
+    pub sessions_joined: u64,
+    /// Total watch seconds.
+    pub total_watch_seconds: i64,
+    /// The most recent sessions, newest first.
+    pub sessions: Vec<ParticipationRowJson>,
+}
+
+impl From<&Participation> for ParticipationJson {
+    fn from(p: &Participation) -> Self {
+        ParticipationJson {
+            user_id: p.user_id.to_string(),
+            sessions_joined: p.sessions_joined,
+            total_watch_seconds: p.total_watch_seconds,
+            sessions: p
+                .sessions
+                .iter()
+                .map(|r| ParticipationRowJson {
+                    session_id: r.session_id.to_string(),
+                    title: r.title.as_str().to_owned(),
+                    status: r.status.as_str().to_owned(),
+                    start_time: time(r.start_time),
+                    join_time: time(r.first_joined_at),
+                    last_join_time: time(r.last_joined_at),
+                    watch_seconds: r.watch_seconds,
+                    watch_duration: r.watch_seconds / 60,
+                    join_count: r.join_count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A join request, as the seed's page sends it. Identity comes from the token: `userId`, if
+/// sent, must be the token's subject; `userName` and `email` are used only when the token has
+/// none; `joinTime` is ignored (the server's clock decides).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequestJson {
+    /// The session to join.
+    #[schema(format = "uuid")]
+    pub session_id: String,
+    /// The caller's user id (optional; must match the token).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Display name, used when the token has none.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// Email, used when the token has none.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Ignored.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub join_time: Option<serde::de::IgnoredAny>,
+}
+
+/// A new session as JSON.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateSessionJson {
+    /// Title, 1–200 characters.
+    pub title: String,
+    /// Description, at most 5000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Instructor, 1–100 characters.
+    pub instructor: String,
+    /// An https video URL (YouTube and Vimeo links get an embed URL).
+    pub video_url: String,
+    /// An https link to a thumbnail image.
+    #[serde(default)]
+    pub thumbnail: Option<String>,
+    /// Same as `thumbnail`.
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+    /// Start, RFC 3339 with an explicit offset (`Z` or `±hh:mm`).
+    pub start_time: String,
+    /// IANA time zone to display the start in.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// "Mark as Live": start right away.
+    #[serde(default)]
+    pub is_live: bool,
+}
+
+/// A partial update as JSON: absent fields stay as they are; an empty `thumbnail` or
+/// `timezone` removes it; `isLive` starts (`true`) or ends (`false`) the session.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateSessionJson {
+    /// New title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New instructor.
+    #[serde(default)]
+    pub instructor: Option<String>,
+    /// New video URL.
+    #[serde(default)]
+    pub video_url: Option<String>,
+    /// New thumbnail link; empty removes the thumbnail.
+    #[serde(default)]
+    pub thumbnail: Option<String>,
+    /// Same as `thumbnail`.
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+    /// New start.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// New time zone; empty removes it.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Start (`true`) or end (`false`).
+    #[serde(default)]
+    pub is_live: Option<bool>,
+    /// Refuse with `409` unless the session is at this version.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub version: Option<u64>,
+}
+
+/// A new session or an update as `multipart/form-data`, as the seed's page sends it. Every field
+/// is text except `thumbnail`, which may be a file (JPEG, PNG, GIF or WebP, at most 5 MiB; the
+/// client's file name is ignored) or a link. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, ToSchema)]
+#[allow(dead_code)] // Documents the form; the handler reads the parts one by one.
+#[serde(rename_all = "camelCase")]
+pub struct SessionForm {
+    /// Title (required when creating).
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Instructor (required when creating).
+    pub instructor: Option<String>,
+    /// Video URL (required when creating).
+    pub video_url: Option<String>,
+    /// Start, RFC 3339 with an explicit offset (required when creating).
+    pub start_time: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
+    pub is_live: Option<String>,
+    /// The image file, or a link to an image.
+    #[schema(value_type = Option<String>, format = Binary, content_media_type = "application/octet-stream")]
+    pub thumbnail: Option<Vec<u8>>,
+    /// A link to an image.
+    pub thumbnail_url: Option<String>,
+    /// Updates only: refuse with `409` unless the session is at this version.
+    pub version: Option<String>,
+}

@@ -1,0 +1,227 @@
+//! The OpenAPI document (utoipa): every route, body, response and error.
+
+use axum::http::Method;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi as Document, Ref, ResponseBuilder,
+    Server, Type,
+};
+use utoipa::OpenApi;
+
+use crate::handlers;
+use crate::routes::{self, RouteSpec};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "livesessions",
+        description = "Live sessions for e-learning: schedule, start and end live classes; join, \
+                       watch and track attendance; reports and analytics. Errors are RFC 9457 \
+                       `application/problem+json`.",
+    ),
+    paths(
+        handlers::list_sessions,
+        handlers::get_session,
+        handlers::join,
+        handlers::heartbeat,
+        handlers::leave,
+        handlers::events,
+        handlers::my_participation,
+        handlers::thumbnail,
+        handlers::create_session,
+        handlers::update_session,
+        handlers::delete_session,
+        handlers::cancel_session,
+        handlers::participants,
+        handlers::session_report,
+        handlers::overview,
+        handlers::user_participation,
+        handlers::openapi,
+        handlers::healthz,
+        handlers::readyz,
+    ),
+    components(schemas(
+        crate::problem::Problem,
+        crate::problem::ProblemField,
+        handlers::EventJson,
+        handlers::Health,
+    )),
+    tags(
+        (name = "sessions", description = "Browsing sessions (anyone)"),
+        (name = "attendance", description = "Joining and watching (signed-in users)"),
+        (name = "admin", description = "Managing sessions and reports (admins)"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+struct ApiDoc;
+
+fn operation_mut<'a>(
+    doc: &'a mut Document,
+    method: &Method,
+    path: &str,
+) -> Option<&'a mut Operation> {
+    let item = doc.paths.paths.get_mut(path)?;
+    match *method {
+        Method::GET => item.get.as_mut(),
+        Method::POST => item.post.as_mut(),
+        Method::PUT => item.put.as_mut(),
+        Method::DELETE => item.delete.as_mut(),
+        _ => None,
+    }
+}
+
+fn describe(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request: unreadable JSON, form or query parameters of the wrong type",
+        401 => "No valid bearer token (`WWW-Authenticate: Bearer`)",
+        403 => "Signed in, but not allowed (not an admin, or a `userId` that is not the caller's)",
+        404 => "No such session (or thumbnail, or participant)",
+        409 => "The session's state does not allow this (or it changed concurrently)",
+        413 => "The body or the uploaded thumbnail is too large",
+        415 => "Wrong content type, or a thumbnail that is not a JPEG, PNG, GIF or WebP image",
+        422 => "Invalid fields, listed in `errors`",
+        429 => "Rate limited; retry after `Retry-After` seconds",
+        500 => "Internal error (details are logged, never sent)",
+        503 => {
+            "The store is unavailable or the request timed out; retry after `Retry-After` seconds"
+        }
+        _ => "Error",
+    }
+}
+
+fn problem_response(status: u16) -> utoipa::openapi::Response {
+    let integer_header = || {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("Seconds to wait"))
+            .build()
+    };
+    let mut response = ResponseBuilder::new()
+        .description(describe(status))
+        .content(
+            crate::problem::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        );
+    match status {
+        401 => {
+            response = response.header(
+                "WWW-Authenticate",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some("`Bearer` challenge"))
+                    .build(),
+            )
+        }
+        429 | 503 => response = response.header("Retry-After", integer_header()),
+        _ => {}
+    }
+    response.build()
+}
+
+/// The error statuses a route can answer with: its own, plus `400`/`401` for routes that read
+/// a token or parameters, `429` when rate limited, and `500`/`503` everywhere but `/healthz`.
+fn error_statuses(route: &RouteSpec) -> Vec<u16> {
+    let mut statuses: Vec<u16> = route.errors.to_vec();
+    let meta = matches!(route.path, "/healthz" | "/readyz" | "/api/openapi.json");
+    if !meta
+        && !route.path.starts_with("/api/live-sessions/thumbnails")
+        && route.path != "/api/live-sessions/events"
+    {
+        statuses.extend([400, 401]);
+    }
+    if route.bucket.is_some() {
+        statuses.push(429);
+    }
+    if route.path != "/healthz" {
+        statuses.extend([500, 503]);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
+    statuses
+}
+
+/// The complete document for a router nested under `prefix` (empty for the root).
+pub(crate) fn document(prefix: &str) -> Document {
+    let mut doc = ApiDoc::openapi();
+    for route in routes::table() {
+        let statuses = error_statuses(&route);
+        if let Some(operation) = operation_mut(&mut doc, &route.method, route.path) {
+            for status in statuses {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem_response(status).into());
+            }
+        }
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.bearer_format = Some("JWT".to_owned());
+    components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    if !prefix.is_empty() {
+        doc.servers = Some(vec![Server::new(prefix)]);
+    }
+    doc
+}
+
+/// The document as JSON text.
+pub(crate) fn render(prefix: &str) -> String {
+    document(prefix)
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_its_errors() {
+        let doc = document("");
+        let table = routes::table();
+        assert_eq!(
+            doc.paths
+                .paths
+                .values()
+                .map(count_operations)
+                .sum::<usize>(),
+            table.len()
+        );
+        let mut doc = doc;
+        for route in &table {
+            let statuses = error_statuses(route);
+            let operation = operation_mut(&mut doc, &route.method, route.path)
+                .unwrap_or_else(|| panic!("{} {} is not documented", route.method, route.path));
+            for status in statuses {
+                assert!(
+                    operation
+                        .responses
+                        .responses
+                        .contains_key(&status.to_string()),
+                    "{} {} lacks {status}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
+
+    fn count_operations(item: &utoipa::openapi::PathItem) -> usize {
+        [
+            &item.get,
+            &item.post,
+            &item.put,
+            &item.delete,
+            &item.patch,
+            &item.head,
+            &item.options,
+        ]
+        .iter()
+        .filter(|o| o.is_some())
+        .count()
+    }
+}

@@ -1,0 +1,316 @@
+//! Errors as RFC 9457 `application/problem+json` (DESIGN §5.3).
+//!
+//! Every error the API answers with is a [`Problem`]. Internal causes (storage failures, failed
+//! key downloads) are logged with `tracing` and never sent to the client.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use livesessions_core::{Conflict, Error, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// A URI reference identifying the problem type; `about:blank` means the status says it all.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// An explanation of this occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A stable, machine-readable code: `malformed`, `unauthenticated`, `forbidden`,
+    /// `not_found`, `conflict`, `too_large`, `unsupported_media_type`, `validation`,
+    /// `rate_limited`, `unavailable`, `timeout` or `internal`.
+    pub code: String,
+    /// The invalid fields, for `422` (and for `413`/`415` answers about an upload).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The field as the client sent it (camelCase).
+    pub field: String,
+    /// A stable code, e.g. `required`, `too_long`, `invalid_url`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl From<&FieldError> for ProblemField {
+    fn from(e: &FieldError) -> Self {
+        ProblemField {
+            field: e.field.clone(),
+            code: e.code.to_owned(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// An error answer: a [`Problem`] plus the headers that go with its status.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    problem: Problem,
+    retry_after: Option<u64>,
+    www_authenticate: Option<&'static str>,
+}
+
+impl ApiError {
+    /// A problem with `status`, a `code` and a `detail`.
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            problem: Problem {
+                problem_type: "about:blank".to_owned(),
+                title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                status: status.as_u16(),
+                detail: Some(detail.into()),
+                code: code.to_owned(),
+                errors: Vec::new(),
+            },
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// `400`: the request could not be read (malformed JSON, wrong types).
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", detail)
+    }
+
+    /// `401` with `WWW-Authenticate: Bearer`: no identity where one is needed.
+    pub fn unauthenticated() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in: this request needs a bearer token",
+        );
+        e.www_authenticate = Some("Bearer");
+        e
+    }
+
+    /// `401` with `WWW-Authenticate: Bearer error="invalid_token"`: the token was refused.
+    pub fn invalid_token() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the bearer token is invalid or expired",
+        );
+        e.www_authenticate = Some("Bearer error=\"invalid_token\"");
+        e
+    }
+
+    /// `404`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    /// `413`.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", detail)
+    }
+
+    /// `415`.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            detail,
+        )
+    }
+
+    /// `429` with `Retry-After` (whole seconds, at least 1).
+    pub fn rate_limited(wait: Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests; retry later",
+        );
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        e.retry_after = Some(secs.max(1));
+        e
+    }
+
+    /// `503` with `Retry-After`: the store (or the key server) is unavailable.
+    pub fn unavailable(retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is temporarily unavailable; retry later",
+        );
+        e.retry_after = Some(u64::from(retry_after.max(1)));
+        e
+    }
+
+    /// `503` with `Retry-After`: the request took longer than the configured timeout.
+    pub fn timeout(retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long; retry later",
+        );
+        e.retry_after = Some(u64::from(retry_after.max(1)));
+        e
+    }
+
+    /// `500` with a generic body (the cause is logged by the caller).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred",
+        )
+    }
+
+    /// The status of this error.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// Maps a core error, logging what must not be shown. `retry_after` is used for `503`.
+    pub fn from_core(error: Error, retry_after: u32) -> Self {
+        match error {
+            Error::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
+            Error::Validation(errors) => Self::validation(&errors),
+            Error::Conflict(conflict) => {
+                let code = match conflict {
+                    Conflict::InvalidTransition { .. } => "invalid_transition",
+                    Conflict::VersionMismatch { .. } => "version_mismatch",
+                    Conflict::AlreadyExists { .. } => "already_exists",
+                };
+                let mut e = Self::new(StatusCode::CONFLICT, "conflict", conflict.to_string());
+                e.problem.errors.push(ProblemField {
+                    field: String::new(),
+                    code: code.to_owned(),
+                    message: conflict.to_string(),
+                });
+                e
+            }
+            Error::Unauthenticated => Self::unauthenticated(),
+            Error::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
+            }
+            Error::Unavailable(cause) => {
+                match &cause {
+                    Some(cause) => tracing::warn!(error = %cause, "store unavailable"),
+                    None => tracing::warn!("store unavailable"),
+                }
+                Self::unavailable(retry_after)
+            }
+            Error::Storage(cause) => {
+                tracing::error!(error = %cause, source = ?cause, "storage failure");
+                Self::internal()
+            }
+            other => {
+                tracing::error!(error = %other, "unexpected error");
+                Self::internal()
+            }
+        }
+    }
+
+    /// A validation failure. Upload checks choose the status: `too_large` is `413`,
+    /// `unsupported_type`/`type_mismatch` are `415`, everything else `422`.
+    pub fn validation(errors: &[FieldError]) -> Self {
+        let upload_code = |codes: &[&str]| {
+            errors
+                .iter()
+                .any(|e| e.field == "thumbnail" && codes.contains(&e.code))
+        };
+        let (status, code, detail) = if upload_code(&["too_large"]) {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the uploaded thumbnail is too large",
+            )
+        } else if upload_code(&["unsupported_type", "type_mismatch"]) {
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the uploaded thumbnail is not an accepted image",
+            )
+        } else {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "the request has invalid fields",
+            )
+        };
+        let mut e = Self::new(status, code, detail);
+        e.problem.errors = errors.iter().map(ProblemField::from).collect();
+        e
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.problem.status, self.problem.code)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_codes_choose_the_status() {
+        let e = |code| ApiError::validation(&[FieldError::new("thumbnail", code, "x")]).status();
+        assert_eq!(e("too_large"), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(e("unsupported_type"), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(e("type_mismatch"), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(e("empty"), StatusCode::UNPROCESSABLE_ENTITY);
+        let other = ApiError::validation(&[FieldError::new("title", "too_large", "x")]);
+        assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn storage_causes_stay_out_of_the_body() {
+        let e = ApiError::from_core(Error::storage("password=hunter2 at db1"), 5);
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_string(e.problem()).unwrap();
+        assert!(!body.contains("hunter2"), "{body}");
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        let e = ApiError::rate_limited(Duration::from_millis(1500));
+        assert_eq!(e.retry_after, Some(2));
+        let e = ApiError::rate_limited(Duration::from_millis(10));
+        assert_eq!(e.retry_after, Some(1));
+    }
+}

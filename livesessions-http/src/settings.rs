@@ -1,0 +1,118 @@
+//! Settings of the HTTP adapter: plain structs with [`Default`].
+
+use std::time::Duration;
+
+use axum::http::HeaderName;
+
+/// Everything the router can be tuned with. `HttpSettings::default()` is what DESIGN §5.3 asks for.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Per-client-IP rate limits.
+    pub rate_limits: RateLimitSettings,
+    /// Largest JSON request body, in bytes (default 64 KiB).
+    pub json_body_limit: usize,
+    /// Largest `multipart/form-data` request body, in bytes (default 6 MiB; the thumbnail itself
+    /// may be at most 5 MiB).
+    pub multipart_body_limit: usize,
+    /// How long a request may take before it is answered with `503` (default 30 s). The
+    /// Server-Sent Events route is exempt.
+    pub request_timeout: Duration,
+    /// Where the client's IP address comes from (default: the TCP peer).
+    pub client_ip: ClientIpSource,
+    /// How often an idle event stream sends a keep-alive comment (default 15 s).
+    pub sse_keep_alive: Duration,
+    /// The path under which the host nests this router (default empty, i.e. merged at the root).
+    /// It is put in front of every link the API generates: `Location`, `Link`, and the URLs of
+    /// uploaded thumbnails.
+    pub path_prefix: String,
+    /// The `Retry-After` value, in seconds, sent with `503` answers (default 5).
+    pub unavailable_retry_after: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            rate_limits: RateLimitSettings::default(),
+            json_body_limit: 64 * 1024,
+            multipart_body_limit: 6 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            client_ip: ClientIpSource::Peer,
+            sse_keep_alive: Duration::from_secs(15),
+            path_prefix: String::new(),
+            unavailable_retry_after: 5,
+        }
+    }
+}
+
+/// Where the client's IP address, the key of the rate limits, is taken from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClientIpSource {
+    /// The TCP peer address. The host must serve the router with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`; without it every client shares
+    /// one bucket.
+    #[default]
+    Peer,
+    /// A header set by a reverse proxy the host trusts, e.g. `X-Forwarded-For` or `X-Real-IP`.
+    /// The last (rightmost) address of the header is used: it is the one the trusted proxy
+    /// appended, where addresses further left come from the client and can be forged. Requests
+    /// without a usable header fall back to the TCP peer. Only configure this behind a proxy
+    /// that sets the header on every request.
+    TrustedHeader(HeaderName),
+}
+
+/// Rate limits per client IP, one bucket per kind of route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitSettings {
+    /// Whether limits apply at all (default `true`).
+    pub enabled: bool,
+    /// Reading routes: lists, sessions, reports, thumbnails, events, the OpenAPI document.
+    pub reads: BucketSettings,
+    /// Join, heartbeat and leave.
+    pub attendance: BucketSettings,
+    /// Admin writes: create, update, delete, cancel.
+    pub admin_writes: BucketSettings,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            enabled: true,
+            reads: BucketSettings {
+                enabled: true,
+                burst: 120,
+                per_second: 20.0,
+            },
+            attendance: BucketSettings {
+                enabled: true,
+                burst: 30,
+                per_second: 2.0,
+            },
+            admin_writes: BucketSettings {
+                enabled: true,
+                burst: 20,
+                per_second: 1.0,
+            },
+        }
+    }
+}
+
+impl RateLimitSettings {
+    /// No limits at all.
+    pub fn disabled() -> Self {
+        RateLimitSettings {
+            enabled: false,
+            ..Default::default()
+        }
+    }
+}
+
+/// One token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketSettings {
+    /// Whether this bucket limits anything.
+    pub enabled: bool,
+    /// Requests a client may make at once (at least 1).
+    pub burst: u32,
+    /// Requests per second a client may sustain (greater than 0).
+    pub per_second: f64,
+}

@@ -1,0 +1,86 @@
+//! The state shared by every handler.
+
+use std::sync::Arc;
+
+use livesessions_core::{EventSource, LiveSessions};
+
+use crate::auth::Authenticator;
+use crate::json::Presenter;
+use crate::ratelimit::RateLimiters;
+use crate::settings::HttpSettings;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    service: LiveSessions,
+    auth: Arc<dyn Authenticator>,
+    events: Option<Arc<dyn EventSource>>,
+    settings: HttpSettings,
+    presenter: Presenter,
+    limiters: RateLimiters,
+    openapi: String,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        service: LiveSessions,
+        auth: Arc<dyn Authenticator>,
+        events: Option<Arc<dyn EventSource>>,
+        settings: HttpSettings,
+        openapi: String,
+    ) -> Self {
+        let presenter = Presenter {
+            prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
+        };
+        let limiters = RateLimiters::new(&settings.rate_limits, settings.client_ip.clone());
+        AppState {
+            inner: Arc::new(Inner {
+                service,
+                auth,
+                events,
+                settings,
+                presenter,
+                limiters,
+                openapi,
+            }),
+        }
+    }
+
+    pub(crate) fn service(&self) -> &LiveSessions {
+        &self.inner.service
+    }
+
+    pub(crate) fn auth(&self) -> &dyn Authenticator {
+        self.inner.auth.as_ref()
+    }
+
+    pub(crate) fn events(&self) -> Option<&Arc<dyn EventSource>> {
+        self.inner.events.as_ref()
+    }
+
+    pub(crate) fn settings(&self) -> &HttpSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn presenter(&self) -> &Presenter {
+        &self.inner.presenter
+    }
+
+    pub(crate) fn limiters(&self) -> &RateLimiters {
+        &self.inner.limiters
+    }
+
+    pub(crate) fn openapi(&self) -> &str {
+        &self.inner.openapi
+    }
+
+    /// Maps a core error with this router's `Retry-After`.
+    pub(crate) fn error(&self, error: livesessions_core::Error) -> crate::problem::ApiError {
+        crate::problem::ApiError::from_core(error, self.inner.settings.unavailable_retry_after)
+    }
+}
