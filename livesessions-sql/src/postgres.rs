@@ -538,7 +538,8 @@ impl Statements {
         let key = match sort {
             AttendanceSort::JoinTime => "p.first_joined_at",
             AttendanceSort::WatchTime => "ws_now",
-            AttendanceSort::Name => "lower(p.user_name)",
+            // Byte order of the lowercased name, as the domain compares strings.
+            AttendanceSort::Name => "lower(p.user_name) COLLATE \"C\"",
         };
         format!(
             "SELECT {cols}, {ws} AS ws_now FROM {s}.session_participants p \
@@ -1070,6 +1071,10 @@ impl HealthCheck for PostgresStore {
             })
     }
 }
+
+#[cfg(test)]
+#[path = "postgres_explain.rs"]
+mod explain;
 
 #[cfg(test)]
 mod tests {

@@ -38,7 +38,8 @@ CREATE INDEX live_sessions_start_time_idx ON live_sessions (start_time);
 
 CREATE TABLE session_participants (
     session_id       uuid        NOT NULL,
-    user_id          text        NOT NULL,
+    -- Byte order, as the domain orders user ids, whatever the database's default collation.
+    user_id          text        COLLATE "C" NOT NULL,
     user_name        text        NOT NULL,
     email            text        NOT NULL,
     first_joined_at  timestamptz NOT NULL,

@@ -1,0 +1,200 @@
+//! `EXPLAIN` of the list and report statements on a seeded database: the plans must use the
+//! indexes. The planner runs with its normal settings (no `enable_seqscan = off`) on tables
+//! big enough (20 000 sessions, 105 000 participants, analyzed) that an index is the cheaper
+//! plan, so these tests check that the statements are shaped so that the indexes serve them.
+//! Run with `--nocapture` to see the plans.
+
+use std::time::Duration;
+
+use livesessions_core::{AttendanceSort, SessionStatus, SortOrder};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::Row as _;
+
+use super::*;
+
+async fn seeded() -> (PostgresStore, PgPool) {
+    let var = "LIVESESSIONS_TEST_POSTGRES_URL";
+    let url = std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: the Postgres tests need a server, e.g. \
+             {var}=postgres://postgres@127.0.0.1:5432/test (.ci/run sets it)"
+        )
+    });
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&url)
+        .await
+        .expect("connect to the test server");
+    let schema = format!("ls_test_{}", Uuid::new_v4().simple());
+    let store = PostgresStore::from_pool(pool.clone())
+        .with_schema(&schema)
+        .unwrap();
+    store.migrate().await.expect("migrate");
+    let s = quote_ident(&schema);
+    let seed = [
+        // 20 000 sessions spread over the four statuses; list key columns as ListKey computes.
+        format!(
+            "INSERT INTO {s}.live_sessions (id, title, description, instructor, video_url, \
+                start_time, status, created_at, updated_at, version, list_rank, list_time_key) \
+             SELECT gen_random_uuid(), 'Session ' || i, 'About topic ' || i, 'Teacher ' || (i % 50), \
+                'https://youtu.be/x', start_at, st, now(), now(), 1, rk, \
+                CASE WHEN rk >= 2 THEN -1 ELSE 1 END \
+                  * (EXTRACT(EPOCH FROM start_at) * 1000000)::bigint \
+             FROM (SELECT i, timestamptz '2025-01-01' + i * interval '1 hour' AS start_at, \
+                          (ARRAY['live','scheduled','ended','cancelled'])[1 + (i % 4)] AS st, \
+                          (i % 4)::smallint AS rk \
+                   FROM generate_series(1, 20000) i) g"
+        ),
+        // 100 participants in each of 1000 sessions, and 5000 in one big session.
+        format!(
+            "INSERT INTO {s}.session_participants (session_id, user_id, user_name, email, \
+                first_joined_at, last_joined_at, last_seen, present_since, watch_seconds, created_at) \
+             SELECT l.id, 'user' || u, 'User ' || u, 'u' || u || '@example.com', now(), now(), \
+                now(), CASE WHEN u % 2 = 0 THEN now() END, u % 3600, now() \
+             FROM (SELECT id FROM {s}.live_sessions ORDER BY id LIMIT 1000) l, \
+                  generate_series(1, 100) u"
+        ),
+        format!(
+            "INSERT INTO {s}.session_participants (session_id, user_id, user_name, email, \
+                first_joined_at, last_joined_at, last_seen, present_since, watch_seconds, created_at) \
+             SELECT l.id, 'big' || u, 'Big ' || u, 'b' || u || '@example.com', now(), now(), \
+                now(), now(), u % 3600, now() \
+             FROM (SELECT id FROM {s}.live_sessions ORDER BY id DESC LIMIT 1) l, \
+                  generate_series(1, 5000) u"
+        ),
+        format!(
+            "INSERT INTO {s}.session_participant_counts (session_id, shard, count) \
+             SELECT session_id, (hashtext(user_id) & 15)::smallint, count(*) \
+             FROM {s}.session_participants GROUP BY 1, 2"
+        ),
+        format!("ANALYZE {s}.live_sessions"),
+        format!("ANALYZE {s}.session_participants"),
+        format!("ANALYZE {s}.session_participant_counts"),
+    ];
+    for sql in seed {
+        sqlx::query(&sql).execute(&pool).await.expect("seed");
+    }
+    (store, pool)
+}
+
+async fn big_session(store: &PostgresStore) -> Uuid {
+    sqlx::query_scalar(&format!(
+        "SELECT session_id FROM {}.session_participants WHERE user_id = 'big1'",
+        quote_ident(store.schema())
+    ))
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
+async fn cleanup(store: PostgresStore, pool: PgPool) {
+    sqlx::query(&format!(
+        "DROP SCHEMA {} CASCADE",
+        quote_ident(store.schema())
+    ))
+    .execute(&pool)
+    .await
+    .expect("drop the test schema");
+    pool.close().await;
+}
+
+async fn explain(
+    pool: &PgPool,
+    sql: &str,
+    bind: impl FnOnce(Query<'_, Postgres, PgArguments>) -> Query<'_, Postgres, PgArguments>,
+) -> String {
+    let explain = format!("EXPLAIN {sql}");
+    let rows = bind(sqlx::query(&explain))
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("EXPLAIN failed: {e}\n{sql}"));
+    let plan = rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!(
+        "---- {}\n{plan}\n",
+        sql.split_whitespace()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_report_plans_use_the_indexes() {
+    let (store, pool) = seeded().await;
+    let sql = &store.sql;
+
+    // First page of everything.
+    let plan = explain(&pool, &sql.list(false, false, false), |q| q.bind(51i64)).await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
+
+    // One status, after a cursor.
+    let key = SessionStatus::Scheduled.rank();
+    let plan = explain(&pool, &sql.list(true, false, true), |q| {
+        q.bind(key)
+            .bind(key)
+            .bind(0i64)
+            .bind(Uuid::nil())
+            .bind(51i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+    assert!(plan.contains("Index Cond"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+
+    // Search: the index still gives the order; the pattern filters along it.
+    let plan = explain(&pool, &sql.list(false, true, false), |q| {
+        q.bind("%topic 1%").bind(51i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+
+    // The participant count of each listed session comes from the count shards' key.
+    assert!(plan.contains("session_participant_counts_pkey"), "{plan}");
+
+    // The report of the 5000-participant session.
+    let big = big_session(&store).await;
+    let plan = explain(&pool, &sql.report, |q| {
+        q.bind(big)
+            .bind(Utc::now())
+            .bind(Duration::from_secs(90))
+            .bind(3600i64)
+            .bind(75i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_pkey"), "{plan}");
+    assert!(
+        plan.contains("session_participants_pkey")
+            || plan.contains("session_participants_join_idx"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+
+    // Attendance in join order and a user's participation.
+    let plan = explain(
+        &pool,
+        &sql.attendance(AttendanceSort::JoinTime, SortOrder::Asc),
+        |q| {
+            q.bind(big)
+                .bind(0i64)
+                .bind(100i64)
+                .bind(Utc::now())
+                .bind(Duration::from_secs(90))
+        },
+    )
+    .await;
+    assert!(plan.contains("session_participants_join_idx"), "{plan}");
+    let plan = explain(&pool, &sql.participation_rows, |q| {
+        q.bind("user7").bind(50i64)
+    })
+    .await;
+    assert!(plan.contains("session_participants_user_idx"), "{plan}");
+
+    cleanup(store, pool).await;
+}

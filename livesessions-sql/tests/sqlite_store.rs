@@ -1,0 +1,52 @@
+//! SQLite-specific set-up: WAL and the busy timeout on files, one kept connection in memory.
+
+use livesessions_core::{HealthCheck, SessionStore};
+use livesessions_sql::sqlite::SqliteStore;
+use livesessions_sql::sqlx;
+
+#[tokio::test]
+async fn files_use_wal_and_a_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.expect("migrating again is a no-op");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(busy, 5000);
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    store.ping().await.unwrap();
+    store.pool().close().await;
+}
+
+#[tokio::test]
+async fn in_memory_data_lives_as_long_as_the_store() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    let page = store
+        .list_sessions(&livesessions_core::ListQuery::default())
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    // The tables are still there on the next acquire: the one connection is kept.
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE '%session%'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(tables, 2);
+}
