@@ -1,1 +1,51 @@
-//! Placeholder.
+//! MongoDB storage for `livesessions`, on the official [`mongodb`] driver (DESIGN §4.2).
+//!
+//! [`MongoStore`] implements every port of `livesessions-core`
+//! ([`SessionStore`](livesessions_core::SessionStore),
+//! [`AttendanceStore`](livesessions_core::AttendanceStore),
+//! [`AnalyticsStore`](livesessions_core::AnalyticsStore),
+//! [`HealthCheck`](livesessions_core::HealthCheck)) on two collections whose documents keep the
+//! original application's field names ([`documents`]):
+//!
+//! - `live_sessions`: one document per session, `_id` the session's UUID (BSON binary
+//!   subtype 4), dates as BSON dates;
+//! - `session_participants`: one document per (session, user), unique on
+//!   {sessionId, userId}.
+//!
+//! Every filter, update and pipeline is built by a pure function in [`queries`]; the store only
+//! sends them. A join counts a user once: in a transaction on a replica set or sharded cluster,
+//! otherwise with an upsert followed by `$inc` (see [`TransactionMode`] and
+//! [`MongoStore::reconcile_participant_counts`]). Ending a session credits every present
+//! participant with one `update_many` pipeline update. Analytics are aggregation pipelines.
+//! Driver errors are mapped as [`error`] describes.
+//!
+//! MongoDB 5.0 or newer is required (`$lookup` with `localField` and a pipeline).
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> livesessions_core::Result<()> {
+//! use std::sync::Arc;
+//! use livesessions_core::LiveSessions;
+//! use livesessions_mongo::MongoStore;
+//!
+//! let store = MongoStore::connect("mongodb://127.0.0.1:27017/elearning").await?;
+//! store.ensure_indexes().await?;
+//! let service = LiveSessions::builder(Arc::new(store)).build();
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Times are kept to the millisecond (BSON dates): the store returns every time truncated to
+//! the millisecond.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod documents;
+pub mod error;
+pub mod queries;
+mod store;
+
+pub use mongodb;
+
+pub use store::{MongoStore, TransactionMode, DEFAULT_DATABASE};

@@ -1,0 +1,860 @@
+//! [`MongoStore`]: the ports of `livesessions-core` on MongoDB.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bson::{doc, Bson, Document};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use livesessions_core::analytics::{
+    AttendancePage, AttendanceQuery, AttendanceRow, Overview, OverviewQuery, Participation,
+    ParticipationQuery, ParticipationRow, PopularSession, ReportQuery, SessionReport,
+};
+use livesessions_core::{
+    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, HealthCheck, JoinOutcome,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Result, SessionId, SessionStatus,
+    SessionStore, UserId,
+};
+use mongodb::action::Action;
+use mongodb::error::{
+    Error as DriverError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
+use mongodb::options::ReturnDocument;
+use mongodb::{Client, ClientSession, Collection, Database};
+use tokio::sync::OnceCell;
+
+use crate::documents::{
+    participant_from_document, session_document, session_from_document, truncate_to_millis,
+    DocumentError, Reader, PARTICIPANTS, SESSIONS,
+};
+use crate::error::{classify, map_error, to_domain, ErrorClass};
+use crate::queries;
+
+/// The database [`MongoStore::connect`] uses when the URI names none.
+pub const DEFAULT_DATABASE: &str = "livesessions";
+
+/// How many times a transaction is attempted before its transient failure is reported.
+const TRANSACTION_ATTEMPTS: u32 = 50;
+
+/// Whether joins, ends and deletes run in multi-document transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionMode {
+    /// Ask the deployment (`hello`) once: transactions on a replica set or sharded cluster,
+    /// none on a standalone server.
+    #[default]
+    Auto,
+    /// Always use transactions (fails on a standalone server).
+    Always,
+    /// Never use transactions: joins upsert the participant and then `$inc` the session's
+    /// counter; run [`MongoStore::reconcile_participant_counts`] after a crash.
+    Never,
+}
+
+/// A store on a MongoDB database: sessions in `live_sessions`, participants in
+/// `session_participants` (see [`documents`](crate::documents) for their shape).
+///
+/// Clones share the client and its connection pool.
+#[derive(Debug, Clone)]
+pub struct MongoStore {
+    client: Client,
+    database: Database,
+    sessions: Collection<Document>,
+    participants: Collection<Document>,
+    mode: TransactionMode,
+    transactions: Arc<OnceCell<bool>>,
+}
+
+/// Why a step of an operation stopped: a driver error (which a transaction may retry) or an
+/// answer of the domain (not found, conflict, unreadable document).
+#[derive(Debug)]
+enum Failure {
+    Driver(DriverError),
+    Domain(Error),
+}
+
+impl From<DriverError> for Failure {
+    fn from(error: DriverError) -> Self {
+        Failure::Driver(error)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Domain(error)
+    }
+}
+
+impl From<DocumentError> for Failure {
+    fn from(error: DocumentError) -> Self {
+        Failure::Domain(error.into())
+    }
+}
+
+impl From<Conflict> for Failure {
+    fn from(conflict: Conflict) -> Self {
+        Failure::Domain(conflict.into())
+    }
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Driver(error) => map_error(error),
+            Failure::Domain(error) => error,
+        }
+    }
+}
+
+/// Whether a failed transaction should be run again from the start.
+fn retry_transaction(error: &DriverError) -> bool {
+    error.contains_label(TRANSIENT_TRANSACTION_ERROR) || classify(error) == ErrorClass::DuplicateKey
+}
+
+/// A short, growing, jittered pause between transaction attempts, so that joins contending
+/// for one session document spread out instead of colliding again at once.
+async fn backoff(attempt: u32) {
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u64;
+    let micros = u64::from(attempt.min(20)) * (500 + jitter * 4);
+    tokio::time::sleep(Duration::from_micros(micros)).await;
+}
+
+/// Commits, retrying the commit itself while its outcome is unknown (as the driver
+/// specification recommends).
+async fn commit(session: &mut ClientSession) -> std::result::Result<(), DriverError> {
+    let mut tries = 0;
+    loop {
+        match session.commit_transaction().await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {
+                tries += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Runs `$body` (an expression using `$s: Option<&mut ClientSession>` and evaluating to a
+/// future of `Result<T, Failure>`) in a transaction, retrying transient failures.
+macro_rules! in_transaction {
+    ($store:expr, |$s:ident| $body:expr) => {{
+        let mut owned = $store.client.start_session().await.map_err(map_error)?;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            owned.start_transaction().await.map_err(map_error)?;
+            let outcome = {
+                let $s: Option<&mut ClientSession> = Some(&mut owned);
+                $body.await
+            };
+            let error = match outcome {
+                Ok(value) => match commit(&mut owned).await {
+                    Ok(()) => break Ok(value),
+                    Err(error) => error,
+                },
+                Err(failure) => {
+                    // The server discards an unfinished transaction by itself; aborting only
+                    // frees it sooner, so its own failure changes nothing.
+                    let _ = owned.abort_transaction().await;
+                    match failure {
+                        Failure::Driver(error) => error,
+                        Failure::Domain(error) => break Err(error),
+                    }
+                }
+            };
+            if retry_transaction(&error) && attempt < TRANSACTION_ATTEMPTS {
+                backoff(attempt).await;
+                continue;
+            }
+            break Err(map_error(error));
+        }
+    }};
+}
+
+impl MongoStore {
+    /// A store on `database`. Nothing is sent until the first operation; call
+    /// [`MongoStore::ensure_indexes`] once at startup.
+    pub fn new(database: Database) -> Self {
+        MongoStore {
+            client: database.client().clone(),
+            sessions: database.collection(SESSIONS),
+            participants: database.collection(PARTICIPANTS),
+            database,
+            mode: TransactionMode::Auto,
+            transactions: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// A store on the database named in `uri` (`mongodb://host/dbname`), or
+    /// [`DEFAULT_DATABASE`] when it names none. The driver connects lazily, so an unreachable
+    /// server shows up at the first operation as `Error::Unavailable`.
+    pub async fn connect(uri: &str) -> Result<Self> {
+        let client = Client::with_uri_str(uri).await.map_err(map_error)?;
+        let database = client
+            .default_database()
+            .unwrap_or_else(|| client.database(DEFAULT_DATABASE));
+        Ok(Self::new(database))
+    }
+
+    /// Chooses whether to use transactions (default: [`TransactionMode::Auto`]).
+    pub fn with_transactions(mut self, mode: TransactionMode) -> Self {
+        self.mode = mode;
+        self.transactions = Arc::new(OnceCell::new());
+        self
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The client (for sharing its pool with the rest of an application).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
+    /// `session_participants` the unique {sessionId, userId} and {userId}. Idempotent.
+    pub async fn ensure_indexes(&self) -> Result<()> {
+        self.sessions
+            .create_indexes(queries::session_indexes())
+            .await
+            .map_err(map_error)?;
+        self.participants
+            .create_indexes(queries::participant_indexes())
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    /// Whether this store runs its multi-document operations in transactions: the configured
+    /// mode, or for [`TransactionMode::Auto`] the deployment's answer to `hello` (asked once).
+    pub async fn supports_transactions(&self) -> Result<bool> {
+        match self.mode {
+            TransactionMode::Always => Ok(true),
+            TransactionMode::Never => Ok(false),
+            TransactionMode::Auto => self
+                .transactions
+                .get_or_try_init(|| async {
+                    let hello = self
+                        .client
+                        .database("admin")
+                        .run_command(doc! { "hello": 1 })
+                        .await
+                        .map_err(map_error)?;
+                    Ok::<bool, Error>(queries::hello_supports_transactions(&hello))
+                })
+                .await
+                .copied(),
+        }
+    }
+
+    /// Recomputes every session's `participants` from its participant records, with one
+    /// aggregation that finds the sessions whose counter is off. Returns how many it corrected.
+    ///
+    /// Without transactions a crash between a join's two writes leaves a counter one short;
+    /// this repairs it. Run it while no joins are in flight (at startup, say): a join between
+    /// its read and its write can make a corrected counter one too high, and a counter that
+    /// changed in between is left for the next run.
+    pub async fn reconcile_participant_counts(&self) -> Result<u64> {
+        let mismatched: Vec<Document> = self
+            .sessions
+            .aggregate(queries::reconcile_pipeline())
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        let mut corrected = 0;
+        for document in mismatched {
+            let reader = Reader::new(&document, SESSIONS);
+            let id = SessionId::from_uuid(reader.uuid("_id")?);
+            let actual = reader.int("actual")?;
+            let seen = document.get("participants").cloned().unwrap_or(Bson::Null);
+            let (filter, update) = queries::reconcile_update(id, seen, actual);
+            let result = self
+                .sessions
+                .update_one(filter, update)
+                .await
+                .map_err(map_error)?;
+            corrected += result.modified_count;
+        }
+        Ok(corrected)
+    }
+
+    async fn find_session(
+        &self,
+        id: SessionId,
+        s: Option<&mut ClientSession>,
+    ) -> std::result::Result<Option<LiveSession>, Failure> {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(id))
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(found.as_ref().map(session_from_document).transpose()?)
+    }
+
+    /// The error for an update whose version filter matched nothing.
+    async fn version_failure(
+        &self,
+        session: &LiveSession,
+        s: Option<&mut ClientSession>,
+    ) -> Failure {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(session.id))
+            .projection(queries::version_projection())
+            .optional(s, |a, s| a.session(s))
+            .await;
+        match found {
+            Err(error) => Failure::Driver(error),
+            Ok(None) => Error::session_not_found(session.id).into(),
+            Ok(Some(document)) => match Reader::new(&document, SESSIONS).opt_count("version") {
+                Err(error) => error.into(),
+                Ok(actual) => Conflict::VersionMismatch {
+                    expected: session.version.saturating_sub(1),
+                    actual: Some(actual.unwrap_or(1)),
+                }
+                .into(),
+            },
+        }
+    }
+
+    /// Replaces the stored session if it is at `session.version - 1`.
+    async fn replace_session(
+        &self,
+        session: &LiveSession,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<LiveSession, Failure> {
+        let updated = self
+            .sessions
+            .find_one_and_update(
+                queries::session_version_filter(session.id, session.version.saturating_sub(1)),
+                queries::replace_session_update(session),
+            )
+            .return_document(ReturnDocument::After)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        match updated {
+            Some(document) => Ok(session_from_document(&document)?),
+            None => Err(self.version_failure(session, s).await),
+        }
+    }
+
+    async fn end_steps(
+        &self,
+        ended: &LiveSession,
+        timeout: Duration,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<LiveSession, Failure> {
+        let stored = self.replace_session(ended, s.as_deref_mut()).await?;
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        self.participants
+            .update_many(
+                queries::present_participants(ended.id),
+                queries::credit_pipeline(at, timeout),
+            )
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(stored)
+    }
+
+    async fn delete_steps(
+        &self,
+        id: SessionId,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<bool, Failure> {
+        // The session goes first so that no join can find it while its participants are
+        // being removed.
+        let deleted = self
+            .sessions
+            .delete_one(queries::session_filter(id))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        self.participants
+            .delete_many(queries::participants_of(id))
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(deleted.deleted_count > 0)
+    }
+
+    async fn join_steps(
+        &self,
+        request: &JoinRequest,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<JoinOutcome, Failure> {
+        let id = request.session_id;
+        let session = self
+            .find_session(id, s.as_deref_mut())
+            .await?
+            .ok_or_else(|| Error::session_not_found(id))?;
+        session.check_joinable()?;
+        let filter = queries::participant_filter(id, &request.joiner.user_id);
+        let document = self
+            .participants
+            .find_one_and_update(
+                filter.clone(),
+                queries::join_pipeline(
+                    id,
+                    &request.joiner,
+                    request.at,
+                    session.is_live(),
+                    request.timeout,
+                ),
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?
+            .ok_or_else(|| {
+                Error::storage(DocumentError {
+                    collection: PARTICIPANTS,
+                    field: "userId".into(),
+                    problem: "was not returned by the join's upsert".into(),
+                })
+            })?;
+        let participant = participant_from_document(&document)?;
+        // The pipeline counts joins; 1 means this call inserted the record.
+        let first_join = participant.join_count == 1;
+        if !first_join {
+            return Ok(JoinOutcome {
+                participant,
+                session,
+                first_join,
+            });
+        }
+        let counted = self
+            .sessions
+            .find_one_and_update(
+                queries::session_filter(id),
+                queries::increment_participants(),
+            )
+            .return_document(ReturnDocument::After)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        match counted {
+            Some(document) => Ok(JoinOutcome {
+                participant,
+                session: session_from_document(&document)?,
+                first_join,
+            }),
+            None => {
+                // Deleted between the two writes (only possible without a transaction):
+                // remove the record just created rather than leave it orphaned.
+                self.participants
+                    .delete_one(filter)
+                    .optional(s, |a, s| a.session(s))
+                    .await?;
+                Err(Error::session_not_found(id).into())
+            }
+        }
+    }
+
+    /// A join or heartbeat that read "live" may open an interval just after an end credited
+    /// everyone present (without a transaction, or in one that wrote nothing the end also
+    /// wrote). When this call opened the interval (`presentSince` = t) and the session is no
+    /// longer live, the interval is credited at the end time (nothing if it opened after the
+    /// end) and closed, as the end would have done.
+    async fn settle_opened_interval(
+        &self,
+        participant: Participant,
+        t: DateTime<Utc>,
+        timeout: Duration,
+        known: Option<&LiveSession>,
+    ) -> Result<Participant> {
+        let t = truncate_to_millis(t);
+        if participant.present_since != Some(t) {
+            return Ok(participant);
+        }
+        let session = match known {
+            Some(session) => Some(session.clone()),
+            None => self
+                .find_session(participant.session_id, None)
+                .await
+                .map_err(Failure::into_error)?,
+        };
+        let ended_at = match session {
+            Some(s) if s.status != SessionStatus::Live => s.ended_at.unwrap_or(t),
+            _ => return Ok(participant),
+        };
+        let settled = self
+            .participants
+            .find_one_and_update(
+                queries::participant_present_since(participant.session_id, &participant.user_id, t),
+                queries::credit_pipeline(ended_at, timeout),
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_error)?;
+        match settled {
+            Some(document) => Ok(participant_from_document(&document)?),
+            None => Ok(participant),
+        }
+    }
+
+    async fn require_session(&self, id: SessionId) -> Result<()> {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(id))
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_error)?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(Error::session_not_found(id)),
+        }
+    }
+
+    async fn aggregate(
+        collection: &Collection<Document>,
+        pipeline: Vec<Document>,
+    ) -> Result<Vec<Document>> {
+        collection
+            .aggregate(pipeline)
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        let mut document = session_document(session);
+        document.insert("participants", 0_i64);
+        self.sessions
+            .insert_one(document)
+            .await
+            .map_err(|e| to_domain(e, "session", session.id.to_string()))?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        self.find_session(id, None)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession> {
+        self.replace_session(session, None)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.delete_steps(id, s))
+        } else {
+            self.delete_steps(id, None)
+                .await
+                .map_err(Failure::into_error)
+        }
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let limit = query.limit.max(1) as usize;
+        let documents: Vec<Document> = self
+            .sessions
+            .find(queries::list_filter(query))
+            .sort(queries::list_sort())
+            .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        let more = documents.len() > limit;
+        let items = documents
+            .iter()
+            .take(limit)
+            .map(session_from_document)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let next = if more {
+            items.last().map(|s| Cursor(s.list_key()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for MongoStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let outcome = if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.join_steps(request, s))?
+        } else {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.join_steps(request, None).await {
+                    Ok(outcome) => break outcome,
+                    // Two first joins of one user raced: the loser's upsert hit the unique
+                    // index; run again, now as a rejoin.
+                    Err(Failure::Driver(e))
+                        if classify(&e) == ErrorClass::DuplicateKey && attempt < 3 => {}
+                    Err(failure) => return Err(failure.into_error()),
+                }
+            }
+        };
+        let known = outcome.first_join.then_some(&outcome.session);
+        let participant = self
+            .settle_opened_interval(
+                outcome.participant.clone(),
+                request.at,
+                request.timeout,
+                known,
+            )
+            .await?;
+        Ok(JoinOutcome {
+            participant,
+            ..outcome
+        })
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant> {
+        let status = self
+            .sessions
+            .find_one(queries::session_filter(session_id))
+            .projection(doc! { "status": 1, "isLive": 1 })
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(session_id))?;
+        let live = Reader::new(&status, SESSIONS).session_status()? == SessionStatus::Live;
+        let document = self
+            .participants
+            .find_one_and_update(
+                queries::participant_filter(session_id, user_id),
+                queries::heartbeat_pipeline(at, live, timeout),
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        let participant = participant_from_document(&document)?;
+        if !live {
+            return Ok(participant);
+        }
+        self.settle_opened_interval(participant, at, timeout, None)
+            .await
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        at: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Participant> {
+        let document = self
+            .participants
+            .find_one_and_update(
+                queries::participant_filter(session_id, user_id),
+                queries::leave_pipeline(at, timeout),
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        Ok(participant_from_document(&document)?)
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.end_steps(ended, timeout, s))
+        } else {
+            self.end_steps(ended, timeout, None)
+                .await
+                .map_err(Failure::into_error)
+        }
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        let found = self
+            .participants
+            .find_one(queries::participant_filter(session_id, user_id))
+            .await
+            .map_err(map_error)?;
+        Ok(found.as_ref().map(participant_from_document).transpose()?)
+    }
+
+    async fn watching(
+        &self,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<u64> {
+        self.participants
+            .count_documents(queries::watching_filter(session_id, now, timeout))
+            .await
+            .map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for MongoStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        self.require_session(query.session_id).await?;
+        let results = Self::aggregate(&self.participants, queries::report_pipeline(query)).await?;
+        let mut report = SessionReport {
+            session_id: query.session_id,
+            participants: 0,
+            watching: 0,
+            total_watch_seconds: 0,
+            average_watch_seconds: 0.0,
+            max_watch_seconds: 0,
+            live_seconds: query.live_seconds,
+            threshold_percent: query.threshold_percent,
+            attended: 0,
+        };
+        if let Some(totals) = results.first() {
+            let r = Reader::new(totals, PARTICIPANTS);
+            report.participants = r.count("participants")?;
+            report.watching = r.count("watching")?;
+            report.total_watch_seconds = r.int("totalWatchSeconds")?;
+            report.max_watch_seconds = r.opt_int("maxWatchSeconds")?.unwrap_or(0);
+            report.attended = r.count("attended")?;
+            if report.participants > 0 {
+                report.average_watch_seconds =
+                    report.total_watch_seconds as f64 / report.participants as f64;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        self.require_session(query.session_id).await?;
+        let total = self
+            .participants
+            .count_documents(queries::participants_of(query.session_id))
+            .await
+            .map_err(map_error)?;
+        let documents =
+            Self::aggregate(&self.participants, queries::attendance_pipeline(query)).await?;
+        let rows = documents
+            .iter()
+            .map(|document| {
+                Ok(AttendanceRow {
+                    participant: participant_from_document(document)?,
+                    watch_seconds_now: Reader::new(document, PARTICIPANTS)
+                        .int("watchSecondsNow")?,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, DocumentError>>()?;
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let results = Self::aggregate(&self.sessions, queries::overview_pipeline(query)).await?;
+        let mut overview = Overview {
+            sessions: 0,
+            participants: 0,
+            average_watch_seconds: 0.0,
+            popular: Vec::new(),
+        };
+        let Some(facets) = results.first() else {
+            return Ok(overview);
+        };
+        if let Some(Bson::Document(totals)) = facets
+            .get_array("totals")
+            .ok()
+            .and_then(|totals| totals.first())
+        {
+            let r = Reader::new(totals, SESSIONS);
+            overview.sessions = r.count("sessions")?;
+            overview.participants = r.count("participants")?;
+            let watch = r.int("watchSeconds")?;
+            if overview.participants > 0 {
+                overview.average_watch_seconds = watch as f64 / overview.participants as f64;
+            }
+        }
+        for row in facets
+            .get_array("popular")
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let Bson::Document(row) = row else { continue };
+            let r = Reader::new(row, SESSIONS);
+            overview.popular.push(PopularSession {
+                session_id: SessionId::from_uuid(r.uuid("_id")?),
+                title: r.title("title")?,
+                status: r.session_status()?,
+                start_time: r.date("startTime")?,
+                participants: r.count("participants")?,
+                total_watch_seconds: r.int("watchSeconds")?,
+            });
+        }
+        Ok(overview)
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let results =
+            Self::aggregate(&self.participants, queries::participation_pipeline(query)).await?;
+        let mut participation = Participation {
+            user_id: query.user_id.clone(),
+            sessions_joined: 0,
+            total_watch_seconds: 0,
+            sessions: Vec::new(),
+        };
+        let Some(facets) = results.first() else {
+            return Ok(participation);
+        };
+        if let Some(Bson::Document(totals)) = facets
+            .get_array("totals")
+            .ok()
+            .and_then(|totals| totals.first())
+        {
+            let r = Reader::new(totals, PARTICIPANTS);
+            participation.sessions_joined = r.count("sessions")?;
+            participation.total_watch_seconds = r.int("watchSeconds")?;
+        }
+        for row in facets.get_array("rows").map(Vec::as_slice).unwrap_or(&[]) {
+            let Bson::Document(row) = row else { continue };
+            let participant = participant_from_document(row)?;
+            let session = row.get_document("session").map_err(|_| DocumentError {
+                collection: PARTICIPANTS,
+                field: "session".into(),
+                problem: "is missing from the participation lookup".into(),
+            })?;
+            let s = Reader::new(session, SESSIONS);
+            participation.sessions.push(ParticipationRow {
+                session_id: participant.session_id,
+                title: s.title("title")?,
+                status: s.session_status()?,
+                start_time: s.date("startTime")?,
+                first_joined_at: participant.first_joined_at,
+                last_joined_at: participant.last_joined_at,
+                watch_seconds: participant.watch_seconds,
+                join_count: participant.join_count,
+            });
+        }
+        Ok(participation)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for MongoStore {
+    async fn ping(&self) -> Result<()> {
+        self.database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| match map_error(e) {
+                Error::Storage(cause) => Error::Unavailable(Some(cause)),
+                other => other,
+            })?;
+        Ok(())
+    }
+}
