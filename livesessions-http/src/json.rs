@@ -438,7 +438,8 @@ impl From<&Participation> for ParticipationJson {
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequestJson {
     /// The session to join.
-    #[schema(format = "uuid")]
+    #[serde(default)]
+    #[schema(required = true)]
     pub session_id: String,
     /// The caller's user id (optional; must match the token).
     #[serde(default)]
@@ -460,13 +461,19 @@ pub struct JoinRequestJson {
 #[serde(rename_all = "camelCase")]
 pub struct CreateSessionJson {
     /// Title, 1–200 characters.
+    #[serde(default)]
+    #[schema(required = true)]
     pub title: String,
     /// Description, at most 5000 characters.
     #[serde(default)]
     pub description: Option<String>,
     /// Instructor, 1–100 characters.
+    #[serde(default)]
+    #[schema(required = true)]
     pub instructor: String,
     /// An https video URL (YouTube and Vimeo links get an embed URL).
+    #[serde(default)]
+    #[schema(required = true)]
     pub video_url: String,
     /// An https link to a thumbnail image.
     #[serde(default)]
@@ -475,6 +482,8 @@ pub struct CreateSessionJson {
     #[serde(default)]
     pub thumbnail_url: Option<String>,
     /// Start, RFC 3339 with an explicit offset (`Z` or `±hh:mm`).
+    #[serde(default)]
+    #[schema(required = true)]
     pub start_time: String,
     /// IANA time zone to display the start in.
     #[serde(default)]
