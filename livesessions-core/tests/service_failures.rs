@@ -1,0 +1,600 @@
+//! Service paths a real store cannot easily reach, against mocked ports: storage failures,
+//! half-done creates, version-conflict retries, and authorization before any store call.
+
+use std::error::Error as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone as _, Utc};
+use livesessions_core::{
+    Actor, AnalyticsStore, AttendancePage, AttendanceQuery, AttendanceSort, AttendanceStore,
+    Conflict, Error, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession, LiveSessions,
+    ManualClock, NewSession, Overview, OverviewQuery, Page, Participant, Participation,
+    ParticipationQuery, PopularBy, ReportQuery, Result, SessionId, SessionReport, SessionStore,
+    SessionUpdate, SortOrder, StoredImage, Thumbnail, ThumbnailKey, ThumbnailStore,
+    ThumbnailUpload, UserId,
+};
+use mockall::mock;
+
+mock! {
+    pub Store {}
+
+    #[async_trait]
+    impl SessionStore for Store {
+        async fn insert_session(&self, session: &LiveSession) -> Result<()>;
+        async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>>;
+        async fn update_session(&self, session: &LiveSession) -> Result<LiveSession>;
+        async fn delete_session(&self, id: SessionId) -> Result<bool>;
+        async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
+    }
+
+    #[async_trait]
+    impl AttendanceStore for Store {
+        async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome>;
+        async fn heartbeat(
+            &self,
+            session_id: SessionId,
+            user_id: &UserId,
+            at: DateTime<Utc>,
+            timeout: Duration,
+        ) -> Result<Participant>;
+        async fn leave(
+            &self,
+            session_id: SessionId,
+            user_id: &UserId,
+            at: DateTime<Utc>,
+            timeout: Duration,
+        ) -> Result<Participant>;
+        async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession>;
+        async fn get_participant(
+            &self,
+            session_id: SessionId,
+            user_id: &UserId,
+        ) -> Result<Option<Participant>>;
+        async fn watching(
+            &self,
+            session_id: SessionId,
+            now: DateTime<Utc>,
+            timeout: Duration,
+        ) -> Result<u64>;
+    }
+
+    #[async_trait]
+    impl AnalyticsStore for Store {
+        async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport>;
+        async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage>;
+        async fn overview(&self, query: &OverviewQuery) -> Result<Overview>;
+        async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
+    }
+}
+
+mock! {
+    pub Thumbnails {}
+
+    #[async_trait]
+    impl ThumbnailStore for Thumbnails {
+        async fn put(&self, key: &ThumbnailKey, bytes: &[u8]) -> Result<()>;
+        async fn get(&self, key: &ThumbnailKey) -> Result<Option<StoredImage>>;
+        async fn delete(&self, key: &ThumbnailKey) -> Result<()>;
+    }
+}
+
+// The ports require `Debug`.
+impl std::fmt::Debug for MockStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MockStore")
+    }
+}
+
+impl std::fmt::Debug for MockThumbnails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MockThumbnails")
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 1, 10, 0, 0)
+        .single()
+        .expect("a time")
+}
+
+fn service(store: MockStore) -> LiveSessions {
+    LiveSessions::builder(Arc::new(store))
+        .clock(Arc::new(ManualClock::new(now())))
+        .build()
+}
+
+fn service_with_thumbnails(store: MockStore, thumbnails: MockThumbnails) -> LiveSessions {
+    LiveSessions::builder(Arc::new(store))
+        .clock(Arc::new(ManualClock::new(now())))
+        .thumbnails(Arc::new(thumbnails))
+        .build()
+}
+
+fn admin() -> Actor {
+    Actor::admin(UserId::parse("admin").expect("id"))
+}
+
+fn student() -> Actor {
+    Actor::user(UserId::parse("student").expect("id"))
+        .with_name("Ahmed Ali")
+        .with_email("ahmed@example.com")
+}
+
+fn new_session() -> NewSession {
+    NewSession {
+        title: "Web Development 101".into(),
+        instructor: "Sarah Khan".into(),
+        video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
+        start_time: "2030-01-01T10:00:00Z".into(),
+        ..Default::default()
+    }
+}
+
+fn session() -> LiveSession {
+    LiveSession::new(new_session().validate().expect("valid"), now())
+}
+
+fn live_session() -> LiveSession {
+    let mut s = session();
+    s.start(now()).expect("start");
+    s
+}
+
+fn png() -> ThumbnailUpload {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend_from_slice(&[0; 64]);
+    ThumbnailUpload {
+        declared_type: Some("image/png".into()),
+        bytes,
+    }
+}
+
+fn connection_refused() -> Error {
+    Error::unavailable(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "connection refused",
+    ))
+}
+
+fn disk_full() -> Error {
+    Error::storage(std::io::Error::other("disk full"))
+}
+
+/// The message of the `std::io::Error` an error was caused by.
+fn cause(error: &Error) -> String {
+    let source = error
+        .source()
+        .unwrap_or_else(|| panic!("{error:?} lost its cause"));
+    source
+        .downcast_ref::<std::io::Error>()
+        .unwrap_or_else(|| panic!("the cause of {error:?} is not the store's error"))
+        .to_string()
+}
+
+#[track_caller]
+fn assert_unavailable<T: std::fmt::Debug>(result: Result<T>) {
+    match result {
+        Err(e @ Error::Unavailable(_)) => assert_eq!(cause(&e), "connection refused"),
+        other => panic!("expected Unavailable with its cause, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_storage<T: std::fmt::Debug>(result: Result<T>) {
+    match result {
+        Err(e @ Error::Storage(_)) => assert_eq!(cause(&e), "disk full"),
+        other => panic!("expected Storage with its cause, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn storage_failures_surface_unchanged_with_their_cause() {
+    let live = live_session();
+    let id = live.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(1)
+        .returning(|_| Err(connection_refused()));
+    store
+        .expect_list_sessions()
+        .times(1)
+        .returning(|_| Err(disk_full()));
+    store.expect_join().times(1).returning(|_| Err(disk_full()));
+    store
+        .expect_heartbeat()
+        .times(1)
+        .returning(|_, _, _, _| Err(connection_refused()));
+    store
+        .expect_leave()
+        .times(1)
+        .returning(|_, _, _, _| Err(disk_full()));
+    store
+        .expect_overview()
+        .times(1)
+        .returning(|_| Err(connection_refused()));
+    store
+        .expect_participation()
+        .times(1)
+        .returning(|_| Err(disk_full()));
+    let service = service(store);
+
+    assert_unavailable(service.get(None, id).await);
+    assert_storage(service.list(None, &ListQuery::default()).await);
+    assert_storage(
+        service
+            .join(
+                Some(&student()),
+                JoinInput {
+                    session_id: id.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await,
+    );
+    assert_unavailable(service.heartbeat(Some(&student()), id).await);
+    assert_storage(service.leave(Some(&student()), id).await);
+    assert_unavailable(
+        service
+            .overview(
+                Some(&admin()),
+                now(),
+                now() + chrono::TimeDelta::days(1),
+                10,
+                PopularBy::Participants,
+            )
+            .await,
+    );
+    assert_storage(
+        service
+            .participation(Some(&student()), &student().user_id, 10)
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn failures_after_a_successful_read_surface_too_and_are_not_retried() {
+    let live = live_session();
+    let id = live.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .returning(move |_| Ok(Some(live.clone())));
+    store
+        .expect_end_session()
+        .times(1)
+        .returning(|_, _| Err(connection_refused()));
+    store
+        .expect_session_report()
+        .times(1)
+        .returning(|_| Err(disk_full()));
+    store
+        .expect_attendance()
+        .times(1)
+        .returning(|_| Err(connection_refused()));
+    store
+        .expect_watching()
+        .times(1)
+        .returning(|_, _, _| Err(disk_full()));
+    store
+        .expect_delete_session()
+        .times(1)
+        .returning(|_| Err(connection_refused()));
+    let service = service(store);
+
+    assert_unavailable(service.end(Some(&admin()), id).await);
+    assert_storage(service.report(Some(&admin()), id, None).await);
+    assert_unavailable(
+        service
+            .attendance(
+                Some(&admin()),
+                id,
+                AttendanceSort::JoinTime,
+                SortOrder::Asc,
+                0,
+                10,
+            )
+            .await,
+    );
+    // The view of a live session asks how many are watching.
+    assert_storage(service.get(None, id).await);
+    assert_unavailable(service.delete(Some(&admin()), id).await);
+}
+
+#[tokio::test]
+async fn a_failed_create_deletes_the_uploaded_thumbnail() {
+    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+    let mut thumbnails = MockThumbnails::new();
+    let put_key = Arc::clone(&stored_key);
+    thumbnails.expect_put().times(1).returning(move |key, _| {
+        *put_key.lock().unwrap() = Some(key.clone());
+        Ok(())
+    });
+    let deleted_key = Arc::clone(&stored_key);
+    thumbnails
+        .expect_delete()
+        .times(1)
+        .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
+        .returning(|_| Ok(()));
+    let mut store = MockStore::new();
+    let inserted_key = Arc::clone(&stored_key);
+    store
+        .expect_insert_session()
+        .times(1)
+        .withf(move |session| {
+            session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key)
+                == inserted_key.lock().unwrap().as_ref()
+        })
+        .returning(|_| Err(connection_refused()));
+    let service = service_with_thumbnails(store, thumbnails);
+
+    assert_unavailable(
+        service
+            .create(Some(&admin()), new_session(), Some(png()))
+            .await,
+    );
+    assert!(
+        stored_key.lock().unwrap().is_some(),
+        "the upload was stored first"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
+    let old_key = ThumbnailKey::generate(livesessions_core::ImageKind::Jpeg);
+    let mut existing = session();
+    existing.thumbnail = Some(Thumbnail::Uploaded(old_key.clone()));
+    let id = existing.id;
+    let new_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+
+    let mut thumbnails = MockThumbnails::new();
+    let put_key = Arc::clone(&new_key);
+    thumbnails.expect_put().times(1).returning(move |key, _| {
+        *put_key.lock().unwrap() = Some(key.clone());
+        Ok(())
+    });
+    let deleted_key = Arc::clone(&new_key);
+    thumbnails
+        .expect_delete()
+        .times(1)
+        .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
+        .returning(|_| Ok(()));
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(1)
+        .returning(move |_| Ok(Some(existing.clone())));
+    store
+        .expect_update_session()
+        .times(1)
+        .returning(|_| Err(disk_full()));
+    let service = service_with_thumbnails(store, thumbnails);
+
+    assert_storage(
+        service
+            .update(Some(&admin()), id, SessionUpdate::default(), Some(png()))
+            .await,
+    );
+    assert_ne!(new_key.lock().unwrap().as_ref(), Some(&old_key));
+}
+
+#[tokio::test]
+async fn version_conflicts_are_retried_when_no_version_was_expected() {
+    let existing = session();
+    let id = existing.id;
+    let mut store = MockStore::new();
+    let read = existing.clone();
+    store
+        .expect_get_session()
+        .times(2)
+        .returning(move |_| Ok(Some(read.clone())));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&attempts);
+    store
+        .expect_update_session()
+        .times(2)
+        .returning(move |session| {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(Conflict::VersionMismatch {
+                    expected: 1,
+                    actual: Some(2),
+                }
+                .into())
+            } else {
+                Ok(session.clone())
+            }
+        });
+    let service = service(store);
+
+    let updated = service
+        .update(
+            Some(&admin()),
+            id,
+            SessionUpdate {
+                title: Some("Renamed".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("the second attempt succeeds");
+    assert_eq!(updated.title.as_str(), "Renamed");
+    assert_eq!(updated.version, existing.version + 1);
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn version_conflicts_surface_when_a_version_was_expected() {
+    let existing = session();
+    let id = existing.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(1)
+        .returning(move |_| Ok(Some(existing.clone())));
+    store.expect_update_session().times(1).returning(|_| {
+        Err(Conflict::VersionMismatch {
+            expected: 1,
+            actual: Some(2),
+        }
+        .into())
+    });
+    let service = service(store);
+
+    let result = service
+        .update(
+            Some(&admin()),
+            id,
+            SessionUpdate {
+                title: Some("Renamed".into()),
+                expected_version: Some(1),
+                ..Default::default()
+            },
+            None,
+        )
+        .await;
+    match result {
+        Err(Error::Conflict(Conflict::VersionMismatch { .. })) => {}
+        other => panic!("expected Conflict(VersionMismatch), got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retries_give_up_after_repeated_conflicts() {
+    let existing = session();
+    let id = existing.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(3)
+        .returning(move |_| Ok(Some(existing.clone())));
+    store.expect_update_session().times(3).returning(|_| {
+        Err(Conflict::VersionMismatch {
+            expected: 1,
+            actual: Some(2),
+        }
+        .into())
+    });
+    let service = service(store);
+
+    let result = service
+        .update(
+            Some(&admin()),
+            id,
+            SessionUpdate {
+                title: Some("Renamed".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(Error::Conflict(Conflict::VersionMismatch { .. }))
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn authorization_is_checked_before_any_store_call() {
+    // No expectations: any call to the store or the thumbnails fails the test.
+    let service = service_with_thumbnails(MockStore::new(), MockThumbnails::new());
+    let id = SessionId::new();
+    let user = student();
+    let from = now();
+    let to = now() + chrono::TimeDelta::days(1);
+
+    for caller in [None, Some(&user)] {
+        let expected = |result: &Result<_, Error>| {
+            matches!(
+                (caller, result),
+                (None, Err(Error::Unauthenticated)) | (Some(_), Err(Error::Forbidden))
+            )
+        };
+        let results: Vec<(&str, Result<(), Error>)> = vec![
+            (
+                "create",
+                service
+                    .create(caller, new_session(), Some(png()))
+                    .await
+                    .map(drop),
+            ),
+            (
+                "update",
+                service
+                    .update(caller, id, SessionUpdate::default(), Some(png()))
+                    .await
+                    .map(drop),
+            ),
+            ("delete", service.delete(caller, id).await),
+            ("start", service.start(caller, id).await.map(drop)),
+            ("end", service.end(caller, id).await.map(drop)),
+            ("cancel", service.cancel(caller, id).await.map(drop)),
+            ("report", service.report(caller, id, None).await.map(drop)),
+            (
+                "attendance",
+                service
+                    .attendance(caller, id, AttendanceSort::Name, SortOrder::Asc, 0, 10)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "overview",
+                service
+                    .overview(caller, from, to, 10, PopularBy::WatchTime)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "participation of someone else",
+                service
+                    .participation(caller, &UserId::parse("someone-else").expect("id"), 10)
+                    .await
+                    .map(drop),
+            ),
+        ];
+        for (action, result) in results {
+            assert!(
+                expected(&result),
+                "{action} by {caller:?}: expected Unauthenticated or Forbidden, got {result:?}"
+            );
+        }
+    }
+
+    let join = JoinInput {
+        session_id: id.to_string(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        service.join(None, join.clone()).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        service.heartbeat(None, id).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        service.leave(None, id).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        service.participation(None, &user.user_id, 10).await,
+        Err(Error::Unauthenticated)
+    ));
+    // The seed's page sends a userId in the join body: another user's id is refused.
+    let impersonation = JoinInput {
+        user_id: Some("someone-else".into()),
+        user_name: Some("Someone Else".into()),
+        email: Some("else@example.com".into()),
+        ..join
+    };
+    assert!(matches!(
+        service.join(Some(&user), impersonation).await,
+        Err(Error::Forbidden)
+    ));
+}
