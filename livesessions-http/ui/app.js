@@ -217,7 +217,9 @@
         name: String(claims.name || claims.userName || claims.email || claims.sub || ''),
         email: String(claims.email || '')
       },
-      admin: claims.admin === true || roles.indexOf('admin') !== -1
+      admin: claims.admin === true || roles.indexOf('admin') !== -1,
+      // A token that says `admin: false` outright is not probed for allow-list rights.
+      adminKnown: claims.admin === false
     };
   }
 
@@ -228,7 +230,7 @@
       renderAuth();
       if (before !== state.auth.token) {
         renderGrid();
-        if (state.auth.token && !state.auth.admin) probeAdmin(state.auth.token);
+        if (state.auth.token && !state.auth.admin && !state.auth.adminKnown) probeAdmin(state.auth.token);
       }
     });
   }
