@@ -57,7 +57,11 @@
 //!
 //! ```ignore
 //! // tests/conformance.rs of your adapter
-//! livesessions_core::conformance_tests!(async { MyStore::connect_to_a_fresh_database().await });
+//! async fn fresh_store() -> Option<livesessions_core::testing::Fixture> {
+//!     let store = MyStore::connect_to_a_fresh_database().await;
+//!     Some(livesessions_core::testing::Fixture::new(std::sync::Arc::new(store)))
+//! }
+//! livesessions_core::conformance_tests!(fresh_store);
 //! ```
 //!
 //! See [`testing`] for the details.
