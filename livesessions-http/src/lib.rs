@@ -106,6 +106,9 @@ mod ratelimit;
 mod routes;
 mod settings;
 mod state;
+#[cfg(feature = "ui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ui")))]
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -186,7 +189,7 @@ impl LiveSessionsApi {
 
     /// The router, with its state applied: merge or nest it into the host's router.
     ///
-    /// The `ui` feature's page is merged here as well once it exists.
+    /// With the `ui` feature, the web page at `/live-sessions` is served as well.
     pub fn router(self) -> Router {
         let openapi = self.openapi_json();
         let state =
@@ -205,7 +208,10 @@ impl LiveSessionsApi {
                 request_id = %id,
             )
         });
-        routes::router(state)
+        let router = routes::router(state);
+        #[cfg(feature = "ui")]
+        let router = router.merge(ui::router());
+        router
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(trace)
             .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

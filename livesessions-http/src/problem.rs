@@ -34,6 +34,7 @@ pub struct Problem {
     pub code: String,
     /// The invalid fields, for `422` (and for `413`/`415` answers about an upload).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<ProblemField>,
 }
 

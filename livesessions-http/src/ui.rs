@@ -70,12 +70,20 @@ mod tests {
     #[test]
     fn the_page_loads_nothing_from_elsewhere() {
         for text in [INDEX_HTML, APP_CSS, APP_JS] {
-            for forbidden in ["<script src=\"http", "cdn.", "fonts.googleapis", "@import url(http"] {
+            for forbidden in [
+                "<script src=\"http",
+                "cdn.",
+                "fonts.googleapis",
+                "@import url(http",
+            ] {
                 assert!(!text.contains(forbidden), "{forbidden}");
             }
         }
         assert!(INDEX_HTML.contains("/live-sessions/app.js"));
         assert!(INDEX_HTML.contains("/live-sessions/app.css"));
-        assert!(!INDEX_HTML.contains("<script>"), "no inline scripts under the CSP");
+        assert!(
+            !INDEX_HTML.contains("<script>"),
+            "no inline scripts under the CSP"
+        );
     }
 }

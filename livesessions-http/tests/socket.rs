@@ -1,0 +1,472 @@
+//! Over a real socket: Server-Sent Events, rate limits and the request timeout.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::Router;
+use common::*;
+use livesessions_core::{
+    Actor, BroadcastEvents, LiveSessions, ManualClock, MemoryStore, NewSession, UserId,
+};
+use livesessions_http::{
+    BucketSettings, ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings,
+};
+use serde_json::{json, Value};
+
+/// How long a test waits for something that should arrive at once, before failing instead of
+/// hanging.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    format!("http://{addr}")
+}
+
+/// Reads an event stream, one parsed event at a time.
+struct EventReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+#[derive(Debug)]
+enum Frame {
+    Comment(String),
+    Event { name: String, data: Value },
+}
+
+impl EventReader {
+    async fn open(base: &str) -> EventReader {
+        let response = reqwest::get(format!("{base}/api/live-sessions/events"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut reader = EventReader {
+            response,
+            buffer: String::new(),
+        };
+        // The first frame says the subscription is in place.
+        match reader.next().await {
+            Some(Frame::Comment(c)) if c == "connected" => {}
+            other => panic!("expected the connected comment, got {other:?}"),
+        }
+        reader
+    }
+
+    /// The next frame, or `None` when the stream ended.
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                return Some(parse_frame(&block));
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.response.chunk())
+                .await
+                .expect("the stream stalled")
+                .unwrap()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event, skipping comments.
+    async fn next_event(&mut self) -> (String, Value) {
+        loop {
+            match self.next().await.expect("the stream ended") {
+                Frame::Event { name, data } => return (name, data),
+                Frame::Comment(_) => continue,
+            }
+        }
+    }
+}
+
+fn parse_frame(block: &str) -> Frame {
+    let mut name = None;
+    let mut data = String::new();
+    let mut comment = None;
+    for line in block.lines() {
+        if let Some(c) = line.strip_prefix(':') {
+            comment = Some(c.trim().to_owned());
+        } else if let Some(n) = line.strip_prefix("event:") {
+            name = Some(n.trim().to_owned());
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push_str(d.trim_start());
+        }
+    }
+    match name {
+        Some(name) => Frame::Event {
+            name,
+            data: serde_json::from_str(&data).unwrap(),
+        },
+        None => Frame::Comment(comment.unwrap_or_default()),
+    }
+}
+
+#[tokio::test]
+async fn events_arrive_after_a_create_a_start_a_join_an_end_and_a_delete() {
+    let app = app();
+    let base = serve(app.router.clone()).await;
+    let mut events = EventReader::open(&base).await;
+    let client = reqwest::Client::new();
+    let admin = admin_token();
+
+    let created: Value = client
+        .post(format!("{base}/api/admin/live-sessions"))
+        .bearer_auth(&admin)
+        .json(&session_body("Streamed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "created");
+    assert_eq!(data["type"], "created");
+    assert_eq!(data["sessionId"], id.as_str());
+    assert_eq!(data["session"]["title"], "Streamed");
+    assert!(
+        data["session"].get("videoUrl").is_none(),
+        "events are public"
+    );
+    assert_eq!(data["at"], "2025-01-15T09:00:00Z");
+
+    let started = client
+        .put(format!("{base}/api/admin/live-sessions/{id}"))
+        .bearer_auth(&admin)
+        .json(&json!({"isLive": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "live");
+    assert_eq!(data["session"]["isLive"], true);
+
+    let joined = client
+        .post(format!("{base}/api/live-sessions/join"))
+        .bearer_auth(user_token("student"))
+        .json(&json!({"sessionId": id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "participants");
+    assert_eq!(data["participants"], 1);
+
+    let ended = client
+        .put(format!("{base}/api/admin/live-sessions/{id}"))
+        .bearer_auth(&admin)
+        .json(&json!({"isLive": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "ended");
+    assert_eq!(data["session"]["status"], "ended");
+
+    let renamed = client
+        .put(format!("{base}/api/admin/live-sessions/{id}"))
+        .bearer_auth(&admin)
+        .json(&json!({"title": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "updated");
+    assert_eq!(data["session"]["title"], "Renamed");
+
+    let deleted = client
+        .delete(format!("{base}/api/admin/live-sessions/{id}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let (name, data) = events.next_event().await;
+    assert_eq!(name, "deleted");
+    assert_eq!(data["sessionId"], id.as_str());
+    assert!(data.get("session").is_none());
+}
+
+#[tokio::test]
+async fn idle_streams_get_keep_alives_and_outlive_the_request_timeout() {
+    let settings = HttpSettings {
+        rate_limits: RateLimitSettings::disabled(),
+        sse_keep_alive: Duration::from_millis(200),
+        request_timeout: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let app = app_with(settings, hs_auth());
+    let base = serve(app.router.clone()).await;
+    let mut events = EventReader::open(&base).await;
+    // Two keep-alives: the stream is alive well past the request timeout.
+    for _ in 0..2 {
+        match events.next().await {
+            Some(Frame::Comment(_)) => {}
+            other => panic!("expected a keep-alive, got {other:?}"),
+        }
+    }
+    // Events still flow.
+    let admin = Actor::admin(UserId::parse("admin").unwrap());
+    app.service
+        .create(
+            Some(&admin),
+            NewSession {
+                title: "Later".into(),
+                instructor: "Someone".into(),
+                video_url: "https://youtu.be/abc".into(),
+                start_time: "2025-01-15T10:00:00Z".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.next_event().await.0, "created");
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
+    // A tiny buffer: a subscriber that does not read falls behind after 2 events.
+    let events = Arc::new(BroadcastEvents::new(2));
+    let clock = ManualClock::new("2025-01-15T09:00:00Z".parse().unwrap());
+    let service = LiveSessions::builder(Arc::new(MemoryStore::new()))
+        .clock(Arc::new(clock))
+        .events(events.clone())
+        .build();
+    let router = LiveSessionsApi::new(service.clone())
+        .events(events.clone())
+        .settings(settings())
+        .router();
+
+    // Subscribe in process and do not read.
+    let response = tower::ServiceExt::oneshot(
+        router.clone(),
+        axum::http::Request::get("/api/live-sessions/events")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(events.subscriber_count(), 1);
+
+    let admin = Actor::admin(UserId::parse("admin").unwrap());
+    for i in 0..10 {
+        // Publishing never waits for the stalled subscriber.
+        service
+            .create(
+                Some(&admin),
+                NewSession {
+                    title: format!("Session {i}"),
+                    instructor: "Someone".into(),
+                    video_url: "https://youtu.be/abc".into(),
+                    start_time: "2025-01-15T10:00:00Z".into(),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    // Its stream ends instead of delivering a gap: the body is finite.
+    let body = tokio::time::timeout(
+        PATIENCE,
+        axum::body::to_bytes(response.into_body(), usize::MAX),
+    )
+    .await
+    .expect("the lagging stream was not closed")
+    .unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.starts_with(": connected"), "{text}");
+    assert!(!text.contains("Session 9"), "{text}");
+    assert_eq!(events.subscriber_count(), 0);
+
+    // Others are unaffected: a fresh subscriber gets new events.
+    let base = serve(router).await;
+    let mut reader = EventReader::open(&base).await;
+    service
+        .delete(
+            Some(&admin),
+            service.list(None, &Default::default()).await.unwrap().items[0]
+                .session
+                .id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reader.next_event().await.0, "deleted");
+}
+
+fn limited(burst: u32, source: ClientIpSource) -> HttpSettings {
+    let bucket = BucketSettings {
+        enabled: true,
+        burst,
+        per_second: 0.001,
+    };
+    HttpSettings {
+        rate_limits: RateLimitSettings {
+            enabled: true,
+            reads: bucket.clone(),
+            attendance: bucket.clone(),
+            admin_writes: bucket,
+        },
+        client_ip: source,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_per_ip_through_the_trusted_proxy_header() {
+    let header = axum::http::HeaderName::from_static("x-forwarded-for");
+    let app = app_with(limited(3, ClientIpSource::TrustedHeader(header)), hs_auth());
+    let base = serve(app.router.clone()).await;
+    let client = reqwest::Client::new();
+    let list = |ip: &'static str| {
+        client
+            .get(format!("{base}/api/live-sessions"))
+            .header("x-forwarded-for", format!("198.51.100.200, {ip}"))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(list("192.0.2.1").await.unwrap().status(), 200);
+    }
+    let limited = list("192.0.2.1").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(
+        limited.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let problem: Value = limited.json().await.unwrap();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["code"], "rate_limited");
+
+    // Another client is not affected.
+    assert_eq!(list("192.0.2.2").await.unwrap().status(), 200);
+
+    // Other buckets of the same client are separate.
+    let join = client
+        .post(format!("{base}/api/live-sessions/join"))
+        .header("x-forwarded-for", "192.0.2.1")
+        .bearer_auth(user_token("u1"))
+        .json(&json!({"sessionId": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(join.status(), 422);
+    let create = client
+        .post(format!("{base}/api/admin/live-sessions"))
+        .header("x-forwarded-for", "192.0.2.1")
+        .bearer_auth(admin_token())
+        .json(&session_body("Allowed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 201);
+
+    // Health probes are never limited.
+    for _ in 0..5 {
+        let health = client
+            .get(format!("{base}/healthz"))
+            .header("x-forwarded-for", "192.0.2.1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_use_the_peer_address_unless_a_header_is_trusted() {
+    let app = app_with(limited(2, ClientIpSource::Peer), hs_auth());
+    let base = serve(app.router.clone()).await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+        // A forged header changes nothing: every request comes from 127.0.0.1.
+        let reply = client
+            .get(format!("{base}/api/live-sessions"))
+            .header("x-forwarded-for", ip)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 429]);
+}
+
+#[tokio::test]
+async fn disabled_limits_let_everything_through() {
+    let mut settings = limited(1, ClientIpSource::Peer);
+    settings.rate_limits.enabled = false;
+    let app = app_with(settings, hs_auth());
+    let base = serve(app.router.clone()).await;
+    let client = reqwest::Client::new();
+    for _ in 0..10 {
+        let reply = client
+            .get(format!("{base}/api/live-sessions"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_503() {
+    let settings = HttpSettings {
+        rate_limits: RateLimitSettings::disabled(),
+        request_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let app = faulty_app(Fault::Hang, settings);
+    let base = serve(app.router.clone()).await;
+    let client = reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .unwrap();
+    for path in ["/api/live-sessions", "/readyz"] {
+        let reply = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(reply.status(), 503);
+        assert!(reply.headers().contains_key("retry-after"));
+        let problem: Value = reply.json().await.unwrap();
+        assert_eq!(problem["code"], "timeout");
+    }
+    let create = client
+        .post(format!("{base}/api/admin/live-sessions"))
+        .bearer_auth(admin_token())
+        .json(&session_body("Never stored"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 503);
+    // Liveness does not touch the store.
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
