@@ -10,7 +10,8 @@
 //!   startTime: Date, timezone: "Asia/Karachi" | null, isLive: bool, status: "live",
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
-//!   listRank: int, listTimeKey: long }
+//!   listRank: int, listTimeKey: long,
+//!   micros: { startTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
 //! ```
 //!
 //! `session_participants` likewise (`sessionId`, `userId`, `userName`, `email`, `joinTime`,
@@ -19,15 +20,18 @@
 //! ```text
 //! { _id: ObjectId, sessionId: UUID, userId, userName, email, joinTime: Date,
 //!   lastJoinTime: Date, lastSeen: Date, leftAt: Date | null, presentSince: Date | null,
-//!   watchSeconds: long, watchDuration: long (whole minutes), joinCount: long, createdAt: Date }
+//!   watchSeconds: long, watchDuration: long (whole minutes), joinCount: long, createdAt: Date,
+//!   micros: { joinTime, lastJoinTime, lastSeen, leftAt, presentSince, createdAt } }
 //! ```
 //!
 //! # Precision
 //!
-//! BSON dates have millisecond precision, the domain's times microseconds: every time is
-//! truncated to the millisecond when written, so what the store returns is the written value
-//! truncated ([`truncate_to_millis`]). `listTimeKey` is computed from the truncated start time
-//! so that cursors made from returned sessions match the stored keys.
+//! BSON dates hold milliseconds, the domain's times microseconds. Every time is therefore
+//! written twice: as a BSON date under its own name (what the original application and ad-hoc
+//! queries read) and as microseconds since the epoch in the `micros` sub-document
+//! (`micros: { startTime: long, … }`), which the store's pipelines compute with and which makes
+//! every time read back exactly. A `micros` value is only used while it agrees with its date
+//! (same millisecond): if another program changes a date without it, the date wins.
 //!
 //! # Reading documents the original application wrote
 //!
@@ -45,14 +49,12 @@ use std::fmt;
 
 use bson::spec::BinarySubtype;
 use bson::{doc, Binary, Bson, Document};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use livesessions_core::values::{
     Description, Email, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title,
     UserName, VideoUrl,
 };
-use livesessions_core::{
-    FieldError, ListKey, LiveSession, Participant, SessionId, SessionStatus, UserId,
-};
+use livesessions_core::{FieldError, LiveSession, Participant, SessionId, SessionStatus, UserId};
 use uuid::Uuid;
 
 /// The collection of sessions.
@@ -89,10 +91,8 @@ impl From<DocumentError> for livesessions_core::Error {
     }
 }
 
-/// A time as the store keeps it: truncated to whole milliseconds.
-pub fn truncate_to_millis(time: DateTime<Utc>) -> DateTime<Utc> {
-    time.trunc_subsecs(3)
-}
+/// The name of the sub-document that holds every time in microseconds since the epoch.
+pub const MICROS: &str = "micros";
 
 /// A time as a BSON date (truncated to the millisecond).
 pub fn date(time: DateTime<Utc>) -> Bson {
@@ -101,6 +101,15 @@ pub fn date(time: DateTime<Utc>) -> Bson {
 
 fn opt_date(time: Option<DateTime<Utc>>) -> Bson {
     time.map(date).unwrap_or(Bson::Null)
+}
+
+/// A time as microseconds since the epoch (the exact value kept in `micros`).
+pub fn micros(time: DateTime<Utc>) -> Bson {
+    Bson::Int64(time.timestamp_micros())
+}
+
+fn opt_micros(time: Option<DateTime<Utc>>) -> Bson {
+    time.map(micros).unwrap_or(Bson::Null)
 }
 
 /// A session id as BSON: a UUID, binary subtype 4.
@@ -116,19 +125,10 @@ pub(crate) fn long(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// The list key stored with a session: computed from the start time as stored.
-pub fn stored_list_key(session: &LiveSession) -> ListKey {
-    ListKey::new(
-        session.status,
-        truncate_to_millis(session.start_time),
-        session.id,
-    )
-}
-
 /// The fields of a session document other than `_id` and `participants` (the store's counter):
 /// what an update replaces.
 pub fn session_fields(session: &LiveSession) -> Document {
-    let key = stored_list_key(session);
+    let key = session.list_key();
     let (thumbnail, thumbnail_key) = match &session.thumbnail {
         Some(Thumbnail::Url(url)) => (Bson::String(url.as_str().to_owned()), Bson::Null),
         Some(Thumbnail::Uploaded(key)) => (Bson::Null, Bson::String(key.as_str().to_owned())),
@@ -154,6 +154,14 @@ pub fn session_fields(session: &LiveSession) -> Document {
         "version": long(session.version),
         "listRank": i32::from(key.rank),
         "listTimeKey": key.time_key,
+        MICROS: {
+            "startTime": micros(session.start_time),
+            "startedAt": opt_micros(session.started_at),
+            "endedAt": opt_micros(session.ended_at),
+            "liveSince": opt_micros(session.live_since),
+            "createdAt": micros(session.created_at),
+            "updatedAt": micros(session.updated_at),
+        },
     }
 }
 
@@ -181,6 +189,14 @@ pub fn participant_document(participant: &Participant) -> Document {
         "watchDuration": participant.watch_minutes(),
         "joinCount": long(participant.join_count),
         "createdAt": date(participant.created_at),
+        MICROS: {
+            "joinTime": micros(participant.first_joined_at),
+            "lastJoinTime": micros(participant.last_joined_at),
+            "lastSeen": micros(participant.last_seen),
+            "leftAt": opt_micros(participant.left_at),
+            "presentSince": opt_micros(participant.present_since),
+            "createdAt": micros(participant.created_at),
+        },
     }
 }
 
@@ -333,17 +349,27 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn opt_date(&self, field: &str) -> Result<Option<DateTime<Utc>>, DocumentError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Bson::DateTime(d)) => Ok(Some(d.to_chrono())),
+        let date = match self.get(field) {
+            None => return Ok(None),
+            Some(Bson::DateTime(d)) => d.to_chrono(),
             // The original application's documents may carry RFC 3339 strings.
-            Some(Bson::String(text)) => DateTime::parse_from_rfc3339(text)
-                .map(|t| Some(truncate_to_millis(t.with_timezone(&Utc))))
-                .map_err(|_| {
-                    self.error(field, format!("must be a date, found the string {text:?}"))
-                }),
-            Some(other) => Err(self.wrong_type(field, "a date", other)),
-        }
+            Some(Bson::String(text)) => {
+                return DateTime::parse_from_rfc3339(text)
+                    .map(|t| Some(t.with_timezone(&Utc)))
+                    .map_err(|_| {
+                        self.error(field, format!("must be a date, found the string {text:?}"))
+                    })
+            }
+            Some(other) => return Err(self.wrong_type(field, "a date", other)),
+        };
+        // The exact value, while it agrees with the date.
+        let exact = match self.document.get_document(MICROS).map(|m| m.get(field)) {
+            Ok(Some(Bson::Int64(us))) if us.div_euclid(1000) == date.timestamp_millis() => {
+                DateTime::from_timestamp_micros(*us)
+            }
+            _ => None,
+        };
+        Ok(Some(exact.unwrap_or(date)))
     }
 
     pub(crate) fn opt_int(&self, field: &str) -> Result<Option<i64>, DocumentError> {
@@ -459,17 +485,6 @@ mod tests {
         p
     }
 
-    /// The session as the store returns it: every time truncated to the millisecond.
-    fn as_stored(mut s: LiveSession) -> LiveSession {
-        s.start_time = truncate_to_millis(s.start_time);
-        s.started_at = s.started_at.map(truncate_to_millis);
-        s.ended_at = s.ended_at.map(truncate_to_millis);
-        s.live_since = s.live_since.map(truncate_to_millis);
-        s.created_at = truncate_to_millis(s.created_at);
-        s.updated_at = truncate_to_millis(s.updated_at);
-        s
-    }
-
     #[test]
     fn session_document_has_the_seed_and_our_fields() {
         let s = session();
@@ -494,7 +509,15 @@ mod tests {
             "updatedAt": bson::DateTime::from_millis(1_736_935_200_999),
             "version": 2_i64,
             "listRank": 0_i32,
-            "listTimeKey": 1_736_935_200_123_000_i64,
+            "listTimeKey": 1_736_935_200_123_456_i64,
+            "micros": {
+                "startTime": 1_736_935_200_123_456_i64,
+                "startedAt": 1_736_935_200_999_999_i64,
+                "endedAt": Bson::Null,
+                "liveSince": 1_736_935_200_999_999_i64,
+                "createdAt": 1_736_931_600_250_500_i64,
+                "updatedAt": 1_736_935_200_999_999_i64,
+            },
             "participants": 25_i64,
         };
         assert_eq!(d, expected);
@@ -508,10 +531,10 @@ mod tests {
     }
 
     #[test]
-    fn sessions_round_trip_with_millisecond_times() {
+    fn sessions_round_trip_to_the_microsecond() {
         let mut s = session();
         let back = session_from_document(&session_document(&s)).unwrap();
-        assert_eq!(back, as_stored(s.clone()));
+        assert_eq!(back, s);
         // Ended, uploaded thumbnail, no zone.
         s.end(at(4000, 7)).unwrap();
         s.thumbnail = Some(Thumbnail::Uploaded(
@@ -525,10 +548,10 @@ mod tests {
         assert_eq!(d.get_str("status").unwrap(), "ended");
         assert!(!d.get_bool("isLive").unwrap());
         assert_eq!(d.get_i32("listRank").unwrap(), 2);
-        assert_eq!(d.get_i64("listTimeKey").unwrap(), -1_736_935_200_123_000);
+        assert_eq!(d.get_i64("listTimeKey").unwrap(), -1_736_935_200_123_456);
         let back = session_from_document(&d).unwrap();
-        assert_eq!(back, as_stored(s.clone()));
-        assert_eq!(back.list_key(), stored_list_key(&s));
+        assert_eq!(back, s);
+        assert_eq!(back.list_key(), s.list_key());
         // Without a thumbnail.
         s.thumbnail = None;
         let back = session_from_document(&session_document(&s)).unwrap();
@@ -556,16 +579,17 @@ mod tests {
                 "watchDuration": 45_i64,
                 "joinCount": 1_i64,
                 "createdAt": bson::DateTime::from_millis(1_736_935_320_000),
+                "micros": {
+                    "joinTime": 1_736_935_320_000_001_i64,
+                    "lastJoinTime": 1_736_935_320_000_001_i64,
+                    "lastSeen": 1_736_935_320_000_001_i64,
+                    "leftAt": Bson::Null,
+                    "presentSince": 1_736_935_320_000_001_i64,
+                    "createdAt": 1_736_935_320_000_001_i64,
+                },
             }
         );
-        let back = participant_from_document(&d).unwrap();
-        let mut expected = p.clone();
-        expected.first_joined_at = truncate_to_millis(p.first_joined_at);
-        expected.last_joined_at = truncate_to_millis(p.last_joined_at);
-        expected.last_seen = truncate_to_millis(p.last_seen);
-        expected.present_since = p.present_since.map(truncate_to_millis);
-        expected.created_at = truncate_to_millis(p.created_at);
-        assert_eq!(back, expected);
+        assert_eq!(participant_from_document(&d).unwrap(), p);
 
         p.leave(at(300, 0), std::time::Duration::from_secs(90));
         p.join_count = 3;
@@ -696,6 +720,26 @@ mod tests {
         assert_eq!(
             participant_from_document(&d).unwrap_err().field,
             "sessionId"
+        );
+    }
+
+    #[test]
+    fn a_date_changed_without_its_micros_wins() {
+        let s = session();
+        let mut d = session_document(&s);
+        // Another program moved the start time by a minute and left `micros` alone.
+        let moved = bson::DateTime::from_millis(1_736_935_260_000);
+        d.insert("startTime", moved);
+        assert_eq!(
+            session_from_document(&d).unwrap().start_time,
+            moved.to_chrono()
+        );
+        // Without `micros` at all, every date reads to the millisecond.
+        d.remove("micros");
+        let back = session_from_document(&d).unwrap();
+        assert_eq!(
+            back.created_at,
+            Utc.timestamp_millis_opt(1_736_931_600_250).unwrap()
         );
     }
 

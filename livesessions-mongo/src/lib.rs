@@ -37,8 +37,8 @@
 //! # }
 //! ```
 //!
-//! Times are kept to the millisecond (BSON dates): the store returns every time truncated to
-//! the millisecond.
+//! Times are BSON dates (milliseconds) with the exact microseconds kept beside them, so every
+//! time reads back exactly as written ([`documents`] explains how).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod documents;

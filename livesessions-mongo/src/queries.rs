@@ -1,9 +1,11 @@
 //! Every filter, update, sort, pipeline and index the store sends, built by pure functions.
 //!
 //! The store's methods only send what these functions build, so the documents can be checked
-//! without a server. Times become BSON dates (milliseconds); the presence timeout T becomes
-//! milliseconds. The watch-time rules of DESIGN §3.4 are written as aggregation expressions
-//! that mirror [`Participant`](livesessions_core::Participant)'s methods:
+//! without a server. Pipelines compute with the exact times of the `micros` sub-document
+//! (microseconds since the epoch, see [`documents`](crate::documents)) and then set the BSON
+//! dates from them; T is in microseconds too. The watch-time rules of DESIGN §3.4 are
+//! aggregation expressions that mirror [`Participant`](livesessions_core::Participant)'s
+//! methods:
 //!
 //! - `credit(c)`: `watchSeconds += max(0, trunc((min(c, lastSeen + T) − presentSince) / 1 s))`,
 //!   `presentSince = null`;
@@ -26,21 +28,32 @@ use livesessions_core::{
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
-use crate::documents::{date, session_id, PARTICIPANTS};
+use crate::documents::{date, micros, session_id, PARTICIPANTS};
 
-/// T in milliseconds.
-fn timeout_ms(timeout: Duration) -> i64 {
-    timeout_delta(timeout).num_milliseconds()
+/// T in microseconds.
+fn timeout_us(timeout: Duration) -> i64 {
+    timeout_delta(timeout)
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
 }
 
-/// `$field`, or null when the field is missing (aggregation distinguishes the two).
-fn or_null(field: &str) -> Bson {
-    Bson::Document(doc! { "$ifNull": [format!("${field}"), Bson::Null] })
+/// The exact time of `field` in microseconds: `micros.<field>`, or for documents without it
+/// the BSON date × 1000; null when the field is missing or null (or not a date).
+pub fn exact(field: &str) -> Bson {
+    Bson::Document(doc! {
+        "$ifNull": [
+            format!("$micros.{field}"),
+            { "$multiply": [
+                { "$convert": { "input": format!("${field}"), "to": "long", "onError": Bson::Null, "onNull": Bson::Null } },
+                1000_i64,
+            ] },
+        ]
+    })
 }
 
-/// Whether `presentSince` holds a time (an interval is open).
+/// Whether an interval is open (`presentSince` holds a time).
 fn is_present() -> Bson {
-    Bson::Document(doc! { "$ne": [or_null("presentSince"), Bson::Null] })
+    Bson::Document(doc! { "$ne": [exact("presentSince"), Bson::Null] })
 }
 
 /// The credited seconds, reading the seed's `watchDuration` (minutes) when `watchSeconds` is
@@ -54,43 +67,53 @@ fn credited_seconds() -> Bson {
     })
 }
 
-/// `max(0, whole seconds from since to until)`, truncated toward zero like chrono's
-/// `num_seconds`.
-fn whole_seconds(until: Bson, since: Bson) -> Bson {
-    Bson::Document(doc! {
-        "$max": [
-            0_i64,
-            { "$toLong": { "$trunc": { "$divide": [{ "$subtract": [until, since] }, 1000_i64] } } },
-        ]
-    })
-}
-
-/// `lastSeen + T`.
+/// `lastSeen + T`, in microseconds.
 fn presence_cap(timeout: Duration) -> Bson {
-    Bson::Document(doc! { "$add": ["$lastSeen", timeout_ms(timeout)] })
+    Bson::Document(doc! { "$add": [exact("lastSeen"), timeout_us(timeout)] })
 }
 
-/// The seconds `credit(c)` adds (0 when no interval is open).
+/// The seconds `credit(c)` adds (`c` in microseconds): 0 when no interval is open, else
+/// `max(0, whole seconds from presentSince to min(c, lastSeen + T))`, truncated like chrono's
+/// `num_seconds`.
 fn credit_seconds(c: Bson, timeout: Duration) -> Bson {
     Bson::Document(doc! {
         "$cond": [
             is_present(),
-            whole_seconds(
-                Bson::Document(doc! { "$min": [c, presence_cap(timeout)] }),
-                Bson::String("$presentSince".into()),
-            ),
+            { "$max": [
+                0_i64,
+                { "$toLong": { "$trunc": { "$divide": [
+                    { "$subtract": [{ "$min": [c, presence_cap(timeout)] }, exact("presentSince")] },
+                    1_000_000_i64,
+                ] } } },
+            ] },
             0_i64,
         ]
     })
 }
 
-/// The stage that keeps the seed's `watchDuration` (whole minutes) in step with `watchSeconds`.
-pub fn watch_duration_stage() -> Document {
-    doc! {
-        "$set": {
-            "watchDuration": { "$toLong": { "$floor": { "$divide": ["$watchSeconds", 60_i64] } } }
-        }
+/// The stage that sets the BSON dates of `fields` from their exact times (a date whose exact
+/// time is missing is left alone) and keeps the seed's `watchDuration` (whole minutes) in step
+/// with `watchSeconds`.
+pub fn finish_stage(fields: &[&str]) -> Document {
+    let mut set = Document::new();
+    for field in fields {
+        let exact_path = format!("$micros.{field}");
+        set.insert(
+            *field,
+            doc! {
+                "$cond": [
+                    { "$eq": [{ "$type": &exact_path }, "missing"] },
+                    format!("${field}"),
+                    { "$toDate": { "$toLong": { "$floor": { "$divide": [&exact_path, 1000_i64] } } } },
+                ]
+            },
+        );
     }
+    set.insert(
+        "watchDuration",
+        doc! { "$toLong": { "$floor": { "$divide": ["$watchSeconds", 60_i64] } } },
+    );
+    doc! { "$set": set }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -174,9 +197,16 @@ pub fn list_filter(query: &ListQuery) -> Document {
     }
 }
 
-/// Sessions whose start time is in `[from, to)`.
+/// Sessions whose start time is in `[from, to)`: a range on the `startTime` index, to the
+/// millisecond, then the exact bounds on the exact time.
 fn start_time_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Document {
-    doc! { "startTime": { "$gte": date(from), "$lt": date(to) } }
+    doc! {
+        "startTime": { "$gte": date(from), "$lte": date(to) },
+        "$expr": { "$and": [
+            { "$gte": [exact("startTime"), micros(from)] },
+            { "$lt": [exact("startTime"), micros(to)] },
+        ] },
+    }
 }
 
 // ----------------------------------------------------------------------------------------
@@ -207,7 +237,7 @@ pub fn participant_present_since(
     doc! {
         "sessionId": session_id(session),
         "userId": user.as_str(),
-        "presentSince": date(since),
+        "micros.presentSince": micros(since),
     }
 }
 
@@ -216,19 +246,23 @@ pub fn watching_filter(session: SessionId, now: DateTime<Utc>, timeout: Duration
     doc! {
         "sessionId": session_id(session),
         "presentSince": { "$ne": Bson::Null },
-        "lastSeen": { "$gte": date(now - timeout_delta(timeout)) },
+        "micros.lastSeen": { "$gte": micros(now - timeout_delta(timeout)) },
     }
 }
 
-/// The presence rule at `t` as one `$set` stage.
+/// The fields whose dates a touch may change.
+const TOUCHED: [&str; 2] = ["lastSeen", "presentSince"];
+
+/// The presence rule at `t` as one `$set` stage on the exact times.
 pub fn touch_stage(t: DateTime<Utc>, live: bool, timeout: Duration) -> Document {
-    let t = date(t);
-    let stale = doc! { "$lt": [t.clone(), "$lastSeen"] };
-    let last_seen = doc! { "$cond": [stale.clone(), "$lastSeen", t.clone()] };
+    let t = micros(t);
+    let stale = doc! { "$lt": [t.clone(), exact("lastSeen")] };
+    let last_seen = doc! { "$cond": [stale.clone(), exact("lastSeen"), t.clone()] };
     if !live {
-        return doc! { "$set": { "lastSeen": last_seen } };
+        return doc! { "$set": { "micros.lastSeen": last_seen } };
     }
-    let gap = doc! { "$gt": [{ "$subtract": [t.clone(), "$lastSeen"] }, timeout_ms(timeout)] };
+    let gap =
+        doc! { "$gt": [{ "$subtract": [t.clone(), exact("lastSeen")] }, timeout_us(timeout)] };
     let credit_now = doc! { "$and": [{ "$not": [stale.clone()] }, is_present(), gap.clone()] };
     doc! {
         "$set": {
@@ -239,31 +273,37 @@ pub fn touch_stage(t: DateTime<Utc>, live: bool, timeout: Duration) -> Document 
                     credited_seconds(),
                 ]
             },
-            "presentSince": {
+            "micros.presentSince": {
                 "$cond": [
                     stale,
-                    or_null("presentSince"),
-                    { "$cond": [is_present(), { "$cond": [gap, t.clone(), or_null("presentSince")] }, t] },
+                    exact("presentSince"),
+                    { "$cond": [is_present(), { "$cond": [gap, t.clone(), exact("presentSince")] }, t] },
                 ]
             },
-            "lastSeen": last_seen,
+            "micros.lastSeen": last_seen,
         }
     }
 }
 
 /// A heartbeat: the presence rule at `t`.
 pub fn heartbeat_pipeline(t: DateTime<Utc>, live: bool, timeout: Duration) -> Vec<Document> {
-    vec![touch_stage(t, live, timeout), watch_duration_stage()]
+    let mut pipeline = vec![touch_stage(t, live, timeout)];
+    if live {
+        pipeline.push(finish_stage(&TOUCHED));
+    } else {
+        pipeline.push(finish_stage(&["lastSeen"]));
+    }
+    pipeline
 }
 
 /// A join at `t`, as an upsert on [`participant_filter`].
 ///
 /// The first stage creates the record on a first join (`joinTime`, `createdAt`, `lastSeen` =
 /// t, `joinCount` 1) or bumps `joinCount` and `lastJoinTime` on a rejoin, refreshing name and
-/// email; the second applies the presence rule at t. A returned `joinCount` of 1 means the
-/// upsert inserted: the count only ever grows, by one per join, so exactly one of several
-/// concurrent first joins sees 1. A record the original application wrote (with `joinTime`
-/// but no `joinCount`) counts as one earlier join.
+/// email; the second applies the presence rule at t; the last sets the dates. A returned
+/// `joinCount` of 1 means the upsert inserted: the count only ever grows, by one per join, so
+/// exactly one of several concurrent first joins sees 1. A record the original application
+/// wrote (with `joinTime` but no `joinCount`) counts as one earlier join.
 pub fn join_pipeline(
     session: SessionId,
     joiner: &Joiner,
@@ -272,6 +312,8 @@ pub fn join_pipeline(
     timeout: Duration,
 ) -> Vec<Document> {
     let at = date(t);
+    let at_us = micros(t);
+    let is_new = doc! { "$eq": [{ "$type": "$joinTime" }, "missing"] };
     vec![
         doc! {
             "$set": {
@@ -280,25 +322,27 @@ pub fn join_pipeline(
                 "userName": joiner.user_name.as_str(),
                 "email": joiner.email.as_str(),
                 "joinTime": { "$ifNull": ["$joinTime", at.clone()] },
-                "lastJoinTime": { "$max": [{ "$ifNull": ["$lastJoinTime", "$joinTime"] }, at.clone()] },
-                "lastSeen": { "$ifNull": ["$lastSeen", at.clone()] },
-                "leftAt": or_null("leftAt"),
-                "presentSince": or_null("presentSince"),
+                "createdAt": { "$ifNull": ["$createdAt", { "$ifNull": ["$joinTime", at] }] },
+                "micros.joinTime": { "$cond": [is_new.clone(), at_us.clone(), "$micros.joinTime"] },
+                "micros.createdAt": { "$cond": [is_new.clone(), at_us.clone(), "$micros.createdAt"] },
+                "micros.lastJoinTime": { "$max": [
+                    { "$ifNull": [exact("lastJoinTime"), exact("joinTime")] },
+                    at_us.clone(),
+                ] },
+                "micros.lastSeen": { "$ifNull": [exact("lastSeen"), at_us] },
+                "micros.leftAt": exact("leftAt"),
+                "micros.presentSince": exact("presentSince"),
                 "watchSeconds": credited_seconds(),
                 "joinCount": {
                     "$add": [
-                        { "$ifNull": [
-                            "$joinCount",
-                            { "$cond": [{ "$eq": [{ "$type": "$joinTime" }, "missing"] }, 0_i64, 1_i64] },
-                        ] },
+                        { "$ifNull": ["$joinCount", { "$cond": [is_new, 0_i64, 1_i64] }] },
                         1_i64,
                     ]
                 },
-                "createdAt": { "$ifNull": ["$createdAt", { "$ifNull": ["$joinTime", at] }] },
             }
         },
         touch_stage(t, live, timeout),
-        watch_duration_stage(),
+        finish_stage(&["lastJoinTime", "lastSeen", "leftAt", "presentSince"]),
     ]
 }
 
@@ -308,21 +352,26 @@ pub fn credit_pipeline(c: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
     vec![
         doc! {
             "$set": {
-                "watchSeconds": { "$add": [credited_seconds(), credit_seconds(date(c), timeout)] },
-                "presentSince": Bson::Null,
+                "watchSeconds": { "$add": [credited_seconds(), credit_seconds(micros(c), timeout)] },
+                "micros.presentSince": Bson::Null,
             }
         },
-        watch_duration_stage(),
+        finish_stage(&["presentSince"]),
     ]
 }
 
 /// `leave(t)`: `credit(t)` and `leftAt = t`.
 pub fn leave_pipeline(t: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
-    let mut pipeline = credit_pipeline(t, timeout);
-    if let Ok(set) = pipeline[0].get_document_mut("$set") {
-        set.insert("leftAt", date(t));
-    }
-    pipeline
+    vec![
+        doc! {
+            "$set": {
+                "watchSeconds": { "$add": [credited_seconds(), credit_seconds(micros(t), timeout)] },
+                "micros.presentSince": Bson::Null,
+                "micros.leftAt": micros(t),
+            }
+        },
+        finish_stage(&["presentSince", "leftAt"]),
+    ]
 }
 
 // ----------------------------------------------------------------------------------------
@@ -331,14 +380,14 @@ pub fn leave_pipeline(t: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
 
 /// Watch seconds as of `now`: credited plus the open interval up to `min(now, lastSeen + T)`.
 pub fn watch_seconds_at(now: DateTime<Utc>, timeout: Duration) -> Bson {
-    Bson::Document(doc! { "$add": [credited_seconds(), credit_seconds(date(now), timeout)] })
+    Bson::Document(doc! { "$add": [credited_seconds(), credit_seconds(micros(now), timeout)] })
 }
 
 /// Whether a participant is watching at `now`, as 1 or 0.
 fn watching_flag(now: DateTime<Utc>, timeout: Duration) -> Bson {
     Bson::Document(doc! {
         "$cond": [
-            { "$and": [is_present(), { "$gte": ["$lastSeen", date(now - timeout_delta(timeout))] }] },
+            { "$and": [is_present(), { "$gte": [exact("lastSeen"), micros(now - timeout_delta(timeout))] }] },
             1_i64,
             0_i64,
         ]
@@ -395,15 +444,17 @@ pub fn attendance_pipeline(query: &AttendanceQuery) -> Vec<Document> {
     };
     let mut sort = Document::new();
     match query.sort {
-        AttendanceSort::JoinTime => sort.insert("joinTime", direction),
+        AttendanceSort::JoinTime => sort.insert("joinKey", direction),
         AttendanceSort::WatchTime => sort.insert("watchSecondsNow", direction),
         AttendanceSort::Name => sort.insert("nameKey", direction),
     };
     sort.insert("userId", 1);
     let mut set = doc! { "watchSecondsNow": watch_seconds_at(query.now, query.timeout) };
-    if query.sort == AttendanceSort::Name {
-        set.insert("nameKey", doc! { "$toLower": "$userName" });
-    }
+    match query.sort {
+        AttendanceSort::JoinTime => set.insert("joinKey", exact("joinTime")),
+        AttendanceSort::Name => set.insert("nameKey", doc! { "$toLower": "$userName" }),
+        AttendanceSort::WatchTime => None,
+    };
     let mut pipeline = vec![
         doc! { "$match": participants_of(query.session_id) },
         doc! { "$set": set },
@@ -442,7 +493,7 @@ pub fn overview_pipeline(query: &OverviewQuery) -> Vec<Document> {
                 doc! { "$sort": { measure: -1, "_id": 1 } },
                 doc! { "$limit": i64::from(query.top) },
                 doc! { "$project": {
-                    "title": 1, "status": 1, "isLive": 1, "startTime": 1,
+                    "title": 1, "status": 1, "isLive": 1, "startTime": 1, "micros.startTime": 1,
                     "participants": 1, "watchSeconds": 1,
                 } },
             ],
@@ -488,12 +539,14 @@ pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
                 "from": crate::documents::SESSIONS,
                 "localField": "sessionId",
                 "foreignField": "_id",
-                "pipeline": [{ "$project": { "title": 1, "status": 1, "isLive": 1, "startTime": 1 } }],
+                "pipeline": [{ "$project": {
+                    "title": 1, "status": 1, "isLive": 1, "startTime": 1, "micros.startTime": 1,
+                } }],
                 "as": "session",
             }
         },
         doc! { "$unwind": "$session" },
-        doc! { "$set": { "watchSeconds": credited_seconds() } },
+        doc! { "$set": { "watchSeconds": credited_seconds(), "joinKey": exact("joinTime") } },
         doc! {
             "$facet": {
                 "totals": [
@@ -504,7 +557,7 @@ pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
                     } },
                 ],
                 "rows": [
-                    { "$sort": { "joinTime": -1, "sessionId": 1 } },
+                    { "$sort": { "joinKey": -1, "sessionId": 1 } },
                     { "$limit": i64::from(query.limit.max(1)) },
                 ],
             }
@@ -613,6 +666,11 @@ mod tests {
         ))
     }
 
+    /// Microseconds of `at(secs)`.
+    fn us(secs: i64) -> Bson {
+        Bson::Int64((1_700_000_000 + secs) * 1_000_000)
+    }
+
     fn credited() -> Bson {
         Bson::Document(doc! {
             "$toLong": { "$ifNull": [
@@ -622,91 +680,137 @@ mod tests {
         })
     }
 
-    fn present() -> Bson {
-        Bson::Document(doc! { "$ne": [{ "$ifNull": ["$presentSince", Bson::Null] }, Bson::Null] })
-    }
-
-    fn secs_between(until: Bson) -> Bson {
+    fn exact_of(field: &str) -> Bson {
         Bson::Document(doc! {
-            "$max": [0_i64, { "$toLong": { "$trunc": { "$divide": [
-                { "$subtract": [until, "$presentSince"] }, 1000_i64,
-            ] } } }]
+            "$ifNull": [
+                format!("$micros.{field}"),
+                { "$multiply": [
+                    { "$convert": { "input": format!("${field}"), "to": "long", "onError": Bson::Null, "onNull": Bson::Null } },
+                    1000_i64,
+                ] },
+            ]
         })
     }
 
-    #[test]
-    fn credit_pipeline_is_exact() {
-        let expected = vec![
-            doc! {
-                "$set": {
-                    "watchSeconds": { "$add": [
-                        credited(),
-                        { "$cond": [
-                            present(),
-                            secs_between(Bson::Document(doc! {
-                                "$min": [bdate(500), { "$add": ["$lastSeen", 90_000_i64] }]
-                            })),
-                            0_i64,
-                        ] },
-                    ] },
-                    "presentSince": Bson::Null,
-                }
-            },
-            doc! { "$set": { "watchDuration": { "$toLong": { "$floor": { "$divide": ["$watchSeconds", 60_i64] } } } } },
-        ];
-        assert_eq!(credit_pipeline(at(500), T), expected);
+    fn present() -> Bson {
+        Bson::Document(doc! { "$ne": [exact_of("presentSince"), Bson::Null] })
+    }
 
-        let leave = leave_pipeline(at(500), T);
-        let mut with_left = expected.clone();
-        with_left[0]
-            .get_document_mut("$set")
-            .unwrap()
-            .insert("leftAt", bdate(500));
-        assert_eq!(leave, with_left);
+    fn cap() -> Bson {
+        Bson::Document(doc! { "$add": [exact_of("lastSeen"), 90_000_000_i64] })
+    }
+
+    /// What `credit(c)` adds.
+    fn credit_of(c: Bson) -> Bson {
+        Bson::Document(doc! {
+            "$cond": [
+                present(),
+                { "$max": [0_i64, { "$toLong": { "$trunc": { "$divide": [
+                    { "$subtract": [{ "$min": [c, cap()] }, exact_of("presentSince")] },
+                    1_000_000_i64,
+                ] } } }] },
+                0_i64,
+            ]
+        })
+    }
+
+    fn date_from_exact(field: &str) -> Bson {
+        let path = format!("$micros.{field}");
+        Bson::Document(doc! {
+            "$cond": [
+                { "$eq": [{ "$type": &path }, "missing"] },
+                format!("${field}"),
+                { "$toDate": { "$toLong": { "$floor": { "$divide": [&path, 1000_i64] } } } },
+            ]
+        })
+    }
+
+    fn minutes() -> Bson {
+        Bson::Document(doc! { "$toLong": { "$floor": { "$divide": ["$watchSeconds", 60_i64] } } })
+    }
+
+    #[test]
+    fn finish_stage_sets_dates_from_exact_times() {
+        assert_eq!(
+            finish_stage(&["lastSeen", "presentSince"]),
+            doc! { "$set": {
+                "lastSeen": date_from_exact("lastSeen"),
+                "presentSince": date_from_exact("presentSince"),
+                "watchDuration": minutes(),
+            } }
+        );
+    }
+
+    #[test]
+    fn credit_and_leave_pipelines_are_exact() {
+        assert_eq!(
+            credit_pipeline(at(500), T),
+            vec![
+                doc! { "$set": {
+                    "watchSeconds": { "$add": [credited(), credit_of(us(500))] },
+                    "micros.presentSince": Bson::Null,
+                } },
+                doc! { "$set": {
+                    "presentSince": date_from_exact("presentSince"),
+                    "watchDuration": minutes(),
+                } },
+            ]
+        );
+        assert_eq!(
+            leave_pipeline(at(500), T),
+            vec![
+                doc! { "$set": {
+                    "watchSeconds": { "$add": [credited(), credit_of(us(500))] },
+                    "micros.presentSince": Bson::Null,
+                    "micros.leftAt": us(500),
+                } },
+                doc! { "$set": {
+                    "presentSince": date_from_exact("presentSince"),
+                    "leftAt": date_from_exact("leftAt"),
+                    "watchDuration": minutes(),
+                } },
+            ]
+        );
     }
 
     #[test]
     fn touch_stage_is_exact() {
-        let t = bdate(100);
-        let stale = doc! { "$lt": [t.clone(), "$lastSeen"] };
-        let gap = doc! { "$gt": [{ "$subtract": [t.clone(), "$lastSeen"] }, 90_000_i64] };
-        let cap = Bson::Document(doc! { "$add": ["$lastSeen", 90_000_i64] });
+        let t = us(100);
+        let stale = doc! { "$lt": [t.clone(), exact_of("lastSeen")] };
+        let gap =
+            doc! { "$gt": [{ "$subtract": [t.clone(), exact_of("lastSeen")] }, 90_000_000_i64] };
         let expected = doc! {
             "$set": {
                 "watchSeconds": { "$cond": [
                     { "$and": [{ "$not": [stale.clone()] }, present(), gap.clone()] },
-                    { "$add": [
-                        credited(),
-                        { "$cond": [
-                            present(),
-                            secs_between(Bson::Document(doc! { "$min": [cap.clone(), cap] })),
-                            0_i64,
-                        ] },
-                    ] },
+                    { "$add": [credited(), credit_of(cap())] },
                     credited(),
                 ] },
-                "presentSince": { "$cond": [
+                "micros.presentSince": { "$cond": [
                     stale.clone(),
-                    { "$ifNull": ["$presentSince", Bson::Null] },
+                    exact_of("presentSince"),
                     { "$cond": [
                         present(),
-                        { "$cond": [gap, t.clone(), { "$ifNull": ["$presentSince", Bson::Null] }] },
+                        { "$cond": [gap, t.clone(), exact_of("presentSince")] },
                         t.clone(),
                     ] },
                 ] },
-                "lastSeen": { "$cond": [stale.clone(), "$lastSeen", t.clone()] },
+                "micros.lastSeen": { "$cond": [stale.clone(), exact_of("lastSeen"), t.clone()] },
             }
         };
         assert_eq!(touch_stage(at(100), true, T), expected);
         // While not live only lastSeen moves.
+        let not_live =
+            doc! { "$set": { "micros.lastSeen": { "$cond": [stale, exact_of("lastSeen"), t] } } };
+        assert_eq!(touch_stage(at(100), false, T), not_live);
         assert_eq!(
-            touch_stage(at(100), false, T),
-            doc! { "$set": { "lastSeen": { "$cond": [stale, "$lastSeen", t] } } }
+            heartbeat_pipeline(at(100), true, T),
+            vec![expected, finish_stage(&["lastSeen", "presentSince"])]
         );
-        let heartbeat = heartbeat_pipeline(at(100), true, T);
-        assert_eq!(heartbeat.len(), 2);
-        assert_eq!(heartbeat[0], expected);
-        assert_eq!(heartbeat[1], watch_duration_stage());
+        assert_eq!(
+            heartbeat_pipeline(at(100), false, T),
+            vec![not_live, finish_stage(&["lastSeen"])]
+        );
     }
 
     #[test]
@@ -719,6 +823,8 @@ mod tests {
         let pipeline = join_pipeline(id(), &joiner, at(10), true, T);
         assert_eq!(pipeline.len(), 3);
         let t = bdate(10);
+        let t_us = us(10);
+        let is_new = doc! { "$eq": [{ "$type": "$joinTime" }, "missing"] };
         assert_eq!(
             pipeline[0],
             doc! {
@@ -728,37 +834,57 @@ mod tests {
                     "userName": "Ahmed Ali",
                     "email": "ahmed@example.com",
                     "joinTime": { "$ifNull": ["$joinTime", t.clone()] },
-                    "lastJoinTime": { "$max": [{ "$ifNull": ["$lastJoinTime", "$joinTime"] }, t.clone()] },
-                    "lastSeen": { "$ifNull": ["$lastSeen", t.clone()] },
-                    "leftAt": { "$ifNull": ["$leftAt", Bson::Null] },
-                    "presentSince": { "$ifNull": ["$presentSince", Bson::Null] },
+                    "createdAt": { "$ifNull": ["$createdAt", { "$ifNull": ["$joinTime", t.clone()] }] },
+                    "micros.joinTime": { "$cond": [is_new.clone(), t_us.clone(), "$micros.joinTime"] },
+                    "micros.createdAt": { "$cond": [is_new.clone(), t_us.clone(), "$micros.createdAt"] },
+                    "micros.lastJoinTime": { "$max": [
+                        { "$ifNull": [exact_of("lastJoinTime"), exact_of("joinTime")] },
+                        t_us.clone(),
+                    ] },
+                    "micros.lastSeen": { "$ifNull": [exact_of("lastSeen"), t_us.clone()] },
+                    "micros.leftAt": exact_of("leftAt"),
+                    "micros.presentSince": exact_of("presentSince"),
                     "watchSeconds": credited(),
                     "joinCount": { "$add": [
-                        { "$ifNull": ["$joinCount", { "$cond": [
-                            { "$eq": [{ "$type": "$joinTime" }, "missing"] }, 0_i64, 1_i64,
-                        ] }] },
+                        { "$ifNull": ["$joinCount", { "$cond": [is_new, 0_i64, 1_i64] }] },
                         1_i64,
                     ] },
-                    "createdAt": { "$ifNull": ["$createdAt", { "$ifNull": ["$joinTime", t.clone()] }] },
                 }
             }
         );
         assert_eq!(pipeline[1], touch_stage(at(10), true, T));
-        assert_eq!(pipeline[2], watch_duration_stage());
-        // The join writes every field of a participant document, plus nothing else.
+        assert_eq!(
+            pipeline[2],
+            finish_stage(&["lastJoinTime", "lastSeen", "leftAt", "presentSince"])
+        );
+        // The join writes every field of a participant document and every exact time.
         let p = livesessions_core::Participant::first_join(id(), joiner.clone(), at(10));
         let mut written: Vec<String> = pipeline
             .iter()
             .flat_map(|stage| stage.get_document("$set").unwrap().keys().cloned())
+            .map(|key| key.split('.').next().unwrap_or_default().to_owned())
             .collect();
         written.sort();
         written.dedup();
-        let mut fields: Vec<String> = crate::documents::participant_document(&p)
+        let document = crate::documents::participant_document(&p);
+        let mut fields: Vec<String> = document.keys().cloned().collect();
+        fields.sort();
+        assert_eq!(written, fields);
+        let mut exact_written: Vec<String> = pipeline[0]
+            .get_document("$set")
+            .unwrap()
+            .keys()
+            .filter_map(|key| key.strip_prefix("micros.").map(str::to_owned))
+            .collect();
+        exact_written.sort();
+        let mut exact_fields: Vec<String> = document
+            .get_document("micros")
+            .unwrap()
             .keys()
             .cloned()
             .collect();
-        fields.sort();
-        assert_eq!(written, fields);
+        exact_fields.sort();
+        assert_eq!(exact_written, exact_fields);
     }
 
     #[test]
@@ -777,12 +903,12 @@ mod tests {
             doc! {
                 "sessionId": session_id(id()),
                 "presentSince": { "$ne": Bson::Null },
-                "lastSeen": { "$gte": bdate(910) },
+                "micros.lastSeen": { "$gte": us(910) },
             }
         );
         assert_eq!(
             participant_present_since(id(), &user, at(5)),
-            doc! { "sessionId": session_id(id()), "userId": "u1", "presentSince": bdate(5) }
+            doc! { "sessionId": session_id(id()), "userId": "u1", "micros.presentSince": us(5) }
         );
     }
 
@@ -875,14 +1001,7 @@ mod tests {
             live_seconds: 600,
             threshold_percent: 75,
         };
-        let seconds = Bson::Document(doc! { "$add": [
-            credited(),
-            { "$cond": [
-                present(),
-                secs_between(Bson::Document(doc! { "$min": [bdate(1000), { "$add": ["$lastSeen", 90_000_i64] }] })),
-                0_i64,
-            ] },
-        ] });
+        let seconds = Bson::Document(doc! { "$add": [credited(), credit_of(us(1000))] });
         assert_eq!(
             report_pipeline(&query),
             vec![
@@ -891,7 +1010,7 @@ mod tests {
                     "_id": 0,
                     "seconds": seconds,
                     "watching": { "$cond": [
-                        { "$and": [present(), { "$gte": ["$lastSeen", bdate(910)] }] }, 1_i64, 0_i64,
+                        { "$and": [present(), { "$gte": [exact_of("lastSeen"), us(910)] }] }, 1_i64, 0_i64,
                     ] },
                 } },
                 doc! { "$group": {
@@ -937,9 +1056,12 @@ mod tests {
         assert_eq!(p[0], doc! { "$match": { "sessionId": session_id(id()) } });
         assert_eq!(
             p[1],
-            doc! { "$set": { "watchSecondsNow": watch_seconds_at(at(1000), T) } }
+            doc! { "$set": {
+                "watchSecondsNow": { "$add": [credited(), credit_of(us(1000))] },
+                "joinKey": exact_of("joinTime"),
+            } }
         );
-        assert_eq!(p[2], doc! { "$sort": { "joinTime": 1, "userId": 1 } });
+        assert_eq!(p[2], doc! { "$sort": { "joinKey": 1, "userId": 1 } });
         assert_eq!(p[3], doc! { "$limit": 10_i64 });
 
         let p = attendance_pipeline(&AttendanceQuery {
@@ -981,7 +1103,13 @@ mod tests {
         let p = overview_pipeline(&query);
         assert_eq!(
             p[0],
-            doc! { "$match": { "startTime": { "$gte": bdate(0), "$lt": bdate(86_400) } } }
+            doc! { "$match": {
+                "startTime": { "$gte": bdate(0), "$lte": bdate(86_400) },
+                "$expr": { "$and": [
+                    { "$gte": [exact_of("startTime"), us(0)] },
+                    { "$lt": [exact_of("startTime"), us(86_400)] },
+                ] },
+            } }
         );
         assert_eq!(
             p[1],
@@ -1018,7 +1146,7 @@ mod tests {
                     { "$sort": { "watchSeconds": -1, "_id": 1 } },
                     { "$limit": 5_i64 },
                     { "$project": {
-                        "title": 1, "status": 1, "isLive": 1, "startTime": 1,
+                        "title": 1, "status": 1, "isLive": 1, "startTime": 1, "micros.startTime": 1,
                         "participants": 1, "watchSeconds": 1,
                     } },
                 ],
@@ -1055,11 +1183,13 @@ mod tests {
                     "from": "live_sessions",
                     "localField": "sessionId",
                     "foreignField": "_id",
-                    "pipeline": [{ "$project": { "title": 1, "status": 1, "isLive": 1, "startTime": 1 } }],
+                    "pipeline": [{ "$project": {
+                        "title": 1, "status": 1, "isLive": 1, "startTime": 1, "micros.startTime": 1,
+                    } }],
                     "as": "session",
                 } },
                 doc! { "$unwind": "$session" },
-                doc! { "$set": { "watchSeconds": credited() } },
+                doc! { "$set": { "watchSeconds": credited(), "joinKey": exact_of("joinTime") } },
                 doc! { "$facet": {
                     "totals": [{ "$group": {
                         "_id": Bson::Null,
@@ -1067,7 +1197,7 @@ mod tests {
                         "watchSeconds": { "$sum": "$watchSeconds" },
                     } }],
                     "rows": [
-                        { "$sort": { "joinTime": -1, "sessionId": 1 } },
+                        { "$sort": { "joinKey": -1, "sessionId": 1 } },
                         { "$limit": 20_i64 },
                     ],
                 } },

@@ -25,8 +25,8 @@ use mongodb::{Client, ClientSession, Collection, Database};
 use tokio::sync::OnceCell;
 
 use crate::documents::{
-    participant_from_document, session_document, session_from_document, truncate_to_millis,
-    DocumentError, Reader, PARTICIPANTS, SESSIONS,
+    participant_from_document, session_document, session_from_document, DocumentError, Reader,
+    PARTICIPANTS, SESSIONS,
 };
 use crate::error::{classify, map_error, to_domain, ErrorClass};
 use crate::queries;
@@ -463,7 +463,6 @@ impl MongoStore {
         timeout: Duration,
         known: Option<&LiveSession>,
     ) -> Result<Participant> {
-        let t = truncate_to_millis(t);
         if participant.present_since != Some(t) {
             return Ok(participant);
         }
