@@ -28,9 +28,11 @@ pub struct Problem {
     /// An explanation of this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// A stable, machine-readable code: `malformed`, `unauthenticated`, `forbidden`,
-    /// `not_found`, `conflict`, `too_large`, `unsupported_media_type`, `validation`,
-    /// `rate_limited`, `unavailable`, `timeout` or `internal`.
+    /// A stable, machine-readable code: `malformed` (400); `unauthenticated` or
+    /// `invalid_token` (401); `forbidden` (403); `not_found` (404); `invalid_transition`,
+    /// `version_mismatch` or `already_exists` (409); `too_large` (413);
+    /// `unsupported_media_type` (415); `validation` (422); `rate_limited` (429); `internal`
+    /// (500); `unavailable` or `timeout` (503).
     pub code: String,
     /// The invalid fields, for `422` (and for `413`/`415` answers about an upload).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -62,7 +64,7 @@ impl From<&FieldError> for ProblemField {
 /// An error answer: a [`Problem`] plus the headers that go with its status.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    problem: Problem,
+    problem: Box<Problem>,
     retry_after: Option<u64>,
     www_authenticate: Option<&'static str>,
 }
@@ -71,14 +73,14 @@ impl ApiError {
     /// A problem with `status`, a `code` and a `detail`.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         ApiError {
-            problem: Problem {
+            problem: Box::new(Problem {
                 problem_type: "about:blank".to_owned(),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
                 detail: Some(detail.into()),
                 code: code.to_owned(),
                 errors: Vec::new(),
-            },
+            }),
             retry_after: None,
             www_authenticate: None,
         }
@@ -194,13 +196,7 @@ impl ApiError {
                     Conflict::VersionMismatch { .. } => "version_mismatch",
                     Conflict::AlreadyExists { .. } => "already_exists",
                 };
-                let mut e = Self::new(StatusCode::CONFLICT, "conflict", conflict.to_string());
-                e.problem.errors.push(ProblemField {
-                    field: String::new(),
-                    code: code.to_owned(),
-                    message: conflict.to_string(),
-                });
-                e
+                Self::new(StatusCode::CONFLICT, code, conflict.to_string())
             }
             Error::Unauthenticated => Self::unauthenticated(),
             Error::Forbidden => {
@@ -267,7 +263,7 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

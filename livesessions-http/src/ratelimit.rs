@@ -98,17 +98,19 @@ impl RateLimiters {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
-    /// The client's address: the trusted header's last entry when configured and present,
+    /// The client's address: the trusted header's last entry when configured and usable,
     /// else the TCP peer, else the unspecified address (all such clients share one bucket).
     pub(crate) fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
         if let ClientIpSource::TrustedHeader(name) = &self.source {
+            // Only the rightmost entry was written by the trusted proxy; if it is unusable,
+            // entries further left (written by the client) are not trusted instead.
             let from_header = headers
                 .get_all(name)
                 .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(parse_ip)
-                .last();
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(parse_ip);
             if let Some(ip) = from_header {
                 return ip;
             }

@@ -241,8 +241,7 @@ async fn seed_put_is_live_starts_and_ends() {
         &json!({"title": "Again", "version": 1}),
     )
     .await;
-    let problem = stale.problem(409);
-    assert_eq!(problem["errors"][0]["code"], "version_mismatch");
+    assert_eq!(stale.problem(409)["code"], "version_mismatch");
 
     // Multipart update with a new thumbnail.
     let reply = send_multipart(
@@ -286,7 +285,9 @@ async fn cancel_and_lifecycle_conflicts() {
         &json!({"isLive": false}),
     )
     .await;
-    assert_eq!(reply.problem(409)["code"], "conflict");
+    let problem = reply.problem(409);
+    assert_eq!(problem["code"], "invalid_transition");
+    assert_eq!(problem["detail"], "cannot end a session that is scheduled");
 
     let cancelled = post_empty(
         &app.router,
