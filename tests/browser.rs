@@ -1,0 +1,399 @@
+//! Browser tests of the web page and the example server, in headless Chromium driven through
+//! chromedriver (Debian's `chromium` and `chromium-driver`; `.ci/run` installs them).
+//!
+//! An admin and a student each get their own browser. The admin signs in, creates a session
+//! with an uploaded thumbnail and starts it; the student sees it go live without reloading,
+//! joins and watches; the admin sees the count and the attendee, downloads the CSV, and ends
+//! the session, which the student's page shows. Screenshots go to `screenshots/` (git-ignored);
+//! any error in either browser's console fails the test.
+//!
+//! `CHROMEDRIVER` and `CHROMIUM` override the binaries' paths.
+#![allow(missing_docs)]
+
+#[path = "../examples/server/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// How long a step may take before the test gives up on it (a hang guard, not a measurement).
+const STEP: Duration = Duration::from_secs(20);
+
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start_chromedriver() -> Chromedriver {
+    let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = free_port();
+    let child = Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {path}: {e}. Install Debian's chromium and chromium-driver \
+                 (`bash .ci/run` does so when they are missing)"
+            )
+        });
+    let driver = Chromedriver { child, port };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chromedriver did not start listening on port {port}");
+}
+
+async fn browser(driver: &Chromedriver, profile: &Path, downloads: &Path) -> Client {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            },
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+    // chromedriver listens on loopback: plain HTTP, no TLS stack needed.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session")
+}
+
+/// chromedriver's log endpoint, which the W3C protocol lacks.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// The console errors of a browser since the last call.
+async fn console_errors(client: &Client) -> Vec<String> {
+    let entries = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn find(client: &Client, css: &str) -> Element {
+    client
+        .wait()
+        .at_most(STEP)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+}
+
+/// Waits until `check` holds for the text of the element at `css`.
+async fn wait_text(client: &Client, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if check(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never showed {what}; last text: {last:?}");
+}
+
+async fn wait_present(client: &Client, css: &str) {
+    find(client, css).await;
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let element = find(client, css).await;
+    element.clear().await.expect("cleared");
+    element.send_keys(text).await.expect("typed");
+}
+
+async fn click(client: &Client, css: &str) {
+    find(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn screenshot(client: &Client, dir: &Path, name: &str) {
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
+}
+
+async fn sign_in(client: &Client, base: &str, name: &str, email: &str, admin: bool) {
+    client
+        .goto(&format!("{base}/live-sessions"))
+        .await
+        .expect("page loaded");
+    fill(client, "#signin-name", name).await;
+    fill(client, "#signin-email", email).await;
+    if admin {
+        click(client, "#signin-admin").await;
+    }
+    click(client, "#signin-submit").await;
+    wait_text(client, "#whoami", "the user's name", |t| t.contains(name)).await;
+}
+
+async fn wait_for_file(path: &Path) -> String {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.is_empty() {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} was never downloaded", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_and_student_run_a_live_class() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshots directory");
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).expect("downloads directory");
+
+    // The example server, in process, on SQLite in a temporary file.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    let config = app::ServerConfig {
+        bind: addr,
+        database_url: format!(
+            "sqlite:{}?mode=rwc",
+            work.path().join("livesessions.db").display()
+        ),
+        jwt_secret: None,
+        firebase_project: None,
+        admin_emails: Vec::new(),
+        thumbnail_dir: work.path().join("thumbnails"),
+        dev: false,
+    };
+    let built = app::build(&config).await.expect("the server starts");
+    assert!(built.dev_mode, "dev mode is on for loopback");
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            built
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let base = format!("http://{addr}");
+
+    let driver = start_chromedriver().await;
+    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
+    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
+
+    // The admin signs in and creates a session with an uploaded thumbnail.
+    sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;
+    click(&admin, "#add-session-toggle").await;
+    fill(&admin, "#f-title", "Rust for Beginners").await;
+    fill(&admin, "#f-instructor", "Ferris Crab").await;
+    admin
+        .execute(
+            "document.getElementById('f-start').value = arguments[0];",
+            vec![json!("2031-03-04T09:30")],
+        )
+        .await
+        .expect("start time set");
+    fill(
+        &admin,
+        "#f-video",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    )
+    .await;
+    fill(
+        &admin,
+        "#f-description",
+        "Ownership, borrowing and the borrow checker, live.",
+    )
+    .await;
+    let thumbnail = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumbnail.png");
+    find(&admin, "#f-thumbnail")
+        .await
+        .send_keys(&thumbnail.display().to_string())
+        .await
+        .expect("file chosen");
+    wait_present(&admin, "#f-thumbnail-preview[src^='blob:']").await;
+    click(&admin, "#f-submit").await;
+    let card = find(&admin, ".session-card[data-id]").await;
+    let id = card
+        .attr("data-id")
+        .await
+        .expect("an attribute")
+        .expect("the session id");
+    let card_css = format!(".session-card[data-id='{id}']");
+    let thumb = find(&admin, &format!("{card_css} img")).await;
+    let src = thumb.attr("src").await.expect("src").unwrap_or_default();
+    assert!(
+        src.contains("/api/live-sessions/thumbnails/"),
+        "uploaded thumbnail shown: {src}"
+    );
+    assert_eq!(
+        std::fs::read_dir(work.path().join("thumbnails"))
+            .expect("thumbnail directory")
+            .count(),
+        1,
+        "the upload is stored once"
+    );
+
+    // The student opens the page before the session starts.
+    sign_in(&student, &base, "Sam Student", "sam@example.com", false).await;
+    wait_present(&student, &card_css).await;
+    assert!(student
+        .find(Locator::Css(&format!("{card_css}.is-live")))
+        .await
+        .is_err());
+
+    // The admin starts it; the student's card turns live without a reload.
+    click(&admin, &format!("{card_css} .start-btn")).await;
+    wait_present(&student, &format!("{card_css}.is-live .live-badge")).await;
+    screenshot(&student, &shots, "student-sees-live").await;
+
+    // The student joins and watches.
+    click(&student, &format!("{card_css} .join-btn")).await;
+    let name = find(&student, "#join-name").await;
+    assert_eq!(
+        name.prop("value").await.expect("value").as_deref(),
+        Some("Sam Student")
+    );
+    assert!(
+        !name.is_enabled().await.expect("enabled state"),
+        "the name is shown disabled"
+    );
+    let email = find(&student, "#join-email").await;
+    assert_eq!(
+        email.prop("value").await.expect("value").as_deref(),
+        Some("sam@example.com")
+    );
+    assert!(!email.is_enabled().await.expect("enabled state"));
+    click(&student, "#join-submit").await;
+    let frame = find(&student, "#watch-view #watch-frame").await;
+    let frame_src = frame.attr("src").await.expect("src").unwrap_or_default();
+    assert!(
+        frame_src.starts_with("https://www.youtube.com/embed/dQw4w9WgXcQ"),
+        "embedded player: {frame_src}"
+    );
+    screenshot(&student, &shots, "student-watching").await;
+
+    // The admin sees the count arrive, the attendee, and downloads the CSV.
+    wait_text(
+        &admin,
+        &format!("{card_css} .participants-count"),
+        "1 participant",
+        |t| t.trim() == "1",
+    )
+    .await;
+    screenshot(&admin, &shots, "live-sessions").await;
+    click(&admin, &format!("{card_css} .analytics-btn")).await;
+    wait_text(&admin, "#analytics-participants", "1 participant", |t| {
+        t.trim() == "1"
+    })
+    .await;
+    wait_text(&admin, "#attendees tbody", "the student", |t| {
+        t.contains("Sam Student") && t.contains("sam@example.com")
+    })
+    .await;
+    screenshot(&admin, &shots, "analytics").await;
+    click(&admin, "#download-csv").await;
+    let csv = wait_for_file(&downloads.join(format!("attendance-{id}.csv"))).await;
+    let mut lines = csv.lines();
+    let header = lines.next().expect("a header row");
+    assert!(
+        header.contains("userName") || header.to_lowercase().contains("name"),
+        "{header}"
+    );
+    assert!(
+        csv.contains("Sam Student") && csv.contains("sam@example.com"),
+        "{csv}"
+    );
+
+    // The admin ends the session; the student's page says so.
+    click(&admin, "#analytics-back").await;
+    click(&admin, &format!("{card_css} .end-btn")).await;
+    wait_text(&student, "#watch-status", "that the session ended", |t| {
+        t.to_lowercase().contains("ended")
+    })
+    .await;
+    screenshot(&student, &shots, "student-session-ended").await;
+
+    let mut errors = console_errors(&admin).await;
+    errors.extend(console_errors(&student).await);
+    // The embedded player's own host cannot be reached from the test machine; that is the
+    // network's doing, not the page's.
+    errors.retain(|e| !e.contains("youtube.com"));
+    assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+
+    admin.close().await.expect("admin browser closed");
+    student.close().await.expect("student browser closed");
+    server.abort();
+}
