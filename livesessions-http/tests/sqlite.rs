@@ -1,0 +1,129 @@
+//! The HTTP adapter on the SQLite store: the seed's flow end to end.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, StatusCode};
+use common::*;
+use livesessions_sql::sqlite::SqliteStore;
+use serde_json::json;
+
+#[tokio::test]
+async fn seed_flow_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("live.db")).await.unwrap());
+    store.migrate().await.unwrap();
+    let app = app_on(store.clone(), Some(store), settings(), hs_auth());
+    let admin = admin_token();
+
+    assert_eq!(
+        get(&app.router, "/readyz", None).await.status,
+        StatusCode::OK
+    );
+
+    let mut parts = seed_form("false");
+    parts.push(Part::File {
+        name: "thumbnail",
+        file_name: "cover.png",
+        content_type: "image/png",
+        bytes: PNG,
+    });
+    let created = send_multipart(
+        &app.router,
+        Method::POST,
+        "/api/admin/live-sessions",
+        Some(&admin),
+        &parts,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+
+    let started = send_json(
+        &app.router,
+        Method::PUT,
+        &format!("/api/admin/live-sessions/{id}"),
+        Some(&admin),
+        &json!({"isLive": true}),
+    )
+    .await;
+    assert_eq!(started.json()["status"], "live");
+
+    for user in ["s1", "s2", "s1"] {
+        let joined = send_json(
+            &app.router,
+            Method::POST,
+            "/api/live-sessions/join",
+            Some(&user_token(user)),
+            &json!({"sessionId": id, "userId": user}),
+        )
+        .await;
+        assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
+    }
+    app.clock.advance_secs(45);
+    let left = post_empty(
+        &app.router,
+        &format!("/api/live-sessions/{id}/leave"),
+        Some(&user_token("s1")),
+    )
+    .await;
+    assert_eq!(left.json()["watchSeconds"], 45);
+
+    let list = get(&app.router, "/api/live-sessions?status=live", None).await;
+    assert_eq!(list.json()[0]["participants"], 2);
+    assert_eq!(list.json()[0]["watching"], 1);
+
+    let csv = send(
+        &app.router,
+        request(
+            Method::GET,
+            &format!("/api/admin/live-sessions/{id}/participants?sort=name"),
+            Some(&admin),
+        )
+        .header(header::ACCEPT, "text/csv")
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        csv.text().split("\r\n").filter(|l| !l.is_empty()).count(),
+        3
+    );
+
+    let report = get(
+        &app.router,
+        &format!("/api/admin/live-sessions/{id}/analytics"),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(report.json()["participants"], 2);
+
+    let ended = send_json(
+        &app.router,
+        Method::PUT,
+        &format!("/api/admin/live-sessions/{id}"),
+        Some(&admin),
+        &json!({"isLive": false}),
+    )
+    .await;
+    assert_eq!(ended.json()["status"], "ended");
+
+    let deleted = send(
+        &app.router,
+        request(
+            Method::DELETE,
+            &format!("/api/admin/live-sessions/{id}"),
+            Some(&admin),
+        )
+        .body(Body::empty())
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(std::fs::read_dir(app.thumbnails.path()).unwrap().count(), 0);
+    get(&app.router, &format!("/api/live-sessions/{id}"), None)
+        .await
+        .problem(404);
+}
