@@ -240,9 +240,11 @@ fn map_migrate_error(error: sqlx::migrate::MigrateError) -> Error {
     }
 }
 
-/// The seconds of an interval, floored, never negative.
+/// The seconds of an interval, floored, never negative. `date_part` gives a double, which is
+/// exact here (whole microseconds divided by 10^6, far below 2^53) and much cheaper per row
+/// than `EXTRACT`'s numeric.
 fn secs(interval: &str) -> String {
-    format!("GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ({interval}))))::bigint")
+    format!("GREATEST(0, FLOOR(date_part('epoch', {interval})))::bigint")
 }
 
 /// `SET` clauses of the presence rule ([`Participant::touch`]) on the participant `p` at `at`,
