@@ -114,7 +114,7 @@ impl SessionStore for MemoryStore {
             .sessions
             .values()
             .filter(|s| query.matches(s))
-            .filter(|s| query.after.map_or(true, |c| s.list_key() > c.0))
+            .filter(|s| query.after.is_none_or(|c| s.list_key() > c.0))
             .collect();
         matching.sort_by_key(|s| s.list_key());
         let limit = query.limit as usize;

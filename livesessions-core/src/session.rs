@@ -694,7 +694,7 @@ impl ListQuery {
     /// Whether `session` matches the filter and the search (not the position).
     pub fn matches(&self, session: &LiveSession) -> bool {
         self.status.admits(session.status)
-            && self.search.as_deref().map_or(true, |needle| {
+            && self.search.as_deref().is_none_or(|needle| {
                 let needle = needle.to_lowercase();
                 [
                     session.title.as_str(),
