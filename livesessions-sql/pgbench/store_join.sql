@@ -17,8 +17,8 @@ WITH s AS (
         watch_seconds = p.watch_seconds + CASE
             WHEN ok.live AND now() >= p.last_seen AND p.present_since IS NOT NULL
                  AND now() - p.last_seen > 90 * INTERVAL '1 second'
-            THEN GREATEST(0, FLOOR(EXTRACT(EPOCH FROM
-                     (p.last_seen + 90 * INTERVAL '1 second' - p.present_since))))::bigint
+            THEN GREATEST(0, FLOOR(date_part('epoch',
+                     p.last_seen + 90 * INTERVAL '1 second' - p.present_since)))::bigint
             ELSE 0 END,
         present_since = CASE
             WHEN now() < p.last_seen OR NOT ok.live THEN p.present_since
