@@ -13,11 +13,13 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 use uuid::Uuid;
 
 /// How many rows a session's participant count is split over (Postgres).
+#[cfg(feature = "postgres")]
 pub(crate) const COUNT_SHARDS: i16 = 16;
 
 /// The count shard of a user: FNV-1a of the user id's bytes, modulo [`COUNT_SHARDS`]. Any
 /// stable hash would do; this one is computed in Rust so that no engine-specific SQL hash
 /// function is needed.
+#[cfg(feature = "postgres")]
 pub(crate) fn shard_of(user: &UserId) -> i16 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in user.as_str().bytes() {
@@ -232,6 +234,7 @@ pub(crate) fn map_common(error: sqlx::Error) -> Result<Error, sqlx::Error> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn shards_are_stable_and_in_range() {
         let a = UserId::parse("user-1").unwrap();
