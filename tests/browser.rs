@@ -235,6 +235,7 @@ async fn admin_and_student_run_a_live_class() {
         admin_emails: Vec::new(),
         thumbnail_dir: work.path().join("thumbnails"),
         dev: false,
+        no_rate_limits: false,
     };
     let built = app::build(&config).await.expect("the server starts");
     assert!(built.dev_mode, "dev mode is on for loopback");

@@ -11,7 +11,9 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use livesessions::{BroadcastEvents, HealthCheck, LiveSessions, LocalDirThumbnails, Store};
-use livesessions_http::{JwtAuthenticator, JwtConfig, LiveSessionsApi};
+use livesessions_http::{
+    HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings,
+};
 use serde::{Deserialize, Serialize};
 
 /// Everything the server can be told on its command line.
@@ -31,6 +33,8 @@ pub struct ServerConfig {
     pub thumbnail_dir: PathBuf,
     /// Dev mode asked for explicitly.
     pub dev: bool,
+    /// Switch the per-IP rate limits off (load and fuzz runs from one address).
+    pub no_rate_limits: bool,
 }
 
 /// What the server was built from, for the start banner.
@@ -177,9 +181,14 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         }
     };
 
+    let mut settings = HttpSettings::default();
+    if config.no_rate_limits {
+        settings.rate_limits = RateLimitSettings::disabled();
+    }
     let mut router = LiveSessionsApi::new(service)
         .auth(Arc::new(authenticator))
         .events(events)
+        .settings(settings)
         .router();
     if let Some(secret) = dev_secret {
         router = router.merge(dev_routes(secret));

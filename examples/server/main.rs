@@ -50,6 +50,9 @@ struct Args {
     /// Dev mode (sign-in form, `POST /api/dev/token`) on a non-loopback address too.
     #[arg(long, env = "LIVESESSIONS_DEV")]
     dev: bool,
+    /// Switch the per-IP rate limits off (for load and fuzz runs that come from one address).
+    #[arg(long, env = "LIVESESSIONS_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
 }
 
 #[tokio::main]
@@ -69,6 +72,7 @@ async fn main() -> std::process::ExitCode {
         admin_emails: args.admin_emails,
         thumbnail_dir: args.thumbnail_dir,
         dev: args.dev,
+        no_rate_limits: args.no_rate_limits,
     };
     let built = match app::build(&config).await {
         Ok(built) => built,
@@ -94,6 +98,9 @@ async fn main() -> std::process::ExitCode {
         );
     }
     println!("  thumbnails {}", config.thumbnail_dir.display());
+    if config.no_rate_limits {
+        println!("  rate limits OFF (--no-rate-limits)");
+    }
     let service = built
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
