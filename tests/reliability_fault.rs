@@ -1,0 +1,540 @@
+//! Database faults under load (DESIGN §9): the example server's app on PostgreSQL, in a
+//! database of its own, under a steady join/heartbeat load over HTTP while
+//!
+//! 1. every connection of that database is killed with `pg_terminate_backend`, several times;
+//! 2. PostgreSQL is stopped for `LIVESESSIONS_FAULT_OUTAGE_SECS` seconds (default 10) with
+//!    `pg_ctlcluster … stop -m fast` and started again.
+//!
+//! Each request's status and latency are recorded. Every failure must be `503` with
+//! `Retry-After`, no request may wait much longer than the pool's acquire timeout (2 s; the
+//! bound is generous, it catches hangs, it measures no speed), requests must succeed again
+//! within 5 s of PostgreSQL accepting connections (same server, no restart), and afterwards every
+//! session's count must equal its participant records, with no record without its session.
+//!
+//! The test stops the machine's PostgreSQL, so it must run when nothing else uses it: cargo runs
+//! test binaries one after another, and this binary's one test runs both cases in turn. A drop
+//! guard starts PostgreSQL again even when an assertion fails. Stopping PostgreSQL needs
+//! `pg_ctlcluster` and root; without them the outage case is skipped with a printed reason,
+//! except in CI (`CI=true`), where it fails.
+#![allow(missing_docs)]
+
+#[path = "../examples/server/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use livesessions_sql::sqlx::{self, Connection, PgConnection};
+use serde_json::{json, Value};
+
+const SECRET: &str = "reliability-fault-secret-0123456789abcdef";
+/// The example server's pool waits this long for a connection (PostgresStore::connect).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Slack over the acquire timeout before a request counts as hung: connecting, one query that
+/// was already running, scheduling on a shared 2-core machine. Generous on purpose.
+const HANG_MARGIN: Duration = Duration::from_secs(3);
+/// How soon after PostgreSQL accepts connections again requests must succeed (DESIGN §9).
+const RECOVERY: Duration = Duration::from_secs(5);
+/// Load tasks.
+const WORKERS: usize = 4;
+/// Distinct users per worker (joins repeat, so counts see both first joins and rejoins).
+const USERS_PER_WORKER: usize = 40;
+
+fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+fn base_url() -> String {
+    std::env::var("LIVESESSIONS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// `url` with its database replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("a postgres URL");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+fn token(sub: &str, admin: bool) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &json!({
+            "sub": sub, "name": format!("User {sub}"), "email": format!("{sub}@example.com"),
+            "admin": admin, "iat": now, "exp": now + 3600,
+        }),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// One request of the load: when it started, how long it took, how it ended.
+#[derive(Debug, Clone)]
+struct Sample {
+    started: Instant,
+    elapsed: Duration,
+    /// HTTP status, or 0 when the client got no answer.
+    status: u16,
+    retry_after: bool,
+    what: &'static str,
+}
+
+/// The PostgreSQL cluster this machine runs, as `pg_ctlcluster` names it.
+#[derive(Debug, Clone)]
+struct Cluster {
+    version: String,
+}
+
+impl Cluster {
+    /// The cluster, when this process may stop and start it.
+    fn find() -> Result<Cluster, String> {
+        let which = Command::new("sh")
+            .args(["-c", "command -v pg_ctlcluster"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !which.status.success() {
+            return Err("pg_ctlcluster is not installed".into());
+        }
+        let uid = Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return Err("stopping PostgreSQL needs root".into());
+        }
+        let version = std::fs::read_dir("/etc/postgresql")
+            .map_err(|e| format!("/etc/postgresql: {e}"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .max()
+            .ok_or("no cluster under /etc/postgresql")?;
+        Ok(Cluster { version })
+    }
+
+    fn ctl(&self, action: &str) -> bool {
+        let mut command = Command::new("pg_ctlcluster");
+        command.args(["--skip-systemctl-redirect", &self.version, "main", action]);
+        if action == "stop" {
+            command.args(["-m", "fast"]);
+        }
+        command.status().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+/// Starts PostgreSQL again when dropped, so a failing assertion never leaves it stopped.
+struct Restart(Cluster);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        let _ = self.0.ctl("start");
+        for _ in 0..60 {
+            let ready = Command::new("pg_isready")
+                .args(["-h", "127.0.0.1", "-p", "5432", "-q"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ready {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+/// Waits until a fresh connection to `url` succeeds; returns when it did.
+async fn wait_until_accepting(url: &str) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut conn) = PgConnection::connect(url).await {
+            if sqlx::query("SELECT 1").execute(&mut conn).await.is_ok() {
+                let _ = conn.close().await;
+                return Instant::now();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "PostgreSQL did not come back within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A database of its own for one case, dropped afterwards.
+struct FreshDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl FreshDatabase {
+    async fn create() -> FreshDatabase {
+        let admin_url = base_url();
+        let name = format!("ls_fault_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin_url)
+            .await
+            .expect("PostgreSQL at LIVESESSIONS_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let _ = conn.close().await;
+        let url = with_database(&admin_url, &name);
+        FreshDatabase {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    async fn drop_it(&self) {
+        if let Ok(mut conn) = PgConnection::connect(&self.admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn)
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// The example server on `database`, serving on a loopback port; returns its base URL.
+async fn start_server(database: &FreshDatabase, thumbnails: &std::path::Path) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = app::ServerConfig {
+        bind: addr,
+        database_url: database.url.clone(),
+        jwt_secret: Some(SECRET.into()),
+        firebase_project: None,
+        admin_emails: Vec::new(),
+        thumbnail_dir: thumbnails.to_owned(),
+        dev: false,
+        no_rate_limits: true,
+    };
+    let built = app::build(&config).await.expect("the server starts");
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            built
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    format!("http://{addr}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        // A client-side guard only: the assertions use the measured latencies.
+        .timeout(Duration::from_secs(40))
+        .build()
+        .unwrap()
+}
+
+async fn create_live_session(client: &reqwest::Client, base: &str, title: &str) -> String {
+    let reply = client
+        .post(format!("{base}/api/admin/live-sessions"))
+        .bearer_auth(token("admin", true))
+        .json(&json!({
+            "title": title, "instructor": "Ferris",
+            "videoUrl": "https://youtu.be/dQw4w9WgXcQ",
+            "startTime": "2025-01-15T10:00:00Z", "isLive": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    let body: Value = reply.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Steady load until `stop`: each worker joins its users in turn (rejoining after the first
+/// round) and sends a heartbeat for a user whose join succeeded. Bounded by `stop` and by a
+/// hard cap on requests.
+fn start_load(
+    base: &str,
+    sessions: &[String],
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..WORKERS)
+        .map(|worker| {
+            let (base, sessions) = (base.to_owned(), sessions.to_vec());
+            let (stop, samples) = (stop.clone(), samples.clone());
+            tokio::spawn(async move {
+                let client = client();
+                let tokens: Vec<String> = (0..USERS_PER_WORKER)
+                    .map(|u| token(&format!("w{worker}-u{u}"), false))
+                    .collect();
+                let mut joined: Vec<(usize, usize)> = Vec::new();
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) && n < 200_000 {
+                    let (what, user, session, request) = if n % 2 == 0 || joined.is_empty() {
+                        let user = (n / 2) % USERS_PER_WORKER;
+                        let session = (n / 2 / USERS_PER_WORKER + worker) % sessions.len();
+                        let request = client
+                            .post(format!("{base}/api/live-sessions/join"))
+                            .json(&json!({ "sessionId": sessions[session] }));
+                        ("join", user, session, request)
+                    } else {
+                        let (user, session) = joined[n % joined.len()];
+                        let request = client.post(format!(
+                            "{base}/api/live-sessions/{}/heartbeat",
+                            sessions[session]
+                        ));
+                        ("heartbeat", user, session, request)
+                    };
+                    let started = Instant::now();
+                    let reply = request.bearer_auth(&tokens[user]).send().await;
+                    let elapsed = started.elapsed();
+                    let (status, retry_after) = match &reply {
+                        Ok(r) => (r.status().as_u16(), r.headers().contains_key("retry-after")),
+                        Err(_) => (0, false),
+                    };
+                    if what == "join" && status == 200 && !joined.contains(&(user, session)) {
+                        joined.push((user, session));
+                    }
+                    samples.lock().unwrap().push(Sample {
+                        started,
+                        elapsed,
+                        status,
+                        retry_after,
+                        what,
+                    });
+                    n += 1;
+                    // A steady pace rather than a flood: the point is behaviour, not throughput.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// Checks the samples of one case; `back` is when PostgreSQL accepted connections again.
+fn check_samples(case: &str, samples: &[Sample], back: Instant) {
+    let failures: Vec<&Sample> = samples.iter().filter(|s| s.status != 200).collect();
+    let slowest = samples.iter().map(|s| s.elapsed).max().unwrap_or_default();
+    println!(
+        "{case}: {} requests ({} joins, {} heartbeats), {} failed (all must be 503), \
+         slowest {:?}",
+        samples.len(),
+        samples.iter().filter(|s| s.what == "join").count(),
+        samples.iter().filter(|s| s.what == "heartbeat").count(),
+        failures.len(),
+        slowest
+    );
+    for failure in &failures {
+        assert!(
+            failure.status == 503 && failure.retry_after,
+            "{case}: a {} failed with {} (retry-after: {}) instead of 503 with Retry-After",
+            failure.what,
+            failure.status,
+            failure.retry_after
+        );
+    }
+    assert!(
+        slowest <= ACQUIRE_TIMEOUT + HANG_MARGIN,
+        "{case}: a request waited {slowest:?}, past the pool's acquire timeout ({ACQUIRE_TIMEOUT:?}) \
+         and the margin ({HANG_MARGIN:?})"
+    );
+    let first_success = samples
+        .iter()
+        .filter(|s| s.status == 200 && s.started + s.elapsed >= back)
+        .map(|s| s.started + s.elapsed)
+        .min()
+        .unwrap_or_else(|| panic!("{case}: no request succeeded after the database came back"));
+    let recovered_after = first_success.saturating_duration_since(back);
+    println!("{case}: first success {recovered_after:?} after the database accepted connections");
+    assert!(
+        recovered_after <= RECOVERY,
+        "{case}: requests succeeded again only {recovered_after:?} after the database came back"
+    );
+    let late_failures = samples
+        .iter()
+        .filter(|s| s.started >= back + RECOVERY && s.status != 200)
+        .count();
+    assert_eq!(
+        late_failures, 0,
+        "{case}: requests still failed more than {RECOVERY:?} after the database came back"
+    );
+}
+
+/// No half-written state: every session's count equals its participant records (and the API
+/// says the same), no participant or count shard without its session.
+async fn check_consistency(case: &str, database: &FreshDatabase, base: &str, sessions: &[String]) {
+    let mut conn = PgConnection::connect(&database.url).await.unwrap();
+    let rows: Vec<(uuid::Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT s.id, \
+                (SELECT count(*) FROM session_participants p WHERE p.session_id = s.id), \
+                (SELECT coalesce(sum(c.count), 0)::bigint FROM session_participant_counts c \
+                   WHERE c.session_id = s.id) \
+         FROM live_sessions s",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), sessions.len(), "{case}: sessions");
+    let client = client();
+    let mut records = 0;
+    for (id, participants, counted) in &rows {
+        assert_eq!(participants, counted, "{case}: session {id}");
+        let session: Value = client
+            .get(format!("{base}/api/live-sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(session["participants"].as_i64(), Some(*participants), "{case}");
+        records += participants;
+    }
+    let (orphans, orphan_counts, bad_rows): (i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+           (SELECT count(*) FROM session_participants p \
+              WHERE NOT EXISTS (SELECT 1 FROM live_sessions s WHERE s.id = p.session_id)), \
+           (SELECT count(*) FROM session_participant_counts c \
+              WHERE NOT EXISTS (SELECT 1 FROM live_sessions s WHERE s.id = c.session_id)), \
+           (SELECT count(*) FROM session_participants \
+              WHERE join_count < 1 OR watch_seconds < 0 OR last_seen < first_joined_at)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let _ = conn.close().await;
+    assert_eq!(
+        (orphans, orphan_counts, bad_rows),
+        (0, 0, 0),
+        "{case}: half-written state"
+    );
+    println!(
+        "{case}: {records} participant records over {} sessions, every count exact",
+        rows.len()
+    );
+    assert!(records > 0, "{case}: the load joined no one");
+}
+
+enum Fault {
+    TerminateBackends,
+    StopPostgres(Cluster, Duration),
+}
+
+/// Drops the case's database when dropped, also after a failed assertion (on a thread of its
+/// own: `Drop` cannot await).
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let database = FreshDatabase {
+            admin_url: self.admin_url.clone(),
+            name: self.name.clone(),
+            url: String::new(),
+        };
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(database.drop_it());
+            }
+        })
+        .join();
+    }
+}
+
+/// One case: fresh database, server, load, the fault, recovery, checks.
+async fn run_case(case: &str, fault: Fault) {
+    let database = FreshDatabase::create().await;
+    let _drop_database = DropDatabase {
+        admin_url: database.admin_url.clone(),
+        name: database.name.clone(),
+    };
+    let thumbnails = tempfile::tempdir().unwrap();
+    let base = start_server(&database, thumbnails.path()).await;
+    let client = client();
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        sessions.push(create_live_session(&client, &base, &format!("Fault {i}")).await);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let workers = start_load(&base, &sessions, stop.clone(), samples.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let back = match fault {
+        Fault::TerminateBackends => {
+            let mut admin = PgConnection::connect(&database.admin_url).await.unwrap();
+            let mut killed = 0i64;
+            for _ in 0..5 {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&database.name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+                killed += n;
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+            let _ = admin.close().await;
+            println!("{case}: terminated {killed} backends in 5 rounds");
+            assert!(killed > 0, "{case}: no backend was terminated");
+            // The database itself never stopped accepting connections.
+            Instant::now()
+        }
+        Fault::StopPostgres(cluster, outage) => {
+            let guard = Restart(cluster.clone());
+            assert!(cluster.ctl("stop"), "{case}: pg_ctlcluster stop failed");
+            println!("{case}: PostgreSQL stopped for {outage:?}");
+            tokio::time::sleep(outage).await;
+            // Starts it again and waits for pg_isready (blocking: off the async workers).
+            tokio::task::block_in_place(|| drop(guard));
+            wait_until_accepting(&database.url).await
+        }
+    };
+    // Load goes on after the fault for longer than the recovery bound.
+    tokio::time::sleep(RECOVERY + Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let samples = samples.lock().unwrap().clone();
+    check_samples(case, &samples, back);
+    check_consistency(case, &database, &base, &sessions).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_faults_under_load_fail_fast_and_recover() {
+    if PgConnection::connect(&base_url()).await.is_err() {
+        assert!(!in_ci(), "PostgreSQL must be reachable in CI");
+        eprintln!("skipped: PostgreSQL is not reachable at {}", base_url());
+        return;
+    }
+    run_case("pg_terminate_backend", Fault::TerminateBackends).await;
+
+    let outage = std::env::var("LIVESESSIONS_FAULT_OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(10));
+    match Cluster::find() {
+        Ok(cluster) => run_case("postgres stopped", Fault::StopPostgres(cluster, outage)).await,
+        Err(reason) => {
+            assert!(!in_ci(), "the outage case must run in CI: {reason}");
+            eprintln!("skipped the outage case: {reason}");
+        }
+    }
+}
