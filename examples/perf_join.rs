@@ -1,0 +1,174 @@
+//! Join throughput on PostgreSQL: through the library (the service on `PostgresStore`) or
+//! through HTTP (the router served in this process), with many concurrent joiners, each join a
+//! new user. Used by `scripts/perf-ratios.sh`, which sets the same figure beside `pgbench`.
+//!
+//! ```sh
+//! cargo run --release --example perf_join -- --mode library --sessions 1 --clients 64 --seconds 10
+//! cargo run --release --example perf_join -- --mode http --sessions 1000 --clients 64
+//! ```
+//!
+//! Every run starts from a fresh schema (`--schema`, dropped and migrated again).
+
+#[path = "perf_common/mod.rs"]
+mod perf_common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use livesessions::{Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, UserId};
+use livesessions_sql::postgres::PostgresStore;
+use livesessions_sql::sqlx::postgres::PgPoolOptions;
+use perf_common::{Conn, Percentiles};
+
+/// Measures joins per second.
+#[derive(Debug, Parser)]
+struct Args {
+    /// `library` (service calls) or `http` (requests to the in-process server).
+    #[arg(long, default_value = "library")]
+    mode: String,
+    /// How many live sessions the joins are spread over (1 = every joiner on one session).
+    #[arg(long, default_value_t = 1)]
+    sessions: usize,
+    /// Concurrent joiners (and pool connections).
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Pool size (default: the number of clients).
+    #[arg(long)]
+    pool: Option<u32>,
+    /// Seconds to measure.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// PostgreSQL URL.
+    #[arg(
+        long,
+        env = "LIVESESSIONS_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    url: String,
+    /// Schema to (re)create for the run.
+    #[arg(long, default_value = "ls_perf_join")]
+    schema: String,
+}
+
+fn session_input(i: usize) -> NewSession {
+    NewSession {
+        title: format!("Class {i}"),
+        instructor: "Bench".into(),
+        video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
+        start_time: "2025-01-15T10:00:00Z".into(),
+        is_live: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let pool = PgPoolOptions::new()
+        .max_connections(args.pool.unwrap_or(args.clients as u32))
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&args.url)
+        .await
+        .expect("PostgreSQL is reachable");
+    livesessions_sql::sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", args.schema))
+        .execute(&pool)
+        .await
+        .expect("drop the schema");
+    let store = PostgresStore::from_pool(pool)
+        .with_schema(&args.schema)
+        .expect("a valid schema name");
+    store.migrate().await.expect("migrations");
+    let events = Arc::new(BroadcastEvents::default());
+    let service = LiveSessions::builder(Arc::new(store))
+        .events(events.clone())
+        .build();
+    let admin = Actor::admin(UserId::parse("admin").expect("a user id"));
+    let mut ids = Vec::with_capacity(args.sessions);
+    for i in 0..args.sessions {
+        let session = service
+            .create(Some(&admin), session_input(i), None)
+            .await
+            .expect("create a session");
+        ids.push(session.id.to_string());
+    }
+    let ids = Arc::new(ids);
+    let addr = if args.mode == "http" {
+        Some(perf_common::serve(service.clone(), events).await)
+    } else {
+        None
+    };
+
+    let next = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (service, ids, next, errors) =
+            (service.clone(), ids.clone(), next.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut conn = match addr {
+                Some(addr) => Some(Conn::connect(addr).await.expect("connect")),
+                None => None,
+            };
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let session = &ids[n as usize % ids.len()];
+                let user = format!("u{n}");
+                let t = Instant::now();
+                let ok = match &mut conn {
+                    Some(conn) => {
+                        // A real client signs once; the token is made outside the timing.
+                        let token = perf_common::token(&user, false);
+                        let body = format!(r#"{{"sessionId":"{session}"}}"#);
+                        let t = Instant::now();
+                        let ok = conn
+                            .request("POST", "/api/live-sessions/join", Some(&token), Some(&body))
+                            .await
+                            .map(|r| r.status == 200)
+                            .unwrap_or(false);
+                        latencies.push(t.elapsed());
+                        ok
+                    }
+                    None => {
+                        let actor = Actor::user(UserId::parse(&user).expect("a user id"))
+                            .with_name("Student")
+                            .with_email("s@example.com");
+                        let ok = service
+                            .join(
+                                Some(&actor),
+                                JoinInput {
+                                    session_id: session.clone(),
+                                    ..Default::default()
+                                },
+                            )
+                            .await
+                            .is_ok();
+                        latencies.push(t.elapsed());
+                        ok
+                    }
+                };
+                if !ok {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a client task"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let errors = errors.load(Ordering::Relaxed);
+    let done = latencies.len() as u64 - errors;
+    println!(
+        "perf_join mode={} sessions={} clients={} joins={} errors={} seconds={:.1}",
+        args.mode, args.sessions, args.clients, done, errors, elapsed
+    );
+    println!("latency {}", Percentiles::of(&mut latencies));
+    println!("joins/s {:.0}", done as f64 / elapsed);
+}
