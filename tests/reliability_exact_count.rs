@@ -205,7 +205,11 @@ async fn records(store: &dyn Store, session: SessionId) -> (u64, usize) {
         .iter()
         .map(|r| r.participant.user_id.clone())
         .collect();
-    assert_eq!(distinct.len(), page.rows.len(), "duplicate participant rows");
+    assert_eq!(
+        distinct.len(),
+        page.rows.len(),
+        "duplicate participant rows"
+    );
     (page.total, distinct.len())
 }
 
@@ -224,7 +228,10 @@ async fn run_on(name: &str, store: Arc<dyn Store>) -> u64 {
     );
     assert_eq!(outcome.participants, DISTINCT_USERS as u64, "{name}: count");
     assert_eq!(distinct, DISTINCT_USERS, "{name}: distinct records");
-    assert_eq!(total, DISTINCT_USERS as u64, "{name}: total of the attendance list");
+    assert_eq!(
+        total, DISTINCT_USERS as u64,
+        "{name}: total of the attendance list"
+    );
     outcome.participants
 }
 
@@ -236,7 +243,9 @@ async fn memory_store_counts_every_distinct_joiner_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_counts_every_distinct_joiner_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("exact.db")).await.unwrap();
+    let store = SqliteStore::open(dir.path().join("exact.db"))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let pool = store.pool().clone();
     let store = Arc::new(store);
@@ -246,7 +255,10 @@ async fn sqlite_counts_every_distinct_joiner_once() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!((rows, users), (DISTINCT_USERS as i64, DISTINCT_USERS as i64));
+    assert_eq!(
+        (rows, users),
+        (DISTINCT_USERS as i64, DISTINCT_USERS as i64)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

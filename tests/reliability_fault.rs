@@ -197,9 +197,12 @@ impl FreshDatabase {
 
     async fn drop_it(&self) {
         if let Ok(mut conn) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await;
             let _ = conn.close().await;
         }
     }
@@ -395,7 +398,11 @@ async fn check_consistency(case: &str, database: &FreshDatabase, base: &str, ses
             .json()
             .await
             .unwrap();
-        assert_eq!(session["participants"].as_i64(), Some(*participants), "{case}");
+        assert_eq!(
+            session["participants"].as_i64(),
+            Some(*participants),
+            "{case}"
+        );
         records += participants;
     }
     let (orphans, orphan_counts, bad_rows): (i64, i64, i64) = sqlx::query_as(

@@ -43,8 +43,9 @@ pub struct ThumbnailUpload {
 
 impl ThumbnailUpload {
     /// Checks the upload (DESIGN §5.4): not empty, at most [`MAX_THUMBNAIL_BYTES`], a JPEG, PNG,
-    /// GIF or WebP by its bytes, agreeing with the declared type. Field errors use the codes
-    /// `empty`, `too_large`, `unsupported_type` and `type_mismatch`.
+    /// GIF or WebP by its bytes, agreeing with the declared type, and free of embedded markup
+    /// (polyglots). Field errors use the codes `empty`, `too_large`, `unsupported_type` and
+    /// `type_mismatch`.
     pub fn check(&self) -> Result<ImageKind> {
         let fail = |code, message: &str| Err(Error::invalid("thumbnail", code, message));
         if self.bytes.is_empty() {
@@ -56,6 +57,14 @@ impl ThumbnailUpload {
         let Some(kind) = ImageKind::sniff(&self.bytes) else {
             return fail("unsupported_type", "must be a JPEG, PNG, GIF or WebP image");
         };
+        if carries_markup(&self.bytes) {
+            // A polyglot: valid image magic with HTML, SVG or script inside, which a browser
+            // that sniffs the content (or a later change of Content-Type) would run.
+            return fail(
+                "unsupported_type",
+                "must be a plain image, without embedded HTML, SVG or script",
+            );
+        }
         match self.declared_type.as_deref().map(str::trim) {
             None | Some("") | Some("application/octet-stream") => Ok(kind),
             Some(declared) => match ImageKind::from_mime(declared) {
@@ -68,6 +77,29 @@ impl ThumbnailUpload {
             },
         }
     }
+}
+
+/// Whether `bytes` contain markup that browsers act on: `<script`, `<html`, `<svg`, `<iframe`,
+/// `<body`, `<!doctype`, `<?php` or `javascript:`, in any letter case. Real image data holds
+/// none of these byte strings except by a vanishingly rare accident.
+fn carries_markup(bytes: &[u8]) -> bool {
+    const MARKERS: [&[u8]; 8] = [
+        b"<script",
+        b"<html",
+        b"<svg",
+        b"<iframe",
+        b"<body",
+        b"<!doctype",
+        b"<?php",
+        b"javascript:",
+    ];
+    (0..bytes.len()).any(|i| {
+        let rest = &bytes[i..];
+        matches!(rest[0], b'<' | b'j' | b'J')
+            && MARKERS
+                .iter()
+                .any(|m| rest.len() >= m.len() && rest[..m.len()].eq_ignore_ascii_case(m))
+    })
 }
 
 impl ImageKind {

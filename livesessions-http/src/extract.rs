@@ -137,8 +137,14 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     parse_json(&bytes)
 }
 
-/// Parses JSON; errors are `400` naming where the text went wrong.
+/// Parses a JSON object; errors are `400` naming where the text went wrong. Every request body
+/// of the API is an object: serde would otherwise read a struct whose fields are all optional
+/// from an array (`[]` as an empty update).
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        return Err(ApiError::malformed("the body must be a JSON object"));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::malformed(format!("the body is not valid JSON for this request: {e}"))
     })
