@@ -281,7 +281,8 @@ fn start_load(
                 let mut joined: Vec<(usize, usize)> = Vec::new();
                 let mut n = 0usize;
                 while !stop.load(Ordering::Relaxed) && n < 200_000 {
-                    let (what, user, session, request) = if n % 2 == 0 || joined.is_empty() {
+                    let (what, user, session, request) = if n.is_multiple_of(2) || joined.is_empty()
+                    {
                         let user = (n / 2) % USERS_PER_WORKER;
                         let session = (n / 2 / USERS_PER_WORKER + worker) % sessions.len();
                         let request = client
