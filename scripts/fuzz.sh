@@ -10,7 +10,8 @@
 # RUSTC_BOOTSTRAP=1 unlocks on a stable toolchain. AddressSanitizer is the default; where its runtime
 # is missing, FUZZ_SANITIZER=none runs the targets with `--sanitizer none`, which keeps
 # libFuzzer's coverage guidance and Rust's own checks (the crate has no unsafe code).
-# Crashes land in fuzz/artifacts/<target>/; the corpus grows in fuzz/corpus/<target>/.
+# Crashes land in fuzz/artifacts/<target>/; the corpus grows in fuzz/corpus/<target>/; the
+# full output of each run is in target/fuzz-<target>.log.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -32,10 +33,11 @@ for target in "${targets[@]}"; do
   echo "== fuzzing $target for $seconds s (sanitizer $sanitizer)"
   set +e
   cargo fuzz run --sanitizer "$sanitizer" "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 2>&1 | tee "../target/fuzz-$target.log" |
-    grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb|thread .* panicked|Test unit written)' || true
-  rc=${PIPESTATUS[0]}
+    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 >"../target/fuzz-$target.log" 2>&1
+  rc=$?
   set -e
+  grep -E '^(Done|SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb)|panicked at|^assertion|Test unit written|Reproduce with' \
+    "../target/fuzz-$target.log" || true
   echo "== $target: exit $rc"
   [ "$rc" -eq 0 ] || status=$rc
 done

@@ -38,7 +38,7 @@ fn field_errors(error: Error) -> Vec<String> {
 
 fn no_controls(text: &str, allow_newlines: bool) -> bool {
     text.chars()
-        .all(|c| !c.is_control() || (allow_newlines && (c == '\n' || c == '\t')))
+        .all(|c| !c.is_control() || (allow_newlines && matches!(c, '\n' | '\r' | '\t')))
 }
 
 fuzz_target!(|data: &[u8]| {
