@@ -31,7 +31,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use livesessions::{BroadcastEvents, Clock, LiveSessions, ManualClock, MemoryStore, Store, SystemClock};
+use livesessions::{
+    BroadcastEvents, Clock, LiveSessions, ManualClock, MemoryStore, Store, SystemClock,
+};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::postgres::PgPoolOptions;
 use perf_common::{Conn, Percentiles};
@@ -133,7 +135,12 @@ async fn run_phase(
                 let Some(op) = ops.get(i) else { break };
                 let t = Instant::now();
                 let response = conn
-                    .request(op.method, &op.path, Some(&tokens[op.token]), op.body.as_deref())
+                    .request(
+                        op.method,
+                        &op.path,
+                        Some(&tokens[op.token]),
+                        op.body.as_deref(),
+                    )
                     .await;
                 latencies[op.kind].push(t.elapsed());
                 match response {
@@ -230,7 +237,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     store.migrate().await?;
                     Arc::new(store)
                 }
-                other => return Err(format!("--store must be memory or postgres, not {other}").into()),
+                other => {
+                    return Err(format!("--store must be memory or postgres, not {other}").into())
+                }
             };
             let manual = ManualClock::new(SystemClock.now());
             clock = Some(manual.clone());
@@ -271,9 +280,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     if created.status != 201 && created.status != 200 {
-        return Err(format!("create: {} {}", created.status, String::from_utf8_lossy(&created.body)).into());
+        return Err(format!(
+            "create: {} {}",
+            created.status,
+            String::from_utf8_lossy(&created.body)
+        )
+        .into());
     }
-    let id = created.json()["id"].as_str().ok_or("no session id")?.to_owned();
+    let id = created.json()["id"]
+        .as_str()
+        .ok_or("no session id")?
+        .to_owned();
 
     // Joins: everyone once, then one in five again.
     let join_body = format!(r#"{{"sessionId":"{id}"}}"#);
@@ -371,7 +388,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "check: participants {participants} (expected {}) {}",
         args.students,
-        if participants == args.students as u64 { "OK" } else { "LOST" }
+        if participants == args.students as u64 {
+            "OK"
+        } else {
+            "LOST"
+        }
     );
     if clock.is_some() {
         let each = i64::from(args.rounds) * 30;
@@ -392,7 +413,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 path: "/api/admin/live-sessions".into(),
                 token: 0,
                 body: Some(new_session_body(
-                    &format!("{} class {i}", ["Algebra", "Biology", "Chemistry", "History"][i % 4]),
+                    &format!(
+                        "{} class {i}",
+                        ["Algebra", "Biology", "Chemistry", "History"][i % 4]
+                    ),
                     i % 10 == 0,
                 )),
                 kind: 0,
@@ -405,12 +429,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "/api/live-sessions?search=chemistry".to_owned(),
             format!("/api/live-sessions/{id}"),
         ];
-        let names = ["list default", "list status filter", "list search", "one session"];
+        let names = [
+            "list default",
+            "list status filter",
+            "list search",
+            "one session",
+        ];
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
         let mut tasks = Vec::new();
         for c in 0..args.connections {
-            let (paths, token, addr) = (paths.clone(), tokens[1 + c % args.students.max(1)].clone(), target.addr);
+            let (paths, token, addr) = (
+                paths.clone(),
+                tokens[1 + c % args.students.max(1)].clone(),
+                target.addr,
+            );
             tasks.push(tokio::spawn(async move {
                 let mut conn = Conn::connect(addr).await.expect("connect");
                 let mut lat = vec![Vec::new(); 4];
@@ -418,7 +451,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut i = c;
                 while Instant::now() < deadline {
                     // 50 % default list, 20 % status filter, 10 % search, 20 % one session.
-                    let kind = match i % 10 { 0..=4 => 0, 5 | 6 => 1, 7 => 2, _ => 3 };
+                    let kind = match i % 10 {
+                        0..=4 => 0,
+                        5 | 6 => 1,
+                        7 => 2,
+                        _ => 3,
+                    };
                     i += 1;
                     let t = Instant::now();
                     match conn.request("GET", &paths[kind], Some(&token), None).await {

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use livesessions::{
-    Actor, JoinInput, ListQuery, LiveSessions, SessionId, SessionStore, UserId,
-};
+use livesessions::{Actor, JoinInput, ListQuery, LiveSessions, SessionId, SessionStore, UserId};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::{self, postgres::PgPoolOptions, Executor, PgPool};
 use perf_common::Percentiles;
@@ -54,7 +52,8 @@ struct Args {
 }
 
 fn session(g: u32) -> SessionId {
-    SessionId::parse_field(&format!("00000000-0000-7000-8000-{g:012x}"), "id").expect("a session id")
+    SessionId::parse_field(&format!("00000000-0000-7000-8000-{g:012x}"), "id")
+        .expect("a session id")
 }
 
 async fn time<F, Fut, T>(name: &str, n: usize, mut f: F) -> Percentiles
@@ -111,7 +110,9 @@ async fn reseed_end_session(pool: &PgPool, s: &str, n: u32) {
         ),
     ];
     for statement in &statements {
-        pool.execute(statement.as_str()).await.expect("reseed session 3");
+        pool.execute(statement.as_str())
+            .await
+            .expect("reseed session 3");
     }
 }
 
@@ -131,7 +132,10 @@ async fn main() {
 
     if wanted("list") {
         let default = ListQuery::parse(None, None, None, None).expect("a query");
-        time("list page, default (service)", n, |_| svc.list(None, &default)).await;
+        time("list page, default (service)", n, |_| {
+            svc.list(None, &default)
+        })
+        .await;
         time("list page, default (store only)", n, |_| {
             store.list_sessions(&default)
         })
@@ -144,11 +148,16 @@ async fn main() {
         })
         .await;
         let search = ListQuery::parse(None, Some("chemistry"), None, None).expect("a query");
-        time("list page, search=chemistry", n, |_| svc.list(None, &search)).await;
-        let rare = ListQuery::parse(None, Some("class 99999"), None, None).expect("a query");
-        time("list page, search=\"class 99999\" (1 hit)", n.min(50), |_| {
-            svc.list(None, &rare)
+        time("list page, search=chemistry", n, |_| {
+            svc.list(None, &search)
         })
+        .await;
+        let rare = ListQuery::parse(None, Some("class 99999"), None, None).expect("a query");
+        time(
+            "list page, search=\"class 99999\" (1 hit)",
+            n.min(50),
+            |_| svc.list(None, &rare),
+        )
         .await;
         let page = store.list_sessions(&ended).await.expect("a page");
         let second = ListQuery {

@@ -102,7 +102,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: std::net::SocketAddr = line.trim().parse()?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let idle_rss = rss_kib(pid, "VmRSS:");
-    println!("server pid {pid} at {addr}, idle RSS {:.1} MiB", idle_rss as f64 / 1024.0);
+    println!(
+        "server pid {pid} at {addr}, idle RSS {:.1} MiB",
+        idle_rss as f64 / 1024.0
+    );
 
     // Subscribe everyone.
     let started = Instant::now();
@@ -122,7 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut line = String::new();
             loop {
                 line.clear();
-                match tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line)).await {
+                match tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line))
+                    .await
+                {
                     Ok(Ok(n)) if n > 0 => {
                         if line.starts_with("event: live") {
                             return Some(sent.elapsed());
@@ -153,7 +158,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(r#"{"title":"Fan-out","instructor":"Bench","videoUrl":"https://www.youtube.com/watch?v=dQw4w9WgXcQ","startTime":"2025-01-15T10:00:00Z"}"#),
         )
         .await?;
-    let id = created.json()["id"].as_str().ok_or("no session id")?.to_owned();
+    let id = created.json()["id"]
+        .as_str()
+        .ok_or("no session id")?
+        .to_owned();
     let sent = Instant::now();
     let _ = go_tx.send(sent);
     let started_live = conn

@@ -40,6 +40,10 @@ struct Args {
     /// Participants of the big live session (session 1).
     #[arg(long, default_value_t = 10_000)]
     big: i64,
+    /// Experiment: set this fillfactor on `session_participants` before filling it (the
+    /// migration leaves PostgreSQL's default, 100).
+    #[arg(long)]
+    fillfactor: Option<u8>,
     /// Re-create the schema even if it already holds the asked-for sizes.
     #[arg(long)]
     force: bool,
@@ -89,6 +93,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let store = PostgresStore::from_pool(pool.clone()).with_schema(s)?;
     store.migrate().await?;
+    if let Some(fillfactor) = args.fillfactor {
+        pool.execute(
+            format!("ALTER TABLE {s}.session_participants SET (fillfactor = {fillfactor})").as_str(),
+        )
+        .await?;
+    }
     let id = session_uuid_sql("g");
     let ended = args.sessions - 10_020;
     let rest = args.participants - args.big;
@@ -161,7 +171,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for statement in &statements {
         let t = Instant::now();
         pool.execute(statement.as_str()).await?;
-        let first = statement.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+        let first = statement
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
         println!("{:>7.1}s  {first} …", t.elapsed().as_secs_f64());
     }
     let (sessions, participants): (i64, i64) = sqlx::query_as(&format!(

@@ -28,7 +28,7 @@ cat >"$tmp/bare_upsert_spread.sql" <<SQL
 \set u random(1, 2000000000)
 INSERT INTO ls_pgbench.session_participants (session_id, user_id, user_name, email,
     first_joined_at, last_joined_at, last_seen, present_since, created_at)
-VALUES (('00000000-0000-7000-8000-' || lpad(to_hex(:s), 12, '0'))::uuid, 'u' || :u, 'Student',
+VALUES (('00000000-0000-7000-8000-' || lpad(to_hex(:s::int), 12, '0'))::uuid, 'u' || :u, 'Student',
     's@example.com', now(), now(), now(), now(), now())
 ON CONFLICT (session_id, user_id) DO NOTHING;
 SQL

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use livesessions::{BroadcastEvents, LiveSessions};
-use livesessions_http::{HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings};
+use livesessions_http::{
+    HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
