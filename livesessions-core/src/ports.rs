@@ -117,6 +117,22 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
         now: DateTime<Utc>,
         timeout: Duration,
     ) -> Result<u64>;
+
+    /// [`AttendanceStore::watching`] of several sessions, in the order given (a list page asks
+    /// it for every live session on the page). The default asks one session at a time; stores
+    /// that can answer in one query override it.
+    async fn watching_many(
+        &self,
+        session_ids: &[SessionId],
+        now: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Vec<u64>> {
+        let mut counts = Vec::with_capacity(session_ids.len());
+        for id in session_ids {
+            counts.push(self.watching(*id, now, timeout).await?);
+        }
+        Ok(counts)
+    }
 }
 
 /// Analytics computed by the store (DESIGN §3.5).

@@ -563,10 +563,34 @@ impl LiveSessions {
         query: &ListQuery,
     ) -> Result<Page<SessionView>> {
         let page = self.store.list_sessions(query).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for session in page.items {
-            items.push(self.view(caller, session).await?);
+        // One question to the store for all live sessions of the page, not one each.
+        let live: Vec<SessionId> = page
+            .items
+            .iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.id)
+            .collect();
+        let mut watching = if live.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .watching_many(&live, self.clock.now(), self.settings.presence_timeout)
+                .await?
         }
+        .into_iter();
+        let items = page
+            .items
+            .into_iter()
+            .map(|session| SessionView {
+                watching: if session.is_live() {
+                    watching.next().unwrap_or(0)
+                } else {
+                    0
+                },
+                session,
+                video_visible: caller.is_some(),
+            })
+            .collect();
         Ok(Page {
             items,
             next: page.next,
