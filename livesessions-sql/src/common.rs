@@ -12,9 +12,10 @@ use livesessions_core::{
 use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 use uuid::Uuid;
 
-/// How many rows a session's participant count is split over (Postgres).
+/// How many rows a session's participant count is split over (Postgres; migration 0002 allows
+/// shards 0–63). With 16, 64 concurrent joiners of one session queued on the shard rows.
 #[cfg(feature = "postgres")]
-pub(crate) const COUNT_SHARDS: i16 = 16;
+pub(crate) const COUNT_SHARDS: i16 = 64;
 
 /// The count shard of a user: FNV-1a of the user id's bytes, modulo [`COUNT_SHARDS`]. Any
 /// stable hash would do; this one is computed in Rust so that no engine-specific SQL hash

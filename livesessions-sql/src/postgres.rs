@@ -55,11 +55,18 @@ use crate::common::{
     EmbeddedMigrations, ParticipantRecord, SessionRecord,
 };
 
-const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
-    1,
-    "live sessions",
-    include_str!("../migrations/postgres/0001_live_sessions.sql"),
-)]);
+const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+    (
+        1,
+        "live sessions",
+        include_str!("../migrations/postgres/0001_live_sessions.sql"),
+    ),
+    (
+        2,
+        "more count shards",
+        include_str!("../migrations/postgres/0002_more_count_shards.sql"),
+    ),
+]);
 
 /// The schema used when none is configured.
 pub const DEFAULT_SCHEMA: &str = "public";
@@ -322,6 +329,7 @@ struct Statements {
     end_credit: String,
     get_participant: String,
     watching: String,
+    watching_many: String,
     report: String,
     attendance_total: String,
     overview_totals: String,
@@ -465,6 +473,12 @@ impl Statements {
                 "SELECT count(*) FROM {s}.session_participants \
                  WHERE session_id = $1 AND present_since IS NOT NULL \
                    AND last_seen >= $2::timestamptz - $3::interval"
+            ),
+            watching_many: format!(
+                "SELECT (SELECT count(*) FROM {s}.session_participants p \
+                         WHERE p.session_id = w.id AND p.present_since IS NOT NULL \
+                           AND p.last_seen >= $2::timestamptz - $3::interval) AS n \
+                 FROM unnest($1::uuid[]) WITH ORDINALITY AS w(id, i) ORDER BY w.i"
             ),
             report,
             attendance_total: format!(
@@ -909,6 +923,23 @@ impl AttendanceStore for PostgresStore {
             .await
             .map_err(map_error)?;
         to_u64(n, "watching")
+    }
+
+    async fn watching_many(
+        &self,
+        session_ids: &[SessionId],
+        now: DateTime<Utc>,
+        timeout: Duration,
+    ) -> Result<Vec<u64>> {
+        let ids: Vec<Uuid> = session_ids.iter().map(|id| *id.as_uuid()).collect();
+        let counts: Vec<i64> = sqlx::query_scalar(&self.sql.watching_many)
+            .bind(ids)
+            .bind(now)
+            .bind(interval(timeout))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        counts.into_iter().map(|n| to_u64(n, "watching")).collect()
     }
 }
 

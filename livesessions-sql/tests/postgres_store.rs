@@ -80,7 +80,7 @@ async fn schemas_are_isolated_and_migrations_repeatable() {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(applied, 1);
+        assert_eq!(applied, 2);
     }
     assert!(PostgresStore::from_pool(pool_a.clone())
         .with_schema("Robert'); DROP TABLE students;--")
