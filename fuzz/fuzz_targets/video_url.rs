@@ -14,8 +14,9 @@ fuzz_target!(|data: &[u8]| {
             let stored = url.as_str();
             assert!(stored.len() <= 2048, "accepted an over-long URL: {stored}");
             let lower = stored.to_ascii_lowercase();
-            let local_http =
-                lower.starts_with("http://localhost") || lower.starts_with("http://127.0.0.1");
+            let local_http = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+                .iter()
+                .any(|prefix| lower.starts_with(prefix));
             assert!(
                 lower.starts_with("https://") || local_http,
                 "accepted a non-https URL: {stored}"
