@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use livesessions::{Actor, JoinInput, ListQuery, LiveSessions, SessionId, SessionStore, UserId};
+use livesessions::{
+    Actor, AttendanceStore, JoinInput, ListQuery, LiveSessions, SessionId, SessionStore, UserId,
+};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::{self, postgres::PgPoolOptions, Executor, PgPool};
 use perf_common::Percentiles;
@@ -132,6 +134,20 @@ async fn main() {
 
     if wanted("list") {
         let default = ListQuery::parse(None, None, None, None).expect("a query");
+        // The page's watching counts (asked for all live sessions at once) equal the counts
+        // asked one session at a time.
+        let page = svc.list(None, &default).await.expect("a page");
+        for view in &page.items {
+            let one = if view.session.is_live() {
+                store
+                    .watching(view.session.id, svc.now(), svc.settings().presence_timeout)
+                    .await
+                    .expect("watching")
+            } else {
+                0
+            };
+            assert_eq!(view.watching, one, "watching of {}", view.session.id);
+        }
         time("list page, default (service)", n, |_| {
             svc.list(None, &default)
         })

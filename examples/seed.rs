@@ -95,7 +95,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.migrate().await?;
     if let Some(fillfactor) = args.fillfactor {
         pool.execute(
-            format!("ALTER TABLE {s}.session_participants SET (fillfactor = {fillfactor})").as_str(),
+            format!("ALTER TABLE {s}.session_participants SET (fillfactor = {fillfactor})")
+                .as_str(),
         )
         .await?;
     }
