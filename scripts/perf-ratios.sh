@@ -17,7 +17,7 @@ ROUNDS="${ROUNDS:-1}"
 PG=(-h "${PGHOST:-127.0.0.1}" -U "${PGUSER:-postgres}" "${PGDATABASE:-test}")
 URL="postgres://${PGUSER:-postgres}@${PGHOST:-127.0.0.1}:5432/${PGDATABASE:-test}"
 cargo build --release --quiet --example perf_join
-BIN=target/release/examples/perf_join
+BIN="${CARGO_TARGET_DIR:-target}/release/examples/perf_join"
 SQLDIR=livesessions-sql/pgbench
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -52,7 +52,7 @@ mkdir -p "$report_dir"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
 
-RUST_LOG="${RUST_LOG:-warn}" target/debug/examples/server \
+RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-target}/debug/examples/server" \
   --bind "127.0.0.1:$port" \
   --database-url "sqlite:$work/schemathesis.db?mode=rwc" \
   --thumbnail-dir "$work/thumbnails" \

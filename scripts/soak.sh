@@ -22,7 +22,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 base="http://127.0.0.1:$port"
 samples="${SOAK_SAMPLES:-target/soak-rss.csv}"
 
-RUST_LOG="${RUST_LOG:-warn}" target/release/examples/server \
+RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-target}/release/examples/server" \
   --bind "127.0.0.1:$port" \
   --database-url "sqlite:$work/soak.db?mode=rwc" \
   --thumbnail-dir "$work/thumbnails" \
@@ -43,7 +43,7 @@ curl -fsS "$base/healthz" >/dev/null
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$server/status"; }
 
 echo "== soak: $minutes min of mixed load on $base (server pid $server)"
-target/release/examples/soak_client --base "$base" --seconds "$seconds" \
+"${CARGO_TARGET_DIR:-target}/release/examples/soak_client" --base "$base" --seconds "$seconds" \
   --concurrency "${SOAK_CONCURRENCY:-8}" --users "${SOAK_USERS:-200}" >"$work/client.log" 2>&1 &
 client=$!
 
