@@ -120,12 +120,7 @@ impl SessionStore for MemoryStore {
         let limit = query.limit as usize;
         let more = matching.len() > limit;
         let items: Vec<LiveSession> = matching.into_iter().take(limit).cloned().collect();
-        let next = if more {
-            items.last().map(|s| crate::session::Cursor(s.list_key()))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of_sessions(items, more))
     }
 }
 

@@ -727,6 +727,19 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+impl Page<LiveSession> {
+    /// A page of sessions in list order; when `more` follow, the next page starts after the
+    /// last of them. Stores fetch `limit + 1` rows to learn `more`.
+    pub fn of_sessions(items: Vec<LiveSession>, more: bool) -> Self {
+        let next = if more {
+            items.last().map(|s| Cursor(s.list_key()))
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,9 @@ use livesessions_core::analytics::{
     ParticipationQuery, ParticipationRow, PopularSession, ReportQuery, SessionReport,
 };
 use livesessions_core::{
-    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, HealthCheck, JoinOutcome,
-    JoinRequest, ListQuery, LiveSession, Page, Participant, Result, SessionId, SessionStatus,
-    SessionStore, UserId,
+    AnalyticsStore, AttendanceStore, Conflict, Error, HealthCheck, JoinOutcome, JoinRequest,
+    ListQuery, LiveSession, Page, Participant, Result, SessionId, SessionStatus, SessionStore,
+    UserId,
 };
 use mongodb::action::Action;
 use mongodb::error::{
@@ -571,12 +571,7 @@ impl SessionStore for MongoStore {
             .take(limit)
             .map(session_from_document)
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let next = if more {
-            items.last().map(|s| Cursor(s.list_key()))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of_sessions(items, more))
     }
 }
 

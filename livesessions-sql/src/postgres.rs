@@ -779,12 +779,7 @@ impl SessionStore for PostgresStore {
             .take(query.limit as usize)
             .map(session_from_row)
             .collect::<Result<Vec<_>>>()?;
-        let next = if more {
-            items.last().map(|s| Cursor(s.list_key()))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of_sessions(items, more))
     }
 }
 

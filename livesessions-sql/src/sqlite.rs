@@ -490,12 +490,7 @@ impl SessionStore for SqliteStore {
             .take(query.limit as usize)
             .map(session_from_row)
             .collect::<Result<Vec<_>>>()?;
-        let next = if more {
-            items.last().map(|s| Cursor(s.list_key()))
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of_sessions(items, more))
     }
 }
 
