@@ -24,7 +24,7 @@ use crate::session::{
     ListQuery, LiveSession, NewSession, Page, SessionStatus, SessionUpdate, Transition,
 };
 use crate::thumbnails::{StoredImage, ThumbnailStore};
-use crate::values::{Email, ImageKind, Thumbnail, ThumbnailKey, UserName, VideoUrl};
+use crate::values::{Email, ImageKind, Thumbnail, ThumbnailKey, TimeZone, UserName, VideoUrl};
 
 /// The largest accepted thumbnail upload: 5 MiB.
 pub const MAX_THUMBNAIL_BYTES: usize = 5 * 1024 * 1024;
@@ -158,12 +158,17 @@ impl SessionView {
 pub struct ServiceSettings {
     /// Presence timeout T (default 90 s).
     pub presence_timeout: Duration,
+    /// The zone a start time without an offset (`2025-01-15T10:00`, as an HTML
+    /// `datetime-local` input sends it) is read in when the session names no `timeZone`
+    /// (default UTC).
+    pub default_time_zone: TimeZone,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
         ServiceSettings {
             presence_timeout: DEFAULT_PRESENCE_TIMEOUT,
+            default_time_zone: TimeZone::UTC,
         }
     }
 }

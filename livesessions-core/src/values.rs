@@ -507,6 +507,9 @@ pub fn parse_start_time(text: &str, field: &str) -> Result<DateTime<Utc>, FieldE
 pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
+    /// Coordinated Universal Time.
+    pub const UTC: TimeZone = TimeZone(chrono_tz::UTC);
+
     /// Validates an IANA zone name, reporting errors against `timezone`.
     pub fn parse(text: &str) -> Result<Self, FieldError> {
         text.trim()
@@ -529,6 +532,13 @@ impl TimeZone {
     /// The zone's IANA name.
     pub fn name(&self) -> &'static str {
         self.0.name()
+    }
+}
+
+impl Default for TimeZone {
+    /// UTC.
+    fn default() -> Self {
+        TimeZone::UTC
     }
 }
 

@@ -50,6 +50,7 @@ impl Harness {
             .clock(Arc::new(clock.clone()))
             .settings(ServiceSettings {
                 presence_timeout: Duration::from_secs(T as u64),
+                ..ServiceSettings::default()
             })
             .build();
         let admin = Actor::admin(UserId::parse(&format!("{tag}-admin")).expect("a valid id"))
