@@ -266,7 +266,8 @@ fn event_json(state: &AppState, event: &SessionEvent) -> EventJson {
 
 /// Server-Sent Events: one event per change, named by its kind, with [`EventJson`] data, and a
 /// keep-alive comment when idle. A client that falls too far behind is disconnected and should
-/// reconnect and reload.
+/// reconnect and reload. Streams end when the host shuts down
+/// ([`LiveSessionsApi::shutdown_signal`](crate::LiveSessionsApi::shutdown_signal)).
 #[utoipa::path(
     get, path = "/api/live-sessions/events", tag = "sessions",
     responses(
@@ -284,6 +285,10 @@ pub(crate) async fn events(
         .ok_or_else(|| ApiError::not_found("this server publishes no events"))?;
     let receiver = source.subscribe();
     let keep_alive = state.settings().sse_keep_alive;
+    let stopping = {
+        let state = state.clone();
+        async move { state.stopping().await }
+    };
     let opened = futures::stream::once(async { Ok(Event::default().comment("connected")) });
     let changes = futures::stream::unfold((receiver, state), |(mut receiver, state)| async move {
         match receiver.recv().await {
@@ -301,7 +306,9 @@ pub(crate) async fn events(
         }
     });
     use futures::StreamExt as _;
-    Ok(Sse::new(opened.chain(changes)).keep_alive(KeepAlive::new().interval(keep_alive)))
+    // On shutdown the stream ends, so the connection closes and the client reconnects.
+    let stream = opened.chain(changes).take_until(stopping);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
 }
 
 /// Query of a participation history.

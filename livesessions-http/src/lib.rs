@@ -141,6 +141,7 @@ pub struct LiveSessionsApi {
     auth: Arc<dyn Authenticator>,
     events: Option<Arc<dyn EventSource>>,
     settings: HttpSettings,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl LiveSessionsApi {
@@ -151,6 +152,7 @@ impl LiveSessionsApi {
             auth: Arc::new(NoAuthentication),
             events: None,
             settings: HttpSettings::default(),
+            shutdown: None,
         }
     }
 
@@ -173,6 +175,15 @@ impl LiveSessionsApi {
         self
     }
 
+    /// Ends open event streams once `stopping` turns `true`, so a server shutting down gracefully
+    /// (e.g. axum's `with_graceful_shutdown`) is not held open by its event-stream clients; they
+    /// reconnect, elsewhere or after the restart. Streams opened after that end at once. Dropping
+    /// the sender without sending `true` ends nothing.
+    pub fn shutdown_signal(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(stopping);
+        self
+    }
+
     /// Every (method, path) the router serves, in axum's path syntax (`/api/live-sessions/{id}`,
     /// which is also OpenAPI's).
     pub fn routes() -> Vec<(Method, &'static str)> {
@@ -192,8 +203,14 @@ impl LiveSessionsApi {
     /// With the `ui` feature, the web page at `/live-sessions` is served as well.
     pub fn router(self) -> Router {
         let openapi = self.openapi_json();
-        let state =
-            state::AppState::new(self.service, self.auth, self.events, self.settings, openapi);
+        let state = state::AppState::new(
+            self.service,
+            self.auth,
+            self.events,
+            self.settings,
+            openapi,
+            self.shutdown,
+        );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request

@@ -24,6 +24,7 @@ struct Inner {
     presenter: Presenter,
     limiters: RateLimiters,
     openapi: String,
+    shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl AppState {
@@ -33,6 +34,7 @@ impl AppState {
         events: Option<Arc<dyn EventSource>>,
         settings: HttpSettings,
         openapi: String,
+        shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
@@ -47,6 +49,7 @@ impl AppState {
                 presenter,
                 limiters,
                 openapi,
+                shutdown,
             }),
         }
     }
@@ -77,6 +80,16 @@ impl AppState {
 
     pub(crate) fn openapi(&self) -> &str {
         &self.inner.openapi
+    }
+
+    /// Resolves once the host signals a shutdown; never without a signal.
+    pub(crate) async fn stopping(&self) {
+        if let Some(mut stopping) = self.inner.shutdown.clone() {
+            if stopping.wait_for(|stop| *stop).await.is_ok() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
     }
 
     /// Maps a core error with this router's `Retry-After`.
