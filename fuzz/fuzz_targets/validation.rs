@@ -104,9 +104,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = SessionId::parse_field(&g, "sessionId");
-    if let Ok(at) = livesessions_core::values::parse_start_time(&g, "startTime") {
+    if let Ok(at) = livesessions_core::values::parse_start_time(&g, "startTime", TimeZone::UTC) {
         // Stored in UTC: the RFC 3339 form parses back to the same instant.
-        let again = livesessions_core::values::parse_start_time(&at.to_rfc3339(), "startTime")
+        let again = livesessions_core::values::parse_instant(&at.to_rfc3339(), "startTime")
             .expect("a normalised time parses");
         assert_eq!(again, at);
     }

@@ -337,7 +337,7 @@ impl LiveSessions {
     ) -> Result<LiveSession> {
         require_admin(caller)?;
         let mut fields = match (
-            input.validate(),
+            input.validate_in(self.settings.default_time_zone),
             upload.as_ref().map(ThumbnailUpload::check),
         ) {
             (Ok(fields), None | Some(Ok(_))) => fields,
@@ -436,7 +436,7 @@ impl LiveSessions {
             let now = self.clock.now();
             let version = session.version;
             if !patch.is_empty() {
-                session.apply(patch.clone(), now);
+                session.apply(patch.clone(), now, self.settings.default_time_zone)?;
             }
             let lifecycle = match update.is_live {
                 Some(true) => session.start(now)?,

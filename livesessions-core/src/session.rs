@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{Conflict, Error, FieldError, Result};
 use crate::ids::SessionId;
 use crate::values::{
-    parse_start_time, Description, Instructor, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
+    Description, Instructor, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
 };
 
 /// Where a session is in its lifecycle.
@@ -252,15 +252,33 @@ impl LiveSession {
         self.live_seconds + current
     }
 
-    /// Applies a validated partial update of the descriptive fields.
-    pub fn apply(&mut self, patch: SessionPatch, now: DateTime<Utc>) {
+    /// Applies a validated partial update of the descriptive fields. A new start time without
+    /// an offset is read in the zone the session has after the update, else in `default_zone`;
+    /// if that zone skips it (a daylight-saving gap) nothing changes and the error names
+    /// `startTime`.
+    pub fn apply(
+        &mut self,
+        patch: SessionPatch,
+        now: DateTime<Utc>,
+        default_zone: TimeZone,
+    ) -> Result<()> {
+        let zone = match patch.timezone {
+            Some(zone) => zone,
+            None => self.timezone,
+        }
+        .unwrap_or(default_zone);
+        let start_time = patch
+            .start_time
+            .map(|start| start.resolve(zone, "startTime"))
+            .transpose()
+            .map_err(|e| Error::Validation(vec![e]))?;
         let SessionPatch {
             title,
             description,
             instructor,
             video_url,
             thumbnail,
-            start_time,
+            start_time: _,
             timezone,
         } = patch;
         if let Some(v) = title {
@@ -285,6 +303,7 @@ impl LiveSession {
             self.timezone = v;
         }
         self.touch(now);
+        Ok(())
     }
 
     /// The key that orders this session in lists.
@@ -338,8 +357,9 @@ pub struct SessionPatch {
     pub video_url: Option<VideoUrl>,
     /// New thumbnail, or `Some(None)` to remove it.
     pub thumbnail: Option<Option<Thumbnail>>,
-    /// New start time.
-    pub start_time: Option<DateTime<Utc>>,
+    /// New start time, as given: a local time is read in the session's zone when the patch is
+    /// applied ([`LiveSession::apply`]).
+    pub start_time: Option<StartTime>,
     /// New zone, or `Some(None)` to remove it.
     pub timezone: Option<Option<TimeZone>>,
 }
@@ -365,7 +385,8 @@ pub struct NewSession {
     pub video_url: String,
     /// A thumbnail link (an uploaded thumbnail is passed to the service separately).
     pub thumbnail_url: Option<String>,
-    /// Start time, RFC 3339 with offset (required).
+    /// Start time (required): RFC 3339 with an offset, or a local date-time without one
+    /// (`2025-01-15T10:00`) read in `timezone`, else in the service's default zone.
     pub start_time: String,
     /// IANA zone (optional).
     pub timezone: Option<String>,
@@ -374,8 +395,14 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// Validates every field.
+    /// Validates every field; a start time without an offset is read in `timezone`, else UTC.
     pub fn validate(&self) -> Result<SessionFields> {
+        self.validate_in(TimeZone::UTC)
+    }
+
+    /// Validates every field; a start time without an offset is read in `timezone`, else in
+    /// `default_zone`.
+    pub fn validate_in(&self, default_zone: TimeZone) -> Result<SessionFields> {
         let mut errors = Vec::new();
         let title = collect(Title::parse(&self.title), &mut errors);
         let description = collect(
@@ -390,10 +417,18 @@ impl NewSession {
                 collect(ThumbnailUrl::parse(url), &mut errors).map(|u| Some(Thumbnail::Url(u)))
             }
         };
-        let start_time = collect(parse_start_time(&self.start_time, "startTime"), &mut errors);
+        let start_time = collect(StartTime::parse(&self.start_time, "startTime"), &mut errors);
         let timezone = match self.timezone.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(tz) => collect(TimeZone::parse(tz), &mut errors).map(Some),
+        };
+        // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
+        let start_time = match (start_time, timezone) {
+            (Some(start), Some(zone)) => collect(
+                start.resolve(zone.unwrap_or(default_zone), "startTime"),
+                &mut errors,
+            ),
+            _ => None,
         };
         match (
             title,
@@ -441,7 +476,8 @@ pub struct SessionUpdate {
     pub video_url: Option<String>,
     /// New thumbnail link; empty removes the thumbnail.
     pub thumbnail_url: Option<String>,
-    /// New start time.
+    /// New start time: RFC 3339 with an offset, or a local date-time without one read in the
+    /// new `timezone`, else the session's zone, else the service's default zone.
     pub start_time: Option<String>,
     /// New zone; empty removes it.
     pub timezone: Option<String>,
@@ -452,10 +488,11 @@ pub struct SessionUpdate {
 }
 
 impl SessionUpdate {
-    /// Validates every present field.
+    /// Validates every present field. A start time without an offset is read in the update's
+    /// `timezone` right away when it names one, else when the patch is applied.
     pub fn validate(&self) -> Result<SessionPatch> {
         let mut errors = Vec::new();
-        let patch = SessionPatch {
+        let mut patch = SessionPatch {
             title: self
                 .title
                 .as_deref()
@@ -482,7 +519,7 @@ impl SessionUpdate {
             start_time: self
                 .start_time
                 .as_deref()
-                .and_then(|v| collect(parse_start_time(v, "startTime"), &mut errors)),
+                .and_then(|v| collect(StartTime::parse(v, "startTime"), &mut errors)),
             timezone: self.timezone.as_deref().and_then(|v| {
                 if v.trim().is_empty() {
                     Some(None)
@@ -491,6 +528,12 @@ impl SessionUpdate {
                 }
             }),
         };
+        if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
+            (patch.start_time, patch.timezone)
+        {
+            patch.start_time =
+                collect(start.resolve(zone, "startTime"), &mut errors).map(StartTime::Instant);
+        }
         if errors.is_empty() {
             Ok(patch)
         } else {
@@ -824,7 +867,7 @@ mod tests {
             title: " ".into(),
             instructor: "".into(),
             video_url: "javascript:alert(1)".into(),
-            start_time: "2025-01-15T10:00".into(),
+            start_time: "2025-01-15 10:00".into(),
             timezone: Some("Nowhere/City".into()),
             thumbnail_url: Some("ftp://x".into()),
             ..Default::default()
@@ -846,6 +889,145 @@ mod tests {
                 "timezone"
             ]
         );
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::parse(name).unwrap()
+    }
+
+    fn new_at(start: &str, timezone: Option<&str>) -> NewSession {
+        NewSession {
+            title: "Rust".into(),
+            instructor: "Ferris".into(),
+            video_url: "https://youtu.be/abc".into(),
+            start_time: start.into(),
+            timezone: timezone.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn only_error(result: Result<impl fmt::Debug>) -> FieldError {
+        match result {
+            Err(Error::Validation(errors)) if errors.len() == 1 => errors[0].clone(),
+            other => panic!("expected one field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn local_start_times_are_read_in_the_session_zone_else_the_default() {
+        let karachi = new_at("2025-01-15T10:00", Some("Asia/Karachi"));
+        for default in [TimeZone::UTC, zone("America/New_York")] {
+            let fields = karachi.validate_in(default).unwrap();
+            assert_eq!(fields.start_time, utc("2025-01-15T05:00:00Z"));
+        }
+        let plain = new_at("2025-01-15T10:00:00", None);
+        assert_eq!(
+            plain.validate().unwrap().start_time,
+            utc("2025-01-15T10:00:00Z")
+        );
+        assert_eq!(
+            plain
+                .validate_in(zone("America/New_York"))
+                .unwrap()
+                .start_time,
+            utc("2025-01-15T15:00:00Z")
+        );
+        // An offset wins over every zone.
+        let offset = new_at("2025-01-15T10:00:00+01:00", Some("Asia/Karachi"));
+        assert_eq!(
+            offset
+                .validate_in(zone("America/New_York"))
+                .unwrap()
+                .start_time,
+            utc("2025-01-15T09:00:00Z")
+        );
+        // A time the zone skips names startTime; with an unknown zone only the zone is wrong.
+        let gap = only_error(new_at("2025-03-30T02:30", Some("Europe/Berlin")).validate());
+        assert_eq!(
+            (gap.field.as_str(), gap.code),
+            ("startTime", "invalid_local_time")
+        );
+        let gap = only_error(new_at("2025-03-30T02:30", None).validate_in(zone("Europe/Berlin")));
+        assert_eq!(gap.field, "startTime");
+        let unknown = only_error(new_at("2025-03-30T02:30", Some("Nowhere/City")).validate());
+        assert_eq!(unknown.field, "timezone");
+    }
+
+    #[test]
+    fn an_update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the_default() {
+        let default = zone("America/New_York");
+        let update = |start: &str, timezone: Option<&str>| SessionUpdate {
+            start_time: Some(start.into()),
+            timezone: timezone.map(Into::into),
+            ..Default::default()
+        };
+        let stored = || {
+            LiveSession::new(
+                new_at("2025-01-15T10:00:00Z", Some("Asia/Karachi"))
+                    .validate()
+                    .unwrap(),
+                at(0),
+            )
+        };
+        // The stored zone.
+        let mut s = stored();
+        let patch = update("2025-02-01T09:00", None).validate().unwrap();
+        s.apply(patch, at(1), default).unwrap();
+        assert_eq!(s.start_time, utc("2025-02-01T04:00:00Z"));
+        assert_eq!(s.version, 2);
+        // The zone the update gives, resolved while validating.
+        let patch = update("2025-02-01T09:00", Some("Europe/Berlin"))
+            .validate()
+            .unwrap();
+        assert_eq!(
+            patch.start_time,
+            Some(StartTime::Instant(utc("2025-02-01T08:00:00Z")))
+        );
+        let mut s = stored();
+        s.apply(patch, at(1), default).unwrap();
+        assert_eq!(s.start_time, utc("2025-02-01T08:00:00Z"));
+        assert_eq!(s.timezone, Some(zone("Europe/Berlin")));
+        // No zone after the update: the default.
+        let mut s = stored();
+        s.apply(
+            update("2025-02-01T09:00", Some("")).validate().unwrap(),
+            at(1),
+            default,
+        )
+        .unwrap();
+        assert_eq!(s.start_time, utc("2025-02-01T14:00:00Z"));
+        assert_eq!(s.timezone, None);
+        // A gap in the update's zone is found while validating, with the other errors.
+        let Error::Validation(errors) = SessionUpdate {
+            title: Some(" ".into()),
+            ..update("2025-03-30T02:30", Some("Europe/Berlin"))
+        }
+        .validate()
+        .unwrap_err() else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "startTime"]);
+        // A gap in the stored zone is found when applying, and changes nothing.
+        let mut s = stored();
+        s.timezone = Some(zone("Europe/Berlin"));
+        let before = s.clone();
+        let patch = SessionUpdate {
+            title: Some("Renamed".into()),
+            ..update("2025-03-30T02:30", None)
+        }
+        .validate()
+        .unwrap();
+        let gap = only_error(s.apply(patch, at(1), default));
+        assert_eq!(
+            (gap.field.as_str(), gap.code),
+            ("startTime", "invalid_local_time")
+        );
+        assert_eq!(s, before);
     }
 
     #[test]

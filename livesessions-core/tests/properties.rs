@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
-use livesessions_core::values::parse_start_time;
+use chrono::{DateTime, Datelike as _, TimeDelta, TimeZone as _, Utc};
+use livesessions_core::values::{parse_instant, parse_start_time};
 use livesessions_core::{
     Actor, AttendanceSort, Cursor, Description, Email, Error, Instructor, JoinInput, ListKey,
     ListQuery, LiveSessions, ManualClock, MemoryStore, NewSession, SessionId, SortOrder, Store,
@@ -423,7 +423,21 @@ fn check_all_constructors(text: &str, limit: u32) {
         assert!(!key.as_str().contains('/') && !key.as_str().contains(".."));
     }
     let _ = TimeZone::parse(text);
-    let _ = parse_start_time(text, "startTime");
+    let _ = parse_instant(text, "from");
+    for zone in [
+        TimeZone::UTC,
+        TimeZone::parse("Europe/Berlin").expect("a known zone"),
+    ] {
+        if let Ok(at) = parse_start_time(text, "startTime", zone) {
+            // Stored in UTC: the RFC 3339 form (four-digit years) reads back as the same instant.
+            if (0..=9999).contains(&at.year()) {
+                assert_eq!(
+                    parse_start_time(&at.to_rfc3339(), "startTime", zone),
+                    Ok(at)
+                );
+            }
+        }
+    }
     let _ = Cursor::decode(text);
     let _ = ListQuery::parse(Some(text), Some(text), Some(limit), Some(text));
     let _ = ListQuery::parse(None, Some(text), None, None);

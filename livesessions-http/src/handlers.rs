@@ -890,7 +890,7 @@ pub(crate) struct OverviewParams {
 fn range_time(value: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, FieldError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => livesessions_core::values::parse_start_time(v, field).map(Some),
+        Some(v) => livesessions_core::values::parse_instant(v, field).map(Some),
     }
 }
 

@@ -481,7 +481,9 @@ pub struct CreateSessionJson {
     /// Same as `thumbnail`.
     #[serde(default)]
     pub thumbnail_url: Option<String>,
-    /// Start, RFC 3339 with an explicit offset (`Z` or `±hh:mm`).
+    /// Start: RFC 3339 with an offset (`Z` or `±hh:mm`), or a local date-time without one
+    /// (`2025-01-15T10:00`, as a `datetime-local` input sends it) read in `timezone`, else in
+    /// the server's default zone.
     #[serde(default)]
     #[schema(required = true)]
     pub start_time: String,
@@ -516,7 +518,8 @@ pub struct UpdateSessionJson {
     /// Same as `thumbnail`.
     #[serde(default)]
     pub thumbnail_url: Option<String>,
-    /// New start.
+    /// New start: RFC 3339 with an offset, or a local date-time without one read in the new
+    /// `timezone`, else in the session's zone, else in the server's default zone.
     #[serde(default)]
     pub start_time: Option<String>,
     /// New time zone; empty removes it.
@@ -546,7 +549,8 @@ pub struct SessionForm {
     pub instructor: Option<String>,
     /// Video URL (required when creating).
     pub video_url: Option<String>,
-    /// Start, RFC 3339 with an explicit offset (required when creating).
+    /// Start (required when creating): RFC 3339 with an offset, or a local date-time without
+    /// one read in `timezone`, else in the session's zone, else in the server's default zone.
     pub start_time: Option<String>,
     /// IANA time zone.
     pub timezone: Option<String>,

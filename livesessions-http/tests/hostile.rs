@@ -502,7 +502,6 @@ async fn hostile_json_bodies_are_4xx_problems() {
     // Bad dates, offsets and zones are validation errors naming the field.
     let mut good = session_body("Dated");
     for (start, zone) in [
-        ("2025-01-15T10:00:00", None),
         ("2025-01-15 10:00", None),
         ("2025-13-45T10:00:00Z", None),
         ("2025-02-30T10:00:00Z", None),

@@ -1,0 +1,185 @@
+//! Start times without an offset, through the service: read in the session's zone, else in the
+//! service's default zone; a time the zone skips is a validation error naming `startTime`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use livesessions_core::{
+    Actor, Error, LiveSessions, MemoryStore, NewSession, ServiceSettings, SessionUpdate, TimeZone,
+    UserId,
+};
+
+fn service(default_zone: &str) -> LiveSessions {
+    LiveSessions::builder(Arc::new(MemoryStore::new()))
+        .settings(ServiceSettings {
+            default_time_zone: TimeZone::parse(default_zone).expect("a known zone"),
+            ..ServiceSettings::default()
+        })
+        .build()
+}
+
+fn admin() -> Actor {
+    Actor::admin(UserId::parse("admin").expect("a valid id"))
+}
+
+fn new_session(start: &str, timezone: Option<&str>) -> NewSession {
+    NewSession {
+        title: "Rust".into(),
+        instructor: "Ferris".into(),
+        video_url: "https://youtu.be/abc".into(),
+        start_time: start.into(),
+        timezone: timezone.map(Into::into),
+        ..Default::default()
+    }
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("an RFC 3339 time")
+        .to_utc()
+}
+
+fn start_time_error(error: Error) -> &'static str {
+    match error {
+        Error::Validation(errors) => {
+            let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["startTime"], "{errors:?}");
+            errors[0].code
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_reads_a_local_start_in_the_session_zone_else_the_default() {
+    let service = service("America/New_York");
+    let admin = admin();
+    let zoned = service
+        .create(
+            Some(&admin),
+            new_session("2025-01-15T10:00", Some("Asia/Karachi")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(zoned.start_time, utc("2025-01-15T05:00:00Z"));
+    let plain = service
+        .create(Some(&admin), new_session("2025-01-15T10:00:00", None), None)
+        .await
+        .unwrap();
+    assert_eq!(plain.start_time, utc("2025-01-15T15:00:00Z"));
+    let with_offset = service
+        .create(
+            Some(&admin),
+            new_session("2025-01-15T10:00:00+01:00", Some("Asia/Karachi")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_offset.start_time, utc("2025-01-15T09:00:00Z"));
+    // The default of the default is UTC.
+    let utc_service = LiveSessions::builder(Arc::new(MemoryStore::new())).build();
+    let s = utc_service
+        .create(Some(&admin), new_session("2025-01-15T10:00", None), None)
+        .await
+        .unwrap();
+    assert_eq!(s.start_time, utc("2025-01-15T10:00:00Z"));
+}
+
+#[tokio::test]
+async fn create_refuses_a_local_start_in_a_daylight_saving_gap() {
+    let admin = admin();
+    let berlin = service("Europe/Berlin");
+    let error = berlin
+        .create(Some(&admin), new_session("2025-03-30T02:30", None), None)
+        .await
+        .unwrap_err();
+    assert_eq!(start_time_error(error), "invalid_local_time");
+    let error = service("UTC")
+        .create(
+            Some(&admin),
+            new_session("2025-03-30T02:30", Some("Europe/Berlin")),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(start_time_error(error), "invalid_local_time");
+    // An ambiguous time (the clocks go back) is its earlier instant.
+    let s = berlin
+        .create(Some(&admin), new_session("2025-10-26T02:30", None), None)
+        .await
+        .unwrap();
+    assert_eq!(s.start_time, utc("2025-10-26T00:30:00Z"));
+}
+
+#[tokio::test]
+async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the_default() {
+    let service = service("America/New_York");
+    let admin = admin();
+    let s = service
+        .create(
+            Some(&admin),
+            new_session("2025-01-15T10:00:00Z", Some("Asia/Karachi")),
+            None,
+        )
+        .await
+        .unwrap();
+    let reschedule = |start: &str, timezone: Option<&str>| SessionUpdate {
+        start_time: Some(start.into()),
+        timezone: timezone.map(Into::into),
+        ..Default::default()
+    };
+    // The stored zone.
+    let s = service
+        .update(
+            Some(&admin),
+            s.id,
+            reschedule("2025-02-01T09:00", None),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.start_time, utc("2025-02-01T04:00:00Z"));
+    // The zone given with it.
+    let s = service
+        .update(
+            Some(&admin),
+            s.id,
+            reschedule("2025-02-01T09:00", Some("Europe/Berlin")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.start_time, utc("2025-02-01T08:00:00Z"));
+    // A time the stored zone skips changes nothing.
+    let before = service.get(Some(&admin), s.id).await.unwrap().session;
+    let error = service
+        .update(
+            Some(&admin),
+            s.id,
+            SessionUpdate {
+                title: Some("Renamed".into()),
+                ..reschedule("2025-03-30T02:30", None)
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(start_time_error(error), "invalid_local_time");
+    assert_eq!(
+        service.get(Some(&admin), s.id).await.unwrap().session,
+        before
+    );
+    // The zone removed: the service's default.
+    let s = service
+        .update(
+            Some(&admin),
+            s.id,
+            reschedule("2025-02-01T09:00", Some("")),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.start_time, utc("2025-02-01T14:00:00Z"));
+    assert_eq!(s.timezone, None);
+}

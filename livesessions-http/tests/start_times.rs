@@ -1,0 +1,153 @@
+//! Start times as the seed's page sends them: from a `datetime-local` input, without an offset.
+//! They are read in the session's `timezone`, else in the service's default zone; a time the
+//! zone skips (a daylight-saving gap) is a 422 naming `startTime`.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use livesessions_core::{LiveSessions, MemoryStore, ServiceSettings, TimeZone};
+use livesessions_http::LiveSessionsApi;
+use serde_json::{json, Value};
+
+const CREATE: &str = "/api/admin/live-sessions";
+
+fn body(start: &str, timezone: Option<&str>) -> Value {
+    let mut body = session_body("Local time");
+    body["startTime"] = json!(start);
+    body["timezone"] = json!(timezone);
+    body
+}
+
+#[track_caller]
+fn names_start_time(problem: &Value) {
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("field errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["startTime"], "{problem}");
+}
+
+#[tokio::test]
+async fn a_local_start_time_in_a_daylight_saving_gap_is_422_naming_start_time() {
+    let app = app();
+    let admin = admin_token();
+    let reply = send_json(
+        &app.router,
+        Method::POST,
+        CREATE,
+        Some(&admin),
+        &body("2025-03-30T02:30", Some("Europe/Berlin")),
+    )
+    .await;
+    names_start_time(&reply.problem(422));
+    // Nothing was stored.
+    let list = get(&app.router, "/api/live-sessions", None).await.json();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_local_start_time_is_read_in_the_session_zone() {
+    let app = app();
+    let created = create(&app.router, &body("2025-01-15T10:00", Some("Asia/Karachi"))).await;
+    assert_eq!(created["startTime"], "2025-01-15T05:00:00Z");
+    assert_eq!(created["timezone"], "Asia/Karachi");
+    let id = created["id"].as_str().unwrap();
+    let read = get(&app.router, &format!("/api/live-sessions/{id}"), None)
+        .await
+        .json();
+    assert_eq!(read["startTime"], "2025-01-15T05:00:00Z");
+
+    // With seconds, as some browsers send it; without a zone, the default (UTC here).
+    let plain = create(&app.router, &body("2025-01-15T10:00:30", None)).await;
+    assert_eq!(plain["startTime"], "2025-01-15T10:00:30Z");
+}
+
+#[tokio::test]
+async fn the_seed_form_with_a_local_start_time_is_accepted() {
+    let app = app();
+    let mut form = seed_form("true");
+    for part in &mut form {
+        if let Part::Text("startTime", value) = part {
+            *value = "2025-01-15T10:00";
+        }
+    }
+    form.push(Part::Text("timezone", "Asia/Karachi"));
+    let reply = send_multipart(
+        &app.router,
+        Method::POST,
+        CREATE,
+        Some(&admin_token()),
+        &form,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(reply.json()["startTime"], "2025-01-15T05:00:00Z");
+}
+
+#[tokio::test]
+async fn a_reschedule_reads_a_local_start_time_in_the_stored_zone() {
+    let app = app();
+    let admin = admin_token();
+    let created = create(&app.router, &session_body("Rescheduled")).await;
+    assert_eq!(created["timezone"], "Asia/Karachi");
+    let uri = format!("{CREATE}/{}", created["id"].as_str().unwrap());
+    let reply = send_json(
+        &app.router,
+        Method::PUT,
+        &uri,
+        Some(&admin),
+        &json!({"startTime": "2025-02-01T09:00"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["startTime"], "2025-02-01T04:00:00Z");
+
+    let reply = send_json(
+        &app.router,
+        Method::PUT,
+        &uri,
+        Some(&admin),
+        &json!({"startTime": "2025-03-30T02:30", "timezone": "Europe/Berlin"}),
+    )
+    .await;
+    names_start_time(&reply.problem(422));
+}
+
+#[tokio::test]
+async fn without_a_session_zone_the_service_default_applies() {
+    let service = LiveSessions::builder(Arc::new(MemoryStore::new()))
+        .settings(ServiceSettings {
+            default_time_zone: TimeZone::parse("Europe/Berlin").unwrap(),
+            ..ServiceSettings::default()
+        })
+        .build();
+    let router = LiveSessionsApi::new(service)
+        .auth(hs_auth())
+        .settings(settings())
+        .router();
+    let admin = admin_token();
+    let reply = send_json(
+        &router,
+        Method::POST,
+        CREATE,
+        Some(&admin),
+        &body("2025-01-15T10:00", None),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(reply.json()["startTime"], "2025-01-15T09:00:00Z");
+    let reply = send_json(
+        &router,
+        Method::POST,
+        CREATE,
+        Some(&admin),
+        &body("2025-03-30T02:30", None),
+    )
+    .await;
+    names_start_time(&reply.problem(422));
+}
