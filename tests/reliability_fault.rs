@@ -2,20 +2,26 @@
 //! database of its own, under a steady join/heartbeat load over HTTP while
 //!
 //! 1. every connection of that database is killed with `pg_terminate_backend`, several times;
-//! 2. PostgreSQL is stopped for `LIVESESSIONS_FAULT_OUTAGE_SECS` seconds (default 10) with
-//!    `pg_ctlcluster … stop -m fast` and started again.
+//! 2. the PostgreSQL cluster that serves the URL's port (found with `pg_lsclusters`) is stopped
+//!    for `LIVESESSIONS_FAULT_OUTAGE_SECS` seconds (default 10) with `pg_ctlcluster … stop -m
+//!    fast` and started again.
 //!
 //! Each request's status and latency are recorded. Every failure must be `503` with
 //! `Retry-After`, no request may wait much longer than the pool's acquire timeout (2 s; the
 //! bound is generous, it catches hangs, it measures no speed), requests must succeed again
 //! within 5 s of PostgreSQL accepting connections (same server, no restart), and afterwards every
 //! session's count must equal its participant records, with no record without its session.
+//! The outage itself must be seen: once the cluster is stopped a fresh connection to the URL
+//! must fail, and the server must have answered `503` with `Retry-After` at least once while it
+//! was down.
 //!
-//! The test stops the machine's PostgreSQL, so it must run when nothing else uses it: cargo runs
-//! test binaries one after another, and this binary's one test runs both cases in turn. A drop
-//! guard starts PostgreSQL again even when an assertion fails. Stopping PostgreSQL needs
-//! `pg_ctlcluster` and root; without them the outage case is skipped with a printed reason,
-//! except in CI (`CI=true`), where it fails.
+//! The outage case stops a cluster, so it runs only against `LIVESESSIONS_TEST_FAULT_POSTGRES_URL`,
+//! a cluster kept for it (`scripts/fault-cluster.sh start` creates one on port 5433 and prints
+//! the URL); without that variable it is ignored. It needs `pg_ctlcluster` and root. The
+//! backend-killing case runs on that URL too, else on `LIVESESSIONS_TEST_POSTGRES_URL`, and is
+//! ignored without either. In CI (`CI=true`) both always run and a missing piece fails them.
+//! The two cases never overlap (one lock), and a drop guard starts the cluster again even when an
+//! assertion fails.
 #![allow(missing_docs)]
 
 #[path = "../examples/server/app.rs"]
@@ -49,9 +55,26 @@ fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
 
-fn base_url() -> String {
-    std::env::var("LIVESESSIONS_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+/// The cluster the outage case may stop.
+const FAULT_URL_VARIABLE: &str = "LIVESESSIONS_TEST_FAULT_POSTGRES_URL";
+const URL_VARIABLE: &str = "LIVESESSIONS_TEST_POSTGRES_URL";
+
+/// The two cases share the load pattern and must not overlap: one would see the other's outage.
+static ONE_CASE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The URL of the first of `variables` that is set. The test only runs when the build saw one
+/// set or in CI, so its absence now is a failure.
+fn url_from(variables: &[&str]) -> String {
+    variables
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|url| !url.is_empty()))
+        .unwrap_or_else(|| {
+            panic!(
+                "{} is not set{}",
+                variables.join(" or "),
+                if in_ci() { " (required in CI)" } else { "" }
+            )
+        })
 }
 
 /// `url` with its database replaced by `database`.
@@ -88,15 +111,49 @@ struct Sample {
     what: &'static str,
 }
 
-/// The PostgreSQL cluster this machine runs, as `pg_ctlcluster` names it.
-#[derive(Debug, Clone)]
+/// A PostgreSQL cluster of this machine, as `pg_lsclusters` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Cluster {
     version: String,
+    name: String,
+    port: u16,
+}
+
+impl std::fmt::Display for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{} (port {})", self.version, self.name, self.port)
+    }
+}
+
+/// The clusters of `pg_lsclusters -h` output (`version name port status owner datadir log`).
+fn parse_clusters(listing: &str) -> Vec<Cluster> {
+    listing
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let version = fields.next()?.to_owned();
+            let name = fields.next()?.to_owned();
+            let port = fields.next()?.parse().ok()?;
+            Some(Cluster {
+                version,
+                name,
+                port,
+            })
+        })
+        .collect()
 }
 
 impl Cluster {
-    /// The cluster, when this process may stop and start it.
-    fn find() -> Result<Cluster, String> {
+    /// The cluster of this machine that serves `url`'s port, when this process may stop it.
+    fn serving(url: &str) -> Result<Cluster, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let host = parsed.host_str().unwrap_or("localhost");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(format!(
+                "{host} is not this machine: only a local cluster can be stopped"
+            ));
+        }
+        let port = parsed.port().unwrap_or(5432);
         let which = Command::new("sh")
             .args(["-c", "command -v pg_ctlcluster"])
             .output()
@@ -111,18 +168,24 @@ impl Cluster {
         if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
             return Err("stopping PostgreSQL needs root".into());
         }
-        let version = std::fs::read_dir("/etc/postgresql")
-            .map_err(|e| format!("/etc/postgresql: {e}"))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .max()
-            .ok_or("no cluster under /etc/postgresql")?;
-        Ok(Cluster { version })
+        let listing = Command::new("pg_lsclusters")
+            .arg("-h")
+            .output()
+            .map_err(|e| format!("pg_lsclusters: {e}"))?;
+        parse_clusters(&String::from_utf8_lossy(&listing.stdout))
+            .into_iter()
+            .find(|cluster| cluster.port == port)
+            .ok_or_else(|| format!("pg_lsclusters lists no cluster on port {port}"))
     }
 
     fn ctl(&self, action: &str) -> bool {
         let mut command = Command::new("pg_ctlcluster");
-        command.args(["--skip-systemctl-redirect", &self.version, "main", action]);
+        command.args([
+            "--skip-systemctl-redirect",
+            &self.version,
+            &self.name,
+            action,
+        ]);
         if action == "stop" {
             command.args(["-m", "fast"]);
         }
@@ -130,15 +193,16 @@ impl Cluster {
     }
 }
 
-/// Starts PostgreSQL again when dropped, so a failing assertion never leaves it stopped.
+/// Starts the cluster again when dropped, so a failing assertion never leaves it stopped.
 struct Restart(Cluster);
 
 impl Drop for Restart {
     fn drop(&mut self) {
         let _ = self.0.ctl("start");
+        let port = self.0.port.to_string();
         for _ in 0..60 {
             let ready = Command::new("pg_isready")
-                .args(["-h", "127.0.0.1", "-p", "5432", "-q"])
+                .args(["-h", "127.0.0.1", "-p", &port, "-q"])
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
@@ -176,12 +240,12 @@ struct FreshDatabase {
 }
 
 impl FreshDatabase {
-    async fn create() -> FreshDatabase {
-        let admin_url = base_url();
+    async fn create(admin_url: &str) -> FreshDatabase {
+        let admin_url = admin_url.to_owned();
         let name = format!("ls_fault_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin_url)
             .await
-            .expect("PostgreSQL at LIVESESSIONS_TEST_POSTGRES_URL");
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url}: {e}"));
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -221,6 +285,7 @@ async fn start_server(database: &FreshDatabase, thumbnails: &std::path::Path) ->
         thumbnail_dir: thumbnails.to_owned(),
         dev: false,
         no_rate_limits: true,
+        time_zone: Default::default(),
     };
     let built = app::build(&config).await.expect("the server starts");
     tokio::spawn(async move {
@@ -323,8 +388,15 @@ fn start_load(
         .collect()
 }
 
-/// Checks the samples of one case; `back` is when PostgreSQL accepted connections again.
-fn check_samples(case: &str, samples: &[Sample], back: Instant) {
+/// Checks the samples of one case; `back` is when PostgreSQL accepted connections again, and
+/// `outage`, when the database was stopped, from when it was stopped to when it was being
+/// started again.
+fn check_samples(
+    case: &str,
+    samples: &[Sample],
+    back: Instant,
+    outage: Option<(Instant, Instant)>,
+) {
     let failures: Vec<&Sample> = samples.iter().filter(|s| s.status != 200).collect();
     let slowest = samples.iter().map(|s| s.elapsed).max().unwrap_or_default();
     println!(
@@ -350,6 +422,28 @@ fn check_samples(case: &str, samples: &[Sample], back: Instant) {
         "{case}: a request waited {slowest:?}, past the pool's acquire timeout ({ACQUIRE_TIMEOUT:?}) \
          and the margin ({HANG_MARGIN:?})"
     );
+    if let Some((stopped, restarting)) = outage {
+        let during: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.started >= stopped && s.started < restarting)
+            .collect();
+        let answered_503 = during
+            .iter()
+            .filter(|s| s.status == 503 && s.retry_after)
+            .count();
+        println!(
+            "{case}: {} requests started while the database was down ({:?}), {answered_503} \
+             answered 503 with Retry-After",
+            during.len(),
+            restarting.saturating_duration_since(stopped)
+        );
+        assert!(
+            answered_503 > 0,
+            "{case}: no request answered 503 with Retry-After while the database was down \
+             ({} requests started then): the outage was not observed",
+            during.len()
+        );
+    }
     let first_success = samples
         .iter()
         .filter(|s| s.status == 200 && s.started + s.elapsed >= back)
@@ -433,7 +527,7 @@ async fn check_consistency(case: &str, database: &FreshDatabase, base: &str, ses
 
 enum Fault {
     TerminateBackends,
-    StopPostgres(Cluster, Duration),
+    StopCluster(Cluster, Duration),
 }
 
 /// Drops the case's database when dropped, also after a failed assertion (on a thread of its
@@ -463,8 +557,9 @@ impl Drop for DropDatabase {
 }
 
 /// One case: fresh database, server, load, the fault, recovery, checks.
-async fn run_case(case: &str, fault: Fault) {
-    let database = FreshDatabase::create().await;
+async fn run_case(case: &str, admin_url: &str, fault: Fault) {
+    let _alone = ONE_CASE_AT_A_TIME.lock().await;
+    let database = FreshDatabase::create(admin_url).await;
     let _drop_database = DropDatabase {
         admin_url: database.admin_url.clone(),
         name: database.name.clone(),
@@ -481,7 +576,7 @@ async fn run_case(case: &str, fault: Fault) {
     let workers = start_load(&base, &sessions, stop.clone(), samples.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let back = match fault {
+    let (back, stopped) = match fault {
         Fault::TerminateBackends => {
             let mut admin = PgConnection::connect(&database.admin_url).await.unwrap();
             let mut killed = 0i64;
@@ -501,16 +596,30 @@ async fn run_case(case: &str, fault: Fault) {
             println!("{case}: terminated {killed} backends in 5 rounds");
             assert!(killed > 0, "{case}: no backend was terminated");
             // The database itself never stopped accepting connections.
-            Instant::now()
+            (Instant::now(), None)
         }
-        Fault::StopPostgres(cluster, outage) => {
+        Fault::StopCluster(cluster, outage) => {
             let guard = Restart(cluster.clone());
-            assert!(cluster.ctl("stop"), "{case}: pg_ctlcluster stop failed");
-            println!("{case}: PostgreSQL stopped for {outage:?}");
+            assert!(
+                cluster.ctl("stop"),
+                "{case}: pg_ctlcluster stop {cluster} failed"
+            );
+            let stopped = Instant::now();
+            println!("{case}: PostgreSQL {cluster} stopped for {outage:?}");
+            assert!(
+                PgConnection::connect(&database.url).await.is_err(),
+                "{case}: {cluster} is stopped but {} still accepts connections: the stopped \
+                 cluster is not the one behind the URL",
+                database.url
+            );
             tokio::time::sleep(outage).await;
+            let restarting = Instant::now();
             // Starts it again and waits for pg_isready (blocking: off the async workers).
             tokio::task::block_in_place(|| drop(guard));
-            wait_until_accepting(&database.url).await
+            (
+                wait_until_accepting(&database.url).await,
+                Some((stopped, restarting)),
+            )
         }
     };
     // Load goes on after the fault for longer than the recovery bound.
@@ -520,29 +629,60 @@ async fn run_case(case: &str, fault: Fault) {
         worker.await.unwrap();
     }
     let samples = samples.lock().unwrap().clone();
-    check_samples(case, &samples, back);
+    check_samples(case, &samples, back, stopped);
     check_consistency(case, &database, &base, &sessions).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_faults_under_load_fail_fast_and_recover() {
-    if PgConnection::connect(&base_url()).await.is_err() {
-        assert!(!in_ci(), "PostgreSQL must be reachable in CI");
-        eprintln!("skipped: PostgreSQL is not reachable at {}", base_url());
-        return;
-    }
-    run_case("pg_terminate_backend", Fault::TerminateBackends).await;
+#[cfg_attr(
+    not(any(livesessions_postgres, livesessions_fault_postgres)),
+    ignore = "set LIVESESSIONS_TEST_POSTGRES_URL or LIVESESSIONS_TEST_FAULT_POSTGRES_URL when building"
+)]
+async fn postgres_connections_killed_under_load_fail_fast_and_recover() {
+    let url = url_from(&[FAULT_URL_VARIABLE, URL_VARIABLE]);
+    run_case("pg_terminate_backend", &url, Fault::TerminateBackends).await;
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(livesessions_fault_postgres),
+    ignore = "stops a PostgreSQL cluster: set LIVESESSIONS_TEST_FAULT_POSTGRES_URL to one kept \
+              for it (scripts/fault-cluster.sh start) when building"
+)]
+async fn postgres_outage_under_load_fails_fast_and_recovers() {
+    let url = url_from(&[FAULT_URL_VARIABLE]);
     let outage = std::env::var("LIVESESSIONS_FAULT_OUTAGE_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(10));
-    match Cluster::find() {
-        Ok(cluster) => run_case("postgres stopped", Fault::StopPostgres(cluster, outage)).await,
-        Err(reason) => {
-            assert!(!in_ci(), "the outage case must run in CI: {reason}");
-            eprintln!("skipped the outage case: {reason}");
-        }
-    }
+    let cluster = Cluster::serving(&url)
+        .unwrap_or_else(|reason| panic!("cannot stop the cluster behind {url}: {reason}"));
+    run_case(
+        "postgres stopped",
+        &url,
+        Fault::StopCluster(cluster, outage),
+    )
+    .await;
+}
+
+#[test]
+fn clusters_are_read_from_pg_lsclusters() {
+    let listing = "15 livesessions_fault 5433 online postgres /var/lib/postgresql/15/livesessions_fault /var/log/postgresql/postgresql-15-livesessions_fault.log\n\
+                   15 main               5432 down   postgres /var/lib/postgresql/15/main               /var/log/postgresql/postgresql-15-main.log\n";
+    assert_eq!(
+        parse_clusters(listing),
+        vec![
+            Cluster {
+                version: "15".into(),
+                name: "livesessions_fault".into(),
+                port: 5433
+            },
+            Cluster {
+                version: "15".into(),
+                name: "main".into(),
+                port: 5432
+            },
+        ]
+    );
 }
