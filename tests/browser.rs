@@ -189,6 +189,8 @@ async fn sign_in(client: &Client, base: &str, name: &str, email: &str, admin: bo
         .goto(&format!("{base}/live-sessions"))
         .await
         .expect("page loaded");
+    // The form appears once the page has learnt that the server signs people in.
+    wait_present(client, "#signin-form:not([hidden])").await;
     fill(client, "#signin-name", name).await;
     fill(client, "#signin-email", email).await;
     if admin {
@@ -236,6 +238,7 @@ async fn admin_and_student_run_a_live_class() {
         thumbnail_dir: work.path().join("thumbnails"),
         dev: false,
         no_rate_limits: false,
+        time_zone: Default::default(),
     };
     let built = app::build(&config).await.expect("the server starts");
     assert!(built.dev_mode, "dev mode is on for loopback");
@@ -396,5 +399,65 @@ async fn admin_and_student_run_a_live_class() {
 
     admin.close().await.expect("admin browser closed");
     student.close().await.expect("student browser closed");
+    server.abort();
+}
+
+/// With real authentication configured there is no dev sign-in, and the page offers no form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sign_in_form_with_a_real_secret() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    let config = app::ServerConfig {
+        bind: addr,
+        database_url: format!(
+            "sqlite:{}?mode=rwc",
+            work.path().join("livesessions.db").display()
+        ),
+        jwt_secret: Some("a-real-deployment-secret-of-enough-length".into()),
+        firebase_project: None,
+        admin_emails: Vec::new(),
+        thumbnail_dir: work.path().join("thumbnails"),
+        dev: false,
+        no_rate_limits: false,
+        time_zone: Default::default(),
+    };
+    let built = app::build(&config).await.expect("the server starts");
+    assert!(!built.dev_mode, "a real secret turns dev mode off");
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            built
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+
+    let driver = start_chromedriver().await;
+    let downloads = work.path().join("downloads");
+    let client = browser(&driver, &work.path().join("profile"), &downloads).await;
+    client
+        .goto(&format!("http://{addr}/live-sessions"))
+        .await
+        .expect("page loaded");
+    // The page has asked the server and shows the host-managed sign-in note.
+    let note = find(&client, "#signin-note:not([hidden])").await;
+    assert!(note.is_displayed().await.expect("displayed state"));
+    let form = find(&client, "#signin-form").await;
+    assert!(
+        !form.is_displayed().await.expect("displayed state"),
+        "no sign-in form without dev mode"
+    );
+    // The page itself raised no errors (its probe's 404 is how it learns, and is expected).
+    let errors: Vec<String> = console_errors(&client)
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("/api/dev/token"))
+        .collect();
+    assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    client.close().await.expect("browser closed");
     server.abort();
 }

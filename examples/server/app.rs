@@ -10,7 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use livesessions::{BroadcastEvents, HealthCheck, LiveSessions, LocalDirThumbnails, Store};
+use livesessions::{
+    BroadcastEvents, HealthCheck, LiveSessions, LocalDirThumbnails, ServiceSettings, Store,
+    TimeZone,
+};
 use livesessions_http::{
     HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings,
 };
@@ -23,22 +26,25 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// `sqlite:…`, `postgres://…` or `mongodb://…`.
     pub database_url: String,
-    /// HS256 secret for tokens (dev mode makes one up when absent).
+    /// Verify HS256 tokens with this secret (turns dev mode off).
     pub jwt_secret: Option<String>,
-    /// Verify Firebase ID tokens of this project.
+    /// Verify Firebase ID tokens of this project (turns dev mode off).
     pub firebase_project: Option<String>,
     /// Emails whose owners are admins.
     pub admin_emails: Vec<String>,
     /// Where uploaded thumbnails go.
     pub thumbnail_dir: PathBuf,
-    /// Dev mode asked for explicitly.
+    /// Dev mode asked for explicitly (needed on a non-loopback address; refused with real
+    /// authentication).
     pub dev: bool,
     /// Switch the per-IP rate limits off (load and fuzz runs from one address).
     pub no_rate_limits: bool,
+    /// The zone start times without an offset are read in, unless the session names one.
+    pub time_zone: TimeZone,
 }
 
 /// What the server was built from, for the start banner.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Built {
     /// The router to serve.
     pub router: Router,
@@ -48,6 +54,8 @@ pub struct Built {
     pub auth: String,
     /// Whether `POST /api/dev/token` is on.
     pub dev_mode: bool,
+    /// Send `true` to end the open event streams (the first step of a graceful shutdown).
+    pub stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// Why the server could not start.
@@ -125,70 +133,94 @@ fn random_secret() -> String {
     )
 }
 
+/// How requests are authenticated, decided from the options before anything is opened.
+enum AuthMode {
+    /// Firebase ID tokens of a project.
+    Firebase(String),
+    /// HS256 tokens signed with a configured secret.
+    Secret(String),
+    /// Dev mode: `POST /api/dev/token` signs anyone in, with a secret made up at start.
+    Dev,
+}
+
+fn auth_mode(config: &ServerConfig) -> Result<AuthMode, StartError> {
+    match (&config.jwt_secret, &config.firebase_project) {
+        (Some(_), Some(_)) => Err(StartError::Options(
+            "--jwt-secret and --firebase-project exclude each other: give one way to verify tokens"
+                .into(),
+        )),
+        (Some(_), None) | (None, Some(_)) if config.dev => Err(StartError::Options(
+            "--dev cannot be combined with --jwt-secret or --firebase-project: dev mode lets anyone \
+             sign in, as an admin too. Drop --dev to run with real authentication, or drop the \
+             secret or project to try the server locally"
+                .into(),
+        )),
+        (Some(secret), None) => Ok(AuthMode::Secret(secret.clone())),
+        (None, Some(project)) => Ok(AuthMode::Firebase(project.clone())),
+        (None, None) if config.dev || config.bind.ip().is_loopback() => Ok(AuthMode::Dev),
+        (None, None) => Err(StartError::Options(format!(
+            "{} is not a loopback address: give --jwt-secret or --firebase-project, or --dev to \
+             let anyone who reaches it sign in (as an admin too)",
+            config.bind
+        ))),
+    }
+}
+
 /// Builds the server.
 pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
-    let loopback = config.bind.ip().is_loopback();
-    let dev_mode = (config.dev || loopback) && config.firebase_project.is_none();
-    if config.dev && config.firebase_project.is_some() {
-        return Err(StartError::Options(
-            "--dev and --firebase-project exclude each other".into(),
-        ));
-    }
+    let mode = auth_mode(config)?;
     let (store, health, store_name) = open_store(&config.database_url).await?;
     let events = Arc::new(BroadcastEvents::default());
     let service = LiveSessions::builder(store)
         .events(events.clone())
         .thumbnails(Arc::new(LocalDirThumbnails::new(&config.thumbnail_dir)))
         .health(health)
+        .settings(ServiceSettings {
+            default_time_zone: config.time_zone,
+            ..ServiceSettings::default()
+        })
         .build();
 
-    let (authenticator, auth_name, dev_secret) = match (&config.firebase_project, &config.jwt_secret) {
-        (Some(project), _) => {
-            let cfg = JwtConfig::firebase(project).with_admin_emails(config.admin_emails.clone());
-            (
-                JwtAuthenticator::new(
-                    cfg,
-                    livesessions_http::KeySource::JwksUrl(livesessions_http::FIREBASE_JWKS_URL.into()),
-                )?,
-                format!("Firebase ID tokens of project {project}"),
-                None,
-            )
-        }
-        (None, Some(secret)) => (
-            JwtAuthenticator::hs256(
-                secret,
-                JwtConfig::default().with_admin_emails(config.admin_emails.clone()),
+    let admins = JwtConfig::default().with_admin_emails(config.admin_emails.clone());
+    let (authenticator, auth_name, dev_secret) = match mode {
+        AuthMode::Firebase(project) => (
+            JwtAuthenticator::new(
+                JwtConfig::firebase(&project).with_admin_emails(config.admin_emails.clone()),
+                livesessions_http::KeySource::JwksUrl(livesessions_http::FIREBASE_JWKS_URL.into()),
             )?,
-            "HS256 JWTs signed with --jwt-secret".to_owned(),
-            dev_mode.then(|| secret.clone()),
+            format!("Firebase ID tokens of project {project}; dev sign-in off"),
+            None,
         ),
-        (None, None) if dev_mode => {
+        AuthMode::Secret(secret) => (
+            JwtAuthenticator::hs256(&secret, admins)?,
+            "HS256 JWTs signed with --jwt-secret; dev sign-in off".to_owned(),
+            None,
+        ),
+        AuthMode::Dev => {
+            // Dev tokens are only ever signed with a secret that lives and dies with this
+            // process, so they are worthless to any other server.
             let secret = random_secret();
             (
-                JwtAuthenticator::hs256(
-                    &secret,
-                    JwtConfig::default().with_admin_emails(config.admin_emails.clone()),
-                )?,
-                "HS256 JWTs with a secret made up at start".to_owned(),
+                JwtAuthenticator::hs256(&secret, admins)?,
+                "dev mode: POST /api/dev/token signs anyone in, admins too, with a secret made up \
+                 at start (the page shows a sign-in form)"
+                    .to_owned(),
                 Some(secret),
             )
         }
-        (None, None) => {
-            return Err(StartError::Options(format!(
-                "{} is not a loopback address: give --jwt-secret or --firebase-project, or --dev to allow dev sign-in there",
-                config.bind
-            )))
-        }
     };
+    let dev_mode = dev_secret.is_some();
 
     let mut settings = HttpSettings::default();
     if config.no_rate_limits {
         settings.rate_limits = RateLimitSettings::disabled();
     }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut router = LiveSessionsApi::new(service)
         .auth(Arc::new(authenticator))
         .events(events)
         .settings(settings)
+        .shutdown_signal(stopping)
         .router();
     if let Some(secret) = dev_secret {
         router = router.merge(dev_routes(secret));
@@ -202,6 +234,7 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         store: store_name,
         auth: auth_name,
         dev_mode,
+        stop,
     })
 }
 

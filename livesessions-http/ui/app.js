@@ -263,7 +263,8 @@
     var hostManaged = !!hostToken();
     var devUnavailable = hostManaged || state.devSignIn === 'unavailable';
     $('signin-panel').hidden = signedIn();
-    $('signin-form').hidden = devUnavailable;
+    // The form only once the server has said it signs people in.
+    $('signin-form').hidden = devUnavailable || state.devSignIn !== 'available';
     $('signin-note').hidden = !devUnavailable;
 
     $('add-session-toggle').hidden = !auth.admin;
@@ -276,7 +277,11 @@
     fetch(API + '/dev/token', { method: 'GET', credentials: 'same-origin' }).then(function (res) {
       state.devSignIn = res.status === 404 ? 'unavailable' : 'available';
       renderAuth();
-    }, function () { /* offline: keep the form */ });
+    }, function () {
+      // Offline: offer the form; signing in says what went wrong.
+      state.devSignIn = 'available';
+      renderAuth();
+    });
   }
 
   function onSignIn(event) {
