@@ -153,6 +153,80 @@ impl SessionView {
     }
 }
 
+/// A thumbnail stored ahead of the session row that refers to it.
+///
+/// [`PendingUpload::keep`] once the row is committed; [`PendingUpload::discard`] when storing it
+/// failed. Dropped without either — the caller's future was dropped while the store was busy,
+/// e.g. by a request timeout — it spawns a task on the current Tokio runtime that deletes the
+/// file unless the session turns out to refer to it after all (the write may have committed
+/// just before the drop).
+struct PendingUpload {
+    /// `None` once kept or discarded.
+    key: Option<ThumbnailKey>,
+    session_id: SessionId,
+    thumbnails: Arc<dyn ThumbnailStore>,
+    store: Arc<dyn Store>,
+}
+
+impl PendingUpload {
+    fn key(&self) -> &ThumbnailKey {
+        self.key
+            .as_ref()
+            .expect("a pending upload has its key until kept or discarded")
+    }
+
+    /// The session row refers to the file now: nothing to clean up.
+    fn keep(mut self) {
+        self.key = None;
+    }
+
+    /// Storing the row failed: delete the file now.
+    async fn discard(mut self) {
+        if let Some(key) = self.key.take() {
+            delete_thumbnail(self.thumbnails.as_ref(), &key).await;
+        }
+    }
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let (thumbnails, store, session_id) =
+            (self.thumbnails.clone(), self.store.clone(), self.session_id);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(%key, "an interrupted upload is left behind: no runtime to delete it on");
+            return;
+        };
+        runtime.spawn(async move {
+            match store.get_session(session_id).await {
+                Ok(Some(session))
+                    if session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key)
+                        == Some(&key) =>
+                {
+                    // The write committed before the caller went away: the file is in use.
+                }
+                Ok(_) => {
+                    tracing::debug!(%key, "deleting the upload of an interrupted request");
+                    delete_thumbnail(thumbnails.as_ref(), &key).await;
+                }
+                Err(error) => {
+                    // Deleting a file the session may refer to would break it; an orphan file
+                    // is the lesser harm.
+                    tracing::warn!(%key, %error, "cannot tell whether an interrupted upload is in use; kept");
+                }
+            }
+        });
+    }
+}
+
+async fn delete_thumbnail(thumbnails: &dyn ThumbnailStore, key: &ThumbnailKey) {
+    if let Err(error) = thumbnails.delete(key).await {
+        tracing::warn!(%key, %error, "could not delete a thumbnail");
+    }
+}
+
 /// Settings of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSettings {
@@ -232,7 +306,8 @@ impl LiveSessionsBuilder {
         self
     }
 
-    /// A readiness check of the store's backend.
+    /// A readiness check of the store's backend (default: [`LiveSessions::ready`] reads a
+    /// session that does not exist).
     pub fn health(mut self, health: Arc<dyn HealthCheck>) -> Self {
         self.service.health = Some(health);
         self
@@ -304,7 +379,15 @@ impl LiveSessions {
             .ok_or_else(|| Error::session_not_found(id))
     }
 
-    async fn store_upload(&self, upload: &ThumbnailUpload) -> Result<ThumbnailKey> {
+    /// Checks `upload` and stores it for `session_id`. The returned guard deletes the file again
+    /// unless [`PendingUpload::keep`] is called once the session row that refers to it is
+    /// committed: on an error, and also when the calling future is dropped half-way (a request
+    /// timeout), in which case a task checks whether the row made it after all.
+    async fn store_upload(
+        &self,
+        session_id: SessionId,
+        upload: &ThumbnailUpload,
+    ) -> Result<PendingUpload> {
         let kind = upload.check()?;
         let thumbnails = self.thumbnails.as_ref().ok_or_else(|| {
             Error::invalid(
@@ -313,16 +396,20 @@ impl LiveSessions {
                 "uploads are not enabled on this server",
             )
         })?;
-        let key = ThumbnailKey::generate(kind);
-        thumbnails.put(&key, &upload.bytes).await?;
-        Ok(key)
+        // Armed before the write starts: a future dropped during the write still cleans up.
+        let pending = PendingUpload {
+            key: Some(ThumbnailKey::generate(kind)),
+            session_id,
+            thumbnails: thumbnails.clone(),
+            store: self.store.clone(),
+        };
+        thumbnails.put(pending.key(), &upload.bytes).await?;
+        Ok(pending)
     }
 
     async fn discard_upload(&self, key: &ThumbnailKey) {
         if let Some(thumbnails) = &self.thumbnails {
-            if let Err(error) = thumbnails.delete(key).await {
-                tracing::warn!(%key, %error, "could not delete a thumbnail");
-            }
+            delete_thumbnail(thumbnails.as_ref(), key).await;
         }
     }
 
@@ -336,7 +423,7 @@ impl LiveSessions {
         upload: Option<ThumbnailUpload>,
     ) -> Result<LiveSession> {
         require_admin(caller)?;
-        let mut fields = match (
+        let fields = match (
             input.validate_in(self.settings.default_time_zone),
             upload.as_ref().map(ThumbnailUpload::check),
         ) {
@@ -348,23 +435,26 @@ impl LiveSessions {
             }
             (Err(e), _) => return Err(e),
         };
-        let key = match &upload {
-            Some(upload) => Some(self.store_upload(upload).await?),
-            None => None,
-        };
-        if let Some(key) = &key {
-            fields.thumbnail = Some(Thumbnail::Uploaded(key.clone()));
-        }
         let now = self.clock.now();
         let mut session = LiveSession::new(fields, now);
         if input.is_live {
             session.start(now)?;
         }
+        let pending = match &upload {
+            Some(upload) => Some(self.store_upload(session.id, upload).await?),
+            None => None,
+        };
+        if let Some(pending) = &pending {
+            session.thumbnail = Some(Thumbnail::Uploaded(pending.key().clone()));
+        }
         if let Err(e) = self.store.insert_session(&session).await {
-            if let Some(key) = &key {
-                self.discard_upload(key).await;
+            if let Some(pending) = pending {
+                pending.discard().await;
             }
             return Err(e);
+        }
+        if let Some(pending) = pending {
+            pending.keep();
         }
         self.publish(EventKind::Created, &session);
         if session.is_live() {
@@ -384,16 +474,19 @@ impl LiveSessions {
     ) -> Result<LiveSession> {
         require_admin(caller)?;
         let mut patch = update.validate()?;
-        let key = match &upload {
-            Some(upload) => Some(self.store_upload(upload).await?),
+        let pending = match &upload {
+            Some(upload) => Some(self.store_upload(id, upload).await?),
             None => None,
         };
-        if let Some(key) = &key {
-            patch.thumbnail = Some(Some(Thumbnail::Uploaded(key.clone())));
+        if let Some(pending) = &pending {
+            patch.thumbnail = Some(Some(Thumbnail::Uploaded(pending.key().clone())));
         }
         let result = self.update_with_retries(id, &update, &patch).await;
         match result {
             Ok((old_thumbnail, session, kind)) => {
+                if let Some(pending) = pending {
+                    pending.keep();
+                }
                 if let Some(old) = old_thumbnail.as_ref().and_then(Thumbnail::uploaded_key) {
                     if session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key) != Some(old) {
                         self.discard_upload(old).await;
@@ -405,8 +498,8 @@ impl LiveSessions {
                 Ok(session)
             }
             Err(e) => {
-                if let Some(key) = &key {
-                    self.discard_upload(key).await;
+                if let Some(pending) = pending {
+                    pending.discard().await;
                 }
                 Err(e)
             }
@@ -790,11 +883,13 @@ impl LiveSessions {
         thumbnails.get(key).await?.ok_or_else(not_found)
     }
 
-    /// Whether the store's backend answers (when a [`HealthCheck`] was given).
+    /// Whether the store's backend answers: the [`HealthCheck`] when one was given, otherwise
+    /// a read of a session that does not exist (any answer, found or not, shows that the
+    /// backend is reachable; its errors are returned).
     pub async fn ready(&self) -> Result<()> {
         match &self.health {
             Some(health) => health.ping().await,
-            None => Ok(()),
+            None => self.store.get_session(SessionId::new()).await.map(|_| ()),
         }
     }
 
