@@ -197,9 +197,13 @@ fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
 
 /// Runs the server with `args` and expects it to refuse to start: its exit status and stderr.
 async fn refused(args: &[&str]) -> (ExitStatus, String) {
+    refused_on(&format!("127.0.0.1:{}", free_port()), args).await
+}
+
+/// [`refused`] with the server told to listen on `addr`.
+async fn refused_on(addr: &str, args: &[&str]) -> (ExitStatus, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = spawn(dir.path(), &addr, args);
+    let mut child = spawn(dir.path(), addr, args);
     let status = tokio::time::timeout(STEP, child.wait())
         .await
         .expect("the server exits instead of serving")
@@ -334,6 +338,14 @@ async fn dev_mode_with_real_authentication_does_not_start() {
     let (status, stderr) = refused(&["--jwt-secret", SECRET, "--firebase-project", "p"]).await;
     assert!(!status.success());
     assert!(stderr.contains("exclude each other"), "{stderr}");
+    // Not loopback and no real authentication: dev mode only when asked for (the options are
+    // checked before the address is bound).
+    let (status, stderr) = refused_on("0.0.0.0:9", &[]).await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains("is not a loopback address") && stderr.contains("--jwt-secret"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -538,4 +550,27 @@ async fn a_request_that_never_finishes_does_not_keep_the_server_up() {
         "{}",
         server.stderr()
     );
+}
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    let mut server = Server::start(&[]).await;
+    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
+    let (_stuck, _never_sent) = start_slow_create(&server, &admin).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        server.child.try_wait().expect("status").is_none(),
+        "the first signal waits for the request in flight"
+    );
+    let again = Instant::now();
+    server.signal("INT");
+    let status = server
+        .exit_within(Duration::from_secs(3))
+        .await
+        .expect("the second signal ends the process");
+    assert!(!status.success(), "a cut-off request is not a clean stop");
+    assert!(again.elapsed() < Duration::from_secs(3));
+    assert!(server.stderr().contains("again"), "{}", server.stderr());
 }
