@@ -6,7 +6,10 @@
 //!
 //! With T the presence timeout, `credit(c)` adds `max(0, min(c, last_seen + T) − present_since)`
 //! seconds and closes the open interval. A participant holds at most one open interval, so
-//! several tabs or replayed heartbeats never credit twice.
+//! several tabs or replayed heartbeats never credit twice. Events may arrive late (from a
+//! second server, or after a concurrent start, end or leave): an interval only opens at a time
+//! inside the current live period and not before the participant's last leave, so every
+//! credited second lies inside a live period and is credited once.
 
 use std::time::Duration;
 
@@ -102,15 +105,25 @@ impl Participant {
         }
     }
 
-    /// The presence rule at `t` (after a join or on a heartbeat), `live` telling whether the
-    /// session is live: a time older than `last_seen` is ignored; while live an interval is opened
-    /// (or, after a gap longer than T, the old one is credited up to `last_seen + T` and a new one
-    /// opened); `last_seen` becomes `t`.
-    pub fn touch(&mut self, t: DateTime<Utc>, live: bool, timeout: Duration) {
-        if t < self.last_seen {
+    /// The presence rule at `t` (after a join or on a heartbeat). `live_since` is the start of
+    /// the session's current live period, `None` when it is not live.
+    ///
+    /// A time older than `last_seen` or than the last leave (`left_at`) is ignored: a heartbeat
+    /// sent before a leave and delivered after it does not reopen the interval the leave closed.
+    /// While live and from the current period's start on, an interval is opened (or, after a gap
+    /// longer than T, the old one is credited up to `last_seen + T` and a new one opened); an
+    /// event stamped before that start (sent before a concurrent start or restart) opens
+    /// nothing, as while not live. `last_seen` becomes `t`.
+    pub fn touch(
+        &mut self,
+        t: DateTime<Utc>,
+        live_since: Option<DateTime<Utc>>,
+        timeout: Duration,
+    ) {
+        if t < self.last_seen || self.left_at.is_some_and(|left| t < left) {
             return;
         }
-        if live {
+        if live_since.is_some_and(|since| t >= since) {
             match self.present_since {
                 None => self.present_since = Some(t),
                 Some(_) if t - self.last_seen > timeout_delta(timeout) => {
@@ -123,10 +136,11 @@ impl Participant {
         self.last_seen = t;
     }
 
-    /// `leave(t)`: credits the open interval at `t` and records the leave. Leaving twice is harmless.
+    /// `leave(t)`: credits the open interval at `t` and records the leave (`left_at` keeps the
+    /// latest leave when a late one arrives). Leaving twice is harmless.
     pub fn leave(&mut self, t: DateTime<Utc>, timeout: Duration) {
         self.credit(t, timeout);
-        self.left_at = Some(t);
+        self.left_at = Some(self.left_at.map_or(t, |left| left.max(t)));
     }
 
     /// Whether the participant counts as watching at `now`: present and seen within T.
@@ -166,6 +180,9 @@ mod tests {
 
     const T: Duration = DEFAULT_PRESENCE_TIMEOUT;
 
+    /// Live since well before every time the tests use.
+    const LIVE: Option<DateTime<Utc>> = Some(DateTime::<Utc>::MIN_UTC);
+
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
     }
@@ -185,10 +202,10 @@ mod tests {
     #[test]
     fn heartbeats_credit_on_leave() {
         let mut p = participant(0);
-        p.touch(at(0), true, T);
+        p.touch(at(0), LIVE, T);
         assert_eq!(p.present_since, Some(at(0)));
-        p.touch(at(30), true, T);
-        p.touch(at(60), true, T);
+        p.touch(at(30), LIVE, T);
+        p.touch(at(60), LIVE, T);
         p.leave(at(75), T);
         assert_eq!(p.watch_seconds, 75);
         assert!(!p.is_present());
@@ -200,10 +217,10 @@ mod tests {
     #[test]
     fn gaps_longer_than_the_timeout_are_capped() {
         let mut p = participant(0);
-        p.touch(at(0), true, T);
-        p.touch(at(30), true, T);
+        p.touch(at(0), LIVE, T);
+        p.touch(at(30), LIVE, T);
         // Silent for 500 s: the first interval counts up to last_seen + T = 120.
-        p.touch(at(530), true, T);
+        p.touch(at(530), LIVE, T);
         assert_eq!(p.watch_seconds, 120);
         assert_eq!(p.present_since, Some(at(530)));
         // Leaving long after the last heartbeat only counts up to last_seen + T.
@@ -214,25 +231,68 @@ mod tests {
     #[test]
     fn stale_heartbeats_are_ignored_and_not_live_only_updates_last_seen() {
         let mut p = participant(0);
-        p.touch(at(100), false, T);
+        p.touch(at(100), None, T);
         assert_eq!(p.present_since, None);
         assert_eq!(p.last_seen, at(100));
-        p.touch(at(50), true, T);
+        p.touch(at(50), LIVE, T);
         assert_eq!(p.present_since, None);
         assert_eq!(p.last_seen, at(100));
-        p.touch(at(120), true, T);
+        p.touch(at(120), LIVE, T);
         assert_eq!(p.present_since, Some(at(120)));
         // A second tab's heartbeat does not open another interval.
-        p.touch(at(130), true, T);
+        p.touch(at(130), LIVE, T);
         assert_eq!(p.present_since, Some(at(120)));
         p.credit(at(150), T);
         assert_eq!(p.watch_seconds, 30);
     }
 
     #[test]
+    fn an_event_older_than_the_last_leave_does_not_reopen_the_interval() {
+        let mut p = participant(0);
+        p.touch(at(0), LIVE, T);
+        p.leave(at(60), T);
+        assert_eq!(p.watch_seconds, 60);
+        // A heartbeat sent at 50 by a lagging server arrives after the leave.
+        p.touch(at(50), LIVE, T);
+        assert_eq!(
+            p.present_since, None,
+            "a late heartbeat reopened the interval"
+        );
+        assert_eq!(p.last_seen, at(0));
+        // A late leave does not move the last leave back.
+        p.leave(at(30), T);
+        assert_eq!(p.left_at, Some(at(60)));
+        p.touch(at(59), LIVE, T);
+        assert_eq!(p.present_since, None);
+        // Coming back after the leave opens a new interval.
+        p.touch(at(70), LIVE, T);
+        assert_eq!(p.present_since, Some(at(70)));
+        p.leave(at(100), T);
+        assert_eq!(p.watch_seconds, 60 + 30);
+    }
+
+    #[test]
+    fn an_event_from_before_the_live_period_opens_nothing() {
+        let mut p = participant(0);
+        // Live since 120; a heartbeat stamped 100 arrives after the start.
+        p.touch(at(100), Some(at(120)), T);
+        assert_eq!(p.present_since, None);
+        assert_eq!(p.last_seen, at(100));
+        p.touch(at(120), Some(at(120)), T);
+        assert_eq!(p.present_since, Some(at(120)));
+        p.credit(at(150), T);
+        assert_eq!(p.watch_seconds, 30);
+        // After a restart at 400, an event stamped between the periods opens nothing either.
+        p.touch(at(300), Some(at(400)), T);
+        assert_eq!(p.present_since, None);
+        p.touch(at(410), Some(at(400)), T);
+        assert_eq!(p.present_since, Some(at(410)));
+    }
+
+    #[test]
     fn watching_and_provisional_watch_time() {
         let mut p = participant(0);
-        p.touch(at(0), true, T);
+        p.touch(at(0), LIVE, T);
         assert!(p.is_watching(at(90), T));
         assert!(!p.is_watching(at(91), T));
         assert_eq!(p.watch_seconds_at(at(60), T), 60);

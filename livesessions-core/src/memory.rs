@@ -133,7 +133,7 @@ impl AttendanceStore for MemoryStore {
             .get(&request.session_id)
             .ok_or_else(|| Error::session_not_found(request.session_id))?;
         session.check_joinable()?;
-        let live = session.is_live();
+        let live = session.live_period_start();
         let participants = inner.participants.entry(request.session_id).or_default();
         let (participant, first_join) = match participants.get_mut(&request.joiner.user_id) {
             Some(existing) => {
@@ -175,7 +175,7 @@ impl AttendanceStore for MemoryStore {
             .sessions
             .get(&session_id)
             .ok_or_else(|| Error::session_not_found(session_id))?
-            .is_live();
+            .live_period_start();
         let p = inner
             .participants
             .get_mut(&session_id)

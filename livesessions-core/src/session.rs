@@ -243,6 +243,16 @@ impl LiveSession {
         }
     }
 
+    /// Where the current live period began: `live_since` while live, `None` otherwise. The
+    /// presence rule opens intervals only from here on ([`Participant::touch`](crate::Participant::touch)).
+    pub fn live_period_start(&self) -> Option<DateTime<Utc>> {
+        if self.is_live() {
+            self.live_since
+        } else {
+            None
+        }
+    }
+
     /// Seconds the session has been live in total, as of `now`.
     pub fn live_duration_at(&self, now: DateTime<Utc>) -> i64 {
         let current = self

@@ -173,6 +173,17 @@ where
 /// `Option<`[`Fixture`](crate::testing::Fixture)`>`: a fresh store, or `None` to skip. See the
 /// [module documentation](crate::testing) for a complete example.
 ///
+/// Attributes written before the setup function are put on every generated test. A store whose
+/// tests need a server that may be missing marks them ignored, so that `cargo test` counts them
+/// as ignored rather than passed (the cfg comes from the crate's build script):
+///
+/// ```ignore
+/// livesessions_core::conformance_tests!(
+///     #[cfg_attr(not(my_store_server), ignore = "set MY_STORE_TEST_URL to run these tests")]
+///     fresh_store
+/// );
+/// ```
+///
 /// ```no_run
 /// use std::sync::Arc;
 /// use livesessions_core::{testing::Fixture, MemoryStore};
@@ -186,8 +197,14 @@ where
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
+    ($(#[$attr:meta])+ $setup:expr $(,)?) => {
+        $crate::conformance_tests!(@list [$(#[$attr])+] $setup);
+    };
     ($setup:expr $(,)?) => {
-        $crate::conformance_tests!(@cases $setup;
+        $crate::conformance_tests!(@list [] $setup);
+    };
+    (@list [$($attrs:tt)*] $setup:expr) => {
+        $crate::conformance_tests!(@cases [$($attrs)*] $setup;
             sessions_round_trip_every_field,
             inserting_an_existing_id_conflicts,
             update_session_checks_the_version,
@@ -218,11 +235,13 @@ macro_rules! conformance_tests {
             participation_of_one_user,
             concurrent_joins_count_each_user_once,
             concurrent_heartbeats_and_leaves_keep_credit,
+            random_races_keep_watch_time_inside_live_periods,
         );
     };
-    (@cases $setup:expr; $($case:ident),* $(,)?) => {
+    (@cases [$($attrs:tt)*] $setup:expr; $($case:ident),* $(,)?) => {
         $(
             #[test]
+            $($attrs)*
             fn $case() {
                 $crate::testing::run_case(
                     || ($setup)(),

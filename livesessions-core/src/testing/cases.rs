@@ -10,6 +10,7 @@ mod attendance;
 mod concurrency;
 mod lifecycle;
 mod lists;
+mod races;
 mod sessions;
 
 pub use analytics::*;
@@ -17,4 +18,5 @@ pub use attendance::*;
 pub use concurrency::*;
 pub use lifecycle::*;
 pub use lists::*;
+pub use races::*;
 pub use sessions::*;
