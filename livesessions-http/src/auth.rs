@@ -1,4 +1,4 @@
-//! Authentication (DESIGN §5.3): the [`Authenticator`] port and a JWT implementation.
+//! Authentication: the [`Authenticator`] port and a JWT implementation.
 //!
 //! The router reads `Authorization: Bearer <token>` and asks the configured [`Authenticator`]
 //! for the [`Actor`]. No header means an anonymous caller; a header with a token that does not

@@ -10,6 +10,60 @@ use crate::auth::AuthError;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// What a request's bearer token says, worked out once per request: the rate-limit middleware
+/// verifies the token to choose the caller's bucket and leaves the answer in the request's
+/// extensions, where [`Caller`] picks it up.
+#[derive(Debug, Clone)]
+pub(crate) enum Identity {
+    /// No `Authorization` header.
+    Anonymous,
+    /// A token that verified.
+    User(Actor),
+    /// A header that was refused: `401`, or `503` when the keys could not be fetched.
+    Refused(ApiError),
+}
+
+impl Identity {
+    /// Verifies the request's `Authorization` header, if any.
+    pub(crate) async fn of(headers: &HeaderMap, state: &AppState) -> Identity {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Identity::Anonymous;
+        };
+        let Some(token) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, token)| {
+                scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+            })
+            .map(|(_, token)| token.trim())
+        else {
+            return Identity::Refused(ApiError::invalid_token());
+        };
+        match state.auth().authenticate(token).await {
+            Ok(actor) => Identity::User(actor),
+            Err(AuthError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "token could not be checked");
+                Identity::Refused(ApiError::unavailable(
+                    state.settings().unavailable_retry_after,
+                ))
+            }
+            Err(error) => {
+                tracing::debug!(%error, "token refused");
+                Identity::Refused(ApiError::invalid_token())
+            }
+        }
+    }
+
+    /// The identity in the request's extensions, else the one its headers give.
+    pub(crate) async fn of_parts(parts: &Parts, state: &AppState) -> Identity {
+        match parts.extensions.get::<Identity>() {
+            Some(identity) => identity.clone(),
+            None => Identity::of(&parts.headers, state).await,
+        }
+    }
+}
+
 /// The caller: `None` without an `Authorization` header; a header whose token does not verify
 /// is refused with `401` (or `503` when the keys cannot be fetched).
 #[derive(Debug, Clone)]
@@ -25,29 +79,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Caller(None));
-        };
-        let value = value.to_str().map_err(|_| ApiError::invalid_token())?;
-        let (scheme, token) = value
-            .trim()
-            .split_once(' ')
-            .ok_or_else(ApiError::invalid_token)?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::invalid_token());
-        }
-        match state.auth().authenticate(token.trim()).await {
-            Ok(actor) => Ok(Caller(Some(actor))),
-            Err(AuthError::Unavailable(reason)) => {
-                tracing::warn!(%reason, "token could not be checked");
-                Err(ApiError::unavailable(
-                    state.settings().unavailable_retry_after,
-                ))
-            }
-            Err(error) => {
-                tracing::debug!(%error, "token refused");
-                Err(ApiError::invalid_token())
-            }
+        match Identity::of_parts(parts, state).await {
+            Identity::Anonymous => Ok(Caller(None)),
+            Identity::User(actor) => Ok(Caller(Some(actor))),
+            Identity::Refused(error) => Err(error),
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::json::{
     ParticipantJson, ParticipationJson, ReportJson, SessionJson, UpdateSessionJson,
 };
 use crate::problem::ApiError;
+use crate::ratelimit::{ClientKey, STREAM_RETRY_AFTER};
 use crate::state::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -266,7 +267,8 @@ fn event_json(state: &AppState, event: &SessionEvent) -> EventJson {
 
 /// Server-Sent Events: one event per change, named by its kind, with [`EventJson`] data, and a
 /// keep-alive comment when idle. A client that falls too far behind is disconnected and should
-/// reconnect and reload. Streams end when the host shuts down
+/// reconnect and reload. A caller may hold a limited number of streams open at once (per user,
+/// or per address for anonymous callers); one more is `429`. Streams end when the host shuts down
 /// ([`LiveSessionsApi::shutdown_signal`](crate::LiveSessionsApi::shutdown_signal)).
 #[utoipa::path(
     get, path = "/api/live-sessions/events", tag = "sessions",
@@ -275,14 +277,24 @@ fn event_json(state: &AppState, event: &SessionEvent) -> EventJson {
          content_type = "text/event-stream", body = String),
         (status = 404, description = "This server publishes no events", body = crate::problem::Problem,
          content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited, or the caller (the user; for anonymous callers \
+         the address) has too many streams open; retry after `Retry-After` seconds",
+         body = crate::problem::Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn events(
     State(state): State<AppState>,
+    key: ClientKey,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let source = state
         .events()
         .ok_or_else(|| ApiError::not_found("this server publishes no events"))?;
+    // Held by the stream: the slot is given back when the stream ends or the client goes away.
+    let slot = state.limiters().open_stream(key.clone()).ok_or_else(|| {
+        tracing::debug!(%key, "too many open event streams");
+        ApiError::too_many_streams(STREAM_RETRY_AFTER)
+    })?;
     let receiver = source.subscribe();
     let keep_alive = state.settings().sse_keep_alive;
     let stopping = {
@@ -307,7 +319,10 @@ pub(crate) async fn events(
     });
     use futures::StreamExt as _;
     // On shutdown the stream ends, so the connection closes and the client reconnects.
-    let stream = opened.chain(changes).take_until(stopping);
+    let stream = opened.chain(changes).take_until(stopping).map(move |item| {
+        let _held_while_streaming = &slot;
+        item
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
 }
 
@@ -993,7 +1008,7 @@ pub(crate) async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store answers (its health check when the service has one, else a read).
 #[utoipa::path(
     get, path = "/readyz", tag = "meta",
     responses((status = 200, description = "Ready", body = Health))

@@ -1,4 +1,4 @@
-//! The JSON shapes of the API (DESIGN §5.2): the seed's camelCase names, RFC 3339 UTC times.
+//! The JSON shapes of the API: the seed's camelCase names, RFC 3339 UTC times.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use livesessions_core::{

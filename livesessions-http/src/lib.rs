@@ -38,7 +38,7 @@
 //!     .merge(live_sessions);
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! // The peer address feeds the per-IP rate limits.
+//! // The peer address keys the rate limits of anonymous requests.
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! # Ok(())
 //! # }
@@ -82,11 +82,17 @@
 //!
 //! # What the router serves
 //!
-//! The routes of DESIGN §5.2 (see [`LiveSessionsApi::routes`]), their JSON in the seed's
-//! camelCase names, errors as `application/problem+json`, `GET /api/openapi.json`, `/healthz`
-//! and `/readyz`. Each request gets an `x-request-id` (kept when the client sends one) and a
-//! `tracing` span. Without an [`EventSource`] the event stream answers `404`; without an
-//! [`Authenticator`] every caller is anonymous and requests with a token get `401`.
+//! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in the seed's
+//! camelCase names, errors as `application/problem+json` (unknown paths and wrong methods
+//! included), `GET /api/openapi.json`, `/healthz` and `/readyz` (which asks the store). Each
+//! request gets an `x-request-id` (kept when the client sends one) and a `tracing` span.
+//! Without an [`EventSource`] the event stream answers `404`; without an [`Authenticator`]
+//! every caller is anonymous and requests with a token get `401`.
+//!
+//! Rate limits ([`RateLimitSettings`]) are kept per signed-in user, and per client IP only for
+//! anonymous requests (and requests whose token is refused), so a class behind one school
+//! address does not share one bucket. Open event streams are capped per user and per
+//! anonymous address.
 //!
 //! The attendance CSV export quotes cells as RFC 4180 says and prefixes cells that begin with
 //! `=`, `+`, `-` or `@` with `'`, so spreadsheets do not evaluate user-supplied names as formulas.
@@ -98,6 +104,7 @@
 pub mod auth;
 mod csv;
 mod extract;
+mod gate;
 mod handlers;
 mod json;
 mod openapi;
@@ -129,7 +136,9 @@ pub use json::{
     SessionForm, SessionJson, UpdateSessionJson,
 };
 pub use problem::{ApiError, Problem, ProblemField, PROBLEM_JSON};
-pub use settings::{BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings};
+pub use settings::{
+    BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings, StreamLimitSettings,
+};
 
 /// The header that carries the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -201,6 +210,12 @@ impl LiveSessionsApi {
     /// The router, with its state applied: merge or nest it into the host's router.
     ///
     /// With the `ui` feature, the web page at `/live-sessions` is served as well.
+    ///
+    /// Unknown paths answer `404` and methods a path does not serve `405` (with `Allow`), both
+    /// as `application/problem+json`. The `404` is the router's fallback, so once merged it
+    /// answers for the host's unknown paths too. axum refuses to merge two routers that both
+    /// have a fallback: a host with its own calls
+    /// [`reset_fallback`](axum::Router::reset_fallback) on this router before merging.
     pub fn router(self) -> Router {
         let openapi = self.openapi_json();
         let state = state::AppState::new(
@@ -229,6 +244,8 @@ impl LiveSessionsApi {
         #[cfg(feature = "ui")]
         let router = router.merge(ui::router());
         router
+            .method_not_allowed_fallback(routes::wrong_method)
+            .fallback(routes::unknown_path)
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(trace)
             .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

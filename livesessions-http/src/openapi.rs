@@ -18,7 +18,12 @@ use crate::routes::{self, RouteSpec};
         title = "livesessions",
         description = "Live sessions for e-learning: schedule, start and end live classes; join, \
                        watch and track attendance; reports and analytics. Errors are RFC 9457 \
-                       `application/problem+json`.",
+                       `application/problem+json`, unknown paths (`404`) and methods a path does \
+                       not serve (`405`, with `Allow`) included. Rate limits are kept per signed-in \
+                       user, and per client address for anonymous requests and requests whose \
+                       token is refused; reads, attendance (join, heartbeat, leave) and admin \
+                       writes have separate buckets, and open event streams are capped per user \
+                       and per anonymous address.",
     ),
     paths(
         handlers::list_sessions,
@@ -81,7 +86,10 @@ fn describe(status: u16) -> &'static str {
         413 => "The body or the uploaded thumbnail is too large",
         415 => "Wrong content type, or a thumbnail that is not a JPEG, PNG, GIF or WebP image",
         422 => "Invalid fields, listed in `errors`",
-        429 => "Rate limited; retry after `Retry-After` seconds",
+        429 => {
+            "Rate limited (per signed-in user; per client address when anonymous); retry after \
+             `Retry-After` seconds"
+        }
         500 => "Internal error (details are logged, never sent)",
         503 => {
             "The store is unavailable or the request timed out; retry after `Retry-After` seconds"

@@ -1,4 +1,4 @@
-//! Errors as RFC 9457 `application/problem+json` (DESIGN §5.3).
+//! Errors as RFC 9457 `application/problem+json`.
 //!
 //! Every error the API answers with is a [`Problem`]. Internal causes (storage failures, failed
 //! key downloads) are logged with `tracing` and never sent to the client.
@@ -29,8 +29,8 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// A stable, machine-readable code: `malformed` (400); `unauthenticated` or
-    /// `invalid_token` (401); `forbidden` (403); `not_found` (404); `invalid_transition`,
-    /// `version_mismatch` or `already_exists` (409); `too_large` (413);
+    /// `invalid_token` (401); `forbidden` (403); `not_found` (404); `method_not_allowed` (405);
+    /// `invalid_transition`, `version_mismatch` or `already_exists` (409); `too_large` (413);
     /// `unsupported_media_type` (415); `validation` (422); `rate_limited` (429); `internal`
     /// (500); `unavailable` or `timeout` (503).
     pub code: String,
@@ -118,6 +118,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
+    /// `405`. The router adds the `Allow` header.
+    pub fn method_not_allowed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail)
+    }
+
     /// `413`.
     pub fn too_large(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", detail)
@@ -141,6 +146,13 @@ impl ApiError {
         );
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         e.retry_after = Some(secs.max(1));
+        e
+    }
+
+    /// `429` with `Retry-After`: the caller has as many event streams open as it may.
+    pub fn too_many_streams(wait: Duration) -> Self {
+        let mut e = Self::rate_limited(wait);
+        e.problem.detail = Some("too many event streams open; close one or retry later".to_owned());
         e
     }
 

@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 
+use crate::gate;
 use crate::handlers;
 use crate::problem::ApiError;
-use crate::ratelimit::{self, Bucket};
+use crate::ratelimit::Bucket;
 use crate::state::AppState;
 
 /// What kind of body a route reads (and so which body limit applies).
@@ -243,19 +244,29 @@ pub(crate) fn router(state: AppState) -> Router {
             Body::None | Body::Json => settings.json_body_limit,
             Body::JsonOrMultipart => settings.multipart_body_limit,
         }));
+        if let Some(bucket) = route.bucket {
+            handler = handler.layer(from_fn_with_state((state.clone(), bucket), gate::admit));
+        }
+        // Outermost, so the time spent verifying the token counts too.
         if route.timeout {
             handler = handler.layer(from_fn_with_state(
                 (settings.request_timeout, settings.unavailable_retry_after),
                 timeout,
             ));
         }
-        if let Some(bucket) = route.bucket {
-            handler = handler.layer(from_fn_with_state(
-                (state.clone(), bucket),
-                ratelimit::limit,
-            ));
-        }
         router = router.route(route.path, handler);
     }
     router.with_state(state)
+}
+
+/// `404` for every path the router does not know.
+pub(crate) async fn unknown_path() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+/// `405` for a method a path does not serve; axum adds the `Allow` header.
+pub(crate) async fn wrong_method(method: Method) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "{method} is not allowed here; see the Allow header"
+    ))
 }

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
-/// Everything the router can be tuned with. `HttpSettings::default()` is what DESIGN §5.3 asks for.
+/// Everything the router can be tuned with. `HttpSettings::default()` suits a public deployment.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Per-client-IP rate limits.
+    /// Rate limits and the cap on open event streams, per signed-in user (per client IP for
+    /// anonymous requests).
     pub rate_limits: RateLimitSettings,
     /// Largest JSON request body, in bytes (default 64 KiB).
     pub json_body_limit: usize,
@@ -44,7 +45,8 @@ impl Default for HttpSettings {
     }
 }
 
-/// Where the client's IP address, the key of the rate limits, is taken from.
+/// Where the client's IP address, the key of the rate limits of anonymous requests, is taken
+/// from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ClientIpSource {
     /// The TCP peer address. The host must serve the router with
@@ -60,17 +62,28 @@ pub enum ClientIpSource {
     TrustedHeader(HeaderName),
 }
 
-/// Rate limits per client IP, one bucket per kind of route.
+/// Rate limits: one token bucket per kind of route and per key, plus a cap on open event
+/// streams per key.
+///
+/// The key is the signed-in user when the request carries a token that verifies, and the
+/// client's IP address ([`HttpSettings::client_ip`]) otherwise: for anonymous requests and for
+/// requests whose token is refused, so that forged tokens do not open fresh buckets. A class of
+/// students behind one school address therefore shares nothing: each student has their own
+/// buckets. The defaults leave a well-behaved client far from every limit (a heartbeat every
+/// 30 s uses a sixtieth of the attendance bucket's refill).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimitSettings {
-    /// Whether limits apply at all (default `true`).
+    /// Whether limits apply at all (default `true`); `false` also lifts the stream cap.
     pub enabled: bool,
-    /// Reading routes: lists, sessions, reports, thumbnails, events, the OpenAPI document.
+    /// Reading routes: lists, sessions, reports, thumbnails, events, the OpenAPI document
+    /// (default: bursts of 120, 20 per second).
     pub reads: BucketSettings,
-    /// Join, heartbeat and leave.
+    /// Join, heartbeat and leave (default: bursts of 30, 2 per second).
     pub attendance: BucketSettings,
-    /// Admin writes: create, update, delete, cancel.
+    /// Admin writes: create, update, delete, cancel (default: bursts of 20, 1 per second).
     pub admin_writes: BucketSettings,
+    /// Concurrent event streams (`GET /api/live-sessions/events`) per key.
+    pub event_streams: StreamLimitSettings,
 }
 
 impl Default for RateLimitSettings {
@@ -92,6 +105,7 @@ impl Default for RateLimitSettings {
                 burst: 20,
                 per_second: 1.0,
             },
+            event_streams: StreamLimitSettings::default(),
         }
     }
 }
@@ -115,4 +129,29 @@ pub struct BucketSettings {
     pub burst: u32,
     /// Requests per second a client may sustain (greater than 0).
     pub per_second: f64,
+}
+
+/// How many event streams one key may hold open at once. A stream beyond the cap is refused
+/// with `429` and `Retry-After`; a slot frees up when one of the key's streams closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamLimitSettings {
+    /// Whether streams are capped (default `true`).
+    pub enabled: bool,
+    /// Streams per signed-in user (default 8: a user with several tabs open).
+    pub per_user: u32,
+    /// Streams per client IP for anonymous callers (default 64). Browsers' `EventSource`
+    /// cannot send an `Authorization` header, so a page's stream is usually anonymous and all
+    /// the tabs behind one school address share this cap; a page whose stream is refused can
+    /// fall back to polling.
+    pub per_ip: u32,
+}
+
+impl Default for StreamLimitSettings {
+    fn default() -> Self {
+        StreamLimitSettings {
+            enabled: true,
+            per_user: 8,
+            per_ip: 64,
+        }
+    }
 }

@@ -611,6 +611,7 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
             reads: bucket.clone(),
             attendance: bucket.clone(),
             admin_writes: bucket,
+            ..Default::default()
         },
         client_ip: ClientIpSource::Peer,
         ..Default::default()

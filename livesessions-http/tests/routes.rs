@@ -791,7 +791,7 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
         Method::POST,
         "/api/admin/live-sessions",
         Some(&admin_token()),
-        &json!({"title": "", "videoUrl": "javascript:alert(1)", "startTime": "2025-01-15T10:00"}),
+        &json!({"title": "", "videoUrl": "javascript:alert(1)", "startTime": "2025-01-15T25:00"}),
     )
     .await;
     let problem = invalid.problem(422);
@@ -944,4 +944,88 @@ async fn a_nested_router_links_under_its_prefix() {
     assert_eq!(get(&router, thumbnail, None).await.status, StatusCode::OK);
     let doc = get(&router, "/school/api/openapi.json", None).await.json();
     assert_eq!(doc["servers"][0]["url"], "/school");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_are_problems() {
+    let app = app();
+    for path in [
+        "/api/nothing-here",
+        "/api/live-sessions/0190d7a4-0000-7000-8000-000000000000/nothing",
+        "/api/admin/nothing",
+        "/nowhere",
+    ] {
+        let reply = get(&app.router, path, Some(&admin_token())).await;
+        assert_eq!(reply.problem(404)["code"], "not_found", "{path}");
+        assert!(reply.header("x-request-id").is_some(), "{path}");
+    }
+    let id = create(&app.router, &session_body("Methods")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (method, path, allowed) in [
+        (Method::DELETE, "/api/live-sessions".to_owned(), "GET,HEAD"),
+        (
+            Method::PATCH,
+            format!("/api/admin/live-sessions/{id}"),
+            "PUT,DELETE",
+        ),
+        (Method::GET, "/api/live-sessions/join".to_owned(), "POST"),
+        (Method::POST, "/healthz".to_owned(), "GET,HEAD"),
+    ] {
+        let reply = send(
+            &app.router,
+            request(method.clone(), &path, Some(&admin_token()))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let problem = reply.problem(405);
+        assert_eq!(problem["code"], "method_not_allowed", "{method} {path}");
+        let mut allow: Vec<&str> = reply
+            .header("allow")
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow header"))
+            .split(',')
+            .map(str::trim)
+            .collect();
+        allow.sort_unstable();
+        let mut expected: Vec<&str> = allowed.split(',').collect();
+        expected.sort_unstable();
+        assert_eq!(allow, expected, "{method} {path}");
+    }
+    // Nothing was changed by the refused methods.
+    let session = get(&app.router, &format!("/api/live-sessions/{id}"), None).await;
+    assert_eq!(session.json()["title"], "Methods");
+}
+
+#[tokio::test]
+async fn readiness_asks_the_store_without_a_health_check_wired() {
+    // No `.health()` on the service: readiness still asks the store.
+    let down = app_on(
+        std::sync::Arc::new(FaultyStore(Fault::Unavailable)),
+        None,
+        settings(),
+        hs_auth(),
+    );
+    let not_ready = get(&down.router, "/readyz", None).await;
+    assert_eq!(not_ready.problem(503)["code"], "unavailable");
+    assert_eq!(not_ready.header("retry-after"), Some("5"));
+    assert!(!not_ready.text().contains("hunter2"));
+    let broken = app_on(
+        std::sync::Arc::new(FaultyStore(Fault::Storage)),
+        None,
+        settings(),
+        hs_auth(),
+    );
+    get(&broken.router, "/readyz", None).await.problem(503);
+
+    let up = app_on(
+        std::sync::Arc::new(livesessions_core::MemoryStore::new()),
+        None,
+        settings(),
+        hs_auth(),
+    );
+    let ready = get(&up.router, "/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["status"], "ready");
 }

@@ -330,6 +330,7 @@ fn limited(burst: u32, source: ClientIpSource) -> HttpSettings {
             reads: bucket.clone(),
             attendance: bucket.clone(),
             admin_writes: bucket,
+            ..Default::default()
         },
         client_ip: source,
         ..Default::default()
