@@ -1,9 +1,15 @@
-//! Upload attacks (DESIGN §5.4, §9): each is refused with 413/415/422 and nothing is written.
+//! Upload attacks: each is refused with 413/415/422 and nothing is written. Uploads of requests
+//! that time out are not left behind.
 
 mod common;
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use axum::http::{Method, StatusCode};
 use common::*;
+use livesessions_http::HttpSettings;
 
 /// Sends the seed's create form with one thumbnail part and returns the reply.
 async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Reply {
@@ -201,4 +207,215 @@ async fn a_failed_update_keeps_the_old_thumbnail() {
         StatusCode::OK
     );
     assert_eq!(std::fs::read_dir(app.thumbnails.path()).unwrap().count(), 1);
+}
+
+/// How [`SlowWrites`] treats session writes.
+const WRITES_PASS: u8 = 0;
+/// Session writes never return and change nothing (a stalled database).
+const WRITES_HANG: u8 = 1;
+/// Session writes are stored, then never return (the commit made it, the answer did not).
+const WRITES_COMMIT_THEN_HANG: u8 = 2;
+
+/// The in-memory store, with session writes (insert, update, end) that can be made to hang.
+#[derive(Debug, Default)]
+struct SlowWrites {
+    inner: livesessions_core::MemoryStore,
+    mode: AtomicU8,
+}
+
+impl SlowWrites {
+    async fn write<T>(
+        &self,
+        write: impl std::future::Future<Output = livesessions_core::Result<T>>,
+    ) -> livesessions_core::Result<T> {
+        match self.mode.load(Ordering::SeqCst) {
+            WRITES_HANG => std::future::pending().await,
+            WRITES_COMMIT_THEN_HANG => {
+                write.await?;
+                std::future::pending().await
+            }
+            _ => write.await,
+        }
+    }
+}
+
+mod slow_writes {
+    use super::SlowWrites;
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use livesessions_core::*;
+    use std::time::Duration;
+
+    #[async_trait]
+    impl SessionStore for SlowWrites {
+        async fn insert_session(&self, s: &LiveSession) -> Result<()> {
+            self.write(self.inner.insert_session(s)).await
+        }
+        async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+            self.inner.get_session(id).await
+        }
+        async fn update_session(&self, s: &LiveSession) -> Result<LiveSession> {
+            self.write(self.inner.update_session(s)).await
+        }
+        async fn delete_session(&self, id: SessionId) -> Result<bool> {
+            self.inner.delete_session(id).await
+        }
+        async fn list_sessions(&self, q: &ListQuery) -> Result<Page<LiveSession>> {
+            self.inner.list_sessions(q).await
+        }
+    }
+
+    #[async_trait]
+    impl AttendanceStore for SlowWrites {
+        async fn join(&self, r: &JoinRequest) -> Result<JoinOutcome> {
+            self.inner.join(r).await
+        }
+        async fn heartbeat(
+            &self,
+            id: SessionId,
+            user: &UserId,
+            at: DateTime<Utc>,
+            t: Duration,
+        ) -> Result<Participant> {
+            self.inner.heartbeat(id, user, at, t).await
+        }
+        async fn leave(
+            &self,
+            id: SessionId,
+            user: &UserId,
+            at: DateTime<Utc>,
+            t: Duration,
+        ) -> Result<Participant> {
+            self.inner.leave(id, user, at, t).await
+        }
+        async fn end_session(&self, s: &LiveSession, t: Duration) -> Result<LiveSession> {
+            self.write(self.inner.end_session(s, t)).await
+        }
+        async fn get_participant(
+            &self,
+            id: SessionId,
+            user: &UserId,
+        ) -> Result<Option<Participant>> {
+            self.inner.get_participant(id, user).await
+        }
+        async fn watching(&self, id: SessionId, now: DateTime<Utc>, t: Duration) -> Result<u64> {
+            self.inner.watching(id, now, t).await
+        }
+    }
+
+    #[async_trait]
+    impl AnalyticsStore for SlowWrites {
+        async fn session_report(&self, q: &ReportQuery) -> Result<SessionReport> {
+            self.inner.session_report(q).await
+        }
+        async fn attendance(&self, q: &AttendanceQuery) -> Result<AttendancePage> {
+            self.inner.attendance(q).await
+        }
+        async fn overview(&self, q: &OverviewQuery) -> Result<Overview> {
+            self.inner.overview(q).await
+        }
+        async fn participation(&self, q: &ParticipationQuery) -> Result<Participation> {
+            self.inner.participation(q).await
+        }
+    }
+}
+
+fn slow_app() -> (TestApp, Arc<SlowWrites>) {
+    let store = Arc::new(SlowWrites::default());
+    let settings = HttpSettings {
+        request_timeout: Duration::from_millis(200),
+        ..settings()
+    };
+    let app = app_on(store.clone(), None, settings, hs_auth());
+    (app, store)
+}
+
+fn files(app: &TestApp) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(app.thumbnails.path())
+        .map(|dir| {
+            dir.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Waits until the thumbnail directory holds exactly `expected` (the clean-up of a timed-out
+/// request runs after its answer).
+async fn wait_for_files(app: &TestApp, expected: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = files(app);
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the thumbnail directory holds {now:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_leaves_no_upload_behind() {
+    let (app, store) = slow_app();
+    store.mode.store(WRITES_HANG, Ordering::SeqCst);
+    let reply = upload(&app, "a.png", "image/png", PNG).await;
+    assert_eq!(reply.problem(503)["code"], "timeout");
+    wait_for_files(&app, &[]).await;
+    let list = get(&app.router, "/api/live-sessions", None).await;
+    assert_eq!(list.json().as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn an_update_that_times_out_leaves_no_upload_behind_and_keeps_the_old_one() {
+    let (app, store) = slow_app();
+    let created = upload(&app, "a.png", "image/png", PNG).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let session = created.json();
+    let id = session["id"].as_str().unwrap();
+    let original = files(&app);
+    assert_eq!(original.len(), 1);
+
+    store.mode.store(WRITES_HANG, Ordering::SeqCst);
+    let reply = send_multipart(
+        &app.router,
+        Method::PUT,
+        &format!("/api/admin/live-sessions/{id}"),
+        Some(&admin_token()),
+        &[Part::File {
+            name: "thumbnail",
+            file_name: "b.png",
+            content_type: "image/png",
+            bytes: PNG,
+        }],
+    )
+    .await;
+    assert_eq!(reply.problem(503)["code"], "timeout");
+    wait_for_files(&app, &original).await;
+    store.mode.store(WRITES_PASS, Ordering::SeqCst);
+    let thumbnail = session["thumbnail"].as_str().unwrap();
+    assert_eq!(
+        get(&app.router, thumbnail, None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_times_out_after_the_commit_keeps_its_upload() {
+    let (app, store) = slow_app();
+    store.mode.store(WRITES_COMMIT_THEN_HANG, Ordering::SeqCst);
+    let reply = upload(&app, "a.png", "image/png", PNG).await;
+    assert_eq!(reply.problem(503)["code"], "timeout");
+    // The session was stored with its thumbnail: the clean-up must leave the file in place.
+    let list = get(&app.router, "/api/live-sessions", None).await.json();
+    let thumbnail = list[0]["thumbnail"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(files(&app).len(), 1);
+    assert_eq!(
+        get(&app.router, &thumbnail, None).await.status,
+        StatusCode::OK
+    );
 }
