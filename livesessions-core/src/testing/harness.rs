@@ -19,6 +19,29 @@ use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus};
 /// The presence timeout every case runs with (the default: 90 s).
 pub(crate) const T: i64 = 90;
 
+/// The environment variable that scales the sizes of the heavy cases (the concurrency cases):
+/// a factor in (0, 1], 1 by default. A slow test server runs them at, say, `0.2`; their
+/// assertions follow the sizes and never loosen.
+pub(crate) const SCALE_VARIABLE: &str = "LIVESESSIONS_TEST_SCALE";
+
+/// The factor read from [`SCALE_VARIABLE`]. An unreadable value fails the case with a message
+/// naming the variable.
+pub(crate) fn scale() -> f64 {
+    match std::env::var(SCALE_VARIABLE) {
+        Err(_) => 1.0,
+        Ok(text) => match text.trim().parse::<f64>() {
+            Ok(factor) if factor > 0.0 && factor <= 1.0 => factor,
+            _ => panic!("{SCALE_VARIABLE}={text:?} is not a factor in (0, 1]"),
+        },
+    }
+}
+
+/// `full` scaled by [`scale`], rounded up to a multiple of `step` and at least `step`.
+pub(crate) fn scaled(full: usize, step: usize) -> usize {
+    let wanted = (full as f64 * scale()).ceil() as usize;
+    wanted.div_ceil(step).max(1) * step
+}
+
 /// A service on the store under test, driven by a manual clock.
 pub(crate) struct Harness {
     pub store: Arc<dyn Store>,

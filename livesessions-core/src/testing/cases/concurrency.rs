@@ -9,7 +9,7 @@ use crate::attendance::Participant;
 use crate::ids::SessionId;
 use crate::ports::{JoinOutcome, Store};
 use crate::service::LiveSessions;
-use crate::testing::harness::Harness;
+use crate::testing::harness::{scaled, Harness};
 
 /// Spawns every future at once on the runtime and waits for all of them.
 async fn all_at_once<T, F>(futures: Vec<F>) -> Vec<T>
@@ -42,7 +42,7 @@ fn join_task(
                 },
             )
             .await
-            .unwrap_or_else(|e| panic!("{} joining failed: {e}", who.user_id))
+            .unwrap_or_else(|e| panic!("{} joining failed: {e} ({e:?})", who.user_id))
     }
 }
 
@@ -66,11 +66,14 @@ async fn all_participants(h: &Harness, id: SessionId) -> (u64, Vec<Participant>)
 }
 
 /// 500 joins spawned at once (400 users, 100 of them twice) count 400 participants, with 400
-/// records and 500 joins recorded; 50 simultaneous joins of one user count once.
+/// records and 500 joins recorded; 50 simultaneous joins of one user count once. The sizes
+/// follow `LIVESESSIONS_TEST_SCALE` (at 0.1: 40 users, 50 joins, 5 tabs).
 pub async fn concurrent_joins_count_each_user_once(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("stampede").await;
-    let users: Vec<Actor> = (0..400)
+    let students = scaled(400, 4);
+    let twice = students / 4;
+    let users: Vec<Actor> = (0..students)
         .map(|i| h.user(&format!("student{i:03}")))
         .collect();
     let mut tasks = Vec::new();
@@ -80,25 +83,27 @@ pub async fn concurrent_joins_count_each_user_once(store: Arc<dyn Store>) {
             tasks.push(join_task(&h.service, who, session.id));
         }
     }
-    assert_eq!(tasks.len(), 500);
+    assert_eq!(tasks.len(), students + twice);
     let outcomes = all_at_once(tasks).await;
     let first_joins = outcomes.iter().filter(|o| o.first_join).count();
-    assert_eq!(first_joins, 400, "exactly one first join per user");
-    assert!(outcomes.iter().all(|o| o.session.participants <= 400));
+    assert_eq!(first_joins, students, "exactly one first join per user");
+    assert!(outcomes
+        .iter()
+        .all(|o| o.session.participants <= students as u64));
 
     let stored = h.session(session.id).await;
     assert_eq!(
-        stored.participants, 400,
+        stored.participants, students as u64,
         "participants counts distinct users"
     );
     let (total, participants) = all_participants(&h, session.id).await;
-    assert_eq!(total, 400, "one participant record per user");
-    assert_eq!(participants.len(), 400);
+    assert_eq!(total, students as u64, "one participant record per user");
+    assert_eq!(participants.len(), students);
     let distinct: HashSet<_> = participants.iter().map(|p| p.user_id.clone()).collect();
-    assert_eq!(distinct.len(), 400);
+    assert_eq!(distinct.len(), students);
     assert_eq!(
         participants.iter().map(|p| p.join_count).sum::<u64>(),
-        500,
+        (students + twice) as u64,
         "every join is recorded"
     );
     for p in &participants {
@@ -119,33 +124,42 @@ pub async fn concurrent_joins_count_each_user_once(store: Arc<dyn Store>) {
     // One user in many tabs at once.
     let other = h.create_live("one user, many tabs").await;
     let ahmed = h.user("ahmed");
-    let tasks: Vec<_> = (0..50)
+    let tabs = scaled(50, 1);
+    let tasks: Vec<_> = (0..tabs)
         .map(|_| join_task(&h.service, &ahmed, other.id))
         .collect();
     let outcomes = all_at_once(tasks).await;
     assert_eq!(outcomes.iter().filter(|o| o.first_join).count(), 1);
     assert_eq!(h.session(other.id).await.participants, 1);
-    assert_eq!(h.participant(&ahmed, other.id).await.join_count, 50);
+    assert_eq!(
+        h.participant(&ahmed, other.id).await.join_count,
+        tabs as u64
+    );
     assert_eq!(
         h.session(session.id).await.participants,
-        400,
+        students as u64,
         "joins of another session do not touch this one"
     );
 }
 
 /// Heartbeats and leaves of many users arriving at the same moment (several per user, as from
-/// several tabs) are all applied and credited exactly once.
+/// several tabs) are all applied and credited exactly once. 60 users (scaled by
+/// `LIVESESSIONS_TEST_SCALE`, at least 2).
 pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("busy").await;
-    let users: Vec<Actor> = (0..60).map(|i| h.user(&format!("viewer{i:02}"))).collect();
-    let (stay, go) = users.split_at(30);
+    let viewers = scaled(60, 2);
+    let half = viewers / 2;
+    let users: Vec<Actor> = (0..viewers)
+        .map(|i| h.user(&format!("viewer{i:02}")))
+        .collect();
+    let (stay, go) = users.split_at(half);
     let joins = users
         .iter()
         .map(|who| join_task(&h.service, who, session.id))
         .collect();
     all_at_once(joins).await;
-    assert_eq!(h.session(session.id).await.participants, 60);
+    assert_eq!(h.session(session.id).await.participants, viewers as u64);
 
     let heartbeat = |who: &Actor| {
         let service = h.service.clone();
@@ -155,7 +169,7 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
             service
                 .heartbeat(Some(&who), id)
                 .await
-                .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e}", who.user_id))
+                .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e} ({e:?})", who.user_id))
         }
     };
     let leave = |who: &Actor| {
@@ -166,7 +180,7 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
             service
                 .leave(Some(&who), id)
                 .await
-                .unwrap_or_else(|e| panic!("{} leaving failed: {e}", who.user_id))
+                .unwrap_or_else(|e| panic!("{} leaving failed: {e} ({e:?})", who.user_id))
         }
     };
 
@@ -194,7 +208,7 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
     h.set(90);
     h.end(session.id).await;
     let (total, participants) = all_participants(&h, session.id).await;
-    assert_eq!(total, 60);
+    assert_eq!(total, viewers as u64);
     let stayed: HashSet<_> = stay.iter().map(|a| a.user_id.clone()).collect();
     for p in &participants {
         let expected = if stayed.contains(&p.user_id) { 90 } else { 60 };
@@ -207,8 +221,11 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
         .report(Some(&h.admin), session.id, None)
         .await
         .expect("report");
-    assert_eq!(report.total_watch_seconds, 30 * 90 + 30 * 60);
+    assert_eq!(report.total_watch_seconds, half as i64 * (90 + 60));
     assert_eq!(report.max_watch_seconds, 90);
-    assert_eq!(report.participants, 60);
-    assert_eq!(report.attended, 30, "those who stayed watched all 90 s");
+    assert_eq!(report.participants, viewers as u64);
+    assert_eq!(
+        report.attended, half as u64,
+        "those who stayed watched all 90 s"
+    );
 }
