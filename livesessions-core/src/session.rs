@@ -245,9 +245,11 @@ impl LiveSession {
 
     /// Where the current live period began: `live_since` while live, `None` otherwise. The
     /// presence rule opens intervals only from here on ([`Participant::touch`](crate::Participant::touch)).
+    /// A live session stored without `live_since` (written by another application) gives the
+    /// earliest time there is, so that any time counts.
     pub fn live_period_start(&self) -> Option<DateTime<Utc>> {
         if self.is_live() {
-            self.live_since
+            Some(self.live_since.unwrap_or(DateTime::<Utc>::MIN_UTC))
         } else {
             None
         }

@@ -255,19 +255,24 @@ fn secs(interval: &str) -> String {
 }
 
 /// `SET` clauses of the presence rule ([`Participant::touch`]) on the participant `p` at `at`,
-/// `live` and timeout `t` being SQL expressions. Every right-hand side reads the old row.
-fn touch_sets(at: &str, live: &str, t: &str) -> String {
+/// `period` (the start of the session's current live period, NULL when it is not live) and
+/// timeout `t` being SQL expressions. Every right-hand side reads the old row. An `at` older
+/// than `last_seen` or the last leave changes nothing; one before the period's start opens
+/// nothing.
+fn touch_sets(at: &str, period: &str, t: &str) -> String {
     let gap = format!("{at} - p.last_seen > {t}");
+    let ignored = format!("({at} < p.last_seen OR {at} < COALESCE(p.left_at, '-infinity'))");
+    let opens = format!("(NOT {ignored} AND {at} >= COALESCE({period}, 'infinity'))");
     format!(
         "watch_seconds = p.watch_seconds + CASE \
-            WHEN {live} AND {at} >= p.last_seen AND p.present_since IS NOT NULL AND {gap} \
+            WHEN {opens} AND p.present_since IS NOT NULL AND {gap} \
             THEN {credit} ELSE 0 END, \
-         present_since = CASE \
-            WHEN {at} < p.last_seen OR NOT {live} THEN p.present_since \
+         present_since = CASE WHEN {opens} THEN CASE \
             WHEN p.present_since IS NULL THEN {at} \
             WHEN {gap} THEN {at} \
+            ELSE p.present_since END \
             ELSE p.present_since END, \
-         last_seen = GREATEST(p.last_seen, {at})",
+         last_seen = CASE WHEN {ignored} THEN p.last_seen ELSE {at} END",
         credit = secs(&format!("p.last_seen + {t} - p.present_since")),
     )
 }
@@ -368,7 +373,8 @@ impl Statements {
             "WITH s AS ( \
                 SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
              ), ok AS ( \
-                SELECT id, status = 'live' AS live FROM s WHERE status IN ('scheduled', 'live') \
+                SELECT id, CASE WHEN status = 'live' THEN live_since END AS period \
+                FROM s WHERE status IN ('scheduled', 'live') \
              ), upd AS ( \
                 UPDATE {s}.session_participants p SET \
                     user_name = $3, email = $4, join_count = p.join_count + 1, \
@@ -378,7 +384,7 @@ impl Statements {
              ), ins AS ( \
                 INSERT INTO {s}.session_participants ({p_cols}) \
                 SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
-                       CASE WHEN ok.live THEN {at} END, 0, 1, {at} \
+                       CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at} \
                 FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
                 ON CONFLICT (session_id, user_id) DO NOTHING \
                 RETURNING {p_cols}, true AS inserted \
@@ -393,7 +399,7 @@ impl Statements {
                   WHERE c.session_id = s.id) + (SELECT count(*) FROM ins) AS participants, \
                 pp.inserted, {pp_cols} \
              FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
-            touch = touch_sets(at, "ok.live", t),
+            touch = touch_sets(at, "ok.period", t),
             upd_cols = PARTICIPANT_COLUMNS
                 .iter()
                 .map(|c| format!("p.{c}"))
@@ -403,20 +409,22 @@ impl Statements {
         );
         let heartbeat = format!(
             "WITH s AS ( \
-                SELECT id, status = 'live' AS live FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
+                SELECT id, CASE WHEN status = 'live' THEN live_since END AS period \
+                FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
              ), upd AS ( \
                 UPDATE {s}.session_participants p SET {touch} \
                 FROM s WHERE p.session_id = s.id AND p.user_id = $2 \
                 RETURNING {p_cols_p} \
              ) \
              SELECT s.id AS found, {u_cols} FROM s LEFT JOIN upd u ON true",
-            touch = touch_sets("$3::timestamptz", "s.live", "$4::interval"),
+            touch = touch_sets("$3::timestamptz", "s.period", "$4::interval"),
             p_cols_p = participant_columns("p", ""),
             u_cols = participant_columns("u", "p_"),
         );
         let leave = format!(
             "UPDATE {s}.session_participants p SET \
-                watch_seconds = {credit}, present_since = NULL, left_at = $3 \
+                watch_seconds = {credit}, present_since = NULL, \
+                left_at = GREATEST(p.left_at, $3::timestamptz) \
              WHERE p.session_id = $1 AND p.user_id = $2 \
              RETURNING {p_cols}",
             credit = credited("$3::timestamptz", "$4::interval"),

@@ -205,20 +205,24 @@ fn secs(micros: &str) -> String {
     format!("MAX(0, ({micros}) / 1000000)")
 }
 
-/// `SET` clauses of the presence rule ([`Participant::touch`]); `at`, `live` and `t` are SQL
-/// expressions (microseconds, 0/1, microseconds).
-fn touch_sets(at: &str, live: &str, t: &str) -> String {
+/// `SET` clauses of the presence rule ([`Participant::touch`]); `at`, `period` and `t` are SQL
+/// expressions in microseconds, `period` being the start of the current live period (NULL when
+/// the session is not live). An `at` older than `last_seen` or the last leave changes nothing;
+/// one before the period's start opens nothing.
+fn touch_sets(at: &str, period: &str, t: &str) -> String {
     let gap = format!("{at} - last_seen > {t}");
+    let ignored = format!("({at} < last_seen OR (left_at IS NOT NULL AND {at} < left_at))");
+    let opens = format!("(NOT {ignored} AND {period} IS NOT NULL AND {at} >= {period})");
     format!(
         "watch_seconds = watch_seconds + CASE \
-            WHEN {live} AND {at} >= last_seen AND present_since IS NOT NULL AND {gap} \
+            WHEN {opens} AND present_since IS NOT NULL AND {gap} \
             THEN {credit} ELSE 0 END, \
-         present_since = CASE \
-            WHEN {at} < last_seen OR NOT {live} THEN present_since \
+         present_since = CASE WHEN {opens} THEN CASE \
             WHEN present_since IS NULL THEN {at} \
             WHEN {gap} THEN {at} \
+            ELSE present_since END \
             ELSE present_since END, \
-         last_seen = MAX(last_seen, {at})",
+         last_seen = CASE WHEN {ignored} THEN last_seen ELSE {at} END",
         credit = secs(&format!("last_seen + {t} - present_since")),
     )
 }
@@ -505,12 +509,13 @@ impl AttendanceStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(map_error)?;
-        let status: String = sqlx::query_scalar("SELECT status FROM live_sessions WHERE id = ?1")
-            .bind(sid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_error)?
-            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        let (status, live_since): (String, Option<i64>) =
+            sqlx::query_as("SELECT status, live_since FROM live_sessions WHERE id = ?1")
+                .bind(sid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| Error::session_not_found(request.session_id))?;
         let status = parse_status(&status)?;
         if !status.accepts_joins() {
             return Err(Conflict::InvalidTransition {
@@ -519,7 +524,12 @@ impl AttendanceStore for SqliteStore {
             }
             .into());
         }
-        let live = status == SessionStatus::Live;
+        // The start of the current live period; intervals open only from there on.
+        let period = if status == SessionStatus::Live {
+            live_since
+        } else {
+            None
+        };
         let rejoin = sqlx::query(&format!(
             "UPDATE session_participants SET user_name = ?3, email = ?4, \
                 join_count = join_count + 1, last_joined_at = MAX(last_joined_at, ?5), {touch} \
@@ -531,7 +541,7 @@ impl AttendanceStore for SqliteStore {
         .bind(request.joiner.user_name.as_str())
         .bind(request.joiner.email.as_str())
         .bind(at)
-        .bind(live)
+        .bind(period)
         .bind(t)
         .fetch_optional(&mut *tx)
         .await
@@ -541,7 +551,8 @@ impl AttendanceStore for SqliteStore {
             None => {
                 let row = sqlx::query(&format!(
                     "INSERT INTO session_participants ({PARTICIPANT_SELECT}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, NULL, CASE WHEN ?6 THEN ?5 END, 0, 1, ?5) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, NULL, \
+                        CASE WHEN ?6 IS NOT NULL AND ?5 >= ?6 THEN ?5 END, 0, 1, ?5) \
                      RETURNING {PARTICIPANT_SELECT}"
                 ))
                 .bind(sid)
@@ -549,7 +560,7 @@ impl AttendanceStore for SqliteStore {
                 .bind(request.joiner.user_name.as_str())
                 .bind(request.joiner.email.as_str())
                 .bind(at)
-                .bind(live)
+                .bind(period)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(map_error)?;
@@ -585,13 +596,14 @@ impl AttendanceStore for SqliteStore {
         at: DateTime<Utc>,
         timeout: Duration,
     ) -> Result<Participant> {
-        // One statement: it holds the write lock while it reads the status and updates.
+        // One statement: it holds the write lock while it reads the status and the start of
+        // the current live period and updates.
         let row = sqlx::query(&format!(
             "UPDATE session_participants SET {touch} \
              WHERE session_id = ?1 AND user_id = ?2 RETURNING {PARTICIPANT_SELECT}",
             touch = touch_sets(
                 "?3",
-                "(SELECT status = 'live' FROM live_sessions WHERE id = ?1)",
+                "(SELECT live_since FROM live_sessions WHERE id = ?1 AND status = 'live')",
                 "?4"
             ),
         ))
@@ -620,7 +632,7 @@ impl AttendanceStore for SqliteStore {
     ) -> Result<Participant> {
         let row = sqlx::query(&format!(
             "UPDATE session_participants SET watch_seconds = {credit}, present_since = NULL, \
-                left_at = ?3 \
+                left_at = MAX(COALESCE(left_at, ?3), ?3) \
              WHERE session_id = ?1 AND user_id = ?2 RETURNING {PARTICIPANT_SELECT}",
             credit = credited("?3", "?4"),
         ))
