@@ -9,9 +9,11 @@
 //!
 //! - `credit(c)`: `watchSeconds += max(0, trunc((min(c, lastSeen + T) − presentSince) / 1 s))`,
 //!   `presentSince = null`;
-//! - the presence rule at t (`touch`): a t older than `lastSeen` changes nothing; while live, not
-//!   present → `presentSince = t`; present and `t − lastSeen > T` → credit at `lastSeen + T`
-//!   and `presentSince = t`; `lastSeen = t`;
+//! - the presence rule at t (`touch`): a t older than `lastSeen` or `leftAt` changes nothing;
+//!   while live and from the current live period's start on, not present → `presentSince = t`;
+//!   present and `t − lastSeen > T` → credit at `lastSeen + T` and `presentSince = t`;
+//!   `lastSeen = t`;
+//! - `leave(t)`: `credit(t)`, `leftAt = max(leftAt, t)`;
 //! - `watchDuration = floor(watchSeconds / 60)` after every change of `watchSeconds`.
 //!
 //! Every participant change is one pipeline update of one document, hence atomic.
@@ -253,12 +255,26 @@ pub fn watching_filter(session: SessionId, now: DateTime<Utc>, timeout: Duration
 /// The fields whose dates a touch may change.
 const TOUCHED: [&str; 2] = ["lastSeen", "presentSince"];
 
-/// The presence rule at `t` as one `$set` stage on the exact times.
-pub fn touch_stage(t: DateTime<Utc>, live: bool, timeout: Duration) -> Document {
+/// Whether the presence rule can open an interval at `t`: the session is live (`period` is
+/// the start of its current live period) and `t` is not before that start.
+fn opens_at(t: DateTime<Utc>, period: Option<DateTime<Utc>>) -> bool {
+    period.is_some_and(|since| t >= since)
+}
+
+/// The presence rule at `t` as one `$set` stage on the exact times. `period` is the start of
+/// the session's current live period, `None` when it is not live; a `t` before it (an event
+/// sent before a concurrent start or restart) only moves `lastSeen`, as while not live. A `t`
+/// older than `lastSeen` or than the last leave changes nothing: a heartbeat delivered after a
+/// leave it preceded does not reopen the interval.
+pub fn touch_stage(t: DateTime<Utc>, period: Option<DateTime<Utc>>, timeout: Duration) -> Document {
+    let opens = opens_at(t, period);
     let t = micros(t);
-    let stale = doc! { "$lt": [t.clone(), exact("lastSeen")] };
+    let stale = doc! { "$or": [
+        { "$lt": [t.clone(), exact("lastSeen")] },
+        { "$lt": [t.clone(), { "$ifNull": [exact("leftAt"), i64::MIN] }] },
+    ] };
     let last_seen = doc! { "$cond": [stale.clone(), exact("lastSeen"), t.clone()] };
-    if !live {
+    if !opens {
         return doc! { "$set": { "micros.lastSeen": last_seen } };
     }
     let gap =
@@ -285,10 +301,14 @@ pub fn touch_stage(t: DateTime<Utc>, live: bool, timeout: Duration) -> Document 
     }
 }
 
-/// A heartbeat: the presence rule at `t`.
-pub fn heartbeat_pipeline(t: DateTime<Utc>, live: bool, timeout: Duration) -> Vec<Document> {
-    let mut pipeline = vec![touch_stage(t, live, timeout)];
-    if live {
+/// A heartbeat: the presence rule at `t` ([`touch_stage`]).
+pub fn heartbeat_pipeline(
+    t: DateTime<Utc>,
+    period: Option<DateTime<Utc>>,
+    timeout: Duration,
+) -> Vec<Document> {
+    let mut pipeline = vec![touch_stage(t, period, timeout)];
+    if opens_at(t, period) {
         pipeline.push(finish_stage(&TOUCHED));
     } else {
         pipeline.push(finish_stage(&["lastSeen"]));
@@ -308,7 +328,7 @@ pub fn join_pipeline(
     session: SessionId,
     joiner: &Joiner,
     t: DateTime<Utc>,
-    live: bool,
+    period: Option<DateTime<Utc>>,
     timeout: Duration,
 ) -> Vec<Document> {
     let at = date(t);
@@ -341,7 +361,7 @@ pub fn join_pipeline(
                 },
             }
         },
-        touch_stage(t, live, timeout),
+        touch_stage(t, period, timeout),
         finish_stage(&["lastJoinTime", "lastSeen", "leftAt", "presentSince"]),
     ]
 }
@@ -360,14 +380,15 @@ pub fn credit_pipeline(c: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
     ]
 }
 
-/// `leave(t)`: `credit(t)` and `leftAt = t`.
+/// `leave(t)`: `credit(t)` and `leftAt = max(leftAt, t)` (a late leave does not move the last
+/// leave back).
 pub fn leave_pipeline(t: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
     vec![
         doc! {
             "$set": {
                 "watchSeconds": { "$add": [credited_seconds(), credit_seconds(micros(t), timeout)] },
                 "micros.presentSince": Bson::Null,
-                "micros.leftAt": micros(t),
+                "micros.leftAt": { "$max": [exact("leftAt"), micros(t)] },
             }
         },
         finish_stage(&["presentSince", "leftAt"]),
@@ -467,6 +488,24 @@ pub fn attendance_pipeline(query: &AttendanceQuery) -> Vec<Document> {
     pipeline
 }
 
+/// `field` of the first document of the array `array` (the result of a `$lookup`), or 0 when
+/// the array is empty.
+///
+/// Written with `$let` on the first element rather than as `"$array.field"`: MongoDB resolves
+/// a path through an array of documents to the array of their values, but not every
+/// MongoDB-compatible engine does (SecantusDB 0.7 resolves it to nothing).
+pub fn first_of(array: &str, field: &str) -> Bson {
+    Bson::Document(doc! {
+        "$ifNull": [
+            { "$let": {
+                "vars": { "first": { "$arrayElemAt": [format!("${array}"), 0] } },
+                "in": format!("$$first.{field}"),
+            } },
+            0_i64,
+        ]
+    })
+}
+
 /// The overview over sessions starting in the range, run on `live_sessions`: one document
 /// `{totals: [{sessions, participants, watchSeconds}], popular: [{_id, title, status,
 /// isLive, startTime, participants, watchSeconds}]}`. `participants` of a popular session is
@@ -519,8 +558,8 @@ pub fn overview_pipeline(query: &OverviewQuery) -> Vec<Document> {
         doc! {
             "$set": {
                 "participants": { "$ifNull": ["$participants", 0_i64] },
-                "records": { "$ifNull": [{ "$arrayElemAt": ["$stats.records", 0] }, 0_i64] },
-                "watchSeconds": { "$ifNull": [{ "$arrayElemAt": ["$stats.watchSeconds", 0] }, 0_i64] },
+                "records": first_of("stats", "records"),
+                "watchSeconds": first_of("stats", "watchSeconds"),
             }
         },
         doc! { "$facet": facets },
@@ -566,7 +605,8 @@ pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
 }
 
 /// Sessions whose `participants` counter differs from their number of participant records,
-/// run on `live_sessions`: `{_id, participants, actual}` per such session.
+/// run on `live_sessions`: `{_id, participants, actual}` per such session. Records are counted
+/// with `$group` (a `$count` stage inside `$lookup` is refused by SecantusDB 0.7).
 pub fn reconcile_pipeline() -> Vec<Document> {
     vec![
         doc! {
@@ -574,14 +614,14 @@ pub fn reconcile_pipeline() -> Vec<Document> {
                 "from": PARTICIPANTS,
                 "localField": "_id",
                 "foreignField": "sessionId",
-                "pipeline": [{ "$count": "n" }],
+                "pipeline": [{ "$group": { "_id": Bson::Null, "n": { "$sum": 1_i64 } } }],
                 "as": "counted",
             }
         },
         doc! {
             "$project": {
                 "participants": 1,
-                "actual": { "$ifNull": [{ "$arrayElemAt": ["$counted.n", 0] }, 0_i64] },
+                "actual": first_of("counted", "n"),
             }
         },
         doc! { "$match": { "$expr": { "$ne": ["$participants", "$actual"] } } },
@@ -762,7 +802,7 @@ mod tests {
                 doc! { "$set": {
                     "watchSeconds": { "$add": [credited(), credit_of(us(500))] },
                     "micros.presentSince": Bson::Null,
-                    "micros.leftAt": us(500),
+                    "micros.leftAt": { "$max": [exact_of("leftAt"), us(500)] },
                 } },
                 doc! { "$set": {
                     "presentSince": date_from_exact("presentSince"),
@@ -776,7 +816,10 @@ mod tests {
     #[test]
     fn touch_stage_is_exact() {
         let t = us(100);
-        let stale = doc! { "$lt": [t.clone(), exact_of("lastSeen")] };
+        let stale = doc! { "$or": [
+            { "$lt": [t.clone(), exact_of("lastSeen")] },
+            { "$lt": [t.clone(), { "$ifNull": [exact_of("leftAt"), i64::MIN] }] },
+        ] };
         let gap =
             doc! { "$gt": [{ "$subtract": [t.clone(), exact_of("lastSeen")] }, 90_000_000_i64] };
         let expected = doc! {
@@ -798,17 +841,24 @@ mod tests {
                 "micros.lastSeen": { "$cond": [stale.clone(), exact_of("lastSeen"), t.clone()] },
             }
         };
-        assert_eq!(touch_stage(at(100), true, T), expected);
-        // While not live only lastSeen moves.
+        let live = Some(at(50));
+        assert_eq!(touch_stage(at(100), live, T), expected);
+        assert_eq!(touch_stage(at(100), Some(at(100)), T), expected);
+        // While not live, or for a time before the current live period, only lastSeen moves.
         let not_live =
             doc! { "$set": { "micros.lastSeen": { "$cond": [stale, exact_of("lastSeen"), t] } } };
-        assert_eq!(touch_stage(at(100), false, T), not_live);
+        assert_eq!(touch_stage(at(100), None, T), not_live);
+        assert_eq!(touch_stage(at(100), Some(at(101)), T), not_live);
         assert_eq!(
-            heartbeat_pipeline(at(100), true, T),
+            heartbeat_pipeline(at(100), live, T),
             vec![expected, finish_stage(&["lastSeen", "presentSince"])]
         );
         assert_eq!(
-            heartbeat_pipeline(at(100), false, T),
+            heartbeat_pipeline(at(100), None, T),
+            vec![not_live.clone(), finish_stage(&["lastSeen"])]
+        );
+        assert_eq!(
+            heartbeat_pipeline(at(100), Some(at(101)), T),
             vec![not_live, finish_stage(&["lastSeen"])]
         );
     }
@@ -820,7 +870,7 @@ mod tests {
             user_name: UserName::parse("Ahmed Ali").unwrap(),
             email: Email::parse("ahmed@example.com").unwrap(),
         };
-        let pipeline = join_pipeline(id(), &joiner, at(10), true, T);
+        let pipeline = join_pipeline(id(), &joiner, at(10), Some(at(0)), T);
         assert_eq!(pipeline.len(), 3);
         let t = bdate(10);
         let t_us = us(10);
@@ -852,7 +902,7 @@ mod tests {
                 }
             }
         );
-        assert_eq!(pipeline[1], touch_stage(at(10), true, T));
+        assert_eq!(pipeline[1], touch_stage(at(10), Some(at(0)), T));
         assert_eq!(
             pipeline[2],
             finish_stage(&["lastJoinTime", "lastSeen", "leftAt", "presentSince"])
@@ -1129,8 +1179,8 @@ mod tests {
             p[2],
             doc! { "$set": {
                 "participants": { "$ifNull": ["$participants", 0_i64] },
-                "records": { "$ifNull": [{ "$arrayElemAt": ["$stats.records", 0] }, 0_i64] },
-                "watchSeconds": { "$ifNull": [{ "$arrayElemAt": ["$stats.watchSeconds", 0] }, 0_i64] },
+                "records": first_of("stats", "records"),
+                "watchSeconds": first_of("stats", "watchSeconds"),
             } }
         );
         assert_eq!(
@@ -1206,6 +1256,20 @@ mod tests {
     }
 
     #[test]
+    fn lookup_results_are_read_through_their_first_element() {
+        assert_eq!(
+            first_of("stats", "records"),
+            Bson::Document(doc! { "$ifNull": [
+                { "$let": {
+                    "vars": { "first": { "$arrayElemAt": ["$stats", 0] } },
+                    "in": "$$first.records",
+                } },
+                0_i64,
+            ] })
+        );
+    }
+
+    #[test]
     fn reconcile_pipeline_is_exact() {
         assert_eq!(
             reconcile_pipeline(),
@@ -1214,12 +1278,12 @@ mod tests {
                     "from": "session_participants",
                     "localField": "_id",
                     "foreignField": "sessionId",
-                    "pipeline": [{ "$count": "n" }],
+                    "pipeline": [{ "$group": { "_id": Bson::Null, "n": { "$sum": 1_i64 } } }],
                     "as": "counted",
                 } },
                 doc! { "$project": {
                     "participants": 1,
-                    "actual": { "$ifNull": [{ "$arrayElemAt": ["$counted.n", 0] }, 0_i64] },
+                    "actual": first_of("counted", "n"),
                 } },
                 doc! { "$match": { "$expr": { "$ne": ["$participants", "$actual"] } } },
             ]

@@ -34,8 +34,13 @@ use crate::queries;
 /// The database [`MongoStore::connect`] uses when the URI names none.
 pub const DEFAULT_DATABASE: &str = "livesessions";
 
-/// How many times a transaction is attempted before its transient failure is reported.
-const TRANSACTION_ATTEMPTS: u32 = 50;
+/// How long a transaction that keeps failing transiently (write conflicts with other joins of
+/// the same session, an election) is tried again before the failure is reported: the budget
+/// MongoDB's drivers give their own `withTransaction` helper.
+const TRANSACTION_RETRY_BUDGET: Duration = Duration::from_secs(120);
+
+/// The longest pause between two attempts of a transaction.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Whether joins, ends and deletes run in multi-document transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,12 +116,31 @@ fn retry_transaction(error: &DriverError) -> bool {
     error.contains_label(TRANSIENT_TRANSACTION_ERROR) || classify(error) == ErrorClass::DuplicateKey
 }
 
-/// A short, growing, jittered pause between transaction attempts, so that joins contending
-/// for one session document spread out instead of colliding again at once.
+/// A pause between transaction attempts that doubles with every attempt up to
+/// [`MAX_BACKOFF`], drawn at random below that bound ("full jitter"): joins contending for
+/// one session document spread out instead of colliding again at once, and the more of them
+/// there are, the wider they spread. The first retries come within a few milliseconds.
 async fn backoff(attempt: u32) {
-    let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u64;
-    let micros = u64::from(attempt.min(20)) * (500 + jitter * 4);
-    tokio::time::sleep(Duration::from_micros(micros)).await;
+    let bound = Duration::from_millis(2)
+        .saturating_mul(1 << attempt.min(16))
+        .min(MAX_BACKOFF);
+    let random = uuid::Uuid::new_v4().as_u128() % 1_000_000;
+    let pause = bound.mul_f64(random as f64 / 1_000_000.0);
+    tokio::time::sleep(pause).await;
+}
+
+/// Runs `work` as a task of its own and waits for it: if the caller's future is dropped (a
+/// request timeout), the work still runs to its end, so a sequence of writes that no
+/// transaction protects is never cut in the middle by the caller.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // The runtime is shutting down.
+        Err(error) => Err(Error::unavailable(error)),
+    }
 }
 
 /// Commits, retrying the commit itself while its outcome is unknown (as the driver
@@ -139,6 +163,7 @@ async fn commit(session: &mut ClientSession) -> std::result::Result<(), DriverEr
 macro_rules! in_transaction {
     ($store:expr, |$s:ident| $body:expr) => {{
         let mut owned = $store.client.start_session().await.map_err(map_error)?;
+        let started = std::time::Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -162,7 +187,7 @@ macro_rules! in_transaction {
                     }
                 }
             };
-            if retry_transaction(&error) && attempt < TRANSACTION_ATTEMPTS {
+            if retry_transaction(&error) && started.elapsed() < TRANSACTION_RETRY_BUDGET {
                 backoff(attempt).await;
                 continue;
             }
@@ -391,32 +416,36 @@ impl MongoStore {
             .ok_or_else(|| Error::session_not_found(id))?;
         session.check_joinable()?;
         let filter = queries::participant_filter(id, &request.joiner.user_id);
-        let document = self
+        // `update` with `upsert` and then a read, rather than one `findAndModify`: the update's
+        // `upserted` id says whether this call inserted the record, on MongoDB and on engines
+        // whose `findAndModify` answers a concurrent upsert without its document (SecantusDB
+        // 0.7 returns `value: null` for the loser of two simultaneous first joins). In a
+        // transaction the read sees exactly this write.
+        let upserted = self
             .participants
-            .find_one_and_update(
+            .update_one(
                 filter.clone(),
                 queries::join_pipeline(
                     id,
                     &request.joiner,
                     request.at,
-                    session.is_live(),
+                    session.live_period_start(),
                     request.timeout,
                 ),
             )
             .upsert(true)
-            .return_document(ReturnDocument::After)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        let first_join = upserted.upserted_id.is_some();
+        let document = self
+            .participants
+            .find_one(filter.clone())
             .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?
-            .ok_or_else(|| {
-                Error::storage(DocumentError {
-                    collection: PARTICIPANTS,
-                    field: "userId".into(),
-                    problem: "was not returned by the join's upsert".into(),
-                })
-            })?;
+            // Only without a transaction: the session was deleted right after the upsert, and
+            // its participants with it.
+            .ok_or_else(|| Error::session_not_found(id))?;
         let participant = participant_from_document(&document)?;
-        // The pipeline counts joins; 1 means this call inserted the record.
-        let first_join = participant.join_count == 1;
         if !first_join {
             return Ok(JoinOutcome {
                 participant,
@@ -447,6 +476,22 @@ impl MongoStore {
                     .optional(s, |a, s| a.session(s))
                     .await?;
                 Err(Error::session_not_found(id).into())
+            }
+        }
+    }
+
+    /// A join without a transaction: [`MongoStore::join_steps`], run again as a rejoin when a
+    /// simultaneous first join of the same user won the unique index (MongoDB retries such an
+    /// upsert by itself; other engines answer with a duplicate key error).
+    async fn join_without_transaction(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.join_steps(request, None).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(Failure::Driver(e))
+                    if classify(&e) == ErrorClass::DuplicateKey && attempt < 3 => {}
+                Err(failure) => return Err(failure.into_error()),
             }
         }
     }
@@ -547,9 +592,15 @@ impl SessionStore for MongoStore {
         if self.supports_transactions().await? {
             in_transaction!(self, |s| self.delete_steps(id, s))
         } else {
-            self.delete_steps(id, None)
-                .await
-                .map_err(Failure::into_error)
+            // Both deletes run to their end even if the caller gives up in between.
+            let store = self.clone();
+            detached(async move {
+                store
+                    .delete_steps(id, None)
+                    .await
+                    .map_err(Failure::into_error)
+            })
+            .await
         }
     }
 
@@ -581,18 +632,13 @@ impl AttendanceStore for MongoStore {
         let outcome = if self.supports_transactions().await? {
             in_transaction!(self, |s| self.join_steps(request, s))?
         } else {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.join_steps(request, None).await {
-                    Ok(outcome) => break outcome,
-                    // Two first joins of one user raced: the loser's upsert hit the unique
-                    // index; run again, now as a rejoin.
-                    Err(Failure::Driver(e))
-                        if classify(&e) == ErrorClass::DuplicateKey && attempt < 3 => {}
-                    Err(failure) => return Err(failure.into_error()),
-                }
-            }
+            // The upsert and the `$inc` run in a task of their own: a caller that gives up
+            // half-way (a request timeout drops its future) must not leave a participant
+            // that was never counted. Only a crash between the two writes can, and
+            // `reconcile_participant_counts` repairs that.
+            let store = self.clone();
+            let request = request.clone();
+            detached(async move { store.join_without_transaction(&request).await }).await?
         };
         let known = outcome.first_join.then_some(&outcome.session);
         let participant = self
@@ -619,16 +665,27 @@ impl AttendanceStore for MongoStore {
         let status = self
             .sessions
             .find_one(queries::session_filter(session_id))
-            .projection(doc! { "status": 1, "isLive": 1 })
+            .projection(doc! { "status": 1, "isLive": 1, "liveSince": 1, "micros.liveSince": 1 })
             .await
             .map_err(map_error)?
             .ok_or_else(|| Error::session_not_found(session_id))?;
-        let live = Reader::new(&status, SESSIONS).session_status()? == SessionStatus::Live;
+        let status = Reader::new(&status, SESSIONS);
+        let live = status.session_status()? == SessionStatus::Live;
+        // The start of the current live period (unknown for a session the original
+        // application started: then any time counts).
+        let period = match live {
+            true => Some(
+                status
+                    .opt_date("liveSince")?
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            ),
+            false => None,
+        };
         let document = self
             .participants
             .find_one_and_update(
                 queries::participant_filter(session_id, user_id),
-                queries::heartbeat_pipeline(at, live, timeout),
+                queries::heartbeat_pipeline(at, period, timeout),
             )
             .return_document(ReturnDocument::After)
             .await
@@ -666,9 +723,17 @@ impl AttendanceStore for MongoStore {
         if self.supports_transactions().await? {
             in_transaction!(self, |s| self.end_steps(ended, timeout, s))
         } else {
-            self.end_steps(ended, timeout, None)
-                .await
-                .map_err(Failure::into_error)
+            // The session update and the crediting run to their end even if the caller gives
+            // up in between.
+            let store = self.clone();
+            let ended = ended.clone();
+            detached(async move {
+                store
+                    .end_steps(&ended, timeout, None)
+                    .await
+                    .map_err(Failure::into_error)
+            })
+            .await
         }
     }
 
