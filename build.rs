@@ -3,11 +3,11 @@
 //! without having run. In CI (`CI=true`) every such test is compiled in, and a missing server
 //! fails it.
 //!
-//! - `livesessions_postgres`: `LIVESESSIONS_TEST_POSTGRES_URL` is set.
-//! - `livesessions_fault_postgres`: `LIVESESSIONS_TEST_FAULT_POSTGRES_URL` is set (a cluster the
+//! - `livesessions_test_postgres`: `LIVESESSIONS_TEST_POSTGRES_URL` is set.
+//! - `livesessions_test_fault_postgres`: `LIVESESSIONS_TEST_FAULT_POSTGRES_URL` is set (a cluster the
 //!   fault test may stop: `scripts/fault-cluster.sh start` makes one).
-//! - `livesessions_mongodb`: `LIVESESSIONS_TEST_MONGODB_URI` is set.
-//! - `livesessions_secantus`: SecantusDB is installed in `.venv-secantus` (or `$SECANTUS_VENV`),
+//! - `livesessions_test_mongodb`: `LIVESESSIONS_TEST_MONGODB_URI` is set.
+//! - `livesessions_test_secantus`: SecantusDB is installed in `.venv-secantus` (or `$SECANTUS_VENV`),
 //!   so the MongoDB fault test can start and stop a server of its own
 //!   (`scripts/secantus.sh install`). Checked when the package is built: after installing it,
 //!   a change of `LIVESESSIONS_TEST_MONGODB_URI` or of this file rebuilds.
@@ -17,12 +17,12 @@ fn main() {
     let ci = std::env::var("CI").as_deref() == Ok("true");
     println!("cargo:rerun-if-env-changed=CI");
     for (variable, cfg) in [
-        ("LIVESESSIONS_TEST_POSTGRES_URL", "livesessions_postgres"),
+        ("LIVESESSIONS_TEST_POSTGRES_URL", "livesessions_test_postgres"),
         (
             "LIVESESSIONS_TEST_FAULT_POSTGRES_URL",
-            "livesessions_fault_postgres",
+            "livesessions_test_fault_postgres",
         ),
-        ("LIVESESSIONS_TEST_MONGODB_URI", "livesessions_mongodb"),
+        ("LIVESESSIONS_TEST_MONGODB_URI", "livesessions_test_mongodb"),
     ] {
         println!("cargo:rerun-if-env-changed={variable}");
         println!("cargo:rustc-check-cfg=cfg({cfg})");
@@ -32,7 +32,7 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-env-changed=SECANTUS_VENV");
-    println!("cargo:rustc-check-cfg=cfg(livesessions_secantus)");
+    println!("cargo:rustc-check-cfg=cfg(livesessions_test_secantus)");
     let venv = std::env::var("SECANTUS_VENV").unwrap_or_else(|_| ".venv-secantus".into());
     let server = std::path::Path::new(&venv).join("bin/secantusd-py");
     if server.exists() {
@@ -41,6 +41,6 @@ fn main() {
         println!("cargo:rerun-if-changed={}", server.display());
     }
     if server.exists() || ci {
-        println!("cargo:rustc-cfg=livesessions_secantus");
+        println!("cargo:rustc-cfg=livesessions_test_secantus");
     }
 }

@@ -1,26 +1,36 @@
-//! Database faults under load (DESIGN §9): the example server's app on PostgreSQL, in a
-//! database of its own, under a steady join/heartbeat load over HTTP while
+//! Database faults under load (DESIGN §9): the example server's app, on a database of its own,
+//! under a steady join/heartbeat load over HTTP while
 //!
-//! 1. every connection of that database is killed with `pg_terminate_backend`, several times;
+//! 1. every PostgreSQL connection of that database is killed with `pg_terminate_backend`,
+//!    several times;
 //! 2. the PostgreSQL cluster that serves the URL's port (found with `pg_lsclusters`) is stopped
 //!    for `LIVESESSIONS_FAULT_OUTAGE_SECS` seconds (default 10) with `pg_ctlcluster … stop -m
-//!    fast` and started again.
+//!    fast` and started again;
+//! 3. on `mongodb://`, a SecantusDB server the test starts itself (on a free port, its data in a
+//!    directory on disk) is stopped with SIGTERM (`LIVESESSIONS_FAULT_MONGODB_SIGNAL=KILL` for a
+//!    crash) for the same time and started again on the same data.
 //!
 //! Each request's status and latency are recorded. Every failure must be `503` with
-//! `Retry-After`, no request may wait much longer than the pool's acquire timeout (2 s; the
-//! bound is generous, it catches hangs, it measures no speed), requests must succeed again
-//! within 5 s of PostgreSQL accepting connections (same server, no restart), and afterwards every
-//! session's count must equal its participant records, with no record without its session.
-//! The outage itself must be seen: once the cluster is stopped a fresh connection to the URL
-//! must fail, and the server must have answered `503` with `Retry-After` at least once while it
-//! was down.
+//! `Retry-After`, no request may wait much longer than the store's fail-fast timeout (2 s: the
+//! PostgreSQL pool's acquire timeout, MongoDB's server selection; the bound is generous, it
+//! catches hangs, it measures no speed), requests must succeed again within 5 s of the database
+//! answering (same server, no restart), and afterwards every session's count must equal its
+//! participant records, with no record without its session. The outage itself must be seen: once
+//! the database is stopped a fresh connection must fail, and the server must have answered `503`
+//! with `Retry-After` at least once while it was down. On MongoDB every join that answered 200
+//! must still have its record, and the store's `reconcile_participant_counts` must find nothing
+//! to correct.
 //!
-//! The outage case stops a cluster, so it runs only against `LIVESESSIONS_TEST_FAULT_POSTGRES_URL`,
-//! a cluster kept for it (`scripts/fault-cluster.sh start` creates one on port 5433 and prints
-//! the URL); without that variable it is ignored. It needs `pg_ctlcluster` and root. The
-//! backend-killing case runs on that URL too, else on `LIVESESSIONS_TEST_POSTGRES_URL`, and is
-//! ignored without either. In CI (`CI=true`) both always run and a missing piece fails them.
-//! The two cases never overlap (one lock), and a drop guard starts the cluster again even when an
+//! The PostgreSQL outage stops a cluster, so it runs only against
+//! `LIVESESSIONS_TEST_FAULT_POSTGRES_URL`, a cluster kept for it (`scripts/fault-cluster.sh start`
+//! creates one on port 5433 and prints the URL); without that variable it is ignored. It needs
+//! `pg_ctlcluster` and root. The backend-killing case runs on that URL too, else on
+//! `LIVESESSIONS_TEST_POSTGRES_URL`, and is ignored without either. The MongoDB case runs when
+//! `LIVESESSIONS_TEST_MONGODB_URI` is set and SecantusDB is installed in `.venv-secantus`
+//! (`scripts/secantus.sh install`); `LIVESESSIONS_FAULT_MONGODB_OPTIONS` appends URI options
+//! (`&serverSelectionTimeoutMS=2000`, say). All of this is decided when the package is built;
+//! in CI (`CI=true`) every case runs and a missing piece fails it. The cases never overlap (one
+//! lock), and drop guards start the cluster again and kill the SecantusDB process even when an
 //! assertion fails.
 #![allow(missing_docs)]
 
@@ -35,11 +45,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use livesessions_mongo::mongodb::bson::{doc, Bson, Document};
+use livesessions_mongo::mongodb::{Client as MongoClient, Database as MongoDatabase};
+use livesessions_mongo::MongoStore;
 use livesessions_sql::sqlx::{self, Connection, PgConnection};
 use serde_json::{json, Value};
 
 const SECRET: &str = "reliability-fault-secret-0123456789abcdef";
-/// The example server's pool waits this long for a connection (PostgresStore::connect).
+/// The example server's PostgreSQL pool waits this long for a connection (PostgresStore::connect);
+/// a store on MongoDB should give up selecting a server as soon.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Slack over the acquire timeout before a request counts as hung: connecting, one query that
 /// was already running, scheduling on a shared 2-core machine. Generous on purpose.
@@ -109,6 +123,8 @@ struct Sample {
     status: u16,
     retry_after: bool,
     what: &'static str,
+    /// Which worker, user and session the request was for.
+    who: (usize, usize, usize),
 }
 
 /// A PostgreSQL cluster of this machine, as `pg_lsclusters` lists it.
@@ -272,13 +288,13 @@ impl FreshDatabase {
     }
 }
 
-/// The example server on `database`, serving on a loopback port; returns its base URL.
-async fn start_server(database: &FreshDatabase, thumbnails: &std::path::Path) -> String {
+/// The example server on `database_url`, serving on a loopback port; returns its base URL.
+async fn start_server(database_url: &str, thumbnails: &std::path::Path) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = app::ServerConfig {
         bind: addr,
-        database_url: database.url.clone(),
+        database_url: database_url.to_owned(),
         jwt_secret: Some(SECRET.into()),
         firebase_project: None,
         admin_emails: Vec::new(),
@@ -378,6 +394,7 @@ fn start_load(
                         status,
                         retry_after,
                         what,
+                        who: (worker, user, session),
                     });
                     n += 1;
                     // A steady pace rather than a flood: the point is behaviour, not throughput.
@@ -408,6 +425,15 @@ fn check_samples(
         failures.len(),
         slowest
     );
+    let mut kinds = std::collections::BTreeMap::new();
+    for failure in &failures {
+        *kinds
+            .entry((failure.what, failure.status, failure.retry_after))
+            .or_insert(0usize) += 1;
+    }
+    for ((what, status, retry_after), n) in kinds {
+        println!("{case}:   {n} × {what} answered {status} (Retry-After: {retry_after})");
+    }
     for failure in &failures {
         assert!(
             failure.status == 503 && failure.retry_after,
@@ -419,8 +445,8 @@ fn check_samples(
     }
     assert!(
         slowest <= ACQUIRE_TIMEOUT + HANG_MARGIN,
-        "{case}: a request waited {slowest:?}, past the pool's acquire timeout ({ACQUIRE_TIMEOUT:?}) \
-         and the margin ({HANG_MARGIN:?})"
+        "{case}: a request waited {slowest:?}, past the store's fail-fast timeout \
+         ({ACQUIRE_TIMEOUT:?}) and the margin ({HANG_MARGIN:?})"
     );
     if let Some((stopped, restarting)) = outage {
         let during: Vec<&Sample> = samples
@@ -565,7 +591,7 @@ async fn run_case(case: &str, admin_url: &str, fault: Fault) {
         name: database.name.clone(),
     };
     let thumbnails = tempfile::tempdir().unwrap();
-    let base = start_server(&database, thumbnails.path()).await;
+    let base = start_server(&database.url, thumbnails.path()).await;
     let client = client();
     let mut sessions = Vec::new();
     for i in 0..3 {
@@ -635,7 +661,7 @@ async fn run_case(case: &str, admin_url: &str, fault: Fault) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[cfg_attr(
-    not(any(livesessions_postgres, livesessions_fault_postgres)),
+    not(any(livesessions_test_postgres, livesessions_test_fault_postgres)),
     ignore = "set LIVESESSIONS_TEST_POSTGRES_URL or LIVESESSIONS_TEST_FAULT_POSTGRES_URL when building"
 )]
 async fn postgres_connections_killed_under_load_fail_fast_and_recover() {
@@ -645,7 +671,7 @@ async fn postgres_connections_killed_under_load_fail_fast_and_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[cfg_attr(
-    not(livesessions_fault_postgres),
+    not(livesessions_test_fault_postgres),
     ignore = "stops a PostgreSQL cluster: set LIVESESSIONS_TEST_FAULT_POSTGRES_URL to one kept \
               for it (scripts/fault-cluster.sh start) when building"
 )]
@@ -685,4 +711,334 @@ fn clusters_are_read_from_pg_lsclusters() {
             },
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// MongoDB: a SecantusDB server of the test's own, on a storage directory on disk, killed under
+// load and started again on the same directory.
+
+/// A SecantusDB process of the test's own; killed (SIGKILL) when dropped.
+struct Secantus {
+    program: std::path::PathBuf,
+    port: u16,
+    storage: std::path::PathBuf,
+    log: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl Secantus {
+    /// `secantusd-py` of `$SECANTUS_VENV` or of the project's `.venv-secantus`.
+    fn program() -> std::path::PathBuf {
+        let venv = std::env::var("SECANTUS_VENV")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-secantus")
+            });
+        let program = venv.join("bin/secantusd-py");
+        assert!(
+            program.exists(),
+            "{} is missing: run scripts/secantus.sh install",
+            program.display()
+        );
+        program
+    }
+
+    /// A server on a free loopback port, its data in `dir`; not started yet.
+    fn new(dir: &std::path::Path) -> Secantus {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let storage = dir.join("data");
+        std::fs::create_dir_all(&storage).unwrap();
+        Secantus {
+            program: Secantus::program(),
+            port,
+            storage,
+            log: dir.join("secantusd.log"),
+            child: None,
+        }
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(&self.program)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--storage-path")
+            .arg(&self.storage)
+            .args(["--log-level", "WARNING"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.program.display()));
+        self.child = Some(child);
+    }
+
+    /// Stops the process with `signal` (`KILL` or `TERM`) and waits until it has exited.
+    fn stop(&mut self, signal: &str) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args([&format!("-{signal}"), &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("secantusd-py did not exit within 30 s of SIG{signal}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// A URI of this server for `database`, with `options` appended.
+    fn uri(&self, database: &str, options: &str) -> String {
+        format!(
+            "mongodb://127.0.0.1:{}/{database}?directConnection=true{options}",
+            self.port
+        )
+    }
+
+    /// Waits until the server answers `ping`; returns when it did.
+    async fn wait_until_answering(&mut self) -> Instant {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let uri = self.uri(
+            "admin",
+            "&serverSelectionTimeoutMS=300&connectTimeoutMS=300",
+        );
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "secantusd-py exited ({status}); its log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if let Ok(client) = MongoClient::with_uri_str(&uri).await {
+                let answered = client
+                    .database("admin")
+                    .run_command(doc! { "ping": 1 })
+                    .await
+                    .is_ok();
+                client.shutdown().await;
+                if answered {
+                    return Instant::now();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "secantusd-py did not answer within 60 s; its log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Secantus {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Reads a BSON count stored as an int or a long.
+fn count_of(value: Option<&Bson>) -> Option<i64> {
+    match value? {
+        Bson::Int32(n) => Some(i64::from(*n)),
+        Bson::Int64(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// No half-written state on MongoDB: every session's `participants` equals its participant
+/// documents (and the API says the same), every acknowledged join has its document, no
+/// participant lacks its session, and the store's reconciliation finds nothing to correct.
+async fn check_mongo_consistency(
+    case: &str,
+    database: &MongoDatabase,
+    base: &str,
+    sessions: &[String],
+    samples: &[Sample],
+) {
+    let sessions_collection =
+        database.collection::<Document>(livesessions_mongo::documents::SESSIONS);
+    let participants = database.collection::<Document>(livesessions_mongo::documents::PARTICIPANTS);
+    let mut cursor = sessions_collection.find(doc! {}).await.unwrap();
+    let mut stored = Vec::new();
+    while cursor.advance().await.unwrap() {
+        stored.push(cursor.deserialize_current().unwrap());
+    }
+    assert_eq!(stored.len(), sessions.len(), "{case}: sessions");
+    let client = client();
+    let mut records = 0;
+    let mut ids = Vec::new();
+    for session in &stored {
+        let id = session.get("_id").cloned().unwrap();
+        let counted = count_of(session.get("participants"));
+        let documents = participants
+            .count_documents(doc! { "sessionId": id.clone() })
+            .await
+            .unwrap() as i64;
+        let users = participants
+            .distinct("userId", doc! { "sessionId": id.clone() })
+            .await
+            .unwrap()
+            .len() as i64;
+        assert_eq!(
+            (counted, users),
+            (Some(documents), documents),
+            "{case}: session {id}: stored count, distinct users and participant documents"
+        );
+        let uuid = match &id {
+            Bson::Binary(binary) => uuid::Uuid::from_slice(&binary.bytes).unwrap(),
+            other => panic!("{case}: session id {other:?} is not a UUID"),
+        };
+        let reported: Value = client
+            .get(format!("{base}/api/live-sessions/{uuid}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(reported["participants"].as_i64(), Some(documents), "{case}");
+        records += documents;
+        ids.push(id);
+    }
+    let orphans = participants
+        .count_documents(doc! { "sessionId": { "$nin": ids } })
+        .await
+        .unwrap();
+    let bad = participants
+        .count_documents(doc! { "$or": [
+            { "joinCount": { "$lt": 1 } },
+            { "watchSeconds": { "$lt": 0 } },
+        ] })
+        .await
+        .unwrap();
+    assert_eq!((orphans, bad), (0, 0), "{case}: half-written state");
+    // Every join that answered 200 is on disk, also across the kill.
+    let mut acknowledged: Vec<(usize, usize, usize)> = samples
+        .iter()
+        .filter(|s| s.what == "join" && s.status == 200)
+        .map(|s| s.who)
+        .collect();
+    acknowledged.sort_unstable();
+    acknowledged.dedup();
+    let mut lost = Vec::new();
+    for &(worker, user, session) in &acknowledged {
+        let uuid: uuid::Uuid = sessions[session].parse().unwrap();
+        let found = participants
+            .count_documents(doc! {
+                "sessionId": Bson::Binary(livesessions_mongo::mongodb::bson::Binary {
+                    subtype: livesessions_mongo::mongodb::bson::spec::BinarySubtype::Uuid,
+                    bytes: uuid.as_bytes().to_vec(),
+                }),
+                "userId": format!("w{worker}-u{user}"),
+            })
+            .await
+            .unwrap();
+        if found != 1 {
+            lost.push((worker, user, session, found));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{case}: {} of {} acknowledged (user, session) joins have no single record, e.g. {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let corrected = MongoStore::new(database.clone())
+        .reconcile_participant_counts()
+        .await
+        .unwrap();
+    println!(
+        "{case}: {records} participant documents over {} sessions, every count exact, all {} \
+         acknowledged joins stored; reconciliation corrected {corrected}",
+        stored.len(),
+        acknowledged.len()
+    );
+    assert_eq!(corrected, 0, "{case}: counts needed reconciliation");
+    assert!(records > 0, "{case}: the load joined no one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(all(livesessions_test_mongodb, livesessions_test_secantus)),
+    ignore = "needs LIVESESSIONS_TEST_MONGODB_URI set and SecantusDB in .venv-secantus \
+              (scripts/secantus.sh install) when building"
+)]
+async fn mongodb_outage_under_load_fails_fast_and_recovers() {
+    let case = "mongodb stopped";
+    let _alone = ONE_CASE_AT_A_TIME.lock().await;
+    let outage = std::env::var("LIVESESSIONS_FAULT_OUTAGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(10));
+    let signal =
+        std::env::var("LIVESESSIONS_FAULT_MONGODB_SIGNAL").unwrap_or_else(|_| "TERM".into());
+    assert!(
+        matches!(signal.as_str(), "TERM" | "KILL"),
+        "LIVESESSIONS_FAULT_MONGODB_SIGNAL must be TERM or KILL, not {signal:?}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let mut server = Secantus::new(work.path());
+    server.start();
+    server.wait_until_answering().await;
+    let database_name = format!("ls_fault_{}", uuid::Uuid::new_v4().simple());
+    let options = std::env::var("LIVESESSIONS_FAULT_MONGODB_OPTIONS").unwrap_or_default();
+    let base = start_server(&server.uri(&database_name, &options), work.path()).await;
+    let client = client();
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        sessions.push(create_live_session(&client, &base, &format!("Fault {i}")).await);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let workers = start_load(&base, &sessions, stop.clone(), samples.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    tokio::task::block_in_place(|| server.stop(&signal));
+    let stopped = Instant::now();
+    println!("{case}: SecantusDB stopped (SIG{signal}) for {outage:?}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "{case}: port {} still accepts connections after the server was stopped",
+        server.port
+    );
+    tokio::time::sleep(outage).await;
+    let restarting = Instant::now();
+    server.start();
+    let back = server.wait_until_answering().await;
+    println!(
+        "{case}: SecantusDB answered {:?} after it was started again on the same storage",
+        back - restarting
+    );
+    tokio::time::sleep(RECOVERY + Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let samples = samples.lock().unwrap().clone();
+    check_samples(case, &samples, back, Some((stopped, restarting)));
+    let checker = MongoClient::with_uri_str(server.uri("admin", ""))
+        .await
+        .unwrap();
+    let database = checker.database(&database_name);
+    check_mongo_consistency(case, &database, &base, &sessions, &samples).await;
+    let _ = database.drop().await;
 }
