@@ -414,6 +414,7 @@ fn check_samples(
     back: Instant,
     outage: Option<(Instant, Instant)>,
 ) {
+    // The figures first, all of them, then the assertions.
     let failures: Vec<&Sample> = samples.iter().filter(|s| s.status != 200).collect();
     let slowest = samples.iter().map(|s| s.elapsed).max().unwrap_or_default();
     println!(
@@ -434,6 +435,36 @@ fn check_samples(
     for ((what, status, retry_after), n) in kinds {
         println!("{case}:   {n} × {what} answered {status} (Retry-After: {retry_after})");
     }
+    let during_outage = outage.map(|(stopped, restarting)| {
+        // Answered while it was down (also requests already in flight when it stopped).
+        let during: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.started + s.elapsed >= stopped && s.started + s.elapsed < restarting)
+            .collect();
+        let answered_503 = during
+            .iter()
+            .filter(|s| s.status == 503 && s.retry_after)
+            .count();
+        println!(
+            "{case}: {} requests answered while the database was down ({:?}), {answered_503} \
+             of them 503 with Retry-After",
+            during.len(),
+            restarting.saturating_duration_since(stopped)
+        );
+        (during.len(), answered_503)
+    });
+    let first_success = samples
+        .iter()
+        .filter(|s| s.status == 200 && s.started + s.elapsed >= back)
+        .map(|s| s.started + s.elapsed)
+        .min();
+    let recovered_after = first_success.map(|t| t.saturating_duration_since(back));
+    println!("{case}: first success {recovered_after:?} after the database answered again");
+    let late_failures = samples
+        .iter()
+        .filter(|s| s.started >= back + RECOVERY && s.status != 200)
+        .count();
+
     for failure in &failures {
         assert!(
             failure.status == 503 && failure.retry_after,
@@ -443,49 +474,24 @@ fn check_samples(
             failure.retry_after
         );
     }
+    if let Some((answered, answered_503)) = during_outage {
+        assert!(
+            answered_503 > 0,
+            "{case}: no request answered 503 with Retry-After while the database was down \
+             ({answered} answered then): the outage was not observed"
+        );
+    }
     assert!(
         slowest <= ACQUIRE_TIMEOUT + HANG_MARGIN,
         "{case}: a request waited {slowest:?}, past the store's fail-fast timeout \
          ({ACQUIRE_TIMEOUT:?}) and the margin ({HANG_MARGIN:?})"
     );
-    if let Some((stopped, restarting)) = outage {
-        let during: Vec<&Sample> = samples
-            .iter()
-            .filter(|s| s.started >= stopped && s.started < restarting)
-            .collect();
-        let answered_503 = during
-            .iter()
-            .filter(|s| s.status == 503 && s.retry_after)
-            .count();
-        println!(
-            "{case}: {} requests started while the database was down ({:?}), {answered_503} \
-             answered 503 with Retry-After",
-            during.len(),
-            restarting.saturating_duration_since(stopped)
-        );
-        assert!(
-            answered_503 > 0,
-            "{case}: no request answered 503 with Retry-After while the database was down \
-             ({} requests started then): the outage was not observed",
-            during.len()
-        );
-    }
-    let first_success = samples
-        .iter()
-        .filter(|s| s.status == 200 && s.started + s.elapsed >= back)
-        .map(|s| s.started + s.elapsed)
-        .min()
+    let recovered_after = recovered_after
         .unwrap_or_else(|| panic!("{case}: no request succeeded after the database came back"));
-    let recovered_after = first_success.saturating_duration_since(back);
-    println!("{case}: first success {recovered_after:?} after the database accepted connections");
     assert!(
         recovered_after <= RECOVERY,
         "{case}: requests succeeded again only {recovered_after:?} after the database came back"
     );
-    let late_failures = samples
-        .iter()
-        .filter(|s| s.started >= back + RECOVERY && s.status != 200)
-        .count();
     assert_eq!(
         late_failures, 0,
         "{case}: requests still failed more than {RECOVERY:?} after the database came back"
@@ -1034,11 +1040,12 @@ async fn mongodb_outage_under_load_fails_fast_and_recovers() {
         worker.await.unwrap();
     }
     let samples = samples.lock().unwrap().clone();
-    check_samples(case, &samples, back, Some((stopped, restarting)));
+    // The stored state first: it is worth knowing also when the requests misbehaved.
     let checker = MongoClient::with_uri_str(server.uri("admin", ""))
         .await
         .unwrap();
     let database = checker.database(&database_name);
     check_mongo_consistency(case, &database, &base, &sessions, &samples).await;
+    check_samples(case, &samples, back, Some((stopped, restarting)));
     let _ = database.drop().await;
 }
