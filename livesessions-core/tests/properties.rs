@@ -16,8 +16,9 @@ use proptest::prelude::*;
 const USERS: usize = 4;
 
 /// One step of a sequence. "Late" events come from a second server instance whose clock lags
-/// behind (a delayed request): their times may be older than the user's last heartbeat, which
-/// the presence rule must ignore.
+/// behind (a delayed request): their times may be older than the user's last heartbeat or
+/// leave, or than the last start or end of the session, and the presence rule must neither
+/// reopen a closed interval nor credit time outside the live periods because of them.
 #[derive(Debug, Clone)]
 enum Op {
     Join(usize),
@@ -25,6 +26,7 @@ enum Op {
     Leave(usize),
     LateJoin(usize, i64),
     LateHeartbeat(usize, i64),
+    LateLeave(usize, i64),
     Start,
     End,
     Cancel,
@@ -38,7 +40,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => user.clone().prop_map(Op::Heartbeat),
         2 => user.clone().prop_map(Op::Leave),
         1 => (user.clone(), 1..300i64).prop_map(|(u, lag)| Op::LateJoin(u, lag)),
-        3 => (user, 1..300i64).prop_map(|(u, lag)| Op::LateHeartbeat(u, lag)),
+        3 => (user.clone(), 1..300i64).prop_map(|(u, lag)| Op::LateHeartbeat(u, lag)),
+        1 => (user, 1..300i64).prop_map(|(u, lag)| Op::LateLeave(u, lag)),
         2 => Just(Op::Start),
         1 => Just(Op::End),
         1 => Just(Op::Cancel),
@@ -59,10 +62,8 @@ struct World {
     session: SessionId,
     /// Users who have joined successfully.
     joined: Vec<bool>,
-    /// The time of the last start or end; a lagging instance is never behind it (see below).
-    lifecycle_at: DateTime<Utc>,
-    /// Per user, the time of their last leave.
-    left_at: HashMap<usize, DateTime<Utc>>,
+    /// Per user, the credited seconds at the last check (they never go down).
+    credited: HashMap<usize, i64>,
 }
 
 fn service_on(store: &Arc<MemoryStore>, clock: &ManualClock) -> LiveSessions {
@@ -114,8 +115,7 @@ impl World {
             users,
             session: session.id,
             joined: vec![false; USERS],
-            lifecycle_at: start,
-            left_at: HashMap::new(),
+            credited: HashMap::new(),
         }
     }
 
@@ -124,18 +124,11 @@ impl World {
         self.clock.now()
     }
 
-    /// Sets the lagging instance's clock `lag` seconds behind. It is never set before the last
-    /// start or end, nor before the user's last leave: the presence rule orders a user's
-    /// events by `last_seen` only, so an event stamped before one of those but stored after it
-    /// is a race the rules do not resolve (it could open an interval before the start or
-    /// re-open one a leave already credited).
-    fn lag(&self, user: usize, lag: i64) {
-        let mut at = self.now() - TimeDelta::seconds(lag);
-        at = at.max(self.lifecycle_at);
-        if let Some(left) = self.left_at.get(&user) {
-            at = at.max(*left);
-        }
-        self.late_clock.set(at);
+    /// Sets the lagging instance's clock `lag` seconds behind, wherever that falls: before the
+    /// user's last heartbeat or leave, before the last start or end, even before the session
+    /// was created.
+    fn lag(&self, lag: i64) {
+        self.late_clock.set(self.now() - TimeDelta::seconds(lag));
     }
 
     async fn participants(&self) -> u64 {
@@ -160,7 +153,7 @@ impl World {
         let result: Result<(), Error> = match *op {
             Op::Join(u) | Op::LateJoin(u, _) => {
                 let service = if let Op::LateJoin(_, lag) = *op {
-                    self.lag(u, lag);
+                    self.lag(lag);
                     &self.late_service
                 } else {
                     &self.service
@@ -186,37 +179,34 @@ impl World {
                 .await
                 .map(drop),
             Op::LateHeartbeat(u, lag) => {
-                self.lag(u, lag);
+                self.lag(lag);
                 self.late_service
                     .heartbeat(Some(&self.users[u]), self.session)
                     .await
                     .map(drop)
             }
-            Op::Leave(u) => {
-                let result = self
-                    .service
+            Op::Leave(u) => self
+                .service
+                .leave(Some(&self.users[u]), self.session)
+                .await
+                .map(drop),
+            Op::LateLeave(u, lag) => {
+                self.lag(lag);
+                self.late_service
                     .leave(Some(&self.users[u]), self.session)
                     .await
-                    .map(drop);
-                if result.is_ok() {
-                    self.left_at.insert(u, self.now());
-                }
-                result
+                    .map(drop)
             }
-            Op::Start => {
-                let result = self.service.start(Some(&self.admin), self.session).await;
-                if result.is_ok() {
-                    self.lifecycle_at = self.now();
-                }
-                result.map(drop)
-            }
-            Op::End => {
-                let result = self.service.end(Some(&self.admin), self.session).await;
-                if result.is_ok() {
-                    self.lifecycle_at = self.now();
-                }
-                result.map(drop)
-            }
+            Op::Start => self
+                .service
+                .start(Some(&self.admin), self.session)
+                .await
+                .map(drop),
+            Op::End => self
+                .service
+                .end(Some(&self.admin), self.session)
+                .await
+                .map(drop),
             Op::Cancel => self
                 .service
                 .cancel(Some(&self.admin), self.session)
@@ -234,7 +224,10 @@ impl World {
             // Heartbeats and leaves of users who never joined.
             Err(Error::NotFound { .. }) => {
                 let user = match *op {
-                    Op::Heartbeat(u) | Op::LateHeartbeat(u, _) | Op::Leave(u) => u,
+                    Op::Heartbeat(u)
+                    | Op::LateHeartbeat(u, _)
+                    | Op::Leave(u)
+                    | Op::LateLeave(u, _) => u,
                     _ => return Err(TestCaseError::fail(format!("{op:?}: unexpected NotFound"))),
                 };
                 prop_assert!(!self.joined[user], "{:?}: NotFound for a participant", op);
@@ -256,8 +249,8 @@ impl World {
         self.check().await
     }
 
-    /// The invariants of DESIGN §3.4.
-    async fn check(&self) -> Result<(), TestCaseError> {
+    /// The invariants of the attendance rules.
+    async fn check(&mut self) -> Result<(), TestCaseError> {
         use livesessions_core::AttendanceStore as _;
         let session = self.store_session().await;
         let now = self.now();
@@ -303,8 +296,27 @@ impl World {
                 live,
                 p
             );
-            if !session.is_live() {
-                prop_assert!(p.present_since.is_none(), "open interval while not live");
+            let before = self.credited.insert(u, p.watch_seconds).unwrap_or(0);
+            prop_assert!(
+                p.watch_seconds >= before,
+                "credited seconds went down from {} to {}: {:?}",
+                before,
+                p.watch_seconds,
+                p
+            );
+            if let Some(since) = p.present_since {
+                prop_assert!(session.is_live(), "open interval while not live: {:?}", p);
+                prop_assert!(
+                    session.live_since.is_some_and(|start| since >= start),
+                    "open interval from before the live period began at {:?}: {:?}",
+                    session.live_since,
+                    p
+                );
+                prop_assert!(
+                    p.left_at.is_none_or(|left| since >= left),
+                    "a late event reopened an interval the leave closed: {:?}",
+                    p
+                );
             }
         }
         let report = self
