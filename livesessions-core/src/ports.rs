@@ -75,12 +75,15 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
     /// (`Conflict(InvalidTransition { action: Join })` unless scheduled or live); creates the
     /// participant on the first join and increments the session's `participants` by exactly one,
     /// or on a rejoin bumps `join_count` and `last_joined_at` and refreshes name and email; then
-    /// applies the presence rule at `at` ([`Participant::touch`], live = session is live).
+    /// applies the presence rule at `at` ([`Participant::touch`] with the session's
+    /// [`LiveSession::live_period_start`], read in the same atomic operation).
     /// Concurrent joins of one user count once; concurrent joins of many users all count.
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome>;
 
     /// Applies the presence rule at `at` to the participant (`NotFound` when the session or the
-    /// participant does not exist), with live = the session's current status is live.
+    /// participant does not exist), with the start of the session's current live period
+    /// ([`LiveSession::live_period_start`]) as it is when the participant is updated: an
+    /// interval opened after a concurrent end must not stay open.
     async fn heartbeat(
         &self,
         session_id: SessionId,
