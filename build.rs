@@ -4,11 +4,12 @@
 //! fails it.
 //!
 //! - `livesessions_test_postgres`: `LIVESESSIONS_TEST_POSTGRES_URL` is set.
-//! - `livesessions_test_fault_postgres`: `LIVESESSIONS_TEST_FAULT_POSTGRES_URL` is set (a cluster the
-//!   fault test may stop: `scripts/fault-cluster.sh start` makes one).
-//! - `livesessions_test_mongodb`: `LIVESESSIONS_TEST_MONGODB_URI` is set.
-//! - `livesessions_test_secantus`: SecantusDB is installed in `.venv-secantus` (or `$SECANTUS_VENV`),
-//!   so the MongoDB fault test can start and stop a server of its own
+//! - `livesessions_test_fault_postgres`: `LIVESESSIONS_TEST_FAULT_POSTGRES_URL` is set (a
+//!   cluster the fault test may stop: `scripts/fault-cluster.sh start` makes one).
+//! - `livesessions_test_mongodb`: `LIVESESSIONS_TEST_MONGODB_URI` is set (the cfg
+//!   livesessions-mongo's tests use too).
+//! - `livesessions_test_secantus`: SecantusDB is installed in `.venv-secantus` (or
+//!   `$SECANTUS_VENV`), so the MongoDB fault test can start and stop a server of its own
 //!   (`scripts/secantus.sh install`). Checked when the package is built: after installing it,
 //!   a change of `LIVESESSIONS_TEST_MONGODB_URI` or of this file rebuilds.
 
@@ -17,7 +18,10 @@ fn main() {
     let ci = std::env::var("CI").as_deref() == Ok("true");
     println!("cargo:rerun-if-env-changed=CI");
     for (variable, cfg) in [
-        ("LIVESESSIONS_TEST_POSTGRES_URL", "livesessions_test_postgres"),
+        (
+            "LIVESESSIONS_TEST_POSTGRES_URL",
+            "livesessions_test_postgres",
+        ),
         (
             "LIVESESSIONS_TEST_FAULT_POSTGRES_URL",
             "livesessions_test_fault_postgres",
