@@ -139,7 +139,8 @@ pub struct StreamLimitSettings {
     pub enabled: bool,
     /// Streams per signed-in user (default 8: a user with several tabs open).
     pub per_user: u32,
-    /// Streams per client IP for anonymous callers (default 64). Browsers' `EventSource`
+    /// Streams per client IP for anonymous callers (default 256: a large class behind one school
+    /// address). Browsers' `EventSource`
     /// cannot send an `Authorization` header, so a page's stream is usually anonymous and all
     /// the tabs behind one school address share this cap; a page whose stream is refused can
     /// fall back to polling.
@@ -151,7 +152,7 @@ impl Default for StreamLimitSettings {
         StreamLimitSettings {
             enabled: true,
             per_user: 8,
-            per_ip: 64,
+            per_ip: 256,
         }
     }
 }
