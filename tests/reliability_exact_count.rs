@@ -1,4 +1,4 @@
-//! Nothing lost (DESIGN §9): 10 000 concurrent joins through HTTP over a real socket, 8 000
+//! Nothing lost: 10 000 concurrent joins through HTTP over a real socket, 8 000
 //! distinct users and 2 000 repeats, on the in-memory store, SQLite (a temporary file),
 //! PostgreSQL (a fresh schema, dropped afterwards) and MongoDB (a fresh database, dropped
 //! afterwards). Every join must answer 200 at the first attempt: the client does not retry, so

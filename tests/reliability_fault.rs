@@ -1,4 +1,4 @@
-//! Database faults under load (DESIGN §9): the example server's app, on a database of its own,
+//! Database faults under load: the example server's app, on a database of its own,
 //! under a steady join/heartbeat load over HTTP while
 //!
 //! 1. every PostgreSQL connection of that database is killed with `pg_terminate_backend`,
@@ -58,7 +58,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Slack over the acquire timeout before a request counts as hung: connecting, one query that
 /// was already running, scheduling on a shared 2-core machine. Generous on purpose.
 const HANG_MARGIN: Duration = Duration::from_secs(3);
-/// How soon after PostgreSQL accepts connections again requests must succeed (DESIGN §9).
+/// How soon after the database answers again requests must succeed.
 const RECOVERY: Duration = Duration::from_secs(5);
 /// Load tasks.
 const WORKERS: usize = 4;
