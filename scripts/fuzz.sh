@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets of fuzz/ one after another (DESIGN §9): video URL normalisation,
+# Runs the cargo-fuzz targets of fuzz/ one after another: video URL normalisation,
 # validation, and list cursors.
 #
 #   scripts/fuzz.sh              # each target for 600 s

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DESIGN §8 join ratios, measured side by side in one run on this machine:
+# Join throughput ratios (library vs. the bare upsert, HTTP vs. library), measured side by side in one run on this machine:
 #   1. hot session (every joiner on one session), CLIENTS concurrent:
 #      pgbench running the bare participant upsert  vs  the library (service on PostgresStore)
 #      vs HTTP (the router in process, CLIENTS keep-alive connections);

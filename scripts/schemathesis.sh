@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Schema-driven fuzzing of the HTTP API (DESIGN §9) with schemathesis (from PyPI).
+# Schema-driven fuzzing of the HTTP API with schemathesis (from PyPI).
 #
 # Starts the example server (debug build) on a free loopback port with a temporary SQLite
 # database and thumbnail directory and rate limits off, signs in as an admin and as a user

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak run (DESIGN §9): the example server (release build) on SQLite under mixed load from
+# Soak run: the example server (release build) on SQLite under mixed load from
 # examples/soak_client.rs for N minutes, sampling the server's resident memory (VmRSS from
 # /proc) every 10 s. Reports the first sample after a one-minute warm-up, the last and the
 # largest, the growth from warm-up to the end, and the client's errors. Fails when the client

@@ -1,4 +1,4 @@
-//! Validation (DESIGN §3.2): every value-object constructor, `NewSession::validate`,
+//! Validation: every value-object constructor, `NewSession::validate`,
 //! `SessionUpdate::validate` and `ListQuery::parse` on arbitrary text. Nothing panics, every
 //! refusal is a validation error naming known fields, and every accepted value obeys its limits.
 #![no_main]

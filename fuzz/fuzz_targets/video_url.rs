@@ -1,4 +1,4 @@
-//! Video URL normalisation (DESIGN §3.2): any text either parses into an accepted URL that
+//! Video URL normalisation: any text either parses into an accepted URL that
 //! keeps its promises, or is refused with a field error; it never panics.
 #![no_main]
 

@@ -1,5 +1,6 @@
 //! Token checks: HS256, JWKS (inline, file, URL with caching), the Firebase preset, admin rules
-//! and the attacks of DESIGN §9. Tests sign their own tokens with keys under tests/keys/.
+//! and the token attacks (alg none, HS/RS confusion, expired, wrong audience or issuer, forged
+//! signatures). Tests sign their own tokens with keys under tests/keys/.
 
 mod common;
 

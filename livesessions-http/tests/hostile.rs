@@ -1,4 +1,4 @@
-//! Hostile input (DESIGN §9) beyond what `auth.rs`, `routes.rs` and `uploads.rs` cover: every
+//! Hostile input beyond what `auth.rs`, `routes.rs` and `uploads.rs` cover: every
 //! token attack against every route that needs a user, polyglot and disguised uploads on create
 //! and update, JSON that is nested too deep, too large, not UTF-8 or of the wrong types, bad
 //! dates, offsets and query values, and rate-limit bursts from distinct peer addresses.
