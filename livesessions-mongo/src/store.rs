@@ -520,6 +520,9 @@ impl MongoStore {
         };
         let ended_at = match session {
             Some(s) if s.status != SessionStatus::Live => s.ended_at.unwrap_or(t),
+            // Opened with the period start read before an end and a restart: t belongs to an
+            // earlier live period, which its end credited up to `endedAt`.
+            Some(s) if s.live_since.is_some_and(|since| t < since) => s.ended_at.unwrap_or(t),
             _ => return Ok(participant),
         };
         let settled = self
@@ -535,6 +538,42 @@ impl MongoStore {
             Some(document) => Ok(participant_from_document(&document)?),
             None => Ok(participant),
         }
+    }
+
+    /// After an end committed in a transaction: a join or heartbeat that read "live" may have
+    /// opened an interval that the transaction's snapshot did not see, and found the session
+    /// still live when it looked again (before the commit), so it did not close the interval
+    /// itself. Both happened before this point: close what is still open, as the end would
+    /// have. One document at a time, each only if its interval is still the one found (a
+    /// multi-document update here can wait indefinitely on a transaction of SecantusDB).
+    async fn close_intervals_left_open(
+        &self,
+        ended: &LiveSession,
+        timeout: Duration,
+    ) -> Result<()> {
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        let open: Vec<Document> = self
+            .participants
+            .find(queries::present_participants(ended.id))
+            .await
+            .map_err(map_error)?
+            .try_collect()
+            .await
+            .map_err(map_error)?;
+        for document in open {
+            let participant = participant_from_document(&document)?;
+            let Some(since) = participant.present_since else {
+                continue;
+            };
+            self.participants
+                .update_one(
+                    queries::participant_present_since(ended.id, &participant.user_id, since),
+                    queries::credit_pipeline(at, timeout),
+                )
+                .await
+                .map_err(map_error)?;
+        }
+        Ok(())
     }
 
     async fn require_session(&self, id: SessionId) -> Result<()> {
@@ -721,7 +760,9 @@ impl AttendanceStore for MongoStore {
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
         if self.supports_transactions().await? {
-            in_transaction!(self, |s| self.end_steps(ended, timeout, s))
+            let stored = in_transaction!(self, |s| self.end_steps(ended, timeout, s))?;
+            self.close_intervals_left_open(ended, timeout).await?;
+            Ok(stored)
         } else {
             // The session update and the crediting run to their end even if the caller gives
             // up in between.
