@@ -1,4 +1,9 @@
-//! The HTTP adapter on the SQLite store: the seed's flow end to end.
+//! The HTTP adapter on a real store: the seed's flow end to end, on SQLite and on MongoDB,
+//! through the same code.
+//!
+//! The MongoDB run needs `LIVESESSIONS_TEST_MONGODB_URI` (`scripts/secantus.sh start` prints
+//! one) and is counted as ignored without it; the build script turns the variable into the
+//! `livesessions_test_mongodb` cfg.
 
 mod common;
 
@@ -7,6 +12,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
 use common::*;
+use livesessions_core::{HealthCheck, Store};
 use livesessions_sql::sqlite::SqliteStore;
 use serde_json::json;
 
@@ -15,7 +21,38 @@ async fn seed_flow_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("live.db")).await.unwrap());
     store.migrate().await.unwrap();
-    let app = app_on(store.clone(), Some(store), settings(), hs_auth());
+    seed_flow(store.clone(), store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the seed flow on MongoDB (scripts/secantus.sh start prints one)"
+)]
+async fn seed_flow_on_mongodb() {
+    let uri = std::env::var("LIVESESSIONS_TEST_MONGODB_URI")
+        .expect("LIVESESSIONS_TEST_MONGODB_URI is not set, but this test was built with it");
+    let client = livesessions_mongo::mongodb::Client::with_uri_str(&uri)
+        .await
+        .unwrap_or_else(|e| panic!("LIVESESSIONS_TEST_MONGODB_URI={uri} is not usable: {e}"));
+    let name = format!("ls_test_{}", livesessions_core::SessionId::new()).replace('-', "");
+    let database = client.database(&name);
+    let store = Arc::new(livesessions_mongo::MongoStore::new(database.clone()));
+    store
+        .ensure_indexes()
+        .await
+        .unwrap_or_else(|e| panic!("the MongoDB server at {uri} refused the indexes: {e:?}"));
+    let flow = tokio::spawn(seed_flow(store.clone(), store)).await;
+    database.drop().await.unwrap();
+    if let Err(panic) = flow {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
+
+/// Creates a session with a thumbnail, starts it, lets two students join (one twice) and one
+/// leave, reads the list, the attendance CSV and the report, ends and deletes it.
+async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
+    let app = app_on(store, Some(health), settings(), hs_auth());
     let admin = admin_token();
 
     assert_eq!(
