@@ -91,6 +91,7 @@ type Teardown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub struct Fixture {
     store: Arc<dyn Store>,
     teardown: Option<Teardown>,
+    scale: Option<f64>,
 }
 
 impl Fixture {
@@ -99,7 +100,25 @@ impl Fixture {
         Fixture {
             store,
             teardown: None,
+            scale: None,
         }
+    }
+
+    /// Scales the sizes of the heavy cases (the concurrency cases: how many users join at
+    /// once) by `factor`, in (0, 1], for a store whose test server is slow. Their assertions
+    /// follow the sizes and never loosen. Without it the factor comes from the
+    /// `LIVESESSIONS_TEST_SCALE` environment variable, 1 when that is not set.
+    ///
+    /// # Panics
+    ///
+    /// When `factor` is not in (0, 1].
+    pub fn with_scale(mut self, factor: f64) -> Self {
+        assert!(
+            factor > 0.0 && factor <= 1.0,
+            "a conformance scale is a factor in (0, 1], not {factor}"
+        );
+        self.scale = Some(factor);
+        self
     }
 
     /// Adds a cleanup (dropping a scratch schema or database, stopping a container…) that runs
@@ -128,7 +147,15 @@ impl Fixture {
         F: FnOnce(Arc<dyn Store>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let outcome = AssertUnwindSafe(case(self.store())).catch_unwind().await;
+        let case = case(self.store());
+        let outcome = match self.scale {
+            Some(factor) => {
+                AssertUnwindSafe(harness::SCALE.scope(factor, case))
+                    .catch_unwind()
+                    .await
+            }
+            None => AssertUnwindSafe(case).catch_unwind().await,
+        };
         self.teardown().await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
@@ -141,6 +168,7 @@ impl fmt::Debug for Fixture {
         f.debug_struct("Fixture")
             .field("store", &self.store)
             .field("teardown", &self.teardown.is_some())
+            .field("scale", &self.scale)
             .finish()
     }
 }

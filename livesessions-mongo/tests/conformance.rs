@@ -6,6 +6,9 @@
 //! `livesessions_test_mongodb` cfg). With the variable set, a server that cannot be reached fails
 //! the cases. Each case gets a database of its own, `ls_test_<uuid>`, dropped afterwards.
 //!
+//! `LIVESESSIONS_TEST_MONGODB_SCALE` (a factor in (0, 1]) scales the sizes of the concurrency
+//! cases down for a slow server; CI runs them at 0.1 on SecantusDB.
+//!
 //! The suite runs twice: with the store's default ([`TransactionMode::Auto`]: transactions on a
 //! replica set) and without transactions (the upsert-then-`$inc` path), so that a replica set
 //! checks both ways of joining and ending.
@@ -32,11 +35,15 @@ async fn fresh(mode: TransactionMode) -> Fixture {
         .ensure_indexes()
         .await
         .unwrap_or_else(|e| panic!("creating the indexes in {name} failed: {e:?}"));
-    Fixture::new(Arc::new(store)).with_teardown(async move {
+    let fixture = Fixture::new(Arc::new(store)).with_teardown(async move {
         if let Err(e) = database.drop().await {
             eprintln!("could not drop the test database {name}: {e}");
         }
-    })
+    });
+    match server::scale() {
+        Some(factor) => fixture.with_scale(factor),
+        None => fixture,
+    }
 }
 
 livesessions_core::conformance_tests!(

@@ -24,9 +24,17 @@ pub(crate) const T: i64 = 90;
 /// assertions follow the sizes and never loosen.
 pub(crate) const SCALE_VARIABLE: &str = "LIVESESSIONS_TEST_SCALE";
 
-/// The factor read from [`SCALE_VARIABLE`]. An unreadable value fails the case with a message
-/// naming the variable.
+tokio::task_local! {
+    /// The scale a [`Fixture`](crate::testing::Fixture) set for the case it runs.
+    pub(crate) static SCALE: f64;
+}
+
+/// The factor of the running case: the fixture's ([`SCALE`]), else the one read from
+/// [`SCALE_VARIABLE`]. An unreadable value fails the case with a message naming the variable.
 pub(crate) fn scale() -> f64 {
+    if let Ok(factor) = SCALE.try_with(|factor| *factor) {
+        return factor;
+    }
     match std::env::var(SCALE_VARIABLE) {
         Err(_) => 1.0,
         Ok(text) => match text.trim().parse::<f64>() {

@@ -16,6 +16,18 @@ pub fn uri() -> String {
     })
 }
 
+/// The variable that scales the concurrency cases' sizes for this server.
+pub const SCALE_VARIABLE: &str = "LIVESESSIONS_TEST_MONGODB_SCALE";
+
+/// The factor in [`SCALE_VARIABLE`], if set.
+pub fn scale() -> Option<f64> {
+    let text = std::env::var(SCALE_VARIABLE).ok()?;
+    match text.trim().parse::<f64>() {
+        Ok(factor) if factor > 0.0 && factor <= 1.0 => Some(factor),
+        _ => panic!("{SCALE_VARIABLE}={text:?} is not a factor in (0, 1]"),
+    }
+}
+
 /// A client of the server; a server that cannot be reached fails the test.
 pub async fn client() -> Client {
     let uri = uri();
