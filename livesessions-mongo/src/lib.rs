@@ -19,7 +19,8 @@
 //! participant with one `update_many` pipeline update. Analytics are aggregation pipelines.
 //! Driver errors are mapped as [`error`] describes.
 //!
-//! MongoDB 5.0 or newer is required (`$lookup` with `localField` and a pipeline).
+//! Targets MongoDB 6.0 and newer (nothing newer than 5.0 is used: `$lookup` with `localField`
+//! and a pipeline); the crate's README says which engines it has run against.
 //!
 //! # Example
 //!
