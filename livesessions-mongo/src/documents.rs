@@ -480,7 +480,11 @@ mod tests {
             },
             at(120, 1),
         );
-        p.touch(at(120, 1), Some(at(0, 999_999)), std::time::Duration::from_secs(90));
+        p.touch(
+            at(120, 1),
+            Some(at(0, 999_999)),
+            std::time::Duration::from_secs(90),
+        );
         p.watch_seconds = 2725;
         p
     }
