@@ -10,7 +10,7 @@
 //! PostgreSQL comes from `LIVESESSIONS_TEST_POSTGRES_URL` and MongoDB from
 //! `LIVESESSIONS_TEST_MONGODB_URI`; without them (when the package was built) those cases are
 //! ignored, except in CI (`CI=true`), where they run and a missing server fails them.
-//! `LIVESESSIONS_TEST_SCALE` (a fraction in (0, 1], default 1) shrinks the MongoDB case's
+//! `LIVESESSIONS_TEST_MONGODB_SCALE` (a fraction in (0, 1], default 1) shrinks the MongoDB case's
 //! users, repeats and concurrency for slow servers; the assertions stay the same.
 #![allow(missing_docs)]
 
@@ -51,13 +51,15 @@ const FULL: Size = Size {
 };
 
 impl Size {
-    /// [`FULL`] times `LIVESESSIONS_TEST_SCALE` (a fraction in (0, 1]; default 1).
+    /// [`FULL`] times `LIVESESSIONS_TEST_MONGODB_SCALE` (a fraction in (0, 1]; default 1).
     fn scaled() -> Size {
-        let scale = match std::env::var("LIVESESSIONS_TEST_SCALE") {
+        let scale = match std::env::var("LIVESESSIONS_TEST_MONGODB_SCALE") {
             Err(_) => 1.0,
             Ok(text) => match text.trim().parse::<f64>() {
                 Ok(scale) if scale > 0.0 && scale <= 1.0 => scale,
-                _ => panic!("LIVESESSIONS_TEST_SCALE must be a fraction in (0, 1], not {text:?}"),
+                _ => panic!(
+                    "LIVESESSIONS_TEST_MONGODB_SCALE must be a fraction in (0, 1], not {text:?}"
+                ),
             },
         };
         let times = |n: usize| ((n as f64 * scale).round() as usize).max(1);
