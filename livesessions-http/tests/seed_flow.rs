@@ -60,7 +60,15 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
         StatusCode::OK
     );
 
-    let mut parts = seed_form("false");
+    // The original page's form: its start time comes from a `datetime-local` input, without an
+    // offset, and is read in the service's default zone (UTC here).
+    let mut parts: Vec<Part> = seed_form("false")
+        .into_iter()
+        .map(|part| match part {
+            Part::Text("startTime", _) => Part::Text("startTime", "2025-01-15T10:00"),
+            other => other,
+        })
+        .collect();
     parts.push(Part::File {
         name: "thumbnail",
         file_name: "cover.png",
@@ -76,6 +84,7 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    assert_eq!(created.json()["startTime"], "2025-01-15T10:00:00Z");
     let id = created.json()["id"].as_str().unwrap().to_owned();
 
     let started = send_json(
@@ -94,7 +103,15 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
             Method::POST,
             "/api/live-sessions/join",
             Some(&user_token(user)),
-            &json!({"sessionId": id, "userId": user}),
+            // The original page's join body: `joinTime` is accepted and ignored (the server's
+            // clock decides), `userName` and `email` are accepted.
+            &json!({
+                "sessionId": id,
+                "userId": user,
+                "userName": format!("Student {user}"),
+                "email": format!("{user}@example.com"),
+                "joinTime": "2020-01-01T00:00:00.000Z",
+            }),
         )
         .await;
         assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
