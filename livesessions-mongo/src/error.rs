@@ -6,6 +6,11 @@
 //!   write-concern timeout, and anything labelled as a transient transaction error) →
 //!   [`Error::Unavailable`];
 //! - everything else → [`Error::Storage`] with the driver's error as the cause.
+//!
+//! Among the transient errors, [`is_unreachable`] singles out those that say the deployment
+//! cannot be reached (or is going away), as opposed to a server that answered "not now" (a
+//! write conflict): the store retries the former once at most, so a request fails fast while
+//! the database is down, and the latter for as long as contention lasts.
 
 use livesessions_core::{Conflict, Error};
 use mongodb::error::{
@@ -34,6 +39,13 @@ const TRANSIENT_CODES: [i32; 18] = [
 
 /// Duplicate-key codes, including those of old servers.
 const DUPLICATE_KEY_CODES: [i32; 3] = [11000, 11001, 12582];
+
+/// Server codes that mean the server is not (or no longer) the one to talk to: not primary /
+/// recovering / shutting down (10107, 13435, 10058, 11600, 11602, 13436, 189, 91) and network
+/// trouble seen by the server (6, 7, 89, 9001).
+const UNREACHABLE_CODES: [i32; 12] = [
+    6, 7, 89, 91, 189, 9001, 10058, 10107, 11600, 11602, 13435, 13436,
+];
 
 /// Classifies a server error code.
 pub fn classify_code(code: i32) -> ErrorClass {
@@ -85,6 +97,32 @@ pub fn classify(error: &DriverError) -> ErrorClass {
         ErrorClass::Unavailable
     } else {
         ErrorClass::Other
+    }
+}
+
+/// Whether `error` says the deployment could not be reached: no server could be selected, a
+/// connection failed or was cleared, the host name did not resolve, the client was shut down,
+/// or the server answered that it is not primary, recovering or shutting down.
+///
+/// Such an error is [`ErrorClass::Unavailable`] too, but unlike a write conflict or a time
+/// limit, trying again at once mostly waits for the same outage: the driver labels a failed
+/// server selection inside a transaction as a transient transaction error, yet retrying it for
+/// long would hold every request for as long as the database is down.
+pub fn is_unreachable(error: &DriverError) -> bool {
+    match error.kind.as_ref() {
+        ErrorKind::Io(_)
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. }
+        | ErrorKind::Shutdown => true,
+        ErrorKind::Command(command) => UNREACHABLE_CODES.contains(&command.code),
+        ErrorKind::Write(WriteFailure::WriteError(write)) => {
+            UNREACHABLE_CODES.contains(&write.code)
+        }
+        ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => {
+            UNREACHABLE_CODES.contains(&concern.code)
+        }
+        _ => false,
     }
 }
 
@@ -194,6 +232,26 @@ mod tests {
     }
 
     #[test]
+    fn unreachable_is_told_apart_from_contention() {
+        let io: DriverError = ErrorKind::Io(Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )))
+        .into();
+        assert!(is_unreachable(&io));
+        assert!(is_unreachable(&ErrorKind::Shutdown.into()));
+        for code in [91, 189, 10107, 11600, 13435, 6, 89] {
+            assert!(is_unreachable(&command_error(code)), "{code}");
+            assert_eq!(classify(&command_error(code)), ErrorClass::Unavailable);
+        }
+        // A write conflict, a time limit, a duplicate key, a bad command: the server answered.
+        // (A failed server selection is checked against a real driver below.)
+        for code in [112, 50, 262, 11000, 2] {
+            assert!(!is_unreachable(&command_error(code)), "{code}");
+        }
+        assert!(!is_unreachable(&DriverError::custom("anything")));
+    }
+
+    #[test]
     fn codes_are_classified() {
         assert_eq!(classify_code(11000), ErrorClass::DuplicateKey);
         assert_eq!(classify_code(10107), ErrorClass::Unavailable);
@@ -221,6 +279,7 @@ mod tests {
             "{error:?}"
         );
         assert_eq!(classify(&error), ErrorClass::Unavailable);
+        assert!(is_unreachable(&error));
         assert!(map_error(error).is_transient());
     }
 }

@@ -49,4 +49,7 @@ mod store;
 
 pub use mongodb;
 
-pub use store::{MongoStore, TransactionMode, DEFAULT_DATABASE};
+pub use store::{
+    MongoStore, TransactionMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE,
+    DEFAULT_SERVER_SELECTION_TIMEOUT,
+};

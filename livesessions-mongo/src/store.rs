@@ -1,7 +1,7 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
@@ -20,7 +20,7 @@ use mongodb::action::Action;
 use mongodb::error::{
     Error as DriverError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
-use mongodb::options::ReturnDocument;
+use mongodb::options::{ClientOptions, ReturnDocument};
 use mongodb::{Client, ClientSession, Collection, Database};
 use tokio::sync::OnceCell;
 
@@ -28,16 +28,32 @@ use crate::documents::{
     participant_from_document, session_document, session_from_document, DocumentError, Reader,
     PARTICIPANTS, SESSIONS,
 };
-use crate::error::{classify, map_error, to_domain, ErrorClass};
+use crate::error::{classify, is_unreachable, map_error, to_domain, ErrorClass};
 use crate::queries;
 
 /// The database [`MongoStore::connect`] uses when the URI names none.
 pub const DEFAULT_DATABASE: &str = "livesessions";
 
-/// How long a transaction that keeps failing transiently (write conflicts with other joins of
-/// the same session, an election) is tried again before the failure is reported: the budget
-/// MongoDB's drivers give their own `withTransaction` helper.
+/// How long [`MongoStore::connect`] lets the driver look for a server to send an operation to
+/// when the URI sets no `serverSelectionTimeoutMS` (the driver's own default is 30 s). While
+/// the deployment is unreachable an operation fails after this long with `Error::Unavailable`
+/// instead of holding its request.
+pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long [`MongoStore::connect`] lets the driver open a connection (TCP, TLS and the
+/// handshake) when the URI sets no `connectTimeoutMS` (the driver's own default is 10 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a transaction that keeps failing with write conflicts (other joins of the same
+/// session) or other "not now" answers of the server is tried again before the failure is
+/// reported: the budget MongoDB's drivers give their own `withTransaction` helper.
 const TRANSACTION_RETRY_BUDGET: Duration = Duration::from_secs(120);
+
+/// A transaction (or a commit) that failed because the deployment could not be reached is tried
+/// once more, and only if that failure came within this long of the start: a connection that
+/// broke when the server restarted gets a second chance, a server selection that timed out
+/// (after [`DEFAULT_SERVER_SELECTION_TIMEOUT`], say) does not.
+const UNREACHABLE_RETRY_WINDOW: Duration = Duration::from_secs(1);
 
 /// The longest pause between two attempts of a transaction.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
@@ -111,9 +127,44 @@ impl Failure {
     }
 }
 
-/// Whether a failed transaction should be run again from the start.
+/// Whether a failed transaction may be run again from the start: the driver or the server
+/// says it did not commit and may succeed if tried again, or a concurrent insert took a key.
 fn retry_transaction(error: &DriverError) -> bool {
     error.contains_label(TRANSIENT_TRANSACTION_ERROR) || classify(error) == ErrorClass::DuplicateKey
+}
+
+/// What to do after an attempt of a transaction failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Report the error.
+    No,
+    /// Contention (a write conflict, a duplicate key): pause ([`backoff`]) and try again.
+    Contention,
+    /// The deployment could not be reached, soon after the start: try once more at once, in a
+    /// fresh session.
+    Unreachable,
+}
+
+/// Decides on a retry of a transaction that failed with `error`, `elapsed` after its first
+/// attempt started, having retried `unreachable_retries` unreachable-deployment errors already.
+/// Contention is retried for [`TRANSACTION_RETRY_BUDGET`]; an unreachable deployment (the
+/// driver labels a failed server selection inside a transaction as transient too) once at most,
+/// within [`UNREACHABLE_RETRY_WINDOW`], so a request fails fast with `Error::Unavailable` while
+/// the database is down.
+fn transaction_retry(error: &DriverError, elapsed: Duration, unreachable_retries: u32) -> Retry {
+    if !retry_transaction(error) {
+        Retry::No
+    } else if is_unreachable(error) {
+        if unreachable_retries == 0 && elapsed < UNREACHABLE_RETRY_WINDOW {
+            Retry::Unreachable
+        } else {
+            Retry::No
+        }
+    } else if elapsed < TRANSACTION_RETRY_BUDGET {
+        Retry::Contention
+    } else {
+        Retry::No
+    }
 }
 
 /// A pause between transaction attempts that doubles with every attempt up to
@@ -144,13 +195,20 @@ async fn detached<T: Send + 'static>(
 }
 
 /// Commits, retrying the commit itself while its outcome is unknown (as the driver
-/// specification recommends).
+/// specification recommends): up to three times, but when the deployment could not be reached
+/// only once, and only if that first commit failed within [`UNREACHABLE_RETRY_WINDOW`].
 async fn commit(session: &mut ClientSession) -> std::result::Result<(), DriverError> {
+    let started = Instant::now();
     let mut tries = 0;
     loop {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),
-            Err(error) if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && tries < 3 => {
+            Err(error)
+                if error.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    && tries < 3
+                    && (!is_unreachable(&error)
+                        || (tries == 0 && started.elapsed() < UNREACHABLE_RETRY_WINDOW)) =>
+            {
                 tries += 1;
             }
             Err(error) => return Err(error),
@@ -159,12 +217,18 @@ async fn commit(session: &mut ClientSession) -> std::result::Result<(), DriverEr
 }
 
 /// Runs `$body` (an expression using `$s: Option<&mut ClientSession>` and evaluating to a
-/// future of `Result<T, Failure>`) in a transaction, retrying transient failures.
+/// future of `Result<T, Failure>`) in a transaction, retrying transient failures as
+/// [`transaction_retry`] decides.
+///
+/// After an unreachable-deployment error the transaction is not aborted here (that would wait
+/// for another server selection): dropping its session aborts it in the background, and a
+/// retry runs in a fresh session.
 macro_rules! in_transaction {
     ($store:expr, |$s:ident| $body:expr) => {{
         let mut owned = $store.client.start_session().await.map_err(map_error)?;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let mut attempt: u32 = 0;
+        let mut unreachable_retries: u32 = 0;
         loop {
             attempt += 1;
             owned.start_transaction().await.map_err(map_error)?;
@@ -178,22 +242,42 @@ macro_rules! in_transaction {
                     Err(error) => error,
                 },
                 Err(failure) => {
-                    // The server discards an unfinished transaction by itself; aborting only
-                    // frees it sooner, so its own failure changes nothing.
-                    let _ = owned.abort_transaction().await;
+                    let reachable = match &failure {
+                        Failure::Driver(error) => !is_unreachable(error),
+                        Failure::Domain(_) => true,
+                    };
+                    if reachable {
+                        // The server discards an unfinished transaction by itself; aborting
+                        // only frees it sooner, so its own failure changes nothing.
+                        let _ = owned.abort_transaction().await;
+                    }
                     match failure {
                         Failure::Driver(error) => error,
                         Failure::Domain(error) => break Err(error),
                     }
                 }
             };
-            if retry_transaction(&error) && started.elapsed() < TRANSACTION_RETRY_BUDGET {
-                backoff(attempt).await;
-                continue;
+            match transaction_retry(&error, started.elapsed(), unreachable_retries) {
+                Retry::Contention => backoff(attempt).await,
+                Retry::Unreachable => {
+                    unreachable_retries += 1;
+                    owned = $store.client.start_session().await.map_err(map_error)?;
+                }
+                Retry::No => break Err(map_error(error)),
             }
-            break Err(map_error(error));
         }
     }};
+}
+
+/// Sets the timeouts [`MongoStore::connect`] defaults to where `options` (parsed from a URI)
+/// leave them unset.
+fn apply_default_timeouts(options: &mut ClientOptions) {
+    options
+        .server_selection_timeout
+        .get_or_insert(DEFAULT_SERVER_SELECTION_TIMEOUT);
+    options
+        .connect_timeout
+        .get_or_insert(DEFAULT_CONNECT_TIMEOUT);
 }
 
 impl MongoStore {
@@ -213,8 +297,17 @@ impl MongoStore {
     /// A store on the database named in `uri` (`mongodb://host/dbname`), or
     /// [`DEFAULT_DATABASE`] when it names none. The driver connects lazily, so an unreachable
     /// server shows up at the first operation as `Error::Unavailable`.
+    ///
+    /// Fails fast by default: unless the URI sets them, the server selection timeout is
+    /// [`DEFAULT_SERVER_SELECTION_TIMEOUT`] (2 s, not the driver's 30 s) and the connect
+    /// timeout [`DEFAULT_CONNECT_TIMEOUT`] (2 s, not 10 s), so while the deployment is down an
+    /// operation answers `Error::Unavailable` within about 2 s instead of holding its request.
+    /// Set `serverSelectionTimeoutMS` / `connectTimeoutMS` in the URI to wait longer (through
+    /// a replica-set election, say), or build the client yourself and use [`MongoStore::new`].
     pub async fn connect(uri: &str) -> Result<Self> {
-        let client = Client::with_uri_str(uri).await.map_err(map_error)?;
+        let mut options = ClientOptions::parse(uri).await.map_err(map_error)?;
+        apply_default_timeouts(&mut options);
+        let client = Client::with_options(options).map_err(map_error)?;
         let database = client
             .default_database()
             .unwrap_or_else(|| client.database(DEFAULT_DATABASE));
@@ -956,5 +1049,107 @@ impl HealthCheck for MongoStore {
                 other => other,
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::error::{ErrorKind, WriteError, WriteFailure};
+
+    async fn defaulted(uri: &str) -> ClientOptions {
+        let mut options = ClientOptions::parse(uri).await.unwrap();
+        apply_default_timeouts(&mut options);
+        options
+    }
+
+    #[tokio::test]
+    async fn timeouts_default_to_two_seconds_unless_the_uri_sets_them() {
+        let options = defaulted("mongodb://127.0.0.1:27017/db").await;
+        assert_eq!(
+            options.server_selection_timeout,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(options.connect_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(options.default_database.as_deref(), Some("db"));
+
+        let options = defaulted(
+            "mongodb://127.0.0.1:27017/?serverSelectionTimeoutMS=30000&connectTimeoutMS=5000",
+        )
+        .await;
+        assert_eq!(
+            options.server_selection_timeout,
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(options.connect_timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn connect_keeps_the_database_and_rejects_a_bad_uri() {
+        let store = MongoStore::connect("mongodb://127.0.0.1:1/elearning")
+            .await
+            .unwrap();
+        assert_eq!(store.database().name(), "elearning");
+        let store = MongoStore::connect("mongodb://127.0.0.1:1").await.unwrap();
+        assert_eq!(store.database().name(), DEFAULT_DATABASE);
+        assert!(matches!(
+            MongoStore::connect("postgres://nope").await,
+            Err(Error::Storage(_))
+        ));
+    }
+
+    fn duplicate_key() -> DriverError {
+        let write: WriteError = bson::from_document(doc! {
+            "code": 11000, "codeName": "DuplicateKey", "errmsg": "E11000 duplicate key error",
+        })
+        .unwrap();
+        ErrorKind::Write(WriteFailure::WriteError(write)).into()
+    }
+
+    #[test]
+    fn contention_is_retried_for_the_long_budget() {
+        let error = duplicate_key();
+        assert_eq!(
+            transaction_retry(&error, Duration::ZERO, 0),
+            Retry::Contention
+        );
+        assert_eq!(
+            transaction_retry(&error, Duration::from_secs(60), 1),
+            Retry::Contention
+        );
+        assert_eq!(
+            transaction_retry(&error, TRANSACTION_RETRY_BUDGET, 0),
+            Retry::No
+        );
+        assert_eq!(
+            transaction_retry(&DriverError::custom("bug"), Duration::ZERO, 0),
+            Retry::No
+        );
+        // A broken connection outside a transaction carries no transient-transaction label:
+        // nothing says the transaction did not commit.
+        let io: DriverError = ErrorKind::Io(Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        )))
+        .into();
+        assert_eq!(transaction_retry(&io, Duration::ZERO, 0), Retry::No);
+    }
+
+    /// A transaction (a delete) against an unreachable deployment with the default timeouts
+    /// answers `Unavailable` after one server selection (the driver's 30 s before).
+    #[tokio::test]
+    async fn a_transaction_fails_fast_when_the_deployment_is_unreachable() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let store = MongoStore::connect(&format!("mongodb://127.0.0.1:{port}/db"))
+            .await
+            .unwrap()
+            .with_transactions(TransactionMode::Always);
+        let started = Instant::now();
+        let error = store.delete_session(SessionId::new()).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
+        assert!(took < DEFAULT_SERVER_SELECTION_TIMEOUT * 2, "took {took:?}");
     }
 }
