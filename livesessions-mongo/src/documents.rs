@@ -1,4 +1,4 @@
-//! The BSON documents of the two collections and their mapping to the domain (DESIGN §4.2).
+//! The BSON documents of the two collections and their mapping to the domain.
 //!
 //! `live_sessions` keeps the seed's field names (`title`, `description`, `instructor`,
 //! `videoUrl`, `thumbnail`, `startTime`, `isLive`, `participants`, `createdAt`) and adds ours in

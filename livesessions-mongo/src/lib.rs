@@ -1,4 +1,4 @@
-//! MongoDB storage for `livesessions`, on the official [`mongodb`] driver (DESIGN §4.2).
+//! MongoDB storage for `livesessions`, on the official [`mongodb`] driver.
 //!
 //! [`MongoStore`] implements every port of `livesessions-core`
 //! ([`SessionStore`](livesessions_core::SessionStore),

@@ -3,7 +3,7 @@
 //! The store's methods only send what these functions build, so the documents can be checked
 //! without a server. Pipelines compute with the exact times of the `micros` sub-document
 //! (microseconds since the epoch, see [`documents`](crate::documents)) and then set the BSON
-//! dates from them; T is in microseconds too. The watch-time rules of DESIGN §3.4 are
+//! dates from them; T is in microseconds too. The watch-time rules are
 //! aggregation expressions that mirror [`Participant`](livesessions_core::Participant)'s
 //! methods:
 //!
@@ -147,7 +147,7 @@ pub fn increment_participants() -> Document {
     doc! { "$inc": { "participants": 1_i64 } }
 }
 
-/// The list order (DESIGN §5.2), served by the `list_order` index.
+/// The list order, served by the `list_order` index.
 pub fn list_sort() -> Document {
     doc! { "listRank": 1, "listTimeKey": 1, "_id": 1 }
 }
