@@ -19,7 +19,8 @@ use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus};
 /// The presence timeout every case runs with (the default: 90 s).
 pub(crate) const T: i64 = 90;
 
-/// The environment variable that scales the sizes of the heavy cases (the concurrency cases):
+/// The environment variable that scales the sizes of the heavy cases (the concurrency cases,
+/// and the race case, which runs fewer seeds):
 /// a factor in (0, 1], 1 by default. A slow test server runs them at, say, `0.2`; their
 /// assertions follow the sizes and never loosen.
 pub(crate) const SCALE_VARIABLE: &str = "LIVESESSIONS_TEST_SCALE";

@@ -32,11 +32,12 @@ use crate::error::{Conflict, Error};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{JoinRequest, Store};
 use crate::service::LiveSessions;
-use crate::testing::harness::{Harness, T};
+use crate::testing::harness::{scaled, Harness, T};
 use crate::values::{Email, UserName};
 use crate::Actor;
 
-/// Seeds run by default; each drives its own session.
+/// Seeds run by default; each drives its own session. A scaled-down run (a slow test server)
+/// runs the first of them only, with every round and operation.
 const SEEDS: [u64; 4] = [
     0x5eed_0001,
     0x0dd_ba11_c0ff_ee00,
@@ -191,7 +192,7 @@ impl World {
 pub async fn random_races_keep_watch_time_inside_live_periods(store: Arc<dyn Store>) {
     let seeds: Vec<u64> = match std::env::var("LIVESESSIONS_RACE_SEED") {
         Ok(seed) => vec![parse_seed(&seed)],
-        Err(_) => SEEDS.to_vec(),
+        Err(_) => SEEDS[..scaled(SEEDS.len(), 1)].to_vec(),
     };
     let h = Harness::new(store);
     for seed in seeds {
