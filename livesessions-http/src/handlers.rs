@@ -445,7 +445,13 @@ async fn read_form(request: Request, state: &AppState) -> ApiResult<Form> {
                 declared_type,
                 bytes: bytes.to_vec(),
             });
-        } else if FORM_TEXT_FIELDS.contains(&name.as_str()) {
+        } else if FORM_TEXT_FIELDS.contains(&name.as_str()) || name == "timeZone" {
+            // `timeZone` is read as `timezone`, as in JSON bodies.
+            let name = if name == "timeZone" {
+                "timezone".to_owned()
+            } else {
+                name
+            };
             let value = field.text().await.map_err(multipart_error)?;
             form.text.insert(name, value);
         } else {

@@ -487,8 +487,8 @@ pub struct CreateSessionJson {
     #[serde(default)]
     #[schema(required = true)]
     pub start_time: String,
-    /// IANA time zone to display the start in.
-    #[serde(default)]
+    /// IANA time zone to display the start in (`timeZone` is read as the same field).
+    #[serde(default, alias = "timeZone")]
     pub timezone: Option<String>,
     /// "Mark as Live": start right away.
     #[serde(default)]
@@ -522,8 +522,8 @@ pub struct UpdateSessionJson {
     /// `timezone`, else in the session's zone, else in the server's default zone.
     #[serde(default)]
     pub start_time: Option<String>,
-    /// New time zone; empty removes it.
-    #[serde(default)]
+    /// New time zone; empty removes it (`timeZone` is read as the same field).
+    #[serde(default, alias = "timeZone")]
     pub timezone: Option<String>,
     /// Start (`true`) or end (`false`).
     #[serde(default)]

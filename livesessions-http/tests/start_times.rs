@@ -151,3 +151,36 @@ async fn without_a_session_zone_the_service_default_applies() {
     .await;
     names_start_time(&reply.problem(422));
 }
+
+/// `timeZone` (as the field is often spelled) is read as `timezone`, in JSON and in forms, so a
+/// local time is never silently read in the default zone instead.
+#[tokio::test]
+async fn time_zone_spelled_in_camel_case_is_the_same_field() {
+    let app = app();
+    let mut json_body = session_body("Camel case");
+    json_body.as_object_mut().unwrap().remove("timezone");
+    json_body["startTime"] = json!("2025-01-15T10:00");
+    json_body["timeZone"] = json!("Asia/Karachi");
+    let created = create(&app.router, &json_body).await;
+    assert_eq!(created["startTime"], "2025-01-15T05:00:00Z");
+    assert_eq!(created["timezone"], "Asia/Karachi");
+
+    let form: Vec<Part> = seed_form("false")
+        .into_iter()
+        .map(|part| match part {
+            Part::Text("startTime", _) => Part::Text("startTime", "2025-01-15T10:00"),
+            other => other,
+        })
+        .chain([Part::Text("timeZone", "Asia/Karachi")])
+        .collect();
+    let reply = send_multipart(
+        &app.router,
+        Method::POST,
+        CREATE,
+        Some(&admin_token()),
+        &form,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(reply.json()["startTime"], "2025-01-15T05:00:00Z");
+}
