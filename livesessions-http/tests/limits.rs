@@ -4,31 +4,13 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use common::*;
 use futures::future::join_all;
 use livesessions_http::HttpSettings;
 use serde_json::{json, Value};
-
-/// How long a test waits for something that should happen at once, before failing.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    format!("http://{addr}")
-}
 
 /// A client whose connections all come from `ip` (any 127.0.0.0/8 address works on Linux), as
 /// a school's students do behind its one NAT address.

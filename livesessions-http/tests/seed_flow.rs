@@ -62,13 +62,7 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
 
     // The original page's form: its start time comes from a `datetime-local` input, without an
     // offset, and is read in the service's default zone (UTC here).
-    let mut parts: Vec<Part> = seed_form("false")
-        .into_iter()
-        .map(|part| match part {
-            Part::Text("startTime", _) => Part::Text("startTime", "2025-01-15T10:00"),
-            other => other,
-        })
-        .collect();
+    let mut parts = seed_form_with_local_time("false");
     parts.push(Part::File {
         name: "thumbnail",
         file_name: "cover.png",

@@ -2,12 +2,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use common::*;
 use livesessions_core::{
     Actor, BroadcastEvents, LiveSessions, ManualClock, MemoryStore, NewSession, UserId,
@@ -16,24 +14,6 @@ use livesessions_http::{
     BucketSettings, ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings,
 };
 use serde_json::{json, Value};
-
-/// How long a test waits for something that should arrive at once, before failing instead of
-/// hanging.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
-    format!("http://{addr}")
-}
 
 /// Reads an event stream, one parsed event at a time.
 struct EventReader {

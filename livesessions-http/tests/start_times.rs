@@ -70,12 +70,7 @@ async fn a_local_start_time_is_read_in_the_session_zone() {
 #[tokio::test]
 async fn the_seed_form_with_a_local_start_time_is_accepted() {
     let app = app();
-    let mut form = seed_form("true");
-    for part in &mut form {
-        if let Part::Text("startTime", value) = part {
-            *value = "2025-01-15T10:00";
-        }
-    }
+    let mut form = seed_form_with_local_time("true");
     form.push(Part::Text("timezone", "Asia/Karachi"));
     let reply = send_multipart(
         &app.router,
@@ -165,14 +160,8 @@ async fn time_zone_spelled_in_camel_case_is_the_same_field() {
     assert_eq!(created["startTime"], "2025-01-15T05:00:00Z");
     assert_eq!(created["timezone"], "Asia/Karachi");
 
-    let form: Vec<Part> = seed_form("false")
-        .into_iter()
-        .map(|part| match part {
-            Part::Text("startTime", _) => Part::Text("startTime", "2025-01-15T10:00"),
-            other => other,
-        })
-        .chain([Part::Text("timeZone", "Asia/Karachi")])
-        .collect();
+    let mut form = seed_form_with_local_time("false");
+    form.push(Part::Text("timeZone", "Asia/Karachi"));
     let reply = send_multipart(
         &app.router,
         Method::POST,

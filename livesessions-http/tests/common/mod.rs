@@ -16,6 +16,26 @@ use livesessions_http::{
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+/// How long a test over a real socket waits for something that should happen at once, before
+/// failing instead of hanging.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves `router` on a free loopback port (with the peer address the rate limits key
+/// anonymous callers by) and returns its base URL.
+pub async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    format!("http://{addr}")
+}
+
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 
@@ -315,6 +335,18 @@ pub fn seed_form<'a>(is_live: &'a str) -> Vec<Part<'a>> {
         Part::Text("startTime", "2025-01-15T10:00:00+05:00"),
         Part::Text("isLive", is_live),
     ]
+}
+
+/// The seed form as the original page sends it: the start time from a `datetime-local` input,
+/// without an offset (`2025-01-15T10:00`).
+pub fn seed_form_with_local_time<'a>(is_live: &'a str) -> Vec<Part<'a>> {
+    seed_form(is_live)
+        .into_iter()
+        .map(|part| match part {
+            Part::Text("startTime", _) => Part::Text("startTime", "2025-01-15T10:00"),
+            other => other,
+        })
+        .collect()
 }
 
 pub fn session_body(title: &str) -> Value {
