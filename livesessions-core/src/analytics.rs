@@ -1,4 +1,4 @@
-//! Analytics queries and their results (DESIGN §3.5). Stores compute them in the database;
+//! Analytics queries and their results. Stores compute them in the database;
 //! none of them loads every participant into memory.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Participants and the attendance and watch-time rules (DESIGN §3.4).
+//! Participants and the attendance and watch-time rules.
 //!
 //! The rules are pure functions on [`Participant`] so that the in-memory store applies them
 //! directly, SQL and MongoDB stores can mirror them in one statement each, and property tests can

@@ -47,7 +47,7 @@ impl fmt::Display for FieldError {
 /// Why a request conflicts with the current state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
-    /// The lifecycle forbids `action` while the session is in `status` (DESIGN §3.3).
+    /// The lifecycle forbids `action` while the session is in `status`.
     InvalidTransition {
         /// The session's status when the action was attempted.
         status: SessionStatus,

@@ -138,7 +138,7 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
     }
 }
 
-/// Analytics computed by the store (DESIGN §3.5).
+/// Analytics computed by the store, in the database (never by loading every participant).
 #[async_trait]
 pub trait AnalyticsStore: Debug + Send + Sync + 'static {
     /// The report of one session (`NotFound` if it does not exist). Watch seconds are as of

@@ -42,7 +42,7 @@ pub struct ThumbnailUpload {
 }
 
 impl ThumbnailUpload {
-    /// Checks the upload (DESIGN §5.4): not empty, at most [`MAX_THUMBNAIL_BYTES`], a JPEG, PNG,
+    /// Checks the upload: not empty, at most [`MAX_THUMBNAIL_BYTES`], a JPEG, PNG,
     /// GIF or WebP by its bytes, agreeing with the declared type, and free of embedded markup
     /// (polyglots). Field errors use the codes `empty`, `too_large`, `unsupported_type` and
     /// `type_mismatch`.

@@ -1,4 +1,4 @@
-//! The [`LiveSession`] aggregate, its lifecycle (DESIGN §3.3) and its list order.
+//! The [`LiveSession`] aggregate, its lifecycle and its list order.
 
 use std::fmt;
 use std::str::FromStr;
@@ -561,7 +561,7 @@ fn collect<T>(
     result.map_err(|e| errors.push(e)).ok()
 }
 
-/// The position of a session in the list order of DESIGN §5.2: live first, then scheduled by
+/// The position of a session in the list order: live first, then scheduled by
 /// start time (soonest first), then ended and cancelled (most recent start first); ties by id.
 ///
 /// Stores sort by `(rank, time_key, id)` ascending; `time_key` is the start time in

@@ -4,7 +4,7 @@
 //! public async function in [`cases`] that takes the store under test, drives it through a
 //! [`LiveSessions`](crate::LiveSessions) service with a [`ManualClock`](crate::ManualClock)
 //! and through the store ports directly, and compares every result with numbers worked out by
-//! hand from DESIGN §3 (not with another store's output). A failing rule panics with a message
+//! hand from the domain rules (not with another store's output). A failing rule panics with a message
 //! that names it.
 //!
 //! The [`conformance_tests!`](crate::conformance_tests) macro turns the whole suite into one

@@ -1,4 +1,4 @@
-//! Validating value objects (DESIGN §3.2).
+//! Validating value objects: each constructor checks its rule and names the field it refuses.
 //!
 //! Every constructor checks its input and reports a [`FieldError`] naming the field, so a request
 //! can report all its invalid fields at once. Values read back from a store go through the same
@@ -228,7 +228,8 @@ impl serde::Serialize for VideoUrl {
     }
 }
 
-/// Parses an absolute web URL with the rules of DESIGN §3.2.
+/// Parses an absolute web URL: `https` (plain `http` only for loopback hosts), no credentials,
+/// at most 2048 characters.
 fn parse_web_url(text: &str, field: &str) -> Result<Url, FieldError> {
     let text = text.trim();
     if text.is_empty() {

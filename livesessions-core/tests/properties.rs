@@ -1,5 +1,6 @@
-//! Property tests of the rules of DESIGN §3: random operation sequences through the service
-//! hold the invariants of §3.4, and no validating constructor panics on any input.
+//! Property tests of the domain rules: random operation sequences through the service
+//! hold the attendance invariants (no negative duration, credit never above the live time,
+//! one record per counted participant), and no validating constructor panics on any input.
 
 use std::collections::HashMap;
 use std::sync::Arc;

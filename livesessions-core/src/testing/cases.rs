@@ -3,7 +3,7 @@
 //! Each takes the store under test (fresh and empty) and panics with a message naming the rule
 //! it found broken. [`conformance_tests!`](crate::conformance_tests) runs them all; a store
 //! author may also call one directly while working on it. Expected numbers are worked out by
-//! hand in each case from DESIGN §3; the presence timeout T is the default 90 seconds.
+//! hand in each case from the domain rules; the presence timeout T is the default 90 seconds.
 
 mod analytics;
 mod attendance;

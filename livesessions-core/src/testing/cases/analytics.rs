@@ -1,4 +1,4 @@
-//! Analytics (DESIGN §3.5): session reports, attendance lists, overviews and participation.
+//! Analytics: session reports, attendance lists, overviews and participation.
 
 use std::sync::Arc;
 

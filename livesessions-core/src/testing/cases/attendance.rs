@@ -1,4 +1,4 @@
-//! Joins, presence and watch time (DESIGN §3.4), with a manual clock and T = 90 s.
+//! Joins, presence and watch time, with a manual clock and T = 90 s.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The lifecycle of DESIGN §3.3, through the service, and the store's `end_session`.
+//! The session lifecycle (scheduled, live, ended, cancelled), through the service, and the store's `end_session`.
 
 use std::sync::Arc;
 
