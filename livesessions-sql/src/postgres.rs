@@ -23,11 +23,11 @@
 //! A join is one statement (a data-modifying CTE) and so one round trip: it reads the session
 //! row `FOR KEY SHARE`, the lock the foreign-key checks of its inserts take anyway; ending and
 //! deleting a session take `FOR UPDATE`, which conflicts with it, so they wait for joins in
-//! flight, and a join that waited re-reads the row and sees the new status. It then updates the participant on a rejoin or inserts it on a first join, and, only
-//! when it inserted, adds one to the session's count. The count lives in
-//! `session_participant_counts`, 16 rows per session chosen by a hash of the user id and summed
-//! on read, so concurrent first joins of one session spread over 16 rows instead of queueing on
-//! one. The count stays exact: it changes in the same statement as the insert.
+//! flight, and a join that waited re-reads the row and sees the new status. It then updates the
+//! participant on a rejoin or inserts it on a first join, and, only when it inserted, adds one to
+//! the session's count. The count lives in `session_participant_counts`, 64 rows per session
+//! (`COUNT_SHARDS`) chosen by a hash of the user id and summed on read, so concurrent first joins
+//! of one session spread over 64 rows instead of queueing on one. The count stays exact: it changes in the same statement as the insert.
 
 use std::fmt;
 use std::sync::Arc;
