@@ -27,7 +27,8 @@
 //! participant on a rejoin or inserts it on a first join, and, only when it inserted, adds one to
 //! the session's count. The count lives in `session_participant_counts`, 64 rows per session
 //! (`COUNT_SHARDS`) chosen by a hash of the user id and summed on read, so concurrent first joins
-//! of one session spread over 64 rows instead of queueing on one. The count stays exact: it changes in the same statement as the insert.
+//! of one session spread over 64 rows instead of queueing on one. The count stays exact: it
+//! changes in the same statement as the insert.
 
 use std::fmt;
 use std::sync::Arc;
