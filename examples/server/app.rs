@@ -37,7 +37,7 @@ pub struct ServerConfig {
     /// Dev mode asked for explicitly (needed on a non-loopback address; refused with real
     /// authentication).
     pub dev: bool,
-    /// Switch the per-IP rate limits off (load and fuzz runs from one address).
+    /// Switch the rate limits and event-stream caps off (load and fuzz runs from one address).
     pub no_rate_limits: bool,
     /// The zone start times without an offset are read in, unless the session names one.
     pub time_zone: TimeZone,

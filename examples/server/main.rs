@@ -57,7 +57,8 @@ struct Args {
     /// in when the session names none: an IANA name such as Europe/Paris.
     #[arg(long, env = "LIVESESSIONS_TIME_ZONE", default_value = "UTC", value_parser = time_zone)]
     time_zone: livesessions::TimeZone,
-    /// Switch the per-IP rate limits off (for load and fuzz runs that come from one address).
+    /// Switch the rate limits and event-stream caps off (for load and fuzz runs that come from one
+    /// address).
     #[arg(long, env = "LIVESESSIONS_NO_RATE_LIMITS")]
     no_rate_limits: bool,
 }
