@@ -3,6 +3,7 @@
 //!
 //! `cargo bench --bench memory_store`
 
+use livesessions::SessionInput;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -18,13 +19,15 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn new_session(i: usize, live: bool) -> NewSession {
     NewSession {
-        title: format!("Session {i}"),
-        description: Some("A benchmark session".into()),
-        instructor: "Bench Instructor".into(),
-        video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
-        start_time: "2025-01-15T10:00:00Z".into(),
+        fields: SessionInput {
+            title: Some(format!("Session {i}")),
+            description: Some("A benchmark session".into()),
+            instructor: Some("Bench Instructor".into()),
+            video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+            start_time: Some("2025-01-15T10:00:00Z".into()),
+            ..Default::default()
+        },
         is_live: live,
-        ..Default::default()
     }
 }
 

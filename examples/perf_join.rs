@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use livesessions::{Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, UserId};
+use livesessions::{
+    Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, SessionInput, UserId,
+};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::postgres::PgPoolOptions;
 use perf_common::{Conn, Percentiles};
@@ -54,12 +56,14 @@ struct Args {
 
 fn session_input(i: usize) -> NewSession {
     NewSession {
-        title: format!("Class {i}"),
-        instructor: "Bench".into(),
-        video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
-        start_time: "2025-01-15T10:00:00Z".into(),
+        fields: SessionInput {
+            title: Some(format!("Class {i}")),
+            instructor: Some("Bench".into()),
+            video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+            start_time: Some("2025-01-15T10:00:00Z".into()),
+            ..Default::default()
+        },
         is_live: true,
-        ..Default::default()
     }
 }
 

@@ -12,6 +12,7 @@
 #[path = "perf_common/mod.rs"]
 mod perf_common;
 
+use livesessions::Presence;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -140,7 +141,10 @@ async fn main() {
         for view in &page.items {
             let one = if view.session.is_live() {
                 store
-                    .watching(view.session.id, svc.now(), svc.settings().presence_timeout)
+                    .watching(
+                        view.session.id,
+                        Presence::new(svc.now(), svc.settings().presence_timeout),
+                    )
                     .await
                     .expect("watching")
             } else {

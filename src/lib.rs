@@ -22,17 +22,19 @@
 //! # #[cfg(feature = "memory")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use livesessions::{Actor, JoinInput, LiveSessions, MemoryStore, NewSession, UserId};
+//! use livesessions::{Actor, JoinInput, LiveSessions, MemoryStore, NewSession, SessionInput, UserId};
 //!
 //! let service = LiveSessions::builder(Arc::new(MemoryStore::new())).build();
 //! let admin = Actor::admin(UserId::parse("admin")?);
 //! let session = service
 //!     .create(Some(&admin), NewSession {
-//!         title: "JavaScript Basics".into(),
-//!         instructor: "John Doe".into(),
-//!         video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
-//!         start_time: "2025-01-15T10:00:00Z".into(),
-//!         ..Default::default()
+//!         fields: SessionInput {
+//!             title: Some("JavaScript Basics".into()),
+//!             instructor: Some("John Doe".into()),
+//!             video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+//!             start_time: Some("2025-01-15T10:00:00Z".into()),
+//!             ..Default::default()
+//!         },
 //!     }, None)
 //!     .await?;
 //! let student = Actor::user(UserId::parse("user456")?)

@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use livesessions_core::{
-    Description, Email, Error, Instructor, ListQuery, NewSession, SessionId, SessionUpdate,
-    ThumbnailKey, ThumbnailUrl, TimeZone, Title, UserId, UserName,
+    Description, Email, Error, Instructor, ListQuery, NewSession, SessionId, SessionInput,
+    SessionUpdate, ThumbnailKey, ThumbnailUrl, TimeZone, Title, UserId, UserName,
 };
 
 const FIELDS: &[&str] = &[
@@ -112,13 +112,15 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let new = NewSession {
-        title: a.clone(),
-        description: Some(b.clone()).filter(|s| !s.is_empty()),
-        instructor: c.clone(),
-        video_url: d.clone(),
-        thumbnail_url: Some(e.clone()).filter(|s| !s.is_empty()),
-        start_time: g.clone(),
-        timezone: Some(f.clone()).filter(|s| !s.is_empty()),
+        fields: SessionInput {
+            title: Some(a.clone()),
+            description: Some(b.clone()).filter(|s| !s.is_empty()),
+            instructor: Some(c.clone()),
+            video_url: Some(d.clone()),
+            thumbnail_url: Some(e.clone()).filter(|s| !s.is_empty()),
+            start_time: Some(g.clone()),
+            timezone: Some(f.clone()).filter(|s| !s.is_empty()),
+        },
         is_live: h.is_empty(),
     };
     match new.validate() {
@@ -134,13 +136,15 @@ fuzz_target!(|data: &[u8]| {
 
     let some = |s: &String| Some(s.clone()).filter(|s| !s.starts_with('-'));
     let update = SessionUpdate {
-        title: some(&a),
-        description: some(&b),
-        instructor: some(&c),
-        video_url: some(&d),
-        thumbnail_url: some(&e),
-        start_time: some(&g),
-        timezone: some(&f),
+        fields: SessionInput {
+            title: some(&a),
+            description: some(&b),
+            instructor: some(&c),
+            video_url: some(&d),
+            thumbnail_url: some(&e),
+            start_time: some(&g),
+            timezone: some(&f),
+        },
         is_live: h.parse().ok(),
         expected_version: h.parse().ok(),
     };

@@ -43,8 +43,6 @@ pub struct SessionReport {
     pub watching: u64,
     /// Sum of watch seconds (as of now).
     pub total_watch_seconds: i64,
-    /// Average watch seconds per participant (0 without participants).
-    pub average_watch_seconds: f64,
     /// Largest watch seconds.
     pub max_watch_seconds: i64,
     /// Seconds the session has been live.
@@ -54,6 +52,22 @@ pub struct SessionReport {
     /// Participants who watched at least `threshold_percent` of `live_seconds`
     /// (with no live time yet, nobody).
     pub attended: u64,
+}
+
+impl SessionReport {
+    /// Average watch seconds per participant (0 without participants).
+    pub fn average_watch_seconds(&self) -> f64 {
+        average(self.total_watch_seconds, self.participants)
+    }
+}
+
+/// `total / count`, 0 when there is nothing to average.
+fn average(total: i64, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        total as f64 / count as f64
+    }
 }
 
 /// How an attendance list is sorted.
@@ -242,10 +256,17 @@ pub struct Overview {
     pub sessions: u64,
     /// Participant records of those sessions.
     pub participants: u64,
-    /// Average credited watch seconds per participant record (0 without any).
-    pub average_watch_seconds: f64,
+    /// Sum of credited watch seconds of those records.
+    pub total_watch_seconds: i64,
     /// The top sessions, best first; ties by session id.
     pub popular: Vec<PopularSession>,
+}
+
+impl Overview {
+    /// Average credited watch seconds per participant record (0 without any).
+    pub fn average_watch_seconds(&self) -> f64 {
+        average(self.total_watch_seconds, self.participants)
+    }
 }
 
 /// One session in a user's participation history.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub use crate::field_error::FieldError;
 use crate::session::{SessionAction, SessionStatus};
 
 /// A boxed error that keeps the cause of a storage failure.
@@ -9,40 +10,6 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The result type of every fallible operation in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    /// The field's name as clients send it (camelCase, e.g. `videoUrl`).
-    pub field: String,
-    /// A stable, machine-readable code (e.g. `too_long`, `required`).
-    pub code: &'static str,
-    /// A human-readable explanation.
-    pub message: String,
-}
-
-impl FieldError {
-    /// Creates a field error.
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Returns a copy of this error attributed to another field name.
-    pub fn for_field(mut self, field: impl Into<String>) -> Self {
-        self.field = field.into();
-        self
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
 
 /// Why a request conflicts with the current state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +141,12 @@ impl Error {
     /// Whether retrying the same request later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Error::Unavailable(_))
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Error::Validation(vec![error])
     }
 }
 

@@ -16,7 +16,9 @@
 //! # #[cfg(feature = "memory")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use livesessions_core::{Actor, JoinInput, LiveSessions, ManualClock, MemoryStore, NewSession, UserId};
+//! use livesessions_core::{
+//!     Actor, JoinInput, LiveSessions, ManualClock, MemoryStore, NewSession, SessionInput, UserId,
+//! };
 //!
 //! let clock = ManualClock::new("2025-01-15T10:00:00Z".parse().unwrap());
 //! let service = LiveSessions::builder(Arc::new(MemoryStore::new()))
@@ -26,12 +28,14 @@
 //! let admin = Actor::admin(UserId::parse("admin")?);
 //! let session = service
 //!     .create(Some(&admin), NewSession {
-//!         title: "Web Development 101".into(),
-//!         instructor: "Sarah Khan".into(),
-//!         video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
-//!         start_time: "2025-01-15T10:00:00+05:00".into(),
+//!         fields: SessionInput {
+//!             title: Some("Web Development 101".into()),
+//!             instructor: Some("Sarah Khan".into()),
+//!             video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+//!             start_time: Some("2025-01-15T10:00:00+05:00".into()),
+//!             ..Default::default()
+//!         },
 //!         is_live: true,
-//!         ..Default::default()
 //!     }, None)
 //!     .await?;
 //!
@@ -73,11 +77,13 @@ pub mod attendance;
 mod clock;
 mod error;
 pub mod events;
+mod field_error;
 mod ids;
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 pub mod ports;
+mod presence;
 mod service;
 pub mod session;
 #[cfg(feature = "testing")]
@@ -102,13 +108,14 @@ pub use memory::MemoryStore;
 pub use ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
 };
+pub use presence::Presence;
 pub use service::{
     JoinInput, LiveSessions, LiveSessionsBuilder, ServiceSettings, SessionView, ThumbnailUpload,
     MAX_THUMBNAIL_BYTES,
 };
 pub use session::{
     Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction, SessionFields,
-    SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
+    SessionInput, SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use values::{

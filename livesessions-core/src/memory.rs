@@ -9,7 +9,6 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use crate::analytics::{
     AttendancePage, AttendanceQuery, AttendanceRow, AttendanceSort, Overview, OverviewQuery,
@@ -22,6 +21,7 @@ use crate::ids::{SessionId, UserId};
 use crate::ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
 };
+use crate::presence::Presence;
 use crate::session::{ListQuery, LiveSession, Page};
 
 #[derive(Debug, Default)]
@@ -127,6 +127,7 @@ impl SessionStore for MemoryStore {
 #[async_trait]
 impl AttendanceStore for MemoryStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let Presence { at, timeout } = request.presence;
         let mut inner = self.write();
         let session = inner
             .sessions
@@ -137,14 +138,13 @@ impl AttendanceStore for MemoryStore {
         let participants = inner.participants.entry(request.session_id).or_default();
         let (participant, first_join) = match participants.get_mut(&request.joiner.user_id) {
             Some(existing) => {
-                existing.rejoin(request.joiner.clone(), request.at);
-                existing.touch(request.at, live, request.timeout);
+                existing.rejoin(request.joiner.clone(), at);
+                existing.touch(at, live, timeout);
                 (existing.clone(), false)
             }
             None => {
-                let mut p =
-                    Participant::first_join(request.session_id, request.joiner.clone(), request.at);
-                p.touch(request.at, live, request.timeout);
+                let mut p = Participant::first_join(request.session_id, request.joiner.clone(), at);
+                p.touch(at, live, timeout);
                 participants.insert(p.user_id.clone(), p.clone());
                 (p, true)
             }
@@ -167,8 +167,7 @@ impl AttendanceStore for MemoryStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let mut inner = self.write();
         let live = inner
@@ -189,8 +188,7 @@ impl AttendanceStore for MemoryStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let mut inner = self.write();
         let p = inner
@@ -227,12 +225,8 @@ impl AttendanceStore for MemoryStore {
             .cloned())
     }
 
-    async fn watching(
-        &self,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        timeout: Duration,
-    ) -> Result<u64> {
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
+        let Presence { at: now, timeout } = presence;
         Ok(self
             .read()
             .participants
@@ -256,7 +250,6 @@ impl AnalyticsStore for MemoryStore {
             participants: participants.len() as u64,
             watching: 0,
             total_watch_seconds: 0,
-            average_watch_seconds: 0.0,
             max_watch_seconds: 0,
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
@@ -272,10 +265,6 @@ impl AnalyticsStore for MemoryStore {
             if attended(seconds, query.live_seconds, query.threshold_percent) {
                 report.attended += 1;
             }
-        }
-        if report.participants > 0 {
-            report.average_watch_seconds =
-                report.total_watch_seconds as f64 / report.participants as f64;
         }
         Ok(report)
     }
@@ -334,7 +323,7 @@ impl AnalyticsStore for MemoryStore {
         for s in inner
             .sessions
             .values()
-            .filter(|s| s.start_time >= query.from && s.start_time < query.to)
+            .filter(|s| s.fields.start_time >= query.from && s.fields.start_time < query.to)
         {
             let (count, seconds) = inner
                 .participants
@@ -350,9 +339,9 @@ impl AnalyticsStore for MemoryStore {
             watch += seconds;
             popular.push(PopularSession {
                 session_id: s.id,
-                title: s.title.clone(),
+                title: s.fields.title.clone(),
                 status: s.status,
-                start_time: s.start_time,
+                start_time: s.fields.start_time,
                 participants: s.participants,
                 total_watch_seconds: seconds,
             });
@@ -369,11 +358,7 @@ impl AnalyticsStore for MemoryStore {
         Ok(Overview {
             sessions,
             participants: records,
-            average_watch_seconds: if records > 0 {
-                watch as f64 / records as f64
-            } else {
-                0.0
-            },
+            total_watch_seconds: watch,
             popular,
         })
     }
@@ -390,9 +375,9 @@ impl AnalyticsStore for MemoryStore {
             total += p.watch_seconds;
             rows.push(ParticipationRow {
                 session_id: *session_id,
-                title: s.title.clone(),
+                title: s.fields.title.clone(),
                 status: s.status,
-                start_time: s.start_time,
+                start_time: s.fields.start_time,
                 first_joined_at: p.first_joined_at,
                 last_joined_at: p.last_joined_at,
                 watch_seconds: p.watch_seconds,

@@ -9,7 +9,6 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use crate::analytics::{
     AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
@@ -18,6 +17,7 @@ use crate::analytics::{
 use crate::attendance::{Joiner, Participant};
 use crate::error::Result;
 use crate::ids::{SessionId, UserId};
+use crate::presence::Presence;
 use crate::session::{ListQuery, LiveSession, Page};
 
 /// Sessions: create, read, change, delete, list.
@@ -62,10 +62,8 @@ pub struct JoinRequest {
     pub session_id: SessionId,
     /// Who joins.
     pub joiner: Joiner,
-    /// When (the service's clock).
-    pub at: DateTime<Utc>,
-    /// The presence timeout T.
-    pub timeout: Duration,
+    /// When (the service's clock), and the presence timeout T.
+    pub presence: Presence,
 }
 
 /// Attendance: joins, heartbeats, leaves, and ending a session.
@@ -75,12 +73,12 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
     /// (`Conflict(InvalidTransition { action: Join })` unless scheduled or live); creates the
     /// participant on the first join and increments the session's `participants` by exactly one,
     /// or on a rejoin bumps `join_count` and `last_joined_at` and refreshes name and email; then
-    /// applies the presence rule at `at` ([`Participant::touch`] with the session's
+    /// applies the presence rule at `presence.at` ([`Participant::touch`] with the session's
     /// [`LiveSession::live_period_start`], read in the same atomic operation).
     /// Concurrent joins of one user count once; concurrent joins of many users all count.
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome>;
 
-    /// Applies the presence rule at `at` to the participant (`NotFound` when the session or the
+    /// Applies the presence rule at `presence.at` to the participant (`NotFound` when the session or the
     /// participant does not exist), with the start of the session's current live period
     /// ([`LiveSession::live_period_start`]) as it is when the participant is updated: an
     /// interval opened after a concurrent end must not stay open.
@@ -88,17 +86,15 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        presence: Presence,
     ) -> Result<Participant>;
 
-    /// [`Participant::leave`] at `at` (`NotFound` when there is no participant).
+    /// [`Participant::leave`] at `presence.at` (`NotFound` when there is no participant).
     async fn leave(
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        presence: Presence,
     ) -> Result<Participant>;
 
     /// One atomic operation: stores `ended` (a session the service just moved to `ended`,
@@ -113,13 +109,9 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
         user_id: &UserId,
     ) -> Result<Option<Participant>>;
 
-    /// How many participants of the session are watching at `now` (present, seen within T).
-    async fn watching(
-        &self,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-        timeout: Duration,
-    ) -> Result<u64>;
+    /// How many participants of the session are watching at `presence.at` (present, seen
+    /// within T).
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64>;
 
     /// [`AttendanceStore::watching`] of several sessions, in the order given (a list page asks
     /// it for every live session on the page). The default asks one session at a time; stores
@@ -127,12 +119,11 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
     async fn watching_many(
         &self,
         session_ids: &[SessionId],
-        now: DateTime<Utc>,
-        timeout: Duration,
+        presence: Presence,
     ) -> Result<Vec<u64>> {
         let mut counts = Vec::with_capacity(session_ids.len());
         for id in session_ids {
-            counts.push(self.watching(*id, now, timeout).await?);
+            counts.push(self.watching(*id, presence).await?);
         }
         Ok(counts)
     }

@@ -20,6 +20,7 @@ use crate::error::{Conflict, Error, FieldError, Result};
 use crate::events::{EventKind, EventSink, NoEvents, SessionEvent};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{HealthCheck, JoinOutcome, JoinRequest, Store};
+use crate::presence::Presence;
 use crate::session::{
     ListQuery, LiveSession, NewSession, Page, SessionStatus, SessionUpdate, Transition,
 };
@@ -149,7 +150,7 @@ pub struct SessionView {
 impl SessionView {
     /// The video URL, for signed-in callers only.
     pub fn video(&self) -> Option<&VideoUrl> {
-        self.video_visible.then_some(&self.session.video_url)
+        self.video_visible.then_some(&self.session.fields.video_url)
     }
 }
 
@@ -202,7 +203,7 @@ impl Drop for PendingUpload {
         runtime.spawn(async move {
             match store.get_session(session_id).await {
                 Ok(Some(session))
-                    if session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key)
+                    if session.fields.thumbnail.as_ref().and_then(Thumbnail::uploaded_key)
                         == Some(&key) =>
                 {
                     // The write committed before the caller went away: the file is in use.
@@ -253,18 +254,20 @@ impl Default for ServiceSettings {
 /// # #[cfg(feature = "memory")]
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use livesessions_core::{Actor, LiveSessions, MemoryStore, NewSession, UserId};
+/// use livesessions_core::{Actor, LiveSessions, MemoryStore, NewSession, SessionInput, UserId};
 ///
 /// let service = LiveSessions::builder(Arc::new(MemoryStore::new())).build();
 /// let admin = Actor::admin(UserId::parse("admin-1")?);
 /// let session = service
 ///     .create(Some(&admin), NewSession {
-///         title: "JavaScript Basics".into(),
-///         instructor: "John Doe".into(),
-///         video_url: "https://youtube.com/watch?v=dQw4w9WgXcQ".into(),
-///         start_time: "2025-01-15T10:00:00Z".into(),
+///         fields: SessionInput {
+///             title: Some("JavaScript Basics".into()),
+///             instructor: Some("John Doe".into()),
+///             video_url: Some("https://youtube.com/watch?v=dQw4w9WgXcQ".into()),
+///             start_time: Some("2025-01-15T10:00:00Z".into()),
+///             ..Default::default()
+///         },
 ///         is_live: true,
-///         ..Default::default()
 ///     }, None)
 ///     .await?;
 /// assert!(session.is_live());
@@ -372,6 +375,11 @@ impl LiveSessions {
         });
     }
 
+    /// Now, with the configured presence timeout.
+    fn presence(&self) -> Presence {
+        Presence::new(self.clock.now(), self.settings.presence_timeout)
+    }
+
     async fn load(&self, id: SessionId) -> Result<LiveSession> {
         self.store
             .get_session(id)
@@ -445,7 +453,7 @@ impl LiveSessions {
             None => None,
         };
         if let Some(pending) = &pending {
-            session.thumbnail = Some(Thumbnail::Uploaded(pending.key().clone()));
+            session.fields.thumbnail = Some(Thumbnail::Uploaded(pending.key().clone()));
         }
         if let Err(e) = self.store.insert_session(&session).await {
             if let Some(pending) = pending {
@@ -488,7 +496,13 @@ impl LiveSessions {
                     pending.keep();
                 }
                 if let Some(old) = old_thumbnail.as_ref().and_then(Thumbnail::uploaded_key) {
-                    if session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key) != Some(old) {
+                    if session
+                        .fields
+                        .thumbnail
+                        .as_ref()
+                        .and_then(Thumbnail::uploaded_key)
+                        != Some(old)
+                    {
                         self.discard_upload(old).await;
                     }
                 }
@@ -525,7 +539,7 @@ impl LiveSessions {
                     .into());
                 }
             }
-            let old_thumbnail = session.thumbnail.clone();
+            let old_thumbnail = session.fields.thumbnail.clone();
             let now = self.clock.now();
             let version = session.version;
             if !patch.is_empty() {
@@ -621,7 +635,12 @@ impl LiveSessions {
         if !self.store.delete_session(id).await? {
             return Err(Error::session_not_found(id));
         }
-        if let Some(key) = session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key) {
+        if let Some(key) = session
+            .fields
+            .thumbnail
+            .as_ref()
+            .and_then(Thumbnail::uploaded_key)
+        {
             self.discard_upload(key).await;
         }
         self.events.publish(SessionEvent {
@@ -635,9 +654,7 @@ impl LiveSessions {
 
     async fn view(&self, caller: Option<&Actor>, session: LiveSession) -> Result<SessionView> {
         let watching = if session.is_live() {
-            self.store
-                .watching(session.id, self.clock.now(), self.settings.presence_timeout)
-                .await?
+            self.store.watching(session.id, self.presence()).await?
         } else {
             0
         };
@@ -671,9 +688,7 @@ impl LiveSessions {
         let mut watching = if live.is_empty() {
             Vec::new()
         } else {
-            self.store
-                .watching_many(&live, self.clock.now(), self.settings.presence_timeout)
-                .await?
+            self.store.watching_many(&live, self.presence()).await?
         }
         .into_iter();
         let items = page
@@ -736,8 +751,7 @@ impl LiveSessions {
                     user_name,
                     email,
                 },
-                at: self.clock.now(),
-                timeout: self.settings.presence_timeout,
+                presence: self.presence(),
             })
             .await?;
         if outcome.first_join {
@@ -750,26 +764,14 @@ impl LiveSessions {
     pub async fn heartbeat(&self, caller: Option<&Actor>, id: SessionId) -> Result<Participant> {
         let actor = require_user(caller)?;
         self.store
-            .heartbeat(
-                id,
-                &actor.user_id,
-                self.clock.now(),
-                self.settings.presence_timeout,
-            )
+            .heartbeat(id, &actor.user_id, self.presence())
             .await
     }
 
     /// Records that the signed-in caller left.
     pub async fn leave(&self, caller: Option<&Actor>, id: SessionId) -> Result<Participant> {
         let actor = require_user(caller)?;
-        self.store
-            .leave(
-                id,
-                &actor.user_id,
-                self.clock.now(),
-                self.settings.presence_timeout,
-            )
-            .await
+        self.store.leave(id, &actor.user_id, self.presence()).await
     }
 
     /// A session's report (admin); `threshold_percent` defaults to 75.

@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone as _, Utc};
 use url::Url;
 
-use crate::error::FieldError;
+use crate::field_error::FieldError;
 
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, field = $field:literal, min = $min:expr, max = $max:expr, multiline = $multiline:expr) => {

@@ -2,6 +2,7 @@
 //! hold the attendance invariants (no negative duration, credit never above the live time,
 //! one record per counted participant), and no validating constructor panics on any input.
 
+use livesessions_core::SessionInput;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -89,10 +90,13 @@ impl World {
             .create(
                 Some(&admin),
                 NewSession {
-                    title: "Property".into(),
-                    instructor: "Ferris".into(),
-                    video_url: "https://youtu.be/abc".into(),
-                    start_time: "2030-06-01T12:00:00Z".into(),
+                    fields: SessionInput {
+                        title: Some("Property".into()),
+                        instructor: Some("Ferris".into()),
+                        video_url: Some("https://youtu.be/abc".into()),
+                        start_time: Some("2030-06-01T12:00:00Z".into()),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 None,

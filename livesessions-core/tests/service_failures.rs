@@ -12,9 +12,9 @@ use livesessions_core::{
     Actor, AnalyticsStore, AttendancePage, AttendanceQuery, AttendanceSort, AttendanceStore,
     Conflict, Error, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession, LiveSessions,
     ManualClock, NewSession, Overview, OverviewQuery, Page, Participant, Participation,
-    ParticipationQuery, PopularBy, ReportQuery, Result, SessionId, SessionReport, SessionStore,
-    SessionUpdate, SortOrder, StoredImage, Thumbnail, ThumbnailKey, ThumbnailStore,
-    ThumbnailUpload, UserId,
+    ParticipationQuery, PopularBy, Presence, ReportQuery, Result, SessionId, SessionInput,
+    SessionReport, SessionStore, SessionUpdate, SortOrder, StoredImage, Thumbnail, ThumbnailKey,
+    ThumbnailStore, ThumbnailUpload, UserId,
 };
 use mockall::mock;
 
@@ -37,15 +37,13 @@ mock! {
             &self,
             session_id: SessionId,
             user_id: &UserId,
-            at: DateTime<Utc>,
-            timeout: Duration,
+            presence: Presence,
         ) -> Result<Participant>;
         async fn leave(
             &self,
             session_id: SessionId,
             user_id: &UserId,
-            at: DateTime<Utc>,
-            timeout: Duration,
+            presence: Presence,
         ) -> Result<Participant>;
         async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession>;
         async fn get_participant(
@@ -53,12 +51,7 @@ mock! {
             session_id: SessionId,
             user_id: &UserId,
         ) -> Result<Option<Participant>>;
-        async fn watching(
-            &self,
-            session_id: SessionId,
-            now: DateTime<Utc>,
-            timeout: Duration,
-        ) -> Result<u64>;
+        async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64>;
     }
 
     #[async_trait]
@@ -125,10 +118,13 @@ fn student() -> Actor {
 
 fn new_session() -> NewSession {
     NewSession {
-        title: "Web Development 101".into(),
-        instructor: "Sarah Khan".into(),
-        video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
-        start_time: "2030-01-01T10:00:00Z".into(),
+        fields: SessionInput {
+            title: Some("Web Development 101".into()),
+            instructor: Some("Sarah Khan".into()),
+            video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+            start_time: Some("2030-01-01T10:00:00Z".into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -207,11 +203,11 @@ async fn storage_failures_surface_unchanged_with_their_cause() {
     store
         .expect_heartbeat()
         .times(1)
-        .returning(|_, _, _, _| Err(connection_refused()));
+        .returning(|_, _, _| Err(connection_refused()));
     store
         .expect_leave()
         .times(1)
-        .returning(|_, _, _, _| Err(disk_full()));
+        .returning(|_, _, _| Err(disk_full()));
     store
         .expect_overview()
         .times(1)
@@ -278,7 +274,7 @@ async fn failures_after_a_successful_read_surface_too_and_are_not_retried() {
     store
         .expect_watching()
         .times(1)
-        .returning(|_, _, _| Err(disk_full()));
+        .returning(|_, _| Err(disk_full()));
     store
         .expect_delete_session()
         .times(1)
@@ -325,7 +321,11 @@ async fn a_failed_create_deletes_the_uploaded_thumbnail() {
         .expect_insert_session()
         .times(1)
         .withf(move |session| {
-            session.thumbnail.as_ref().and_then(Thumbnail::uploaded_key)
+            session
+                .fields
+                .thumbnail
+                .as_ref()
+                .and_then(Thumbnail::uploaded_key)
                 == inserted_key.lock().unwrap().as_ref()
         })
         .returning(|_| Err(connection_refused()));
@@ -346,7 +346,7 @@ async fn a_failed_create_deletes_the_uploaded_thumbnail() {
 async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
     let old_key = ThumbnailKey::generate(livesessions_core::ImageKind::Jpeg);
     let mut existing = session();
-    existing.thumbnail = Some(Thumbnail::Uploaded(old_key.clone()));
+    existing.fields.thumbnail = Some(Thumbnail::Uploaded(old_key.clone()));
     let id = existing.id;
     let new_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
 
@@ -414,14 +414,17 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
             Some(&admin()),
             id,
             SessionUpdate {
-                title: Some("Renamed".into()),
+                fields: SessionInput {
+                    title: Some("Renamed".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
         )
         .await
         .expect("the second attempt succeeds");
-    assert_eq!(updated.title.as_str(), "Renamed");
+    assert_eq!(updated.fields.title.as_str(), "Renamed");
     assert_eq!(updated.version, existing.version + 1);
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
 }
@@ -449,7 +452,10 @@ async fn version_conflicts_surface_when_a_version_was_expected() {
             Some(&admin()),
             id,
             SessionUpdate {
-                title: Some("Renamed".into()),
+                fields: SessionInput {
+                    title: Some("Renamed".into()),
+                    ..Default::default()
+                },
                 expected_version: Some(1),
                 ..Default::default()
             },
@@ -485,7 +491,10 @@ async fn retries_give_up_after_repeated_conflicts() {
             Some(&admin()),
             id,
             SessionUpdate {
-                title: Some("Renamed".into()),
+                fields: SessionInput {
+                    title: Some("Renamed".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,

@@ -1,6 +1,7 @@
 //! Start times without an offset, through the service: read in the session's zone, else in the
 //! service's default zone; a time the zone skips is a validation error naming `startTime`.
 
+use livesessions_core::SessionInput;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -24,11 +25,14 @@ fn admin() -> Actor {
 
 fn new_session(start: &str, timezone: Option<&str>) -> NewSession {
     NewSession {
-        title: "Rust".into(),
-        instructor: "Ferris".into(),
-        video_url: "https://youtu.be/abc".into(),
-        start_time: start.into(),
-        timezone: timezone.map(Into::into),
+        fields: SessionInput {
+            title: Some("Rust".into()),
+            instructor: Some("Ferris".into()),
+            video_url: Some("https://youtu.be/abc".into()),
+            start_time: Some(start.into()),
+            timezone: timezone.map(Into::into),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -62,12 +66,12 @@ async fn create_reads_a_local_start_in_the_session_zone_else_the_default() {
         )
         .await
         .unwrap();
-    assert_eq!(zoned.start_time, utc("2025-01-15T05:00:00Z"));
+    assert_eq!(zoned.fields.start_time, utc("2025-01-15T05:00:00Z"));
     let plain = service
         .create(Some(&admin), new_session("2025-01-15T10:00:00", None), None)
         .await
         .unwrap();
-    assert_eq!(plain.start_time, utc("2025-01-15T15:00:00Z"));
+    assert_eq!(plain.fields.start_time, utc("2025-01-15T15:00:00Z"));
     let with_offset = service
         .create(
             Some(&admin),
@@ -76,14 +80,14 @@ async fn create_reads_a_local_start_in_the_session_zone_else_the_default() {
         )
         .await
         .unwrap();
-    assert_eq!(with_offset.start_time, utc("2025-01-15T09:00:00Z"));
+    assert_eq!(with_offset.fields.start_time, utc("2025-01-15T09:00:00Z"));
     // The default of the default is UTC.
     let utc_service = LiveSessions::builder(Arc::new(MemoryStore::new())).build();
     let s = utc_service
         .create(Some(&admin), new_session("2025-01-15T10:00", None), None)
         .await
         .unwrap();
-    assert_eq!(s.start_time, utc("2025-01-15T10:00:00Z"));
+    assert_eq!(s.fields.start_time, utc("2025-01-15T10:00:00Z"));
 }
 
 #[tokio::test]
@@ -109,7 +113,7 @@ async fn create_refuses_a_local_start_in_a_daylight_saving_gap() {
         .create(Some(&admin), new_session("2025-10-26T02:30", None), None)
         .await
         .unwrap();
-    assert_eq!(s.start_time, utc("2025-10-26T00:30:00Z"));
+    assert_eq!(s.fields.start_time, utc("2025-10-26T00:30:00Z"));
 }
 
 #[tokio::test]
@@ -125,8 +129,11 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
         .await
         .unwrap();
     let reschedule = |start: &str, timezone: Option<&str>| SessionUpdate {
-        start_time: Some(start.into()),
-        timezone: timezone.map(Into::into),
+        fields: SessionInput {
+            start_time: Some(start.into()),
+            timezone: timezone.map(Into::into),
+            ..Default::default()
+        },
         ..Default::default()
     };
     // The stored zone.
@@ -139,7 +146,7 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
         )
         .await
         .unwrap();
-    assert_eq!(s.start_time, utc("2025-02-01T04:00:00Z"));
+    assert_eq!(s.fields.start_time, utc("2025-02-01T04:00:00Z"));
     // The zone given with it.
     let s = service
         .update(
@@ -150,7 +157,7 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
         )
         .await
         .unwrap();
-    assert_eq!(s.start_time, utc("2025-02-01T08:00:00Z"));
+    assert_eq!(s.fields.start_time, utc("2025-02-01T08:00:00Z"));
     // A time the stored zone skips changes nothing.
     let before = service.get(Some(&admin), s.id).await.unwrap().session;
     let error = service
@@ -158,7 +165,10 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
             Some(&admin),
             s.id,
             SessionUpdate {
-                title: Some("Renamed".into()),
+                fields: SessionInput {
+                    title: Some("Renamed".into()),
+                    ..reschedule("2025-03-30T02:30", None).fields
+                },
                 ..reschedule("2025-03-30T02:30", None)
             },
             None,
@@ -180,6 +190,6 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
         )
         .await
         .unwrap();
-    assert_eq!(s.start_time, utc("2025-02-01T14:00:00Z"));
-    assert_eq!(s.timezone, None);
+    assert_eq!(s.fields.start_time, utc("2025-02-01T14:00:00Z"));
+    assert_eq!(s.fields.timezone, None);
 }

@@ -1,5 +1,6 @@
 //! The handlers: parse the request, call the service, map the result.
 
+use livesessions_core::SessionInput;
 use std::collections::HashMap;
 use std::convert::Infallible;
 
@@ -178,7 +179,7 @@ pub(crate) async fn join(
         .await
         .map_err(|e| state.error(e))?;
     let now = state.service().now();
-    let video = &outcome.session.video_url;
+    let video = &outcome.session.fields.video_url;
     Ok(Json(JoinResponse {
         participant: ParticipantJson::new(&outcome.participant),
         session: state.presenter().admin_session(&outcome.session, None, now),
@@ -521,16 +522,18 @@ pub(crate) async fn create_session(
             let limit = state.settings().json_body_limit;
             let body: CreateSessionJson = read_json(request, &state, limit).await?;
             let input = NewSession {
-                title: body.title,
-                description: body.description,
-                instructor: body.instructor,
-                video_url: body.video_url,
-                thumbnail_url: body
-                    .thumbnail
-                    .filter(|t| !t.trim().is_empty())
-                    .or(body.thumbnail_url),
-                start_time: body.start_time,
-                timezone: body.timezone,
+                fields: SessionInput {
+                    title: Some(body.title),
+                    description: body.description,
+                    instructor: Some(body.instructor),
+                    video_url: Some(body.video_url),
+                    thumbnail_url: body
+                        .thumbnail
+                        .filter(|t| !t.trim().is_empty())
+                        .or(body.thumbnail_url),
+                    start_time: Some(body.start_time),
+                    timezone: body.timezone,
+                },
                 is_live: body.is_live,
             };
             (input, None)
@@ -545,13 +548,15 @@ pub(crate) async fn create_session(
                 .flatten()
                 .unwrap_or(false);
             let input = NewSession {
-                title: form.get("title").unwrap_or_default(),
-                description: form.get("description"),
-                instructor: form.get("instructor").unwrap_or_default(),
-                video_url: form.get("videoUrl").unwrap_or_default(),
-                thumbnail_url: form.thumbnail_url(),
-                start_time: form.get("startTime").unwrap_or_default(),
-                timezone: form.get("timezone"),
+                fields: SessionInput {
+                    title: Some(form.get("title").unwrap_or_default()),
+                    description: form.get("description"),
+                    instructor: Some(form.get("instructor").unwrap_or_default()),
+                    video_url: Some(form.get("videoUrl").unwrap_or_default()),
+                    thumbnail_url: form.thumbnail_url(),
+                    start_time: Some(form.get("startTime").unwrap_or_default()),
+                    timezone: form.get("timezone"),
+                },
                 is_live,
             };
             (input, form.upload)
@@ -602,13 +607,15 @@ pub(crate) async fn update_session(
             let limit = state.settings().json_body_limit;
             let body: UpdateSessionJson = read_json(request, &state, limit).await?;
             let update = SessionUpdate {
-                title: body.title,
-                description: body.description,
-                instructor: body.instructor,
-                video_url: body.video_url,
-                thumbnail_url: body.thumbnail.or(body.thumbnail_url),
-                start_time: body.start_time,
-                timezone: body.timezone,
+                fields: SessionInput {
+                    title: body.title,
+                    description: body.description,
+                    instructor: body.instructor,
+                    video_url: body.video_url,
+                    thumbnail_url: body.thumbnail.or(body.thumbnail_url),
+                    start_time: body.start_time,
+                    timezone: body.timezone,
+                },
                 is_live: body.is_live,
                 expected_version: body.version,
             };
@@ -641,17 +648,19 @@ pub(crate) async fn update_session(
                 (_, url) => url,
             };
             let update = SessionUpdate {
-                title: form.get("title"),
-                description: form.get("description"),
-                instructor: form.get("instructor"),
-                video_url: form.get("videoUrl"),
-                thumbnail_url: if form.upload.is_some() {
-                    None
-                } else {
-                    thumbnail_url
+                fields: SessionInput {
+                    title: form.get("title"),
+                    description: form.get("description"),
+                    instructor: form.get("instructor"),
+                    video_url: form.get("videoUrl"),
+                    thumbnail_url: if form.upload.is_some() {
+                        None
+                    } else {
+                        thumbnail_url
+                    },
+                    start_time: form.get("startTime"),
+                    timezone: form.get("timezone"),
                 },
-                start_time: form.get("startTime"),
-                timezone: form.get("timezone"),
                 is_live,
                 expected_version: version,
             };

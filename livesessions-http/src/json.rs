@@ -122,9 +122,9 @@ impl Presenter {
     ) -> SessionJson {
         let mut json = self.session(session, now);
         json.watching = watching;
-        json.video_url = Some(session.video_url.as_str().to_owned());
-        json.embed_url = session.video_url.embed_url().map(str::to_owned);
-        json.video_provider = Some(provider(&session.video_url));
+        json.video_url = Some(session.fields.video_url.as_str().to_owned());
+        json.embed_url = session.fields.video_url.embed_url().map(str::to_owned);
+        json.video_provider = Some(provider(&session.fields.video_url));
         json
     }
 
@@ -133,15 +133,15 @@ impl Presenter {
         SessionJson {
             id: s.id.to_string(),
             mongo_id: s.id.to_string(),
-            title: s.title.as_str().to_owned(),
-            description: s.description.as_str().to_owned(),
-            instructor: s.instructor.as_str().to_owned(),
+            title: s.fields.title.as_str().to_owned(),
+            description: s.fields.description.as_str().to_owned(),
+            instructor: s.fields.instructor.as_str().to_owned(),
             video_url: None,
             embed_url: None,
             video_provider: None,
-            thumbnail: s.thumbnail.as_ref().map(|t| self.thumbnail_url(t)),
-            start_time: time(s.start_time),
-            timezone: s.timezone.as_ref().map(|tz| tz.name().to_owned()),
+            thumbnail: s.fields.thumbnail.as_ref().map(|t| self.thumbnail_url(t)),
+            start_time: time(s.fields.start_time),
+            timezone: s.fields.timezone.as_ref().map(|tz| tz.name().to_owned()),
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),
@@ -291,7 +291,7 @@ impl From<&SessionReport> for ReportJson {
             participants: r.participants,
             watching: r.watching,
             total_watch_seconds: r.total_watch_seconds,
-            average_watch_seconds: r.average_watch_seconds,
+            average_watch_seconds: r.average_watch_seconds(),
             max_watch_seconds: r.max_watch_seconds,
             live_seconds: r.live_seconds,
             threshold_percent: r.threshold_percent,
@@ -347,7 +347,7 @@ impl OverviewJson {
             to: time(to),
             sessions: o.sessions,
             participants: o.participants,
-            average_watch_seconds: o.average_watch_seconds,
+            average_watch_seconds: o.average_watch_seconds(),
             popular: o
                 .popular
                 .iter()

@@ -2,6 +2,7 @@
 
 mod common;
 
+use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -212,10 +213,13 @@ async fn idle_streams_get_keep_alives_and_outlive_the_request_timeout() {
         .create(
             Some(&admin),
             NewSession {
-                title: "Later".into(),
-                instructor: "Someone".into(),
-                video_url: "https://youtu.be/abc".into(),
-                start_time: "2025-01-15T10:00:00Z".into(),
+                fields: SessionInput {
+                    title: Some("Later".into()),
+                    instructor: Some("Someone".into()),
+                    video_url: Some("https://youtu.be/abc".into()),
+                    start_time: Some("2025-01-15T10:00:00Z".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
@@ -258,10 +262,13 @@ async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
             .create(
                 Some(&admin),
                 NewSession {
-                    title: format!("Session {i}"),
-                    instructor: "Someone".into(),
-                    video_url: "https://youtu.be/abc".into(),
-                    start_time: "2025-01-15T10:00:00Z".into(),
+                    fields: SessionInput {
+                        title: Some(format!("Session {i}")),
+                        instructor: Some("Someone".into()),
+                        video_url: Some("https://youtu.be/abc".into()),
+                        start_time: Some("2025-01-15T10:00:00Z".into()),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 None,

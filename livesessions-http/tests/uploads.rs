@@ -242,7 +242,7 @@ impl SlowWrites {
 mod slow_writes {
     use super::SlowWrites;
     use async_trait::async_trait;
-    use chrono::{DateTime, Utc};
+
     use livesessions_core::*;
     use std::time::Duration;
 
@@ -274,19 +274,17 @@ mod slow_writes {
             &self,
             id: SessionId,
             user: &UserId,
-            at: DateTime<Utc>,
-            t: Duration,
+            presence: Presence,
         ) -> Result<Participant> {
-            self.inner.heartbeat(id, user, at, t).await
+            self.inner.heartbeat(id, user, presence).await
         }
         async fn leave(
             &self,
             id: SessionId,
             user: &UserId,
-            at: DateTime<Utc>,
-            t: Duration,
+            presence: Presence,
         ) -> Result<Participant> {
-            self.inner.leave(id, user, at, t).await
+            self.inner.leave(id, user, presence).await
         }
         async fn end_session(&self, s: &LiveSession, t: Duration) -> Result<LiveSession> {
             self.write(self.inner.end_session(s, t)).await
@@ -298,8 +296,8 @@ mod slow_writes {
         ) -> Result<Option<Participant>> {
             self.inner.get_participant(id, user).await
         }
-        async fn watching(&self, id: SessionId, now: DateTime<Utc>, t: Duration) -> Result<u64> {
-            self.inner.watching(id, now, t).await
+        async fn watching(&self, id: SessionId, presence: Presence) -> Result<u64> {
+            self.inner.watching(id, presence).await
         }
     }
 

@@ -54,7 +54,9 @@ use livesessions_core::values::{
     Description, Email, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title,
     UserName, VideoUrl,
 };
-use livesessions_core::{FieldError, LiveSession, Participant, SessionId, SessionStatus, UserId};
+use livesessions_core::{
+    FieldError, LiveSession, Participant, SessionFields, SessionId, SessionStatus, UserId,
+};
 use uuid::Uuid;
 
 /// The collection of sessions.
@@ -129,20 +131,20 @@ pub(crate) fn long(value: u64) -> i64 {
 /// what an update replaces.
 pub fn session_fields(session: &LiveSession) -> Document {
     let key = session.list_key();
-    let (thumbnail, thumbnail_key) = match &session.thumbnail {
+    let (thumbnail, thumbnail_key) = match &session.fields.thumbnail {
         Some(Thumbnail::Url(url)) => (Bson::String(url.as_str().to_owned()), Bson::Null),
         Some(Thumbnail::Uploaded(key)) => (Bson::Null, Bson::String(key.as_str().to_owned())),
         None => (Bson::Null, Bson::Null),
     };
     doc! {
-        "title": session.title.as_str(),
-        "description": session.description.as_str(),
-        "instructor": session.instructor.as_str(),
-        "videoUrl": session.video_url.as_str(),
+        "title": session.fields.title.as_str(),
+        "description": session.fields.description.as_str(),
+        "instructor": session.fields.instructor.as_str(),
+        "videoUrl": session.fields.video_url.as_str(),
         "thumbnail": thumbnail,
         "thumbnailKey": thumbnail_key,
-        "startTime": date(session.start_time),
-        "timezone": session.timezone.map(|tz| Bson::String(tz.name().to_owned())).unwrap_or(Bson::Null),
+        "startTime": date(session.fields.start_time),
+        "timezone": session.fields.timezone.map(|tz| Bson::String(tz.name().to_owned())).unwrap_or(Bson::Null),
         "isLive": session.is_live(),
         "status": session.status.as_str(),
         "startedAt": opt_date(session.started_at),
@@ -155,7 +157,7 @@ pub fn session_fields(session: &LiveSession) -> Document {
         "listRank": i32::from(key.rank),
         "listTimeKey": key.time_key,
         MICROS: {
-            "startTime": micros(session.start_time),
+            "startTime": micros(session.fields.start_time),
             "startedAt": opt_micros(session.started_at),
             "endedAt": opt_micros(session.ended_at),
             "liveSince": opt_micros(session.live_since),
@@ -217,20 +219,22 @@ pub fn session_from_document(document: &Document) -> Result<LiveSession, Documen
     let created_at = r.date("createdAt")?;
     Ok(LiveSession {
         id,
-        title: r.valid("title", Title::parse(r.str("title")?))?,
-        description: r.valid(
-            "description",
-            Description::parse(r.opt_str("description")?.unwrap_or_default()),
-        )?,
-        instructor: r.valid("instructor", Instructor::parse(r.str("instructor")?))?,
-        video_url: r.valid("videoUrl", VideoUrl::parse(r.str("videoUrl")?))?,
-        thumbnail,
-        start_time: r.date("startTime")?,
-        timezone: r
-            .opt_str("timezone")?
-            .filter(|tz| !tz.is_empty())
-            .map(|tz| r.valid("timezone", TimeZone::parse(tz)))
-            .transpose()?,
+        fields: SessionFields {
+            title: r.valid("title", Title::parse(r.str("title")?))?,
+            description: r.valid(
+                "description",
+                Description::parse(r.opt_str("description")?.unwrap_or_default()),
+            )?,
+            instructor: r.valid("instructor", Instructor::parse(r.str("instructor")?))?,
+            video_url: r.valid("videoUrl", VideoUrl::parse(r.str("videoUrl")?))?,
+            thumbnail,
+            start_time: r.date("startTime")?,
+            timezone: r
+                .opt_str("timezone")?
+                .filter(|tz| !tz.is_empty())
+                .map(|tz| r.valid("timezone", TimeZone::parse(tz)))
+                .transpose()?,
+        },
         status,
         started_at: r.opt_date("startedAt")?,
         ended_at: r.opt_date("endedAt")?,
@@ -444,6 +448,7 @@ mod tests {
     use super::*;
     use bson::oid::ObjectId;
     use chrono::TimeZone as _;
+    use livesessions_core::SessionInput;
     use livesessions_core::{Joiner, NewSession};
 
     fn at(secs: i64, micros: u32) -> DateTime<Utc> {
@@ -453,13 +458,15 @@ mod tests {
 
     fn session() -> LiveSession {
         let fields = NewSession {
-            title: "JavaScript Basics".into(),
-            description: Some("Learn fundamentals".into()),
-            instructor: "John Doe".into(),
-            video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
-            thumbnail_url: Some("https://example.com/thumb.png".into()),
-            start_time: "2025-01-15T10:00:00.123456Z".into(),
-            timezone: Some("Asia/Karachi".into()),
+            fields: SessionInput {
+                title: Some("JavaScript Basics".into()),
+                description: Some("Learn fundamentals".into()),
+                instructor: Some("John Doe".into()),
+                video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+                thumbnail_url: Some("https://example.com/thumb.png".into()),
+                start_time: Some("2025-01-15T10:00:00.123456Z".into()),
+                timezone: Some("Asia/Karachi".into()),
+            },
             is_live: false,
         }
         .validate()
@@ -541,10 +548,10 @@ mod tests {
         assert_eq!(back, s);
         // Ended, uploaded thumbnail, no zone.
         s.end(at(4000, 7)).unwrap();
-        s.thumbnail = Some(Thumbnail::Uploaded(
+        s.fields.thumbnail = Some(Thumbnail::Uploaded(
             ThumbnailKey::parse("0a1b2c3d.webp").unwrap(),
         ));
-        s.timezone = None;
+        s.fields.timezone = None;
         let d = session_document(&s);
         assert_eq!(d.get("thumbnail"), Some(&Bson::Null));
         assert_eq!(d.get_str("thumbnailKey").unwrap(), "0a1b2c3d.webp");
@@ -557,9 +564,9 @@ mod tests {
         assert_eq!(back, s);
         assert_eq!(back.list_key(), s.list_key());
         // Without a thumbnail.
-        s.thumbnail = None;
+        s.fields.thumbnail = None;
         let back = session_from_document(&session_document(&s)).unwrap();
-        assert_eq!(back.thumbnail, None);
+        assert_eq!(back.fields.thumbnail, None);
     }
 
     #[test]
@@ -658,7 +665,7 @@ mod tests {
         assert_eq!(s.id, id);
         assert_eq!(s.status, SessionStatus::Live);
         assert_eq!(
-            s.start_time,
+            s.fields.start_time,
             Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap()
         );
         assert_eq!(
@@ -668,8 +675,8 @@ mod tests {
         assert_eq!(s.updated_at, s.created_at);
         assert_eq!(s.participants, 25);
         assert_eq!(s.version, 1);
-        assert_eq!(s.video_url.as_str(), "https://youtube.com/...");
-        assert!(matches!(s.thumbnail, Some(Thumbnail::Url(_))));
+        assert_eq!(s.fields.video_url.as_str(), "https://youtube.com/...");
+        assert!(matches!(s.fields.thumbnail, Some(Thumbnail::Url(_))));
 
         let p = participant_from_document(&seed_participant(session_id(id))).unwrap();
         let joined = Utc.with_ymd_and_hms(2025, 1, 15, 10, 2, 0).unwrap();
@@ -735,7 +742,7 @@ mod tests {
         let moved = bson::DateTime::from_millis(1_736_935_260_000);
         d.insert("startTime", moved);
         assert_eq!(
-            session_from_document(&d).unwrap().start_time,
+            session_from_document(&d).unwrap().fields.start_time,
             moved.to_chrono()
         );
         // Without `micros` at all, every date reads to the millisecond.

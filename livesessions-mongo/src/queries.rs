@@ -688,6 +688,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone as _;
     use livesessions_core::values::{Email, UserName};
+    use livesessions_core::SessionInput;
     use livesessions_core::{Cursor, ListKey, SessionStatus};
 
     const T: Duration = Duration::from_secs(90);
@@ -1025,10 +1026,13 @@ mod tests {
             doc! { "$inc": { "participants": 1_i64 } }
         );
         let fields = livesessions_core::NewSession {
-            title: "T".into(),
-            instructor: "I".into(),
-            video_url: "https://youtu.be/abc".into(),
-            start_time: "2025-01-15T10:00:00Z".into(),
+            fields: SessionInput {
+                title: Some("T".into()),
+                instructor: Some("I".into()),
+                video_url: Some("https://youtu.be/abc".into()),
+                start_time: Some("2025-01-15T10:00:00Z".into()),
+                ..Default::default()
+            },
             ..Default::default()
         }
         .validate()

@@ -1,5 +1,6 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB.
 
+use livesessions_core::Presence;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -521,9 +522,9 @@ impl MongoStore {
                 queries::join_pipeline(
                     id,
                     &request.joiner,
-                    request.at,
+                    request.presence.at,
                     session.live_period_start(),
-                    request.timeout,
+                    request.presence.timeout,
                 ),
             )
             .upsert(true)
@@ -776,8 +777,8 @@ impl AttendanceStore for MongoStore {
         let participant = self
             .settle_opened_interval(
                 outcome.participant.clone(),
-                request.at,
-                request.timeout,
+                request.presence.at,
+                request.presence.timeout,
                 known,
             )
             .await?;
@@ -791,8 +792,7 @@ impl AttendanceStore for MongoStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let status = self
             .sessions
@@ -835,8 +835,7 @@ impl AttendanceStore for MongoStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let document = self
             .participants
@@ -887,8 +886,7 @@ impl AttendanceStore for MongoStore {
     async fn watching(
         &self,
         session_id: SessionId,
-        now: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at: now, timeout }: Presence,
     ) -> Result<u64> {
         self.participants
             .count_documents(queries::watching_filter(session_id, now, timeout))
@@ -907,7 +905,6 @@ impl AnalyticsStore for MongoStore {
             participants: 0,
             watching: 0,
             total_watch_seconds: 0,
-            average_watch_seconds: 0.0,
             max_watch_seconds: 0,
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
@@ -920,10 +917,6 @@ impl AnalyticsStore for MongoStore {
             report.total_watch_seconds = r.int("totalWatchSeconds")?;
             report.max_watch_seconds = r.opt_int("maxWatchSeconds")?.unwrap_or(0);
             report.attended = r.count("attended")?;
-            if report.participants > 0 {
-                report.average_watch_seconds =
-                    report.total_watch_seconds as f64 / report.participants as f64;
-            }
         }
         Ok(report)
     }
@@ -955,7 +948,7 @@ impl AnalyticsStore for MongoStore {
         let mut overview = Overview {
             sessions: 0,
             participants: 0,
-            average_watch_seconds: 0.0,
+            total_watch_seconds: 0,
             popular: Vec::new(),
         };
         let Some(facets) = results.first() else {
@@ -969,10 +962,7 @@ impl AnalyticsStore for MongoStore {
             let r = Reader::new(totals, SESSIONS);
             overview.sessions = r.count("sessions")?;
             overview.participants = r.count("participants")?;
-            let watch = r.int("watchSeconds")?;
-            if overview.participants > 0 {
-                overview.average_watch_seconds = watch as f64 / overview.participants as f64;
-            }
+            overview.total_watch_seconds = r.int("watchSeconds")?;
         }
         for row in facets
             .get_array("popular")

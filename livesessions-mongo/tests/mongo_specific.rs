@@ -5,6 +5,8 @@
 
 mod server;
 
+use livesessions_core::Presence;
+use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,12 +30,14 @@ async fn live_session(service: &LiveSessions) -> livesessions_core::LiveSession 
         .create(
             Some(&admin),
             NewSession {
-                title: "Reconcile".into(),
-                instructor: "Sarah Khan".into(),
-                video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
-                start_time: "2031-05-01T10:00:00Z".into(),
+                fields: SessionInput {
+                    title: Some("Reconcile".into()),
+                    instructor: Some("Sarah Khan".into()),
+                    video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+                    start_time: Some("2031-05-01T10:00:00Z".into()),
+                    ..Default::default()
+                },
                 is_live: true,
-                ..Default::default()
             },
             None,
         )
@@ -178,8 +182,10 @@ async fn seed_documents_are_reported_not_served() {
         .leave(
             id,
             &participant.user_id,
-            Utc.timestamp_opt(1_736_935_400, 0).unwrap(),
-            Duration::from_secs(90),
+            Presence::new(
+                Utc.timestamp_opt(1_736_935_400, 0).unwrap(),
+                Duration::from_secs(90),
+            ),
         )
         .await
         .unwrap();

@@ -11,6 +11,8 @@
 //! pgbench scripts in `pgbench/` measure that).
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
+use livesessions_core::Presence;
+use livesessions_core::SessionInput;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,17 +40,20 @@ fn joiner(name: &str) -> Joiner {
 
 fn new_session(i: i64) -> LiveSession {
     let fields = NewSession {
-        title: format!("Session {i}"),
-        description: Some(format!("About topic {i}")),
-        instructor: "Sarah Khan".into(),
-        video_url: "https://youtu.be/dQw4w9WgXcQ".into(),
-        start_time: "2025-01-15T10:00:00Z".into(),
+        fields: SessionInput {
+            title: Some(format!("Session {i}")),
+            description: Some(format!("About topic {i}")),
+            instructor: Some("Sarah Khan".into()),
+            video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+            start_time: Some("2025-01-15T10:00:00Z".into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
     .validate()
     .unwrap();
     let mut s = LiveSession::new(fields, Utc::now());
-    s.start_time += TimeDelta::hours(i);
+    s.fields.start_time += TimeDelta::hours(i);
     s
 }
 
@@ -77,8 +82,7 @@ async fn seed(store: &dyn Store) -> (LiveSession, LiveSession) {
             .join(&JoinRequest {
                 session_id: hot.id,
                 joiner: joiner(&format!("seed{u}")),
-                at: now,
-                timeout: TIMEOUT,
+                presence: Presence::new(now, TIMEOUT),
             })
             .await
             .unwrap();
@@ -101,8 +105,7 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: Arc<dyn Store
                     .join(&JoinRequest {
                         session_id: joins.id,
                         joiner: joiner(&format!("bench{n}")),
-                        at: now,
-                        timeout: TIMEOUT,
+                        presence: Presence::new(now, TIMEOUT),
                     })
                     .await
                     .unwrap()
@@ -117,7 +120,12 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: Arc<dyn Store
             let t = now + TimeDelta::milliseconds(tick.fetch_add(1, Ordering::Relaxed) as i64);
             let store = Arc::clone(&store);
             let user = user.clone();
-            async move { store.heartbeat(hot.id, &user, t, TIMEOUT).await.unwrap() }
+            async move {
+                store
+                    .heartbeat(hot.id, &user, Presence::new(t, TIMEOUT))
+                    .await
+                    .unwrap()
+            }
         })
     });
 

@@ -6,8 +6,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use livesessions_core::{
-    Description, Email, Error, Instructor, LiveSession, Participant, SessionId, SessionStatus,
-    Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title, UserId, UserName, VideoUrl,
+    Description, Email, Error, Instructor, LiveSession, Participant, SessionFields, SessionId,
+    SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title, UserId, UserName,
+    VideoUrl,
 };
 use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 use uuid::Uuid;
@@ -108,18 +109,20 @@ impl SessionRecord {
         };
         Ok(LiveSession {
             id: SessionId::from_uuid(self.id),
-            title: checked(Title::parse(&self.title))?,
-            description: checked(Description::parse(&self.description))?,
-            instructor: checked(Instructor::parse(&self.instructor))?,
-            video_url: checked(VideoUrl::parse(&self.video_url))?,
-            thumbnail,
-            start_time: self.start_time,
-            timezone: self
-                .timezone
-                .as_deref()
-                .map(TimeZone::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            fields: SessionFields {
+                title: checked(Title::parse(&self.title))?,
+                description: checked(Description::parse(&self.description))?,
+                instructor: checked(Instructor::parse(&self.instructor))?,
+                video_url: checked(VideoUrl::parse(&self.video_url))?,
+                thumbnail,
+                start_time: self.start_time,
+                timezone: self
+                    .timezone
+                    .as_deref()
+                    .map(TimeZone::parse)
+                    .transpose()
+                    .map_err(corrupt)?,
+            },
             status: parse_status(&self.status)?,
             started_at: self.started_at,
             ended_at: self.ended_at,

@@ -30,12 +30,13 @@
 //! of one session spread over 64 rows instead of queueing on one. The count stays exact: it
 //! changes in the same statement as the insert.
 
+use livesessions_core::Presence;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use livesessions_core::analytics::{
     AttendancePage, AttendanceQuery, AttendanceRow, AttendanceSort, Overview, OverviewQuery,
     Participation, ParticipationQuery, ParticipationRow, PopularBy, PopularSession, ReportQuery,
@@ -599,18 +600,18 @@ fn bind_session<'q>(
     query: Query<'q, Postgres, PgArguments>,
     session: &'q LiveSession,
 ) -> Result<Query<'q, Postgres, PgArguments>> {
-    let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.thumbnail.as_ref());
+    let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.fields.thumbnail.as_ref());
     let key = session.list_key();
     Ok(query
         .bind(*session.id.as_uuid())
-        .bind(session.title.as_str())
-        .bind(session.description.as_str())
-        .bind(session.instructor.as_str())
-        .bind(session.video_url.as_str())
+        .bind(session.fields.title.as_str())
+        .bind(session.fields.description.as_str())
+        .bind(session.fields.instructor.as_str())
+        .bind(session.fields.video_url.as_str())
         .bind(thumbnail_url)
         .bind(thumbnail_key)
-        .bind(session.start_time)
-        .bind(session.timezone.map(|tz| tz.name()))
+        .bind(session.fields.start_time)
+        .bind(session.fields.timezone.map(|tz| tz.name()))
         .bind(session.status.as_str())
         .bind(session.started_at)
         .bind(session.ended_at)
@@ -802,8 +803,8 @@ impl AttendanceStore for PostgresStore {
                 .bind(request.joiner.user_id.as_str())
                 .bind(request.joiner.user_name.as_str())
                 .bind(request.joiner.email.as_str())
-                .bind(request.at)
-                .bind(interval(request.timeout))
+                .bind(request.presence.at)
+                .bind(interval(request.presence.timeout))
                 .bind(shard)
                 .fetch_optional(&self.pool)
                 .await
@@ -832,8 +833,7 @@ impl AttendanceStore for PostgresStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let row = sqlx::query(&self.sql.heartbeat)
             .bind(*session_id.as_uuid())
@@ -851,8 +851,7 @@ impl AttendanceStore for PostgresStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let row = sqlx::query(&self.sql.leave)
             .bind(*session_id.as_uuid())
@@ -916,8 +915,7 @@ impl AttendanceStore for PostgresStore {
     async fn watching(
         &self,
         session_id: SessionId,
-        now: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at: now, timeout }: Presence,
     ) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(&self.sql.watching)
             .bind(*session_id.as_uuid())
@@ -932,8 +930,7 @@ impl AttendanceStore for PostgresStore {
     async fn watching_many(
         &self,
         session_ids: &[SessionId],
-        now: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at: now, timeout }: Presence,
     ) -> Result<Vec<u64>> {
         let ids: Vec<Uuid> = session_ids.iter().map(|id| *id.as_uuid()).collect();
         let counts: Vec<i64> = sqlx::query_scalar(&self.sql.watching_many)
@@ -967,11 +964,6 @@ impl AnalyticsStore for PostgresStore {
             participants,
             watching: to_u64(get(&row, "watching")?, "watching")?,
             total_watch_seconds: total,
-            average_watch_seconds: if participants > 0 {
-                total as f64 / participants as f64
-            } else {
-                0.0
-            },
             max_watch_seconds: get(&row, "max")?,
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
@@ -1046,11 +1038,7 @@ impl AnalyticsStore for PostgresStore {
         Ok(Overview {
             sessions: to_u64(get(&totals, "sessions")?, "sessions")?,
             participants: records,
-            average_watch_seconds: if records > 0 {
-                watch as f64 / records as f64
-            } else {
-                0.0
-            },
+            total_watch_seconds: watch,
             popular,
         })
     }

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
 use livesessions_core::{AttendanceSort, SessionStatus, SortOrder};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Row as _;

@@ -22,6 +22,7 @@
 //! Search (`LIKE`) and name sorting (`lower()`) fold case for ASCII letters only, as SQLite
 //! does without the ICU extension.
 
+use livesessions_core::Presence;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -264,18 +265,18 @@ fn bind_session<'q>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
     session: &'q LiveSession,
 ) -> Result<Query<'q, Sqlite, SqliteArguments<'q>>> {
-    let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.thumbnail.as_ref());
+    let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.fields.thumbnail.as_ref());
     let key = session.list_key();
     Ok(query
         .bind(*session.id.as_uuid())
-        .bind(session.title.as_str())
-        .bind(session.description.as_str())
-        .bind(session.instructor.as_str())
-        .bind(session.video_url.as_str())
+        .bind(session.fields.title.as_str())
+        .bind(session.fields.description.as_str())
+        .bind(session.fields.instructor.as_str())
+        .bind(session.fields.video_url.as_str())
         .bind(thumbnail_url)
         .bind(thumbnail_key)
-        .bind(micros(session.start_time))
-        .bind(session.timezone.map(|tz| tz.name()))
+        .bind(micros(session.fields.start_time))
+        .bind(session.fields.timezone.map(|tz| tz.name()))
         .bind(session.status.as_str())
         .bind(session.started_at.map(micros))
         .bind(session.ended_at.map(micros))
@@ -502,8 +503,8 @@ impl SessionStore for SqliteStore {
 impl AttendanceStore for SqliteStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
         let sid = *request.session_id.as_uuid();
-        let at = micros(request.at);
-        let t = timeout_micros(request.timeout);
+        let at = micros(request.presence.at);
+        let t = timeout_micros(request.presence.timeout);
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -593,8 +594,7 @@ impl AttendanceStore for SqliteStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         // One statement: it holds the write lock while it reads the status and the start of
         // the current live period and updates.
@@ -627,8 +627,7 @@ impl AttendanceStore for SqliteStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        at: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let row = sqlx::query(&format!(
             "UPDATE session_participants SET watch_seconds = {credit}, present_since = NULL, \
@@ -704,8 +703,7 @@ impl AttendanceStore for SqliteStore {
     async fn watching(
         &self,
         session_id: SessionId,
-        now: DateTime<Utc>,
-        timeout: Duration,
+        Presence { at: now, timeout }: Presence,
     ) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM session_participants \
@@ -753,11 +751,6 @@ impl AnalyticsStore for SqliteStore {
             participants,
             watching: to_u64(get(&row, "watching")?, "watching")?,
             total_watch_seconds: total,
-            average_watch_seconds: if participants > 0 {
-                total as f64 / participants as f64
-            } else {
-                0.0
-            },
             max_watch_seconds: get(&row, "max")?,
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
@@ -866,11 +859,7 @@ impl AnalyticsStore for SqliteStore {
         Ok(Overview {
             sessions: to_u64(get(&totals, "sessions")?, "sessions")?,
             participants: records,
-            average_watch_seconds: if records > 0 {
-                watch as f64 / records as f64
-            } else {
-                0.0
-            },
+            total_watch_seconds: watch,
             popular,
         })
     }

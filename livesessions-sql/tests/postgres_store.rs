@@ -3,6 +3,8 @@
 
 mod common;
 
+use livesessions_core::Presence;
+use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +19,13 @@ use livesessions_sql::sqlx::postgres::PgPoolOptions;
 
 fn session(at: chrono::DateTime<Utc>) -> LiveSession {
     let fields = NewSession {
-        title: "Race".into(),
-        instructor: "Ferris".into(),
-        video_url: "https://youtu.be/abc".into(),
-        start_time: "2025-01-15T10:00:00Z".into(),
+        fields: SessionInput {
+            title: Some("Race".into()),
+            instructor: Some("Ferris".into()),
+            video_url: Some("https://youtu.be/abc".into()),
+            start_time: Some("2025-01-15T10:00:00Z".into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
     .validate()
@@ -107,8 +112,7 @@ async fn joins_racing_the_end_leave_nobody_present() {
             let request = JoinRequest {
                 session_id: live.id,
                 joiner: joiner(i),
-                at: t0 + chrono::TimeDelta::seconds(30),
-                timeout,
+                presence: Presence::new(t0 + chrono::TimeDelta::seconds(30), timeout),
             };
             store.join(&request).await
         }));

@@ -1,6 +1,7 @@
 //! What every case needs: a service on the store under test with a manual clock, an admin,
 //! users, and short ways to call the use cases and to recognise errors.
 
+use crate::session::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,10 +128,13 @@ impl Harness {
     /// seconds after time zero.
     pub fn new_session(&self, title: &str, start: i64) -> NewSession {
         NewSession {
-            title: format!("{} {title}", self.tag),
-            instructor: "Sarah Khan".into(),
-            video_url: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".into(),
-            start_time: rfc3339(self.at(start)),
+            fields: SessionInput {
+                title: Some(format!("{} {title}", self.tag)),
+                instructor: Some("Sarah Khan".into()),
+                video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+                start_time: Some(rfc3339(self.at(start))),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }

@@ -407,7 +407,7 @@ impl FaultyStore {
 mod faulty_impls {
     use super::FaultyStore;
     use async_trait::async_trait;
-    use chrono::{DateTime, Utc};
+
     use livesessions_core::*;
     use std::time::Duration;
 
@@ -435,22 +435,10 @@ mod faulty_impls {
         async fn join(&self, _: &JoinRequest) -> Result<JoinOutcome> {
             self.fail().await
         }
-        async fn heartbeat(
-            &self,
-            _: SessionId,
-            _: &UserId,
-            _: DateTime<Utc>,
-            _: Duration,
-        ) -> Result<Participant> {
+        async fn heartbeat(&self, _: SessionId, _: &UserId, _: Presence) -> Result<Participant> {
             self.fail().await
         }
-        async fn leave(
-            &self,
-            _: SessionId,
-            _: &UserId,
-            _: DateTime<Utc>,
-            _: Duration,
-        ) -> Result<Participant> {
+        async fn leave(&self, _: SessionId, _: &UserId, _: Presence) -> Result<Participant> {
             self.fail().await
         }
         async fn end_session(&self, _: &LiveSession, _: Duration) -> Result<LiveSession> {
@@ -459,7 +447,7 @@ mod faulty_impls {
         async fn get_participant(&self, _: SessionId, _: &UserId) -> Result<Option<Participant>> {
             self.fail().await
         }
-        async fn watching(&self, _: SessionId, _: DateTime<Utc>, _: Duration) -> Result<u64> {
+        async fn watching(&self, _: SessionId, _: Presence) -> Result<u64> {
             self.fail().await
         }
     }

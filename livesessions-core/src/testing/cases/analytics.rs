@@ -46,7 +46,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     assert_eq!(r.participants, 3);
     assert_eq!(r.watching, 2);
     assert_eq!(r.total_watch_seconds, 210);
-    assert_eq!(r.average_watch_seconds, 70.0);
+    assert_eq!(r.average_watch_seconds(), 70.0);
     assert_eq!(r.max_watch_seconds, 100);
     assert_eq!(r.live_seconds, 100);
     assert_eq!(r.threshold_percent, 75);
@@ -86,7 +86,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     h.set(1000);
     let r = report(Some(30)).await;
     assert_eq!(r.total_watch_seconds, 270);
-    assert_eq!(r.average_watch_seconds, 90.0);
+    assert_eq!(r.average_watch_seconds(), 90.0);
     assert_eq!(r.live_seconds, ended.live_seconds);
     assert_eq!(r.live_seconds, 400);
     assert_eq!(r.attended, 1, "only ahmed's 150 s reach 30 % of 400 s");
@@ -114,7 +114,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
         .expect("report");
     assert_eq!(r.participants, 0);
     assert_eq!(r.total_watch_seconds, 0);
-    assert_eq!(r.average_watch_seconds, 0.0);
+    assert_eq!(r.average_watch_seconds(), 0.0);
     assert_eq!(r.max_watch_seconds, 0);
     assert_eq!(r.attended, 0);
 
@@ -293,11 +293,11 @@ pub async fn overview_totals_and_popular_sessions(store: Arc<dyn Store>) {
     let o = overview(0, 3600, 10, PopularBy::Participants).await;
     assert_eq!(o.sessions, 4);
     assert_eq!(o.participants, 5);
-    assert_eq!(o.average_watch_seconds, 46.0, "(30 + 100 + 100) / 5");
+    assert_eq!(o.average_watch_seconds(), 46.0, "(30 + 100 + 100) / 5");
     let ids: Vec<SessionId> = o.popular.iter().map(|p| p.session_id).collect();
     assert_eq!(ids, [a.id, first_tie, second_tie, c.id]);
     let top = &o.popular[0];
-    assert_eq!(top.title, a.title);
+    assert_eq!(top.title, a.fields.title);
     assert_eq!(top.status, SessionStatus::Live);
     assert_eq!(top.start_time, h.at(0));
     assert_eq!(top.participants, 3);
@@ -323,18 +323,18 @@ pub async fn overview_totals_and_popular_sessions(store: Arc<dyn Store>) {
     let o = overview(-1, 1, 10, PopularBy::Participants).await;
     assert_eq!(o.sessions, 2, "a and e");
     assert_eq!(o.participants, 4);
-    assert_eq!(o.average_watch_seconds, 37.0 / 4.0);
+    assert_eq!(o.average_watch_seconds(), 37.0 / 4.0);
     let ids: Vec<SessionId> = o.popular.iter().map(|p| p.session_id).collect();
     assert_eq!(ids, [a.id, e.id]);
 
     let o = overview(3600, 3601, 10, PopularBy::Participants).await;
     assert_eq!(o.sessions, 1, "d starts at the range's start");
-    assert_eq!(o.average_watch_seconds, 5.0);
+    assert_eq!(o.average_watch_seconds(), 5.0);
 
     let o = overview(-7200, -3600, 10, PopularBy::WatchTime).await;
     assert_eq!(o.sessions, 0);
     assert_eq!(o.participants, 0);
-    assert_eq!(o.average_watch_seconds, 0.0);
+    assert_eq!(o.average_watch_seconds(), 0.0);
     assert!(o.popular.is_empty());
 
     match h
@@ -391,9 +391,9 @@ pub async fn participation_of_one_user(store: Arc<dyn Store>) {
     let ids: Vec<SessionId> = history.sessions.iter().map(|r| r.session_id).collect();
     assert_eq!(ids, [p3.id, p2.id, p1.id], "newest first join first");
     let row = &history.sessions[2];
-    assert_eq!(row.title, p1.title);
+    assert_eq!(row.title, p1.fields.title);
     assert_eq!(row.status, SessionStatus::Live);
-    assert_eq!(row.start_time, p1.start_time);
+    assert_eq!(row.start_time, p1.fields.start_time);
     assert_eq!(row.first_joined_at, h.at(0));
     assert_eq!(row.last_joined_at, h.at(30));
     assert_eq!(row.watch_seconds, 40);

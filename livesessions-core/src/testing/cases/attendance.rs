@@ -1,5 +1,6 @@
 //! Joins, presence and watch time, with a manual clock and T = 90 s.
 
+use crate::Presence;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -153,12 +154,20 @@ pub async fn unknown_sessions_and_participants_are_not_found(store: Arc<dyn Stor
     assert_not_found(h.service.leave(Some(&stranger), missing).await);
     assert_not_found(
         h.store
-            .heartbeat(session.id, &stranger.user_id, h.at(0), h.timeout())
+            .heartbeat(
+                session.id,
+                &stranger.user_id,
+                Presence::new(h.at(0), h.timeout()),
+            )
             .await,
     );
     assert_not_found(
         h.store
-            .leave(session.id, &stranger.user_id, h.at(0), h.timeout())
+            .leave(
+                session.id,
+                &stranger.user_id,
+                Presence::new(h.at(0), h.timeout()),
+            )
             .await,
     );
     assert_not_found(h.service.get(None, missing).await);
@@ -497,7 +506,7 @@ pub async fn watching_counts_recent_present_participants(store: Arc<dyn Store>) 
         let h = &h;
         async move {
             h.store
-                .watching(session.id, h.at(secs), h.timeout())
+                .watching(session.id, Presence::new(h.at(secs), h.timeout()))
                 .await
                 .expect("watching")
         }

@@ -1,5 +1,6 @@
 //! The session lifecycle (scheduled, live, ended, cancelled), through the service, and the store's `end_session`.
 
+use crate::session::SessionInput;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -85,8 +86,11 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
+                fields: SessionInput {
+                    title: Some(format!("{} lifecycle (recording)", h.tag)),
+                    ..Default::default()
+                },
                 is_live: Some(false),
-                title: Some(format!("{} lifecycle (recording)", h.tag)),
                 ..Default::default()
             },
             None,
@@ -98,7 +102,7 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     assert_eq!(ended.live_seconds, 90, "live periods add up: 60 + 30");
     assert_eq!(ended.version, 5);
     assert_eq!(
-        ended.title.as_str(),
+        ended.fields.title.as_str(),
         format!("{} lifecycle (recording)", h.tag)
     );
     assert_eq!(h.session(created.id).await, ended);
@@ -233,7 +237,10 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
             Some(&h.admin),
             scheduled.id,
             SessionUpdate {
-                title: Some("renamed".into()),
+                fields: SessionInput {
+                    title: Some("renamed".into()),
+                    ..Default::default()
+                },
                 is_live: Some(false),
                 ..Default::default()
             },

@@ -1,5 +1,6 @@
 //! Lists: status filters, search, order and cursor pagination.
 
+use crate::session::SessionInput;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -35,9 +36,12 @@ async fn ids_matching(h: &Harness, search: &str) -> Vec<SessionId> {
 
 async fn create_with(h: &Harness, title: String, instructor: &str, description: &str) -> SessionId {
     let request = NewSession {
-        title,
-        instructor: instructor.to_owned(),
-        description: Some(description.to_owned()),
+        fields: SessionInput {
+            title: Some(title),
+            instructor: Some(instructor.to_owned()),
+            description: Some(description.to_owned()),
+            ..h.new_session("unused", 0).fields
+        },
         ..h.new_session("unused", 0)
     };
     h.service

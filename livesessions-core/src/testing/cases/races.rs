@@ -20,6 +20,7 @@
 //! - credited seconds never decrease;
 //! - the session's participant count equals its participant records.
 
+use crate::Presence;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,8 +142,7 @@ impl World {
                 .join(&JoinRequest {
                     session_id: self.session,
                     joiner: self.users[user].clone(),
-                    at: stamp(lag_ms),
-                    timeout: self.timeout,
+                    presence: Presence::new(stamp(lag_ms), self.timeout),
                 })
                 .await
                 .map(drop),
@@ -151,8 +151,7 @@ impl World {
                 .heartbeat(
                     self.session,
                     &self.users[user].user_id,
-                    stamp(lag_ms),
-                    self.timeout,
+                    Presence::new(stamp(lag_ms), self.timeout),
                 )
                 .await
                 .map(drop),
@@ -161,8 +160,7 @@ impl World {
                 .leave(
                     self.session,
                     &self.users[user].user_id,
-                    stamp(lag_ms),
-                    self.timeout,
+                    Presence::new(stamp(lag_ms), self.timeout),
                 )
                 .await
                 .map(drop),

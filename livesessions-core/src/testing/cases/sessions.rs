@@ -1,5 +1,6 @@
 //! Sessions: storing, reading back, changing and deleting.
 
+use crate::session::SessionInput;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -20,13 +21,20 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     let micros = |secs: i64, us: i64| h.at(secs) + TimeDelta::microseconds(us);
 
     let fields = NewSession {
-        title: format!("{} Ünïcode — Rust 🦀 'single' \"double\" 100% a_b", h.tag),
-        description: Some("Line one\nLine two\twith a tab; <b>not html</b> \\ backslash".into()),
-        instructor: "Zoë O'Brien".into(),
-        video_url: "https://vimeo.com/76979871".into(),
-        thumbnail_url: Some("https://images.example.com/t.png?size=large&x=%20y".into()),
-        start_time: rfc3339(micros(3600, 123_456)),
-        timezone: Some("Asia/Karachi".into()),
+        fields: SessionInput {
+            title: Some(format!(
+                "{} Ünïcode — Rust 🦀 'single' \"double\" 100% a_b",
+                h.tag
+            )),
+            description: Some(
+                "Line one\nLine two\twith a tab; <b>not html</b> \\ backslash".into(),
+            ),
+            instructor: Some("Zoë O'Brien".into()),
+            video_url: Some("https://vimeo.com/76979871".into()),
+            thumbnail_url: Some("https://images.example.com/t.png?size=large&x=%20y".into()),
+            start_time: Some(rfc3339(micros(3600, 123_456))),
+            timezone: Some("Asia/Karachi".into()),
+        },
         ..Default::default()
     }
     .validate()
@@ -49,16 +57,19 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     );
 
     let fields = NewSession {
-        title: format!("{} Custom stream", h.tag),
-        instructor: "J".into(),
-        video_url: "https://stream.example.com/live/index.m3u8?token=a%2Fb".into(),
-        start_time: "2031-03-04T05:06:07.000001-08:00".into(),
+        fields: SessionInput {
+            title: Some(format!("{} Custom stream", h.tag)),
+            instructor: Some("J".into()),
+            video_url: Some("https://stream.example.com/live/index.m3u8?token=a%2Fb".into()),
+            start_time: Some("2031-03-04T05:06:07.000001-08:00".into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
     .validate()
     .expect("valid fields");
     let mut live = LiveSession::new(fields, micros(2, 0));
-    live.thumbnail = Some(Thumbnail::Uploaded(ThumbnailKey::generate(ImageKind::Webp)));
+    live.fields.thumbnail = Some(Thumbnail::Uploaded(ThumbnailKey::generate(ImageKind::Webp)));
     live.status = SessionStatus::Live;
     live.started_at = Some(micros(5, 500_000));
     live.ended_at = Some(micros(50, 250_000));
@@ -73,12 +84,12 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
         "a restarted live session with an uploaded thumbnail and no time zone must read back unchanged"
     );
     assert_eq!(
-        h.session(live.id).await.video_url.embed_url(),
+        h.session(live.id).await.fields.video_url.embed_url(),
         None,
         "a custom stream has no embed URL"
     );
     assert_eq!(
-        h.session(ended.id).await.video_url.embed_url(),
+        h.session(ended.id).await.fields.video_url.embed_url(),
         Some("https://player.vimeo.com/video/76979871")
     );
 
@@ -89,9 +100,12 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
         .create(
             Some(&h.admin),
             NewSession {
-                timezone: Some("America/New_York".into()),
-                thumbnail_url: Some("https://cdn.example.com/thumb.jpg".into()),
-                description: Some("A description".into()),
+                fields: SessionInput {
+                    timezone: Some("America/New_York".into()),
+                    thumbnail_url: Some("https://cdn.example.com/thumb.jpg".into()),
+                    description: Some("A description".into()),
+                    ..h.new_session("scheduled", 86_400).fields
+                },
                 ..h.new_session("scheduled", 86_400)
             },
             None,
@@ -104,7 +118,7 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     assert_eq!(created.version, 1);
     assert_eq!(created.participants, 0);
     assert_eq!(
-        created.timezone,
+        created.fields.timezone,
         Some(TimeZone::parse("America/New_York").expect("a zone"))
     );
     assert_eq!(h.session(created.id).await, created);
@@ -131,7 +145,7 @@ pub async fn inserting_an_existing_id_conflicts(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create("original", 0).await;
     let mut copy = session.clone();
-    copy.title = crate::values::Title::parse("a different title").expect("a title");
+    copy.fields.title = crate::values::Title::parse("a different title").expect("a title");
     match h.store.insert_session(&copy).await {
         Err(Error::Conflict(Conflict::AlreadyExists { .. })) => {}
         other => {
@@ -150,7 +164,7 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
     assert_eq!(session.version, 1);
 
     let mut stale = session.clone();
-    stale.title = crate::values::Title::parse("stale").expect("a title");
+    stale.fields.title = crate::values::Title::parse("stale").expect("a title");
     assert_version_mismatch(h.store.update_session(&stale).await);
     let mut skipped = stale.clone();
     skipped.version = 3;
@@ -162,7 +176,7 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
     );
 
     let mut next = session.clone();
-    next.title = crate::values::Title::parse("renamed").expect("a title");
+    next.fields.title = crate::values::Title::parse("renamed").expect("a title");
     next.version = 2;
     next.updated_at = h.at(5);
     next.participants = 99;
@@ -171,7 +185,7 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
         stored.participants, 0,
         "the stored participant count is kept"
     );
-    assert_eq!(stored.title.as_str(), "renamed");
+    assert_eq!(stored.fields.title.as_str(), "renamed");
     assert_eq!(stored.version, 2);
     assert_eq!(stored.updated_at, h.at(5));
     assert_eq!(h.session(session.id).await, stored);
@@ -211,9 +225,12 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
         .create(
             Some(&h.admin),
             NewSession {
-                description: Some("Before".into()),
-                thumbnail_url: Some("https://cdn.example.com/a.png".into()),
-                timezone: Some("Asia/Karachi".into()),
+                fields: SessionInput {
+                    description: Some("Before".into()),
+                    thumbnail_url: Some("https://cdn.example.com/a.png".into()),
+                    timezone: Some("Asia/Karachi".into()),
+                    ..h.new_session("partial", 0).fields
+                },
                 ..h.new_session("partial", 0)
             },
             None,
@@ -228,7 +245,10 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
-                title: Some(format!("{} renamed", h.tag)),
+                fields: SessionInput {
+                    title: Some(format!("{} renamed", h.tag)),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
@@ -236,7 +256,8 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
         .await
         .expect("update the title");
     let mut expected = created.clone();
-    expected.title = crate::values::Title::parse(&format!("{} renamed", h.tag)).expect("title");
+    expected.fields.title =
+        crate::values::Title::parse(&format!("{} renamed", h.tag)).expect("title");
     expected.version = 2;
     expected.updated_at = h.at(10);
     assert_eq!(
@@ -252,11 +273,14 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
-                description: Some("After\nwith two lines".into()),
-                instructor: Some("John Doe".into()),
-                video_url: Some("https://youtu.be/abc123".into()),
-                start_time: Some("2031-05-06T07:08:09.5+02:00".into()),
-                timezone: Some("Europe/Berlin".into()),
+                fields: SessionInput {
+                    description: Some("After\nwith two lines".into()),
+                    instructor: Some("John Doe".into()),
+                    video_url: Some("https://youtu.be/abc123".into()),
+                    start_time: Some("2031-05-06T07:08:09.5+02:00".into()),
+                    timezone: Some("Europe/Berlin".into()),
+                    ..Default::default()
+                },
                 expected_version: Some(2),
                 ..Default::default()
             },
@@ -264,16 +288,22 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
         )
         .await
         .expect("update several fields");
-    assert_eq!(changed.description.as_str(), "After\nwith two lines");
-    assert_eq!(changed.instructor.as_str(), "John Doe");
+    assert_eq!(changed.fields.description.as_str(), "After\nwith two lines");
+    assert_eq!(changed.fields.instructor.as_str(), "John Doe");
     assert_eq!(
-        changed.video_url.embed_url(),
+        changed.fields.video_url.embed_url(),
         Some("https://www.youtube.com/embed/abc123")
     );
-    assert_eq!(rfc3339(changed.start_time), "2031-05-06T05:08:09.500000Z");
-    assert_eq!(changed.timezone.map(|z| z.name()), Some("Europe/Berlin"));
     assert_eq!(
-        changed.thumbnail, created.thumbnail,
+        rfc3339(changed.fields.start_time),
+        "2031-05-06T05:08:09.500000Z"
+    );
+    assert_eq!(
+        changed.fields.timezone.map(|z| z.name()),
+        Some("Europe/Berlin")
+    );
+    assert_eq!(
+        changed.fields.thumbnail, created.fields.thumbnail,
         "the thumbnail is kept"
     );
     assert_eq!(changed.version, 3);
@@ -285,16 +315,19 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
-                thumbnail_url: Some(String::new()),
-                timezone: Some(" ".into()),
+                fields: SessionInput {
+                    thumbnail_url: Some(String::new()),
+                    timezone: Some(" ".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
         )
         .await
         .expect("clear the thumbnail and the zone");
-    assert_eq!(cleared.thumbnail, None);
-    assert_eq!(cleared.timezone, None);
+    assert_eq!(cleared.fields.thumbnail, None);
+    assert_eq!(cleared.fields.timezone, None);
     assert_eq!(cleared.version, 4);
     assert_eq!(h.session(created.id).await, cleared);
 
@@ -305,7 +338,10 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
-                title: Some("never".into()),
+                fields: SessionInput {
+                    title: Some("never".into()),
+                    ..Default::default()
+                },
                 expected_version: Some(3),
                 ..Default::default()
             },
@@ -320,8 +356,11 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
             Some(&h.admin),
             created.id,
             SessionUpdate {
-                title: Some(" ".into()),
-                video_url: Some("javascript:alert(1)".into()),
+                fields: SessionInput {
+                    title: Some(" ".into()),
+                    video_url: Some("javascript:alert(1)".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             None,
@@ -346,7 +385,10 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 Some(&h.admin),
                 SessionId::new(),
                 SessionUpdate {
-                    title: Some("x".into()),
+                    fields: SessionInput {
+                        title: Some("x".into()),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 None,

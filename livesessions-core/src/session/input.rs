@@ -1,0 +1,396 @@
+//! Requests that create and change a session, as raw text from a client, and their validation.
+
+use crate::error::{Error, FieldError, Result};
+use crate::values::{
+    Description, Instructor, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
+};
+
+use super::{SessionFields, SessionPatch};
+
+/// A session's descriptive fields as a client sends them, for creating and for changing a
+/// session alike. `None` means "not given": required when creating
+/// ([`SessionInput::validate_new`]), unchanged when updating ([`SessionInput::validate_patch`]).
+/// An empty `thumbnail_url` or `timezone` means "none".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionInput {
+    /// Title (required when creating).
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Instructor (required when creating).
+    pub instructor: Option<String>,
+    /// Video URL (required when creating).
+    pub video_url: Option<String>,
+    /// A thumbnail link (an uploaded thumbnail is passed to the service separately); empty
+    /// removes the thumbnail.
+    pub thumbnail_url: Option<String>,
+    /// Start time (required when creating): RFC 3339 with an offset, or a local date-time
+    /// without one (`2025-01-15T10:00`) read in `timezone`, else the session's zone, else the
+    /// service's default zone.
+    pub start_time: Option<String>,
+    /// IANA zone; empty removes it.
+    pub timezone: Option<String>,
+}
+
+impl SessionInput {
+    /// Validates the fields of a new session, reporting every error at once; a missing
+    /// required field is `required`. A start time without an offset is read in `timezone`,
+    /// else in `default_zone`.
+    pub fn validate_new(&self, default_zone: TimeZone) -> Result<SessionFields> {
+        let mut errors = Vec::new();
+        let text = |v: &Option<String>| v.as_deref().unwrap_or_default().to_owned();
+        let title = collect(Title::parse(&text(&self.title)), &mut errors);
+        let description = collect(Description::parse(&text(&self.description)), &mut errors);
+        let instructor = collect(Instructor::parse(&text(&self.instructor)), &mut errors);
+        let video_url = collect(VideoUrl::parse(&text(&self.video_url)), &mut errors);
+        let thumbnail = optional(self.thumbnail_url.as_deref(), thumbnail_link, &mut errors);
+        let start_time = collect(
+            StartTime::parse(&text(&self.start_time), "startTime"),
+            &mut errors,
+        );
+        let timezone = optional(self.timezone.as_deref(), TimeZone::parse, &mut errors);
+        // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
+        let start_time = match (start_time, timezone) {
+            (Some(start), Some(zone)) => collect(
+                start.resolve(zone.unwrap_or(default_zone), "startTime"),
+                &mut errors,
+            ),
+            _ => None,
+        };
+        match (
+            title,
+            description,
+            instructor,
+            video_url,
+            thumbnail,
+            start_time,
+            timezone,
+        ) {
+            (
+                Some(title),
+                Some(description),
+                Some(instructor),
+                Some(video_url),
+                Some(thumbnail),
+                Some(start_time),
+                Some(timezone),
+            ) if errors.is_empty() => Ok(SessionFields {
+                title,
+                description,
+                instructor,
+                video_url,
+                thumbnail,
+                start_time,
+                timezone,
+            }),
+            _ => Err(Error::Validation(errors)),
+        }
+    }
+
+    /// Validates every given field of a change. A start time without an offset is read in the
+    /// input's `timezone` right away when it names one, else when the patch is applied
+    /// ([`SessionFields::apply`]).
+    pub fn validate_patch(&self) -> Result<SessionPatch> {
+        let mut errors = Vec::new();
+        let mut patch = SessionPatch {
+            title: given(self.title.as_deref(), Title::parse, &mut errors),
+            description: given(self.description.as_deref(), Description::parse, &mut errors),
+            instructor: given(self.instructor.as_deref(), Instructor::parse, &mut errors),
+            video_url: given(self.video_url.as_deref(), VideoUrl::parse, &mut errors),
+            thumbnail: self
+                .thumbnail_url
+                .as_deref()
+                .and_then(|v| optional(Some(v), thumbnail_link, &mut errors)),
+            start_time: given(
+                self.start_time.as_deref(),
+                |v| StartTime::parse(v, "startTime"),
+                &mut errors,
+            ),
+            timezone: self
+                .timezone
+                .as_deref()
+                .and_then(|v| optional(Some(v), TimeZone::parse, &mut errors)),
+        };
+        if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
+            (patch.start_time, patch.timezone)
+        {
+            patch.start_time =
+                collect(start.resolve(zone, "startTime"), &mut errors).map(StartTime::Instant);
+        }
+        if errors.is_empty() {
+            Ok(patch)
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+/// A request to create a session: its fields and whether to start it right away.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSession {
+    /// The session's fields.
+    pub fields: SessionInput,
+    /// "Mark as Live": start right after creating.
+    pub is_live: bool,
+}
+
+impl NewSession {
+    /// Validates every field; a start time without an offset is read in `timezone`, else UTC.
+    pub fn validate(&self) -> Result<SessionFields> {
+        self.validate_in(TimeZone::UTC)
+    }
+
+    /// Validates every field; a start time without an offset is read in `timezone`, else in
+    /// `default_zone`.
+    pub fn validate_in(&self, default_zone: TimeZone) -> Result<SessionFields> {
+        self.fields.validate_new(default_zone)
+    }
+}
+
+/// A request to change a session: the fields to change, a lifecycle action, and the version
+/// the caller saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionUpdate {
+    /// The fields to change (`None` leaves a field unchanged).
+    pub fields: SessionInput,
+    /// Start (`true`) or end (`false`).
+    pub is_live: Option<bool>,
+    /// Refuse the update with a conflict unless the session is at this version.
+    pub expected_version: Option<u64>,
+}
+
+impl SessionUpdate {
+    /// Validates every given field ([`SessionInput::validate_patch`]).
+    pub fn validate(&self) -> Result<SessionPatch> {
+        self.fields.validate_patch()
+    }
+}
+
+fn thumbnail_link(text: &str) -> std::result::Result<Thumbnail, FieldError> {
+    ThumbnailUrl::parse(text).map(Thumbnail::Url)
+}
+
+/// A given field parsed; `None` when not given or invalid (the error is collected).
+fn given<T>(
+    text: Option<&str>,
+    parse: impl FnOnce(&str) -> std::result::Result<T, FieldError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    text.and_then(|v| collect(parse(v), errors))
+}
+
+/// An optional field: `Some(None)` when absent or blank, `Some(Some(v))` when valid, `None`
+/// when invalid (the error is collected).
+fn optional<T>(
+    text: Option<&str>,
+    parse: impl FnOnce(&str) -> std::result::Result<T, FieldError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<T>> {
+    match text.map(str::trim) {
+        None | Some("") => Some(None),
+        Some(v) => collect(parse(v), errors).map(Some),
+    }
+}
+
+fn collect<T>(
+    result: std::result::Result<T, FieldError>,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::LiveSession;
+    use chrono::{DateTime, TimeZone as _, Utc};
+    use std::fmt;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn validation_reports_every_field() {
+        let err = NewSession {
+            fields: SessionInput {
+                title: Some(" ".into()),
+                instructor: Some("".into()),
+                video_url: Some("javascript:alert(1)".into()),
+                start_time: Some("2025-01-15 10:00".into()),
+                timezone: Some("Nowhere/City".into()),
+                thumbnail_url: Some("ftp://x".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        let Error::Validation(errors) = err else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "title",
+                "instructor",
+                "videoUrl",
+                "thumbnail",
+                "startTime",
+                "timezone"
+            ]
+        );
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::parse(name).unwrap()
+    }
+
+    fn new_at(start: &str, timezone: Option<&str>) -> NewSession {
+        NewSession {
+            fields: SessionInput {
+                title: Some("Rust".into()),
+                instructor: Some("Ferris".into()),
+                video_url: Some("https://youtu.be/abc".into()),
+                start_time: Some(start.into()),
+                timezone: timezone.map(Into::into),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn only_error(result: Result<impl fmt::Debug>) -> FieldError {
+        match result {
+            Err(Error::Validation(errors)) if errors.len() == 1 => errors[0].clone(),
+            other => panic!("expected one field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn local_start_times_are_read_in_the_session_zone_else_the_default() {
+        let karachi = new_at("2025-01-15T10:00", Some("Asia/Karachi"));
+        for default in [TimeZone::UTC, zone("America/New_York")] {
+            let fields = karachi.validate_in(default).unwrap();
+            assert_eq!(fields.start_time, utc("2025-01-15T05:00:00Z"));
+        }
+        let plain = new_at("2025-01-15T10:00:00", None);
+        assert_eq!(
+            plain.validate().unwrap().start_time,
+            utc("2025-01-15T10:00:00Z")
+        );
+        assert_eq!(
+            plain
+                .validate_in(zone("America/New_York"))
+                .unwrap()
+                .start_time,
+            utc("2025-01-15T15:00:00Z")
+        );
+        // An offset wins over every zone.
+        let offset = new_at("2025-01-15T10:00:00+01:00", Some("Asia/Karachi"));
+        assert_eq!(
+            offset
+                .validate_in(zone("America/New_York"))
+                .unwrap()
+                .start_time,
+            utc("2025-01-15T09:00:00Z")
+        );
+        // A time the zone skips names startTime; with an unknown zone only the zone is wrong.
+        let gap = only_error(new_at("2025-03-30T02:30", Some("Europe/Berlin")).validate());
+        assert_eq!(
+            (gap.field.as_str(), gap.code),
+            ("startTime", "invalid_local_time")
+        );
+        let gap = only_error(new_at("2025-03-30T02:30", None).validate_in(zone("Europe/Berlin")));
+        assert_eq!(gap.field, "startTime");
+        let unknown = only_error(new_at("2025-03-30T02:30", Some("Nowhere/City")).validate());
+        assert_eq!(unknown.field, "timezone");
+    }
+
+    #[test]
+    fn an_update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the_default() {
+        let default = zone("America/New_York");
+        let update = |start: &str, timezone: Option<&str>| SessionUpdate {
+            fields: SessionInput {
+                start_time: Some(start.into()),
+                timezone: timezone.map(Into::into),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let stored = || {
+            LiveSession::new(
+                new_at("2025-01-15T10:00:00Z", Some("Asia/Karachi"))
+                    .validate()
+                    .unwrap(),
+                at(0),
+            )
+        };
+        // The stored zone.
+        let mut s = stored();
+        let patch = update("2025-02-01T09:00", None).validate().unwrap();
+        s.apply(patch, at(1), default).unwrap();
+        assert_eq!(s.fields.start_time, utc("2025-02-01T04:00:00Z"));
+        assert_eq!(s.version, 2);
+        // The zone the update gives, resolved while validating.
+        let patch = update("2025-02-01T09:00", Some("Europe/Berlin"))
+            .validate()
+            .unwrap();
+        assert_eq!(
+            patch.start_time,
+            Some(StartTime::Instant(utc("2025-02-01T08:00:00Z")))
+        );
+        let mut s = stored();
+        s.apply(patch, at(1), default).unwrap();
+        assert_eq!(s.fields.start_time, utc("2025-02-01T08:00:00Z"));
+        assert_eq!(s.fields.timezone, Some(zone("Europe/Berlin")));
+        // No zone after the update: the default.
+        let mut s = stored();
+        s.apply(
+            update("2025-02-01T09:00", Some("")).validate().unwrap(),
+            at(1),
+            default,
+        )
+        .unwrap();
+        assert_eq!(s.fields.start_time, utc("2025-02-01T14:00:00Z"));
+        assert_eq!(s.fields.timezone, None);
+        // A gap in the update's zone is found while validating, with the other errors.
+        let Error::Validation(errors) = SessionUpdate {
+            fields: SessionInput {
+                title: Some(" ".into()),
+                ..update("2025-03-30T02:30", Some("Europe/Berlin")).fields
+            },
+            ..update("2025-03-30T02:30", Some("Europe/Berlin"))
+        }
+        .validate()
+        .unwrap_err() else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "startTime"]);
+        // A gap in the stored zone is found when applying, and changes nothing.
+        let mut s = stored();
+        s.fields.timezone = Some(zone("Europe/Berlin"));
+        let before = s.clone();
+        let patch = SessionUpdate {
+            fields: SessionInput {
+                title: Some("Renamed".into()),
+                ..update("2025-03-30T02:30", None).fields
+            },
+            ..update("2025-03-30T02:30", None)
+        }
+        .validate()
+        .unwrap();
+        let gap = only_error(s.apply(patch, at(1), default));
+        assert_eq!(
+            (gap.field.as_str(), gap.code),
+            ("startTime", "invalid_local_time")
+        );
+        assert_eq!(s, before);
+    }
+}

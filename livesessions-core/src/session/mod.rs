@@ -1,0 +1,275 @@
+//! The [`LiveSession`] aggregate and its lifecycle; its fields, the requests that create and
+//! change it, and its list order live in the submodules.
+
+mod fields;
+mod input;
+mod listing;
+mod status;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Conflict, Error, Result};
+use crate::ids::SessionId;
+use crate::values::TimeZone;
+
+pub use fields::{SessionFields, SessionPatch};
+pub use input::{NewSession, SessionInput, SessionUpdate};
+pub use listing::{Cursor, ListKey, ListQuery, Page, StatusFilter};
+pub use status::{SessionAction, SessionStatus};
+
+/// Whether a lifecycle action changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The status (or its times) changed.
+    Changed,
+    /// The action was a no-op (start while live, end while ended).
+    Unchanged,
+}
+
+/// A scheduled live class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// Identity (UUIDv7).
+    pub id: SessionId,
+    /// What the admin describes: title, description, instructor, video, thumbnail, start time
+    /// and zone.
+    pub fields: SessionFields,
+    /// Lifecycle status.
+    pub status: SessionStatus,
+    /// When it first went live.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it last ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Start of the current live period (set while live).
+    pub live_since: Option<DateTime<Utc>>,
+    /// Seconds spent live in finished live periods (restarts add up).
+    pub live_seconds: i64,
+    /// Distinct users who joined.
+    pub participants: u64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version, starting at 1 and bumped by every change.
+    pub version: u64,
+}
+
+impl LiveSession {
+    /// A new scheduled session created at `now` from validated fields.
+    pub fn new(fields: SessionFields, now: DateTime<Utc>) -> Self {
+        LiveSession {
+            id: SessionId::new(),
+            fields,
+            status: SessionStatus::Scheduled,
+            started_at: None,
+            ended_at: None,
+            live_since: None,
+            live_seconds: 0,
+            participants: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// Whether the session is live (`isLive` in JSON).
+    pub fn is_live(&self) -> bool {
+        self.status == SessionStatus::Live
+    }
+
+    /// Starts the session at `now`: scheduled or ended → live; live → no-op.
+    pub fn start(&mut self, now: DateTime<Utc>) -> Result<Transition> {
+        match self.status {
+            SessionStatus::Live => Ok(Transition::Unchanged),
+            SessionStatus::Scheduled | SessionStatus::Ended => {
+                self.status = SessionStatus::Live;
+                self.started_at.get_or_insert(now);
+                self.live_since = Some(now);
+                self.touch(now);
+                Ok(Transition::Changed)
+            }
+            SessionStatus::Cancelled => Err(self.refuse(SessionAction::Start)),
+        }
+    }
+
+    /// Ends the session at `now`: live → ended; ended → no-op.
+    ///
+    /// Closing the participants' open presence intervals is the store's part of ending
+    /// ([`AttendanceStore::end_session`](crate::AttendanceStore::end_session)).
+    pub fn end(&mut self, now: DateTime<Utc>) -> Result<Transition> {
+        match self.status {
+            SessionStatus::Ended => Ok(Transition::Unchanged),
+            SessionStatus::Live => {
+                let since = self.live_since.take().unwrap_or(now);
+                self.live_seconds += (now - since).num_seconds().max(0);
+                self.status = SessionStatus::Ended;
+                self.ended_at = Some(now);
+                self.touch(now);
+                Ok(Transition::Changed)
+            }
+            SessionStatus::Scheduled | SessionStatus::Cancelled => {
+                Err(self.refuse(SessionAction::End))
+            }
+        }
+    }
+
+    /// Cancels a scheduled session.
+    pub fn cancel(&mut self, now: DateTime<Utc>) -> Result<Transition> {
+        match self.status {
+            SessionStatus::Scheduled => {
+                self.status = SessionStatus::Cancelled;
+                self.touch(now);
+                Ok(Transition::Changed)
+            }
+            _ => Err(self.refuse(SessionAction::Cancel)),
+        }
+    }
+
+    /// Checks that participants may join now.
+    pub fn check_joinable(&self) -> Result<()> {
+        if self.status.accepts_joins() {
+            Ok(())
+        } else {
+            Err(self.refuse(SessionAction::Join))
+        }
+    }
+
+    /// Where the current live period began: `live_since` while live, `None` otherwise. The
+    /// presence rule opens intervals only from here on ([`Participant::touch`](crate::Participant::touch)).
+    /// A live session stored without `live_since` (written by another application) gives the
+    /// earliest time there is, so that any time counts.
+    pub fn live_period_start(&self) -> Option<DateTime<Utc>> {
+        if self.is_live() {
+            Some(self.live_since.unwrap_or(DateTime::<Utc>::MIN_UTC))
+        } else {
+            None
+        }
+    }
+
+    /// Seconds the session has been live in total, as of `now`.
+    pub fn live_duration_at(&self, now: DateTime<Utc>) -> i64 {
+        let current = self
+            .live_since
+            .map(|since| (now - since).num_seconds().max(0))
+            .unwrap_or(0);
+        self.live_seconds + current
+    }
+
+    /// Applies a validated partial update of the descriptive fields ([`SessionFields::apply`]);
+    /// on an error nothing changes.
+    pub fn apply(
+        &mut self,
+        patch: SessionPatch,
+        now: DateTime<Utc>,
+        default_zone: TimeZone,
+    ) -> Result<()> {
+        self.fields.apply(patch, default_zone)?;
+        self.touch(now);
+        Ok(())
+    }
+
+    /// The key that orders this session in lists.
+    pub fn list_key(&self) -> ListKey {
+        ListKey::new(self.status, self.fields.start_time, self.id)
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now;
+        self.version += 1;
+    }
+
+    fn refuse(&self, action: SessionAction) -> Error {
+        Error::Conflict(Conflict::InvalidTransition {
+            status: self.status,
+            action,
+        })
+    }
+}
+
+/// Valid fields for the unit tests of this module's submodules.
+#[cfg(test)]
+fn test_fields() -> SessionFields {
+    NewSession {
+        fields: SessionInput {
+            title: Some("Rust".into()),
+            instructor: Some("Ferris".into()),
+            video_url: Some("https://youtu.be/abc".into()),
+            start_time: Some("2025-01-15T10:00:00Z".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn fields() -> SessionFields {
+        test_fields()
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn conflict(result: Result<Transition>) -> (SessionStatus, SessionAction) {
+        match result {
+            Err(Error::Conflict(Conflict::InvalidTransition { status, action })) => {
+                (status, action)
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lifecycle_table() {
+        let mut s = LiveSession::new(fields(), at(0));
+        assert_eq!(s.status, SessionStatus::Scheduled);
+        assert_eq!(s.version, 1);
+        assert_eq!(
+            conflict(s.end(at(1))),
+            (SessionStatus::Scheduled, SessionAction::End)
+        );
+        assert_eq!(s.start(at(10)).unwrap(), Transition::Changed);
+        assert_eq!(s.started_at, Some(at(10)));
+        assert_eq!(s.start(at(11)).unwrap(), Transition::Unchanged);
+        assert_eq!(
+            conflict(s.cancel(at(12))),
+            (SessionStatus::Live, SessionAction::Cancel)
+        );
+        assert_eq!(s.end(at(70)).unwrap(), Transition::Changed);
+        assert_eq!(s.ended_at, Some(at(70)));
+        assert_eq!(s.end(at(80)).unwrap(), Transition::Unchanged);
+        assert_eq!(s.live_duration_at(at(1000)), 60);
+        // A restart keeps the first start time and adds up live time.
+        assert_eq!(s.start(at(100)).unwrap(), Transition::Changed);
+        assert_eq!(s.started_at, Some(at(10)));
+        assert_eq!(s.live_duration_at(at(130)), 90);
+        s.end(at(140)).unwrap();
+        assert_eq!(s.live_seconds, 100);
+        assert_eq!(
+            conflict(s.cancel(at(150))),
+            (SessionStatus::Ended, SessionAction::Cancel)
+        );
+
+        let mut c = LiveSession::new(fields(), at(0));
+        assert_eq!(c.cancel(at(1)).unwrap(), Transition::Changed);
+        assert_eq!(
+            conflict(c.start(at(2))),
+            (SessionStatus::Cancelled, SessionAction::Start)
+        );
+        assert_eq!(
+            conflict(c.end(at(2))),
+            (SessionStatus::Cancelled, SessionAction::End)
+        );
+        assert_eq!(
+            conflict(c.cancel(at(2))),
+            (SessionStatus::Cancelled, SessionAction::Cancel)
+        );
+        assert!(c.check_joinable().is_err());
+    }
+}
