@@ -209,6 +209,17 @@ async fn wait_present(client: &Client, css: &str) {
     find(client, css).await;
 }
 
+async fn wait_absent(client: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while tokio::time::Instant::now() < deadline {
+        if client.find(Locator::Css(css)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} is still there");
+}
+
 async fn fill(client: &Client, css: &str, text: &str) {
     let element = find(client, css).await;
     element.clear().await.expect("cleared");
@@ -405,6 +416,35 @@ async fn admin_and_student_run_a_live_class() {
     })
     .await;
     screenshot(&student, &shots, "student-session-ended").await;
+
+    // The admin's filter tabs and search narrow the list, and Delete asks before it deletes;
+    // the student's page hears of the deletion.
+    click(&admin, "[data-filter='live']").await;
+    wait_text(&admin, "#list-message", "that nothing is live", |t| {
+        t.contains("No live sessions")
+    })
+    .await;
+    assert!(admin.find(Locator::Css(&card_css)).await.is_err());
+    click(&admin, "[data-filter='all']").await;
+    wait_present(&admin, &card_css).await;
+    fill(&admin, "#search", "no such title").await;
+    wait_text(&admin, "#list-message", "that nothing matches", |t| {
+        t.contains("No sessions match")
+    })
+    .await;
+    wait_absent(&admin, &card_css).await;
+    fill(&admin, "#search", "Rust").await;
+    wait_present(&admin, &card_css).await;
+    click(&admin, &format!("{card_css} .delete-btn")).await;
+    click(&admin, "#confirm-ok").await;
+    wait_absent(&admin, &card_css).await;
+    wait_text(
+        &student,
+        "#watch-status",
+        "that the session was deleted",
+        |t| t.contains("deleted"),
+    )
+    .await;
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);
