@@ -45,6 +45,50 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The example server, running in process.
+struct Server {
+    /// `http://127.0.0.1:<port>`.
+    base: String,
+    /// Whether the server turned dev mode (and with it dev sign-in) on.
+    dev_mode: bool,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the example server on a free loopback port, on SQLite in a file under `work`.
+async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    let config = app::ServerConfig {
+        bind: addr,
+        database_url: format!("sqlite:{}?mode=rwc", work.join("livesessions.db").display()),
+        jwt_secret,
+        firebase_project: None,
+        admin_emails: Vec::new(),
+        thumbnail_dir: work.join("thumbnails"),
+        dev: false,
+        no_rate_limits: false,
+        time_zone: Default::default(),
+    };
+    let built = app::build(&config).await.expect("the server starts");
+    let dev_mode = built.dev_mode;
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            built
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    Server {
+        base: format!("http://{addr}"),
+        dev_mode,
+        task,
+    }
+}
+
 async fn start_chromedriver() -> Chromedriver {
     let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let port = free_port();
@@ -165,6 +209,17 @@ async fn wait_present(client: &Client, css: &str) {
     find(client, css).await;
 }
 
+async fn wait_absent(client: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while tokio::time::Instant::now() < deadline {
+        if client.find(Locator::Css(css)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} is still there");
+}
+
 async fn fill(client: &Client, css: &str, text: &str) {
     let element = find(client, css).await;
     element.clear().await.expect("cleared");
@@ -221,37 +276,9 @@ async fn admin_and_student_run_a_live_class() {
     let downloads = work.path().join("downloads");
     std::fs::create_dir_all(&downloads).expect("downloads directory");
 
-    // The example server, in process, on SQLite in a temporary file.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let addr = listener.local_addr().expect("an address");
-    let config = app::ServerConfig {
-        bind: addr,
-        database_url: format!(
-            "sqlite:{}?mode=rwc",
-            work.path().join("livesessions.db").display()
-        ),
-        jwt_secret: None,
-        firebase_project: None,
-        admin_emails: Vec::new(),
-        thumbnail_dir: work.path().join("thumbnails"),
-        dev: false,
-        no_rate_limits: false,
-        time_zone: Default::default(),
-    };
-    let built = app::build(&config).await.expect("the server starts");
-    assert!(built.dev_mode, "dev mode is on for loopback");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            built
-                .router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let base = format!("http://{addr}");
+    let server = start_server(work.path(), None).await;
+    assert!(server.dev_mode, "dev mode is on for loopback");
+    let base = server.base.clone();
 
     let driver = start_chromedriver().await;
     let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
@@ -390,6 +417,35 @@ async fn admin_and_student_run_a_live_class() {
     .await;
     screenshot(&student, &shots, "student-session-ended").await;
 
+    // The admin's filter tabs and search narrow the list, and Delete asks before it deletes;
+    // the student's page hears of the deletion.
+    click(&admin, "[data-filter='live']").await;
+    wait_text(&admin, "#list-message", "that nothing is live", |t| {
+        t.contains("No live sessions")
+    })
+    .await;
+    assert!(admin.find(Locator::Css(&card_css)).await.is_err());
+    click(&admin, "[data-filter='all']").await;
+    wait_present(&admin, &card_css).await;
+    fill(&admin, "#search", "no such title").await;
+    wait_text(&admin, "#list-message", "that nothing matches", |t| {
+        t.contains("No sessions match")
+    })
+    .await;
+    wait_absent(&admin, &card_css).await;
+    fill(&admin, "#search", "Rust").await;
+    wait_present(&admin, &card_css).await;
+    click(&admin, &format!("{card_css} .delete-btn")).await;
+    click(&admin, "#confirm-ok").await;
+    wait_absent(&admin, &card_css).await;
+    wait_text(
+        &student,
+        "#watch-status",
+        "that the session was deleted",
+        |t| t.contains("deleted"),
+    )
+    .await;
+
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);
     // The embedded player's own host cannot be reached from the test machine; that is the
@@ -399,48 +455,25 @@ async fn admin_and_student_run_a_live_class() {
 
     admin.close().await.expect("admin browser closed");
     student.close().await.expect("student browser closed");
-    server.abort();
+    server.task.abort();
 }
 
 /// With real authentication configured there is no dev sign-in, and the page offers no form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_sign_in_form_with_a_real_secret() {
     let work = tempfile::tempdir().expect("a temporary directory");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let addr = listener.local_addr().expect("an address");
-    let config = app::ServerConfig {
-        bind: addr,
-        database_url: format!(
-            "sqlite:{}?mode=rwc",
-            work.path().join("livesessions.db").display()
-        ),
-        jwt_secret: Some("a-real-deployment-secret-of-enough-length".into()),
-        firebase_project: None,
-        admin_emails: Vec::new(),
-        thumbnail_dir: work.path().join("thumbnails"),
-        dev: false,
-        no_rate_limits: false,
-        time_zone: Default::default(),
-    };
-    let built = app::build(&config).await.expect("the server starts");
-    assert!(!built.dev_mode, "a real secret turns dev mode off");
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            built
-                .router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let server = start_server(
+        work.path(),
+        Some("a-real-deployment-secret-of-enough-length".into()),
+    )
+    .await;
+    assert!(!server.dev_mode, "a real secret turns dev mode off");
 
     let driver = start_chromedriver().await;
     let downloads = work.path().join("downloads");
     let client = browser(&driver, &work.path().join("profile"), &downloads).await;
     client
-        .goto(&format!("http://{addr}/live-sessions"))
+        .goto(&format!("{}/live-sessions", server.base))
         .await
         .expect("page loaded");
     // The page has asked the server and shows the host-managed sign-in note.
@@ -459,5 +492,5 @@ async fn no_sign_in_form_with_a_real_secret() {
         .collect();
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
     client.close().await.expect("browser closed");
-    server.abort();
+    server.task.abort();
 }

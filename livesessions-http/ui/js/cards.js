@@ -1,0 +1,75 @@
+/* Rendering a session card and the parts other views reuse (thumbnail, time). */
+
+import { signedIn } from './auth.js';
+import { h, safeUrl } from './dom.js';
+import { formatDateTime, hashIndex, initials, viewerZone } from './format.js';
+import { sessionId, STATUS_LABELS, statusOf } from './session.js';
+import { state } from './state.js';
+
+export function thumbnailNode(s, alt) {
+  var url = safeUrl(s.thumbnail);
+  var placeholder = h('div', {
+    class: 'placeholder ph-' + hashIndex(sessionId(s) || String(s.title), 6), 'aria-hidden': 'true'
+  }, initials(s.title));
+  if (!url) return placeholder;
+  var img = h('img', { src: url, alt: alt || '', loading: 'lazy', decoding: 'async' });
+  img.addEventListener('error', function () { img.replaceWith(placeholder); });
+  return img;
+}
+
+function participantsNode(s) {
+  return h('span', { class: 'participants' },
+    h('span', { 'aria-hidden': 'true' }, '👥'),
+    h('span', { class: 'participants-count', text: String(Number(s.participants) || 0) }),
+    h('span', { class: 'visually-hidden' }, ' participants'));
+}
+
+export function timeNode(s) {
+  return h('time', {
+    datetime: s.startTime || null, title: viewerZone ? 'Your time zone: ' + viewerZone : null
+  }, '⏱️ ' + (formatDateTime(s.startTime) || 'No start time'));
+}
+
+function actionButton(action, label, name, extraClass, s) {
+  return h('button', {
+    type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
+    dataset: { action: action }, 'aria-label': name + ': ' + (s.title || 'untitled session')
+  }, label);
+}
+
+export function renderCard(s) {
+  var id = sessionId(s);
+  var status = statusOf(s);
+  var live = status === 'live';
+  var titleId = 'card-title-' + id;
+  var actions = h('div', { class: 'card-actions' });
+  if (signedIn() && (status === 'live' || status === 'scheduled')) {
+    actions.appendChild(actionButton('join', live ? 'Join Now →' : 'Join Now', 'Join Now', 'btn-primary', s));
+  }
+  if (state.auth.admin) {
+    if (live) actions.appendChild(actionButton('end', '⏹️ End', 'End', 'btn-ghost', s));
+    else if (status === 'scheduled' || status === 'ended') actions.appendChild(actionButton('start', '▶️ Start', 'Start', 'btn-live', s));
+    actions.appendChild(actionButton('analytics', '📊 Analytics', 'Analytics', 'btn-ghost', s));
+    actions.appendChild(actionButton('delete', '🗑️ Delete', 'Delete', 'btn-danger', s));
+  }
+  return h('article', {
+    class: 'session-card is-' + status + (live ? ' is-live' : ''), dataset: { id: id }, 'aria-labelledby': titleId
+  },
+    h('div', { class: 'card-media' },
+      thumbnailNode(s, ''),
+      h('div', { class: 'media-badges' },
+        live ? h('span', { class: 'live-badge' }, '🔴 LIVE') : null,
+        participantsNode(s))),
+    h('div', { class: 'card-body' },
+      h('h3', { id: titleId, text: s.title || 'Untitled session' }),
+      s.instructor ? h('p', { class: 'instructor' }, '👨‍🏫 ' + s.instructor) : null,
+      s.description ? h('p', { class: 'description', text: s.description }) : null,
+      h('p', { class: 'meta' }, timeNode(s), ' | ',
+        h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
+      actions.childNodes.length ? actions : null));
+}
+
+/** What a card shows apart from the counts: when it is unchanged only the count is updated. */
+export function renderKey(s) {
+  return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime]);
+}
