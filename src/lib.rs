@@ -35,6 +35,7 @@
 //!             start_time: Some("2025-01-15T10:00:00Z".into()),
 //!             ..Default::default()
 //!         },
+//!         is_live: false,
 //!     }, None)
 //!     .await?;
 //! let student = Actor::user(UserId::parse("user456")?)
