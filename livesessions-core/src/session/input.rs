@@ -135,6 +135,33 @@ pub struct NewSession {
 }
 
 impl NewSession {
+    /// A request with the four required fields; the optional ones are left out (set them on
+    /// `fields`) and the session is not started.
+    ///
+    /// ```
+    /// # use livesessions_core::NewSession;
+    /// let mut request = NewSession::new("Rust", "Ferris", "https://youtu.be/abc", "2025-01-15T10:00");
+    /// request.fields.timezone = Some("Europe/Berlin".into());
+    /// assert!(request.validate().is_ok());
+    /// ```
+    pub fn new(
+        title: impl Into<String>,
+        instructor: impl Into<String>,
+        video_url: impl Into<String>,
+        start_time: impl Into<String>,
+    ) -> Self {
+        NewSession {
+            fields: SessionInput {
+                title: Some(title.into()),
+                instructor: Some(instructor.into()),
+                video_url: Some(video_url.into()),
+                start_time: Some(start_time.into()),
+                ..SessionInput::default()
+            },
+            is_live: false,
+        }
+    }
+
     /// Validates every field; a start time without an offset is read in `timezone`, else UTC.
     pub fn validate(&self) -> Result<SessionFields> {
         self.validate_in(TimeZone::UTC)

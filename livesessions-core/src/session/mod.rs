@@ -189,16 +189,12 @@ impl LiveSession {
 /// Valid fields for the unit tests of this module's submodules.
 #[cfg(test)]
 fn test_fields() -> SessionFields {
-    NewSession {
-        fields: SessionInput {
-            title: Some("Rust".into()),
-            instructor: Some("Ferris".into()),
-            video_url: Some("https://youtu.be/abc".into()),
-            start_time: Some("2025-01-15T10:00:00Z".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    NewSession::new(
+        "Rust",
+        "Ferris",
+        "https://youtu.be/abc",
+        "2025-01-15T10:00:00Z",
+    )
     .validate()
     .unwrap()
 }
