@@ -649,31 +649,27 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
     assert_eq!((ok, limited), (5, 35));
 
     // Forged proxy headers do not move the attacker into a fresh bucket.
-    let forged = attacker
-        .get(format!("{base}/api/live-sessions"))
-        .header("x-forwarded-for", "203.0.113.9")
-        .header("x-real-ip", "203.0.113.9")
-        .send()
-        .await
-        .unwrap();
+    let forged = fetch(
+        attacker
+            .get(format!("{base}/api/live-sessions"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("x-real-ip", "203.0.113.9"),
+    )
+    .await;
     assert_eq!(forged.status(), 429);
 
     // Another address still has its whole burst.
     for _ in 0..5 {
-        let reply = bystander
-            .get(format!("{base}/api/live-sessions"))
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(bystander.get(format!("{base}/api/live-sessions"))).await;
         assert_eq!(reply.status(), 200);
     }
     // The attacker's other buckets are separate: a join (attendance) is not limited yet.
-    let join = attacker
-        .post(format!("{base}/api/live-sessions/join"))
-        .bearer_auth(user_token("u1"))
-        .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"}))
-        .send()
-        .await
-        .unwrap();
+    let join = fetch(
+        attacker
+            .post(format!("{base}/api/live-sessions/join"))
+            .bearer_auth(user_token("u1"))
+            .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"})),
+    )
+    .await;
     assert_eq!(join.status(), 404);
 }

@@ -140,25 +140,18 @@ async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_
     }
     assert_eq!(refused, 0);
 
-    let session: Value = school
-        .get(format!("{base}/api/live-sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = fetch_json(school.get(format!("{base}/api/live-sessions/{id}"))).await;
     assert_eq!(session["participants"], STUDENTS);
     assert_eq!(session["watching"], STUDENTS);
 
     // Ending at 09:30 credits every open interval: joined at 09:00, last seen at 09:30.
-    let ended = school
-        .put(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(admin_token())
-        .json(&json!({"isLive": false}))
-        .send()
-        .await
-        .unwrap();
+    let ended = fetch(
+        school
+            .put(format!("{base}/api/admin/live-sessions/{id}"))
+            .bearer_auth(admin_token())
+            .json(&json!({"isLive": false})),
+    )
+    .await;
     assert_eq!(ended.status(), 200);
     let attendance: Value = school
         .get(format!(
@@ -203,13 +196,13 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
         .to_owned();
     let (hammer, classmate) = (user_token("hammer"), user_token("classmate"));
     for token in [&hammer, &classmate] {
-        let join = school
-            .post(format!("{base}/api/live-sessions/join"))
-            .bearer_auth(token)
-            .json(&json!({"sessionId": id}))
-            .send()
-            .await
-            .unwrap();
+        let join = fetch(
+            school
+                .post(format!("{base}/api/live-sessions/join"))
+                .bearer_auth(token)
+                .json(&json!({"sessionId": id})),
+        )
+        .await;
         assert_eq!(join.status(), 200);
     }
 
@@ -239,12 +232,12 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
 
     // The classmate, same address, keeps their whole bucket.
     for _ in 0..10 {
-        let reply = school
-            .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
-            .bearer_auth(&classmate)
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(
+            school
+                .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
+                .bearer_auth(&classmate),
+        )
+        .await;
         assert_eq!(reply.status(), 200);
     }
 }
@@ -319,19 +312,15 @@ async fn anonymous_and_forged_token_reads_are_limited_per_address() {
     }
 
     // A signed-in user at the same address has their own bucket.
-    let reply = crowd
-        .get(format!("{base}/api/live-sessions"))
-        .bearer_auth(user_token("teacher"))
-        .send()
-        .await
-        .unwrap();
+    let reply = fetch(
+        crowd
+            .get(format!("{base}/api/live-sessions"))
+            .bearer_auth(user_token("teacher")),
+    )
+    .await;
     assert_eq!(reply.status(), 200);
     // Another address too.
-    let reply = elsewhere
-        .get(format!("{base}/api/live-sessions"))
-        .send()
-        .await
-        .unwrap();
+    let reply = fetch(elsewhere.get(format!("{base}/api/live-sessions"))).await;
     assert_eq!(reply.status(), 200);
 }
 

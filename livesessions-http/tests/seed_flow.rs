@@ -63,23 +63,10 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     // The original page's form: its start time comes from a `datetime-local` input, without an
     // offset, and is read in the service's default zone (UTC here).
     let mut parts = seed_form_with_local_time("false");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "cover.png",
-        content_type: "image/png",
-        bytes: PNG,
-    });
-    let created = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin),
-        &parts,
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    assert_eq!(created.json()["startTime"], "2025-01-15T10:00:00Z");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    parts.push(png_thumbnail("cover.png"));
+    let created = create_from_form(&app.router, &parts).await;
+    assert_eq!(created["startTime"], "2025-01-15T10:00:00Z");
+    let id = created["id"].as_str().unwrap().to_owned();
 
     let started = send_json(
         &app.router,

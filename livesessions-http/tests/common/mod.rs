@@ -36,6 +36,16 @@ pub async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
+/// Sends a request over the socket and returns the answer, failing the test when none comes.
+pub async fn fetch(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+/// Sends a request over the socket and returns its JSON answer.
+pub async fn fetch_json(request: reqwest::RequestBuilder) -> Value {
+    fetch(request).await.json().await.unwrap()
+}
+
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 
@@ -222,14 +232,36 @@ pub fn request(method: Method, uri: &str, token: Option<&str>) -> axum::http::re
     builder
 }
 
-pub async fn get(router: &Router, uri: &str, token: Option<&str>) -> Reply {
+/// Sends a request without a body.
+pub async fn send_empty(router: &Router, method: Method, uri: &str, token: Option<&str>) -> Reply {
     send(
         router,
-        request(Method::GET, uri, token)
-            .body(Body::empty())
+        request(method, uri, token).body(Body::empty()).unwrap(),
+    )
+    .await
+}
+
+/// Sends `body` declared as `content_type`.
+pub async fn send_body(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> Reply {
+    send(
+        router,
+        request(method, uri, token)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
             .unwrap(),
     )
     .await
+}
+
+pub async fn get(router: &Router, uri: &str, token: Option<&str>) -> Reply {
+    send_empty(router, Method::GET, uri, token).await
 }
 
 pub async fn send_json(
@@ -239,24 +271,12 @@ pub async fn send_json(
     token: Option<&str>,
     body: &Value,
 ) -> Reply {
-    send(
-        router,
-        request(method, uri, token)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::to_vec(body).unwrap()))
-            .unwrap(),
-    )
-    .await
+    let body = serde_json::to_vec(body).unwrap();
+    send_body(router, method, uri, token, "application/json", body).await
 }
 
 pub async fn post_empty(router: &Router, uri: &str, token: Option<&str>) -> Reply {
-    send(
-        router,
-        request(Method::POST, uri, token)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    send_empty(router, Method::POST, uri, token).await
 }
 
 /// A part of a multipart form.
@@ -268,6 +288,16 @@ pub enum Part<'a> {
         content_type: &'a str,
         bytes: &'a [u8],
     },
+}
+
+/// A `thumbnail` file part holding [`PNG`].
+pub fn png_thumbnail(file_name: &str) -> Part<'_> {
+    Part::File {
+        name: "thumbnail",
+        file_name,
+        content_type: "image/png",
+        bytes: PNG,
+    }
 }
 
 pub const BOUNDARY: &str = "----livesessionsTestBoundary7MA4YWxkTrZu0gW";
@@ -312,15 +342,14 @@ pub async fn send_multipart(
     token: Option<&str>,
     parts: &[Part<'_>],
 ) -> Reply {
-    send(
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    send_body(
         router,
-        request(method, uri, token)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(Body::from(multipart_body(parts)))
-            .unwrap(),
+        method,
+        uri,
+        token,
+        &content_type,
+        multipart_body(parts),
     )
     .await
 }
@@ -368,6 +397,20 @@ pub async fn create(router: &Router, body: &Value) -> Value {
         "/api/admin/live-sessions",
         Some(&admin_token()),
         body,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.json()
+}
+
+/// Creates a session through the API from a multipart form and returns its JSON.
+pub async fn create_from_form(router: &Router, parts: &[Part<'_>]) -> Value {
+    let reply = send_multipart(
+        router,
+        Method::POST,
+        "/api/admin/live-sessions",
+        Some(&admin_token()),
+        parts,
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
