@@ -381,6 +381,51 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
     assert_ne!(new_key.lock().unwrap().as_ref(), Some(&old_key));
 }
 
+/// The conflict a write that lost a race reports.
+fn version_mismatch() -> Error {
+    Conflict::VersionMismatch {
+        expected: 1,
+        actual: Some(2),
+    }
+    .into()
+}
+
+/// Renames session `id` as the admin through a service on `store`, with `expected_version` as
+/// the update's.
+async fn rename(
+    store: MockStore,
+    id: SessionId,
+    expected_version: Option<u64>,
+) -> Result<LiveSession> {
+    service(store)
+        .update(
+            Some(&admin()),
+            id,
+            SessionUpdate {
+                title: Some("Renamed".into()),
+                expected_version,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+}
+
+/// A store that expects `attempts` reads, each answering `existing`, and `attempts` writes,
+/// each losing a race.
+fn store_losing_every_write(existing: LiveSession, attempts: usize) -> MockStore {
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(attempts)
+        .returning(move |_| Ok(Some(existing.clone())));
+    store
+        .expect_update_session()
+        .times(attempts)
+        .returning(|_| Err(version_mismatch()));
+    store
+}
+
 #[tokio::test]
 async fn version_conflicts_are_retried_when_no_version_was_expected() {
     let existing = session();
@@ -398,27 +443,13 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
         .times(2)
         .returning(move |session| {
             if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(Conflict::VersionMismatch {
-                    expected: 1,
-                    actual: Some(2),
-                }
-                .into())
+                Err(version_mismatch())
             } else {
                 Ok(session.clone())
             }
         });
-    let service = service(store);
 
-    let updated = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                title: Some("Renamed".into()),
-                ..Default::default()
-            },
-            None,
-        )
+    let updated = rename(store, id, None)
         .await
         .expect("the second attempt succeeds");
     assert_eq!(updated.title.as_str(), "Renamed");
@@ -430,32 +461,7 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
 async fn version_conflicts_surface_when_a_version_was_expected() {
     let existing = session();
     let id = existing.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get_session()
-        .times(1)
-        .returning(move |_| Ok(Some(existing.clone())));
-    store.expect_update_session().times(1).returning(|_| {
-        Err(Conflict::VersionMismatch {
-            expected: 1,
-            actual: Some(2),
-        }
-        .into())
-    });
-    let service = service(store);
-
-    let result = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                title: Some("Renamed".into()),
-                expected_version: Some(1),
-                ..Default::default()
-            },
-            None,
-        )
-        .await;
+    let result = rename(store_losing_every_write(existing, 1), id, Some(1)).await;
     match result {
         Err(Error::Conflict(Conflict::VersionMismatch { .. })) => {}
         other => panic!("expected Conflict(VersionMismatch), got {other:?}"),
@@ -466,31 +472,7 @@ async fn version_conflicts_surface_when_a_version_was_expected() {
 async fn retries_give_up_after_repeated_conflicts() {
     let existing = session();
     let id = existing.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get_session()
-        .times(3)
-        .returning(move |_| Ok(Some(existing.clone())));
-    store.expect_update_session().times(3).returning(|_| {
-        Err(Conflict::VersionMismatch {
-            expected: 1,
-            actual: Some(2),
-        }
-        .into())
-    });
-    let service = service(store);
-
-    let result = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                title: Some("Renamed".into()),
-                ..Default::default()
-            },
-            None,
-        )
-        .await;
+    let result = rename(store_losing_every_write(existing, 3), id, None).await;
     assert!(
         matches!(
             result,
