@@ -304,21 +304,30 @@ async fn failures_after_a_successful_read_surface_too_and_are_not_retried() {
     assert_unavailable(service.delete(Some(&admin()), id).await);
 }
 
-#[tokio::test]
-async fn a_failed_create_deletes_the_uploaded_thumbnail() {
-    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+/// Thumbnails that expect one upload, whose key they record in `key`, and then the delete of
+/// exactly that key.
+fn thumbnails_expecting_one_put_and_its_delete(
+    key: &Arc<Mutex<Option<ThumbnailKey>>>,
+) -> MockThumbnails {
     let mut thumbnails = MockThumbnails::new();
-    let put_key = Arc::clone(&stored_key);
+    let put_key = Arc::clone(key);
     thumbnails.expect_put().times(1).returning(move |key, _| {
         *put_key.lock().unwrap() = Some(key.clone());
         Ok(())
     });
-    let deleted_key = Arc::clone(&stored_key);
+    let deleted_key = Arc::clone(key);
     thumbnails
         .expect_delete()
         .times(1)
         .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
         .returning(|_| Ok(()));
+    thumbnails
+}
+
+#[tokio::test]
+async fn a_failed_create_deletes_the_uploaded_thumbnail() {
+    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+    let thumbnails = thumbnails_expecting_one_put_and_its_delete(&stored_key);
     let mut store = MockStore::new();
     let inserted_key = Arc::clone(&stored_key);
     store
@@ -349,19 +358,7 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
     existing.thumbnail = Some(Thumbnail::Uploaded(old_key.clone()));
     let id = existing.id;
     let new_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
-
-    let mut thumbnails = MockThumbnails::new();
-    let put_key = Arc::clone(&new_key);
-    thumbnails.expect_put().times(1).returning(move |key, _| {
-        *put_key.lock().unwrap() = Some(key.clone());
-        Ok(())
-    });
-    let deleted_key = Arc::clone(&new_key);
-    thumbnails
-        .expect_delete()
-        .times(1)
-        .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
-        .returning(|_| Ok(()));
+    let thumbnails = thumbnails_expecting_one_put_and_its_delete(&new_key);
     let mut store = MockStore::new();
     store
         .expect_get_session()
