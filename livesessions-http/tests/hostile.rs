@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -119,10 +119,7 @@ fn token_attacks() -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn every_token_attack_is_401_on_every_route_that_needs_a_user() {
     let app = app();
-    let id = create(&app.router, &session_body("Guarded")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Guarded").await;
     let routes: Vec<(Method, String)> = vec![
         (Method::POST, "/api/live-sessions/join".into()),
         (Method::POST, format!("/api/live-sessions/{id}/heartbeat")),
@@ -590,14 +587,6 @@ async fn serve(router: Router) -> SocketAddr {
     addr
 }
 
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address works on Linux).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
     let bucket = BucketSettings {
@@ -633,15 +622,7 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
             200 => ok += 1,
             429 => {
                 limited += 1;
-                let retry_after: u64 = reply.headers()["retry-after"]
-                    .to_str()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                assert!(retry_after >= 1);
-                assert_eq!(reply.headers()["content-type"], "application/problem+json");
-                let problem: Value = reply.json().await.unwrap();
-                assert_eq!(problem["code"], "rate_limited");
+                assert_rate_limited(reply).await;
             }
             other => panic!("a burst request answered {other}"),
         }

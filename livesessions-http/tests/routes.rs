@@ -162,61 +162,36 @@ async fn seed_multipart_with_an_empty_file_input_and_a_checkbox() {
 #[tokio::test]
 async fn seed_put_is_live_starts_and_ends() {
     let app = app();
-    let id = create(&app.router, &session_body("Toggle")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Toggle").await;
     let uri = format!("/api/admin/live-sessions/{id}");
     let admin = admin_token();
 
     app.clock.advance_secs(60);
-    let started = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let started = put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text());
     assert_eq!(started.json()["isLive"], true);
     assert_eq!(started.json()["status"], "live");
     assert_eq!(started.json()["startedAt"], "2025-01-15T09:01:00Z");
 
     app.clock.advance_secs(600);
-    let ended = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let ended = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     assert_eq!(ended.status, StatusCode::OK);
     assert_eq!(ended.json()["status"], "ended");
     assert_eq!(ended.json()["endedAt"], "2025-01-15T09:11:00Z");
     assert_eq!(ended.json()["liveSeconds"], 600);
 
     // Partial update: only the title changes.
-    let renamed = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"title": "Renamed"}),
-    )
-    .await;
+    let renamed = put_session(&app.router, &id, &admin, &json!({"title": "Renamed"})).await;
     assert_eq!(renamed.status, StatusCode::OK);
     assert_eq!(renamed.json()["title"], "Renamed");
     assert_eq!(renamed.json()["instructor"], "Ada Lovelace");
     assert_eq!(renamed.json()["status"], "ended");
 
     // A stale version is a conflict.
-    let stale = send_json(
+    let stale = put_session(
         &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
+        &id,
+        &admin,
         &json!({"title": "Again", "version": 1}),
     )
     .await;
@@ -246,19 +221,9 @@ async fn seed_put_is_live_starts_and_ends() {
 async fn cancel_and_lifecycle_conflicts() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Cancel me")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Cancel me").await;
     // Ending a session that never started is a conflict.
-    let reply = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let reply = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     let problem = reply.problem(409);
     assert_eq!(problem["code"], "invalid_transition");
     assert_eq!(problem["detail"], "cannot end a session that is scheduled");
@@ -280,14 +245,7 @@ async fn cancel_and_lifecycle_conflicts() {
     .await;
     again.problem(409);
 
-    let join = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&user_token("u1")),
-        &json!({"sessionId": id}),
-    )
-    .await;
+    let join = post_join(&app.router, &user_token("u1"), &json!({"sessionId": id})).await;
     join.problem(409);
 }
 
@@ -295,18 +253,8 @@ async fn cancel_and_lifecycle_conflicts() {
 async fn seed_join_heartbeat_leave_and_participation() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Join me")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let id = create_id(&app.router, "Join me").await;
+    put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
 
     let student = user_token("user456");
     let seed_body = json!({
@@ -316,14 +264,7 @@ async fn seed_join_heartbeat_leave_and_participation() {
         "email": "ahmed@example.com",
         "joinTime": "2020-01-01T00:00:00.000Z",
     });
-    let joined = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&student),
-        &seed_body,
-    )
-    .await;
+    let joined = post_join(&app.router, &student, &seed_body).await;
     assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
     let body = joined.json();
     assert_eq!(body["videoUrl"], "https://youtu.be/dQw4w9WgXcQ");
@@ -339,27 +280,13 @@ async fn seed_join_heartbeat_leave_and_participation() {
     assert_eq!(body["participant"]["present"], true);
 
     // Rejoining counts once.
-    let rejoined = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&student),
-        &seed_body,
-    )
-    .await;
+    let rejoined = post_join(&app.router, &student, &seed_body).await;
     assert_eq!(rejoined.status, StatusCode::OK);
     assert_eq!(rejoined.json()["session"]["participants"], 1);
     assert_eq!(rejoined.json()["participant"]["joinCount"], 2);
 
     // Another user's id in the body is refused.
-    let other = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&user_token("intruder")),
-        &seed_body,
-    )
-    .await;
+    let other = post_join(&app.router, &user_token("intruder"), &seed_body).await;
     other.problem(403);
 
     app.clock.advance_secs(30);
@@ -447,10 +374,7 @@ async fn seed_join_heartbeat_leave_and_participation() {
 async fn attendance_as_json_and_csv() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Report")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Report").await;
     for (sub, name) in [
         ("a", "Plain Name"),
         ("b", "Khan, \"Sam\""),
@@ -458,14 +382,7 @@ async fn attendance_as_json_and_csv() {
     ] {
         let mut c = claims(sub);
         c["name"] = json!(name);
-        let joined = send_json(
-            &app.router,
-            Method::POST,
-            "/api/live-sessions/join",
-            Some(&hs_token_for(&c)),
-            &json!({"sessionId": id}),
-        )
-        .await;
+        let joined = post_join(&app.router, &hs_token_for(&c), &json!({"sessionId": id})).await;
         assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
         app.clock.advance_secs(1);
     }
@@ -616,10 +533,7 @@ async fn delete_removes_the_session_and_its_thumbnail() {
 #[tokio::test]
 async fn users_get_403_on_admin_routes_and_anonymous_callers_401() {
     let app = app();
-    let id = create(&app.router, &session_body("Guarded")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Guarded").await;
     let user = user_token("student");
     let admin_routes: Vec<(Method, String)> = vec![
         (Method::POST, "/api/admin/live-sessions".into()),
@@ -860,10 +774,7 @@ async fn unknown_paths_and_wrong_methods_are_problems() {
         assert_eq!(reply.problem(404)["code"], "not_found", "{path}");
         assert!(reply.header("x-request-id").is_some(), "{path}");
     }
-    let id = create(&app.router, &session_body("Methods")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Methods").await;
     for (method, path, allowed) in [
         (Method::DELETE, "/api/live-sessions".to_owned(), "GET,HEAD"),
         (

@@ -68,14 +68,7 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     assert_eq!(created["startTime"], "2025-01-15T10:00:00Z");
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let started = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let started = put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
     assert_eq!(started.json()["status"], "live");
 
     for user in ["s1", "s2", "s1"] {
@@ -135,14 +128,7 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     .await;
     assert_eq!(report.json()["participants"], 2);
 
-    let ended = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let ended = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     assert_eq!(ended.json()["status"], "ended");
 
     let deleted = send(

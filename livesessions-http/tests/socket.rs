@@ -181,6 +181,17 @@ async fn events_arrive_after_a_create_a_start_a_join_an_end_and_a_delete() {
     assert!(deleted.get("session").is_none());
 }
 
+/// A session to create through the service.
+fn new_session(title: impl Into<String>) -> NewSession {
+    NewSession {
+        title: title.into(),
+        instructor: "Someone".into(),
+        video_url: "https://youtu.be/abc".into(),
+        start_time: "2025-01-15T10:00:00Z".into(),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn idle_streams_get_keep_alives_and_outlive_the_request_timeout() {
     let settings = HttpSettings {
@@ -202,17 +213,7 @@ async fn idle_streams_get_keep_alives_and_outlive_the_request_timeout() {
     // Events still flow.
     let admin = Actor::admin(UserId::parse("admin").unwrap());
     app.service
-        .create(
-            Some(&admin),
-            NewSession {
-                title: "Later".into(),
-                instructor: "Someone".into(),
-                video_url: "https://youtu.be/abc".into(),
-                start_time: "2025-01-15T10:00:00Z".into(),
-                ..Default::default()
-            },
-            None,
-        )
+        .create(Some(&admin), new_session("Later"), None)
         .await
         .unwrap();
     assert_eq!(events.next_event().await.0, "created");
@@ -248,17 +249,7 @@ async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
     for i in 0..10 {
         // Publishing never waits for the stalled subscriber.
         service
-            .create(
-                Some(&admin),
-                NewSession {
-                    title: format!("Session {i}"),
-                    instructor: "Someone".into(),
-                    video_url: "https://youtu.be/abc".into(),
-                    start_time: "2025-01-15T10:00:00Z".into(),
-                    ..Default::default()
-                },
-                None,
-            )
+            .create(Some(&admin), new_session(format!("Session {i}")), None)
             .await
             .unwrap();
     }

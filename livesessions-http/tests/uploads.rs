@@ -31,6 +31,29 @@ async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]
     .await
 }
 
+/// Sends an update of session `id` whose only part is a new thumbnail.
+async fn replace_thumbnail(
+    app: &TestApp,
+    id: &str,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Reply {
+    send_multipart(
+        &app.router,
+        Method::PUT,
+        &format!("/api/admin/live-sessions/{id}"),
+        Some(&admin_token()),
+        &[Part::File {
+            name: "thumbnail",
+            file_name,
+            content_type,
+            bytes,
+        }],
+    )
+    .await
+}
+
 /// Nothing was stored: no file, no session.
 async fn assert_nothing_written(app: &TestApp) {
     assert_eq!(
@@ -170,17 +193,12 @@ async fn a_failed_update_keeps_the_old_thumbnail() {
     assert_eq!(created.status, StatusCode::CREATED);
     let session = created.json();
     let id = session["id"].as_str().unwrap();
-    let reply = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name: "b.gif",
-            content_type: "image/gif",
-            bytes: b"GIF87a-but-declared-as-png",
-        }],
+    let reply = replace_thumbnail(
+        &app,
+        id,
+        "b.gif",
+        "image/gif",
+        b"GIF87a-but-declared-as-png",
     )
     .await;
     assert_eq!(
@@ -198,19 +216,7 @@ async fn a_failed_update_keeps_the_old_thumbnail() {
     let files = std::fs::read_dir(app.thumbnails.path()).unwrap().count();
     assert_eq!(files, 1);
 
-    let refused = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name: "c.png",
-            content_type: "image/png",
-            bytes: b"not a png",
-        }],
-    )
-    .await;
+    let refused = replace_thumbnail(&app, id, "c.png", "image/png", b"not a png").await;
     refused.problem(415);
     assert_eq!(
         get(&app.router, &replaced, None).await.status,
@@ -390,14 +396,7 @@ async fn an_update_that_times_out_leaves_no_upload_behind_and_keeps_the_old_one(
     assert_eq!(original.len(), 1);
 
     store.mode.store(WRITES_HANG, Ordering::SeqCst);
-    let reply = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[png_thumbnail("b.png")],
-    )
-    .await;
+    let reply = replace_thumbnail(&app, id, "b.png", "image/png", PNG).await;
     assert_eq!(reply.problem(503)["code"], "timeout");
     wait_for_files(&app, &original).await;
     store.mode.store(WRITES_PASS, Ordering::SeqCst);

@@ -46,6 +46,51 @@ pub async fn fetch_json(request: reqwest::RequestBuilder) -> Value {
     fetch(request).await.json().await.unwrap()
 }
 
+/// A client whose connections all come from `ip` (any 127.0.0.0/8 address works on Linux), as
+/// a school's students do behind its one NAT address.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
+/// Statuses of a batch of replies, counted.
+pub fn tally(statuses: &[u16]) -> std::collections::BTreeMap<u16, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in statuses {
+        *counts.entry(*s).or_default() += 1;
+    }
+    counts
+}
+
+/// Asserts a `429` answer with `Retry-After` and a `rate_limited` problem.
+pub async fn assert_rate_limited(reply: reqwest::Response) {
+    assert_eq!(reply.status(), 429);
+    let retry_after: u64 = reply.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(reply.headers()["content-type"], "application/problem+json");
+    let problem: Value = reply.json().await.unwrap();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["code"], "rate_limited");
+}
+
+/// Sends `requests` all at once over the socket; returns their statuses, in order.
+pub async fn statuses_at_once(
+    requests: impl IntoIterator<Item = reqwest::RequestBuilder>,
+) -> Vec<u16> {
+    futures::future::join_all(requests.into_iter().map(|request| request.send()))
+        .await
+        .into_iter()
+        .map(|reply| reply.unwrap().status().as_u16())
+        .collect()
+}
+
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 
@@ -389,6 +434,12 @@ pub fn session_body(title: &str) -> Value {
     })
 }
 
+/// Sends `body` as an update of session `id` (`PUT /api/admin/live-sessions/{id}`) with `token`.
+pub async fn put_session(router: &Router, id: &str, token: &str, body: &Value) -> Reply {
+    let uri = format!("/api/admin/live-sessions/{id}");
+    send_json(router, Method::PUT, &uri, Some(token), body).await
+}
+
 /// Creates a session through the API and returns its JSON.
 pub async fn create(router: &Router, body: &Value) -> Value {
     let reply = send_json(
@@ -415,6 +466,26 @@ pub async fn create_from_form(router: &Router, parts: &[Part<'_>]) -> Value {
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     reply.json()
+}
+
+/// Creates a session titled `title` ([`session_body`]) through the API and returns its id.
+pub async fn create_id(router: &Router, title: &str) -> String {
+    create(router, &session_body(title)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sends `body` to the join route (`POST /api/live-sessions/join`) with `token`.
+pub async fn post_join(router: &Router, token: &str, body: &Value) -> Reply {
+    send_json(
+        router,
+        Method::POST,
+        "/api/live-sessions/join",
+        Some(token),
+        body,
+    )
+    .await
 }
 
 /// How a [`FaultyStore`] fails.
