@@ -14,7 +14,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::Router;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use livesessions_http::{BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings};
+use livesessions_http::ClientIpSource;
 use serde_json::{json, Value};
 
 fn b64(bytes: &[u8]) -> String {
@@ -589,22 +589,7 @@ async fn serve(router: Router) -> SocketAddr {
 
 #[tokio::test]
 async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
-    let bucket = BucketSettings {
-        enabled: true,
-        burst: 5,
-        per_second: 0.001,
-    };
-    let settings = HttpSettings {
-        rate_limits: RateLimitSettings {
-            enabled: true,
-            reads: bucket.clone(),
-            attendance: bucket.clone(),
-            admin_writes: bucket,
-            ..Default::default()
-        },
-        client_ip: ClientIpSource::Peer,
-        ..Default::default()
-    };
+    let settings = limited(5, ClientIpSource::Peer);
     let app = app_with(settings, hs_auth());
     let addr = serve(app.router.clone()).await;
     let base = format!("http://{addr}");

@@ -10,9 +10,7 @@ use common::*;
 use livesessions_core::{
     Actor, BroadcastEvents, LiveSessions, ManualClock, MemoryStore, NewSession, UserId,
 };
-use livesessions_http::{
-    BucketSettings, ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings,
-};
+use livesessions_http::{ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings};
 use serde_json::{json, Value};
 
 /// Reads an event stream, one parsed event at a time.
@@ -280,25 +278,6 @@ async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
         .await
         .unwrap();
     assert_eq!(reader.next_event().await.0, "deleted");
-}
-
-fn limited(burst: u32, source: ClientIpSource) -> HttpSettings {
-    let bucket = BucketSettings {
-        enabled: true,
-        burst,
-        per_second: 0.001,
-    };
-    HttpSettings {
-        rate_limits: RateLimitSettings {
-            enabled: true,
-            reads: bucket.clone(),
-            attendance: bucket.clone(),
-            admin_writes: bucket,
-            ..Default::default()
-        },
-        client_ip: source,
-        ..Default::default()
-    }
 }
 
 #[tokio::test]

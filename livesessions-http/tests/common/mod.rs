@@ -118,6 +118,27 @@ pub fn settings() -> HttpSettings {
     }
 }
 
+/// Settings with every rate limit on, each bucket taking `burst` requests at once and refilling
+/// one per 1000 s, callers told apart by `source`.
+pub fn limited(burst: u32, source: livesessions_http::ClientIpSource) -> HttpSettings {
+    let bucket = livesessions_http::BucketSettings {
+        enabled: true,
+        burst,
+        per_second: 0.001,
+    };
+    HttpSettings {
+        rate_limits: RateLimitSettings {
+            enabled: true,
+            reads: bucket.clone(),
+            attendance: bucket.clone(),
+            admin_writes: bucket,
+            ..Default::default()
+        },
+        client_ip: source,
+        ..Default::default()
+    }
+}
+
 pub fn hs_auth() -> Arc<dyn Authenticator> {
     Arc::new(
         JwtAuthenticator::hs256(
@@ -252,6 +273,16 @@ impl Reply {
         assert!(body["type"].is_string());
         body
     }
+}
+
+/// The fields a validation problem's errors name, in order.
+pub fn problem_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
 }
 
 pub async fn send(router: &Router, request: Request<Body>) -> Reply {
