@@ -471,6 +471,12 @@ pub async fn put_session(router: &Router, id: &str, token: &str, body: &Value) -
     send_json(router, Method::PUT, &uri, Some(token), body).await
 }
 
+/// Asserts a `201 Created` answer and returns its JSON.
+pub fn created(reply: Reply) -> Value {
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.json()
+}
+
 /// Creates a session through the API and returns its JSON.
 pub async fn create(router: &Router, body: &Value) -> Value {
     let reply = send_json(
@@ -481,8 +487,7 @@ pub async fn create(router: &Router, body: &Value) -> Value {
         body,
     )
     .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    reply.json()
+    created(reply)
 }
 
 /// Creates a session through the API from a multipart form and returns its JSON.
@@ -495,8 +500,7 @@ pub async fn create_from_form(router: &Router, parts: &[Part<'_>]) -> Value {
         parts,
     )
     .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    reply.json()
+    created(reply)
 }
 
 /// Creates a session titled `title` ([`session_body`]) through the API and returns its id.
