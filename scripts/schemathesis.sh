@@ -14,6 +14,7 @@
 # trip a CPython 3.11 ast.parse race inside hypothesis), ST_REPORT_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 short=false
 [ "${1:-}" = "--short" ] && short=true
@@ -46,30 +47,9 @@ else
 fi
 
 cargo build -q --example server
-work="$(mktemp -d)"
 report_dir="${ST_REPORT_DIR:-target/schemathesis-report}"
 mkdir -p "$report_dir"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-
-RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-target}/debug/examples/server" \
-  --bind "127.0.0.1:$port" \
-  --database-url "sqlite:$work/schemathesis.db?mode=rwc" \
-  --thumbnail-dir "$work/thumbnails" \
-  --no-rate-limits >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$base/healthz" >/dev/null
+start_example_server debug schemathesis.db
 
 token() { # name email admin
   curl -fsS -X POST "$base/api/dev/token" -H 'content-type: application/json' \

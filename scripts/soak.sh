@@ -10,6 +10,7 @@
 # Env: SOAK_CONCURRENCY (default 8), SOAK_USERS (default 200), SOAK_SAMPLES (CSV path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 minutes="${1:-10}"
 seconds=$((minutes * 60))
@@ -17,28 +18,8 @@ warmup=60
 [ "$seconds" -le 120 ] && warmup=$((seconds / 4))
 
 cargo build -q --release --example server --example soak_client
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
 samples="${SOAK_SAMPLES:-target/soak-rss.csv}"
-
-RUST_LOG="${RUST_LOG:-warn}" "${CARGO_TARGET_DIR:-target}/release/examples/server" \
-  --bind "127.0.0.1:$port" \
-  --database-url "sqlite:$work/soak.db?mode=rwc" \
-  --thumbnail-dir "$work/thumbnails" \
-  --no-rate-limits >"$work/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "$base/healthz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$base/healthz" >/dev/null
+start_example_server release soak.db
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$server/status"; }
 

@@ -9,9 +9,11 @@
 #![cfg(unix)]
 #![allow(missing_docs)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -237,19 +239,14 @@ async fn me_status(base: &str, token: &str) -> u16 {
 }
 
 fn hs256(secret: &str, admin: bool) -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+    let now = common::now_secs();
+    common::sign(
+        secret,
         &json!({
             "sub": "user-1", "name": "Real User", "email": "real@example.com",
             "admin": admin, "iat": now, "exp": now + 600,
         }),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
-    .expect("a token")
 }
 
 const SECRET: &str = "a-real-deployment-secret-of-enough-length";

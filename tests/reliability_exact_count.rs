@@ -14,12 +14,13 @@
 //! users, repeats and concurrency for slow servers; the assertions stay the same.
 #![allow(missing_docs)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use livesessions::{
     AttendanceQuery, AttendanceSort, BroadcastEvents, LiveSessions, MemoryStore, SessionId,
     SortOrder, Store,
@@ -76,23 +77,7 @@ impl Size {
 }
 
 fn token(sub: &str, admin: bool) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({
-            "sub": sub,
-            "name": format!("User {sub}"),
-            "email": format!("{sub}@example.com"),
-            "admin": admin,
-            "iat": now,
-            "exp": now + 3600,
-        }),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    common::token(SECRET, sub, admin)
 }
 
 /// Serves the API on `store` with rate limits off; returns the base URL.
@@ -135,21 +120,19 @@ fn client() -> reqwest::Client {
 }
 
 async fn create_live_session(client: &reqwest::Client, base: &str) -> SessionId {
-    let reply = client
-        .post(format!("{base}/api/admin/live-sessions"))
-        .bearer_auth(token("admin", true))
-        .json(&json!({
+    let body = common::create_session(
+        client,
+        base,
+        &token("admin", true),
+        &json!({
             "title": "Class-start stampede",
             "instructor": "Ferris",
             "videoUrl": "https://youtu.be/dQw4w9WgXcQ",
             "startTime": "2025-01-15T10:00:00Z",
             "isLive": true,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 201);
-    let body: Value = reply.json().await.unwrap();
+        }),
+    )
+    .await;
     assert_eq!(body["status"], "live");
     body["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
     SessionId::parse_field(body["id"].as_str().unwrap(), "id").unwrap()
@@ -212,14 +195,7 @@ async fn stampede(
             Err(failure) => failures.push(failure),
         }
     }
-    let session: Value = client
-        .get(format!("{base}/api/live-sessions/{session}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = common::get_json(&client, &format!("{base}/api/live-sessions/{session}")).await;
     (session["participants"].as_u64().unwrap(), failures, joined)
 }
 

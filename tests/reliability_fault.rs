@@ -34,6 +34,8 @@
 //! assertion fails.
 #![allow(missing_docs)]
 
+mod common;
+
 #[path = "../examples/server/app.rs"]
 #[allow(dead_code)]
 mod app;
@@ -44,12 +46,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use livesessions_mongo::mongodb::bson::{doc, Bson, Document};
 use livesessions_mongo::mongodb::{Client as MongoClient, Database as MongoDatabase};
 use livesessions_mongo::MongoStore;
 use livesessions_sql::sqlx::{self, Connection, PgConnection};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SECRET: &str = "reliability-fault-secret-0123456789abcdef";
 /// The example server's PostgreSQL pool waits this long for a connection (PostgresStore::connect);
@@ -99,19 +100,7 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 fn token(sub: &str, admin: bool) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &json!({
-            "sub": sub, "name": format!("User {sub}"), "email": format!("{sub}@example.com"),
-            "admin": admin, "iat": now, "exp": now + 3600,
-        }),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    common::token(SECRET, sub, admin)
 }
 
 /// One request of the load: when it started, how long it took, how it ended.
@@ -325,19 +314,17 @@ fn client() -> reqwest::Client {
 }
 
 async fn create_live_session(client: &reqwest::Client, base: &str, title: &str) -> String {
-    let reply = client
-        .post(format!("{base}/api/admin/live-sessions"))
-        .bearer_auth(token("admin", true))
-        .json(&json!({
+    let body = common::create_session(
+        client,
+        base,
+        &token("admin", true),
+        &json!({
             "title": title, "instructor": "Ferris",
             "videoUrl": "https://youtu.be/dQw4w9WgXcQ",
             "startTime": "2025-01-15T10:00:00Z", "isLive": true,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), 201);
-    let body: Value = reply.json().await.unwrap();
+        }),
+    )
+    .await;
     body["id"].as_str().unwrap().to_owned()
 }
 
@@ -403,6 +390,45 @@ fn start_load(
             })
         })
         .collect()
+}
+
+/// Three live sessions and the load on them, running.
+struct Load {
+    sessions: Vec<String>,
+    stop: Arc<AtomicBool>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Creates the sessions on `base`, starts the load and lets it run for 2 s.
+    async fn start(base: &str) -> Load {
+        let client = client();
+        let mut sessions = Vec::new();
+        for i in 0..3 {
+            sessions.push(create_live_session(&client, base, &format!("Fault {i}")).await);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let workers = start_load(base, &sessions, stop.clone(), samples.clone());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Load {
+            sessions,
+            stop,
+            samples,
+            workers,
+        }
+    }
+
+    /// Stops the load; returns the sessions and every request's sample.
+    async fn finish(self) -> (Vec<String>, Vec<Sample>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for worker in self.workers {
+            worker.await.unwrap();
+        }
+        let samples = self.samples.lock().unwrap().clone();
+        (self.sessions, samples)
+    }
 }
 
 /// Checks the samples of one case; `back` is when PostgreSQL accepted connections again, and
@@ -517,14 +543,7 @@ async fn check_consistency(case: &str, database: &FreshDatabase, base: &str, ses
     let mut records = 0;
     for (id, participants, counted) in &rows {
         assert_eq!(participants, counted, "{case}: session {id}");
-        let session: Value = client
-            .get(format!("{base}/api/live-sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let session = common::get_json(&client, &format!("{base}/api/live-sessions/{id}")).await;
         assert_eq!(
             session["participants"].as_i64(),
             Some(*participants),
@@ -598,15 +617,7 @@ async fn run_case(case: &str, admin_url: &str, fault: Fault) {
     };
     let thumbnails = tempfile::tempdir().unwrap();
     let base = start_server(&database.url, thumbnails.path()).await;
-    let client = client();
-    let mut sessions = Vec::new();
-    for i in 0..3 {
-        sessions.push(create_live_session(&client, &base, &format!("Fault {i}")).await);
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let samples = Arc::new(Mutex::new(Vec::new()));
-    let workers = start_load(&base, &sessions, stop.clone(), samples.clone());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let load = Load::start(&base).await;
 
     let (back, stopped) = match fault {
         Fault::TerminateBackends => {
@@ -656,11 +667,7 @@ async fn run_case(case: &str, admin_url: &str, fault: Fault) {
     };
     // Load goes on after the fault for longer than the recovery bound.
     tokio::time::sleep(RECOVERY + Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    let samples = samples.lock().unwrap().clone();
+    let (sessions, samples) = load.finish().await;
     check_samples(case, &samples, back, stopped);
     check_consistency(case, &database, &base, &sessions).await;
 }
@@ -911,14 +918,7 @@ async fn check_mongo_consistency(
             Bson::Binary(binary) => uuid::Uuid::from_slice(&binary.bytes).unwrap(),
             other => panic!("{case}: session id {other:?} is not a UUID"),
         };
-        let reported: Value = client
-            .get(format!("{base}/api/live-sessions/{uuid}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let reported = common::get_json(&client, &format!("{base}/api/live-sessions/{uuid}")).await;
         assert_eq!(reported["participants"].as_i64(), Some(documents), "{case}");
         records += documents;
         ids.push(id);
@@ -1008,15 +1008,7 @@ async fn mongodb_outage_under_load_fails_fast_and_recovers() {
     let database_name = format!("ls_fault_{}", uuid::Uuid::new_v4().simple());
     let options = std::env::var("LIVESESSIONS_FAULT_MONGODB_OPTIONS").unwrap_or_default();
     let base = start_server(&server.uri(&database_name, &options), work.path()).await;
-    let client = client();
-    let mut sessions = Vec::new();
-    for i in 0..3 {
-        sessions.push(create_live_session(&client, &base, &format!("Fault {i}")).await);
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let samples = Arc::new(Mutex::new(Vec::new()));
-    let workers = start_load(&base, &sessions, stop.clone(), samples.clone());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let load = Load::start(&base).await;
 
     tokio::task::block_in_place(|| server.stop(&signal));
     let stopped = Instant::now();
@@ -1035,11 +1027,7 @@ async fn mongodb_outage_under_load_fails_fast_and_recovers() {
         back - restarting
     );
     tokio::time::sleep(RECOVERY + Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    let samples = samples.lock().unwrap().clone();
+    let (sessions, samples) = load.finish().await;
     // The stored state first: it is worth knowing also when the requests misbehaved.
     let checker = MongoClient::with_uri_str(server.uri("admin", ""))
         .await

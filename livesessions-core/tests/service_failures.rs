@@ -117,16 +117,12 @@ fn student() -> Actor {
 }
 
 fn new_session() -> NewSession {
-    NewSession {
-        fields: SessionInput {
-            title: Some("Web Development 101".into()),
-            instructor: Some("Sarah Khan".into()),
-            video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
-            start_time: Some("2030-01-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    NewSession::new(
+        "Web Development 101",
+        "Sarah Khan",
+        "https://youtu.be/dQw4w9WgXcQ",
+        "2030-01-01T10:00:00Z",
+    )
 }
 
 fn session() -> LiveSession {
@@ -300,21 +296,30 @@ async fn failures_after_a_successful_read_surface_too_and_are_not_retried() {
     assert_unavailable(service.delete(Some(&admin()), id).await);
 }
 
-#[tokio::test]
-async fn a_failed_create_deletes_the_uploaded_thumbnail() {
-    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+/// Thumbnails that expect one upload, whose key they record in `key`, and then the delete of
+/// exactly that key.
+fn thumbnails_expecting_one_put_and_its_delete(
+    key: &Arc<Mutex<Option<ThumbnailKey>>>,
+) -> MockThumbnails {
     let mut thumbnails = MockThumbnails::new();
-    let put_key = Arc::clone(&stored_key);
+    let put_key = Arc::clone(key);
     thumbnails.expect_put().times(1).returning(move |key, _| {
         *put_key.lock().unwrap() = Some(key.clone());
         Ok(())
     });
-    let deleted_key = Arc::clone(&stored_key);
+    let deleted_key = Arc::clone(key);
     thumbnails
         .expect_delete()
         .times(1)
         .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
         .returning(|_| Ok(()));
+    thumbnails
+}
+
+#[tokio::test]
+async fn a_failed_create_deletes_the_uploaded_thumbnail() {
+    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+    let thumbnails = thumbnails_expecting_one_put_and_its_delete(&stored_key);
     let mut store = MockStore::new();
     let inserted_key = Arc::clone(&stored_key);
     store
@@ -349,19 +354,7 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
     existing.fields.thumbnail = Some(Thumbnail::Uploaded(old_key.clone()));
     let id = existing.id;
     let new_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
-
-    let mut thumbnails = MockThumbnails::new();
-    let put_key = Arc::clone(&new_key);
-    thumbnails.expect_put().times(1).returning(move |key, _| {
-        *put_key.lock().unwrap() = Some(key.clone());
-        Ok(())
-    });
-    let deleted_key = Arc::clone(&new_key);
-    thumbnails
-        .expect_delete()
-        .times(1)
-        .withf(move |key| deleted_key.lock().unwrap().as_ref() == Some(key))
-        .returning(|_| Ok(()));
+    let thumbnails = thumbnails_expecting_one_put_and_its_delete(&new_key);
     let mut store = MockStore::new();
     store
         .expect_get_session()
@@ -381,6 +374,54 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
     assert_ne!(new_key.lock().unwrap().as_ref(), Some(&old_key));
 }
 
+/// The conflict a write that lost a race reports.
+fn version_mismatch() -> Error {
+    Conflict::VersionMismatch {
+        expected: 1,
+        actual: Some(2),
+    }
+    .into()
+}
+
+/// Renames session `id` as the admin through a service on `store`, with `expected_version` as
+/// the update's.
+async fn rename(
+    store: MockStore,
+    id: SessionId,
+    expected_version: Option<u64>,
+) -> Result<LiveSession> {
+    service(store)
+        .update(
+            Some(&admin()),
+            id,
+            SessionUpdate {
+                fields: SessionInput {
+                    title: Some("Renamed".into()),
+                    ..Default::default()
+                },
+                expected_version,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+}
+
+/// A store that expects `attempts` reads, each answering `existing`, and `attempts` writes,
+/// each losing a race.
+fn store_losing_every_write(existing: LiveSession, attempts: usize) -> MockStore {
+    let mut store = MockStore::new();
+    store
+        .expect_get_session()
+        .times(attempts)
+        .returning(move |_| Ok(Some(existing.clone())));
+    store
+        .expect_update_session()
+        .times(attempts)
+        .returning(|_| Err(version_mismatch()));
+    store
+}
+
 #[tokio::test]
 async fn version_conflicts_are_retried_when_no_version_was_expected() {
     let existing = session();
@@ -398,30 +439,13 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
         .times(2)
         .returning(move |session| {
             if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(Conflict::VersionMismatch {
-                    expected: 1,
-                    actual: Some(2),
-                }
-                .into())
+                Err(version_mismatch())
             } else {
                 Ok(session.clone())
             }
         });
-    let service = service(store);
 
-    let updated = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("Renamed".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-            None,
-        )
+    let updated = rename(store, id, None)
         .await
         .expect("the second attempt succeeds");
     assert_eq!(updated.fields.title.as_str(), "Renamed");
@@ -433,35 +457,7 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
 async fn version_conflicts_surface_when_a_version_was_expected() {
     let existing = session();
     let id = existing.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get_session()
-        .times(1)
-        .returning(move |_| Ok(Some(existing.clone())));
-    store.expect_update_session().times(1).returning(|_| {
-        Err(Conflict::VersionMismatch {
-            expected: 1,
-            actual: Some(2),
-        }
-        .into())
-    });
-    let service = service(store);
-
-    let result = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("Renamed".into()),
-                    ..Default::default()
-                },
-                expected_version: Some(1),
-                ..Default::default()
-            },
-            None,
-        )
-        .await;
+    let result = rename(store_losing_every_write(existing, 1), id, Some(1)).await;
     match result {
         Err(Error::Conflict(Conflict::VersionMismatch { .. })) => {}
         other => panic!("expected Conflict(VersionMismatch), got {other:?}"),
@@ -472,34 +468,7 @@ async fn version_conflicts_surface_when_a_version_was_expected() {
 async fn retries_give_up_after_repeated_conflicts() {
     let existing = session();
     let id = existing.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get_session()
-        .times(3)
-        .returning(move |_| Ok(Some(existing.clone())));
-    store.expect_update_session().times(3).returning(|_| {
-        Err(Conflict::VersionMismatch {
-            expected: 1,
-            actual: Some(2),
-        }
-        .into())
-    });
-    let service = service(store);
-
-    let result = service
-        .update(
-            Some(&admin()),
-            id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("Renamed".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-            None,
-        )
-        .await;
+    let result = rename(store_losing_every_write(existing, 3), id, None).await;
     assert!(
         matches!(
             result,

@@ -7,14 +7,14 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::Router;
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use livesessions_http::{BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings};
+use livesessions_http::ClientIpSource;
 use serde_json::{json, Value};
 
 fn b64(bytes: &[u8]) -> String {
@@ -119,10 +119,7 @@ fn token_attacks() -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn every_token_attack_is_401_on_every_route_that_needs_a_user() {
     let app = app();
-    let id = create(&app.router, &session_body("Guarded")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Guarded").await;
     let routes: Vec<(Method, String)> = vec![
         (Method::POST, "/api/live-sessions/join".into()),
         (Method::POST, format!("/api/live-sessions/{id}/heartbeat")),
@@ -590,32 +587,9 @@ async fn serve(router: Router) -> SocketAddr {
     addr
 }
 
-/// A client whose connections come from `ip` (any 127.0.0.0/8 address works on Linux).
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
-    let bucket = BucketSettings {
-        enabled: true,
-        burst: 5,
-        per_second: 0.001,
-    };
-    let settings = HttpSettings {
-        rate_limits: RateLimitSettings {
-            enabled: true,
-            reads: bucket.clone(),
-            attendance: bucket.clone(),
-            admin_writes: bucket,
-            ..Default::default()
-        },
-        client_ip: ClientIpSource::Peer,
-        ..Default::default()
-    };
+    let settings = limited(5, ClientIpSource::Peer);
     let app = app_with(settings, hs_auth());
     let addr = serve(app.router.clone()).await;
     let base = format!("http://{addr}");
@@ -633,15 +607,7 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
             200 => ok += 1,
             429 => {
                 limited += 1;
-                let retry_after: u64 = reply.headers()["retry-after"]
-                    .to_str()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                assert!(retry_after >= 1);
-                assert_eq!(reply.headers()["content-type"], "application/problem+json");
-                let problem: Value = reply.json().await.unwrap();
-                assert_eq!(problem["code"], "rate_limited");
+                assert_rate_limited(reply).await;
             }
             other => panic!("a burst request answered {other}"),
         }
@@ -649,31 +615,27 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
     assert_eq!((ok, limited), (5, 35));
 
     // Forged proxy headers do not move the attacker into a fresh bucket.
-    let forged = attacker
-        .get(format!("{base}/api/live-sessions"))
-        .header("x-forwarded-for", "203.0.113.9")
-        .header("x-real-ip", "203.0.113.9")
-        .send()
-        .await
-        .unwrap();
+    let forged = fetch(
+        attacker
+            .get(format!("{base}/api/live-sessions"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("x-real-ip", "203.0.113.9"),
+    )
+    .await;
     assert_eq!(forged.status(), 429);
 
     // Another address still has its whole burst.
     for _ in 0..5 {
-        let reply = bystander
-            .get(format!("{base}/api/live-sessions"))
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(bystander.get(format!("{base}/api/live-sessions"))).await;
         assert_eq!(reply.status(), 200);
     }
     // The attacker's other buckets are separate: a join (attendance) is not limited yet.
-    let join = attacker
-        .post(format!("{base}/api/live-sessions/join"))
-        .bearer_auth(user_token("u1"))
-        .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"}))
-        .send()
-        .await
-        .unwrap();
+    let join = fetch(
+        attacker
+            .post(format!("{base}/api/live-sessions/join"))
+            .bearer_auth(user_token("u1"))
+            .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"})),
+    )
+    .await;
     assert_eq!(join.status(), 404);
 }

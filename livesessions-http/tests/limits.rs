@@ -4,46 +4,12 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
 use futures::future::join_all;
 use livesessions_http::HttpSettings;
 use serde_json::{json, Value};
-
-/// A client whose connections all come from `ip` (any 127.0.0.0/8 address works on Linux), as
-/// a school's students do behind its one NAT address.
-fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(ip.parse::<IpAddr>().unwrap())
-        .timeout(PATIENCE)
-        .build()
-        .unwrap()
-}
-
-/// Statuses of a batch of replies, counted.
-fn tally(statuses: &[u16]) -> std::collections::BTreeMap<u16, usize> {
-    let mut counts = std::collections::BTreeMap::new();
-    for s in statuses {
-        *counts.entry(*s).or_default() += 1;
-    }
-    counts
-}
-
-async fn assert_rate_limited(reply: reqwest::Response) {
-    assert_eq!(reply.status(), 429);
-    let retry_after: u64 = reply.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry_after >= 1);
-    assert_eq!(reply.headers()["content-type"], "application/problem+json");
-    let problem: Value = reply.json().await.unwrap();
-    assert_eq!(problem["status"], 429);
-    assert_eq!(problem["code"], "rate_limited");
-}
 
 const STUDENTS: usize = 200;
 const ROUNDS: usize = 60;
@@ -123,16 +89,12 @@ async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_
     for round in 1..=ROUNDS {
         let started = Instant::now();
         app.clock.advance(Duration::from_secs(30));
-        let statuses: Vec<u16> = join_all(tokens.iter().map(|token| {
+        let statuses = statuses_at_once(tokens.iter().map(|token| {
             school
                 .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
                 .bearer_auth(token)
-                .send()
         }))
-        .await
-        .into_iter()
-        .map(|reply| reply.unwrap().status().as_u16())
-        .collect();
+        .await;
         let counts = tally(&statuses);
         refused += counts.get(&429).copied().unwrap_or(0);
         assert_eq!(counts, [(200, STUDENTS)].into(), "round {round}");
@@ -140,37 +102,27 @@ async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_
     }
     assert_eq!(refused, 0);
 
-    let session: Value = school
-        .get(format!("{base}/api/live-sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = fetch_json(school.get(format!("{base}/api/live-sessions/{id}"))).await;
     assert_eq!(session["participants"], STUDENTS);
     assert_eq!(session["watching"], STUDENTS);
 
     // Ending at 09:30 credits every open interval: joined at 09:00, last seen at 09:30.
-    let ended = school
-        .put(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(admin_token())
-        .json(&json!({"isLive": false}))
-        .send()
-        .await
-        .unwrap();
+    let ended = fetch(
+        school
+            .put(format!("{base}/api/admin/live-sessions/{id}"))
+            .bearer_auth(admin_token())
+            .json(&json!({"isLive": false})),
+    )
+    .await;
     assert_eq!(ended.status(), 200);
-    let attendance: Value = school
-        .get(format!(
-            "{base}/api/admin/live-sessions/{id}/participants?limit=1000"
-        ))
-        .bearer_auth(admin_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let attendance = fetch_json(
+        school
+            .get(format!(
+                "{base}/api/admin/live-sessions/{id}/participants?limit=1000"
+            ))
+            .bearer_auth(admin_token()),
+    )
+    .await;
     assert_eq!(attendance["total"], STUDENTS);
     let rows = attendance["participants"].as_array().unwrap();
     assert_eq!(rows.len(), STUDENTS);
@@ -203,13 +155,13 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
         .to_owned();
     let (hammer, classmate) = (user_token("hammer"), user_token("classmate"));
     for token in [&hammer, &classmate] {
-        let join = school
-            .post(format!("{base}/api/live-sessions/join"))
-            .bearer_auth(token)
-            .json(&json!({"sessionId": id}))
-            .send()
-            .await
-            .unwrap();
+        let join = fetch(
+            school
+                .post(format!("{base}/api/live-sessions/join"))
+                .bearer_auth(token)
+                .json(&json!({"sessionId": id})),
+        )
+        .await;
         assert_eq!(join.status(), 200);
     }
 
@@ -239,12 +191,12 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
 
     // The classmate, same address, keeps their whole bucket.
     for _ in 0..10 {
-        let reply = school
-            .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
-            .bearer_auth(&classmate)
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(
+            school
+                .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
+                .bearer_auth(&classmate),
+        )
+        .await;
         assert_eq!(reply.status(), 200);
     }
 }
@@ -260,12 +212,8 @@ async fn anonymous_and_forged_token_reads_are_limited_per_address() {
     let elsewhere = client_from("127.0.0.5");
 
     // 300 anonymous reads at once: the default bucket takes 120 at once, then 20 per second.
-    let statuses: Vec<u16> =
-        join_all((0..300).map(|_| crowd.get(format!("{base}/api/live-sessions")).send()))
-            .await
-            .into_iter()
-            .map(|r| r.unwrap().status().as_u16())
-            .collect();
+    let statuses =
+        statuses_at_once((0..300).map(|_| crowd.get(format!("{base}/api/live-sessions")))).await;
     let counts = tally(&statuses);
     assert_eq!(
         counts.keys().copied().collect::<Vec<_>>(),
@@ -319,19 +267,15 @@ async fn anonymous_and_forged_token_reads_are_limited_per_address() {
     }
 
     // A signed-in user at the same address has their own bucket.
-    let reply = crowd
-        .get(format!("{base}/api/live-sessions"))
-        .bearer_auth(user_token("teacher"))
-        .send()
-        .await
-        .unwrap();
+    let reply = fetch(
+        crowd
+            .get(format!("{base}/api/live-sessions"))
+            .bearer_auth(user_token("teacher")),
+    )
+    .await;
     assert_eq!(reply.status(), 200);
     // Another address too.
-    let reply = elsewhere
-        .get(format!("{base}/api/live-sessions"))
-        .send()
-        .await
-        .unwrap();
+    let reply = fetch(elsewhere.get(format!("{base}/api/live-sessions"))).await;
     assert_eq!(reply.status(), 200);
 }
 
@@ -342,16 +286,12 @@ async fn forged_tokens_drain_the_address_bucket() {
     let app = app_with(HttpSettings::default(), hs_auth());
     let base = serve(app.router.clone()).await;
     let attacker = client_from("127.0.0.6");
-    let statuses: Vec<u16> = join_all((0..300).map(|i| {
+    let statuses = statuses_at_once((0..300).map(|i| {
         attacker
             .get(format!("{base}/api/live-sessions/me/participation"))
             .bearer_auth(format!("{}{i}", user_token("mallory")))
-            .send()
     }))
-    .await
-    .into_iter()
-    .map(|r| r.unwrap().status().as_u16())
-    .collect();
+    .await;
     let counts = tally(&statuses);
     assert_eq!(
         counts.keys().copied().collect::<Vec<_>>(),

@@ -169,15 +169,9 @@ async fn schemas_match_what_the_api_sends() {
     let anonymous = get(&app.router, "/api/live-sessions", None).await.json();
     assert_matches_schema(&doc, "SessionJson", &anonymous[0]);
     let id = created["id"].as_str().unwrap();
-    let joined = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&user_token("u1")),
-        &json!({"sessionId": id}),
-    )
-    .await
-    .json();
+    let joined = post_join(&app.router, &user_token("u1"), &json!({"sessionId": id}))
+        .await
+        .json();
     assert_matches_schema(&doc, "JoinResponse", &joined);
     assert_matches_schema(&doc, "ParticipantJson", &joined["participant"]);
     let problem = get(&app.router, "/api/live-sessions?limit=0", None)

@@ -81,22 +81,8 @@ async fn create_answers_201_with_location() {
 async fn seed_multipart_create_with_thumbnail_and_mark_as_live() {
     let app = app();
     let mut parts = seed_form("true");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "../../etc/passwd.png",
-        content_type: "image/png",
-        bytes: PNG,
-    });
-    let reply = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &parts,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    let session = reply.json();
+    parts.push(png_thumbnail("../../etc/passwd.png"));
+    let session = create_from_form(&app.router, &parts).await;
     assert_eq!(session["isLive"], true);
     assert_eq!(session["status"], "live");
     assert_eq!(session["startTime"], "2025-01-15T05:00:00Z");
@@ -142,17 +128,9 @@ async fn seed_multipart_with_an_empty_file_input_and_a_checkbox() {
         bytes: b"",
     });
     parts.push(Part::Text("someOtherInput", "ignored"));
-    let reply = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &parts,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    assert_eq!(reply.json()["isLive"], true);
-    assert_eq!(reply.json()["thumbnail"], Value::Null);
+    let reply = create_from_form(&app.router, &parts).await;
+    assert_eq!(reply["isLive"], true);
+    assert_eq!(reply["thumbnail"], Value::Null);
 
     let reply = send_multipart(
         &app.router,
@@ -184,61 +162,36 @@ async fn seed_multipart_with_an_empty_file_input_and_a_checkbox() {
 #[tokio::test]
 async fn seed_put_is_live_starts_and_ends() {
     let app = app();
-    let id = create(&app.router, &session_body("Toggle")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Toggle").await;
     let uri = format!("/api/admin/live-sessions/{id}");
     let admin = admin_token();
 
     app.clock.advance_secs(60);
-    let started = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let started = put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.text());
     assert_eq!(started.json()["isLive"], true);
     assert_eq!(started.json()["status"], "live");
     assert_eq!(started.json()["startedAt"], "2025-01-15T09:01:00Z");
 
     app.clock.advance_secs(600);
-    let ended = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let ended = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     assert_eq!(ended.status, StatusCode::OK);
     assert_eq!(ended.json()["status"], "ended");
     assert_eq!(ended.json()["endedAt"], "2025-01-15T09:11:00Z");
     assert_eq!(ended.json()["liveSeconds"], 600);
 
     // Partial update: only the title changes.
-    let renamed = send_json(
-        &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
-        &json!({"title": "Renamed"}),
-    )
-    .await;
+    let renamed = put_session(&app.router, &id, &admin, &json!({"title": "Renamed"})).await;
     assert_eq!(renamed.status, StatusCode::OK);
     assert_eq!(renamed.json()["title"], "Renamed");
     assert_eq!(renamed.json()["instructor"], "Ada Lovelace");
     assert_eq!(renamed.json()["status"], "ended");
 
     // A stale version is a conflict.
-    let stale = send_json(
+    let stale = put_session(
         &app.router,
-        Method::PUT,
-        &uri,
-        Some(&admin),
+        &id,
+        &admin,
         &json!({"title": "Again", "version": 1}),
     )
     .await;
@@ -252,12 +205,7 @@ async fn seed_put_is_live_starts_and_ends() {
         Some(&admin),
         &[
             Part::Text("description", "Now with a picture"),
-            Part::File {
-                name: "thumbnail",
-                file_name: "pic.png",
-                content_type: "image/png",
-                bytes: PNG,
-            },
+            png_thumbnail("pic.png"),
         ],
     )
     .await;
@@ -273,19 +221,9 @@ async fn seed_put_is_live_starts_and_ends() {
 async fn cancel_and_lifecycle_conflicts() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Cancel me")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Cancel me").await;
     // Ending a session that never started is a conflict.
-    let reply = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let reply = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     let problem = reply.problem(409);
     assert_eq!(problem["code"], "invalid_transition");
     assert_eq!(problem["detail"], "cannot end a session that is scheduled");
@@ -307,14 +245,7 @@ async fn cancel_and_lifecycle_conflicts() {
     .await;
     again.problem(409);
 
-    let join = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&user_token("u1")),
-        &json!({"sessionId": id}),
-    )
-    .await;
+    let join = post_join(&app.router, &user_token("u1"), &json!({"sessionId": id})).await;
     join.problem(409);
 }
 
@@ -322,18 +253,8 @@ async fn cancel_and_lifecycle_conflicts() {
 async fn seed_join_heartbeat_leave_and_participation() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Join me")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let id = create_id(&app.router, "Join me").await;
+    put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
 
     let student = user_token("user456");
     let seed_body = json!({
@@ -343,14 +264,7 @@ async fn seed_join_heartbeat_leave_and_participation() {
         "email": "ahmed@example.com",
         "joinTime": "2020-01-01T00:00:00.000Z",
     });
-    let joined = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&student),
-        &seed_body,
-    )
-    .await;
+    let joined = post_join(&app.router, &student, &seed_body).await;
     assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
     let body = joined.json();
     assert_eq!(body["videoUrl"], "https://youtu.be/dQw4w9WgXcQ");
@@ -366,27 +280,13 @@ async fn seed_join_heartbeat_leave_and_participation() {
     assert_eq!(body["participant"]["present"], true);
 
     // Rejoining counts once.
-    let rejoined = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&student),
-        &seed_body,
-    )
-    .await;
+    let rejoined = post_join(&app.router, &student, &seed_body).await;
     assert_eq!(rejoined.status, StatusCode::OK);
     assert_eq!(rejoined.json()["session"]["participants"], 1);
     assert_eq!(rejoined.json()["participant"]["joinCount"], 2);
 
     // Another user's id in the body is refused.
-    let other = send_json(
-        &app.router,
-        Method::POST,
-        "/api/live-sessions/join",
-        Some(&user_token("intruder")),
-        &seed_body,
-    )
-    .await;
+    let other = post_join(&app.router, &user_token("intruder"), &seed_body).await;
     other.problem(403);
 
     app.clock.advance_secs(30);
@@ -400,16 +300,13 @@ async fn seed_join_heartbeat_leave_and_participation() {
     assert_eq!(beat.json()["lastSeen"], "2025-01-15T09:00:30Z");
 
     app.clock.advance_secs(30);
-    let left = send(
+    let left = send_body(
         &app.router,
-        request(
-            Method::POST,
-            &format!("/api/live-sessions/{id}/leave"),
-            Some(&student),
-        )
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{}"))
-        .unwrap(),
+        Method::POST,
+        &format!("/api/live-sessions/{id}/leave"),
+        Some(&student),
+        "application/json",
+        "{}",
     )
     .await;
     assert_eq!(left.status, StatusCode::OK);
@@ -477,10 +374,7 @@ async fn seed_join_heartbeat_leave_and_participation() {
 async fn attendance_as_json_and_csv() {
     let app = app();
     let admin = admin_token();
-    let id = create(&app.router, &session_body("Report")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Report").await;
     for (sub, name) in [
         ("a", "Plain Name"),
         ("b", "Khan, \"Sam\""),
@@ -488,14 +382,7 @@ async fn attendance_as_json_and_csv() {
     ] {
         let mut c = claims(sub);
         c["name"] = json!(name);
-        let joined = send_json(
-            &app.router,
-            Method::POST,
-            "/api/live-sessions/join",
-            Some(&hs_token_for(&c)),
-            &json!({"sessionId": id}),
-        )
-        .await;
+        let joined = post_join(&app.router, &hs_token_for(&c), &json!({"sessionId": id})).await;
         assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
         app.clock.advance_secs(1);
     }
@@ -557,12 +444,7 @@ async fn attendance_as_json_and_csv() {
     )
     .await;
     let problem = bad.problem(422);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = problem_fields(&problem);
     assert_eq!(fields, vec!["sort", "order"]);
 }
 
@@ -621,22 +503,8 @@ async fn delete_removes_the_session_and_its_thumbnail() {
     let app = app();
     let admin = admin_token();
     let mut parts = seed_form("false");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "x.png",
-        content_type: "image/png",
-        bytes: PNG,
-    });
-    let created = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin),
-        &parts,
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED);
-    let session = created.json();
+    parts.push(png_thumbnail("x.png"));
+    let session = create_from_form(&app.router, &parts).await;
     let id = session["id"].as_str().unwrap();
     let thumbnail = session["thumbnail"].as_str().unwrap();
     assert_eq!(
@@ -645,13 +513,7 @@ async fn delete_removes_the_session_and_its_thumbnail() {
     );
 
     let uri = format!("/api/admin/live-sessions/{id}");
-    let deleted = send(
-        &app.router,
-        request(Method::DELETE, &uri, Some(&admin))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let deleted = send_empty(&app.router, Method::DELETE, &uri, Some(&admin)).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.body.is_empty());
     get(&app.router, thumbnail, None).await.problem(404);
@@ -659,23 +521,14 @@ async fn delete_removes_the_session_and_its_thumbnail() {
     get(&app.router, &format!("/api/live-sessions/{id}"), None)
         .await
         .problem(404);
-    let again = send(
-        &app.router,
-        request(Method::DELETE, &uri, Some(&admin))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let again = send_empty(&app.router, Method::DELETE, &uri, Some(&admin)).await;
     again.problem(404);
 }
 
 #[tokio::test]
 async fn users_get_403_on_admin_routes_and_anonymous_callers_401() {
     let app = app();
-    let id = create(&app.router, &session_body("Guarded")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Guarded").await;
     let user = user_token("student");
     let admin_routes: Vec<(Method, String)> = vec![
         (Method::POST, "/api/admin/live-sessions".into()),
@@ -731,23 +584,23 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     let app = app();
     let user = user_token("u1");
     let join = "/api/live-sessions/join";
-    let raw = |body: &'static str, content_type: &'static str| {
-        request(Method::POST, join, Some(&user))
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap()
+    let raw = |body: Body, content_type: &'static str| {
+        send_body(
+            &app.router,
+            Method::POST,
+            join,
+            Some(&user),
+            content_type,
+            body,
+        )
     };
-    let broken = send(&app.router, raw("{\"sessionId\": ", "application/json")).await;
+    let broken = raw("{\"sessionId\": ".into(), "application/json").await;
     assert_eq!(broken.problem(400)["code"], "malformed");
-    let wrong_type = send(&app.router, raw("{\"sessionId\": 5}", "application/json")).await;
+    let wrong_type = raw("{\"sessionId\": 5}".into(), "application/json").await;
     wrong_type.problem(400);
-    let not_json = send(
-        &app.router,
-        raw("sessionId=x", "application/x-www-form-urlencoded"),
-    )
-    .await;
+    let not_json = raw("sessionId=x".into(), "application/x-www-form-urlencoded").await;
     not_json.problem(415);
-    let missing = send(&app.router, raw("{}", "application/json")).await;
+    let missing = raw("{}".into(), "application/json").await;
     let problem = missing.problem(422);
     assert_eq!(problem["errors"][0]["field"], "sessionId");
     let unknown = send_json(
@@ -761,29 +614,11 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     unknown.problem(404);
 
     let huge = format!("{{\"sessionId\": \"{}\"}}", "x".repeat(70 * 1024));
-    let too_large = send(
-        &app.router,
-        request(Method::POST, join, Some(&user))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(huge.clone()))
-            .unwrap(),
-    )
-    .await;
+    let too_large = raw(huge.clone().into(), "application/json").await;
     assert_eq!(too_large.problem(413)["code"], "too_large");
     // Also when the client does not declare a length.
-    let streamed = send(
-        &app.router,
-        request(Method::POST, join, Some(&user))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from_stream(futures::stream::iter(vec![Ok::<
-                _,
-                std::io::Error,
-            >(
-                huge.into_bytes(),
-            )])))
-            .unwrap(),
-    )
-    .await;
+    let chunks = futures::stream::iter(vec![Ok::<_, std::io::Error>(huge.into_bytes())]);
+    let streamed = raw(Body::from_stream(chunks), "application/json").await;
     streamed.problem(413);
 
     // Create: all field errors at once.
@@ -796,25 +631,17 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     )
     .await;
     let problem = invalid.problem(422);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = problem_fields(&problem);
     for field in ["title", "instructor", "videoUrl", "startTime"] {
         assert!(fields.contains(&field), "{field} missing from {fields:?}");
     }
-    let text_body = send(
+    let text_body = send_body(
         &app.router,
-        request(
-            Method::POST,
-            "/api/admin/live-sessions",
-            Some(&admin_token()),
-        )
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(Body::from("title"))
-        .unwrap(),
+        Method::POST,
+        "/api/admin/live-sessions",
+        Some(&admin_token()),
+        "text/plain",
+        "title",
     )
     .await;
     text_body.problem(415);
@@ -832,33 +659,15 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
 #[tokio::test]
 async fn unknown_ids_and_keys_are_404() {
     let app = app();
-    get(&app.router, "/api/live-sessions/not-a-uuid", None)
-        .await
-        .problem(404);
-    get(
-        &app.router,
+    for uri in [
+        "/api/live-sessions/not-a-uuid",
         "/api/live-sessions/0190d7a4-0000-7000-8000-000000000000",
-        None,
-    )
-    .await
-    .problem(404);
-    get(
-        &app.router,
         "/api/live-sessions/thumbnails/..%2F..%2Fetc%2Fpasswd",
-        None,
-    )
-    .await
-    .problem(404);
-    get(&app.router, "/api/live-sessions/thumbnails/abc.svg", None)
-        .await
-        .problem(404);
-    get(
-        &app.router,
+        "/api/live-sessions/thumbnails/abc.svg",
         "/api/live-sessions/thumbnails/0123abcd.png",
-        None,
-    )
-    .await
-    .problem(404);
+    ] {
+        get(&app.router, uri, None).await.problem(404);
+    }
     get(
         &app.router,
         &format!("/api/admin/users/{}/participation", "x".repeat(200)),
@@ -920,12 +729,7 @@ async fn a_nested_router_links_under_its_prefix() {
     let app = app_with(settings, hs_auth());
     let router = axum::Router::new().nest("/school", app.router.clone());
     let mut parts = seed_form("false");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "x.png",
-        content_type: "image/png",
-        bytes: PNG,
-    });
+    parts.push(png_thumbnail("x.png"));
     let created = send_multipart(
         &router,
         Method::POST,
@@ -960,10 +764,7 @@ async fn unknown_paths_and_wrong_methods_are_problems() {
         assert_eq!(reply.problem(404)["code"], "not_found", "{path}");
         assert!(reply.header("x-request-id").is_some(), "{path}");
     }
-    let id = create(&app.router, &session_body("Methods")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_id(&app.router, "Methods").await;
     for (method, path, allowed) in [
         (Method::DELETE, "/api/live-sessions".to_owned(), "GET,HEAD"),
         (
@@ -974,13 +775,7 @@ async fn unknown_paths_and_wrong_methods_are_problems() {
         (Method::GET, "/api/live-sessions/join".to_owned(), "POST"),
         (Method::POST, "/healthz".to_owned(), "GET,HEAD"),
     ] {
-        let reply = send(
-            &app.router,
-            request(method.clone(), &path, Some(&admin_token()))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+        let reply = send_empty(&app.router, method.clone(), &path, Some(&admin_token())).await;
         let problem = reply.problem(405);
         assert_eq!(problem["code"], "method_not_allowed", "{method} {path}");
         let mut allow: Vec<&str> = reply

@@ -63,32 +63,12 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     // The original page's form: its start time comes from a `datetime-local` input, without an
     // offset, and is read in the service's default zone (UTC here).
     let mut parts = seed_form_with_local_time("false");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "cover.png",
-        content_type: "image/png",
-        bytes: PNG,
-    });
-    let created = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin),
-        &parts,
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    assert_eq!(created.json()["startTime"], "2025-01-15T10:00:00Z");
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    parts.push(png_thumbnail("cover.png"));
+    let created = create_from_form(&app.router, &parts).await;
+    assert_eq!(created["startTime"], "2025-01-15T10:00:00Z");
+    let id = created["id"].as_str().unwrap().to_owned();
 
-    let started = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": true}),
-    )
-    .await;
+    let started = put_session(&app.router, &id, &admin, &json!({"isLive": true})).await;
     assert_eq!(started.json()["status"], "live");
 
     for user in ["s1", "s2", "s1"] {
@@ -148,14 +128,7 @@ async fn seed_flow(store: Arc<dyn Store>, health: Arc<dyn HealthCheck>) {
     .await;
     assert_eq!(report.json()["participants"], 2);
 
-    let ended = send_json(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin),
-        &json!({"isLive": false}),
-    )
-    .await;
+    let ended = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     assert_eq!(ended.json()["status"], "ended");
 
     let deleted = send(

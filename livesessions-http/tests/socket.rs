@@ -2,7 +2,6 @@
 
 mod common;
 
-use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,9 +10,7 @@ use common::*;
 use livesessions_core::{
     Actor, BroadcastEvents, LiveSessions, ManualClock, MemoryStore, NewSession, UserId,
 };
-use livesessions_http::{
-    BucketSettings, ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings,
-};
+use livesessions_http::{ClientIpSource, HttpSettings, LiveSessionsApi, RateLimitSettings};
 use serde_json::{json, Value};
 
 /// Reads an event stream, one parsed event at a time.
@@ -106,16 +103,13 @@ async fn events_arrive_after_a_create_a_start_a_join_an_end_and_a_delete() {
     let client = reqwest::Client::new();
     let admin = admin_token();
 
-    let created: Value = client
-        .post(format!("{base}/api/admin/live-sessions"))
-        .bearer_auth(&admin)
-        .json(&session_body("Streamed"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = fetch_json(
+        client
+            .post(format!("{base}/api/admin/live-sessions"))
+            .bearer_auth(&admin)
+            .json(&session_body("Streamed")),
+    )
+    .await;
     let id = created["id"].as_str().unwrap().to_owned();
     let (name, data) = events.next_event().await;
     assert_eq!(name, "created");
@@ -128,65 +122,71 @@ async fn events_arrive_after_a_create_a_start_a_join_an_end_and_a_delete() {
     );
     assert_eq!(data["at"], "2025-01-15T09:00:00Z");
 
-    let started = client
-        .put(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(&admin)
-        .json(&json!({"isLive": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 200);
-    let (name, data) = events.next_event().await;
-    assert_eq!(name, "live");
-    assert_eq!(data["session"]["isLive"], true);
+    let session = format!("{base}/api/admin/live-sessions/{id}");
+    let join = format!("{base}/api/live-sessions/join");
+    let steps = [
+        // (request, its status, the event it sends)
+        (
+            client
+                .put(&session)
+                .bearer_auth(&admin)
+                .json(&json!({"isLive": true})),
+            200,
+            "live",
+        ),
+        (
+            client
+                .post(&join)
+                .bearer_auth(user_token("student"))
+                .json(&json!({"sessionId": id})),
+            200,
+            "participants",
+        ),
+        (
+            client
+                .put(&session)
+                .bearer_auth(&admin)
+                .json(&json!({"isLive": false})),
+            200,
+            "ended",
+        ),
+        (
+            client
+                .put(&session)
+                .bearer_auth(&admin)
+                .json(&json!({"title": "Renamed"})),
+            200,
+            "updated",
+        ),
+        (client.delete(&session).bearer_auth(&admin), 204, "deleted"),
+    ];
+    let mut seen = Vec::new();
+    for (request, status, event) in steps {
+        let reply = fetch(request).await;
+        assert_eq!(reply.status(), status, "{event}");
+        let (name, data) = events.next_event().await;
+        assert_eq!(name, event);
+        seen.push(data);
+    }
+    let [live, participants, ended, renamed, deleted] = &seen[..] else {
+        unreachable!("one event per step")
+    };
+    assert_eq!(live["session"]["isLive"], true);
+    assert_eq!(participants["participants"], 1);
+    assert_eq!(ended["session"]["status"], "ended");
+    assert_eq!(renamed["session"]["title"], "Renamed");
+    assert_eq!(deleted["sessionId"], id.as_str());
+    assert!(deleted.get("session").is_none());
+}
 
-    let joined = client
-        .post(format!("{base}/api/live-sessions/join"))
-        .bearer_auth(user_token("student"))
-        .json(&json!({"sessionId": id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(joined.status(), 200);
-    let (name, data) = events.next_event().await;
-    assert_eq!(name, "participants");
-    assert_eq!(data["participants"], 1);
-
-    let ended = client
-        .put(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(&admin)
-        .json(&json!({"isLive": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status(), 200);
-    let (name, data) = events.next_event().await;
-    assert_eq!(name, "ended");
-    assert_eq!(data["session"]["status"], "ended");
-
-    let renamed = client
-        .put(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(&admin)
-        .json(&json!({"title": "Renamed"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(renamed.status(), 200);
-    let (name, data) = events.next_event().await;
-    assert_eq!(name, "updated");
-    assert_eq!(data["session"]["title"], "Renamed");
-
-    let deleted = client
-        .delete(format!("{base}/api/admin/live-sessions/{id}"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
-    let (name, data) = events.next_event().await;
-    assert_eq!(name, "deleted");
-    assert_eq!(data["sessionId"], id.as_str());
-    assert!(data.get("session").is_none());
+/// A session to create through the service.
+fn new_session(title: impl Into<String>) -> NewSession {
+    NewSession::new(
+        title,
+        "Someone",
+        "https://youtu.be/abc",
+        "2025-01-15T10:00:00Z",
+    )
 }
 
 #[tokio::test]
@@ -210,20 +210,7 @@ async fn idle_streams_get_keep_alives_and_outlive_the_request_timeout() {
     // Events still flow.
     let admin = Actor::admin(UserId::parse("admin").unwrap());
     app.service
-        .create(
-            Some(&admin),
-            NewSession {
-                fields: SessionInput {
-                    title: Some("Later".into()),
-                    instructor: Some("Someone".into()),
-                    video_url: Some("https://youtu.be/abc".into()),
-                    start_time: Some("2025-01-15T10:00:00Z".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-            None,
-        )
+        .create(Some(&admin), new_session("Later"), None)
         .await
         .unwrap();
     assert_eq!(events.next_event().await.0, "created");
@@ -259,20 +246,7 @@ async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
     for i in 0..10 {
         // Publishing never waits for the stalled subscriber.
         service
-            .create(
-                Some(&admin),
-                NewSession {
-                    fields: SessionInput {
-                        title: Some(format!("Session {i}")),
-                        instructor: Some("Someone".into()),
-                        video_url: Some("https://youtu.be/abc".into()),
-                        start_time: Some("2025-01-15T10:00:00Z".into()),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-                None,
-            )
+            .create(Some(&admin), new_session(format!("Session {i}")), None)
             .await
             .unwrap();
     }
@@ -305,25 +279,6 @@ async fn a_slow_subscriber_is_dropped_without_holding_up_anyone() {
     assert_eq!(reader.next_event().await.0, "deleted");
 }
 
-fn limited(burst: u32, source: ClientIpSource) -> HttpSettings {
-    let bucket = BucketSettings {
-        enabled: true,
-        burst,
-        per_second: 0.001,
-    };
-    HttpSettings {
-        rate_limits: RateLimitSettings {
-            enabled: true,
-            reads: bucket.clone(),
-            attendance: bucket.clone(),
-            admin_writes: bucket,
-            ..Default::default()
-        },
-        client_ip: source,
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn rate_limits_per_ip_through_the_trusted_proxy_header() {
     let header = axum::http::HeaderName::from_static("x-forwarded-for");
@@ -339,53 +294,39 @@ async fn rate_limits_per_ip_through_the_trusted_proxy_header() {
     for _ in 0..3 {
         assert_eq!(list("192.0.2.1").await.unwrap().status(), 200);
     }
-    let limited = list("192.0.2.1").await.unwrap();
-    assert_eq!(limited.status(), 429);
-    let retry_after: u64 = limited.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(retry_after >= 1);
-    assert_eq!(
-        limited.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
-    let problem: Value = limited.json().await.unwrap();
-    assert_eq!(problem["status"], 429);
-    assert_eq!(problem["code"], "rate_limited");
+    assert_rate_limited(list("192.0.2.1").await.unwrap()).await;
 
     // Another client is not affected.
     assert_eq!(list("192.0.2.2").await.unwrap().status(), 200);
 
     // Other buckets of the same client are separate.
-    let join = client
-        .post(format!("{base}/api/live-sessions/join"))
-        .header("x-forwarded-for", "192.0.2.1")
-        .bearer_auth(user_token("u1"))
-        .json(&json!({"sessionId": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let join = fetch(
+        client
+            .post(format!("{base}/api/live-sessions/join"))
+            .header("x-forwarded-for", "192.0.2.1")
+            .bearer_auth(user_token("u1"))
+            .json(&json!({"sessionId": "nope"})),
+    )
+    .await;
     assert_eq!(join.status(), 422);
-    let create = client
-        .post(format!("{base}/api/admin/live-sessions"))
-        .header("x-forwarded-for", "192.0.2.1")
-        .bearer_auth(admin_token())
-        .json(&session_body("Allowed"))
-        .send()
-        .await
-        .unwrap();
+    let create = fetch(
+        client
+            .post(format!("{base}/api/admin/live-sessions"))
+            .header("x-forwarded-for", "192.0.2.1")
+            .bearer_auth(admin_token())
+            .json(&session_body("Allowed")),
+    )
+    .await;
     assert_eq!(create.status(), 201);
 
     // Health probes are never limited.
     for _ in 0..5 {
-        let health = client
-            .get(format!("{base}/healthz"))
-            .header("x-forwarded-for", "192.0.2.1")
-            .send()
-            .await
-            .unwrap();
+        let health = fetch(
+            client
+                .get(format!("{base}/healthz"))
+                .header("x-forwarded-for", "192.0.2.1"),
+        )
+        .await;
         assert_eq!(health.status(), 200);
     }
 }
@@ -398,12 +339,12 @@ async fn rate_limits_use_the_peer_address_unless_a_header_is_trusted() {
     let mut statuses = Vec::new();
     for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
         // A forged header changes nothing: every request comes from 127.0.0.1.
-        let reply = client
-            .get(format!("{base}/api/live-sessions"))
-            .header("x-forwarded-for", ip)
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(
+            client
+                .get(format!("{base}/api/live-sessions"))
+                .header("x-forwarded-for", ip),
+        )
+        .await;
         statuses.push(reply.status().as_u16());
     }
     assert_eq!(statuses, vec![200, 200, 429]);
@@ -417,11 +358,7 @@ async fn disabled_limits_let_everything_through() {
     let base = serve(app.router.clone()).await;
     let client = reqwest::Client::new();
     for _ in 0..10 {
-        let reply = client
-            .get(format!("{base}/api/live-sessions"))
-            .send()
-            .await
-            .unwrap();
+        let reply = fetch(client.get(format!("{base}/api/live-sessions"))).await;
         assert_eq!(reply.status(), 200);
     }
 }
@@ -446,13 +383,13 @@ async fn a_request_that_takes_too_long_is_503() {
         let problem: Value = reply.json().await.unwrap();
         assert_eq!(problem["code"], "timeout");
     }
-    let create = client
-        .post(format!("{base}/api/admin/live-sessions"))
-        .bearer_auth(admin_token())
-        .json(&session_body("Never stored"))
-        .send()
-        .await
-        .unwrap();
+    let create = fetch(
+        client
+            .post(format!("{base}/api/admin/live-sessions"))
+            .bearer_auth(admin_token())
+            .json(&session_body("Never stored")),
+    )
+    .await;
     assert_eq!(create.status(), 503);
     // Liveness does not touch the store.
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();

@@ -72,16 +72,8 @@ async fn the_seed_form_with_a_local_start_time_is_accepted() {
     let app = app();
     let mut form = seed_form_with_local_time("true");
     form.push(Part::Text("timezone", "Asia/Karachi"));
-    let reply = send_multipart(
-        &app.router,
-        Method::POST,
-        CREATE,
-        Some(&admin_token()),
-        &form,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    assert_eq!(reply.json()["startTime"], "2025-01-15T05:00:00Z");
+    let created = create_from_form(&app.router, &form).await;
+    assert_eq!(created["startTime"], "2025-01-15T05:00:00Z");
 }
 
 #[tokio::test]
@@ -162,14 +154,6 @@ async fn time_zone_spelled_in_camel_case_is_the_same_field() {
 
     let mut form = seed_form_with_local_time("false");
     form.push(Part::Text("timeZone", "Asia/Karachi"));
-    let reply = send_multipart(
-        &app.router,
-        Method::POST,
-        CREATE,
-        Some(&admin_token()),
-        &form,
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    assert_eq!(reply.json()["startTime"], "2025-01-15T05:00:00Z");
+    let created = create_from_form(&app.router, &form).await;
+    assert_eq!(created["startTime"], "2025-01-15T05:00:00Z");
 }

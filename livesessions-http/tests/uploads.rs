@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use common::*;
 use livesessions_http::HttpSettings;
+use serde_json::Value;
 
 /// Sends the seed's create form with one thumbnail part and returns the reply.
 async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Reply {
@@ -30,6 +31,29 @@ async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]
     .await
 }
 
+/// Sends an update of session `id` whose only part is a new thumbnail.
+async fn replace_thumbnail(
+    app: &TestApp,
+    id: &str,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Reply {
+    send_multipart(
+        &app.router,
+        Method::PUT,
+        &format!("/api/admin/live-sessions/{id}"),
+        Some(&admin_token()),
+        &[Part::File {
+            name: "thumbnail",
+            file_name,
+            content_type,
+            bytes,
+        }],
+    )
+    .await
+}
+
 /// Nothing was stored: no file, no session.
 async fn assert_nothing_written(app: &TestApp) {
     assert_eq!(
@@ -45,28 +69,44 @@ async fn assert_nothing_written(app: &TestApp) {
     );
 }
 
+/// Sends the create form with one thumbnail part, asserts it was refused with a problem of
+/// `status` and that nothing was stored, and returns the problem.
+async fn refused_upload(
+    app: &TestApp,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    status: u16,
+) -> Value {
+    let problem = upload(app, file_name, content_type, bytes)
+        .await
+        .problem(status);
+    assert_nothing_written(app).await;
+    problem
+}
+
 #[tokio::test]
 async fn wrong_magic_bytes_are_415() {
     let app = app();
-    let reply = upload(
+    let problem = refused_upload(
         &app,
         "photo.png",
         "image/png",
         b"this is not an image at all",
+        415,
     )
     .await;
-    let problem = reply.problem(415);
     assert_eq!(problem["errors"][0]["field"], "thumbnail");
     assert_eq!(problem["errors"][0]["code"], "unsupported_type");
-    assert_nothing_written(&app).await;
 }
 
 #[tokio::test]
 async fn a_declared_type_that_disagrees_with_the_bytes_is_415() {
     let app = app();
-    let reply = upload(&app, "photo.jpg", "image/jpeg", PNG).await;
-    assert_eq!(reply.problem(415)["errors"][0]["code"], "type_mismatch");
-    assert_nothing_written(&app).await;
+    assert_eq!(
+        refused_upload(&app, "photo.jpg", "image/jpeg", PNG, 415).await["errors"][0]["code"],
+        "type_mismatch"
+    );
 }
 
 #[tokio::test]
@@ -77,10 +117,7 @@ async fn svg_with_script_is_415() {
         .await
         .problem(415);
     // Declared as a PNG, the bytes still give it away.
-    upload(&app, "logo.png", "image/png", svg)
-        .await
-        .problem(415);
-    assert_nothing_written(&app).await;
+    refused_upload(&app, "logo.png", "image/png", svg, 415).await;
 }
 
 #[tokio::test]
@@ -88,10 +125,7 @@ async fn html_polyglot_declared_as_html_is_415() {
     let app = app();
     let mut gif_html = b"GIF89a".to_vec();
     gif_html.extend_from_slice(b"<html><script>alert(1)</script></html>");
-    upload(&app, "x.html", "text/html", &gif_html)
-        .await
-        .problem(415);
-    assert_nothing_written(&app).await;
+    refused_upload(&app, "x.html", "text/html", &gif_html, 415).await;
 }
 
 #[tokio::test]
@@ -99,24 +133,23 @@ async fn oversized_thumbnails_are_413() {
     let app = app();
     let mut big = PNG.to_vec();
     big.resize(5 * 1024 * 1024 + 1, 0);
-    let reply = upload(&app, "big.png", "image/png", &big).await;
-    assert_eq!(reply.problem(413)["errors"][0]["code"], "too_large");
-    assert_nothing_written(&app).await;
+    assert_eq!(
+        refused_upload(&app, "big.png", "image/png", &big, 413).await["errors"][0]["code"],
+        "too_large"
+    );
 
     // Past the multipart body limit the form itself is refused.
     big.resize(7 * 1024 * 1024, 0);
-    upload(&app, "bigger.png", "image/png", &big)
-        .await
-        .problem(413);
-    assert_nothing_written(&app).await;
+    refused_upload(&app, "bigger.png", "image/png", &big, 413).await;
 }
 
 #[tokio::test]
 async fn empty_files_are_422() {
     let app = app();
-    let reply = upload(&app, "empty.png", "image/png", b"").await;
-    assert_eq!(reply.problem(422)["errors"][0]["code"], "empty");
-    assert_nothing_written(&app).await;
+    assert_eq!(
+        refused_upload(&app, "empty.png", "image/png", b"", 422).await["errors"][0]["code"],
+        "empty"
+    );
 }
 
 #[tokio::test]
@@ -160,17 +193,12 @@ async fn a_failed_update_keeps_the_old_thumbnail() {
     assert_eq!(created.status, StatusCode::CREATED);
     let session = created.json();
     let id = session["id"].as_str().unwrap();
-    let reply = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name: "b.gif",
-            content_type: "image/gif",
-            bytes: b"GIF87a-but-declared-as-png",
-        }],
+    let reply = replace_thumbnail(
+        &app,
+        id,
+        "b.gif",
+        "image/gif",
+        b"GIF87a-but-declared-as-png",
     )
     .await;
     assert_eq!(
@@ -188,19 +216,7 @@ async fn a_failed_update_keeps_the_old_thumbnail() {
     let files = std::fs::read_dir(app.thumbnails.path()).unwrap().count();
     assert_eq!(files, 1);
 
-    let refused = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name: "c.png",
-            content_type: "image/png",
-            bytes: b"not a png",
-        }],
-    )
-    .await;
+    let refused = replace_thumbnail(&app, id, "c.png", "image/png", b"not a png").await;
     refused.problem(415);
     assert_eq!(
         get(&app.router, &replaced, None).await.status,
@@ -378,19 +394,7 @@ async fn an_update_that_times_out_leaves_no_upload_behind_and_keeps_the_old_one(
     assert_eq!(original.len(), 1);
 
     store.mode.store(WRITES_HANG, Ordering::SeqCst);
-    let reply = send_multipart(
-        &app.router,
-        Method::PUT,
-        &format!("/api/admin/live-sessions/{id}"),
-        Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name: "b.png",
-            content_type: "image/png",
-            bytes: PNG,
-        }],
-    )
-    .await;
+    let reply = replace_thumbnail(&app, id, "b.png", "image/png", PNG).await;
     assert_eq!(reply.problem(503)["code"], "timeout");
     wait_for_files(&app, &original).await;
     store.mode.store(WRITES_PASS, Ordering::SeqCst);

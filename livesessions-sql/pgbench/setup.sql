@@ -11,5 +11,5 @@ INSERT INTO live_sessions (id, title, instructor, video_url, start_time, status,
     live_since, created_at, updated_at, version, list_rank, list_time_key)
 VALUES ('00000000-0000-7000-8000-000000000001', 'Stampede', 'Bench', 'https://youtu.be/x',
     now(), 'live', now(), now(), now(), now(), 2, 0, 0);
--- Only for sharded_counter_64.sql: allow 64 shards.
+-- Only for sharded_counter_64 (a variant run.sh writes): allow 64 shards.
 ALTER TABLE session_participant_counts DROP CONSTRAINT session_participant_counts_shard_check;

@@ -36,6 +36,61 @@ pub async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
+/// Sends a request over the socket and returns the answer, failing the test when none comes.
+pub async fn fetch(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+/// Sends a request over the socket and returns its JSON answer.
+pub async fn fetch_json(request: reqwest::RequestBuilder) -> Value {
+    fetch(request).await.json().await.unwrap()
+}
+
+/// A client whose connections all come from `ip` (any 127.0.0.0/8 address works on Linux), as
+/// a school's students do behind its one NAT address.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
+/// Statuses of a batch of replies, counted.
+pub fn tally(statuses: &[u16]) -> std::collections::BTreeMap<u16, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in statuses {
+        *counts.entry(*s).or_default() += 1;
+    }
+    counts
+}
+
+/// Asserts a `429` answer with `Retry-After` and a `rate_limited` problem.
+pub async fn assert_rate_limited(reply: reqwest::Response) {
+    assert_eq!(reply.status(), 429);
+    let retry_after: u64 = reply.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(reply.headers()["content-type"], "application/problem+json");
+    let problem: Value = reply.json().await.unwrap();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["code"], "rate_limited");
+}
+
+/// Sends `requests` all at once over the socket; returns their statuses, in order.
+pub async fn statuses_at_once(
+    requests: impl IntoIterator<Item = reqwest::RequestBuilder>,
+) -> Vec<u16> {
+    futures::future::join_all(requests.into_iter().map(|request| request.send()))
+        .await
+        .into_iter()
+        .map(|reply| reply.unwrap().status().as_u16())
+        .collect()
+}
+
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 
@@ -59,6 +114,27 @@ pub struct TestApp {
 pub fn settings() -> HttpSettings {
     HttpSettings {
         rate_limits: RateLimitSettings::disabled(),
+        ..Default::default()
+    }
+}
+
+/// Settings with every rate limit on, each bucket taking `burst` requests at once and refilling
+/// one per 1000 s, callers told apart by `source`.
+pub fn limited(burst: u32, source: livesessions_http::ClientIpSource) -> HttpSettings {
+    let bucket = livesessions_http::BucketSettings {
+        enabled: true,
+        burst,
+        per_second: 0.001,
+    };
+    HttpSettings {
+        rate_limits: RateLimitSettings {
+            enabled: true,
+            reads: bucket.clone(),
+            attendance: bucket.clone(),
+            admin_writes: bucket,
+            ..Default::default()
+        },
+        client_ip: source,
         ..Default::default()
     }
 }
@@ -199,6 +275,16 @@ impl Reply {
     }
 }
 
+/// The fields a validation problem's errors name, in order.
+pub fn problem_fields(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
+}
+
 pub async fn send(router: &Router, request: Request<Body>) -> Reply {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -222,14 +308,36 @@ pub fn request(method: Method, uri: &str, token: Option<&str>) -> axum::http::re
     builder
 }
 
-pub async fn get(router: &Router, uri: &str, token: Option<&str>) -> Reply {
+/// Sends a request without a body.
+pub async fn send_empty(router: &Router, method: Method, uri: &str, token: Option<&str>) -> Reply {
     send(
         router,
-        request(Method::GET, uri, token)
-            .body(Body::empty())
+        request(method, uri, token).body(Body::empty()).unwrap(),
+    )
+    .await
+}
+
+/// Sends `body` declared as `content_type`.
+pub async fn send_body(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> Reply {
+    send(
+        router,
+        request(method, uri, token)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
             .unwrap(),
     )
     .await
+}
+
+pub async fn get(router: &Router, uri: &str, token: Option<&str>) -> Reply {
+    send_empty(router, Method::GET, uri, token).await
 }
 
 pub async fn send_json(
@@ -239,24 +347,12 @@ pub async fn send_json(
     token: Option<&str>,
     body: &Value,
 ) -> Reply {
-    send(
-        router,
-        request(method, uri, token)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(serde_json::to_vec(body).unwrap()))
-            .unwrap(),
-    )
-    .await
+    let body = serde_json::to_vec(body).unwrap();
+    send_body(router, method, uri, token, "application/json", body).await
 }
 
 pub async fn post_empty(router: &Router, uri: &str, token: Option<&str>) -> Reply {
-    send(
-        router,
-        request(Method::POST, uri, token)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    send_empty(router, Method::POST, uri, token).await
 }
 
 /// A part of a multipart form.
@@ -268,6 +364,16 @@ pub enum Part<'a> {
         content_type: &'a str,
         bytes: &'a [u8],
     },
+}
+
+/// A `thumbnail` file part holding [`PNG`].
+pub fn png_thumbnail(file_name: &str) -> Part<'_> {
+    Part::File {
+        name: "thumbnail",
+        file_name,
+        content_type: "image/png",
+        bytes: PNG,
+    }
 }
 
 pub const BOUNDARY: &str = "----livesessionsTestBoundary7MA4YWxkTrZu0gW";
@@ -312,15 +418,14 @@ pub async fn send_multipart(
     token: Option<&str>,
     parts: &[Part<'_>],
 ) -> Reply {
-    send(
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    send_body(
         router,
-        request(method, uri, token)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(Body::from(multipart_body(parts)))
-            .unwrap(),
+        method,
+        uri,
+        token,
+        &content_type,
+        multipart_body(parts),
     )
     .await
 }
@@ -360,6 +465,18 @@ pub fn session_body(title: &str) -> Value {
     })
 }
 
+/// Sends `body` as an update of session `id` (`PUT /api/admin/live-sessions/{id}`) with `token`.
+pub async fn put_session(router: &Router, id: &str, token: &str, body: &Value) -> Reply {
+    let uri = format!("/api/admin/live-sessions/{id}");
+    send_json(router, Method::PUT, &uri, Some(token), body).await
+}
+
+/// Asserts a `201 Created` answer and returns its JSON.
+pub fn created(reply: Reply) -> Value {
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.json()
+}
+
 /// Creates a session through the API and returns its JSON.
 pub async fn create(router: &Router, body: &Value) -> Value {
     let reply = send_json(
@@ -370,8 +487,40 @@ pub async fn create(router: &Router, body: &Value) -> Value {
         body,
     )
     .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    reply.json()
+    created(reply)
+}
+
+/// Creates a session through the API from a multipart form and returns its JSON.
+pub async fn create_from_form(router: &Router, parts: &[Part<'_>]) -> Value {
+    let reply = send_multipart(
+        router,
+        Method::POST,
+        "/api/admin/live-sessions",
+        Some(&admin_token()),
+        parts,
+    )
+    .await;
+    created(reply)
+}
+
+/// Creates a session titled `title` ([`session_body`]) through the API and returns its id.
+pub async fn create_id(router: &Router, title: &str) -> String {
+    create(router, &session_body(title)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sends `body` to the join route (`POST /api/live-sessions/join`) with `token`.
+pub async fn post_join(router: &Router, token: &str, body: &Value) -> Reply {
+    send_json(
+        router,
+        Method::POST,
+        "/api/live-sessions/join",
+        Some(token),
+        body,
+    )
+    .await
 }
 
 /// How a [`FaultyStore`] fails.
