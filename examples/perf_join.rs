@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use livesessions::{
-    Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, SessionInput, UserId,
-};
+use livesessions::{Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, UserId};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::postgres::PgPoolOptions;
 use perf_common::{Conn, Percentiles};
@@ -56,14 +54,13 @@ struct Args {
 
 fn session_input(i: usize) -> NewSession {
     NewSession {
-        fields: SessionInput {
-            title: Some(format!("Class {i}")),
-            instructor: Some("Bench".into()),
-            video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
-            start_time: Some("2025-01-15T10:00:00Z".into()),
-            ..Default::default()
-        },
         is_live: true,
+        ..NewSession::new(
+            format!("Class {i}"),
+            "Bench",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "2025-01-15T10:00:00Z",
+        )
     }
 }
 

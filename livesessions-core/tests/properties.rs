@@ -2,7 +2,6 @@
 //! hold the attendance invariants (no negative duration, credit never above the live time,
 //! one record per counted participant), and no validating constructor panics on any input.
 
-use livesessions_core::SessionInput;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -89,16 +88,12 @@ impl World {
         let session = service
             .create(
                 Some(&admin),
-                NewSession {
-                    fields: SessionInput {
-                        title: Some("Property".into()),
-                        instructor: Some("Ferris".into()),
-                        video_url: Some("https://youtu.be/abc".into()),
-                        start_time: Some("2030-06-01T12:00:00Z".into()),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
+                NewSession::new(
+                    "Property",
+                    "Ferris",
+                    "https://youtu.be/abc",
+                    "2030-06-01T12:00:00Z",
+                ),
                 None,
             )
             .await
