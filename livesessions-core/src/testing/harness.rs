@@ -8,14 +8,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone as _, Utc};
 
 use crate::actor::Actor;
-use crate::analytics::{AttendanceSort, SortOrder};
+use crate::analytics::{AttendanceSort, SessionReport, SortOrder};
 use crate::attendance::Participant;
 use crate::clock::ManualClock;
 use crate::error::{Conflict, Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{JoinOutcome, Store};
 use crate::service::{JoinInput, LiveSessions, ServiceSettings};
-use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus};
+use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus, SessionUpdate};
 
 /// The presence timeout every case runs with (the default: 90 s).
 pub(crate) const T: i64 = 90;
@@ -139,12 +139,23 @@ impl Harness {
         }
     }
 
+    /// Creates a session through the service as the admin of this case.
+    pub async fn try_create(&self, new: NewSession) -> Result<LiveSession> {
+        self.service.create(Some(&self.admin), new, None).await
+    }
+
     /// Creates a scheduled session.
     pub async fn create(&self, title: &str, start: i64) -> LiveSession {
-        self.service
-            .create(Some(&self.admin), self.new_session(title, start), None)
+        self.try_create(self.new_session(title, start))
             .await
             .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
+    }
+
+    /// Changes a session through the service as the admin of this case, without an upload.
+    pub async fn try_update(&self, id: SessionId, update: SessionUpdate) -> Result<LiveSession> {
+        self.service
+            .update(Some(&self.admin), id, update, None)
+            .await
     }
 
     /// Creates a session and starts it now.
@@ -172,6 +183,22 @@ impl Harness {
             .cancel(Some(&self.admin), id)
             .await
             .unwrap_or_else(|e| panic!("cancelling the session failed: {e}"))
+    }
+
+    /// Tries `action` on a session: start, end and cancel as the admin of this case, join as
+    /// `who`. Answers the session as the action left it.
+    pub async fn try_act(
+        &self,
+        action: SessionAction,
+        who: &Actor,
+        id: SessionId,
+    ) -> Result<LiveSession> {
+        match action {
+            SessionAction::Start => self.service.start(Some(&self.admin), id).await,
+            SessionAction::End => self.service.end(Some(&self.admin), id).await,
+            SessionAction::Cancel => self.service.cancel(Some(&self.admin), id).await,
+            SessionAction::Join => self.try_join(who, id).await.map(|o| o.session),
+        }
     }
 
     pub async fn try_join(&self, who: &Actor, id: SessionId) -> Result<JoinOutcome> {
@@ -204,6 +231,14 @@ impl Harness {
             .leave(Some(who), id)
             .await
             .unwrap_or_else(|e| panic!("{} leaving failed: {e}", who.user_id))
+    }
+
+    /// A session's report, asked for by the admin of this case.
+    pub async fn report(&self, id: SessionId, threshold_percent: Option<u8>) -> SessionReport {
+        self.service
+            .report(Some(&self.admin), id, threshold_percent)
+            .await
+            .unwrap_or_else(|e| panic!("report failed: {e}"))
     }
 
     /// The session as stored.
