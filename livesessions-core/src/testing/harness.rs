@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone as _, Utc};
 
 use crate::actor::Actor;
-use crate::analytics::{AttendanceSort, SessionReport, SortOrder};
+use crate::analytics::{AttendancePage, AttendanceSort, SessionReport, SortOrder};
 use crate::attendance::Participant;
 use crate::clock::ManualClock;
 use crate::error::{Conflict, Error, Result};
@@ -262,6 +262,21 @@ impl Harness {
     /// Credited watch seconds of a stored participant.
     pub async fn credited(&self, who: &Actor, id: SessionId) -> i64 {
         self.participant(who, id).await.watch_seconds
+    }
+
+    /// The first `limit` rows of a session's attendance in join order, asked for by the admin of
+    /// this case.
+    pub async fn try_attendance(&self, id: SessionId, limit: u32) -> Result<AttendancePage> {
+        self.service
+            .attendance(
+                Some(&self.admin),
+                id,
+                AttendanceSort::JoinTime,
+                SortOrder::Asc,
+                0,
+                limit,
+            )
+            .await
     }
 
     /// User ids (without the tag) of a whole attendance list in the given order.
