@@ -136,10 +136,12 @@ impl LiveSessionsBuilder {
     }
 }
 
+/// The caller, who must be signed in.
 fn require_user(caller: Option<&Actor>) -> Result<&Actor> {
     caller.ok_or(Error::Unauthenticated)
 }
 
+/// The caller, who must be a signed-in admin.
 fn require_admin(caller: Option<&Actor>) -> Result<&Actor> {
     let actor = require_user(caller)?;
     if actor.admin {
@@ -174,6 +176,7 @@ impl LiveSessions {
         self.clock.now()
     }
 
+    /// Publishes a change of `session`, stamped now.
     fn publish(&self, kind: EventKind, session: &LiveSession) {
         self.events.publish(SessionEvent {
             kind,
@@ -188,6 +191,7 @@ impl LiveSessions {
         Presence::new(self.clock.now(), self.settings.presence_timeout)
     }
 
+    /// The stored session, or `NotFound`.
     async fn load(&self, id: SessionId) -> Result<LiveSession> {
         self.store
             .get_session(id)

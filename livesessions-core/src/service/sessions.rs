@@ -225,6 +225,7 @@ impl LiveSessions {
         Ok(())
     }
 
+    /// `session` as `caller` may see it, with its watching count.
     async fn view(&self, caller: Option<&Actor>, session: LiveSession) -> Result<SessionView> {
         let watching = if session.is_live() {
             self.store.watching(session.id, self.presence()).await?

@@ -90,6 +90,7 @@ impl Drop for PendingUpload {
     }
 }
 
+/// Deletes a thumbnail; a failure is logged, not returned.
 async fn delete_thumbnail(thumbnails: &dyn ThumbnailStore, key: &ThumbnailKey) {
     if let Err(error) = thumbnails.delete(key).await {
         tracing::warn!(%key, %error, "could not delete a thumbnail");

@@ -65,6 +65,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
+    /// A harness on `store` with a fresh tag, time zero and admin.
     pub fn new(store: Arc<dyn Store>) -> Self {
         let random = uuid::Uuid::new_v4();
         let tag = random.simple().to_string()[..8].to_owned();
@@ -99,6 +100,7 @@ impl Harness {
         }
     }
 
+    /// The presence timeout T of the service.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(T as u64)
     }
@@ -120,6 +122,7 @@ impl Harness {
             .with_email(format!("{name}@example.com"))
     }
 
+    /// The id of the user `name` of this case: `<tag>-<name>`.
     pub fn user_id(&self, name: &str) -> UserId {
         UserId::parse(&format!("{}-{name}", self.tag)).expect("a valid user id")
     }
@@ -164,6 +167,7 @@ impl Harness {
         self.start(session.id).await
     }
 
+    /// Starts a session as the admin.
     pub async fn start(&self, id: SessionId) -> LiveSession {
         self.service
             .start(Some(&self.admin), id)
@@ -171,6 +175,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("starting the session failed: {e}"))
     }
 
+    /// Ends a session as the admin.
     pub async fn end(&self, id: SessionId) -> LiveSession {
         self.service
             .end(Some(&self.admin), id)
@@ -178,6 +183,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("ending the session failed: {e}"))
     }
 
+    /// Cancels a session as the admin.
     pub async fn cancel(&self, id: SessionId) -> LiveSession {
         self.service
             .cancel(Some(&self.admin), id)
@@ -201,6 +207,7 @@ impl Harness {
         }
     }
 
+    /// `who` joins a session through the service.
     pub async fn try_join(&self, who: &Actor, id: SessionId) -> Result<JoinOutcome> {
         self.service
             .join(
@@ -213,12 +220,14 @@ impl Harness {
             .await
     }
 
+    /// `who` joins a session; a refusal fails the case.
     pub async fn join(&self, who: &Actor, id: SessionId) -> JoinOutcome {
         self.try_join(who, id)
             .await
             .unwrap_or_else(|e| panic!("{} joining failed: {e}", who.user_id))
     }
 
+    /// `who` sends a heartbeat; a refusal fails the case.
     pub async fn heartbeat(&self, who: &Actor, id: SessionId) -> Participant {
         self.service
             .heartbeat(Some(who), id)
@@ -226,6 +235,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e}", who.user_id))
     }
 
+    /// `who` leaves; a refusal fails the case.
     pub async fn leave(&self, who: &Actor, id: SessionId) -> Participant {
         self.service
             .leave(Some(who), id)
