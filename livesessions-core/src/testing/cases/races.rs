@@ -125,7 +125,8 @@ impl World {
     /// after the end, a heartbeat before the join, a start or end losing a version race) are
     /// fine, anything else fails the case.
     async fn run(self, op: Op, now: DateTime<Utc>) -> Result<(), String> {
-        let stamp = |lag: i64| now - TimeDelta::milliseconds(lag);
+        // The presence of an event stamped `lag` milliseconds before `now`.
+        let stamped = |lag: i64| Presence::new(now - TimeDelta::milliseconds(lag), self.timeout);
         let result = match op {
             Op::Start => self
                 .service
@@ -142,26 +143,18 @@ impl World {
                 .join(&JoinRequest {
                     session_id: self.session,
                     joiner: self.users[user].clone(),
-                    presence: Presence::new(stamp(lag_ms), self.timeout),
+                    presence: stamped(lag_ms),
                 })
                 .await
                 .map(drop),
             Op::Heartbeat { user, lag_ms } => self
                 .store
-                .heartbeat(
-                    self.session,
-                    &self.users[user].user_id,
-                    Presence::new(stamp(lag_ms), self.timeout),
-                )
+                .heartbeat(self.session, &self.users[user].user_id, stamped(lag_ms))
                 .await
                 .map(drop),
             Op::Leave { user, lag_ms } => self
                 .store
-                .leave(
-                    self.session,
-                    &self.users[user].user_id,
-                    Presence::new(stamp(lag_ms), self.timeout),
-                )
+                .leave(self.session, &self.users[user].user_id, stamped(lag_ms))
                 .await
                 .map(drop),
         };
