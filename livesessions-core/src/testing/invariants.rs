@@ -75,3 +75,55 @@ pub fn check_watch_time(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::testing::harness::Harness;
+
+    #[tokio::test]
+    async fn each_broken_rule_is_reported() {
+        let h = Harness::new(Arc::new(MemoryStore::new()));
+        let session = h.create_live("rules").await;
+        let ahmed = h.user("ahmed");
+        h.join(&ahmed, session.id).await;
+        h.set(30);
+        let session = h.session(session.id).await;
+        let p = h.participant(&ahmed, session.id).await;
+        let now = h.at(30);
+        assert_eq!(check_watch_time(&session, &p, now, h.timeout()), Ok(()));
+        let broken = |change: fn(&mut LiveSession, &mut Participant, DateTime<Utc>)| {
+            let (mut session, mut p) = (session.clone(), p.clone());
+            change(&mut session, &mut p, now);
+            check_watch_time(&session, &p, now, h.timeout())
+        };
+        for (rule, result) in [
+            ("negative credit", broken(|_, p, _| p.watch_seconds = -1)),
+            (
+                "credit beyond the live time",
+                broken(|_, p, _| p.watch_seconds = 31),
+            ),
+            (
+                "open before the live period",
+                broken(|s, p, _| p.present_since = s.live_since.map(|t| t - TimeDelta::seconds(1))),
+            ),
+            (
+                "open while ended",
+                broken(|s, _, now| {
+                    s.end(now).expect("end a live session");
+                }),
+            ),
+            (
+                "open before the last leave",
+                broken(|_, p, now| p.left_at = Some(now - TimeDelta::seconds(1))),
+            ),
+        ] {
+            assert!(result.is_err(), "{rule} is not reported");
+        }
+    }
+}
