@@ -32,7 +32,7 @@ pub struct Participant {
     pub user_name: UserName,
     /// Email at the last join.
     pub email: Email,
-    /// First join (`joinTime` in the seed's documents).
+    /// First join (`joinTime` in the JSON API).
     pub first_joined_at: DateTime<Utc>,
     /// Most recent join.
     pub last_joined_at: DateTime<Utc>,
@@ -161,7 +161,7 @@ impl Participant {
         self.watch_seconds + open
     }
 
-    /// `watchDuration` of the seed's documents: whole minutes, rounded down.
+    /// Watch time in whole minutes, rounded down (`watchDuration` in the JSON API).
     pub fn watch_minutes(&self) -> i64 {
         self.watch_seconds / 60
     }

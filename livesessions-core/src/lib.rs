@@ -90,6 +90,7 @@ pub mod session;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod thumbnails;
+mod upload;
 pub mod values;
 
 pub use actor::Actor;
@@ -109,15 +110,13 @@ pub use ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
 };
 pub use presence::Presence;
-pub use service::{
-    JoinInput, LiveSessions, LiveSessionsBuilder, ServiceSettings, SessionView, ThumbnailUpload,
-    MAX_THUMBNAIL_BYTES,
-};
+pub use service::{JoinInput, LiveSessions, LiveSessionsBuilder, ServiceSettings, SessionView};
 pub use session::{
     Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction, SessionFields,
     SessionInput, SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
+pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
 pub use values::{
     Description, Email, ImageKind, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
     Title, UserName, VideoProvider, VideoUrl,

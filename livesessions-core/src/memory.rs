@@ -77,6 +77,19 @@ fn replace_session(inner: &mut Inner, new: &LiveSession) -> Result<LiveSession> 
     Ok(stored.clone())
 }
 
+/// The participant `user_id` of `session_id`, to change, or `NotFound`.
+fn participant_mut<'a>(
+    inner: &'a mut Inner,
+    session_id: SessionId,
+    user_id: &UserId,
+) -> Result<&'a mut Participant> {
+    inner
+        .participants
+        .get_mut(&session_id)
+        .and_then(|ps| ps.get_mut(user_id))
+        .ok_or_else(|| Error::participant_not_found(session_id, user_id))
+}
+
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
@@ -175,11 +188,7 @@ impl AttendanceStore for MemoryStore {
             .get(&session_id)
             .ok_or_else(|| Error::session_not_found(session_id))?
             .live_period_start();
-        let p = inner
-            .participants
-            .get_mut(&session_id)
-            .and_then(|ps| ps.get_mut(user_id))
-            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        let p = participant_mut(&mut inner, session_id, user_id)?;
         p.touch(at, live, timeout);
         Ok(p.clone())
     }
@@ -191,11 +200,7 @@ impl AttendanceStore for MemoryStore {
         Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
         let mut inner = self.write();
-        let p = inner
-            .participants
-            .get_mut(&session_id)
-            .and_then(|ps| ps.get_mut(user_id))
-            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        let p = participant_mut(&mut inner, session_id, user_id)?;
         p.leave(at, timeout);
         Ok(p.clone())
     }

@@ -20,6 +20,9 @@
 //! The store a setup returns must not be shared with other tests running at the same time:
 //! the cases count sessions and participants and expect to find only their own.
 //!
+//! [`check_watch_time`] states the watch-time rules a participant satisfies at any moment, for
+//! tests of a store's own that interleave events at random.
+//!
 //! # Example
 //!
 //! A third-party store `MyStore` runs the suite from an integration test of its crate, with
@@ -79,6 +82,9 @@ use crate::ports::Store;
 
 pub mod cases;
 mod harness;
+mod invariants;
+
+pub use invariants::check_watch_time;
 
 #[doc(hidden)]
 pub use futures;

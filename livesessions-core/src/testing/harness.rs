@@ -8,14 +8,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone as _, Utc};
 
 use crate::actor::Actor;
-use crate::analytics::{AttendanceSort, SortOrder};
+use crate::analytics::{AttendancePage, AttendanceSort, SessionReport, SortOrder};
 use crate::attendance::Participant;
 use crate::clock::ManualClock;
 use crate::error::{Conflict, Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{JoinOutcome, Store};
 use crate::service::{JoinInput, LiveSessions, ServiceSettings};
-use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus};
+use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus, SessionUpdate};
 
 /// The presence timeout every case runs with (the default: 90 s).
 pub(crate) const T: i64 = 90;
@@ -65,6 +65,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
+    /// A harness on `store` with a fresh tag, time zero and admin.
     pub fn new(store: Arc<dyn Store>) -> Self {
         let random = uuid::Uuid::new_v4();
         let tag = random.simple().to_string()[..8].to_owned();
@@ -99,6 +100,7 @@ impl Harness {
         }
     }
 
+    /// The presence timeout T of the service.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(T as u64)
     }
@@ -120,6 +122,7 @@ impl Harness {
             .with_email(format!("{name}@example.com"))
     }
 
+    /// The id of the user `name` of this case: `<tag>-<name>`.
     pub fn user_id(&self, name: &str) -> UserId {
         UserId::parse(&format!("{}-{name}", self.tag)).expect("a valid user id")
     }
@@ -139,12 +142,23 @@ impl Harness {
         }
     }
 
+    /// Creates a session through the service as the admin of this case.
+    pub async fn try_create(&self, new: NewSession) -> Result<LiveSession> {
+        self.service.create(Some(&self.admin), new, None).await
+    }
+
     /// Creates a scheduled session.
     pub async fn create(&self, title: &str, start: i64) -> LiveSession {
-        self.service
-            .create(Some(&self.admin), self.new_session(title, start), None)
+        self.try_create(self.new_session(title, start))
             .await
             .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
+    }
+
+    /// Changes a session through the service as the admin of this case, without an upload.
+    pub async fn try_update(&self, id: SessionId, update: SessionUpdate) -> Result<LiveSession> {
+        self.service
+            .update(Some(&self.admin), id, update, None)
+            .await
     }
 
     /// Creates a session and starts it now.
@@ -153,6 +167,7 @@ impl Harness {
         self.start(session.id).await
     }
 
+    /// Starts a session as the admin.
     pub async fn start(&self, id: SessionId) -> LiveSession {
         self.service
             .start(Some(&self.admin), id)
@@ -160,6 +175,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("starting the session failed: {e}"))
     }
 
+    /// Ends a session as the admin.
     pub async fn end(&self, id: SessionId) -> LiveSession {
         self.service
             .end(Some(&self.admin), id)
@@ -167,6 +183,7 @@ impl Harness {
             .unwrap_or_else(|e| panic!("ending the session failed: {e}"))
     }
 
+    /// Cancels a session as the admin.
     pub async fn cancel(&self, id: SessionId) -> LiveSession {
         self.service
             .cancel(Some(&self.admin), id)
@@ -174,6 +191,23 @@ impl Harness {
             .unwrap_or_else(|e| panic!("cancelling the session failed: {e}"))
     }
 
+    /// Tries `action` on a session: start, end and cancel as the admin of this case, join as
+    /// `who`. Answers the session as the action left it.
+    pub async fn try_act(
+        &self,
+        action: SessionAction,
+        who: &Actor,
+        id: SessionId,
+    ) -> Result<LiveSession> {
+        match action {
+            SessionAction::Start => self.service.start(Some(&self.admin), id).await,
+            SessionAction::End => self.service.end(Some(&self.admin), id).await,
+            SessionAction::Cancel => self.service.cancel(Some(&self.admin), id).await,
+            SessionAction::Join => self.try_join(who, id).await.map(|o| o.session),
+        }
+    }
+
+    /// `who` joins a session through the service.
     pub async fn try_join(&self, who: &Actor, id: SessionId) -> Result<JoinOutcome> {
         self.service
             .join(
@@ -186,12 +220,14 @@ impl Harness {
             .await
     }
 
+    /// `who` joins a session; a refusal fails the case.
     pub async fn join(&self, who: &Actor, id: SessionId) -> JoinOutcome {
         self.try_join(who, id)
             .await
             .unwrap_or_else(|e| panic!("{} joining failed: {e}", who.user_id))
     }
 
+    /// `who` sends a heartbeat; a refusal fails the case.
     pub async fn heartbeat(&self, who: &Actor, id: SessionId) -> Participant {
         self.service
             .heartbeat(Some(who), id)
@@ -199,11 +235,20 @@ impl Harness {
             .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e}", who.user_id))
     }
 
+    /// `who` leaves; a refusal fails the case.
     pub async fn leave(&self, who: &Actor, id: SessionId) -> Participant {
         self.service
             .leave(Some(who), id)
             .await
             .unwrap_or_else(|e| panic!("{} leaving failed: {e}", who.user_id))
+    }
+
+    /// A session's report, asked for by the admin of this case.
+    pub async fn report(&self, id: SessionId, threshold_percent: Option<u8>) -> SessionReport {
+        self.service
+            .report(Some(&self.admin), id, threshold_percent)
+            .await
+            .unwrap_or_else(|e| panic!("report failed: {e}"))
     }
 
     /// The session as stored.
@@ -227,6 +272,21 @@ impl Harness {
     /// Credited watch seconds of a stored participant.
     pub async fn credited(&self, who: &Actor, id: SessionId) -> i64 {
         self.participant(who, id).await.watch_seconds
+    }
+
+    /// The first `limit` rows of a session's attendance in join order, asked for by the admin of
+    /// this case.
+    pub async fn try_attendance(&self, id: SessionId, limit: u32) -> Result<AttendancePage> {
+        self.service
+            .attendance(
+                Some(&self.admin),
+                id,
+                AttendanceSort::JoinTime,
+                SortOrder::Asc,
+                0,
+                limit,
+            )
+            .await
     }
 
     /// User ids (without the tag) of a whole attendance list in the given order.

@@ -32,16 +32,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     // At 100: ahmed 0..100 open (cap 150) = 100; sara 10..40 = 30; bilal 20..100 open (cap 110)
     // = 80. Watching at 100: ahmed (seen 60) and bilal (seen 20), both within 90 s.
     h.set(100);
-    let report = |threshold: Option<u8>| {
-        let h = &h;
-        async move {
-            h.service
-                .report(Some(&h.admin), session.id, threshold)
-                .await
-                .expect("report")
-        }
-    };
-    let r = report(None).await;
+    let r = h.report(session.id, None).await;
     assert_eq!(r.session_id, session.id);
     assert_eq!(r.participants, 3);
     assert_eq!(r.watching, 2);
@@ -55,14 +46,14 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
         "ahmed (100 %) and bilal (80 %) watched at least 75 %"
     );
     assert_eq!(
-        report(Some(80)).await.attended,
+        h.report(session.id, Some(80)).await.attended,
         2,
         "80 % of 100 s is met by 80 s"
     );
-    assert_eq!(report(Some(81)).await.attended, 1);
-    assert_eq!(report(Some(100)).await.attended, 1);
-    assert_eq!(report(Some(30)).await.attended, 3);
-    assert_eq!(report(Some(0)).await.attended, 3);
+    assert_eq!(h.report(session.id, Some(81)).await.attended, 1);
+    assert_eq!(h.report(session.id, Some(100)).await.attended, 1);
+    assert_eq!(h.report(session.id, Some(30)).await.attended, 3);
+    assert_eq!(h.report(session.id, Some(0)).await.attended, 3);
     match h
         .service
         .report(Some(&h.admin), session.id, Some(101))
@@ -74,7 +65,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
 
     // Later, open intervals are capped: ahmed 0..150 = 150, bilal 20..110 = 90.
     h.set(400);
-    let r = report(None).await;
+    let r = h.report(session.id, None).await;
     assert_eq!(r.total_watch_seconds, 150 + 30 + 90);
     assert_eq!(r.max_watch_seconds, 150);
     assert_eq!(r.watching, 0);
@@ -84,7 +75,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     // After the end the same figures are credited.
     let ended = h.end(session.id).await;
     h.set(1000);
-    let r = report(Some(30)).await;
+    let r = h.report(session.id, Some(30)).await;
     assert_eq!(r.total_watch_seconds, 270);
     assert_eq!(r.average_watch_seconds(), 90.0);
     assert_eq!(r.live_seconds, ended.live_seconds);
@@ -94,11 +85,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     // A session that was never live: no live time, nobody attended.
     let scheduled = h.create("not yet", 5000).await;
     h.join(&ahmed, scheduled.id).await;
-    let r = h
-        .service
-        .report(Some(&h.admin), scheduled.id, Some(0))
-        .await
-        .expect("report");
+    let r = h.report(scheduled.id, Some(0)).await;
     assert_eq!(r.participants, 1);
     assert_eq!(r.total_watch_seconds, 0);
     assert_eq!(r.live_seconds, 0);
@@ -107,11 +94,7 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
 
     // No participants at all.
     let empty = h.create_live("empty").await;
-    let r = h
-        .service
-        .report(Some(&h.admin), empty.id, None)
-        .await
-        .expect("report");
+    let r = h.report(empty.id, None).await;
     assert_eq!(r.participants, 0);
     assert_eq!(r.total_watch_seconds, 0);
     assert_eq!(r.average_watch_seconds(), 0.0);

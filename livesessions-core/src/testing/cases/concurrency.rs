@@ -4,7 +4,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::actor::Actor;
-use crate::analytics::{AttendanceSort, SortOrder};
 use crate::attendance::Participant;
 use crate::ids::SessionId;
 use crate::ports::{JoinOutcome, Store};
@@ -46,19 +45,27 @@ fn join_task(
     }
 }
 
+/// A heartbeat of `who` (a leave when `leaving`) as a task of its own.
+fn presence_task(
+    service: &LiveSessions,
+    who: &Actor,
+    id: SessionId,
+    leaving: bool,
+) -> impl std::future::Future<Output = Participant> + Send + 'static {
+    let service = service.clone();
+    let who = who.clone();
+    async move {
+        let (what, result) = if leaving {
+            ("leaving", service.leave(Some(&who), id).await)
+        } else {
+            ("heartbeat", service.heartbeat(Some(&who), id).await)
+        };
+        result.unwrap_or_else(|e| panic!("{} {what} failed: {e} ({e:?})", who.user_id))
+    }
+}
+
 async fn all_participants(h: &Harness, id: SessionId) -> (u64, Vec<Participant>) {
-    let page = h
-        .service
-        .attendance(
-            Some(&h.admin),
-            id,
-            AttendanceSort::JoinTime,
-            SortOrder::Asc,
-            0,
-            10_000,
-        )
-        .await
-        .expect("attendance");
+    let page = h.try_attendance(id, 10_000).await.expect("attendance");
     (
         page.total,
         page.rows.into_iter().map(|r| r.participant).collect(),
@@ -161,28 +168,8 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
     all_at_once(joins).await;
     assert_eq!(h.session(session.id).await.participants, viewers as u64);
 
-    let heartbeat = |who: &Actor| {
-        let service = h.service.clone();
-        let who = who.clone();
-        let id = session.id;
-        async move {
-            service
-                .heartbeat(Some(&who), id)
-                .await
-                .unwrap_or_else(|e| panic!("{}'s heartbeat failed: {e} ({e:?})", who.user_id))
-        }
-    };
-    let leave = |who: &Actor| {
-        let service = h.service.clone();
-        let who = who.clone();
-        let id = session.id;
-        async move {
-            service
-                .leave(Some(&who), id)
-                .await
-                .unwrap_or_else(|e| panic!("{} leaving failed: {e} ({e:?})", who.user_id))
-        }
-    };
+    let heartbeat = |who: &Actor| presence_task(&h.service, who, session.id, false);
+    let leave = |who: &Actor| presence_task(&h.service, who, session.id, true);
 
     // At 30 s: three heartbeats per user, all at once.
     h.set(30);
@@ -216,11 +203,7 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
         assert_eq!(p.present_since, None);
         assert_eq!(p.last_seen, h.at(if expected == 90 { 60 } else { 30 }));
     }
-    let report = h
-        .service
-        .report(Some(&h.admin), session.id, None)
-        .await
-        .expect("report");
+    let report = h.report(session.id, None).await;
     assert_eq!(report.total_watch_seconds, half as i64 * (90 + 60));
     assert_eq!(report.max_watch_seconds, 90);
     assert_eq!(report.participants, viewers as u64);

@@ -44,11 +44,7 @@ async fn create_with(h: &Harness, title: String, instructor: &str, description: 
         },
         ..h.new_session("unused", 0)
     };
-    h.service
-        .create(Some(&h.admin), request, None)
-        .await
-        .expect("create")
-        .id
+    h.try_create(request).await.expect("create").id
 }
 
 fn sorted(mut ids: Vec<SessionId>) -> Vec<SessionId> {

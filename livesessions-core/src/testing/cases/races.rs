@@ -27,13 +27,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::analytics::{AttendanceSort, SortOrder};
 use crate::attendance::Joiner;
 use crate::error::{Conflict, Error};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{JoinRequest, Store};
 use crate::service::LiveSessions;
 use crate::testing::harness::{scaled, Harness, T};
+use crate::testing::invariants::check_watch_time;
 use crate::values::{Email, UserName};
 use crate::Actor;
 
@@ -125,7 +125,8 @@ impl World {
     /// after the end, a heartbeat before the join, a start or end losing a version race) are
     /// fine, anything else fails the case.
     async fn run(self, op: Op, now: DateTime<Utc>) -> Result<(), String> {
-        let stamp = |lag: i64| now - TimeDelta::milliseconds(lag);
+        // The presence of an event stamped `lag` milliseconds before `now`.
+        let stamped = |lag: i64| Presence::new(now - TimeDelta::milliseconds(lag), self.timeout);
         let result = match op {
             Op::Start => self
                 .service
@@ -142,26 +143,18 @@ impl World {
                 .join(&JoinRequest {
                     session_id: self.session,
                     joiner: self.users[user].clone(),
-                    presence: Presence::new(stamp(lag_ms), self.timeout),
+                    presence: stamped(lag_ms),
                 })
                 .await
                 .map(drop),
             Op::Heartbeat { user, lag_ms } => self
                 .store
-                .heartbeat(
-                    self.session,
-                    &self.users[user].user_id,
-                    Presence::new(stamp(lag_ms), self.timeout),
-                )
+                .heartbeat(self.session, &self.users[user].user_id, stamped(lag_ms))
                 .await
                 .map(drop),
             Op::Leave { user, lag_ms } => self
                 .store
-                .leave(
-                    self.session,
-                    &self.users[user].user_id,
-                    Presence::new(stamp(lag_ms), self.timeout),
-                )
+                .leave(self.session, &self.users[user].user_id, stamped(lag_ms))
                 .await
                 .map(drop),
         };
@@ -271,15 +264,7 @@ async fn check(
     let session = h.session(world.session).await;
     let live_seconds = session.live_duration_at(now);
     let page = h
-        .service
-        .attendance(
-            Some(&h.admin),
-            world.session,
-            AttendanceSort::JoinTime,
-            SortOrder::Asc,
-            0,
-            1000,
-        )
+        .try_attendance(world.session, 1000)
         .await
         .unwrap_or_else(|e| panic!("{at}: attendance failed: {e}"));
     assert_eq!(
@@ -294,12 +279,9 @@ async fn check(
     for row in &page.rows {
         let p = &row.participant;
         let who = h.untag(p.user_id.as_str());
-        assert!(
-            p.watch_seconds >= 0 && p.watch_seconds <= live_seconds,
-            "{at}: {who} has {} credited seconds, the session was live {live_seconds} s \
-             ({p:?})",
-            p.watch_seconds
-        );
+        if let Err(broken) = check_watch_time(&session, p, now, world.timeout) {
+            panic!("{at}: {who}: {broken} ({p:?})");
+        }
         assert!(
             row.watch_seconds_now <= live_seconds,
             "{at}: {who} has watched {} s as of now, the session was live {live_seconds} s \
@@ -312,33 +294,5 @@ async fn check(
             "{at}: {who}'s credited seconds went down from {before:?} to {}",
             p.watch_seconds
         );
-        let Some(since) = p.present_since else {
-            continue;
-        };
-        match session.live_since {
-            Some(period) if session.is_live() => {
-                assert!(
-                    since >= period,
-                    "{at}: {who}'s open interval starts at {since}, before the current live \
-                     period began at {period} ({p:?})"
-                );
-                assert!(
-                    session.started_at.is_some_and(|s| since >= s),
-                    "{at}: {who}'s open interval starts before startedAt ({p:?})"
-                );
-            }
-            _ => panic!(
-                "{at}: {who} is present (since {since}) in a session that is {} \
-                 (endedAt {:?}) ({p:?})",
-                session.status, session.ended_at
-            ),
-        }
-        if let Some(left) = p.left_at {
-            assert!(
-                since >= left,
-                "{at}: {who}'s open interval starts at {since}, before their leave at {left}: \
-                 a late event reopened it ({p:?})"
-            );
-        }
     }
 }

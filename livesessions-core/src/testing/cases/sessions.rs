@@ -96,20 +96,15 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     // Through the service, with the clock at a microsecond fraction.
     h.clock.set(micros(7, 777_777));
     let created = h
-        .service
-        .create(
-            Some(&h.admin),
-            NewSession {
-                fields: SessionInput {
-                    timezone: Some("America/New_York".into()),
-                    thumbnail_url: Some("https://cdn.example.com/thumb.jpg".into()),
-                    description: Some("A description".into()),
-                    ..h.new_session("scheduled", 86_400).fields
-                },
-                ..h.new_session("scheduled", 86_400)
+        .try_create(NewSession {
+            fields: SessionInput {
+                timezone: Some("America/New_York".into()),
+                thumbnail_url: Some("https://cdn.example.com/thumb.jpg".into()),
+                description: Some("A description".into()),
+                ..h.new_session("scheduled", 86_400).fields
             },
-            None,
-        )
+            ..h.new_session("scheduled", 86_400)
+        })
         .await
         .expect("create");
     assert_eq!(created.status, SessionStatus::Scheduled);
@@ -221,28 +216,21 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
 pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let created = h
-        .service
-        .create(
-            Some(&h.admin),
-            NewSession {
-                fields: SessionInput {
-                    description: Some("Before".into()),
-                    thumbnail_url: Some("https://cdn.example.com/a.png".into()),
-                    timezone: Some("Asia/Karachi".into()),
-                    ..h.new_session("partial", 0).fields
-                },
-                ..h.new_session("partial", 0)
+        .try_create(NewSession {
+            fields: SessionInput {
+                description: Some("Before".into()),
+                thumbnail_url: Some("https://cdn.example.com/a.png".into()),
+                timezone: Some("Asia/Karachi".into()),
+                ..h.new_session("partial", 0).fields
             },
-            None,
-        )
+            ..h.new_session("partial", 0)
+        })
         .await
         .expect("create");
 
     h.set(10);
     let renamed = h
-        .service
-        .update(
-            Some(&h.admin),
+        .try_update(
             created.id,
             SessionUpdate {
                 fields: SessionInput {
@@ -251,7 +239,6 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 },
                 ..Default::default()
             },
-            None,
         )
         .await
         .expect("update the title");
@@ -268,9 +255,7 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     h.set(20);
     let changed = h
-        .service
-        .update(
-            Some(&h.admin),
+        .try_update(
             created.id,
             SessionUpdate {
                 fields: SessionInput {
@@ -284,7 +269,6 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 expected_version: Some(2),
                 ..Default::default()
             },
-            None,
         )
         .await
         .expect("update several fields");
@@ -310,9 +294,7 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, changed);
 
     let cleared = h
-        .service
-        .update(
-            Some(&h.admin),
+        .try_update(
             created.id,
             SessionUpdate {
                 fields: SessionInput {
@@ -322,7 +304,6 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 },
                 ..Default::default()
             },
-            None,
         )
         .await
         .expect("clear the thumbnail and the zone");
@@ -333,9 +314,7 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     // A stale expected version is a conflict and changes nothing.
     let refused = h
-        .service
-        .update(
-            Some(&h.admin),
+        .try_update(
             created.id,
             SessionUpdate {
                 fields: SessionInput {
@@ -345,15 +324,12 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 expected_version: Some(3),
                 ..Default::default()
             },
-            None,
         )
         .await;
     assert_version_mismatch(refused);
     // Invalid fields are all reported and change nothing.
     match h
-        .service
-        .update(
-            Some(&h.admin),
+        .try_update(
             created.id,
             SessionUpdate {
                 fields: SessionInput {
@@ -363,7 +339,6 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
                 },
                 ..Default::default()
             },
-            None,
         )
         .await
     {
@@ -372,28 +347,24 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     }
     // An empty update changes nothing, not even the version.
     let unchanged = h
-        .service
-        .update(Some(&h.admin), created.id, SessionUpdate::default(), None)
+        .try_update(created.id, SessionUpdate::default())
         .await
         .expect("an empty update");
     assert_eq!(unchanged, cleared);
     assert_eq!(h.session(created.id).await, cleared);
 
     assert_not_found(
-        h.service
-            .update(
-                Some(&h.admin),
-                SessionId::new(),
-                SessionUpdate {
-                    fields: SessionInput {
-                        title: Some("x".into()),
-                        ..Default::default()
-                    },
+        h.try_update(
+            SessionId::new(),
+            SessionUpdate {
+                fields: SessionInput {
+                    title: Some("x".into()),
                     ..Default::default()
                 },
-                None,
-            )
-            .await,
+                ..Default::default()
+            },
+        )
+        .await,
     );
 }
 
@@ -450,18 +421,7 @@ pub async fn delete_cascades_to_participants(store: Arc<dyn Store>) {
     assert!(sara_history.sessions.is_empty());
 
     assert_not_found(h.service.report(Some(&h.admin), doomed.id, None).await);
-    assert_not_found(
-        h.service
-            .attendance(
-                Some(&h.admin),
-                doomed.id,
-                AttendanceSort::JoinTime,
-                SortOrder::Asc,
-                0,
-                100,
-            )
-            .await,
-    );
+    assert_not_found(h.try_attendance(doomed.id, 100).await);
     assert_not_found(h.service.heartbeat(Some(&ahmed), doomed.id).await);
     assert_not_found(h.try_join(&ahmed, doomed.id).await);
     assert_not_found(h.service.delete(Some(&h.admin), doomed.id).await);

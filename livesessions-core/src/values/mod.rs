@@ -1,0 +1,20 @@
+//! Validating value objects: each constructor checks its rule and names the field it refuses.
+//!
+//! Every constructor checks its input and reports a [`FieldError`](crate::FieldError) naming the
+//! field, so a request can report all its invalid fields at once. Values read back from a store
+//! go through the same constructors.
+//!
+//! - texts: [`Title`], [`Instructor`], [`Description`], [`UserName`], [`Email`];
+//! - links: [`VideoUrl`] (with its [`VideoProvider`]) and [`ThumbnailUrl`];
+//! - uploaded images: [`Thumbnail`], [`ThumbnailKey`], [`ImageKind`];
+//! - times: [`parse_instant`], [`parse_start_time`], [`StartTime`], [`TimeZone`].
+
+mod text;
+mod thumbnail;
+mod time;
+mod url;
+
+pub use text::{Description, Email, Instructor, Title, UserName};
+pub use thumbnail::{ImageKind, Thumbnail, ThumbnailKey};
+pub use time::{parse_instant, parse_start_time, StartTime, TimeZone};
+pub use url::{ThumbnailUrl, VideoProvider, VideoUrl};
