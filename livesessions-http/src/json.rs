@@ -431,9 +431,9 @@ impl From<&Participation> for ParticipationJson {
     }
 }
 
-/// A join request, as the original app's page sends it. Identity comes from the token: `userId`, if
-/// sent, must be the token's subject; `userName` and `email` are used only when the token has
-/// none; `joinTime` is ignored (the server's clock decides).
+/// A join request, as the original app's page sends it. Identity comes from the token:
+/// `userId`, if sent, must be the token's subject; `userName` and `email` are used only when the
+/// token has none; `joinTime` is ignored (the server's clock decides).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequestJson {

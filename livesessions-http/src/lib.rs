@@ -82,7 +82,7 @@
 //!
 //! # What the router serves
 //!
-//! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in the original app's
+//! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in its
 //! camelCase names, errors as `application/problem+json` (unknown paths and wrong methods
 //! included), `GET /api/openapi.json`, `/healthz` and `/readyz` (which asks the store). Each
 //! request gets an `x-request-id` (kept when the client sends one) and a `tracing` span.

@@ -23,23 +23,40 @@ use crate::state::AppState;
 pub(crate) fn table() -> Vec<RouteSpec> {
     use Bucket::{AdminWrites, Attendance, Reads};
     vec![
-        get("/api/live-sessions", sessions::list_sessions).limit(Reads).errors(&[422]),
-        get("/api/live-sessions/{id}", sessions::get_session).limit(Reads).errors(&[404]),
-        post("/api/live-sessions/join", attendance::join).limit(Attendance).json().errors(&[403, 404, 409, 413, 415, 422]),
-        post("/api/live-sessions/{id}/heartbeat", attendance::heartbeat).limit(Attendance).errors(&[404]),
-        post("/api/live-sessions/{id}/leave", attendance::leave).limit(Attendance).errors(&[404]),
-        get("/api/live-sessions/events", events::events).limit(Reads).no_timeout().errors(&[404]),
-        get("/api/live-sessions/me/participation", analytics::my_participation).limit(Reads).errors(&[403, 422]),
-        get("/api/live-sessions/thumbnails/{key}", thumbnails::thumbnail).limit(Reads).errors(&[404]),
-        post("/api/admin/live-sessions", sessions::create_session).limit(AdminWrites).json_or_form().errors(&[403, 409, 413, 415, 422]),
-        put("/api/admin/live-sessions/{id}", sessions::update_session).limit(AdminWrites).json_or_form().errors(&[403, 404, 409, 413, 415, 422]),
-        delete("/api/admin/live-sessions/{id}", sessions::delete_session).limit(AdminWrites).errors(&[403, 404]),
-        post("/api/admin/live-sessions/{id}/cancel", sessions::cancel_session).limit(AdminWrites).errors(&[403, 404, 409]),
-        get("/api/admin/live-sessions/{id}/participants", analytics::participants).limit(Reads).errors(&[403, 404, 422]),
-        get("/api/admin/live-sessions/{id}/analytics", analytics::session_report).limit(Reads).errors(&[403, 404, 422]),
-        get("/api/admin/analytics", analytics::overview).limit(Reads).errors(&[403, 422]),
-        get("/api/admin/users/{userId}/participation", analytics::user_participation).limit(Reads).errors(&[403, 422]),
-        get("/api/openapi.json", meta::openapi).limit(Reads),
+        get("/api/live-sessions", sessions::list_sessions)
+            .limit(Reads).errors(&[422]),
+        get("/api/live-sessions/{id}", sessions::get_session)
+            .limit(Reads).errors(&[404]),
+        post("/api/live-sessions/join", attendance::join)
+            .limit(Attendance).json().errors(&[403, 404, 409, 413, 415, 422]),
+        post("/api/live-sessions/{id}/heartbeat", attendance::heartbeat)
+            .limit(Attendance).errors(&[404]),
+        post("/api/live-sessions/{id}/leave", attendance::leave)
+            .limit(Attendance).errors(&[404]),
+        get("/api/live-sessions/events", events::events)
+            .limit(Reads).no_timeout().errors(&[404]),
+        get("/api/live-sessions/me/participation", analytics::my_participation)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/live-sessions/thumbnails/{key}", thumbnails::thumbnail)
+            .limit(Reads).errors(&[404]),
+        post("/api/admin/live-sessions", sessions::create_session)
+            .limit(AdminWrites).json_or_form().errors(&[403, 409, 413, 415, 422]),
+        put("/api/admin/live-sessions/{id}", sessions::update_session)
+            .limit(AdminWrites).json_or_form().errors(&[403, 404, 409, 413, 415, 422]),
+        delete("/api/admin/live-sessions/{id}", sessions::delete_session)
+            .limit(AdminWrites).errors(&[403, 404]),
+        post("/api/admin/live-sessions/{id}/cancel", sessions::cancel_session)
+            .limit(AdminWrites).errors(&[403, 404, 409]),
+        get("/api/admin/live-sessions/{id}/participants", analytics::participants)
+            .limit(Reads).errors(&[403, 404, 422]),
+        get("/api/admin/live-sessions/{id}/analytics", analytics::session_report)
+            .limit(Reads).errors(&[403, 404, 422]),
+        get("/api/admin/analytics", analytics::overview)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/admin/users/{userId}/participation", analytics::user_participation)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/openapi.json", meta::openapi)
+            .limit(Reads),
         get("/healthz", meta::healthz),
         get("/readyz", meta::readyz),
     ]

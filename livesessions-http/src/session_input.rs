@@ -17,7 +17,7 @@
 //! form the last part wins.
 //!
 //! The OpenAPI schemas of the two JSON bodies and of the form are at the end of this file; a
-//! test keeps their field names those the readers know.
+//! test checks that they name exactly the fields the readers know.
 
 use std::fmt;
 
@@ -401,9 +401,9 @@ pub(crate) struct UpdateSessionJson {
     pub version: Option<u64>,
 }
 
-/// A new session or an update as `multipart/form-data`, as the original app's page sends it. Every field
-/// is text except `thumbnail`, which may be a file (JPEG, PNG, GIF or WebP, at most 5 MiB; the
-/// client's file name is ignored) or a link. Unknown fields are ignored.
+/// A new session or an update as `multipart/form-data`, as the original app's page sends it.
+/// Every field is text except `thumbnail`, which may be a file (JPEG, PNG, GIF or WebP, at most
+/// 5 MiB; the client's file name is ignored) or a link. Unknown fields are ignored.
 #[derive(Debug, Clone, Default, ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]

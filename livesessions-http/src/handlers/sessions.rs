@@ -117,8 +117,8 @@ pub(crate) async fn get_session(
     Ok(Json(state.presenter().view(&view, state.service().now())))
 }
 
-/// Create a session. Send JSON, or `multipart/form-data` with a `thumbnail` file as the original app's
-/// page does. With `isLive` the session is started right away ("Mark as Live").
+/// Create a session. Send JSON, or `multipart/form-data` with a `thumbnail` file as the
+/// original app's page does. With `isLive` the session is started right away ("Mark as Live").
 #[utoipa::path(
     post, path = "/api/admin/live-sessions", tag = "admin",
     request_body(content(
