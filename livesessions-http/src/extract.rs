@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{header, request::Parts, HeaderMap};
 use livesessions_core::Actor;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed};
 
 use crate::auth::AuthError;
 use crate::problem::ApiError;
@@ -44,9 +44,7 @@ impl Identity {
             Ok(actor) => Identity::User(actor),
             Err(AuthError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "token could not be checked");
-                Identity::Refused(ApiError::unavailable(
-                    state.settings().unavailable_retry_after,
-                ))
+                Identity::Refused(ApiError::unavailable_now())
             }
             Err(error) => {
                 tracing::debug!(%error, "token refused");
@@ -145,6 +143,16 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     state: &AppState,
     limit: usize,
 ) -> Result<T, ApiError> {
+    let bytes = read_json_bytes(request, state, limit).await?;
+    parse_json_seed(&bytes, std::marker::PhantomData::<T>)
+}
+
+/// The body of [`read_json`], not yet parsed (for [`parse_json_seed`]).
+pub(crate) async fn read_json_bytes(
+    request: Request,
+    state: &AppState,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     if body_kind(request.headers()) != BodyKind::Json {
         return Err(ApiError::unsupported_media_type(
             "send the body as application/json",
@@ -169,20 +177,27 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     if bytes.len() > limit {
         return Err(too_large());
     }
-    parse_json(&bytes)
+    Ok(bytes)
 }
 
 /// Parses a JSON object; errors are `400` naming where the text went wrong. Every request body
 /// of the API is an object: serde would otherwise read a struct whose fields are all optional
 /// from an array (`[]` as an empty update).
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json_seed<S, T>(bytes: &[u8], seed: S) -> Result<T, ApiError>
+where
+    S: for<'de> DeserializeSeed<'de, Value = T>,
+{
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|&b| b != b'{') {
         return Err(ApiError::malformed("the body must be a JSON object"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::malformed(format!("the body is not valid JSON for this request: {e}"))
-    })
+    // What `serde_json::from_slice` does, for a `DeserializeSeed`.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    seed.deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|e| {
+            ApiError::malformed(format!("the body is not valid JSON for this request: {e}"))
+        })
 }
 
 /// A JSON request body (with the route's body limit); see [`read_json`].

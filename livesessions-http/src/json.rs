@@ -1,4 +1,4 @@
-//! The JSON shapes of the API: the seed's camelCase names, RFC 3339 UTC times.
+//! The JSON shapes of the API: the original app's camelCase names, RFC 3339 UTC times.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use livesessions_core::{
@@ -20,7 +20,7 @@ pub struct SessionJson {
     /// The session id (a UUID).
     #[schema(format = "uuid")]
     pub id: String,
-    /// The same id under the seed's MongoDB name.
+    /// The same id under the original app's MongoDB name.
     #[serde(rename = "_id")]
     #[schema(format = "uuid")]
     pub mongo_id: String,
@@ -193,7 +193,7 @@ pub struct ParticipantJson {
     /// Watch time in seconds (in attendance lists: as of now, including the open interval).
     #[schema(minimum = 0)]
     pub watch_seconds: i64,
-    /// Watch time in whole minutes, rounded down (the seed's `watchDuration`).
+    /// Watch time in whole minutes, rounded down (the original app's `watchDuration`).
     #[schema(minimum = 0)]
     pub watch_duration: i64,
     /// How many times the user joined.
@@ -431,9 +431,9 @@ impl From<&Participation> for ParticipationJson {
     }
 }
 
-/// A join request, as the seed's page sends it. Identity comes from the token: `userId`, if
-/// sent, must be the token's subject; `userName` and `email` are used only when the token has
-/// none; `joinTime` is ignored (the server's clock decides).
+/// A join request, as the original app's page sends it. Identity comes from the token:
+/// `userId`, if sent, must be the token's subject; `userName` and `email` are used only when the
+/// token has none; `joinTime` is ignored (the server's clock decides).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequestJson {
@@ -454,113 +454,4 @@ pub struct JoinRequestJson {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub join_time: Option<serde::de::IgnoredAny>,
-}
-
-/// A new session as JSON.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateSessionJson {
-    /// Title, 1–200 characters.
-    #[serde(default)]
-    #[schema(required = true)]
-    pub title: String,
-    /// Description, at most 5000 characters.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Instructor, 1–100 characters.
-    #[serde(default)]
-    #[schema(required = true)]
-    pub instructor: String,
-    /// An https video URL (YouTube and Vimeo links get an embed URL).
-    #[serde(default)]
-    #[schema(required = true)]
-    pub video_url: String,
-    /// An https link to a thumbnail image.
-    #[serde(default)]
-    pub thumbnail: Option<String>,
-    /// Same as `thumbnail`.
-    #[serde(default)]
-    pub thumbnail_url: Option<String>,
-    /// Start: RFC 3339 with an offset (`Z` or `±hh:mm`), or a local date-time without one
-    /// (`2025-01-15T10:00`, as a `datetime-local` input sends it) read in `timezone`, else in
-    /// the server's default zone.
-    #[serde(default)]
-    #[schema(required = true)]
-    pub start_time: String,
-    /// IANA time zone to display the start in (`timeZone` is read as the same field).
-    #[serde(default, alias = "timeZone")]
-    pub timezone: Option<String>,
-    /// "Mark as Live": start right away.
-    #[serde(default)]
-    pub is_live: bool,
-}
-
-/// A partial update as JSON: absent fields stay as they are; an empty `thumbnail` or
-/// `timezone` removes it; `isLive` starts (`true`) or ends (`false`) the session.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateSessionJson {
-    /// New title.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// New description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// New instructor.
-    #[serde(default)]
-    pub instructor: Option<String>,
-    /// New video URL.
-    #[serde(default)]
-    pub video_url: Option<String>,
-    /// New thumbnail link; empty removes the thumbnail.
-    #[serde(default)]
-    pub thumbnail: Option<String>,
-    /// Same as `thumbnail`.
-    #[serde(default)]
-    pub thumbnail_url: Option<String>,
-    /// New start: RFC 3339 with an offset, or a local date-time without one read in the new
-    /// `timezone`, else in the session's zone, else in the server's default zone.
-    #[serde(default)]
-    pub start_time: Option<String>,
-    /// New time zone; empty removes it (`timeZone` is read as the same field).
-    #[serde(default, alias = "timeZone")]
-    pub timezone: Option<String>,
-    /// Start (`true`) or end (`false`).
-    #[serde(default)]
-    pub is_live: Option<bool>,
-    /// Refuse with `409` unless the session is at this version.
-    #[serde(default)]
-    #[schema(minimum = 1)]
-    pub version: Option<u64>,
-}
-
-/// A new session or an update as `multipart/form-data`, as the seed's page sends it. Every field
-/// is text except `thumbnail`, which may be a file (JPEG, PNG, GIF or WebP, at most 5 MiB; the
-/// client's file name is ignored) or a link. Unknown fields are ignored.
-#[derive(Debug, Clone, Default, ToSchema)]
-#[allow(dead_code)] // Documents the form; the handler reads the parts one by one.
-#[serde(rename_all = "camelCase")]
-pub struct SessionForm {
-    /// Title (required when creating).
-    pub title: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-    /// Instructor (required when creating).
-    pub instructor: Option<String>,
-    /// Video URL (required when creating).
-    pub video_url: Option<String>,
-    /// Start (required when creating): RFC 3339 with an offset, or a local date-time without
-    /// one read in `timezone`, else in the session's zone, else in the server's default zone.
-    pub start_time: Option<String>,
-    /// IANA time zone.
-    pub timezone: Option<String>,
-    /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
-    pub is_live: Option<String>,
-    /// The image file, or a link to an image.
-    #[schema(value_type = Option<String>, format = Binary, content_media_type = "application/octet-stream")]
-    pub thumbnail: Option<Vec<u8>>,
-    /// A link to an image.
-    pub thumbnail_url: Option<String>,
-    /// Updates only: refuse with `409` unless the session is at this version.
-    pub version: Option<String>,
 }

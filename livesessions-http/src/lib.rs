@@ -82,7 +82,7 @@
 //!
 //! # What the router serves
 //!
-//! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in the seed's
+//! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in its
 //! camelCase names, errors as `application/problem+json` (unknown paths and wrong methods
 //! included), `GET /api/openapi.json`, `/healthz` and `/readyz` (which asks the store). Each
 //! request gets an `x-request-id` (kept when the client sends one) and a `tracing` span.
@@ -111,6 +111,7 @@ mod openapi;
 mod problem;
 mod ratelimit;
 mod routes;
+mod session_input;
 mod settings;
 mod state;
 #[cfg(feature = "ui")]
@@ -131,11 +132,10 @@ pub use auth::{
 };
 pub use handlers::{EventJson, Health};
 pub use json::{
-    AttendanceJson, CreateSessionJson, JoinRequestJson, JoinResponse, OverviewJson,
-    ParticipantJson, ParticipationJson, ParticipationRowJson, PopularSessionJson, ReportJson,
-    SessionForm, SessionJson, UpdateSessionJson,
+    AttendanceJson, JoinRequestJson, JoinResponse, OverviewJson, ParticipantJson,
+    ParticipationJson, ParticipationRowJson, PopularSessionJson, ReportJson, SessionJson,
 };
-pub use problem::{ApiError, Problem, ProblemField, PROBLEM_JSON};
+pub use problem::{ApiError, Problem, ProblemField, DEFAULT_RETRY_AFTER, PROBLEM_JSON};
 pub use settings::{
     BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings, StreamLimitSettings,
 };

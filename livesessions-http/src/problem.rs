@@ -62,11 +62,47 @@ impl From<&FieldError> for ProblemField {
 }
 
 /// An error answer: a [`Problem`] plus the headers that go with its status.
+///
+/// Core errors convert with `From` (so handlers use `?`); causes that must not be shown are
+/// logged on the way. A `503` made that way carries the router's configured `Retry-After`
+/// ([`HttpSettings::unavailable_retry_after`](crate::HttpSettings::unavailable_retry_after)),
+/// which the router stamps on the response; rendered outside the router it says
+/// [`DEFAULT_RETRY_AFTER`] seconds.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     problem: Box<Problem>,
-    retry_after: Option<u64>,
+    retry_after: Option<RetryAfter>,
     www_authenticate: Option<&'static str>,
+}
+
+/// The `Retry-After` of a `503` rendered without the router's setting, in seconds.
+pub const DEFAULT_RETRY_AFTER: u32 = 5;
+
+/// What an answer's `Retry-After` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryAfter {
+    /// This many whole seconds.
+    Secs(u64),
+    /// The router's configured value, stamped by [`stamp_retry_after`].
+    Configured,
+}
+
+/// Marks a response whose `Retry-After` is the router's configured value.
+#[derive(Debug, Clone, Copy)]
+struct ConfiguredRetryAfter;
+
+/// Gives every answer that asked for it the configured `Retry-After` (at least 1 second): the
+/// one place that knows the setting.
+pub(crate) fn stamp_retry_after(secs: u32, response: &mut Response) {
+    if response
+        .extensions_mut()
+        .remove::<ConfiguredRetryAfter>()
+        .is_some()
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
 }
 
 impl ApiError {
@@ -145,7 +181,7 @@ impl ApiError {
             "too many requests; retry later",
         );
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        e.retry_after = Some(secs.max(1));
+        e.retry_after = Some(RetryAfter::Secs(secs.max(1)));
         e
     }
 
@@ -158,24 +194,42 @@ impl ApiError {
 
     /// `503` with `Retry-After`: the store (or the key server) is unavailable.
     pub fn unavailable(retry_after: u32) -> Self {
+        Self::unavailable_now().retry_after_secs(retry_after)
+    }
+
+    /// `503` with `Retry-After`: the request took longer than the configured timeout.
+    pub fn timeout(retry_after: u32) -> Self {
+        Self::timed_out().retry_after_secs(retry_after)
+    }
+
+    /// [`ApiError::unavailable`] with the router's configured `Retry-After`.
+    pub(crate) fn unavailable_now() -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             "the service is temporarily unavailable; retry later",
         );
-        e.retry_after = Some(u64::from(retry_after.max(1)));
+        e.retry_after = Some(RetryAfter::Configured);
         e
     }
 
-    /// `503` with `Retry-After`: the request took longer than the configured timeout.
-    pub fn timeout(retry_after: u32) -> Self {
+    /// [`ApiError::timeout`] with the router's configured `Retry-After`.
+    pub(crate) fn timed_out() -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
             "the request took too long; retry later",
         );
-        e.retry_after = Some(u64::from(retry_after.max(1)));
+        e.retry_after = Some(RetryAfter::Configured);
         e
+    }
+
+    /// Replaces a configured `Retry-After` with `secs` (at least 1).
+    fn retry_after_secs(mut self, secs: u32) -> Self {
+        if self.retry_after.is_some() {
+            self.retry_after = Some(RetryAfter::Secs(u64::from(secs.max(1))));
+        }
+        self
     }
 
     /// `500` with a generic body (the cause is logged by the caller).
@@ -197,39 +251,10 @@ impl ApiError {
         &self.problem
     }
 
-    /// Maps a core error, logging what must not be shown. `retry_after` is used for `503`.
+    /// Maps a core error, logging what must not be shown. `retry_after` is used for `503`
+    /// (the `From` conversion leaves it to the router's setting).
     pub fn from_core(error: Error, retry_after: u32) -> Self {
-        match error {
-            Error::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
-            Error::Validation(errors) => Self::validation(&errors),
-            Error::Conflict(conflict) => {
-                let code = match conflict {
-                    Conflict::InvalidTransition { .. } => "invalid_transition",
-                    Conflict::VersionMismatch { .. } => "version_mismatch",
-                    Conflict::AlreadyExists { .. } => "already_exists",
-                };
-                Self::new(StatusCode::CONFLICT, code, conflict.to_string())
-            }
-            Error::Unauthenticated => Self::unauthenticated(),
-            Error::Forbidden => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
-            }
-            Error::Unavailable(cause) => {
-                match &cause {
-                    Some(cause) => tracing::warn!(error = %cause, "store unavailable"),
-                    None => tracing::warn!("store unavailable"),
-                }
-                Self::unavailable(retry_after)
-            }
-            Error::Storage(cause) => {
-                tracing::error!(error = %cause, source = ?cause, "storage failure");
-                Self::internal()
-            }
-            other => {
-                tracing::error!(error = %other, "unexpected error");
-                Self::internal()
-            }
-        }
+        Self::from(error).retry_after_secs(retry_after)
     }
 
     /// A validation failure. Upload checks choose the status: `too_large` is `413`,
@@ -265,6 +290,44 @@ impl ApiError {
     }
 }
 
+impl From<Error> for ApiError {
+    /// Maps a core error, logging what must not be shown; `503` answers carry the router's
+    /// configured `Retry-After`.
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
+            Error::Validation(errors) => Self::validation(&errors),
+            Error::Conflict(conflict) => {
+                let code = match conflict {
+                    Conflict::InvalidTransition { .. } => "invalid_transition",
+                    Conflict::VersionMismatch { .. } => "version_mismatch",
+                    Conflict::AlreadyExists { .. } => "already_exists",
+                };
+                Self::new(StatusCode::CONFLICT, code, conflict.to_string())
+            }
+            Error::Unauthenticated => Self::unauthenticated(),
+            Error::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
+            }
+            Error::Unavailable(cause) => {
+                match &cause {
+                    Some(cause) => tracing::warn!(error = %cause, "store unavailable"),
+                    None => tracing::warn!("store unavailable"),
+                }
+                Self::unavailable_now()
+            }
+            Error::Storage(cause) => {
+                tracing::error!(error = %cause, source = ?cause, "storage failure");
+                Self::internal()
+            }
+            other => {
+                tracing::error!(error = %other, "unexpected error");
+                Self::internal()
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.problem.status, self.problem.code)
@@ -277,9 +340,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&*self.problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
+        let secs = match self.retry_after {
+            Some(RetryAfter::Secs(secs)) => Some(secs),
+            Some(RetryAfter::Configured) => {
+                response.extensions_mut().insert(ConfiguredRetryAfter);
+                Some(u64::from(DEFAULT_RETRY_AFTER))
+            }
+            None => None,
+        };
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Some(challenge) = self.www_authenticate {
@@ -318,8 +389,23 @@ mod tests {
     #[test]
     fn retry_after_rounds_up() {
         let e = ApiError::rate_limited(Duration::from_millis(1500));
-        assert_eq!(e.retry_after, Some(2));
+        assert_eq!(e.retry_after, Some(RetryAfter::Secs(2)));
         let e = ApiError::rate_limited(Duration::from_millis(10));
-        assert_eq!(e.retry_after, Some(1));
+        assert_eq!(e.retry_after, Some(RetryAfter::Secs(1)));
+    }
+
+    #[test]
+    fn unavailable_takes_the_configured_retry_after() {
+        let mut response = ApiError::from(Error::Unavailable(None)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        stamp_retry_after(9, &mut response);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "9");
+        assert_eq!(
+            ApiError::from_core(Error::Unavailable(None), 7).retry_after,
+            Some(RetryAfter::Secs(7))
+        );
+        let mut limited = ApiError::rate_limited(Duration::from_secs(3)).into_response();
+        stamp_retry_after(9, &mut limited);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "3");
     }
 }

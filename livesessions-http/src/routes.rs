@@ -4,17 +4,63 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::Method;
-use axum::middleware::{from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, map_response_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use crate::gate;
-use crate::handlers;
-use crate::problem::ApiError;
+use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails};
+use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
 use crate::state::AppState;
+
+/// Every route of the API: method and path, handler, rate-limit bucket, the body it reads, and
+/// the error statuses it answers with besides the common ones (see `openapi::error_statuses`).
+#[rustfmt::skip]
+pub(crate) fn table() -> Vec<RouteSpec> {
+    use Bucket::{AdminWrites, Attendance, Reads};
+    vec![
+        get("/api/live-sessions", sessions::list_sessions)
+            .limit(Reads).errors(&[422]),
+        get("/api/live-sessions/{id}", sessions::get_session)
+            .limit(Reads).errors(&[404]),
+        post("/api/live-sessions/join", attendance::join)
+            .limit(Attendance).json().errors(&[403, 404, 409, 413, 415, 422]),
+        post("/api/live-sessions/{id}/heartbeat", attendance::heartbeat)
+            .limit(Attendance).errors(&[404]),
+        post("/api/live-sessions/{id}/leave", attendance::leave)
+            .limit(Attendance).errors(&[404]),
+        get("/api/live-sessions/events", events::events)
+            .limit(Reads).no_timeout().errors(&[404]),
+        get("/api/live-sessions/me/participation", analytics::my_participation)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/live-sessions/thumbnails/{key}", thumbnails::thumbnail)
+            .limit(Reads).errors(&[404]),
+        post("/api/admin/live-sessions", sessions::create_session)
+            .limit(AdminWrites).json_or_form().errors(&[403, 409, 413, 415, 422]),
+        put("/api/admin/live-sessions/{id}", sessions::update_session)
+            .limit(AdminWrites).json_or_form().errors(&[403, 404, 409, 413, 415, 422]),
+        delete("/api/admin/live-sessions/{id}", sessions::delete_session)
+            .limit(AdminWrites).errors(&[403, 404]),
+        post("/api/admin/live-sessions/{id}/cancel", sessions::cancel_session)
+            .limit(AdminWrites).errors(&[403, 404, 409]),
+        get("/api/admin/live-sessions/{id}/participants", analytics::participants)
+            .limit(Reads).errors(&[403, 404, 422]),
+        get("/api/admin/live-sessions/{id}/analytics", analytics::session_report)
+            .limit(Reads).errors(&[403, 404, 422]),
+        get("/api/admin/analytics", analytics::overview)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/admin/users/{userId}/participation", analytics::user_participation)
+            .limit(Reads).errors(&[403, 422]),
+        get("/api/openapi.json", meta::openapi)
+            .limit(Reads),
+        get("/healthz", meta::healthz),
+        get("/readyz", meta::readyz),
+    ]
+}
 
 /// What kind of body a route reads (and so which body limit applies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,198 +84,84 @@ pub(crate) struct RouteSpec {
     pub handler: MethodRouter<AppState>,
 }
 
-fn spec(
-    method: Method,
-    path: &'static str,
-    bucket: Option<Bucket>,
-    body: Body,
-    errors: &'static [u16],
-    handler: MethodRouter<AppState>,
-) -> RouteSpec {
-    RouteSpec {
-        method,
-        path,
-        bucket,
-        timeout: true,
-        body,
-        errors,
-        handler,
+impl RouteSpec {
+    fn new(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        RouteSpec {
+            method,
+            path,
+            bucket: None,
+            timeout: true,
+            body: Body::None,
+            errors: &[],
+            handler,
+        }
+    }
+
+    /// Rate-limited in `bucket`.
+    fn limit(self, bucket: Bucket) -> Self {
+        RouteSpec {
+            bucket: Some(bucket),
+            ..self
+        }
+    }
+
+    /// Reads a JSON body.
+    fn json(self) -> Self {
+        RouteSpec {
+            body: Body::Json,
+            ..self
+        }
+    }
+
+    /// Reads a JSON or `multipart/form-data` body (the larger body limit).
+    fn json_or_form(self) -> Self {
+        RouteSpec {
+            body: Body::JsonOrMultipart,
+            ..self
+        }
+    }
+
+    /// Exempt from the request timeout.
+    fn no_timeout(self) -> Self {
+        RouteSpec {
+            timeout: false,
+            ..self
+        }
+    }
+
+    /// Answers with these error statuses besides the common ones.
+    fn errors(self, errors: &'static [u16]) -> Self {
+        RouteSpec { errors, ..self }
     }
 }
 
-/// Every route of the API.
-pub(crate) fn table() -> Vec<RouteSpec> {
-    use Bucket::*;
-    vec![
-        spec(
-            Method::GET,
-            "/api/live-sessions",
-            Some(Reads),
-            Body::None,
-            &[422],
-            get(handlers::list_sessions),
-        ),
-        spec(
-            Method::GET,
-            "/api/live-sessions/{id}",
-            Some(Reads),
-            Body::None,
-            &[404],
-            get(handlers::get_session),
-        ),
-        spec(
-            Method::POST,
-            "/api/live-sessions/join",
-            Some(Attendance),
-            Body::Json,
-            &[403, 404, 409, 413, 415, 422],
-            post(handlers::join),
-        ),
-        spec(
-            Method::POST,
-            "/api/live-sessions/{id}/heartbeat",
-            Some(Attendance),
-            Body::None,
-            &[404],
-            post(handlers::heartbeat),
-        ),
-        spec(
-            Method::POST,
-            "/api/live-sessions/{id}/leave",
-            Some(Attendance),
-            Body::None,
-            &[404],
-            post(handlers::leave),
-        ),
-        RouteSpec {
-            timeout: false,
-            ..spec(
-                Method::GET,
-                "/api/live-sessions/events",
-                Some(Reads),
-                Body::None,
-                &[404],
-                get(handlers::events),
-            )
-        },
-        spec(
-            Method::GET,
-            "/api/live-sessions/me/participation",
-            Some(Reads),
-            Body::None,
-            &[403, 422],
-            get(handlers::my_participation),
-        ),
-        spec(
-            Method::GET,
-            "/api/live-sessions/thumbnails/{key}",
-            Some(Reads),
-            Body::None,
-            &[404],
-            get(handlers::thumbnail),
-        ),
-        spec(
-            Method::POST,
-            "/api/admin/live-sessions",
-            Some(AdminWrites),
-            Body::JsonOrMultipart,
-            &[403, 409, 413, 415, 422],
-            post(handlers::create_session),
-        ),
-        spec(
-            Method::PUT,
-            "/api/admin/live-sessions/{id}",
-            Some(AdminWrites),
-            Body::JsonOrMultipart,
-            &[403, 404, 409, 413, 415, 422],
-            put(handlers::update_session),
-        ),
-        spec(
-            Method::DELETE,
-            "/api/admin/live-sessions/{id}",
-            Some(AdminWrites),
-            Body::None,
-            &[403, 404],
-            delete(handlers::delete_session),
-        ),
-        spec(
-            Method::POST,
-            "/api/admin/live-sessions/{id}/cancel",
-            Some(AdminWrites),
-            Body::None,
-            &[403, 404, 409],
-            post(handlers::cancel_session),
-        ),
-        spec(
-            Method::GET,
-            "/api/admin/live-sessions/{id}/participants",
-            Some(Reads),
-            Body::None,
-            &[403, 404, 422],
-            get(handlers::participants),
-        ),
-        spec(
-            Method::GET,
-            "/api/admin/live-sessions/{id}/analytics",
-            Some(Reads),
-            Body::None,
-            &[403, 404, 422],
-            get(handlers::session_report),
-        ),
-        spec(
-            Method::GET,
-            "/api/admin/analytics",
-            Some(Reads),
-            Body::None,
-            &[403, 422],
-            get(handlers::overview),
-        ),
-        spec(
-            Method::GET,
-            "/api/admin/users/{userId}/participation",
-            Some(Reads),
-            Body::None,
-            &[403, 422],
-            get(handlers::user_participation),
-        ),
-        spec(
-            Method::GET,
-            "/api/openapi.json",
-            Some(Reads),
-            Body::None,
-            &[],
-            get(handlers::openapi),
-        ),
-        spec(
-            Method::GET,
-            "/healthz",
-            None,
-            Body::None,
-            &[],
-            get(handlers::healthz),
-        ),
-        spec(
-            Method::GET,
-            "/readyz",
-            None,
-            Body::None,
-            &[],
-            get(handlers::readyz),
-        ),
-    ]
+/// A `GET` route.
+fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> RouteSpec {
+    RouteSpec::new(Method::GET, path, routing::get(handler))
+}
+
+/// A `POST` route.
+fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> RouteSpec {
+    RouteSpec::new(Method::POST, path, routing::post(handler))
+}
+
+/// A `PUT` route.
+fn put<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> RouteSpec {
+    RouteSpec::new(Method::PUT, path, routing::put(handler))
+}
+
+/// A `DELETE` route.
+fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> RouteSpec {
+    RouteSpec::new(Method::DELETE, path, routing::delete(handler))
 }
 
 /// Answers `503` when the handler takes longer than the configured timeout.
-async fn timeout(
-    State((limit, retry_after)): State<(Duration, u32)>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(?limit, "request timed out");
-            ApiError::timeout(retry_after).into_response()
+            ApiError::timed_out().into_response()
         }
     }
 }
@@ -249,14 +181,21 @@ pub(crate) fn router(state: AppState) -> Router {
         }
         // Outermost, so the time spent verifying the token counts too.
         if route.timeout {
-            handler = handler.layer(from_fn_with_state(
-                (settings.request_timeout, settings.unavailable_retry_after),
-                timeout,
-            ));
+            handler = handler.layer(from_fn_with_state(settings.request_timeout, timeout));
         }
         router = router.route(route.path, handler);
     }
-    router.with_state(state)
+    // Around every route: `503` answers get the configured `Retry-After` here.
+    let retry_after = settings.unavailable_retry_after;
+    router
+        .layer(map_response_with_state(
+            retry_after,
+            |State(secs): State<u32>, mut response: Response| async move {
+                problem::stamp_retry_after(secs, &mut response);
+                response
+            },
+        ))
+        .with_state(state)
 }
 
 /// `404` for every path the router does not know.

@@ -40,7 +40,7 @@ impl Default for HttpSettings {
             client_ip: ClientIpSource::Peer,
             sse_keep_alive: Duration::from_secs(15),
             path_prefix: String::new(),
-            unavailable_retry_after: 5,
+            unavailable_retry_after: crate::problem::DEFAULT_RETRY_AFTER,
         }
     }
 }

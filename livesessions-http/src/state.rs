@@ -91,9 +91,4 @@ impl AppState {
         }
         std::future::pending::<()>().await;
     }
-
-    /// Maps a core error with this router's `Retry-After`.
-    pub(crate) fn error(&self, error: livesessions_core::Error) -> crate::problem::ApiError {
-        crate::problem::ApiError::from_core(error, self.inner.settings.unavailable_retry_after)
-    }
 }

@@ -1,0 +1,76 @@
+//! Joining and watching: join, heartbeat and leave.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use livesessions_core::JoinInput;
+
+use super::{require_user, session_id, ApiResult};
+use crate::extract::{Caller, JsonBody};
+use crate::json::{JoinRequestJson, JoinResponse, ParticipantJson};
+use crate::state::AppState;
+
+/// Join a session as the signed-in user. Joining again is harmless and counts once.
+#[utoipa::path(
+    post, path = "/api/live-sessions/join", tag = "attendance",
+    request_body(content = JoinRequestJson, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Joined (first join and rejoin alike)", body = JoinResponse))
+)]
+pub(crate) async fn join(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<JoinRequestJson>,
+) -> ApiResult<Json<JoinResponse>> {
+    let input = JoinInput {
+        session_id: body.session_id,
+        user_id: body.user_id,
+        user_name: body.user_name,
+        email: body.email,
+    };
+    let outcome = state.service().join(caller.actor(), input).await?;
+    let now = state.service().now();
+    let video = &outcome.session.fields.video_url;
+    Ok(Json(JoinResponse {
+        participant: ParticipantJson::new(&outcome.participant),
+        session: state.presenter().admin_session(&outcome.session, None, now),
+        video_url: video.as_str().to_owned(),
+        embed_url: video.embed_url().map(str::to_owned),
+    }))
+}
+
+/// Tell the server the signed-in user is still watching (every 30 s). Any body is ignored.
+#[utoipa::path(
+    post, path = "/api/live-sessions/{id}/heartbeat", tag = "attendance",
+    params(("id" = String, Path, description = "Session id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's attendance record", body = ParticipantJson))
+)]
+pub(crate) async fn heartbeat(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ParticipantJson>> {
+    let actor = require_user(&caller)?;
+    let participant = state
+        .service()
+        .heartbeat(Some(actor), session_id(&id)?)
+        .await?;
+    Ok(Json(ParticipantJson::new(&participant)))
+}
+
+/// Tell the server the signed-in user stopped watching. Any body is ignored.
+#[utoipa::path(
+    post, path = "/api/live-sessions/{id}/leave", tag = "attendance",
+    params(("id" = String, Path, description = "Session id (UUID)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's attendance record", body = ParticipantJson))
+)]
+pub(crate) async fn leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ParticipantJson>> {
+    let actor = require_user(&caller)?;
+    let participant = state.service().leave(Some(actor), session_id(&id)?).await?;
+    Ok(Json(ParticipantJson::new(&participant)))
+}
