@@ -54,10 +54,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-mod common;
+mod analytics;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod dialect;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod errors;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod presence;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod record;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod search;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;

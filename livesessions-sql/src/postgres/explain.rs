@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use livesessions_core::{AttendanceSort, SessionStatus, SortOrder};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::Row as _;
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row as _};
+use uuid::Uuid;
 
-use super::*;
+use super::{quote_ident, PostgresStore};
 
 async fn seeded() -> (PostgresStore, PgPool) {
     let var = "LIVESESSIONS_TEST_POSTGRES_URL";
@@ -131,13 +133,13 @@ async fn list_and_report_plans_use_the_indexes() {
     let sql = &store.sql;
 
     // First page of everything.
-    let plan = explain(&pool, &sql.list(false, false, false), |q| q.bind(51i64)).await;
+    let plan = explain(&pool, sql.list.get(false, false, false), |q| q.bind(51i64)).await;
     assert!(plan.contains("live_sessions_list_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
 
     // One status, after a cursor.
     let key = SessionStatus::Scheduled.rank();
-    let plan = explain(&pool, &sql.list(true, false, true), |q| {
+    let plan = explain(&pool, sql.list.get(true, false, true), |q| {
         q.bind(key)
             .bind(key)
             .bind(0i64)
@@ -150,7 +152,7 @@ async fn list_and_report_plans_use_the_indexes() {
     assert!(!plan.contains("Sort"), "{plan}");
 
     // Search: the index still gives the order; the pattern filters along it.
-    let plan = explain(&pool, &sql.list(false, true, false), |q| {
+    let plan = explain(&pool, sql.list.get(false, true, false), |q| {
         q.bind("%topic 1%").bind(51i64)
     })
     .await;
@@ -180,7 +182,7 @@ async fn list_and_report_plans_use_the_indexes() {
     // Attendance in join order and a user's participation.
     let plan = explain(
         &pool,
-        &sql.attendance(AttendanceSort::JoinTime, SortOrder::Asc),
+        sql.attendance.get(AttendanceSort::JoinTime, SortOrder::Asc),
         |q| {
             q.bind(big)
                 .bind(0i64)

@@ -1,0 +1,354 @@
+//! The ports of `livesessions_core` on PostgreSQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use livesessions_core::analytics::{
+    AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery, SessionReport,
+};
+use livesessions_core::{
+    AnalyticsStore, AttendanceStore, Cursor, Error, HealthCheck, JoinOutcome, JoinRequest,
+    ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId, SessionStore, UserId,
+};
+use sqlx::postgres::PgRow;
+use sqlx::Postgres;
+use uuid::Uuid;
+
+use super::shards::shard_of;
+use super::{interval, map_error, PostgresStore};
+use crate::dialect::Dialect as _;
+use crate::errors::{inserted, map_ping_error, version_mismatch};
+use crate::record::{
+    bind_session, corrupt, participant_from_row, session_from_row, to_i64, to_u64,
+};
+use crate::search::ListFilters;
+use crate::{analytics, record};
+
+/// How often a join is retried when a concurrent first join of the same user won the insert
+/// after this join's snapshot was taken (the retry sees it and records a rejoin).
+const JOIN_ATTEMPTS: usize = 3;
+
+fn session(row: &PgRow) -> Result<LiveSession> {
+    session_from_row::<Postgres>(row)
+}
+
+fn participant(row: &PgRow) -> Result<Option<Participant>> {
+    participant_from_row::<Postgres>(row)
+}
+
+impl PostgresStore {
+    async fn version_mismatch(&self, session: &LiveSession) -> Error {
+        let found = sqlx::query_scalar(&self.sql.version_of)
+            .bind(*session.id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await;
+        version_mismatch::<Postgres>(session, found)
+    }
+
+    async fn update_in<'c, E>(&self, executor: E, session: &LiveSession) -> Result<Option<PgRow>>
+    where
+        E: sqlx::Executor<'c, Database = Postgres>,
+    {
+        let expected = to_i64(session.version.saturating_sub(1), "version")?;
+        bind_session(sqlx::query(&self.sql.update_session), session)?
+            .bind(expected)
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        let result = bind_session(sqlx::query(&self.sql.insert_session), session)?
+            .execute(&self.pool)
+            .await;
+        inserted(result.map_err(map_error), session)
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        sqlx::query(&self.sql.get_session)
+            .bind(*id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .as_ref()
+            .map(session)
+            .transpose()
+    }
+
+    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+        match self.update_in(&self.pool, update).await? {
+            Some(row) => session(&row),
+            None => Err(self.version_mismatch(update).await),
+        }
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let done = sqlx::query(&self.sql.delete_session)
+            .bind(*id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let filters = ListFilters::of(query);
+        let mut q = sqlx::query(self.sql.list.of(&filters));
+        if let Some(rank) = filters.rank {
+            q = q.bind(rank);
+        }
+        if let Some(pattern) = &filters.pattern {
+            q = q.bind(pattern.as_str());
+        }
+        if let Some(Cursor(key)) = filters.after {
+            q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());
+        }
+        let rows = q
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        record::page(query, &rows, session)
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for PostgresStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let shard = shard_of(&request.joiner.user_id);
+        for _ in 0..JOIN_ATTEMPTS {
+            let row = sqlx::query(&self.sql.join)
+                .bind(*request.session_id.as_uuid())
+                .bind(request.joiner.user_id.as_str())
+                .bind(request.joiner.user_name.as_str())
+                .bind(request.joiner.email.as_str())
+                .bind(request.presence.at)
+                .bind(interval(request.presence.timeout))
+                .bind(shard)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+            let session = session(&row)?;
+            session.check_joinable()?;
+            if let Some(participant) = participant(&row)? {
+                let first_join: bool = Postgres::get(&row, "inserted")?;
+                return Ok(JoinOutcome {
+                    participant,
+                    session,
+                    first_join,
+                });
+            }
+            // Joinable but neither updated nor inserted: a concurrent first join of this user
+            // committed after this statement's snapshot. Run again to record a rejoin.
+        }
+        Err(corrupt(format_args!(
+            "join of {} to session {} found no participant after {JOIN_ATTEMPTS} attempts",
+            request.joiner.user_id, request.session_id
+        )))
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        Presence { at, timeout }: Presence,
+    ) -> Result<Participant> {
+        let row = sqlx::query(&self.sql.heartbeat)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .bind(at)
+            .bind(interval(timeout))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(session_id))?;
+        participant(&row)?.ok_or_else(|| Error::participant_not_found(session_id, user_id))
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        Presence { at, timeout }: Presence,
+    ) -> Result<Participant> {
+        let row = sqlx::query(&self.sql.leave)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .bind(at)
+            .bind(interval(timeout))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        row.as_ref()
+            .map(participant)
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // Lock the session row first, FOR UPDATE: that waits for joins and heartbeats in flight
+        // (they hold it FOR KEY SHARE, which a plain UPDATE would not wait for) and makes later
+        // ones wait and then see `ended`. The credit below, a new statement with a new snapshot,
+        // then sees every participant they wrote (docs/ARCHITECTURE.md, "The join/end
+        // interlock").
+        sqlx::query(&self.sql.lock_session)
+            .bind(*ended.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let Some(row) = self.update_in(&mut *tx, ended).await? else {
+            drop(tx);
+            return Err(self.version_mismatch(ended).await);
+        };
+        sqlx::query(&self.sql.end_credit)
+            .bind(*ended.id.as_uuid())
+            .bind(at)
+            .bind(interval(timeout))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        session(&row)
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        let row = sqlx::query(&self.sql.get_participant)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(row.as_ref().map(participant).transpose()?.flatten())
+    }
+
+    async fn watching(
+        &self,
+        session_id: SessionId,
+        Presence { at: now, timeout }: Presence,
+    ) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(&self.sql.watching)
+            .bind(*session_id.as_uuid())
+            .bind(now)
+            .bind(interval(timeout))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        to_u64(n, "watching")
+    }
+
+    async fn watching_many(
+        &self,
+        session_ids: &[SessionId],
+        Presence { at: now, timeout }: Presence,
+    ) -> Result<Vec<u64>> {
+        let ids: Vec<Uuid> = session_ids.iter().map(|id| *id.as_uuid()).collect();
+        let counts: Vec<i64> = sqlx::query_scalar(&self.sql.watching_many)
+            .bind(ids)
+            .bind(now)
+            .bind(interval(timeout))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        counts.into_iter().map(|n| to_u64(n, "watching")).collect()
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PostgresStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        let row = sqlx::query(&self.sql.report)
+            .bind(*query.session_id.as_uuid())
+            .bind(query.now)
+            .bind(interval(query.timeout))
+            .bind(query.live_seconds)
+            .bind(i64::from(query.threshold_percent))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
+        analytics::report::<Postgres>(&row, query)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        let total_row = sqlx::query(&self.sql.attendance_total)
+            .bind(*query.session_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
+        let total = to_u64(Postgres::get(&total_row, "total")?, "total")?;
+        let rows = sqlx::query(self.sql.attendance.get(query.sort, query.order))
+            .bind(*query.session_id.as_uuid())
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .bind(i64::from(query.limit))
+            .bind(query.now)
+            .bind(interval(query.timeout))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let rows = rows
+            .iter()
+            .map(analytics::attendance_row::<Postgres>)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let totals = sqlx::query(&self.sql.overview_totals)
+            .bind(query.from)
+            .bind(query.to)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let popular = if analytics::wants_popular(query) {
+            sqlx::query(self.sql.popular.get(query.by))
+                .bind(query.from)
+                .bind(query.to)
+                .bind(i64::from(query.top))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_error)?
+        } else {
+            Vec::new()
+        };
+        analytics::overview::<Postgres>(&totals, &popular)
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let totals = sqlx::query(&self.sql.participation_totals)
+            .bind(query.user_id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let rows = sqlx::query(&self.sql.participation_rows)
+            .bind(query.user_id.as_str())
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        analytics::participation::<Postgres>(query, &totals, &rows)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_ping_error::<Postgres>)
+    }
+}

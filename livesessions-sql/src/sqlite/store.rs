@@ -1,0 +1,404 @@
+//! The ports of `livesessions_core` on SQLite. Every write that reads first (join, end,
+//! delete) runs in `BEGIN IMMEDIATE`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use livesessions_core::analytics::{
+    AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery, SessionReport,
+};
+use livesessions_core::{
+    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, HealthCheck, JoinOutcome,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionAction,
+    SessionId, SessionStatus, SessionStore, UserId,
+};
+use sqlx::sqlite::{SqliteRow, SqliteTransaction};
+use sqlx::Sqlite;
+
+use super::statements::SQL;
+use super::{map_error, timeout_micros, SqliteStore};
+use crate::dialect::Dialect as _;
+use crate::errors::{inserted, map_ping_error, version_mismatch};
+use crate::record::{
+    bind_session, parse_status, participant_from_row, required, session_from_row, to_i64, to_u64,
+};
+use crate::search::ListFilters;
+use crate::{analytics, record};
+
+fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    Sqlite::store_time(t)
+}
+
+fn session(row: &SqliteRow) -> Result<LiveSession> {
+    session_from_row::<Sqlite>(row)
+}
+
+fn participant(row: &SqliteRow) -> Result<Participant> {
+    required(participant_from_row::<Sqlite>(row)?)
+}
+
+impl SqliteStore {
+    async fn version_mismatch(&self, session: &LiveSession) -> Error {
+        let found = sqlx::query_scalar(SQL.version_of)
+            .bind(*session.id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await;
+        version_mismatch::<Sqlite>(session, found)
+    }
+
+    async fn session_exists(&self, id: SessionId) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(SQL.session_exists)
+            .bind(*id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(found.is_some())
+    }
+
+    async fn write(&self) -> Result<SqliteTransaction<'static>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        let result = bind_session(sqlx::query(&SQL.insert_session), session)?
+            .execute(&self.pool)
+            .await;
+        inserted(result.map_err(map_error), session)
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        sqlx::query(&SQL.get_session)
+            .bind(*id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .as_ref()
+            .map(session)
+            .transpose()
+    }
+
+    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+        let expected = to_i64(update.version.saturating_sub(1), "version")?;
+        let row = bind_session(sqlx::query(&SQL.update_session), update)?
+            .bind(expected)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        match row {
+            Some(row) => session(&row),
+            None => Err(self.version_mismatch(update).await),
+        }
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let mut tx = self.write().await?;
+        // Explicit rather than ON DELETE CASCADE alone: a pool from `from_pool` may have
+        // foreign keys switched off.
+        sqlx::query(SQL.delete_participants)
+            .bind(*id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let done = sqlx::query(SQL.delete_session)
+            .bind(*id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let filters = ListFilters::of(query);
+        let (after_rank, after_time, after_id) = match filters.after {
+            Some(Cursor(key)) => (key.rank, key.time_key, Some(*key.id.as_uuid())),
+            None => (0, 0, None),
+        };
+        let rows = sqlx::query(SQL.list.of(&filters))
+            .bind(filters.rank.unwrap_or(0))
+            .bind(filters.pattern.as_deref().unwrap_or(""))
+            .bind(after_rank)
+            .bind(after_time)
+            .bind(after_id)
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        record::page(query, &rows, session)
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for SqliteStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let sid = *request.session_id.as_uuid();
+        let at = micros(request.presence.at);
+        let t = timeout_micros(request.presence.timeout);
+        let mut tx = self.write().await?;
+        let (status, live_since): (String, Option<i64>) = sqlx::query_as(SQL.join_status)
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        let status = parse_status(&status)?;
+        if !status.accepts_joins() {
+            return Err(Conflict::InvalidTransition {
+                status,
+                action: SessionAction::Join,
+            }
+            .into());
+        }
+        // The start of the current live period; intervals open only from there on.
+        let period = if status == SessionStatus::Live {
+            live_since
+        } else {
+            None
+        };
+        let rejoin = sqlx::query(&SQL.rejoin)
+            .bind(sid)
+            .bind(request.joiner.user_id.as_str())
+            .bind(request.joiner.user_name.as_str())
+            .bind(request.joiner.email.as_str())
+            .bind(at)
+            .bind(period)
+            .bind(t)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let (row, first_join) = match rejoin {
+            Some(row) => (row, false),
+            None => {
+                let row = sqlx::query(&SQL.first_join)
+                    .bind(sid)
+                    .bind(request.joiner.user_id.as_str())
+                    .bind(request.joiner.user_name.as_str())
+                    .bind(request.joiner.email.as_str())
+                    .bind(at)
+                    .bind(period)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                sqlx::query(SQL.count_join)
+                    .bind(sid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                (row, true)
+            }
+        };
+        let joined = sqlx::query(&SQL.get_session)
+            .bind(sid)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(JoinOutcome {
+            participant: participant(&row)?,
+            session: session(&joined)?,
+            first_join,
+        })
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        Presence { at, timeout }: Presence,
+    ) -> Result<Participant> {
+        let row = sqlx::query(&SQL.heartbeat)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .bind(micros(at))
+            .bind(timeout_micros(timeout))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        match row {
+            Some(row) => participant(&row),
+            None if self.session_exists(session_id).await? => {
+                Err(Error::participant_not_found(session_id, user_id))
+            }
+            None => Err(Error::session_not_found(session_id)),
+        }
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        Presence { at, timeout }: Presence,
+    ) -> Result<Participant> {
+        let row = sqlx::query(&SQL.leave)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .bind(micros(at))
+            .bind(timeout_micros(timeout))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        match row {
+            Some(row) => participant(&row),
+            None => Err(Error::participant_not_found(session_id, user_id)),
+        }
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        let expected = to_i64(ended.version.saturating_sub(1), "version")?;
+        let mut tx = self.write().await?;
+        let row = bind_session(sqlx::query(&SQL.update_session), ended)?
+            .bind(expected)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(self.version_mismatch(ended).await);
+        };
+        sqlx::query(&SQL.end_credit)
+            .bind(*ended.id.as_uuid())
+            .bind(micros(at))
+            .bind(timeout_micros(timeout))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        session(&row)
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        sqlx::query(&SQL.get_participant)
+            .bind(*session_id.as_uuid())
+            .bind(user_id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .as_ref()
+            .map(participant)
+            .transpose()
+    }
+
+    async fn watching(
+        &self,
+        session_id: SessionId,
+        Presence { at: now, timeout }: Presence,
+    ) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(&SQL.watching)
+            .bind(*session_id.as_uuid())
+            .bind(micros(now))
+            .bind(timeout_micros(timeout))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        to_u64(n, "watching")
+    }
+}
+
+/// Fails with "session not found" when a row's `found` column is NULL.
+fn found(row: &SqliteRow, session_id: SessionId) -> Result<()> {
+    match Sqlite::get::<Option<i64>>(row, "found")? {
+        Some(_) => Ok(()),
+        None => Err(Error::session_not_found(session_id)),
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        let row = sqlx::query(&SQL.report)
+            .bind(*query.session_id.as_uuid())
+            .bind(micros(query.now))
+            .bind(timeout_micros(query.timeout))
+            .bind(query.live_seconds)
+            .bind(i64::from(query.threshold_percent))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        found(&row, query.session_id)?;
+        analytics::report::<Sqlite>(&row, query)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        let sid = *query.session_id.as_uuid();
+        let total_row = sqlx::query(SQL.attendance_total)
+            .bind(sid)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        found(&total_row, query.session_id)?;
+        let total = to_u64(Sqlite::get(&total_row, "total")?, "total")?;
+        let rows = sqlx::query(SQL.attendance.get(query.sort, query.order))
+            .bind(sid)
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .bind(i64::from(query.limit))
+            .bind(micros(query.now))
+            .bind(timeout_micros(query.timeout))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let rows = rows
+            .iter()
+            .map(analytics::attendance_row::<Sqlite>)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let totals = sqlx::query(SQL.overview_totals)
+            .bind(micros(query.from))
+            .bind(micros(query.to))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let popular = if analytics::wants_popular(query) {
+            sqlx::query(SQL.popular.get(query.by))
+                .bind(micros(query.from))
+                .bind(micros(query.to))
+                .bind(i64::from(query.top))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_error)?
+        } else {
+            Vec::new()
+        };
+        analytics::overview::<Sqlite>(&totals, &popular)
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let totals = sqlx::query(SQL.participation_totals)
+            .bind(query.user_id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        let rows = sqlx::query(SQL.participation_rows)
+            .bind(query.user_id.as_str())
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        analytics::participation::<Sqlite>(query, &totals, &rows)
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_ping_error::<Sqlite>)
+    }
+}
