@@ -2,8 +2,8 @@
 //! [`Dialect`], and the statements that differ by the query's sort key, each built once.
 
 use livesessions_core::analytics::{
-    AttendanceRow, AttendanceSort, Overview, OverviewQuery, Participation, ParticipationQuery,
-    ParticipationRow, PopularBy, PopularSession, ReportQuery, SessionReport, SortOrder,
+    AttendanceRow, AttendanceSort, Overview, Participation, ParticipationQuery, ParticipationRow,
+    PopularBy, PopularSession, ReportQuery, SessionReport, SortOrder,
 };
 use livesessions_core::{Result, SessionId};
 use sqlx::{Decode, Type};
@@ -101,11 +101,6 @@ where
         total_watch_seconds: D::get(totals, "w")?,
         sessions,
     })
-}
-
-/// Whether an overview asks for popular sessions at all.
-pub(crate) fn wants_popular(query: &OverviewQuery) -> bool {
-    query.top > 0
 }
 
 /// The attendance page statement for every sort key and order, built once.

@@ -2,6 +2,8 @@
 //! number their parameters, the few SQL functions whose names differ, and how the driver
 //! reports a unique violation or a transient failure.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use livesessions_core::Result;
 use sqlx::error::DatabaseError;
@@ -12,6 +14,9 @@ pub(crate) trait Dialect: Database {
     /// The stored form of a time.
     type Time: for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + 'static;
 
+    /// The stored form of the presence timeout.
+    type Timeout: for<'q> Encode<'q, Self> + Type<Self> + Send + 'static;
+
     /// The prefix of a numbered parameter (`$1` or `?1`).
     const PARAMETER: char;
     /// The qualifier of a participant's columns in the presence rule (`p.` or empty).
@@ -21,6 +26,10 @@ pub(crate) trait Dialect: Database {
 
     /// A time in its stored form.
     fn store_time(time: DateTime<Utc>) -> Self::Time;
+
+    /// The presence timeout in its stored form: whole seconds, as the domain's rules use
+    /// (`timeout_delta`), at most a year.
+    fn store_timeout(timeout: Duration) -> Self::Timeout;
 
     /// A stored time; `column` names it in the error if it is out of range.
     fn load_time(value: Self::Time, column: &str) -> Result<DateTime<Utc>>;
@@ -58,4 +67,9 @@ pub(crate) fn parameters<D: Dialect>(first: usize, n: usize) -> String {
         .map(|i| format!("{}{i}", D::PARAMETER))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The presence timeout in whole seconds, at most a year.
+pub(crate) fn timeout_seconds(timeout: Duration) -> u64 {
+    timeout.as_secs().min(365 * 24 * 3600)
 }

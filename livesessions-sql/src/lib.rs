@@ -65,6 +65,8 @@ pub mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod presence;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod queries;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod record;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod search;

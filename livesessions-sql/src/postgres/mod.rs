@@ -42,7 +42,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Decode, Executor as _, Postgres, Row as _, Type};
 
-use crate::dialect::Dialect;
+use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
 
 mod shards;
@@ -196,6 +196,7 @@ pub fn map_error(error: sqlx::Error) -> Error {
 
 impl Dialect for Postgres {
     type Time = DateTime<Utc>;
+    type Timeout = Duration;
 
     const PARAMETER: char = '$';
     const PARTICIPANT: &'static str = "p.";
@@ -203,6 +204,10 @@ impl Dialect for Postgres {
 
     fn store_time(time: DateTime<Utc>) -> DateTime<Utc> {
         time
+    }
+
+    fn store_timeout(timeout: Duration) -> Duration {
+        Duration::from_secs(timeout_seconds(timeout))
     }
 
     fn load_time(value: DateTime<Utc>, _column: &str) -> Result<DateTime<Utc>> {
@@ -240,10 +245,9 @@ impl Dialect for Postgres {
     }
 }
 
-/// The presence timeout as an interval: whole seconds, as the domain's rules use
-/// (`timeout_delta`), at most a year.
+/// The presence timeout as an interval.
 fn interval(timeout: Duration) -> Duration {
-    Duration::from_secs(timeout.as_secs().min(365 * 24 * 3600))
+    Postgres::store_timeout(timeout)
 }
 
 #[cfg(test)]

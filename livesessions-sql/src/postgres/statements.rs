@@ -88,7 +88,7 @@ impl Statements {
                 participant_select("p."),
             ),
             watching: format!(
-                "SELECT count(*) FROM {s}.session_participants \
+                "SELECT count(*) AS n FROM {s}.session_participants \
                  WHERE session_id = $1 AND {}",
                 watching("", "$2::timestamptz", "$3::interval"),
             ),

@@ -18,12 +18,12 @@ use uuid::Uuid;
 use super::shards::shard_of;
 use super::{interval, map_error, PostgresStore};
 use crate::dialect::Dialect as _;
-use crate::errors::{inserted, map_ping_error, version_mismatch};
+use crate::errors::{inserted, version_mismatch};
 use crate::record::{
     bind_session, corrupt, participant_from_row, session_from_row, to_i64, to_u64,
 };
 use crate::search::ListFilters;
-use crate::{analytics, record};
+use crate::{analytics, queries, record};
 
 /// How often a join is retried when a concurrent first join of the same user won the insert
 /// after this join's snapshot was taken (the retry sees it and records a rejoin).
@@ -69,14 +69,7 @@ impl SessionStore for PostgresStore {
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
-        sqlx::query(&self.sql.get_session)
-            .bind(*id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?
-            .as_ref()
-            .map(session)
-            .transpose()
+        queries::get_session(&self.pool, &self.sql.get_session, id).await
     }
 
     async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
@@ -224,28 +217,11 @@ impl AttendanceStore for PostgresStore {
         session_id: SessionId,
         user_id: &UserId,
     ) -> Result<Option<Participant>> {
-        let row = sqlx::query(&self.sql.get_participant)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?;
-        Ok(row.as_ref().map(participant).transpose()?.flatten())
+        queries::get_participant(&self.pool, &self.sql.get_participant, session_id, user_id).await
     }
 
-    async fn watching(
-        &self,
-        session_id: SessionId,
-        Presence { at: now, timeout }: Presence,
-    ) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(&self.sql.watching)
-            .bind(*session_id.as_uuid())
-            .bind(now)
-            .bind(interval(timeout))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        to_u64(n, "watching")
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
+        queries::watching(&self.pool, &self.sql.watching, session_id, presence).await
     }
 
     async fn watching_many(
@@ -289,66 +265,25 @@ impl AnalyticsStore for PostgresStore {
             .map_err(map_error)?
             .ok_or_else(|| Error::session_not_found(query.session_id))?;
         let total = to_u64(Postgres::get(&total_row, "total")?, "total")?;
-        let rows = sqlx::query(self.sql.attendance.get(query.sort, query.order))
-            .bind(*query.session_id.as_uuid())
-            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit))
-            .bind(query.now)
-            .bind(interval(query.timeout))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let rows = rows
-            .iter()
-            .map(analytics::attendance_row::<Postgres>)
-            .collect::<Result<Vec<_>>>()?;
+        let sql = self.sql.attendance.get(query.sort, query.order);
+        let rows = queries::attendance_rows(&self.pool, sql, query).await?;
         Ok(AttendancePage { rows, total })
     }
 
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
-        let totals = sqlx::query(&self.sql.overview_totals)
-            .bind(query.from)
-            .bind(query.to)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let popular = if analytics::wants_popular(query) {
-            sqlx::query(self.sql.popular.get(query.by))
-                .bind(query.from)
-                .bind(query.to)
-                .bind(i64::from(query.top))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_error)?
-        } else {
-            Vec::new()
-        };
-        analytics::overview::<Postgres>(&totals, &popular)
+        let popular = self.sql.popular.get(query.by);
+        queries::overview(&self.pool, &self.sql.overview_totals, popular, query).await
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
-        let totals = sqlx::query(&self.sql.participation_totals)
-            .bind(query.user_id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let rows = sqlx::query(&self.sql.participation_rows)
-            .bind(query.user_id.as_str())
-            .bind(i64::from(query.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        analytics::participation::<Postgres>(query, &totals, &rows)
+        let (totals, rows) = (&self.sql.participation_totals, &self.sql.participation_rows);
+        queries::participation(&self.pool, totals, rows, query).await
     }
 }
 
 #[async_trait]
 impl HealthCheck for PostgresStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(map_ping_error::<Postgres>)
+        queries::ping(&self.pool).await
     }
 }

@@ -35,7 +35,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Decode, Row as _, Sqlite, Type};
 
-use crate::dialect::Dialect;
+use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
 use crate::record::corrupt;
 
@@ -143,6 +143,7 @@ pub fn map_error(error: sqlx::Error) -> Error {
 
 impl Dialect for Sqlite {
     type Time = i64;
+    type Timeout = i64;
 
     const PARAMETER: char = '?';
     const PARTICIPANT: &'static str = "";
@@ -150,6 +151,10 @@ impl Dialect for Sqlite {
 
     fn store_time(time: DateTime<Utc>) -> i64 {
         time.timestamp_micros()
+    }
+
+    fn store_timeout(timeout: Duration) -> i64 {
+        timeout_seconds(timeout) as i64 * 1_000_000
     }
 
     fn load_time(value: i64, column: &str) -> Result<DateTime<Utc>> {
@@ -188,10 +193,9 @@ impl Dialect for Sqlite {
     }
 }
 
-/// The presence timeout in microseconds: whole seconds, as the domain's rules use
-/// (`timeout_delta`), at most a year.
+/// The presence timeout in microseconds.
 fn timeout_micros(timeout: Duration) -> i64 {
-    timeout.as_secs().min(365 * 24 * 3600) as i64 * 1_000_000
+    Sqlite::store_timeout(timeout)
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ impl Statements {
                  WHERE session_id = ?1 AND user_id = ?2"
             ),
             watching: format!(
-                "SELECT count(*) FROM session_participants WHERE session_id = ?1 AND {}",
+                "SELECT count(*) AS n FROM session_participants WHERE session_id = ?1 AND {}",
                 watching("", "?2", "?3"),
             ),
             report: format!(

@@ -19,12 +19,12 @@ use sqlx::Sqlite;
 use super::statements::SQL;
 use super::{map_error, timeout_micros, SqliteStore};
 use crate::dialect::Dialect as _;
-use crate::errors::{inserted, map_ping_error, version_mismatch};
+use crate::errors::{inserted, version_mismatch};
 use crate::record::{
     bind_session, parse_status, participant_from_row, required, session_from_row, to_i64, to_u64,
 };
 use crate::search::ListFilters;
-use crate::{analytics, record};
+use crate::{analytics, queries, record};
 
 fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
     Sqlite::store_time(t)
@@ -74,14 +74,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
-        sqlx::query(&SQL.get_session)
-            .bind(*id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?
-            .as_ref()
-            .map(session)
-            .transpose()
+        queries::get_session(&self.pool, &SQL.get_session, id).await
     }
 
     async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
@@ -279,30 +272,11 @@ impl AttendanceStore for SqliteStore {
         session_id: SessionId,
         user_id: &UserId,
     ) -> Result<Option<Participant>> {
-        sqlx::query(&SQL.get_participant)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?
-            .as_ref()
-            .map(participant)
-            .transpose()
+        queries::get_participant(&self.pool, &SQL.get_participant, session_id, user_id).await
     }
 
-    async fn watching(
-        &self,
-        session_id: SessionId,
-        Presence { at: now, timeout }: Presence,
-    ) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(&SQL.watching)
-            .bind(*session_id.as_uuid())
-            .bind(micros(now))
-            .bind(timeout_micros(timeout))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        to_u64(n, "watching")
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
+        queries::watching(&self.pool, &SQL.watching, session_id, presence).await
     }
 }
 
@@ -339,66 +313,25 @@ impl AnalyticsStore for SqliteStore {
             .map_err(map_error)?;
         found(&total_row, query.session_id)?;
         let total = to_u64(Sqlite::get(&total_row, "total")?, "total")?;
-        let rows = sqlx::query(SQL.attendance.get(query.sort, query.order))
-            .bind(sid)
-            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit))
-            .bind(micros(query.now))
-            .bind(timeout_micros(query.timeout))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let rows = rows
-            .iter()
-            .map(analytics::attendance_row::<Sqlite>)
-            .collect::<Result<Vec<_>>>()?;
+        let sql = SQL.attendance.get(query.sort, query.order);
+        let rows = queries::attendance_rows(&self.pool, sql, query).await?;
         Ok(AttendancePage { rows, total })
     }
 
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
-        let totals = sqlx::query(SQL.overview_totals)
-            .bind(micros(query.from))
-            .bind(micros(query.to))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let popular = if analytics::wants_popular(query) {
-            sqlx::query(SQL.popular.get(query.by))
-                .bind(micros(query.from))
-                .bind(micros(query.to))
-                .bind(i64::from(query.top))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_error)?
-        } else {
-            Vec::new()
-        };
-        analytics::overview::<Sqlite>(&totals, &popular)
+        let popular = SQL.popular.get(query.by);
+        queries::overview(&self.pool, SQL.overview_totals, popular, query).await
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
-        let totals = sqlx::query(SQL.participation_totals)
-            .bind(query.user_id.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
-        let rows = sqlx::query(SQL.participation_rows)
-            .bind(query.user_id.as_str())
-            .bind(i64::from(query.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        analytics::participation::<Sqlite>(query, &totals, &rows)
+        let (totals, rows) = (SQL.participation_totals, SQL.participation_rows);
+        queries::participation(&self.pool, totals, rows, query).await
     }
 }
 
 #[async_trait]
 impl HealthCheck for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(map_ping_error::<Sqlite>)
+        queries::ping(&self.pool).await
     }
 }
