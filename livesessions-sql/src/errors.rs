@@ -65,10 +65,7 @@ pub(crate) fn inserted<T>(result: Result<T, Error>, session: &LiveSession) -> Re
 
 /// Why a versioned update of `session` matched no row, from the version found in the
 /// database (`None`: the session is gone).
-pub(crate) fn version_mismatch<D: Dialect>(
-    session: &LiveSession,
-    found: Result<Option<i64>, sqlx::Error>,
-) -> Error {
+pub(crate) fn version_mismatch(session: &LiveSession, found: Result<Option<i64>, Error>) -> Error {
     match found {
         Ok(None) => Error::session_not_found(session.id),
         Ok(Some(actual)) => Conflict::VersionMismatch {
@@ -76,6 +73,6 @@ pub(crate) fn version_mismatch<D: Dialect>(
             actual: u64::try_from(actual).ok(),
         }
         .into(),
-        Err(e) => map_error::<D>(e),
+        Err(e) => e,
     }
 }

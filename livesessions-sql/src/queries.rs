@@ -4,15 +4,23 @@
 
 use livesessions_core::analytics::{
     AttendanceQuery, AttendanceRow, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery,
 };
-use livesessions_core::{LiveSession, Participant, Presence, Result, SessionId, UserId};
+use livesessions_core::{
+    Error, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId,
+    UserId,
+};
+use std::time::Duration;
+
+use sqlx::query::Query;
 use sqlx::{Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
 use crate::analytics;
 use crate::dialect::Dialect;
-use crate::errors::{map_error, map_ping_error};
-use crate::record::{participant_from_row, session_from_row, to_u64};
+use crate::errors::{self, inserted, map_error, map_ping_error};
+use crate::record::{bind_session, participant_from_row, session_from_row, to_i64, to_u64};
 
 /// Whether the database answers at all.
 pub(crate) async fn ping<'e, D, E>(executor: E) -> Result<()>
@@ -199,4 +207,267 @@ where
         .await
         .map_err(map_error::<D>)?;
     analytics::participation::<D>(query, &totals, &rows)
+}
+
+/// The row `sql` returns for the participant `user` of `session` at `presence` (parameters:
+/// session, user, time, timeout): a heartbeat or a leave.
+pub(crate) async fn touch<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: SessionId,
+    user: &UserId,
+    presence: Presence,
+) -> Result<Option<D::Row>>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+{
+    sqlx::query(sql)
+        .bind(*session.as_uuid())
+        .bind(user.as_str())
+        .bind(D::store_time(presence.at))
+        .bind(D::store_timeout(presence.timeout))
+        .fetch_optional(executor)
+        .await
+        .map_err(map_error::<D>)
+}
+
+/// Credits every open presence interval of `session` at `presence` by `sql` (parameters:
+/// session, time, timeout): the end of a session.
+pub(crate) async fn credit<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: SessionId,
+    presence: Presence,
+) -> Result<()>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+{
+    sqlx::query(sql)
+        .bind(*session.as_uuid())
+        .bind(D::store_time(presence.at))
+        .bind(D::store_timeout(presence.timeout))
+        .execute(executor)
+        .await
+        .map(|_| ())
+        .map_err(map_error::<D>)
+}
+
+/// The row of a session's report by `sql` (parameters: session, now, timeout, live seconds,
+/// threshold percent).
+pub(crate) async fn report_row<'e, D, E>(
+    executor: E,
+    sql: &str,
+    query: &ReportQuery,
+) -> Result<Option<D::Row>>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+{
+    sqlx::query(sql)
+        .bind(*query.session_id.as_uuid())
+        .bind(D::store_time(query.now))
+        .bind(D::store_timeout(query.timeout))
+        .bind(query.live_seconds)
+        .bind(i64::from(query.threshold_percent))
+        .fetch_optional(executor)
+        .await
+        .map_err(map_error::<D>)
+}
+
+/// Inserts `session` by `sql` (parameters: [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS)).
+pub(crate) async fn insert_session<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: &LiveSession,
+) -> Result<()>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+    for<'q> i16: Encode<'q, D> + Type<D>,
+{
+    let result = bind_session(sqlx::query(sql), session)?
+        .execute(executor)
+        .await;
+    inserted(result.map_err(map_error::<D>), session)
+}
+
+/// Writes `session` by `sql` if the stored version is the one before it (parameters:
+/// [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS), then the expected version); `None`
+/// when no row matched.
+pub(crate) async fn update_session<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: &LiveSession,
+) -> Result<Option<D::Row>>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Type<D>,
+    for<'q> i16: Encode<'q, D> + Type<D>,
+{
+    let expected = to_i64(session.version.saturating_sub(1), "version")?;
+    bind_session(sqlx::query(sql), session)?
+        .bind(expected)
+        .fetch_optional(executor)
+        .await
+        .map_err(map_error::<D>)
+}
+
+/// Why a versioned update of `session` matched no row, from the version `sql` reads
+/// (parameter: the session's id).
+pub(crate) async fn version_mismatch<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: &LiveSession,
+) -> Error
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    let found = match sqlx::query(sql)
+        .bind(*session.id.as_uuid())
+        .fetch_optional(executor)
+        .await
+    {
+        Ok(row) => row.map(|row| D::get::<i64>(&row, "version")).transpose(),
+        Err(e) => Err(map_error::<D>(e)),
+    };
+    errors::version_mismatch(session, found)
+}
+
+/// A page of sessions by the list statement `list`, its filters bound, given the limit here.
+pub(crate) async fn page<'q, 'e, D, E>(
+    executor: E,
+    list: Query<'q, D, D::Arguments<'q>>,
+    query: &ListQuery,
+) -> Result<Page<LiveSession>>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'a> i64: Encode<'a, D> + Decode<'a, D> + Type<D>,
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+{
+    let rows = list
+        .bind(i64::from(query.limit) + 1)
+        .fetch_all(executor)
+        .await
+        .map_err(map_error::<D>)?;
+    let more = rows.len() > query.limit as usize;
+    let items = rows
+        .iter()
+        .take(query.limit as usize)
+        .map(session_from_row::<D>)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::of_sessions(items, more))
+}
+
+/// Binds the session, user id, user name, email and time of a join, in that order.
+pub(crate) fn bind_joiner<'q, D>(
+    query: Query<'q, D, D::Arguments<'q>>,
+    request: &'q JoinRequest,
+) -> Query<'q, D, D::Arguments<'q>>
+where
+    D: Dialect,
+    Uuid: Encode<'q, D> + Type<D>,
+    &'q str: Encode<'q, D> + Type<D>,
+{
+    query
+        .bind(*request.session_id.as_uuid())
+        .bind(request.joiner.user_id.as_str())
+        .bind(request.joiner.user_name.as_str())
+        .bind(request.joiner.email.as_str())
+        .bind(D::store_time(request.presence.at))
+}
+
+/// The participant `user` of `session` after a leave by `sql` (parameters as [`touch`]).
+pub(crate) async fn leave<'e, D, E>(
+    executor: E,
+    sql: &str,
+    session: SessionId,
+    user: &UserId,
+    presence: Presence,
+) -> Result<Participant>
+where
+    D: Dialect,
+    E: Executor<'e, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    let row = touch(executor, sql, session, user, presence).await?;
+    row.as_ref()
+        .map(participant_from_row::<D>)
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| Error::participant_not_found(session, user))
+}
+
+/// The statements that end a session.
+pub(crate) struct EndStatements<'s> {
+    /// The versioned update ([`update_session`]).
+    pub update: &'s str,
+    /// The credit of every open presence interval ([`credit`]).
+    pub credit: &'s str,
+    /// The stored version ([`version_mismatch`]).
+    pub version_of: &'s str,
+}
+
+/// Ends a session in the transaction `tx`, which the caller opened with the locks its
+/// database needs: the versioned update, then the credit of every open presence interval at
+/// the end, then the commit. A version mismatch rolls back and is explained from `pool`.
+pub(crate) async fn end_session<D>(
+    mut tx: Transaction<'static, D>,
+    pool: &Pool<D>,
+    sql: EndStatements<'_>,
+    ended: &LiveSession,
+    timeout: Duration,
+) -> Result<LiveSession>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i16: Encode<'q, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+{
+    let Some(row) = update_session(&mut *tx, sql.update, ended).await? else {
+        drop(tx);
+        return Err(version_mismatch(pool, sql.version_of, ended).await);
+    };
+    let at = ended.ended_at.unwrap_or(ended.updated_at);
+    credit(&mut *tx, sql.credit, ended.id, Presence { at, timeout }).await?;
+    tx.commit().await.map_err(map_error::<D>)?;
+    session_from_row::<D>(&row)
 }

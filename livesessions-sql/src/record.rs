@@ -6,9 +6,9 @@
 use std::fmt;
 
 use livesessions_core::{
-    Description, Email, Error, FieldError, Instructor, ListQuery, LiveSession, Page, Participant,
-    Result, SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl,
-    TimeZone, Title, UserId, UserName, VideoUrl,
+    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Result,
+    SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
+    Title, UserId, UserName, VideoUrl,
 };
 use sqlx::query::Query;
 use sqlx::{Decode, Encode, Type};
@@ -254,20 +254,4 @@ pub(crate) fn parse_status(text: &str) -> Result<SessionStatus> {
 /// A stored title.
 pub(crate) fn title(text: String) -> Result<Title> {
     checked(Title::parse(&text))
-}
-
-/// A page of sessions from the rows of a list statement that asked for one more than
-/// `query.limit` (whether that one came says whether there are more).
-pub(crate) fn page<R>(
-    query: &ListQuery,
-    rows: &[R],
-    session: impl Fn(&R) -> Result<LiveSession>,
-) -> Result<Page<LiveSession>> {
-    let more = rows.len() > query.limit as usize;
-    let items = rows
-        .iter()
-        .take(query.limit as usize)
-        .map(session)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page::of_sessions(items, more))
 }

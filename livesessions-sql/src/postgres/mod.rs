@@ -245,11 +245,6 @@ impl Dialect for Postgres {
     }
 }
 
-/// The presence timeout as an interval.
-fn interval(timeout: Duration) -> Duration {
-    Postgres::store_timeout(timeout)
-}
-
 #[cfg(test)]
 mod explain;
 

@@ -16,14 +16,12 @@ use sqlx::Postgres;
 use uuid::Uuid;
 
 use super::shards::shard_of;
-use super::{interval, map_error, PostgresStore};
+use super::{map_error, PostgresStore};
 use crate::dialect::Dialect as _;
-use crate::errors::{inserted, version_mismatch};
-use crate::record::{
-    bind_session, corrupt, participant_from_row, session_from_row, to_i64, to_u64,
-};
+use crate::queries::EndStatements;
+use crate::record::{corrupt, participant_from_row, session_from_row, to_u64};
 use crate::search::ListFilters;
-use crate::{analytics, queries, record};
+use crate::{analytics, queries};
 
 /// How often a join is retried when a concurrent first join of the same user won the insert
 /// after this join's snapshot was taken (the retry sees it and records a rejoin).
@@ -39,33 +37,21 @@ fn participant(row: &PgRow) -> Result<Option<Participant>> {
 
 impl PostgresStore {
     async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        let found = sqlx::query_scalar(&self.sql.version_of)
-            .bind(*session.id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await;
-        version_mismatch::<Postgres>(session, found)
+        queries::version_mismatch(&self.pool, &self.sql.version_of, session).await
     }
 
     async fn update_in<'c, E>(&self, executor: E, session: &LiveSession) -> Result<Option<PgRow>>
     where
         E: sqlx::Executor<'c, Database = Postgres>,
     {
-        let expected = to_i64(session.version.saturating_sub(1), "version")?;
-        bind_session(sqlx::query(&self.sql.update_session), session)?
-            .bind(expected)
-            .fetch_optional(executor)
-            .await
-            .map_err(map_error)
+        queries::update_session(executor, &self.sql.update_session, session).await
     }
 }
 
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        let result = bind_session(sqlx::query(&self.sql.insert_session), session)?
-            .execute(&self.pool)
-            .await;
-        inserted(result.map_err(map_error), session)
+        queries::insert_session(&self.pool, &self.sql.insert_session, session).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
@@ -100,12 +86,7 @@ impl SessionStore for PostgresStore {
         if let Some(Cursor(key)) = filters.after {
             q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());
         }
-        let rows = q
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        record::page(query, &rows, session)
+        queries::page(&self.pool, q, query).await
     }
 }
 
@@ -114,13 +95,8 @@ impl AttendanceStore for PostgresStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
         let shard = shard_of(&request.joiner.user_id);
         for _ in 0..JOIN_ATTEMPTS {
-            let row = sqlx::query(&self.sql.join)
-                .bind(*request.session_id.as_uuid())
-                .bind(request.joiner.user_id.as_str())
-                .bind(request.joiner.user_name.as_str())
-                .bind(request.joiner.email.as_str())
-                .bind(request.presence.at)
-                .bind(interval(request.presence.timeout))
+            let row = queries::bind_joiner(sqlx::query(&self.sql.join), request)
+                .bind(Postgres::store_timeout(request.presence.timeout))
                 .bind(shard)
                 .fetch_optional(&self.pool)
                 .await
@@ -149,17 +125,17 @@ impl AttendanceStore for PostgresStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        Presence { at, timeout }: Presence,
+        presence: Presence,
     ) -> Result<Participant> {
-        let row = sqlx::query(&self.sql.heartbeat)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .bind(at)
-            .bind(interval(timeout))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?
-            .ok_or_else(|| Error::session_not_found(session_id))?;
+        let row = queries::touch(
+            &self.pool,
+            &self.sql.heartbeat,
+            session_id,
+            user_id,
+            presence,
+        )
+        .await?
+        .ok_or_else(|| Error::session_not_found(session_id))?;
         participant(&row)?.ok_or_else(|| Error::participant_not_found(session_id, user_id))
     }
 
@@ -167,25 +143,12 @@ impl AttendanceStore for PostgresStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        Presence { at, timeout }: Presence,
+        presence: Presence,
     ) -> Result<Participant> {
-        let row = sqlx::query(&self.sql.leave)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .bind(at)
-            .bind(interval(timeout))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?;
-        row.as_ref()
-            .map(participant)
-            .transpose()?
-            .flatten()
-            .ok_or_else(|| Error::participant_not_found(session_id, user_id))
+        queries::leave(&self.pool, &self.sql.leave, session_id, user_id, presence).await
     }
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
-        let at = ended.ended_at.unwrap_or(ended.updated_at);
         let mut tx = self.pool.begin().await.map_err(map_error)?;
         // Lock the session row first, FOR UPDATE: that waits for joins and heartbeats in flight
         // (they hold it FOR KEY SHARE, which a plain UPDATE would not wait for) and makes later
@@ -197,19 +160,12 @@ impl AttendanceStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_error)?;
-        let Some(row) = self.update_in(&mut *tx, ended).await? else {
-            drop(tx);
-            return Err(self.version_mismatch(ended).await);
+        let sql = EndStatements {
+            update: &self.sql.update_session,
+            credit: &self.sql.end_credit,
+            version_of: &self.sql.version_of,
         };
-        sqlx::query(&self.sql.end_credit)
-            .bind(*ended.id.as_uuid())
-            .bind(at)
-            .bind(interval(timeout))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        tx.commit().await.map_err(map_error)?;
-        session(&row)
+        queries::end_session(tx, &self.pool, sql, ended, timeout).await
     }
 
     async fn get_participant(
@@ -233,7 +189,7 @@ impl AttendanceStore for PostgresStore {
         let counts: Vec<i64> = sqlx::query_scalar(&self.sql.watching_many)
             .bind(ids)
             .bind(now)
-            .bind(interval(timeout))
+            .bind(Postgres::store_timeout(timeout))
             .fetch_all(&self.pool)
             .await
             .map_err(map_error)?;
@@ -244,15 +200,8 @@ impl AttendanceStore for PostgresStore {
 #[async_trait]
 impl AnalyticsStore for PostgresStore {
     async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
-        let row = sqlx::query(&self.sql.report)
-            .bind(*query.session_id.as_uuid())
-            .bind(query.now)
-            .bind(interval(query.timeout))
-            .bind(query.live_seconds)
-            .bind(i64::from(query.threshold_percent))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?
+        let row = queries::report_row(&self.pool, &self.sql.report, query)
+            .await?
             .ok_or_else(|| Error::session_not_found(query.session_id))?;
         analytics::report::<Postgres>(&row, query)
     }

@@ -193,11 +193,6 @@ impl Dialect for Sqlite {
     }
 }
 
-/// The presence timeout in microseconds.
-fn timeout_micros(timeout: Duration) -> i64 {
-    Sqlite::store_timeout(timeout)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,18 +17,12 @@ use sqlx::sqlite::{SqliteRow, SqliteTransaction};
 use sqlx::Sqlite;
 
 use super::statements::SQL;
-use super::{map_error, timeout_micros, SqliteStore};
+use super::{map_error, SqliteStore};
 use crate::dialect::Dialect as _;
-use crate::errors::{inserted, version_mismatch};
-use crate::record::{
-    bind_session, parse_status, participant_from_row, required, session_from_row, to_i64, to_u64,
-};
+use crate::queries::EndStatements;
+use crate::record::{parse_status, participant_from_row, required, session_from_row, to_u64};
 use crate::search::ListFilters;
-use crate::{analytics, queries, record};
-
-fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
-    Sqlite::store_time(t)
-}
+use crate::{analytics, queries};
 
 fn session(row: &SqliteRow) -> Result<LiveSession> {
     session_from_row::<Sqlite>(row)
@@ -40,11 +34,7 @@ fn participant(row: &SqliteRow) -> Result<Participant> {
 
 impl SqliteStore {
     async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        let found = sqlx::query_scalar(SQL.version_of)
-            .bind(*session.id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await;
-        version_mismatch::<Sqlite>(session, found)
+        queries::version_mismatch(&self.pool, SQL.version_of, session).await
     }
 
     async fn session_exists(&self, id: SessionId) -> Result<bool> {
@@ -67,10 +57,7 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        let result = bind_session(sqlx::query(&SQL.insert_session), session)?
-            .execute(&self.pool)
-            .await;
-        inserted(result.map_err(map_error), session)
+        queries::insert_session(&self.pool, &SQL.insert_session, session).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
@@ -78,12 +65,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
-        let expected = to_i64(update.version.saturating_sub(1), "version")?;
-        let row = bind_session(sqlx::query(&SQL.update_session), update)?
-            .bind(expected)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?;
+        let row = queries::update_session(&self.pool, &SQL.update_session, update).await?;
         match row {
             Some(row) => session(&row),
             None => Err(self.version_mismatch(update).await),
@@ -114,17 +96,13 @@ impl SessionStore for SqliteStore {
             Some(Cursor(key)) => (key.rank, key.time_key, Some(*key.id.as_uuid())),
             None => (0, 0, None),
         };
-        let rows = sqlx::query(SQL.list.of(&filters))
+        let list = sqlx::query(SQL.list.of(&filters))
             .bind(filters.rank.unwrap_or(0))
             .bind(filters.pattern.as_deref().unwrap_or(""))
             .bind(after_rank)
             .bind(after_time)
-            .bind(after_id)
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_error)?;
-        record::page(query, &rows, session)
+            .bind(after_id);
+        queries::page(&self.pool, list, query).await
     }
 }
 
@@ -132,8 +110,7 @@ impl SessionStore for SqliteStore {
 impl AttendanceStore for SqliteStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
         let sid = *request.session_id.as_uuid();
-        let at = micros(request.presence.at);
-        let t = timeout_micros(request.presence.timeout);
+        let t = Sqlite::store_timeout(request.presence.timeout);
         let mut tx = self.write().await?;
         let (status, live_since): (String, Option<i64>) = sqlx::query_as(SQL.join_status)
             .bind(sid)
@@ -155,12 +132,7 @@ impl AttendanceStore for SqliteStore {
         } else {
             None
         };
-        let rejoin = sqlx::query(&SQL.rejoin)
-            .bind(sid)
-            .bind(request.joiner.user_id.as_str())
-            .bind(request.joiner.user_name.as_str())
-            .bind(request.joiner.email.as_str())
-            .bind(at)
+        let rejoin = queries::bind_joiner(sqlx::query(&SQL.rejoin), request)
             .bind(period)
             .bind(t)
             .fetch_optional(&mut *tx)
@@ -169,12 +141,7 @@ impl AttendanceStore for SqliteStore {
         let (row, first_join) = match rejoin {
             Some(row) => (row, false),
             None => {
-                let row = sqlx::query(&SQL.first_join)
-                    .bind(sid)
-                    .bind(request.joiner.user_id.as_str())
-                    .bind(request.joiner.user_name.as_str())
-                    .bind(request.joiner.email.as_str())
-                    .bind(at)
+                let row = queries::bind_joiner(sqlx::query(&SQL.first_join), request)
                     .bind(period)
                     .fetch_one(&mut *tx)
                     .await
@@ -204,16 +171,9 @@ impl AttendanceStore for SqliteStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        Presence { at, timeout }: Presence,
+        presence: Presence,
     ) -> Result<Participant> {
-        let row = sqlx::query(&SQL.heartbeat)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .bind(micros(at))
-            .bind(timeout_micros(timeout))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?;
+        let row = queries::touch(&self.pool, &SQL.heartbeat, session_id, user_id, presence).await?;
         match row {
             Some(row) => participant(&row),
             None if self.session_exists(session_id).await? => {
@@ -227,44 +187,19 @@ impl AttendanceStore for SqliteStore {
         &self,
         session_id: SessionId,
         user_id: &UserId,
-        Presence { at, timeout }: Presence,
+        presence: Presence,
     ) -> Result<Participant> {
-        let row = sqlx::query(&SQL.leave)
-            .bind(*session_id.as_uuid())
-            .bind(user_id.as_str())
-            .bind(micros(at))
-            .bind(timeout_micros(timeout))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_error)?;
-        match row {
-            Some(row) => participant(&row),
-            None => Err(Error::participant_not_found(session_id, user_id)),
-        }
+        queries::leave(&self.pool, &SQL.leave, session_id, user_id, presence).await
     }
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
-        let at = ended.ended_at.unwrap_or(ended.updated_at);
-        let expected = to_i64(ended.version.saturating_sub(1), "version")?;
-        let mut tx = self.write().await?;
-        let row = bind_session(sqlx::query(&SQL.update_session), ended)?
-            .bind(expected)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        let Some(row) = row else {
-            drop(tx);
-            return Err(self.version_mismatch(ended).await);
+        let tx = self.write().await?;
+        let sql = EndStatements {
+            update: &SQL.update_session,
+            credit: &SQL.end_credit,
+            version_of: SQL.version_of,
         };
-        sqlx::query(&SQL.end_credit)
-            .bind(*ended.id.as_uuid())
-            .bind(micros(at))
-            .bind(timeout_micros(timeout))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        tx.commit().await.map_err(map_error)?;
-        session(&row)
+        queries::end_session(tx, &self.pool, sql, ended, timeout).await
     }
 
     async fn get_participant(
@@ -291,15 +226,9 @@ fn found(row: &SqliteRow, session_id: SessionId) -> Result<()> {
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
-        let row = sqlx::query(&SQL.report)
-            .bind(*query.session_id.as_uuid())
-            .bind(micros(query.now))
-            .bind(timeout_micros(query.timeout))
-            .bind(query.live_seconds)
-            .bind(i64::from(query.threshold_percent))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_error)?;
+        let row = queries::report_row(&self.pool, &SQL.report, query)
+            .await?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
         found(&row, query.session_id)?;
         analytics::report::<Sqlite>(&row, query)
     }
