@@ -17,11 +17,14 @@ use uuid::Uuid;
 
 use super::shards::shard_of;
 use super::{map_error, PostgresStore};
+use crate::analytics;
 use crate::dialect::Dialect as _;
-use crate::queries::EndStatements;
+use crate::queries::{EndStatements, Queries};
 use crate::record::{corrupt, participant_from_row, session_from_row, to_u64};
 use crate::search::ListFilters;
-use crate::{analytics, queries};
+
+/// The shared statements' runners on Postgres.
+type Q = Queries<Postgres>;
 
 /// How often a join is retried when a concurrent first join of the same user won the insert
 /// after this join's snapshot was taken (the retry sees it and records a rejoin).
@@ -37,25 +40,25 @@ fn participant(row: &PgRow) -> Result<Option<Participant>> {
 
 impl PostgresStore {
     async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        queries::version_mismatch(&self.pool, &self.sql.version_of, session).await
+        Q::version_mismatch(&self.pool, &self.sql.version_of, session).await
     }
 
     async fn update_in<'c, E>(&self, executor: E, session: &LiveSession) -> Result<Option<PgRow>>
     where
         E: sqlx::Executor<'c, Database = Postgres>,
     {
-        queries::update_session(executor, &self.sql.update_session, session).await
+        Q::update_session(executor, &self.sql.update_session, session).await
     }
 }
 
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        queries::insert_session(&self.pool, &self.sql.insert_session, session).await
+        Q::insert_session(&self.pool, &self.sql.insert_session, session).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
-        queries::get_session(&self.pool, &self.sql.get_session, id).await
+        Q::get_session(&self.pool, &self.sql.get_session, id).await
     }
 
     async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
@@ -86,7 +89,7 @@ impl SessionStore for PostgresStore {
         if let Some(Cursor(key)) = filters.after {
             q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());
         }
-        queries::page(&self.pool, q, query).await
+        Q::page(&self.pool, q, query).await
     }
 }
 
@@ -95,7 +98,7 @@ impl AttendanceStore for PostgresStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
         let shard = shard_of(&request.joiner.user_id);
         for _ in 0..JOIN_ATTEMPTS {
-            let row = queries::bind_joiner(sqlx::query(&self.sql.join), request)
+            let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
                 .bind(Postgres::store_timeout(request.presence.timeout))
                 .bind(shard)
                 .fetch_optional(&self.pool)
@@ -127,7 +130,7 @@ impl AttendanceStore for PostgresStore {
         user_id: &UserId,
         presence: Presence,
     ) -> Result<Participant> {
-        let row = queries::touch(
+        let row = Q::touch(
             &self.pool,
             &self.sql.heartbeat,
             session_id,
@@ -145,7 +148,7 @@ impl AttendanceStore for PostgresStore {
         user_id: &UserId,
         presence: Presence,
     ) -> Result<Participant> {
-        queries::leave(&self.pool, &self.sql.leave, session_id, user_id, presence).await
+        Q::leave(&self.pool, &self.sql.leave, session_id, user_id, presence).await
     }
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
@@ -165,7 +168,7 @@ impl AttendanceStore for PostgresStore {
             credit: &self.sql.end_credit,
             version_of: &self.sql.version_of,
         };
-        queries::end_session(tx, &self.pool, sql, ended, timeout).await
+        Q::end_session(tx, &self.pool, sql, ended, timeout).await
     }
 
     async fn get_participant(
@@ -173,11 +176,11 @@ impl AttendanceStore for PostgresStore {
         session_id: SessionId,
         user_id: &UserId,
     ) -> Result<Option<Participant>> {
-        queries::get_participant(&self.pool, &self.sql.get_participant, session_id, user_id).await
+        Q::get_participant(&self.pool, &self.sql.get_participant, session_id, user_id).await
     }
 
     async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
-        queries::watching(&self.pool, &self.sql.watching, session_id, presence).await
+        Q::watching(&self.pool, &self.sql.watching, session_id, presence).await
     }
 
     async fn watching_many(
@@ -200,7 +203,7 @@ impl AttendanceStore for PostgresStore {
 #[async_trait]
 impl AnalyticsStore for PostgresStore {
     async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
-        let row = queries::report_row(&self.pool, &self.sql.report, query)
+        let row = Q::report_row(&self.pool, &self.sql.report, query)
             .await?
             .ok_or_else(|| Error::session_not_found(query.session_id))?;
         analytics::report::<Postgres>(&row, query)
@@ -215,24 +218,24 @@ impl AnalyticsStore for PostgresStore {
             .ok_or_else(|| Error::session_not_found(query.session_id))?;
         let total = to_u64(Postgres::get(&total_row, "total")?, "total")?;
         let sql = self.sql.attendance.get(query.sort, query.order);
-        let rows = queries::attendance_rows(&self.pool, sql, query).await?;
+        let rows = Q::attendance_rows(&self.pool, sql, query).await?;
         Ok(AttendancePage { rows, total })
     }
 
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
         let popular = self.sql.popular.get(query.by);
-        queries::overview(&self.pool, &self.sql.overview_totals, popular, query).await
+        Q::overview(&self.pool, &self.sql.overview_totals, popular, query).await
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
         let (totals, rows) = (&self.sql.participation_totals, &self.sql.participation_rows);
-        queries::participation(&self.pool, totals, rows, query).await
+        Q::participation(&self.pool, totals, rows, query).await
     }
 }
 
 #[async_trait]
 impl HealthCheck for PostgresStore {
     async fn ping(&self) -> Result<()> {
-        queries::ping(&self.pool).await
+        Q::ping(&self.pool).await
     }
 }

@@ -18,11 +18,14 @@ use sqlx::Sqlite;
 
 use super::statements::SQL;
 use super::{map_error, SqliteStore};
+use crate::analytics;
 use crate::dialect::Dialect as _;
-use crate::queries::EndStatements;
+use crate::queries::{EndStatements, Queries};
 use crate::record::{parse_status, participant_from_row, required, session_from_row, to_u64};
 use crate::search::ListFilters;
-use crate::{analytics, queries};
+
+/// The shared statements' runners on Sqlite.
+type Q = Queries<Sqlite>;
 
 fn session(row: &SqliteRow) -> Result<LiveSession> {
     session_from_row::<Sqlite>(row)
@@ -34,7 +37,7 @@ fn participant(row: &SqliteRow) -> Result<Participant> {
 
 impl SqliteStore {
     async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        queries::version_mismatch(&self.pool, SQL.version_of, session).await
+        Q::version_mismatch(&self.pool, SQL.version_of, session).await
     }
 
     async fn session_exists(&self, id: SessionId) -> Result<bool> {
@@ -57,15 +60,15 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        queries::insert_session(&self.pool, &SQL.insert_session, session).await
+        Q::insert_session(&self.pool, &SQL.insert_session, session).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
-        queries::get_session(&self.pool, &SQL.get_session, id).await
+        Q::get_session(&self.pool, &SQL.get_session, id).await
     }
 
     async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
-        let row = queries::update_session(&self.pool, &SQL.update_session, update).await?;
+        let row = Q::update_session(&self.pool, &SQL.update_session, update).await?;
         match row {
             Some(row) => session(&row),
             None => Err(self.version_mismatch(update).await),
@@ -102,7 +105,7 @@ impl SessionStore for SqliteStore {
             .bind(after_rank)
             .bind(after_time)
             .bind(after_id);
-        queries::page(&self.pool, list, query).await
+        Q::page(&self.pool, list, query).await
     }
 }
 
@@ -132,7 +135,7 @@ impl AttendanceStore for SqliteStore {
         } else {
             None
         };
-        let rejoin = queries::bind_joiner(sqlx::query(&SQL.rejoin), request)
+        let rejoin = Q::bind_joiner(sqlx::query(&SQL.rejoin), request)
             .bind(period)
             .bind(t)
             .fetch_optional(&mut *tx)
@@ -141,7 +144,7 @@ impl AttendanceStore for SqliteStore {
         let (row, first_join) = match rejoin {
             Some(row) => (row, false),
             None => {
-                let row = queries::bind_joiner(sqlx::query(&SQL.first_join), request)
+                let row = Q::bind_joiner(sqlx::query(&SQL.first_join), request)
                     .bind(period)
                     .fetch_one(&mut *tx)
                     .await
@@ -173,7 +176,7 @@ impl AttendanceStore for SqliteStore {
         user_id: &UserId,
         presence: Presence,
     ) -> Result<Participant> {
-        let row = queries::touch(&self.pool, &SQL.heartbeat, session_id, user_id, presence).await?;
+        let row = Q::touch(&self.pool, &SQL.heartbeat, session_id, user_id, presence).await?;
         match row {
             Some(row) => participant(&row),
             None if self.session_exists(session_id).await? => {
@@ -189,7 +192,7 @@ impl AttendanceStore for SqliteStore {
         user_id: &UserId,
         presence: Presence,
     ) -> Result<Participant> {
-        queries::leave(&self.pool, &SQL.leave, session_id, user_id, presence).await
+        Q::leave(&self.pool, &SQL.leave, session_id, user_id, presence).await
     }
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
@@ -199,7 +202,7 @@ impl AttendanceStore for SqliteStore {
             credit: &SQL.end_credit,
             version_of: SQL.version_of,
         };
-        queries::end_session(tx, &self.pool, sql, ended, timeout).await
+        Q::end_session(tx, &self.pool, sql, ended, timeout).await
     }
 
     async fn get_participant(
@@ -207,11 +210,11 @@ impl AttendanceStore for SqliteStore {
         session_id: SessionId,
         user_id: &UserId,
     ) -> Result<Option<Participant>> {
-        queries::get_participant(&self.pool, &SQL.get_participant, session_id, user_id).await
+        Q::get_participant(&self.pool, &SQL.get_participant, session_id, user_id).await
     }
 
     async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
-        queries::watching(&self.pool, &SQL.watching, session_id, presence).await
+        Q::watching(&self.pool, &SQL.watching, session_id, presence).await
     }
 }
 
@@ -226,7 +229,7 @@ fn found(row: &SqliteRow, session_id: SessionId) -> Result<()> {
 #[async_trait]
 impl AnalyticsStore for SqliteStore {
     async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
-        let row = queries::report_row(&self.pool, &SQL.report, query)
+        let row = Q::report_row(&self.pool, &SQL.report, query)
             .await?
             .ok_or_else(|| Error::session_not_found(query.session_id))?;
         found(&row, query.session_id)?;
@@ -243,24 +246,24 @@ impl AnalyticsStore for SqliteStore {
         found(&total_row, query.session_id)?;
         let total = to_u64(Sqlite::get(&total_row, "total")?, "total")?;
         let sql = SQL.attendance.get(query.sort, query.order);
-        let rows = queries::attendance_rows(&self.pool, sql, query).await?;
+        let rows = Q::attendance_rows(&self.pool, sql, query).await?;
         Ok(AttendancePage { rows, total })
     }
 
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
         let popular = SQL.popular.get(query.by);
-        queries::overview(&self.pool, SQL.overview_totals, popular, query).await
+        Q::overview(&self.pool, SQL.overview_totals, popular, query).await
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
         let (totals, rows) = (SQL.participation_totals, SQL.participation_rows);
-        queries::participation(&self.pool, totals, rows, query).await
+        Q::participation(&self.pool, totals, rows, query).await
     }
 }
 
 #[async_trait]
 impl HealthCheck for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        queries::ping(&self.pool).await
+        Q::ping(&self.pool).await
     }
 }
