@@ -53,6 +53,10 @@
 //! [`HealthCheck`]: livesessions_core::HealthCheck
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// What both stores share lives in the modules below, written once over `dialect::Dialect`
+// (how a database stores times and names its parameters and functions); `postgres` and
+// `sqlite` keep only their statements, their connection set-up and what their concurrency
+// needs (docs/ARCHITECTURE.md, "Concurrency in the stores").
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod analytics;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

@@ -25,11 +25,11 @@ use crate::record::{bind_session, participant_from_row, session_from_row, to_i64
 
 /// The statements that end a session.
 pub(crate) struct EndStatements<'s> {
-    /// The versioned update ([`update_session`]).
+    /// The versioned update ([`Queries::update_session`]).
     pub update: &'s str,
-    /// The credit of every open presence interval ([`credit`]).
+    /// The credit of every open presence interval ([`Queries::credit`]).
     pub credit: &'s str,
-    /// The stored version ([`version_mismatch`]).
+    /// The stored version ([`Queries::version_mismatch`]).
     pub version_of: &'s str,
 }
 
@@ -358,7 +358,7 @@ where
             .bind(D::store_time(request.presence.at))
     }
 
-    /// The participant `user` of `session` after a leave by `sql` (parameters as [`touch`]).
+    /// The participant `user` of `session` after a leave by `sql` (parameters as [`Self::touch`]).
     pub(crate) async fn leave<'e, E>(
         executor: E,
         sql: &str,

@@ -1,4 +1,4 @@
-//! `EXPLAIN` of the list and report statements on a seeded database: the plans must use the
+//! `EXPLAIN` of the list and report statements on a populated database: the plans must use the
 //! indexes. The planner runs with its normal settings (no `enable_seqscan = off`) on tables
 //! big enough (20 000 sessions, 105 000 participants, analyzed) that an index is the cheaper
 //! plan, so these tests check that the statements are shaped so that the indexes serve them.
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{quote_ident, PostgresStore};
 
-async fn seeded() -> (PostgresStore, PgPool) {
+async fn populated() -> (PostgresStore, PgPool) {
     let var = "LIVESESSIONS_TEST_POSTGRES_URL";
     let url = std::env::var(var).unwrap_or_else(|_| {
         panic!(
@@ -35,7 +35,7 @@ async fn seeded() -> (PostgresStore, PgPool) {
         .unwrap();
     store.migrate().await.expect("migrate");
     let s = quote_ident(&schema);
-    let seed = [
+    let rows = [
         // 20 000 sessions spread over the four statuses; list key columns as ListKey computes.
         format!(
             "INSERT INTO {s}.live_sessions (id, title, description, instructor, video_url, \
@@ -75,8 +75,8 @@ async fn seeded() -> (PostgresStore, PgPool) {
         format!("ANALYZE {s}.session_participants"),
         format!("ANALYZE {s}.session_participant_counts"),
     ];
-    for sql in seed {
-        sqlx::query(&sql).execute(&pool).await.expect("seed");
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
     }
     (store, pool)
 }
@@ -129,7 +129,7 @@ async fn explain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_report_plans_use_the_indexes() {
-    let (store, pool) = seeded().await;
+    let (store, pool) = populated().await;
     let sql = &store.sql;
 
     // First page of everything.
