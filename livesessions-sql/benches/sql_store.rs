@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Postgres runs in a scratch schema (dropped at the end), SQLite in a temporary file (WAL).
-//! Each backend is seeded with 1000 sessions and one live session with 1000 participants.
+//! Each backend is filled with 1000 sessions and one live session with 1000 participants.
 //! One operation at a time: these figures are latencies, not the stampede's throughput (the
 //! pgbench scripts in `pgbench/` measure that).
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
@@ -57,9 +57,9 @@ fn new_session(i: i64) -> LiveSession {
     s
 }
 
-/// Seeds 1000 sessions (a quarter live); returns a live session with exactly 1000 participants
+/// Fills in 1000 sessions (a quarter live); returns a live session with exactly 1000 participants
 /// (heartbeat, report) and another live one that the join bench fills.
-async fn seed(store: &dyn Store) -> (LiveSession, LiveSession) {
+async fn populate(store: &dyn Store) -> (LiveSession, LiveSession) {
     let now = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap();
     let mut hot = None;
     let mut joins = None;
@@ -91,7 +91,7 @@ async fn seed(store: &dyn Store) -> (LiveSession, LiveSession) {
 }
 
 fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: Arc<dyn Store>) {
-    let (hot, joins) = rt.block_on(seed(store.as_ref()));
+    let (hot, joins) = rt.block_on(populate(store.as_ref()));
     let now = Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap();
     let mut group = c.benchmark_group(name);
 

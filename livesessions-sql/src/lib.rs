@@ -53,11 +53,27 @@
 //! [`HealthCheck`]: livesessions_core::HealthCheck
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// What both stores share lives in the modules below, written once over `dialect::Dialect`
+// (how a database stores times and names its parameters and functions); `postgres` and
+// `sqlite` keep only their statements, their connection set-up and what their concurrency
+// needs (docs/ARCHITECTURE.md, "Concurrency in the stores").
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-mod common;
+mod analytics;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod dialect;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod errors;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod presence;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod queries;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod record;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod search;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;

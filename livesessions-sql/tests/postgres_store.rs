@@ -150,3 +150,17 @@ async fn joins_racing_the_end_leave_nobody_present() {
     assert_eq!(stored.participants, joined);
     common::drop_postgres(&store, pool).await;
 }
+
+#[tokio::test]
+async fn schemas_migrated_earlier_stay_migrated() {
+    let (store, pool) = common::scratch_postgres().await;
+    let on_disk = common::migrations_on_disk("migrations/postgres").await;
+    store.migrate().await.expect("migrating again is a no-op");
+    let sql = format!(
+        "SELECT version, checksum FROM \"{}\"._sqlx_migrations ORDER BY version",
+        store.schema()
+    );
+    let recorded: Vec<(i64, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&pool).await.unwrap();
+    assert_eq!(recorded, on_disk, "the checksums earlier releases recorded");
+    common::drop_postgres(&store, pool).await;
+}

@@ -1,5 +1,7 @@
 //! SQLite-specific set-up: WAL and the busy timeout on files, one kept connection in memory.
 
+mod common;
+
 use livesessions_core::{HealthCheck, SessionStore};
 use livesessions_sql::sqlite::SqliteStore;
 use livesessions_sql::sqlx;
@@ -49,4 +51,40 @@ async fn in_memory_data_lives_as_long_as_the_store() {
     .await
     .unwrap();
     assert_eq!(tables, 2);
+}
+
+#[tokio::test]
+async fn databases_migrated_earlier_stay_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    // A database migrated from the migration files, as earlier releases did.
+    let on_disk = common::migrations_on_disk("migrations/sqlite").await;
+    let files = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    sqlx::migrate::Migrator::new(files)
+        .await
+        .unwrap()
+        .run(store.pool())
+        .await
+        .unwrap();
+    // The embedded migrations see them as applied, and applying them again changes nothing.
+    store.migrate().await.expect("already applied");
+    store.migrate().await.expect("migrating again is a no-op");
+    let recorded: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(recorded, on_disk);
+    store.pool().close().await;
+
+    // A new database records the same versions and checksums.
+    let fresh = SqliteStore::in_memory().await.unwrap();
+    fresh.migrate().await.unwrap();
+    let recorded: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(fresh.pool())
+            .await
+            .unwrap();
+    assert_eq!(recorded, on_disk);
 }

@@ -81,3 +81,16 @@ pub async fn sqlite_file_fixture() -> Option<Fixture> {
         drop(dir);
     }))
 }
+
+/// The migrations of `dir` (below the crate) as sqlx resolves them at run time from the
+/// files, which is how every earlier release of the stores built them: `(version, checksum)`.
+pub async fn migrations_on_disk(dir: &str) -> Vec<(i64, Vec<u8>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let migrator = livesessions_sql::sqlx::migrate::Migrator::new(path)
+        .await
+        .expect("migration files resolve");
+    migrator
+        .iter()
+        .map(|m| (m.version, m.checksum.to_vec()))
+        .collect()
+}

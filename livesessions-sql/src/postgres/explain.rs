@@ -1,4 +1,4 @@
-//! `EXPLAIN` of the list and report statements on a seeded database: the plans must use the
+//! `EXPLAIN` of the list and report statements on a populated database: the plans must use the
 //! indexes. The planner runs with its normal settings (no `enable_seqscan = off`) on tables
 //! big enough (20 000 sessions, 105 000 participants, analyzed) that an index is the cheaper
 //! plan, so these tests check that the statements are shaped so that the indexes serve them.
@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use livesessions_core::{AttendanceSort, SessionStatus, SortOrder};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::Row as _;
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row as _};
+use uuid::Uuid;
 
-use super::*;
+use super::{quote_ident, PostgresStore};
 
-async fn seeded() -> (PostgresStore, PgPool) {
+async fn populated() -> (PostgresStore, PgPool) {
     let var = "LIVESESSIONS_TEST_POSTGRES_URL";
     let url = std::env::var(var).unwrap_or_else(|_| {
         panic!(
@@ -33,7 +35,7 @@ async fn seeded() -> (PostgresStore, PgPool) {
         .unwrap();
     store.migrate().await.expect("migrate");
     let s = quote_ident(&schema);
-    let seed = [
+    let rows = [
         // 20 000 sessions spread over the four statuses; list key columns as ListKey computes.
         format!(
             "INSERT INTO {s}.live_sessions (id, title, description, instructor, video_url, \
@@ -73,8 +75,8 @@ async fn seeded() -> (PostgresStore, PgPool) {
         format!("ANALYZE {s}.session_participants"),
         format!("ANALYZE {s}.session_participant_counts"),
     ];
-    for sql in seed {
-        sqlx::query(&sql).execute(&pool).await.expect("seed");
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
     }
     (store, pool)
 }
@@ -127,17 +129,17 @@ async fn explain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_report_plans_use_the_indexes() {
-    let (store, pool) = seeded().await;
+    let (store, pool) = populated().await;
     let sql = &store.sql;
 
     // First page of everything.
-    let plan = explain(&pool, &sql.list(false, false, false), |q| q.bind(51i64)).await;
+    let plan = explain(&pool, sql.list.get(false, false, false), |q| q.bind(51i64)).await;
     assert!(plan.contains("live_sessions_list_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
 
     // One status, after a cursor.
     let key = SessionStatus::Scheduled.rank();
-    let plan = explain(&pool, &sql.list(true, false, true), |q| {
+    let plan = explain(&pool, sql.list.get(true, false, true), |q| {
         q.bind(key)
             .bind(key)
             .bind(0i64)
@@ -150,7 +152,7 @@ async fn list_and_report_plans_use_the_indexes() {
     assert!(!plan.contains("Sort"), "{plan}");
 
     // Search: the index still gives the order; the pattern filters along it.
-    let plan = explain(&pool, &sql.list(false, true, false), |q| {
+    let plan = explain(&pool, sql.list.get(false, true, false), |q| {
         q.bind("%topic 1%").bind(51i64)
     })
     .await;
@@ -180,7 +182,7 @@ async fn list_and_report_plans_use_the_indexes() {
     // Attendance in join order and a user's participation.
     let plan = explain(
         &pool,
-        &sql.attendance(AttendanceSort::JoinTime, SortOrder::Asc),
+        sql.attendance.get(AttendanceSort::JoinTime, SortOrder::Asc),
         |q| {
             q.bind(big)
                 .bind(0i64)

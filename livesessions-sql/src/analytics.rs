@@ -1,0 +1,168 @@
+//! Analytics answers assembled from the rows of the aggregate queries, for every
+//! [`Dialect`], and the statements that differ by the query's sort key, each built once.
+
+use livesessions_core::analytics::{
+    AttendanceRow, AttendanceSort, Overview, Participation, ParticipationQuery, ParticipationRow,
+    PopularBy, PopularSession, ReportQuery, SessionReport, SortOrder,
+};
+use livesessions_core::{Result, SessionId};
+use sqlx::{Decode, Type};
+use uuid::Uuid;
+
+use crate::dialect::{time, Dialect};
+use crate::record::{parse_status, participant_from_row, required, title, to_u64};
+
+/// The report of a row with the columns `n`, `watching`, `total`, `max` and `attended`.
+pub(crate) fn report<D: Dialect>(row: &D::Row, query: &ReportQuery) -> Result<SessionReport>
+where
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    Ok(SessionReport {
+        session_id: query.session_id,
+        participants: to_u64(D::get(row, "n")?, "participants")?,
+        watching: to_u64(D::get(row, "watching")?, "watching")?,
+        total_watch_seconds: D::get(row, "total")?,
+        max_watch_seconds: D::get(row, "max")?,
+        live_seconds: query.live_seconds,
+        threshold_percent: query.threshold_percent,
+        attended: to_u64(D::get(row, "attended")?, "attended")?,
+    })
+}
+
+/// An attendance row: a participant and its watch seconds now (`ws_now`).
+pub(crate) fn attendance_row<D: Dialect>(row: &D::Row) -> Result<AttendanceRow>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    Ok(AttendanceRow {
+        participant: required(participant_from_row::<D>(row)?)?,
+        watch_seconds_now: D::get(row, "ws_now")?,
+    })
+}
+
+/// The overview of a totals row (`sessions`, `records`, `watch`) and the popular sessions.
+pub(crate) fn overview<D: Dialect>(totals: &D::Row, popular: &[D::Row]) -> Result<Overview>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    Ok(Overview {
+        sessions: to_u64(D::get(totals, "sessions")?, "sessions")?,
+        participants: to_u64(D::get(totals, "records")?, "participants")?,
+        total_watch_seconds: D::get(totals, "watch")?,
+        popular: popular
+            .iter()
+            .map(|row| {
+                Ok(PopularSession {
+                    session_id: SessionId::from_uuid(D::get(row, "id")?),
+                    title: title(D::get(row, "title")?)?,
+                    status: parse_status(&D::get::<String>(row, "status")?)?,
+                    start_time: time::<D>(row, "start_time")?,
+                    participants: to_u64(D::get(row, "participants")?, "participants")?,
+                    total_watch_seconds: D::get(row, "watch")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?,
+    })
+}
+
+/// The participation of a user from a totals row (`n`, `w`) and the per-session rows.
+pub(crate) fn participation<D: Dialect>(
+    query: &ParticipationQuery,
+    totals: &D::Row,
+    rows: &[D::Row],
+) -> Result<Participation>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    let sessions = rows
+        .iter()
+        .map(|row| {
+            Ok(ParticipationRow {
+                session_id: SessionId::from_uuid(D::get(row, "session_id")?),
+                title: title(D::get(row, "title")?)?,
+                status: parse_status(&D::get::<String>(row, "status")?)?,
+                start_time: time::<D>(row, "start_time")?,
+                first_joined_at: time::<D>(row, "first_joined_at")?,
+                last_joined_at: time::<D>(row, "last_joined_at")?,
+                watch_seconds: D::get(row, "watch_seconds")?,
+                join_count: to_u64(D::get(row, "join_count")?, "join_count")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Participation {
+        user_id: query.user_id.clone(),
+        sessions_joined: to_u64(D::get(totals, "n")?, "sessions")?,
+        total_watch_seconds: D::get(totals, "w")?,
+        sessions,
+    })
+}
+
+/// The attendance page statement for every sort key and order, built once.
+#[derive(Debug)]
+pub(crate) struct AttendanceStatements(Vec<String>);
+
+const SORTS: [AttendanceSort; 3] = [
+    AttendanceSort::JoinTime,
+    AttendanceSort::WatchTime,
+    AttendanceSort::Name,
+];
+const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
+
+impl AttendanceStatements {
+    /// Builds the statement of every sort key and order with `build`, which is given the
+    /// `ORDER BY` direction (`ASC` or `DESC`).
+    pub(crate) fn new(build: impl Fn(AttendanceSort, &str) -> String) -> Self {
+        AttendanceStatements(
+            SORTS
+                .iter()
+                .flat_map(|&sort| ORDERS.iter().map(move |&order| (sort, order)))
+                .map(|(sort, order)| build(sort, direction(order)))
+                .collect(),
+        )
+    }
+
+    /// The statement for `sort` and `order`.
+    pub(crate) fn get(&self, sort: AttendanceSort, order: SortOrder) -> &str {
+        let sort = SORTS.iter().position(|s| *s == sort).unwrap_or(0);
+        let order = ORDERS.iter().position(|o| *o == order).unwrap_or(0);
+        &self.0[sort * ORDERS.len() + order]
+    }
+}
+
+fn direction(order: SortOrder) -> &'static str {
+    match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    }
+}
+
+/// The popular-sessions statement for every ranking, built once.
+#[derive(Debug)]
+pub(crate) struct PopularStatements {
+    participants: String,
+    watch: String,
+}
+
+impl PopularStatements {
+    /// Builds both statements with `build`, which is given the column to rank by.
+    pub(crate) fn new(build: impl Fn(&str) -> String) -> Self {
+        PopularStatements {
+            participants: build("participants"),
+            watch: build("watch"),
+        }
+    }
+
+    /// The statement ranking by `by`.
+    pub(crate) fn get(&self, by: PopularBy) -> &str {
+        match by {
+            PopularBy::Participants => &self.participants,
+            PopularBy::WatchTime => &self.watch,
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Every statement of the PostgreSQL store, built once per schema.
+
+use livesessions_core::analytics::AttendanceSort;
+use sqlx::Postgres;
+
+use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::dialect::parameters;
+use crate::presence::{credited, touch_sets, watching};
+use crate::record::{participant_select, session_assignments, session_select, SESSION_COLUMNS};
+use crate::search::{matches, ListStatements};
+
+/// A session's participant count: the sum of its count shards (`s` being the session).
+fn participants(s: &str) -> String {
+    format!(
+        "(SELECT COALESCE(SUM(c.count), 0)::bigint FROM {s}.session_participant_counts c \
+          WHERE c.session_id = s.id)"
+    )
+}
+
+/// Every statement, with the schema filled in.
+#[derive(Debug)]
+pub(super) struct Statements {
+    pub insert_session: String,
+    pub get_session: String,
+    pub update_session: String,
+    pub version_of: String,
+    pub lock_session: String,
+    pub delete_session: String,
+    pub list: ListStatements,
+    pub join: String,
+    pub heartbeat: String,
+    pub leave: String,
+    pub end_credit: String,
+    pub get_participant: String,
+    pub watching: String,
+    pub watching_many: String,
+    pub report: String,
+    pub attendance_total: String,
+    pub attendance: AttendanceStatements,
+    pub overview_totals: String,
+    pub popular: PopularStatements,
+    pub participation_totals: String,
+    pub participation_rows: String,
+}
+
+impl Statements {
+    /// The statements on the tables of the schema `s` (quoted).
+    pub(super) fn new(s: &str) -> Self {
+        let session = session_select("s.", &participants(s));
+        Statements {
+            insert_session: format!(
+                "INSERT INTO {s}.live_sessions ({}) VALUES ({})",
+                SESSION_COLUMNS.join(", "),
+                parameters::<Postgres>(1, SESSION_COLUMNS.len()),
+            ),
+            get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
+            update_session: format!(
+                "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = $20 \
+                 RETURNING {session}",
+                session_assignments::<Postgres>(),
+            ),
+            version_of: format!("SELECT version FROM {s}.live_sessions WHERE id = $1"),
+            lock_session: format!("SELECT 1 FROM {s}.live_sessions WHERE id = $1 FOR UPDATE"),
+            delete_session: format!("DELETE FROM {s}.live_sessions WHERE id = $1"),
+            list: ListStatements::new(|status, search, after| {
+                list(s, &session, status, search, after)
+            }),
+            join: join(s),
+            heartbeat: heartbeat(s),
+            leave: format!(
+                "UPDATE {s}.session_participants p SET \
+                    watch_seconds = {credit}, present_since = NULL, \
+                    left_at = GREATEST(p.left_at, $3::timestamptz) \
+                 WHERE p.session_id = $1 AND p.user_id = $2 \
+                 RETURNING {p_cols}",
+                credit = credited::<Postgres>("$3::timestamptz", "$4::interval"),
+                p_cols = participant_select("p."),
+            ),
+            end_credit: format!(
+                "UPDATE {s}.session_participants p SET \
+                    watch_seconds = {credit}, present_since = NULL \
+                 WHERE p.session_id = $1 AND p.present_since IS NOT NULL",
+                credit = credited::<Postgres>("$2::timestamptz", "$3::interval"),
+            ),
+            get_participant: format!(
+                "SELECT {} FROM {s}.session_participants p \
+                 WHERE p.session_id = $1 AND p.user_id = $2",
+                participant_select("p."),
+            ),
+            watching: format!(
+                "SELECT count(*) AS n FROM {s}.session_participants \
+                 WHERE session_id = $1 AND {}",
+                watching("", "$2::timestamptz", "$3::interval"),
+            ),
+            watching_many: format!(
+                "SELECT (SELECT count(*) FROM {s}.session_participants p \
+                         WHERE p.session_id = w.id AND {}) AS n \
+                 FROM unnest($1::uuid[]) WITH ORDINALITY AS w(id, i) ORDER BY w.i",
+                watching("p.", "$2::timestamptz", "$3::interval"),
+            ),
+            report: report(s),
+            attendance_total: format!(
+                "SELECT s.id, (SELECT count(*) FROM {s}.session_participants p \
+                               WHERE p.session_id = s.id) AS total \
+                 FROM {s}.live_sessions s WHERE s.id = $1"
+            ),
+            attendance: AttendanceStatements::new(|sort, dir| attendance(s, sort, dir)),
+            overview_totals: format!(
+                "SELECT count(*) AS sessions, COALESCE(sum(a.n), 0)::bigint AS records, \
+                    COALESCE(sum(a.w), 0)::bigint AS watch \
+                 FROM {s}.live_sessions s LEFT JOIN LATERAL ( \
+                    SELECT count(*) AS n, sum(p.watch_seconds) AS w \
+                    FROM {s}.session_participants p WHERE p.session_id = s.id) a ON true \
+                 WHERE s.start_time >= $1 AND s.start_time < $2"
+            ),
+            popular: PopularStatements::new(|key| popular(s, key)),
+            participation_totals: format!(
+                "SELECT count(*) AS n, COALESCE(sum(watch_seconds), 0)::bigint AS w \
+                 FROM {s}.session_participants WHERE user_id = $1"
+            ),
+            participation_rows: format!(
+                "SELECT p.session_id, s.title, s.status, s.start_time, p.first_joined_at, \
+                    p.last_joined_at, p.watch_seconds, p.join_count \
+                 FROM {s}.session_participants p JOIN {s}.live_sessions s ON s.id = p.session_id \
+                 WHERE p.user_id = $1 \
+                 ORDER BY p.first_joined_at DESC, p.session_id \
+                 LIMIT $2"
+            ),
+        }
+    }
+}
+
+/// The join: one statement that reads the session `FOR KEY SHARE`, records a rejoin or
+/// inserts the participant and, only on an insert, adds one to a count shard (see
+/// docs/ARCHITECTURE.md, "Count shards" and "A join is one statement"). Parameters: session,
+/// user id, user name, email, time, timeout, shard.
+fn join(s: &str) -> String {
+    let t = "$6::interval";
+    let at = "$5::timestamptz";
+    let p_cols = crate::record::PARTICIPANT_COLUMNS.join(", ");
+    format!(
+        "WITH s AS ( \
+            SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
+         ), ok AS ( \
+            SELECT id, CASE WHEN status = 'live' THEN live_since END AS period \
+            FROM s WHERE status IN ('scheduled', 'live') \
+         ), upd AS ( \
+            UPDATE {s}.session_participants p SET \
+                user_name = $3, email = $4, join_count = p.join_count + 1, \
+                last_joined_at = GREATEST(p.last_joined_at, {at}), {touch} \
+            FROM ok WHERE p.session_id = ok.id AND p.user_id = $2 \
+            RETURNING {upd_cols}, false AS inserted \
+         ), ins AS ( \
+            INSERT INTO {s}.session_participants ({p_cols}) \
+            SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
+                   CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at} \
+            FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
+            ON CONFLICT (session_id, user_id) DO NOTHING \
+            RETURNING {p_cols}, true AS inserted \
+         ), counted AS ( \
+            INSERT INTO {s}.session_participant_counts (session_id, shard, count) \
+            SELECT session_id, $7, 1 FROM ins \
+            ON CONFLICT (session_id, shard) \
+            DO UPDATE SET count = session_participant_counts.count + 1 \
+         ) \
+         SELECT {session}, pp.inserted, {pp_cols} \
+         FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
+        touch = touch_sets::<Postgres>(at, "ok.period", t),
+        upd_cols = crate::record::PARTICIPANT_COLUMNS
+            .iter()
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        session = session_select(
+            "s.",
+            &format!("{} + (SELECT count(*) FROM ins)", participants(s))
+        ),
+        pp_cols = participant_select("pp."),
+    )
+}
+
+/// The heartbeat: the presence rule on the participant, with the session read
+/// `FOR KEY SHARE` as the join does. Parameters: session, user id, time, timeout.
+fn heartbeat(s: &str) -> String {
+    format!(
+        "WITH s AS ( \
+            SELECT id, CASE WHEN status = 'live' THEN live_since END AS period \
+            FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
+         ), upd AS ( \
+            UPDATE {s}.session_participants p SET {touch} \
+            FROM s WHERE p.session_id = s.id AND p.user_id = $2 \
+            RETURNING {p_cols} \
+         ) \
+         SELECT s.id AS found, {u_cols} FROM s LEFT JOIN upd u ON true",
+        touch = touch_sets::<Postgres>("$3::timestamptz", "s.period", "$4::interval"),
+        p_cols = crate::record::PARTICIPANT_COLUMNS
+            .iter()
+            .map(|c| format!("p.{c} AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        u_cols = participant_select("u."),
+    )
+}
+
+/// A session's report. Parameters: session, now, timeout, live seconds, threshold percent.
+fn report(s: &str) -> String {
+    format!(
+        "SELECT s.id, COALESCE(a.n, 0) AS n, COALESCE(a.watching, 0) AS watching, \
+            COALESCE(a.total, 0)::bigint AS total, COALESCE(a.max, 0)::bigint AS max, \
+            COALESCE(a.attended, 0) AS attended \
+         FROM {s}.live_sessions s LEFT JOIN LATERAL ( \
+            SELECT count(*) AS n, \
+                count(*) FILTER (WHERE {watching}) AS watching, \
+                sum(w.ws) AS total, max(w.ws) AS max, \
+                count(*) FILTER (WHERE $4::bigint > 0 \
+                                   AND w.ws * 100 >= $4::bigint * $5::bigint) AS attended \
+            FROM (SELECT p.present_since, p.last_seen, {ws} AS ws \
+                  FROM {s}.session_participants p WHERE p.session_id = s.id) w \
+         ) a ON true \
+         WHERE s.id = $1",
+        watching = watching("w.", "$2::timestamptz", "$3::interval"),
+        ws = credited::<Postgres>("$2::timestamptz", "$3::interval"),
+    )
+}
+
+/// The list statement for the given filters; parameters are numbered in the order rank
+/// filter, search pattern, cursor (rank, time key, id), limit.
+fn list(s: &str, session: &str, status: bool, search: bool, after: bool) -> String {
+    let mut sql = format!("SELECT {session} FROM {s}.live_sessions s WHERE true");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if status {
+        sql += &format!(" AND s.list_rank = ${}", next());
+    }
+    if search {
+        sql += &format!(" AND {}", matches("s.", "ILIKE", &format!("${}", next())));
+    }
+    if after {
+        let (a, b, c) = (next(), next(), next());
+        sql += &format!(" AND (s.list_rank, s.list_time_key, s.id) > (${a}, ${b}, ${c})");
+    }
+    sql += &format!(
+        " ORDER BY s.list_rank, s.list_time_key, s.id LIMIT ${}",
+        next()
+    );
+    sql
+}
+
+/// An attendance page ordered by `sort` in the direction `dir`, then user id. Parameters:
+/// session, offset, limit, now, timeout.
+fn attendance(s: &str, sort: AttendanceSort, dir: &str) -> String {
+    let key = match sort {
+        AttendanceSort::JoinTime => "p.first_joined_at",
+        AttendanceSort::WatchTime => "ws_now",
+        // Byte order of the lowercased name, as the domain compares strings.
+        AttendanceSort::Name => "lower(p.user_name) COLLATE \"C\"",
+    };
+    format!(
+        "SELECT {cols}, {ws} AS ws_now FROM {s}.session_participants p \
+         WHERE p.session_id = $1 \
+         ORDER BY {key} {dir}, p.user_id ASC OFFSET $2 LIMIT $3",
+        cols = participant_select("p."),
+        ws = credited::<Postgres>("$4::timestamptz", "$5::interval"),
+    )
+}
+
+/// Popular sessions of a start-time range, ranked by the column `key`. Parameters: from,
+/// to, how many.
+fn popular(s: &str, key: &str) -> String {
+    format!(
+        "SELECT s.id, s.title, s.status, s.start_time, {participants} AS participants, \
+            (SELECT COALESCE(SUM(p.watch_seconds), 0)::bigint FROM {s}.session_participants p \
+              WHERE p.session_id = s.id) AS watch \
+         FROM {s}.live_sessions s \
+         WHERE s.start_time >= $1 AND s.start_time < $2 \
+         ORDER BY {key} DESC, s.id ASC LIMIT $3",
+        participants = participants(s),
+    )
+}

@@ -1,0 +1,241 @@
+//! The ports of `livesessions_core` on PostgreSQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use livesessions_core::analytics::{
+    AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery, SessionReport,
+};
+use livesessions_core::{
+    AnalyticsStore, AttendanceStore, Cursor, Error, HealthCheck, JoinOutcome, JoinRequest,
+    ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId, SessionStore, UserId,
+};
+use sqlx::postgres::PgRow;
+use sqlx::Postgres;
+use uuid::Uuid;
+
+use super::shards::shard_of;
+use super::{map_error, PostgresStore};
+use crate::analytics;
+use crate::dialect::Dialect as _;
+use crate::queries::{EndStatements, Queries};
+use crate::record::{corrupt, participant_from_row, session_from_row, to_u64};
+use crate::search::ListFilters;
+
+/// The shared statements' runners on Postgres.
+type Q = Queries<Postgres>;
+
+/// How often a join is retried when a concurrent first join of the same user won the insert
+/// after this join's snapshot was taken (the retry sees it and records a rejoin).
+const JOIN_ATTEMPTS: usize = 3;
+
+fn session(row: &PgRow) -> Result<LiveSession> {
+    session_from_row::<Postgres>(row)
+}
+
+fn participant(row: &PgRow) -> Result<Option<Participant>> {
+    participant_from_row::<Postgres>(row)
+}
+
+impl PostgresStore {
+    async fn version_mismatch(&self, session: &LiveSession) -> Error {
+        Q::version_mismatch(&self.pool, &self.sql.version_of, session).await
+    }
+
+    async fn update_in<'c, E>(&self, executor: E, session: &LiveSession) -> Result<Option<PgRow>>
+    where
+        E: sqlx::Executor<'c, Database = Postgres>,
+    {
+        Q::update_session(executor, &self.sql.update_session, session).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        Q::insert_session(&self.pool, &self.sql.insert_session, session).await
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        Q::get_session(&self.pool, &self.sql.get_session, id).await
+    }
+
+    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+        match self.update_in(&self.pool, update).await? {
+            Some(row) => session(&row),
+            None => Err(self.version_mismatch(update).await),
+        }
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let done = sqlx::query(&self.sql.delete_session)
+            .bind(*id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let filters = ListFilters::of(query);
+        let mut q = sqlx::query(self.sql.list.of(&filters));
+        if let Some(rank) = filters.rank {
+            q = q.bind(rank);
+        }
+        if let Some(pattern) = &filters.pattern {
+            q = q.bind(pattern.as_str());
+        }
+        if let Some(Cursor(key)) = filters.after {
+            q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());
+        }
+        Q::page(&self.pool, q, query).await
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for PostgresStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let shard = shard_of(&request.joiner.user_id);
+        for _ in 0..JOIN_ATTEMPTS {
+            let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
+                .bind(Postgres::store_timeout(request.presence.timeout))
+                .bind(shard)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+            let session = session(&row)?;
+            session.check_joinable()?;
+            if let Some(participant) = participant(&row)? {
+                let first_join: bool = Postgres::get(&row, "inserted")?;
+                return Ok(JoinOutcome {
+                    participant,
+                    session,
+                    first_join,
+                });
+            }
+            // Joinable but neither updated nor inserted: a concurrent first join of this user
+            // committed after this statement's snapshot. Run again to record a rejoin.
+        }
+        Err(corrupt(format_args!(
+            "join of {} to session {} found no participant after {JOIN_ATTEMPTS} attempts",
+            request.joiner.user_id, request.session_id
+        )))
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        presence: Presence,
+    ) -> Result<Participant> {
+        let row = Q::touch(
+            &self.pool,
+            &self.sql.heartbeat,
+            session_id,
+            user_id,
+            presence,
+        )
+        .await?
+        .ok_or_else(|| Error::session_not_found(session_id))?;
+        participant(&row)?.ok_or_else(|| Error::participant_not_found(session_id, user_id))
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        presence: Presence,
+    ) -> Result<Participant> {
+        Q::leave(&self.pool, &self.sql.leave, session_id, user_id, presence).await
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // Lock the session row first, FOR UPDATE: that waits for joins and heartbeats in flight
+        // (they hold it FOR KEY SHARE, which a plain UPDATE would not wait for) and makes later
+        // ones wait and then see `ended`. The credit below, a new statement with a new snapshot,
+        // then sees every participant they wrote (docs/ARCHITECTURE.md, "The join/end
+        // interlock").
+        sqlx::query(&self.sql.lock_session)
+            .bind(*ended.id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let sql = EndStatements {
+            update: &self.sql.update_session,
+            credit: &self.sql.end_credit,
+            version_of: &self.sql.version_of,
+        };
+        Q::end_session(tx, &self.pool, sql, ended, timeout).await
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        Q::get_participant(&self.pool, &self.sql.get_participant, session_id, user_id).await
+    }
+
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
+        Q::watching(&self.pool, &self.sql.watching, session_id, presence).await
+    }
+
+    async fn watching_many(
+        &self,
+        session_ids: &[SessionId],
+        Presence { at: now, timeout }: Presence,
+    ) -> Result<Vec<u64>> {
+        let ids: Vec<Uuid> = session_ids.iter().map(|id| *id.as_uuid()).collect();
+        let counts: Vec<i64> = sqlx::query_scalar(&self.sql.watching_many)
+            .bind(ids)
+            .bind(now)
+            .bind(Postgres::store_timeout(timeout))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        counts.into_iter().map(|n| to_u64(n, "watching")).collect()
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PostgresStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        let row = Q::report_row(&self.pool, &self.sql.report, query)
+            .await?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
+        analytics::report::<Postgres>(&row, query)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        let total_row = sqlx::query(&self.sql.attendance_total)
+            .bind(*query.session_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
+        let total = to_u64(Postgres::get(&total_row, "total")?, "total")?;
+        let sql = self.sql.attendance.get(query.sort, query.order);
+        let rows = Q::attendance_rows(&self.pool, sql, query).await?;
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let popular = self.sql.popular.get(query.by);
+        Q::overview(&self.pool, &self.sql.overview_totals, popular, query).await
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let (totals, rows) = (&self.sql.participation_totals, &self.sql.participation_rows);
+        Q::participation(&self.pool, totals, rows, query).await
+    }
+}
+
+#[async_trait]
+impl HealthCheck for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        Q::ping(&self.pool).await
+    }
+}

@@ -1,0 +1,399 @@
+//! Statements that run the same way on every [`Dialect`]: the caller gives the statement
+//! text (its own, built once) and an executor; binding, fetching and mapping the rows are
+//! shared.
+
+use livesessions_core::analytics::{
+    AttendanceQuery, AttendanceRow, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery,
+};
+use livesessions_core::{
+    Error, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId,
+    UserId,
+};
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use sqlx::query::Query;
+use sqlx::{Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{Pool, Transaction};
+use uuid::Uuid;
+
+use crate::analytics;
+use crate::dialect::Dialect;
+use crate::errors::{self, inserted, map_error, map_ping_error};
+use crate::record::{bind_session, participant_from_row, session_from_row, to_i64, to_u64};
+
+/// The statements that end a session.
+pub(crate) struct EndStatements<'s> {
+    /// The versioned update ([`Queries::update_session`]).
+    pub update: &'s str,
+    /// The credit of every open presence interval ([`Queries::credit`]).
+    pub credit: &'s str,
+    /// The stored version ([`Queries::version_mismatch`]).
+    pub version_of: &'s str,
+}
+
+/// The shared statements' runners for the database `D`.
+pub(crate) struct Queries<D>(PhantomData<D>);
+
+impl<D> Queries<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i16: Encode<'q, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+{
+    /// Whether the database answers at all.
+    pub(crate) async fn ping<'e, E>(executor: E) -> Result<()>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query("SELECT 1")
+            .execute(executor)
+            .await
+            .map(|_| ())
+            .map_err(map_ping_error::<D>)
+    }
+
+    /// The session `id` by `sql`, which takes its id as the one parameter.
+    pub(crate) async fn get_session<'e, E>(
+        executor: E,
+        sql: &str,
+        id: SessionId,
+    ) -> Result<Option<LiveSession>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query(sql)
+            .bind(*id.as_uuid())
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error::<D>)?
+            .as_ref()
+            .map(session_from_row::<D>)
+            .transpose()
+    }
+
+    /// The participant `user` of `session` by `sql` (parameters: session, user).
+    pub(crate) async fn get_participant<'e, E>(
+        executor: E,
+        sql: &str,
+        session: SessionId,
+        user: &UserId,
+    ) -> Result<Option<Participant>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let row = sqlx::query(sql)
+            .bind(*session.as_uuid())
+            .bind(user.as_str())
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        Ok(row
+            .as_ref()
+            .map(participant_from_row::<D>)
+            .transpose()?
+            .flatten())
+    }
+
+    /// How many participants of `session` are watching, by `sql` (parameters: session, now,
+    /// timeout; the count in column `n`).
+    pub(crate) async fn watching<'e, E>(
+        executor: E,
+        sql: &str,
+        session: SessionId,
+        presence: Presence,
+    ) -> Result<u64>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let row = sqlx::query(sql)
+            .bind(*session.as_uuid())
+            .bind(D::store_time(presence.at))
+            .bind(D::store_timeout(presence.timeout))
+            .fetch_one(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        to_u64(D::get(&row, "n")?, "watching")
+    }
+
+    /// An attendance page's rows by `sql` (parameters: session, offset, limit, now, timeout).
+    pub(crate) async fn attendance_rows<'e, E>(
+        executor: E,
+        sql: &str,
+        query: &AttendanceQuery,
+    ) -> Result<Vec<AttendanceRow>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query(sql)
+            .bind(*query.session_id.as_uuid())
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .bind(i64::from(query.limit))
+            .bind(D::store_time(query.now))
+            .bind(D::store_timeout(query.timeout))
+            .fetch_all(executor)
+            .await
+            .map_err(map_error::<D>)?
+            .iter()
+            .map(analytics::attendance_row::<D>)
+            .collect()
+    }
+
+    /// The overview of a start-time range by `totals` (parameters: from, to) and `popular`
+    /// (parameters: from, to, how many).
+    pub(crate) async fn overview<'e, E>(
+        executor: E,
+        totals: &str,
+        popular: &str,
+        query: &OverviewQuery,
+    ) -> Result<Overview>
+    where
+        E: Executor<'e, Database = D> + Copy,
+    {
+        let totals = sqlx::query(totals)
+            .bind(D::store_time(query.from))
+            .bind(D::store_time(query.to))
+            .fetch_one(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        let popular = if query.top == 0 {
+            Vec::new()
+        } else {
+            sqlx::query(popular)
+                .bind(D::store_time(query.from))
+                .bind(D::store_time(query.to))
+                .bind(i64::from(query.top))
+                .fetch_all(executor)
+                .await
+                .map_err(map_error::<D>)?
+        };
+        analytics::overview::<D>(&totals, &popular)
+    }
+
+    /// A user's participation by `totals` (parameter: user) and `rows` (parameters: user,
+    /// limit).
+    pub(crate) async fn participation<'e, E>(
+        executor: E,
+        totals: &str,
+        rows: &str,
+        query: &ParticipationQuery,
+    ) -> Result<Participation>
+    where
+        E: Executor<'e, Database = D> + Copy,
+    {
+        let totals = sqlx::query(totals)
+            .bind(query.user_id.as_str())
+            .fetch_one(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        let rows = sqlx::query(rows)
+            .bind(query.user_id.as_str())
+            .bind(i64::from(query.limit))
+            .fetch_all(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        analytics::participation::<D>(query, &totals, &rows)
+    }
+
+    /// The row `sql` returns for the participant `user` of `session` at `presence` (parameters:
+    /// session, user, time, timeout): a heartbeat or a leave.
+    pub(crate) async fn touch<'e, E>(
+        executor: E,
+        sql: &str,
+        session: SessionId,
+        user: &UserId,
+        presence: Presence,
+    ) -> Result<Option<D::Row>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query(sql)
+            .bind(*session.as_uuid())
+            .bind(user.as_str())
+            .bind(D::store_time(presence.at))
+            .bind(D::store_timeout(presence.timeout))
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error::<D>)
+    }
+
+    /// Credits every open presence interval of `session` at `presence` by `sql` (parameters:
+    /// session, time, timeout): the end of a session.
+    pub(crate) async fn credit<'e, E>(
+        executor: E,
+        sql: &str,
+        session: SessionId,
+        presence: Presence,
+    ) -> Result<()>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query(sql)
+            .bind(*session.as_uuid())
+            .bind(D::store_time(presence.at))
+            .bind(D::store_timeout(presence.timeout))
+            .execute(executor)
+            .await
+            .map(|_| ())
+            .map_err(map_error::<D>)
+    }
+
+    /// The row of a session's report by `sql` (parameters: session, now, timeout, live seconds,
+    /// threshold percent).
+    pub(crate) async fn report_row<'e, E>(
+        executor: E,
+        sql: &str,
+        query: &ReportQuery,
+    ) -> Result<Option<D::Row>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        sqlx::query(sql)
+            .bind(*query.session_id.as_uuid())
+            .bind(D::store_time(query.now))
+            .bind(D::store_timeout(query.timeout))
+            .bind(query.live_seconds)
+            .bind(i64::from(query.threshold_percent))
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error::<D>)
+    }
+
+    /// Inserts `session` by `sql` (parameters: [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS)).
+    pub(crate) async fn insert_session<'e, E>(
+        executor: E,
+        sql: &str,
+        session: &LiveSession,
+    ) -> Result<()>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let result = bind_session(sqlx::query(sql), session)?
+            .execute(executor)
+            .await;
+        inserted(result.map_err(map_error::<D>), session)
+    }
+
+    /// Writes `session` by `sql` if the stored version is the one before it (parameters:
+    /// [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS), then the expected version); `None`
+    /// when no row matched.
+    pub(crate) async fn update_session<'e, E>(
+        executor: E,
+        sql: &str,
+        session: &LiveSession,
+    ) -> Result<Option<D::Row>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let expected = to_i64(session.version.saturating_sub(1), "version")?;
+        bind_session(sqlx::query(sql), session)?
+            .bind(expected)
+            .fetch_optional(executor)
+            .await
+            .map_err(map_error::<D>)
+    }
+
+    /// Why a versioned update of `session` matched no row, from the version `sql` reads
+    /// (parameter: the session's id).
+    pub(crate) async fn version_mismatch<'e, E>(
+        executor: E,
+        sql: &str,
+        session: &LiveSession,
+    ) -> Error
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let found = match sqlx::query(sql)
+            .bind(*session.id.as_uuid())
+            .fetch_optional(executor)
+            .await
+        {
+            Ok(row) => row.map(|row| D::get::<i64>(&row, "version")).transpose(),
+            Err(e) => Err(map_error::<D>(e)),
+        };
+        errors::version_mismatch(session, found)
+    }
+
+    /// A page of sessions by the list statement `list`, its filters bound, given the limit here.
+    pub(crate) async fn page<'q, 'e, E>(
+        executor: E,
+        list: Query<'q, D, D::Arguments<'q>>,
+        query: &ListQuery,
+    ) -> Result<Page<LiveSession>>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let rows = list
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(executor)
+            .await
+            .map_err(map_error::<D>)?;
+        let more = rows.len() > query.limit as usize;
+        let items = rows
+            .iter()
+            .take(query.limit as usize)
+            .map(session_from_row::<D>)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::of_sessions(items, more))
+    }
+
+    /// Binds the session, user id, user name, email and time of a join, in that order.
+    pub(crate) fn bind_joiner<'q>(
+        query: Query<'q, D, D::Arguments<'q>>,
+        request: &'q JoinRequest,
+    ) -> Query<'q, D, D::Arguments<'q>> {
+        query
+            .bind(*request.session_id.as_uuid())
+            .bind(request.joiner.user_id.as_str())
+            .bind(request.joiner.user_name.as_str())
+            .bind(request.joiner.email.as_str())
+            .bind(D::store_time(request.presence.at))
+    }
+
+    /// The participant `user` of `session` after a leave by `sql` (parameters as [`Self::touch`]).
+    pub(crate) async fn leave<'e, E>(
+        executor: E,
+        sql: &str,
+        session: SessionId,
+        user: &UserId,
+        presence: Presence,
+    ) -> Result<Participant>
+    where
+        E: Executor<'e, Database = D>,
+    {
+        let row = Self::touch(executor, sql, session, user, presence).await?;
+        row.as_ref()
+            .map(participant_from_row::<D>)
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::participant_not_found(session, user))
+    }
+
+    /// Ends a session in the transaction `tx`, which the caller opened with the locks its
+    /// database needs: the versioned update, then the credit of every open presence interval at
+    /// the end, then the commit. A version mismatch rolls back and is explained from `pool`.
+    pub(crate) async fn end_session(
+        mut tx: Transaction<'static, D>,
+        pool: &Pool<D>,
+        sql: EndStatements<'_>,
+        ended: &LiveSession,
+        timeout: Duration,
+    ) -> Result<LiveSession> {
+        let Some(row) = Self::update_session(&mut *tx, sql.update, ended).await? else {
+            drop(tx);
+            return Err(Self::version_mismatch(pool, sql.version_of, ended).await);
+        };
+        let at = ended.ended_at.unwrap_or(ended.updated_at);
+        Self::credit(&mut *tx, sql.credit, ended.id, Presence { at, timeout }).await?;
+        tx.commit().await.map_err(map_error::<D>)?;
+        session_from_row::<D>(&row)
+    }
+}

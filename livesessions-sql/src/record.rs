@@ -1,0 +1,257 @@
+//! The rows of `live_sessions` and `session_participants`: their columns, how a session is
+//! bound into a statement and how a row becomes a domain value, for every [`Dialect`].
+//! Stored values go back through the domain's constructors, so a row written by something
+//! else is reported as a [`CorruptRow`] instead of being trusted.
+
+use std::fmt;
+
+use livesessions_core::{
+    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Result,
+    SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
+    Title, UserId, UserName, VideoUrl,
+};
+use sqlx::query::Query;
+use sqlx::{Decode, Encode, Type};
+use uuid::Uuid;
+
+use crate::dialect::{opt_time, time, Dialect};
+
+/// The columns a session is written to, in the order [`bind_session`] binds them: the stored
+/// fields ([`SESSION_FIELDS`] of them) and then the list key.
+pub(crate) const SESSION_COLUMNS: [&str; 19] = [
+    "id",
+    "title",
+    "description",
+    "instructor",
+    "video_url",
+    "thumbnail_url",
+    "thumbnail_key",
+    "start_time",
+    "timezone",
+    "status",
+    "started_at",
+    "ended_at",
+    "live_since",
+    "live_seconds",
+    "created_at",
+    "updated_at",
+    "version",
+    "list_rank",
+    "list_time_key",
+];
+
+/// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
+pub(crate) const SESSION_FIELDS: usize = 17;
+
+/// The columns of a participant; statements return them prefixed `p_` (see
+/// [`participant_select`]).
+pub(crate) const PARTICIPANT_COLUMNS: [&str; 12] = [
+    "session_id",
+    "user_id",
+    "user_name",
+    "email",
+    "first_joined_at",
+    "last_joined_at",
+    "last_seen",
+    "left_at",
+    "present_since",
+    "watch_seconds",
+    "join_count",
+    "created_at",
+];
+
+/// The select list of a session: its stored fields qualified by `qualifier` (`s.` or empty)
+/// and the participant count `participants` (a column or an expression).
+pub(crate) fn session_select(qualifier: &str, participants: &str) -> String {
+    let mut columns: Vec<String> = SESSION_COLUMNS[..SESSION_FIELDS]
+        .iter()
+        .map(|c| format!("{qualifier}{c}"))
+        .collect();
+    columns.push(format!("{participants} AS participants"));
+    columns.join(", ")
+}
+
+/// The select list of a participant: its columns qualified by `qualifier` and named `p_…`.
+pub(crate) fn participant_select(qualifier: &str) -> String {
+    PARTICIPANT_COLUMNS
+        .iter()
+        .map(|c| format!("{qualifier}{c} AS p_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `column = <parameter>` for every session column but the id, numbered as
+/// [`bind_session`] binds them (the id being the first parameter).
+pub(crate) fn session_assignments<D: Dialect>() -> String {
+    SESSION_COLUMNS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = {}{}", D::PARAMETER, i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds the [`SESSION_COLUMNS`] of `session`, in order.
+pub(crate) fn bind_session<'q, D: Dialect>(
+    query: Query<'q, D, D::Arguments<'q>>,
+    session: &'q LiveSession,
+) -> Result<Query<'q, D, D::Arguments<'q>>>
+where
+    Uuid: Encode<'q, D> + Type<D>,
+    &'q str: Encode<'q, D> + Type<D>,
+    Option<&'q str>: Encode<'q, D> + Type<D>,
+    Option<D::Time>: Encode<'q, D> + Type<D>,
+    i64: Encode<'q, D> + Type<D>,
+    i16: Encode<'q, D> + Type<D>,
+{
+    let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.fields.thumbnail.as_ref());
+    let key = session.list_key();
+    Ok(query
+        .bind(*session.id.as_uuid())
+        .bind(session.fields.title.as_str())
+        .bind(session.fields.description.as_str())
+        .bind(session.fields.instructor.as_str())
+        .bind(session.fields.video_url.as_str())
+        .bind(thumbnail_url)
+        .bind(thumbnail_key)
+        .bind(D::store_time(session.fields.start_time))
+        .bind(session.fields.timezone.map(|tz| tz.name()))
+        .bind(session.status.as_str())
+        .bind(session.started_at.map(D::store_time))
+        .bind(session.ended_at.map(D::store_time))
+        .bind(session.live_since.map(D::store_time))
+        .bind(session.live_seconds)
+        .bind(D::store_time(session.created_at))
+        .bind(D::store_time(session.updated_at))
+        .bind(to_i64(session.version, "version")?)
+        .bind(key.rank)
+        .bind(key.time_key))
+}
+
+/// The stored form of a thumbnail: `(thumbnail_url, thumbnail_key)`.
+fn thumbnail_columns(thumbnail: Option<&Thumbnail>) -> (Option<&str>, Option<&str>) {
+    match thumbnail {
+        Some(Thumbnail::Url(url)) => (Some(url.as_str()), None),
+        Some(Thumbnail::Uploaded(key)) => (None, Some(key.as_str())),
+        None => (None, None),
+    }
+}
+
+/// The session of a row selected with [`session_select`].
+pub(crate) fn session_from_row<D: Dialect>(row: &D::Row) -> Result<LiveSession>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    let thumbnail = match (
+        D::get::<Option<String>>(row, "thumbnail_url")?,
+        D::get::<Option<String>>(row, "thumbnail_key")?,
+    ) {
+        (Some(url), _) => Some(Thumbnail::Url(checked(ThumbnailUrl::parse(&url))?)),
+        (None, Some(key)) => Some(Thumbnail::Uploaded(checked(ThumbnailKey::parse(&key))?)),
+        (None, None) => None,
+    };
+    Ok(LiveSession {
+        id: SessionId::from_uuid(D::get(row, "id")?),
+        fields: SessionFields {
+            title: title(D::get(row, "title")?)?,
+            description: checked(Description::parse(&D::get::<String>(row, "description")?))?,
+            instructor: checked(Instructor::parse(&D::get::<String>(row, "instructor")?))?,
+            video_url: checked(VideoUrl::parse(&D::get::<String>(row, "video_url")?))?,
+            thumbnail,
+            start_time: time::<D>(row, "start_time")?,
+            timezone: D::get::<Option<String>>(row, "timezone")?
+                .as_deref()
+                .map(TimeZone::parse)
+                .transpose()
+                .map_err(corrupt)?,
+        },
+        status: parse_status(&D::get::<String>(row, "status")?)?,
+        started_at: opt_time::<D>(row, "started_at")?,
+        ended_at: opt_time::<D>(row, "ended_at")?,
+        live_since: opt_time::<D>(row, "live_since")?,
+        live_seconds: D::get(row, "live_seconds")?,
+        participants: to_u64(D::get(row, "participants")?, "participants")?,
+        created_at: time::<D>(row, "created_at")?,
+        updated_at: time::<D>(row, "updated_at")?,
+        version: to_u64(D::get(row, "version")?, "version")?,
+    })
+}
+
+/// The participant of a row selected with [`participant_select`], or `None` when its columns
+/// are NULL (an outer join found none).
+pub(crate) fn participant_from_row<D: Dialect>(row: &D::Row) -> Result<Option<Participant>>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+    for<'r> i64: Decode<'r, D> + Type<D>,
+{
+    let Some(session_id) = D::get::<Option<Uuid>>(row, "p_session_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(Participant {
+        session_id: SessionId::from_uuid(session_id),
+        user_id: UserId::parse_field(&D::get::<String>(row, "p_user_id")?, "user_id")
+            .map_err(corrupt)?,
+        user_name: checked(UserName::parse(&D::get::<String>(row, "p_user_name")?))?,
+        email: checked(Email::parse(&D::get::<String>(row, "p_email")?))?,
+        first_joined_at: time::<D>(row, "p_first_joined_at")?,
+        last_joined_at: time::<D>(row, "p_last_joined_at")?,
+        last_seen: time::<D>(row, "p_last_seen")?,
+        left_at: opt_time::<D>(row, "p_left_at")?,
+        present_since: opt_time::<D>(row, "p_present_since")?,
+        watch_seconds: D::get(row, "p_watch_seconds")?,
+        join_count: to_u64(D::get(row, "p_join_count")?, "join_count")?,
+        created_at: time::<D>(row, "p_created_at")?,
+    }))
+}
+
+/// The participant of a row that must have one.
+pub(crate) fn required(participant: Option<Participant>) -> Result<Participant> {
+    participant.ok_or_else(|| corrupt("row without participant"))
+}
+
+/// A stored value that the domain refuses: the row was written by something else or the
+/// schema was changed by hand.
+#[derive(Debug)]
+pub(crate) struct CorruptRow(pub(crate) String);
+
+impl fmt::Display for CorruptRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stored row is not valid: {}", self.0)
+    }
+}
+
+impl std::error::Error for CorruptRow {}
+
+/// A storage error for a stored value the domain refuses.
+pub(crate) fn corrupt(what: impl fmt::Display) -> Error {
+    Error::storage(CorruptRow(what.to_string()))
+}
+
+fn checked<T>(result: std::result::Result<T, FieldError>) -> Result<T> {
+    result.map_err(corrupt)
+}
+
+/// A `u64` from a stored non-negative integer.
+pub(crate) fn to_u64(value: i64, column: &str) -> Result<u64> {
+    u64::try_from(value).map_err(|_| corrupt(format_args!("{column} is negative ({value})")))
+}
+
+/// An `i64` for a stored integer.
+pub(crate) fn to_i64(value: u64, column: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| corrupt(format_args!("{column} is too large ({value})")))
+}
+
+/// The status named in a row.
+pub(crate) fn parse_status(text: &str) -> Result<SessionStatus> {
+    text.parse()
+        .map_err(|_| corrupt(format_args!("unknown status {text:?}")))
+}
+
+/// A stored title.
+pub(crate) fn title(text: String) -> Result<Title> {
+    checked(Title::parse(&text))
+}

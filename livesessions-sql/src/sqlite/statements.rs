@@ -1,0 +1,189 @@
+//! Every statement of the SQLite store, built once. Times are integer microseconds.
+
+use std::sync::LazyLock;
+
+use livesessions_core::analytics::AttendanceSort;
+use sqlx::Sqlite;
+
+use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::dialect::parameters;
+use crate::presence::{credited, touch_sets, watching};
+use crate::record::{participant_select, session_assignments, session_select, SESSION_COLUMNS};
+use crate::search::{matches, ListStatements};
+
+/// The statements, built on first use.
+pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
+
+/// Every statement.
+#[derive(Debug)]
+pub(super) struct Statements {
+    pub insert_session: String,
+    pub get_session: String,
+    pub update_session: String,
+    pub version_of: &'static str,
+    pub session_exists: &'static str,
+    pub delete_participants: &'static str,
+    pub delete_session: &'static str,
+    pub list: ListStatements,
+    pub join_status: &'static str,
+    pub rejoin: String,
+    pub first_join: String,
+    pub count_join: &'static str,
+    pub heartbeat: String,
+    pub leave: String,
+    pub end_credit: String,
+    pub get_participant: String,
+    pub watching: String,
+    pub report: String,
+    pub attendance_total: &'static str,
+    pub attendance: AttendanceStatements,
+    pub overview_totals: &'static str,
+    pub popular: PopularStatements,
+    pub participation_totals: &'static str,
+    pub participation_rows: &'static str,
+}
+
+impl Statements {
+    fn new() -> Self {
+        let session = session_select("", "participants");
+        let participant = participant_select("");
+        Statements {
+            insert_session: format!(
+                "INSERT INTO live_sessions ({}) VALUES ({})",
+                SESSION_COLUMNS.join(", "),
+                parameters::<Sqlite>(1, SESSION_COLUMNS.len()),
+            ),
+            get_session: format!("SELECT {session} FROM live_sessions WHERE id = ?1"),
+            update_session: format!(
+                "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?20 RETURNING {session}",
+                session_assignments::<Sqlite>(),
+            ),
+            version_of: "SELECT version FROM live_sessions WHERE id = ?1",
+            session_exists: "SELECT 1 FROM live_sessions WHERE id = ?1",
+            delete_participants: "DELETE FROM session_participants WHERE session_id = ?1",
+            delete_session: "DELETE FROM live_sessions WHERE id = ?1",
+            list: ListStatements::new(|status, search, after| {
+                list(&session, status, search, after)
+            }),
+            join_status: "SELECT status, live_since FROM live_sessions WHERE id = ?1",
+            rejoin: format!(
+                "UPDATE session_participants SET user_name = ?3, email = ?4, \
+                    join_count = join_count + 1, last_joined_at = MAX(last_joined_at, ?5), {touch} \
+                 WHERE session_id = ?1 AND user_id = ?2 RETURNING {participant}",
+                touch = touch_sets::<Sqlite>("?5", "?6", "?7"),
+            ),
+            first_join: format!(
+                "INSERT INTO session_participants ({}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, NULL, \
+                    CASE WHEN ?6 IS NOT NULL AND ?5 >= ?6 THEN ?5 END, 0, 1, ?5) \
+                 RETURNING {participant}",
+                crate::record::PARTICIPANT_COLUMNS.join(", "),
+            ),
+            count_join: "UPDATE live_sessions SET participants = participants + 1 WHERE id = ?1",
+            // One statement: it holds the write lock while it reads the status and the start
+            // of the current live period and updates.
+            heartbeat: format!(
+                "UPDATE session_participants SET {touch} \
+                 WHERE session_id = ?1 AND user_id = ?2 RETURNING {participant}",
+                touch = touch_sets::<Sqlite>(
+                    "?3",
+                    "(SELECT live_since FROM live_sessions WHERE id = ?1 AND status = 'live')",
+                    "?4"
+                ),
+            ),
+            leave: format!(
+                "UPDATE session_participants SET watch_seconds = {credit}, present_since = NULL, \
+                    left_at = MAX(COALESCE(left_at, ?3), ?3) \
+                 WHERE session_id = ?1 AND user_id = ?2 RETURNING {participant}",
+                credit = credited::<Sqlite>("?3", "?4"),
+            ),
+            end_credit: format!(
+                "UPDATE session_participants SET watch_seconds = {credit}, present_since = NULL \
+                 WHERE session_id = ?1 AND present_since IS NOT NULL",
+                credit = credited::<Sqlite>("?2", "?3"),
+            ),
+            get_participant: format!(
+                "SELECT {participant} FROM session_participants \
+                 WHERE session_id = ?1 AND user_id = ?2"
+            ),
+            watching: format!(
+                "SELECT count(*) AS n FROM session_participants WHERE session_id = ?1 AND {}",
+                watching("", "?2", "?3"),
+            ),
+            report: format!(
+                "SELECT (SELECT 1 FROM live_sessions WHERE id = ?1) AS found, \
+                    count(*) AS n, \
+                    count(*) FILTER (WHERE {watching}) AS watching, \
+                    COALESCE(sum(ws), 0) AS total, COALESCE(max(ws), 0) AS max, \
+                    count(*) FILTER (WHERE ?4 > 0 AND ws * 100 >= ?4 * ?5) AS attended \
+                 FROM (SELECT present_since, last_seen, {ws} AS ws \
+                       FROM session_participants WHERE session_id = ?1)",
+                watching = watching("", "?2", "?3"),
+                ws = credited::<Sqlite>("?2", "?3"),
+            ),
+            attendance_total: "SELECT (SELECT 1 FROM live_sessions WHERE id = ?1) AS found, \
+                (SELECT count(*) FROM session_participants WHERE session_id = ?1) AS total",
+            attendance: AttendanceStatements::new(|sort, dir| attendance(&participant, sort, dir)),
+            overview_totals: "SELECT count(*) AS sessions, COALESCE(sum(n), 0) AS records, \
+                    COALESCE(sum(w), 0) AS watch \
+                 FROM (SELECT \
+                    (SELECT count(*) FROM session_participants p WHERE p.session_id = s.id) AS n, \
+                    (SELECT COALESCE(sum(p.watch_seconds), 0) FROM session_participants p \
+                      WHERE p.session_id = s.id) AS w \
+                   FROM live_sessions s WHERE s.start_time >= ?1 AND s.start_time < ?2)",
+            popular: PopularStatements::new(popular),
+            participation_totals: "SELECT count(*) AS n, COALESCE(sum(watch_seconds), 0) AS w \
+                 FROM session_participants WHERE user_id = ?1",
+            participation_rows: "SELECT p.session_id, s.title, s.status, s.start_time, \
+                    p.first_joined_at, p.last_joined_at, p.watch_seconds, p.join_count \
+                 FROM session_participants p JOIN live_sessions s ON s.id = p.session_id \
+                 WHERE p.user_id = ?1 \
+                 ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
+        }
+    }
+}
+
+/// The list statement for the given filters. Every parameter is numbered and always bound
+/// (rank, search pattern, cursor rank, time key and id, limit); the ones a filter does not
+/// use are simply not referenced.
+fn list(session: &str, status: bool, search: bool, after: bool) -> String {
+    let mut sql = format!("SELECT {session} FROM live_sessions WHERE 1");
+    if status {
+        sql += " AND list_rank = ?1";
+    }
+    if search {
+        sql += &format!(" AND {}", matches("", "LIKE", "?2"));
+    }
+    if after {
+        sql += " AND (list_rank, list_time_key, id) > (?3, ?4, ?5)";
+    }
+    sql += " ORDER BY list_rank, list_time_key, id LIMIT ?6";
+    sql
+}
+
+/// An attendance page ordered by `sort` in the direction `dir`, then user id. Parameters:
+/// session, offset, limit, now, timeout.
+fn attendance(participant: &str, sort: AttendanceSort, dir: &str) -> String {
+    let key = match sort {
+        AttendanceSort::JoinTime => "first_joined_at",
+        AttendanceSort::WatchTime => "ws_now",
+        AttendanceSort::Name => "lower(user_name)",
+    };
+    format!(
+        "SELECT {participant}, {ws} AS ws_now FROM session_participants \
+         WHERE session_id = ?1 ORDER BY {key} {dir}, user_id ASC LIMIT ?3 OFFSET ?2",
+        ws = credited::<Sqlite>("?4", "?5"),
+    )
+}
+
+/// Popular sessions of a start-time range, ranked by the column `key`. Parameters: from, to,
+/// how many.
+fn popular(key: &str) -> String {
+    format!(
+        "SELECT s.id, s.title, s.status, s.start_time, s.participants, \
+            (SELECT COALESCE(sum(p.watch_seconds), 0) FROM session_participants p \
+              WHERE p.session_id = s.id) AS watch \
+         FROM live_sessions s WHERE s.start_time >= ?1 AND s.start_time < ?2 \
+         ORDER BY {key} DESC, s.id ASC LIMIT ?3"
+    )
+}

@@ -1,0 +1,269 @@
+//! The ports of `livesessions_core` on SQLite. Every write that reads first (join, end,
+//! delete) runs in `BEGIN IMMEDIATE`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use livesessions_core::analytics::{
+    AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
+    ReportQuery, SessionReport,
+};
+use livesessions_core::{
+    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, HealthCheck, JoinOutcome,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionAction,
+    SessionId, SessionStatus, SessionStore, UserId,
+};
+use sqlx::sqlite::{SqliteRow, SqliteTransaction};
+use sqlx::Sqlite;
+
+use super::statements::SQL;
+use super::{map_error, SqliteStore};
+use crate::analytics;
+use crate::dialect::Dialect as _;
+use crate::queries::{EndStatements, Queries};
+use crate::record::{parse_status, participant_from_row, required, session_from_row, to_u64};
+use crate::search::ListFilters;
+
+/// The shared statements' runners on Sqlite.
+type Q = Queries<Sqlite>;
+
+fn session(row: &SqliteRow) -> Result<LiveSession> {
+    session_from_row::<Sqlite>(row)
+}
+
+fn participant(row: &SqliteRow) -> Result<Participant> {
+    required(participant_from_row::<Sqlite>(row)?)
+}
+
+impl SqliteStore {
+    async fn version_mismatch(&self, session: &LiveSession) -> Error {
+        Q::version_mismatch(&self.pool, SQL.version_of, session).await
+    }
+
+    async fn session_exists(&self, id: SessionId) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(SQL.session_exists)
+            .bind(*id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_error)?;
+        Ok(found.is_some())
+    }
+
+    async fn write(&self) -> Result<SqliteTransaction<'static>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        Q::insert_session(&self.pool, &SQL.insert_session, session).await
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        Q::get_session(&self.pool, &SQL.get_session, id).await
+    }
+
+    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+        let row = Q::update_session(&self.pool, &SQL.update_session, update).await?;
+        match row {
+            Some(row) => session(&row),
+            None => Err(self.version_mismatch(update).await),
+        }
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let mut tx = self.write().await?;
+        // Explicit rather than ON DELETE CASCADE alone: a pool from `from_pool` may have
+        // foreign keys switched off.
+        sqlx::query(SQL.delete_participants)
+            .bind(*id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let done = sqlx::query(SQL.delete_session)
+            .bind(*id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let filters = ListFilters::of(query);
+        let (after_rank, after_time, after_id) = match filters.after {
+            Some(Cursor(key)) => (key.rank, key.time_key, Some(*key.id.as_uuid())),
+            None => (0, 0, None),
+        };
+        let list = sqlx::query(SQL.list.of(&filters))
+            .bind(filters.rank.unwrap_or(0))
+            .bind(filters.pattern.as_deref().unwrap_or(""))
+            .bind(after_rank)
+            .bind(after_time)
+            .bind(after_id);
+        Q::page(&self.pool, list, query).await
+    }
+}
+
+#[async_trait]
+impl AttendanceStore for SqliteStore {
+    async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
+        let sid = *request.session_id.as_uuid();
+        let t = Sqlite::store_timeout(request.presence.timeout);
+        let mut tx = self.write().await?;
+        let (status, live_since): (String, Option<i64>) = sqlx::query_as(SQL.join_status)
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        let status = parse_status(&status)?;
+        if !status.accepts_joins() {
+            return Err(Conflict::InvalidTransition {
+                status,
+                action: SessionAction::Join,
+            }
+            .into());
+        }
+        // The start of the current live period; intervals open only from there on.
+        let period = if status == SessionStatus::Live {
+            live_since
+        } else {
+            None
+        };
+        let rejoin = Q::bind_joiner(sqlx::query(&SQL.rejoin), request)
+            .bind(period)
+            .bind(t)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let (row, first_join) = match rejoin {
+            Some(row) => (row, false),
+            None => {
+                let row = Q::bind_joiner(sqlx::query(&SQL.first_join), request)
+                    .bind(period)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                sqlx::query(SQL.count_join)
+                    .bind(sid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                (row, true)
+            }
+        };
+        let joined = sqlx::query(&SQL.get_session)
+            .bind(sid)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(JoinOutcome {
+            participant: participant(&row)?,
+            session: session(&joined)?,
+            first_join,
+        })
+    }
+
+    async fn heartbeat(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        presence: Presence,
+    ) -> Result<Participant> {
+        let row = Q::touch(&self.pool, &SQL.heartbeat, session_id, user_id, presence).await?;
+        match row {
+            Some(row) => participant(&row),
+            None if self.session_exists(session_id).await? => {
+                Err(Error::participant_not_found(session_id, user_id))
+            }
+            None => Err(Error::session_not_found(session_id)),
+        }
+    }
+
+    async fn leave(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        presence: Presence,
+    ) -> Result<Participant> {
+        Q::leave(&self.pool, &SQL.leave, session_id, user_id, presence).await
+    }
+
+    async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
+        let tx = self.write().await?;
+        let sql = EndStatements {
+            update: &SQL.update_session,
+            credit: &SQL.end_credit,
+            version_of: SQL.version_of,
+        };
+        Q::end_session(tx, &self.pool, sql, ended, timeout).await
+    }
+
+    async fn get_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+    ) -> Result<Option<Participant>> {
+        Q::get_participant(&self.pool, &SQL.get_participant, session_id, user_id).await
+    }
+
+    async fn watching(&self, session_id: SessionId, presence: Presence) -> Result<u64> {
+        Q::watching(&self.pool, &SQL.watching, session_id, presence).await
+    }
+}
+
+/// Fails with "session not found" when a row's `found` column is NULL.
+fn found(row: &SqliteRow, session_id: SessionId) -> Result<()> {
+    match Sqlite::get::<Option<i64>>(row, "found")? {
+        Some(_) => Ok(()),
+        None => Err(Error::session_not_found(session_id)),
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport> {
+        let row = Q::report_row(&self.pool, &SQL.report, query)
+            .await?
+            .ok_or_else(|| Error::session_not_found(query.session_id))?;
+        found(&row, query.session_id)?;
+        analytics::report::<Sqlite>(&row, query)
+    }
+
+    async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
+        let sid = *query.session_id.as_uuid();
+        let total_row = sqlx::query(SQL.attendance_total)
+            .bind(sid)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_error)?;
+        found(&total_row, query.session_id)?;
+        let total = to_u64(Sqlite::get(&total_row, "total")?, "total")?;
+        let sql = SQL.attendance.get(query.sort, query.order);
+        let rows = Q::attendance_rows(&self.pool, sql, query).await?;
+        Ok(AttendancePage { rows, total })
+    }
+
+    async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
+        let popular = SQL.popular.get(query.by);
+        Q::overview(&self.pool, SQL.overview_totals, popular, query).await
+    }
+
+    async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
+        let (totals, rows) = (SQL.participation_totals, SQL.participation_rows);
+        Q::participation(&self.pool, totals, rows, query).await
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        Q::ping(&self.pool).await
+    }
+}
