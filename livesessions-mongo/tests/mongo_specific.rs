@@ -1,8 +1,9 @@
-//! What only this store has: counter repair, transaction detection, joins that their caller
-//! gives up on, and documents the original application wrote. Runs against
-//! `LIVESESSIONS_TEST_MONGODB_URI` like the conformance suite, and is counted as ignored
-//! without it.
+//! What only this store has: counter repair, transaction detection, indexes, the stored
+//! dates beside the exact times, joins that their caller gives up on, and documents the
+//! original application wrote. Runs against `LIVESESSIONS_TEST_MONGODB_URI` like the
+//! conformance suite, and is counted as ignored without it.
 
+mod legacy;
 mod server;
 
 use livesessions_core::Presence;
@@ -12,15 +13,21 @@ use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
-    Actor, AttendanceStore, JoinInput, LiveSessions, ManualClock, NewSession, SessionStore, UserId,
+    Actor, AnalyticsStore, AttendanceStore, JoinInput, LiveSessions, ManualClock, NewSession,
+    ParticipationQuery, SessionId, SessionStore, UserId,
 };
-use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, Document};
+use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};
 use livesessions_mongo::mongodb::{Client, Database};
 use livesessions_mongo::{MongoStore, TransactionMode};
 
 async fn scratch() -> Database {
     server::scratch_database().await.0
+}
+
+/// A session id as the store writes it: a UUID, BSON binary subtype 4.
+fn uuid(id: SessionId) -> Bson {
+    Bson::from(livesessions_mongo::mongodb::bson::Uuid::from(*id.as_uuid()))
 }
 
 /// A live session created through `service`.
@@ -82,7 +89,7 @@ async fn reconcile_repairs_counters() {
     let sessions = database.collection::<Document>("live_sessions");
     sessions
         .update_one(
-            doc! { "_id": livesessions_mongo::documents::session_id(session.id) },
+            doc! { "_id": uuid(session.id) },
             doc! { "$set": { "participants": 1_i64 } },
         )
         .await
@@ -107,20 +114,78 @@ async fn reconcile_repairs_counters() {
 )]
 async fn transactions_follow_the_deployment() {
     let database = scratch().await;
-    let hello = database
-        .client()
-        .database("admin")
-        .run_command(doc! { "hello": 1 })
-        .await
-        .unwrap();
-    let expected = livesessions_mongo::queries::hello_supports_transactions(&hello);
+    // Whether this deployment commits a multi-document transaction (a replica set or a
+    // sharded cluster does, a standalone server refuses it).
+    let probe = database.collection::<Document>("probe");
+    probe.insert_one(doc! { "n": 0 }).await.unwrap();
+    let mut session = database.client().start_session().await.unwrap();
+    let committed = async {
+        session.start_transaction().await?;
+        probe
+            .insert_one(doc! { "n": 1 })
+            .session(&mut session)
+            .await?;
+        session.commit_transaction().await
+    }
+    .await;
     let store = MongoStore::new(database.clone());
-    assert_eq!(store.supports_transactions().await.unwrap(), expected);
+    assert_eq!(
+        store.supports_transactions().await.unwrap(),
+        committed.is_ok(),
+        "Auto uses transactions exactly when the deployment has them: {committed:?}"
+    );
     let never = store.clone().with_transactions(TransactionMode::Never);
     assert!(!never.supports_transactions().await.unwrap());
+    let always = store.clone().with_transactions(TransactionMode::Always);
+    assert!(always.supports_transactions().await.unwrap());
+    database.drop().await.unwrap();
+}
+
+/// The indexes, by name: the list order and the start time on sessions, the unique
+/// (session, user) and the user on participants. Creating them twice is harmless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
+)]
+async fn indexes_are_created_once_by_name() {
+    let database = scratch().await;
+    let store = MongoStore::new(database.clone());
     store.ensure_indexes().await.unwrap();
-    // Creating the indexes twice is harmless.
     store.ensure_indexes().await.unwrap();
+    let names = |collection: &'static str| {
+        let database = database.clone();
+        async move {
+            let mut names = database
+                .collection::<Document>(collection)
+                .list_index_names()
+                .await
+                .unwrap();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        names("live_sessions").await,
+        ["_id_", "list_order", "start_time"]
+    );
+    assert_eq!(
+        names("session_participants").await,
+        ["_id_", "session_user_unique", "user"]
+    );
+    // One record per (session, user).
+    let participants = database.collection::<Document>("session_participants");
+    let id = SessionId::new();
+    let record = || doc! { "sessionId": uuid(id), "userId": "ahmed" };
+    participants.insert_one(record()).await.unwrap();
+    participants
+        .insert_one(record())
+        .await
+        .expect_err("a second record of the same user in the same session");
+    participants
+        .insert_one(doc! { "sessionId": uuid(SessionId::new()), "userId": "ahmed" })
+        .await
+        .expect("the same user in another session");
     database.drop().await.unwrap();
 }
 
@@ -129,24 +194,18 @@ async fn transactions_follow_the_deployment() {
     not(livesessions_test_mongodb),
     ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
 )]
-async fn seed_documents_are_reported_not_served() {
+async fn legacy_documents_are_reported_or_served() {
     let database = scratch().await;
     let store = MongoStore::new(database.clone());
     store.ensure_indexes().await.unwrap();
-    database
-        .collection::<Document>("live_sessions")
-        .insert_one(doc! {
-            "_id": ObjectId::new(),
-            "title": "JavaScript Basics",
-            "description": "Learn fundamentals",
-            "instructor": "John Doe",
-            "videoUrl": "https://youtube.com/...",
-            "thumbnail": "https://...",
-            "startTime": "2025-01-15T10:00:00Z",
-            "isLive": true,
-            "participants": 25,
-            "createdAt": "2025-01-14T09:00:00Z",
-        })
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2031, 5, 1, 10, 0, 0).unwrap());
+    let service = LiveSessions::builder(Arc::new(store.clone()))
+        .clock(Arc::new(clock))
+        .build();
+    let sessions = database.collection::<Document>("live_sessions");
+    let participants = database.collection::<Document>("session_participants");
+    sessions
+        .insert_one(legacy::legacy_session(Bson::ObjectId(ObjectId::new())))
         .await
         .unwrap();
     let error = store
@@ -155,32 +214,29 @@ async fn seed_documents_are_reported_not_served() {
         .expect_err("an ObjectId session cannot be listed");
     let text = format!("{:?}", error);
     assert!(text.contains("_id"), "{text}");
-    // A participant the seed wrote under a UUID session is read, and a join counts as a rejoin.
-    let id = livesessions_core::SessionId::new();
-    database
-        .collection::<Document>("session_participants")
-        .insert_one(doc! {
-            "_id": ObjectId::new(),
-            "sessionId": livesessions_mongo::documents::session_id(id),
-            "userId": "user456",
-            "userName": "Ahmed Ali",
-            "email": "ahmed@example.com",
-            "joinTime": Bson::DateTime(livesessions_mongo::mongodb::bson::DateTime::from_millis(1_736_935_320_000)),
-            "watchDuration": 45,
-            "createdAt": Bson::DateTime(livesessions_mongo::mongodb::bson::DateTime::from_millis(1_736_935_320_000)),
-        })
+    sessions.delete_many(doc! {}).await.unwrap();
+
+    // A participant the original application wrote under a UUID session is read and credited.
+    let joined = Bson::DateTime(DateTime::from_millis(1_736_935_320_000));
+    let orphan = SessionId::new();
+    participants
+        .insert_one(legacy::legacy_participant(
+            uuid(orphan),
+            "user456",
+            joined.clone(),
+        ))
         .await
         .unwrap();
     let participant = store
-        .get_participant(id, &UserId::parse("user456").unwrap())
+        .get_participant(orphan, &UserId::parse("user456").unwrap())
         .await
         .unwrap()
-        .expect("the seed's participant");
+        .expect("the original application's participant");
     assert_eq!(participant.watch_seconds, 45 * 60);
     assert_eq!(participant.join_count, 1);
     let left = store
         .leave(
-            id,
+            orphan,
             &participant.user_id,
             Presence::new(
                 Utc.timestamp_opt(1_736_935_400, 0).unwrap(),
@@ -191,6 +247,55 @@ async fn seed_documents_are_reported_not_served() {
         .unwrap();
     assert_eq!(left.watch_seconds, 45 * 60);
     assert_eq!(left.watch_minutes(), 45);
+    // Its session does not exist: a user's participation leaves the record out.
+    let history = store
+        .participation(&ParticipationQuery {
+            user_id: participant.user_id.clone(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.sessions_joined, 0);
+    assert!(history.sessions.is_empty());
+
+    // A join over a record the original application wrote counts as a rejoin: its first join
+    // and its credited minutes are kept.
+    let session = live_session(&service).await;
+    participants
+        .insert_one(legacy::legacy_participant(
+            uuid(session.id),
+            "ahmed",
+            joined.clone(),
+        ))
+        .await
+        .unwrap();
+    let rejoined = service
+        .join(
+            Some(&student("ahmed")),
+            JoinInput {
+                session_id: session.id.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("join");
+    assert!(!rejoined.first_join);
+    assert_eq!(rejoined.participant.join_count, 2);
+    assert_eq!(
+        rejoined.participant.first_joined_at,
+        Utc.timestamp_millis_opt(1_736_935_320_000).unwrap()
+    );
+    assert_eq!(rejoined.participant.watch_seconds, 45 * 60);
+    assert_eq!(rejoined.participant.email.as_str(), "ahmed@example.com");
+    let history = store
+        .participation(&ParticipationQuery {
+            user_id: rejoined.participant.user_id.clone(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.sessions_joined, 1);
+    assert_eq!(history.total_watch_seconds, 45 * 60);
     database.drop().await.unwrap();
 }
 
@@ -260,7 +365,7 @@ async fn a_join_given_up_after_its_upsert_is_still_counted() {
     let sessions = direct.collection::<Document>("live_sessions");
     let counted = || async {
         sessions
-            .find_one(doc! { "_id": livesessions_mongo::documents::session_id(session.id) })
+            .find_one(doc! { "_id": uuid(session.id) })
             .await
             .unwrap()
             .expect("the session")
@@ -279,4 +384,97 @@ async fn a_join_given_up_after_its_upsert_is_still_counted() {
     assert_eq!(participants.count_documents(doc! {}).await.unwrap(), 1);
     assert_eq!(store.reconcile_participant_counts().await.unwrap(), 0);
     direct.drop().await.unwrap();
+}
+
+/// Every participant time is stored twice: exactly, in microseconds under `micros`, and as the
+/// BSON date of its millisecond under its own name (what other programs read); the whole
+/// minutes of `watchDuration` follow `watchSeconds`. Joins, heartbeats and leaves keep both in
+/// step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
+)]
+async fn stored_dates_and_minutes_follow_the_exact_times() {
+    let database = scratch().await;
+    let store = MongoStore::new(database.clone());
+    store.ensure_indexes().await.unwrap();
+    let start = Utc.with_ymd_and_hms(2031, 5, 1, 10, 0, 0).unwrap()
+        + chrono::Duration::microseconds(123_456);
+    let clock = ManualClock::new(start);
+    let service = LiveSessions::builder(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let session = live_session(&service).await;
+    let ahmed = student("ahmed");
+    let participants = database.collection::<Document>("session_participants");
+    let stored = || async {
+        participants
+            .find_one(doc! { "sessionId": uuid(session.id), "userId": "ahmed" })
+            .await
+            .unwrap()
+            .expect("ahmed's record")
+    };
+    let check = |document: &Document| {
+        let exact = document.get_document("micros").expect("micros");
+        for field in [
+            "joinTime",
+            "lastJoinTime",
+            "lastSeen",
+            "leftAt",
+            "presentSince",
+            "createdAt",
+        ] {
+            match (document.get(field), exact.get(field)) {
+                (Some(Bson::DateTime(date)), Some(Bson::Int64(us))) => assert_eq!(
+                    date.timestamp_millis(),
+                    us.div_euclid(1000),
+                    "{field}: the date is the exact time's millisecond"
+                ),
+                (Some(Bson::Null), Some(Bson::Null)) => {}
+                other => panic!("{field}: a date and its exact time, found {other:?}"),
+            }
+        }
+        let seconds = document.get_i64("watchSeconds").unwrap();
+        assert_eq!(document.get_i64("watchDuration").unwrap(), seconds / 60);
+        seconds
+    };
+
+    service
+        .join(
+            Some(&ahmed),
+            JoinInput {
+                session_id: session.id.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("join");
+    check(&stored().await);
+    for step in [
+        Duration::from_micros(50_000_250),
+        Duration::from_micros(45_500_001),
+    ] {
+        clock.advance(step);
+        service
+            .heartbeat(Some(&ahmed), session.id)
+            .await
+            .expect("heartbeat");
+        check(&stored().await);
+    }
+    clock.advance(Duration::from_micros(34_000_777));
+    let left = service
+        .leave(Some(&ahmed), session.id)
+        .await
+        .expect("leave");
+    let document = stored().await;
+    assert_eq!(check(&document), 129, "credited from the join to the leave");
+    assert_eq!(document.get_i64("watchDuration").unwrap(), 2);
+    assert_eq!(document.get("presentSince"), Some(&Bson::Null));
+    assert_eq!(
+        left.left_at,
+        Some(start + chrono::Duration::microseconds(129_501_028)),
+        "the exact time reads back"
+    );
+    database.drop().await.unwrap();
 }
