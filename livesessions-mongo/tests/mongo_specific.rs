@@ -462,19 +462,163 @@ async fn stored_dates_and_minutes_follow_the_exact_times() {
             .expect("heartbeat");
         check(&stored().await);
     }
-    clock.advance(Duration::from_micros(34_000_777));
+    clock.advance(Duration::from_micros(24_500_777));
     let left = service
         .leave(Some(&ahmed), session.id)
         .await
         .expect("leave");
     let document = stored().await;
-    assert_eq!(check(&document), 129, "credited from the join to the leave");
+    assert_eq!(check(&document), 120, "credited from the join to the leave");
     assert_eq!(document.get_i64("watchDuration").unwrap(), 2);
     assert_eq!(document.get("presentSince"), Some(&Bson::Null));
     assert_eq!(
         left.left_at,
-        Some(start + chrono::Duration::microseconds(129_501_028)),
+        Some(start + chrono::Duration::microseconds(120_001_028)),
         "the exact time reads back"
     );
+    database.drop().await.unwrap();
+}
+
+/// A heartbeat sent before a leave but delivered after it (newer than the last heartbeat,
+/// older than the leave) changes nothing: it neither reopens the interval nor moves
+/// `lastSeen`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
+)]
+async fn a_heartbeat_delivered_after_the_leave_it_preceded_is_ignored() {
+    let database = scratch().await;
+    let store = MongoStore::new(database.clone());
+    store.ensure_indexes().await.unwrap();
+    let start = Utc.with_ymd_and_hms(2031, 5, 1, 10, 0, 0).unwrap();
+    let clock = ManualClock::new(start);
+    let service = LiveSessions::builder(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let session = live_session(&service).await;
+    let ahmed = student("ahmed");
+    service
+        .join(
+            Some(&ahmed),
+            JoinInput {
+                session_id: session.id.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("join");
+    clock.advance_secs(10);
+    service
+        .heartbeat(Some(&ahmed), session.id)
+        .await
+        .expect("heartbeat");
+    clock.advance_secs(20);
+    let left = service
+        .leave(Some(&ahmed), session.id)
+        .await
+        .expect("leave");
+    assert_eq!(left.watch_seconds, 30);
+    clock.advance_secs(-10);
+    let late = service
+        .heartbeat(Some(&ahmed), session.id)
+        .await
+        .expect("a late heartbeat");
+    assert_eq!(late.present_since, None, "the interval stays closed");
+    assert_eq!(late.last_seen, start + chrono::Duration::seconds(10));
+    assert_eq!(late.left_at, Some(start + chrono::Duration::seconds(30)));
+    assert_eq!(late.watch_seconds, 30);
+    clock.advance_secs(100);
+    let ended = service
+        .end(
+            Some(&Actor::admin(UserId::parse("admin").unwrap())),
+            session.id,
+        )
+        .await
+        .expect("end");
+    assert_eq!(ended.status, livesessions_core::SessionStatus::Ended);
+    let credited = store
+        .get_participant(session.id, &ahmed.user_id)
+        .await
+        .unwrap()
+        .expect("ahmed");
+    assert_eq!(
+        credited.watch_seconds, 30,
+        "nothing after the leave is credited"
+    );
+    database.drop().await.unwrap();
+}
+
+/// A heartbeat whose time falls before the current live period (sent before a restart, after
+/// the previous end) only moves `lastSeen`: it opens no interval and credits nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
+)]
+async fn a_heartbeat_from_before_a_restart_opens_no_interval() {
+    let database = scratch().await;
+    let store = MongoStore::new(database.clone());
+    store.ensure_indexes().await.unwrap();
+    let start = Utc.with_ymd_and_hms(2031, 5, 1, 10, 0, 0).unwrap();
+    let at = |secs: i64| start + chrono::Duration::seconds(secs);
+    let clock = ManualClock::new(start);
+    let service = LiveSessions::builder(Arc::new(store.clone()))
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let admin = Actor::admin(UserId::parse("admin").unwrap());
+    let session = live_session(&service).await;
+    let ahmed = student("ahmed");
+    service
+        .join(
+            Some(&ahmed),
+            JoinInput {
+                session_id: session.id.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("join");
+    clock.set(at(40));
+    service
+        .heartbeat(Some(&ahmed), session.id)
+        .await
+        .expect("heartbeat");
+    clock.set(at(50));
+    service.end(Some(&admin), session.id).await.expect("end");
+    clock.set(at(100));
+    let restarted = service
+        .start(Some(&admin), session.id)
+        .await
+        .expect("restart");
+    assert_eq!(restarted.live_since, Some(at(100)));
+
+    let late = store
+        .heartbeat(
+            session.id,
+            &ahmed.user_id,
+            Presence::new(at(90), Duration::from_secs(90)),
+        )
+        .await
+        .expect("a heartbeat sent before the restart");
+    assert_eq!(late.last_seen, at(90));
+    assert_eq!(
+        late.present_since, None,
+        "no interval before the live period"
+    );
+    assert_eq!(
+        late.watch_seconds, 50,
+        "the first period, credited by its end"
+    );
+    let next = store
+        .heartbeat(
+            session.id,
+            &ahmed.user_id,
+            Presence::new(at(110), Duration::from_secs(90)),
+        )
+        .await
+        .expect("a heartbeat in the new period");
+    assert_eq!(next.present_since, Some(at(110)));
+    assert_eq!(next.watch_seconds, 50);
     database.drop().await.unwrap();
 }
