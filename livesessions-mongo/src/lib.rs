@@ -5,16 +5,16 @@
 //! [`AttendanceStore`](livesessions_core::AttendanceStore),
 //! [`AnalyticsStore`](livesessions_core::AnalyticsStore),
 //! [`HealthCheck`](livesessions_core::HealthCheck)) on two collections whose documents keep the
-//! original application's field names ([`documents`]):
+//! original application's field names ([`documents`] describes them):
 //!
 //! - `live_sessions`: one document per session, `_id` the session's UUID (BSON binary
 //!   subtype 4), dates as BSON dates;
 //! - `session_participants`: one document per (session, user), unique on
 //!   {sessionId, userId}.
 //!
-//! Every filter, update and pipeline is built by a pure function in [`queries`]; the store only
-//! sends them. A join counts a user once: in a transaction on a replica set or sharded cluster,
-//! otherwise with an upsert followed by `$inc` (see [`TransactionMode`] and
+//! Every filter, update and pipeline is built by a pure function; the store only sends them.
+//! A join counts a user once: in a transaction on a replica set or sharded cluster, otherwise
+//! with an upsert followed by `$inc` (see [`TransactionMode`] and
 //! [`MongoStore::reconcile_participant_counts`]). Ending a session credits every present
 //! participant with one `update_many` pipeline update. Analytics are aggregation pipelines.
 //! Driver errors are mapped as [`error`] describes.
@@ -40,11 +40,14 @@
 //!
 //! Times are BSON dates (milliseconds) with the exact microseconds kept beside them, so every
 //! time reads back exactly as written ([`documents`] explains how).
+//!
+//! docs/ARCHITECTURE.md (section "MongoDB") gives the reasons behind these choices.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod codec;
 pub mod documents;
 pub mod error;
-pub mod queries;
+mod queries;
 mod store;
 
 pub use mongodb;

@@ -1,0 +1,103 @@
+//! The document of a session.
+
+use bson::{doc, Bson, Document};
+use livesessions_core::values::{
+    Description, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title, VideoUrl,
+};
+use livesessions_core::{LiveSession, SessionFields, SessionId};
+
+use super::{date, long, micros, opt_date, opt_micros, session_id, DocumentError, Reader, MICROS};
+use crate::documents::SESSIONS;
+
+/// The fields of a session document other than `_id` and `participants` (the store's counter):
+/// what an update replaces.
+pub(crate) fn session_fields(session: &LiveSession) -> Document {
+    let key = session.list_key();
+    let (thumbnail, thumbnail_key) = match &session.fields.thumbnail {
+        Some(Thumbnail::Url(url)) => (Bson::String(url.as_str().to_owned()), Bson::Null),
+        Some(Thumbnail::Uploaded(key)) => (Bson::Null, Bson::String(key.as_str().to_owned())),
+        None => (Bson::Null, Bson::Null),
+    };
+    doc! {
+        "title": session.fields.title.as_str(),
+        "description": session.fields.description.as_str(),
+        "instructor": session.fields.instructor.as_str(),
+        "videoUrl": session.fields.video_url.as_str(),
+        "thumbnail": thumbnail,
+        "thumbnailKey": thumbnail_key,
+        "startTime": date(session.fields.start_time),
+        "timezone": session.fields.timezone.map(|tz| Bson::String(tz.name().to_owned())).unwrap_or(Bson::Null),
+        "isLive": session.is_live(),
+        "status": session.status.as_str(),
+        "startedAt": opt_date(session.started_at),
+        "endedAt": opt_date(session.ended_at),
+        "liveSince": opt_date(session.live_since),
+        "liveSeconds": session.live_seconds,
+        "createdAt": date(session.created_at),
+        "updatedAt": date(session.updated_at),
+        "version": long(session.version),
+        "listRank": i32::from(key.rank),
+        "listTimeKey": key.time_key,
+        MICROS: {
+            "startTime": micros(session.fields.start_time),
+            "startedAt": opt_micros(session.started_at),
+            "endedAt": opt_micros(session.ended_at),
+            "liveSince": opt_micros(session.live_since),
+            "createdAt": micros(session.created_at),
+            "updatedAt": micros(session.updated_at),
+        },
+    }
+}
+
+/// The complete document of a session.
+pub(crate) fn session_document(session: &LiveSession) -> Document {
+    let mut document = doc! { "_id": session_id(session.id) };
+    document.extend(session_fields(session));
+    document.insert("participants", long(session.participants));
+    document
+}
+
+/// Reads a session document.
+pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, DocumentError> {
+    let r = Reader::new(document, SESSIONS);
+    let id = SessionId::from_uuid(r.uuid("_id")?);
+    let thumbnail = match (r.opt_str("thumbnailKey")?, r.opt_str("thumbnail")?) {
+        (Some(key), _) if !key.is_empty() => Some(Thumbnail::Uploaded(
+            r.valid("thumbnailKey", ThumbnailKey::parse(key))?,
+        )),
+        (_, Some(url)) if !url.trim().is_empty() => Some(Thumbnail::Url(
+            r.valid("thumbnail", ThumbnailUrl::parse(url))?,
+        )),
+        _ => None,
+    };
+    let status = r.session_status()?;
+    let created_at = r.date("createdAt")?;
+    Ok(LiveSession {
+        id,
+        fields: SessionFields {
+            title: r.valid("title", Title::parse(r.str("title")?))?,
+            description: r.valid(
+                "description",
+                Description::parse(r.opt_str("description")?.unwrap_or_default()),
+            )?,
+            instructor: r.valid("instructor", Instructor::parse(r.str("instructor")?))?,
+            video_url: r.valid("videoUrl", VideoUrl::parse(r.str("videoUrl")?))?,
+            thumbnail,
+            start_time: r.date("startTime")?,
+            timezone: r
+                .opt_str("timezone")?
+                .filter(|tz| !tz.is_empty())
+                .map(|tz| r.valid("timezone", TimeZone::parse(tz)))
+                .transpose()?,
+        },
+        status,
+        started_at: r.opt_date("startedAt")?,
+        ended_at: r.opt_date("endedAt")?,
+        live_since: r.opt_date("liveSince")?,
+        live_seconds: r.opt_int("liveSeconds")?.unwrap_or(0),
+        participants: r.opt_count("participants")?.unwrap_or(0),
+        created_at,
+        updated_at: r.opt_date("updatedAt")?.unwrap_or(created_at),
+        version: r.opt_count("version")?.unwrap_or(1),
+    })
+}

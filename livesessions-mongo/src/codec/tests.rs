@@ -1,0 +1,311 @@
+//! Round trips of both documents and the reading of the original application's.
+
+use bson::oid::ObjectId;
+use bson::spec::BinarySubtype;
+use bson::{doc, Binary, Bson, Document};
+use chrono::{DateTime, TimeZone as _, Utc};
+use livesessions_core::values::{Email, ThumbnailKey, UserName};
+use livesessions_core::{
+    Joiner, LiveSession, NewSession, Participant, SessionId, SessionInput, SessionStatus, UserId,
+};
+
+use super::*;
+use livesessions_core::values::Thumbnail;
+
+#[path = "../../tests/legacy/mod.rs"]
+mod legacy;
+
+fn at(secs: i64, micros: u32) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_736_935_200 + secs, micros * 1000)
+        .unwrap()
+}
+
+fn session() -> LiveSession {
+    let fields = NewSession {
+        fields: SessionInput {
+            title: Some("JavaScript Basics".into()),
+            description: Some("Learn fundamentals".into()),
+            instructor: Some("John Doe".into()),
+            video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
+            thumbnail_url: Some("https://example.com/thumb.png".into()),
+            start_time: Some("2025-01-15T10:00:00.123456Z".into()),
+            timezone: Some("Asia/Karachi".into()),
+        },
+        is_live: false,
+    }
+    .validate()
+    .unwrap();
+    let mut session = LiveSession::new(fields, at(-3600, 250_500));
+    session.start(at(0, 999_999)).unwrap();
+    session.participants = 25;
+    session
+}
+
+fn participant(session_id: SessionId) -> Participant {
+    let mut p = Participant::first_join(
+        session_id,
+        Joiner {
+            user_id: UserId::parse("user456").unwrap(),
+            user_name: UserName::parse("Ahmed Ali").unwrap(),
+            email: Email::parse("ahmed@example.com").unwrap(),
+        },
+        at(120, 1),
+    );
+    p.touch(
+        at(120, 1),
+        Some(at(0, 999_999)),
+        std::time::Duration::from_secs(90),
+    );
+    p.watch_seconds = 2725;
+    p
+}
+
+#[test]
+fn session_document_has_the_original_and_our_fields() {
+    let s = session();
+    let d = session_document(&s);
+    let expected = doc! {
+        "_id": session_id(s.id),
+        "title": "JavaScript Basics",
+        "description": "Learn fundamentals",
+        "instructor": "John Doe",
+        "videoUrl": "https://youtu.be/dQw4w9WgXcQ",
+        "thumbnail": "https://example.com/thumb.png",
+        "thumbnailKey": Bson::Null,
+        "startTime": bson::DateTime::from_millis(1_736_935_200_123),
+        "timezone": "Asia/Karachi",
+        "isLive": true,
+        "status": "live",
+        "startedAt": bson::DateTime::from_millis(1_736_935_200_999),
+        "endedAt": Bson::Null,
+        "liveSince": bson::DateTime::from_millis(1_736_935_200_999),
+        "liveSeconds": 0_i64,
+        "createdAt": bson::DateTime::from_millis(1_736_931_600_250),
+        "updatedAt": bson::DateTime::from_millis(1_736_935_200_999),
+        "version": 2_i64,
+        "listRank": 0_i32,
+        "listTimeKey": 1_736_935_200_123_456_i64,
+        "micros": {
+            "startTime": 1_736_935_200_123_456_i64,
+            "startedAt": 1_736_935_200_999_999_i64,
+            "endedAt": Bson::Null,
+            "liveSince": 1_736_935_200_999_999_i64,
+            "createdAt": 1_736_931_600_250_500_i64,
+            "updatedAt": 1_736_935_200_999_999_i64,
+        },
+        "participants": 25_i64,
+    };
+    assert_eq!(d, expected);
+    match d.get("_id") {
+        Some(Bson::Binary(b)) => {
+            assert_eq!(b.subtype, BinarySubtype::Uuid);
+            assert_eq!(b.bytes, s.id.as_uuid().as_bytes());
+        }
+        other => panic!("_id is {other:?}"),
+    }
+}
+
+#[test]
+fn sessions_round_trip_to_the_microsecond() {
+    let mut s = session();
+    let back = session_from_document(&session_document(&s)).unwrap();
+    assert_eq!(back, s);
+    // Ended, uploaded thumbnail, no zone.
+    s.end(at(4000, 7)).unwrap();
+    s.fields.thumbnail = Some(Thumbnail::Uploaded(
+        ThumbnailKey::parse("0a1b2c3d.webp").unwrap(),
+    ));
+    s.fields.timezone = None;
+    let d = session_document(&s);
+    assert_eq!(d.get("thumbnail"), Some(&Bson::Null));
+    assert_eq!(d.get_str("thumbnailKey").unwrap(), "0a1b2c3d.webp");
+    assert_eq!(d.get("timezone"), Some(&Bson::Null));
+    assert_eq!(d.get_str("status").unwrap(), "ended");
+    assert!(!d.get_bool("isLive").unwrap());
+    assert_eq!(d.get_i32("listRank").unwrap(), 2);
+    assert_eq!(d.get_i64("listTimeKey").unwrap(), -1_736_935_200_123_456);
+    let back = session_from_document(&d).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(back.list_key(), s.list_key());
+    // Without a thumbnail.
+    s.fields.thumbnail = None;
+    let back = session_from_document(&session_document(&s)).unwrap();
+    assert_eq!(back.fields.thumbnail, None);
+}
+
+#[test]
+fn participants_round_trip() {
+    let s = session();
+    let mut p = participant(s.id);
+    let d = participant_document(&p);
+    assert_eq!(
+        d,
+        doc! {
+            "sessionId": session_id(s.id),
+            "userId": "user456",
+            "userName": "Ahmed Ali",
+            "email": "ahmed@example.com",
+            "joinTime": bson::DateTime::from_millis(1_736_935_320_000),
+            "lastJoinTime": bson::DateTime::from_millis(1_736_935_320_000),
+            "lastSeen": bson::DateTime::from_millis(1_736_935_320_000),
+            "leftAt": Bson::Null,
+            "presentSince": bson::DateTime::from_millis(1_736_935_320_000),
+            "watchSeconds": 2725_i64,
+            "watchDuration": 45_i64,
+            "joinCount": 1_i64,
+            "createdAt": bson::DateTime::from_millis(1_736_935_320_000),
+            "micros": {
+                "joinTime": 1_736_935_320_000_001_i64,
+                "lastJoinTime": 1_736_935_320_000_001_i64,
+                "lastSeen": 1_736_935_320_000_001_i64,
+                "leftAt": Bson::Null,
+                "presentSince": 1_736_935_320_000_001_i64,
+                "createdAt": 1_736_935_320_000_001_i64,
+            },
+        }
+    );
+    assert_eq!(participant_from_document(&d).unwrap(), p);
+
+    p.leave(at(300, 0), std::time::Duration::from_secs(90));
+    p.join_count = 3;
+    let back = participant_from_document(&participant_document(&p)).unwrap();
+    assert_eq!(back.left_at, Some(at(300, 0)));
+    assert_eq!(back.present_since, None);
+    assert_eq!(back.join_count, 3);
+    assert_eq!(back.watch_seconds, p.watch_seconds);
+}
+
+/// The original application's participant example, joined at its RFC 3339 time.
+fn legacy_participant(session: Bson) -> Document {
+    legacy::legacy_participant(
+        session,
+        "user456...",
+        Bson::String("2025-01-15T10:02:00Z".into()),
+    )
+}
+
+#[test]
+fn legacy_documents_with_object_ids_are_refused_naming_the_field() {
+    let err = session_from_document(&legacy::legacy_session(Bson::ObjectId(ObjectId::new())))
+        .unwrap_err();
+    assert_eq!(err.collection, "live_sessions");
+    assert_eq!(err.field, "_id");
+    assert!(err.problem.contains("ObjectId"), "{err}");
+    let err = participant_from_document(&legacy_participant(Bson::String("abc123...".into())))
+        .unwrap_err();
+    assert_eq!(err.collection, "session_participants");
+    assert_eq!(err.field, "sessionId");
+    assert!(err.to_string().contains("String"), "{err}");
+    // Surfaces as a storage failure with the cause kept.
+    let domain: livesessions_core::Error = err.into();
+    assert!(matches!(domain, livesessions_core::Error::Storage(_)));
+}
+
+#[test]
+fn legacy_documents_with_uuid_ids_are_read_with_defaults() {
+    let id = SessionId::new();
+    let s = session_from_document(&legacy::legacy_session(session_id(id))).unwrap();
+    assert_eq!(s.id, id);
+    assert_eq!(s.status, SessionStatus::Live);
+    assert_eq!(
+        s.fields.start_time,
+        Utc.with_ymd_and_hms(2025, 1, 15, 10, 0, 0).unwrap()
+    );
+    assert_eq!(
+        s.created_at,
+        Utc.with_ymd_and_hms(2025, 1, 14, 9, 0, 0).unwrap()
+    );
+    assert_eq!(s.updated_at, s.created_at);
+    assert_eq!(s.participants, 25);
+    assert_eq!(s.version, 1);
+    assert_eq!(s.fields.video_url.as_str(), "https://youtube.com/...");
+    assert!(matches!(s.fields.thumbnail, Some(Thumbnail::Url(_))));
+
+    let p = participant_from_document(&legacy_participant(session_id(id))).unwrap();
+    let joined = Utc.with_ymd_and_hms(2025, 1, 15, 10, 2, 0).unwrap();
+    assert_eq!(p.session_id, id);
+    assert_eq!(p.user_id.as_str(), "user456...");
+    assert_eq!(p.first_joined_at, joined);
+    assert_eq!(p.last_joined_at, joined);
+    assert_eq!(p.last_seen, joined);
+    assert_eq!(p.created_at, joined);
+    assert_eq!(p.watch_seconds, 45 * 60);
+    assert_eq!(p.watch_minutes(), 45);
+    assert_eq!(p.join_count, 1);
+    assert_eq!(p.present_since, None);
+}
+
+#[test]
+fn bad_fields_are_named() {
+    let s = session();
+    let mut d = session_document(&s);
+    d.insert("title", "   ");
+    let err = session_from_document(&d).unwrap_err();
+    assert_eq!(err.field, "title");
+    d.insert("title", 42);
+    assert_eq!(session_from_document(&d).unwrap_err().field, "title");
+    let mut d = session_document(&s);
+    d.insert("startTime", "yesterday");
+    assert_eq!(session_from_document(&d).unwrap_err().field, "startTime");
+    let mut d = session_document(&s);
+    d.insert("status", "paused");
+    assert_eq!(session_from_document(&d).unwrap_err().field, "status");
+    let mut d = session_document(&s);
+    d.insert("participants", -1_i64);
+    assert_eq!(session_from_document(&d).unwrap_err().field, "participants");
+    let mut d = session_document(&s);
+    d.remove("videoUrl");
+    let err = session_from_document(&d).unwrap_err();
+    assert_eq!(
+        (err.field.as_str(), err.problem.as_str()),
+        ("videoUrl", "is missing")
+    );
+    let mut d = participant_document(&participant(s.id));
+    d.insert("email", "not an address");
+    assert_eq!(participant_from_document(&d).unwrap_err().field, "email");
+    let mut d = participant_document(&participant(s.id));
+    d.insert(
+        "sessionId",
+        Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: vec![0; 16],
+        }),
+    );
+    assert_eq!(
+        participant_from_document(&d).unwrap_err().field,
+        "sessionId"
+    );
+}
+
+#[test]
+fn a_date_changed_without_its_micros_wins() {
+    let s = session();
+    let mut d = session_document(&s);
+    // Another program moved the start time by a minute and left `micros` alone.
+    let moved = bson::DateTime::from_millis(1_736_935_260_000);
+    d.insert("startTime", moved);
+    assert_eq!(
+        session_from_document(&d).unwrap().fields.start_time,
+        moved.to_chrono()
+    );
+    // Without `micros` at all, every date reads to the millisecond.
+    d.remove("micros");
+    let back = session_from_document(&d).unwrap();
+    assert_eq!(
+        back.created_at,
+        Utc.timestamp_millis_opt(1_736_931_600_250).unwrap()
+    );
+}
+
+#[test]
+fn numbers_of_any_width_are_read() {
+    let s = session();
+    for value in [Bson::Int32(7), Bson::Int64(7), Bson::Double(7.0)] {
+        let mut d = session_document(&s);
+        d.insert("participants", value);
+        assert_eq!(session_from_document(&d).unwrap().participants, 7);
+    }
+    let mut d = session_document(&s);
+    d.insert("participants", Bson::Double(f64::NAN));
+    assert_eq!(session_from_document(&d).unwrap_err().field, "participants");
+}

@@ -1,0 +1,37 @@
+//! The indexes of both collections.
+
+use bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::IndexModel;
+
+use super::sessions::list_sort;
+
+fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .unique(unique.then_some(true))
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// The indexes of `live_sessions`: the list order (`listRank`, `listTimeKey`, `_id`), which
+/// also serves the status filter and cursor pagination; and `startTime` for the overview.
+pub fn session_indexes() -> Vec<IndexModel> {
+    vec![
+        index(list_sort(), "list_order", false),
+        index(doc! { "startTime": 1 }, "start_time", false),
+    ]
+}
+
+/// The indexes of `session_participants`: unique {sessionId, userId} (one record per user and
+/// session; also serves everything by session) and {userId} (a user's participation).
+pub fn participant_indexes() -> Vec<IndexModel> {
+    vec![
+        index(
+            doc! { "sessionId": 1, "userId": 1 },
+            "session_user_unique",
+            true,
+        ),
+        index(doc! { "userId": 1 }, "user", false),
+    ]
+}

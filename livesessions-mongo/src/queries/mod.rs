@@ -1,0 +1,30 @@
+//! Every filter, update, sort, pipeline and index the store sends, built by pure functions.
+//!
+//! The store's methods only send what these functions build; what they do is checked against
+//! a server by the conformance suite and `tests/mongo_specific.rs`. Pipelines compute with the
+//! exact times of the `micros` sub-document (microseconds since the epoch, see
+//! [`documents`](crate::documents)) and then set the BSON dates from them; T is in
+//! microseconds too. The watch-time rules are aggregation expressions that mirror
+//! [`Participant`](livesessions_core::Participant)'s methods:
+//!
+//! - `credit(c)`: `watchSeconds += max(0, trunc((min(c, lastSeen + T) − presentSince) / 1 s))`,
+//!   `presentSince = null`;
+//! - the presence rule at t (`touch`): a t older than `lastSeen` or `leftAt` changes nothing;
+//!   while live and from the current live period's start on, not present → `presentSince = t`;
+//!   present and `t − lastSeen > T` → credit at `lastSeen + T` and `presentSince = t`;
+//!   `lastSeen = t`;
+//! - `leave(t)`: `credit(t)`, `leftAt = max(leftAt, t)`;
+//! - `watchDuration = floor(watchSeconds / 60)` after every change of `watchSeconds`.
+//!
+//! Every participant change is one pipeline update of one document, hence atomic.
+
+mod analytics;
+mod expressions;
+mod indexes;
+mod participants;
+mod sessions;
+
+pub(crate) use analytics::*;
+pub(crate) use indexes::*;
+pub(crate) use participants::*;
+pub(crate) use sessions::*;

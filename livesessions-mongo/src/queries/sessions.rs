@@ -1,0 +1,95 @@
+//! Filters, updates and the list order of `live_sessions`.
+
+use bson::{doc, Document};
+use livesessions_core::{ListQuery, LiveSession, SessionId, StatusFilter};
+
+use crate::codec::{long, session_fields, session_id};
+
+/// `{_id: <uuid>}`.
+pub fn session_filter(id: SessionId) -> Document {
+    doc! { "_id": session_id(id) }
+}
+
+/// The session at the version an update expects to replace.
+pub fn session_version_filter(id: SessionId, expected_version: u64) -> Document {
+    doc! { "_id": session_id(id), "version": long(expected_version) }
+}
+
+/// Replaces every field of a session except `_id` and the store's `participants` counter.
+pub fn replace_session_update(session: &LiveSession) -> Document {
+    doc! { "$set": session_fields(session) }
+}
+
+/// What the store reads of a session when it only needs its version.
+pub fn version_projection() -> Document {
+    doc! { "version": 1 }
+}
+
+/// Counts a new participant.
+pub fn increment_participants() -> Document {
+    doc! { "$inc": { "participants": 1_i64 } }
+}
+
+/// The list order, served by the `list_order` index.
+pub fn list_sort() -> Document {
+    doc! { "listRank": 1, "listTimeKey": 1, "_id": 1 }
+}
+
+/// Escapes text for use as a literal inside a regular expression.
+pub fn escape_regex(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}-/#".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The filter of a list request: status, search and the position after the cursor.
+///
+/// The status is matched through `listRank` (one rank per status) so that the filter is an
+/// equality on the list index's first field.
+pub fn list_filter(query: &ListQuery) -> Document {
+    let mut clauses: Vec<Document> = Vec::new();
+    if let StatusFilter::Only(status) = query.status {
+        clauses.push(doc! { "listRank": i32::from(status.rank()) });
+    }
+    if let Some(needle) = query.search.as_deref() {
+        let pattern = escape_regex(needle);
+        let alternatives: Vec<Document> = ["title", "instructor", "description"]
+            .iter()
+            .map(|field| doc! { *field: { "$regex": &pattern, "$options": "i" } })
+            .collect();
+        clauses.push(doc! { "$or": alternatives });
+    }
+    if let Some(cursor) = query.after {
+        let key = cursor.0;
+        let rank = i32::from(key.rank);
+        clauses.push(doc! {
+            "$or": [
+                { "listRank": { "$gt": rank } },
+                { "listRank": rank, "listTimeKey": { "$gt": key.time_key } },
+                { "listRank": rank, "listTimeKey": key.time_key, "_id": { "$gt": session_id(key.id) } },
+            ]
+        });
+    }
+    match clauses.len() {
+        0 => Document::new(),
+        1 => clauses.remove(0),
+        _ => doc! { "$and": clauses },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_escaping_makes_every_metacharacter_literal() {
+        assert_eq!(escape_regex("a.b*c"), r"a\.b\*c");
+        assert_eq!(escape_regex(r"^[x]{2}$|\d"), r"\^\[x\]\{2\}\$\|\\d");
+        assert_eq!(escape_regex("Ünïcode ok"), "Ünïcode ok");
+    }
+}

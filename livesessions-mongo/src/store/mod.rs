@@ -1,0 +1,144 @@
+//! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
+//! ([`sessions`], [`attendance`], [`analytics`]), beside how a store is made ([`connect`]),
+//! how its multi-document operations run ([`transaction`]) and the counter repair
+//! ([`reconcile`]).
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bson::{doc, Document};
+use futures::TryStreamExt;
+use livesessions_core::{Error, HealthCheck, LiveSession, Result, SessionId};
+use mongodb::action::Action;
+use mongodb::{Client, ClientSession, Collection, Cursor, Database};
+use tokio::sync::OnceCell;
+
+use crate::codec::session_from_document;
+use crate::documents::{PARTICIPANTS, SESSIONS};
+use crate::error::map_error;
+use crate::queries;
+
+mod analytics;
+mod attendance;
+mod connect;
+mod reconcile;
+mod sessions;
+mod transaction;
+
+pub use connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT};
+use transaction::Failure;
+
+/// Whether joins, ends and deletes run in multi-document transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransactionMode {
+    /// Ask the deployment (`hello`) once: transactions on a replica set or sharded cluster,
+    /// none on a standalone server.
+    #[default]
+    Auto,
+    /// Always use transactions (fails on a standalone server).
+    Always,
+    /// Never use transactions: joins upsert the participant and then `$inc` the session's
+    /// counter; run [`MongoStore::reconcile_participant_counts`] after a crash.
+    Never,
+}
+
+/// A store on a MongoDB database: sessions in `live_sessions`, participants in
+/// `session_participants` (see [`documents`](crate::documents) for their shape).
+///
+/// Clones share the client and its connection pool.
+#[derive(Debug, Clone)]
+pub struct MongoStore {
+    client: Client,
+    database: Database,
+    sessions: Collection<Document>,
+    participants: Collection<Document>,
+    mode: TransactionMode,
+    transactions: Arc<OnceCell<bool>>,
+}
+
+impl MongoStore {
+    /// A store on `database`. Nothing is sent until the first operation; call
+    /// [`MongoStore::ensure_indexes`] once at startup.
+    pub fn new(database: Database) -> Self {
+        MongoStore {
+            client: database.client().clone(),
+            sessions: database.collection(SESSIONS),
+            participants: database.collection(PARTICIPANTS),
+            database,
+            mode: TransactionMode::Auto,
+            transactions: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Chooses whether to use transactions (default: [`TransactionMode::Auto`]).
+    pub fn with_transactions(mut self, mode: TransactionMode) -> Self {
+        self.mode = mode;
+        self.transactions = Arc::new(OnceCell::new());
+        self
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The client (for sharing its pool with the rest of an application).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
+    /// `session_participants` the unique {sessionId, userId} and {userId}. Idempotent.
+    pub async fn ensure_indexes(&self) -> Result<()> {
+        self.sessions
+            .create_indexes(queries::session_indexes())
+            .await
+            .map_err(map_error)?;
+        self.participants
+            .create_indexes(queries::participant_indexes())
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+    async fn find_session(
+        &self,
+        id: SessionId,
+        s: Option<&mut ClientSession>,
+    ) -> std::result::Result<Option<LiveSession>, Failure> {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(id))
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(found.as_ref().map(session_from_document).transpose()?)
+    }
+}
+
+/// Sends `query` (a `find` or an `aggregate`) and collects every document it answers with.
+async fn all_documents<Q>(query: Q) -> Result<Vec<Document>>
+where
+    Q: IntoFuture<Output = mongodb::error::Result<Cursor<Document>>>,
+    Q::IntoFuture: Send,
+{
+    query
+        .await
+        .map_err(map_error)?
+        .try_collect()
+        .await
+        .map_err(map_error)
+}
+
+#[async_trait]
+impl HealthCheck for MongoStore {
+    async fn ping(&self) -> Result<()> {
+        self.database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| match map_error(e) {
+                Error::Storage(cause) => Error::Unavailable(Some(cause)),
+                other => other,
+            })?;
+        Ok(())
+    }
+}

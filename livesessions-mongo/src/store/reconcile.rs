@@ -1,0 +1,40 @@
+//! Repairing the sessions' `participants` counters, which a crash between the two writes of
+//! a join without transactions leaves one short.
+
+use bson::Bson;
+use livesessions_core::{Result, SessionId};
+
+use super::{all_documents, MongoStore};
+use crate::codec::Reader;
+use crate::documents::SESSIONS;
+use crate::error::map_error;
+use crate::queries;
+
+impl MongoStore {
+    /// Recomputes every session's `participants` from its participant records, with one
+    /// aggregation that finds the sessions whose counter is off. Returns how many it corrected.
+    ///
+    /// Without transactions a crash between a join's two writes leaves a counter one short;
+    /// this repairs it. Run it while no joins are in flight (at startup, say): a join between
+    /// its read and its write can make a corrected counter one too high, and a counter that
+    /// changed in between is left for the next run.
+    pub async fn reconcile_participant_counts(&self) -> Result<u64> {
+        let mismatched =
+            all_documents(self.sessions.aggregate(queries::reconcile_pipeline())).await?;
+        let mut corrected = 0;
+        for document in mismatched {
+            let reader = Reader::new(&document, SESSIONS);
+            let id = SessionId::from_uuid(reader.uuid("_id")?);
+            let actual = reader.int("actual")?;
+            let seen = document.get("participants").cloned().unwrap_or(Bson::Null);
+            let (filter, update) = queries::reconcile_update(id, seen, actual);
+            let result = self
+                .sessions
+                .update_one(filter, update)
+                .await
+                .map_err(map_error)?;
+            corrected += result.modified_count;
+        }
+        Ok(corrected)
+    }
+}

@@ -1,0 +1,144 @@
+//! [`SessionStore`] on `live_sessions`: updates guarded by the version, deletes that take the
+//! participants along.
+
+use async_trait::async_trait;
+use livesessions_core::{
+    Conflict, Error, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
+};
+use mongodb::action::Action;
+use mongodb::options::ReturnDocument;
+use mongodb::ClientSession;
+
+use super::transaction::{detached, in_transaction, Failure};
+use super::{all_documents, MongoStore};
+use crate::codec::{session_document, session_from_document, Reader};
+use crate::documents::SESSIONS;
+use crate::error::to_domain;
+use crate::queries;
+
+impl MongoStore {
+    /// The error for an update whose version filter matched nothing.
+    async fn version_failure(
+        &self,
+        session: &LiveSession,
+        s: Option<&mut ClientSession>,
+    ) -> Failure {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(session.id))
+            .projection(queries::version_projection())
+            .optional(s, |a, s| a.session(s))
+            .await;
+        match found {
+            Err(error) => Failure::Driver(error),
+            Ok(None) => Error::session_not_found(session.id).into(),
+            Ok(Some(document)) => match Reader::new(&document, SESSIONS).opt_count("version") {
+                Err(error) => error.into(),
+                Ok(actual) => Conflict::VersionMismatch {
+                    expected: session.version.saturating_sub(1),
+                    actual: Some(actual.unwrap_or(1)),
+                }
+                .into(),
+            },
+        }
+    }
+
+    /// Replaces the stored session if it is at `session.version - 1`.
+    pub(super) async fn replace_session(
+        &self,
+        session: &LiveSession,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<LiveSession, Failure> {
+        let updated = self
+            .sessions
+            .find_one_and_update(
+                queries::session_version_filter(session.id, session.version.saturating_sub(1)),
+                queries::replace_session_update(session),
+            )
+            .return_document(ReturnDocument::After)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        match updated {
+            Some(document) => Ok(session_from_document(&document)?),
+            None => Err(self.version_failure(session, s).await),
+        }
+    }
+
+    async fn delete_steps(
+        &self,
+        id: SessionId,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<bool, Failure> {
+        // The session goes first so that no join can find it while its participants are
+        // being removed.
+        let deleted = self
+            .sessions
+            .delete_one(queries::session_filter(id))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
+        self.participants
+            .delete_many(queries::participants_of(id))
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(deleted.deleted_count > 0)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    async fn insert_session(&self, session: &LiveSession) -> Result<()> {
+        let mut document = session_document(session);
+        document.insert("participants", 0_i64);
+        self.sessions
+            .insert_one(document)
+            .await
+            .map_err(|e| to_domain(e, "session", session.id.to_string()))?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
+        self.find_session(id, None)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession> {
+        self.replace_session(session, None)
+            .await
+            .map_err(Failure::into_error)
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.delete_steps(id, s))
+        } else {
+            // Both deletes run to their end even if the caller gives up in between.
+            let store = self.clone();
+            detached(async move {
+                store
+                    .delete_steps(id, None)
+                    .await
+                    .map_err(Failure::into_error)
+            })
+            .await
+        }
+    }
+
+    async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
+        let limit = query.limit.max(1) as usize;
+        let documents = all_documents(
+            self.sessions
+                .find(queries::list_filter(query))
+                .sort(queries::list_sort())
+                .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX)),
+        )
+        .await?;
+        let more = documents.len() > limit;
+        let items = documents
+            .iter()
+            .take(limit)
+            .map(session_from_document)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Page::of_sessions(items, more))
+    }
+}
