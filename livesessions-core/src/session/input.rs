@@ -57,32 +57,19 @@ impl SessionInput {
             ),
             _ => None,
         };
-        match (
-            title,
-            description,
-            instructor,
-            video_url,
-            thumbnail,
-            start_time,
-            timezone,
-        ) {
-            (
-                Some(title),
-                Some(description),
-                Some(instructor),
-                Some(video_url),
-                Some(thumbnail),
-                Some(start_time),
-                Some(timezone),
-            ) if errors.is_empty() => Ok(SessionFields {
-                title,
-                description,
-                instructor,
-                video_url,
-                thumbnail,
-                start_time,
-                timezone,
-            }),
+        let fields = || {
+            Some(SessionFields {
+                title: title?,
+                description: description?,
+                instructor: instructor?,
+                video_url: video_url?,
+                thumbnail: thumbnail?,
+                start_time: start_time?,
+                timezone: timezone?,
+            })
+        };
+        match fields() {
+            Some(fields) if errors.is_empty() => Ok(fields),
             _ => Err(Error::Validation(errors)),
         }
     }
