@@ -61,14 +61,7 @@ async fn create_as_json_then_read_it_back_in_the_seed_shape() {
 #[tokio::test]
 async fn create_answers_201_with_location() {
     let app = app();
-    let reply = send_json(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &session_body("Located"),
-    )
-    .await;
+    let reply = post_session(&app.router, &session_body("Located")).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -121,22 +114,14 @@ async fn seed_multipart_with_an_empty_file_input_and_a_checkbox() {
     let app = app();
     let mut parts = seed_form("on");
     // A browser's file input with no file chosen.
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "",
-        content_type: "application/octet-stream",
-        bytes: b"",
-    });
+    parts.push(thumbnail("", "application/octet-stream", b""));
     parts.push(Part::Text("someOtherInput", "ignored"));
     let reply = create_from_form(&app.router, &parts).await;
     assert_eq!(reply["isLive"], true);
     assert_eq!(reply["thumbnail"], Value::Null);
 
-    let reply = send_multipart(
+    let reply = post_session_form(
         &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
         &[
             Part::Text("title", "Linked"),
             Part::Text("instructor", "Sarah Khan"),
@@ -622,11 +607,8 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     streamed.problem(413);
 
     // Create: all field errors at once.
-    let invalid = send_json(
+    let invalid = post_session(
         &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
         &json!({"title": "", "videoUrl": "javascript:alert(1)", "startTime": "2025-01-15T25:00"}),
     )
     .await;
@@ -638,21 +620,14 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     let text_body = send_body(
         &app.router,
         Method::POST,
-        "/api/admin/live-sessions",
+        CREATE,
         Some(&admin_token()),
         "text/plain",
         "title",
     )
     .await;
     text_body.problem(415);
-    let bad_flag = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &[Part::Text("isLive", "maybe")],
-    )
-    .await;
+    let bad_flag = post_session_form(&app.router, &[Part::Text("isLive", "maybe")]).await;
     assert_eq!(bad_flag.problem(422)["errors"][0]["field"], "isLive");
 }
 
