@@ -89,13 +89,6 @@ fn dep_info_files(text: &str) -> Vec<PathBuf> {
     files
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// One server process on a fresh SQLite file; killed when dropped.
 struct Server {
     child: Child,
@@ -109,7 +102,7 @@ impl Server {
     /// waits until it answers `/healthz`.
     async fn start(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
+        let port = common::free_port();
         let addr = format!("127.0.0.1:{port}");
         let child = spawn(dir.path(), &addr, args);
         let mut server = Server {
@@ -199,7 +192,7 @@ fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
 
 /// Runs the server with `args` and expects it to refuse to start: its exit status and stderr.
 async fn refused(args: &[&str]) -> (ExitStatus, String) {
-    refused_on(&format!("127.0.0.1:{}", free_port()), args).await
+    refused_on(&format!("127.0.0.1:{}", common::free_port()), args).await
 }
 
 /// [`refused`] with the server told to listen on `addr`.
@@ -226,16 +219,17 @@ async fn dev_token(base: &str, name: &str, email: &str, admin: bool) -> String {
     body["token"].as_str().expect("a token").to_owned()
 }
 
+/// The status the server answers `request` with.
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.expect("an answer").status().as_u16()
+}
+
 /// The status of a request that needs a signed-in user.
 async fn me_status(base: &str, token: &str) -> u16 {
-    reqwest::Client::new()
+    let request = reqwest::Client::new()
         .get(format!("{base}/api/live-sessions/me/participation"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("an answer")
-        .status()
-        .as_u16()
+        .bearer_auth(token);
+    status_of(request).await
 }
 
 fn hs256(secret: &str, admin: bool) -> String {
@@ -257,24 +251,17 @@ async fn a_real_secret_on_loopback_turns_dev_sign_in_off() {
     let client = reqwest::Client::new();
     let mint = client
         .post(format!("{}/api/dev/token", server.base))
-        .json(&json!({ "name": "Mallory", "email": "m@example.com", "admin": true }))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(mint.status(), 404, "no one can mint tokens");
+        .json(&json!({ "name": "Mallory", "email": "m@example.com", "admin": true }));
+    assert_eq!(status_of(mint).await, 404, "no one can mint tokens");
     // The page probes this route to decide whether to show its sign-in form: 404 hides it.
-    let probe = client
-        .get(format!("{}/api/dev/token", server.base))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(probe.status(), 404, "the page shows no sign-in form");
-    let page = client
-        .get(format!("{}/live-sessions", server.base))
-        .send()
-        .await
-        .expect("the page");
-    assert_eq!(page.status(), 200);
+    let probe = client.get(format!("{}/api/dev/token", server.base));
+    assert_eq!(
+        status_of(probe).await,
+        404,
+        "the page shows no sign-in form"
+    );
+    let page = client.get(format!("{}/live-sessions", server.base));
+    assert_eq!(status_of(page).await, 200);
 
     // Real tokens are what counts.
     assert_eq!(me_status(&server.base, &hs256(SECRET, false)).await, 200);

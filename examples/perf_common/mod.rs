@@ -1,6 +1,6 @@
-//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`): a
-//! minimal HTTP/1.1 keep-alive client, latency percentiles, test tokens and an in-process
-//! server with the rate limits off.
+//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`, `seed`):
+//! the PostgreSQL URL option, a minimal HTTP/1.1 keep-alive client, latency percentiles, test
+//! tokens and an in-process server with the rate limits off.
 #![allow(dead_code)] // each example uses a different part
 
 use std::net::SocketAddr;
@@ -17,8 +17,24 @@ use tokio::net::TcpStream;
 /// The HS256 secret of the in-process servers and the tokens the examples sign.
 pub const SECRET: &str = "perf-secret-perf-secret-perf-secret-0123456789";
 
-/// An HS256 token for `sub` (admin when `admin`), valid for 12 hours.
+/// The PostgreSQL URL the examples use unless told otherwise.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL database an example runs on (`--url`), for `#[command(flatten)]`.
+#[derive(Debug, clap::Args)]
+pub struct Postgres {
+    /// PostgreSQL URL.
+    #[arg(long, env = "LIVESESSIONS_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL)]
+    pub url: String,
+}
+
+/// An HS256 token for `sub` (admin when `admin`) signed with [`SECRET`], valid for 12 hours.
 pub fn token(sub: &str, admin: bool) -> String {
+    token_signed_with(SECRET, sub, admin)
+}
+
+/// An HS256 token for `sub` (admin when `admin`) signed with `secret`, valid for 12 hours.
+pub fn token_signed_with(secret: &str, sub: &str, admin: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -34,7 +50,7 @@ pub fn token(sub: &str, admin: bool) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("an HS256 token")
 }
