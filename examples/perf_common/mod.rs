@@ -58,7 +58,16 @@ pub fn token_signed_with(secret: &str, sub: &str, admin: bool) -> String {
 /// Serves `service` on 127.0.0.1 (a free port) with HS256 auth on [`SECRET`], events from
 /// `events` and no rate limits. Returns the address.
 pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> SocketAddr {
-    let auth = JwtAuthenticator::hs256(SECRET, JwtConfig::default()).expect("an authenticator");
+    serve_signed_with(service, events, SECRET).await.0
+}
+
+/// [`serve`] with tokens signed with `secret`. Returns the address and the server's task.
+pub async fn serve_signed_with(
+    service: LiveSessions,
+    events: Arc<BroadcastEvents>,
+    secret: &str,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let auth = JwtAuthenticator::hs256(secret, JwtConfig::default()).expect("an authenticator");
     let settings = HttpSettings {
         rate_limits: RateLimitSettings::disabled(),
         ..HttpSettings::default()
@@ -72,7 +81,7 @@ pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> Socke
         .await
         .expect("a free port");
     let addr = listener.local_addr().expect("a local address");
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -80,7 +89,7 @@ pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> Socke
         .await
         .expect("the server runs");
     });
-    addr
+    (addr, server)
 }
 
 /// One keep-alive HTTP/1.1 connection. Only what the examples need: `Content-Length` bodies.

@@ -161,6 +161,7 @@ impl World {
             session_id: self.session.to_string(),
             ..Default::default()
         };
+        let (admin, id) = (Some(&self.admin), self.session);
         let result: Result<(), Error> = match *op {
             Op::Join(u) | Op::LateJoin(u, _) => {
                 match self
@@ -192,21 +193,9 @@ impl World {
                 .leave(Some(&self.users[u]), self.session)
                 .await
                 .map(drop),
-            Op::Start => self
-                .service
-                .start(Some(&self.admin), self.session)
-                .await
-                .map(drop),
-            Op::End => self
-                .service
-                .end(Some(&self.admin), self.session)
-                .await
-                .map(drop),
-            Op::Cancel => self
-                .service
-                .cancel(Some(&self.admin), self.session)
-                .await
-                .map(drop),
+            Op::Start => self.service.start(admin, id).await.map(drop),
+            Op::End => self.service.end(admin, id).await.map(drop),
+            Op::Cancel => self.service.cancel(admin, id).await.map(drop),
             Op::Advance(secs) => {
                 self.clock.advance_secs(secs);
                 Ok(())
