@@ -424,6 +424,15 @@ async fn start_slow_create(server: &Server, token: &str) -> (tokio::net::TcpStre
     (socket, rest)
 }
 
+/// A server with one create request in flight whose body is never sent in full.
+async fn server_with_a_stuck_request() -> (Server, tokio::net::TcpStream) {
+    let server = Server::start(&[]).await;
+    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
+    let (stuck, _never_sent) = start_slow_create(&server, &admin).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (server, stuck)
+}
+
 async fn refuses_connections(addr: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
@@ -513,10 +522,7 @@ async fn streams_alone_do_not_delay_the_stop() {
 
 #[tokio::test]
 async fn a_request_that_never_finishes_does_not_keep_the_server_up() {
-    let mut server = Server::start(&[]).await;
-    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
-    let (_stuck, _never_sent) = start_slow_create(&server, &admin).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut server, _stuck) = server_with_a_stuck_request().await;
     let signalled = Instant::now();
     server.signal("TERM");
     let status = server
@@ -535,10 +541,7 @@ async fn a_request_that_never_finishes_does_not_keep_the_server_up() {
 
 #[tokio::test]
 async fn a_second_signal_exits_at_once() {
-    let mut server = Server::start(&[]).await;
-    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
-    let (_stuck, _never_sent) = start_slow_create(&server, &admin).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut server, _stuck) = server_with_a_stuck_request().await;
     server.signal("TERM");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
