@@ -3,7 +3,6 @@
 //!
 //! `cargo bench --bench memory_store`
 
-use livesessions::SessionInput;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -18,17 +17,15 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn new_session(i: usize, live: bool) -> NewSession {
-    NewSession {
-        fields: SessionInput {
-            title: Some(format!("Session {i}")),
-            description: Some("A benchmark session".into()),
-            instructor: Some("Bench Instructor".into()),
-            video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
-            start_time: Some("2025-01-15T10:00:00Z".into()),
-            ..Default::default()
-        },
-        is_live: live,
-    }
+    let mut session = NewSession::new(
+        format!("Session {i}"),
+        "Bench Instructor",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "2025-01-15T10:00:00Z",
+    );
+    session.fields.description = Some("A benchmark session".into());
+    session.is_live = live;
+    session
 }
 
 fn student(i: usize) -> Actor {

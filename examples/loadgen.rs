@@ -54,7 +54,7 @@ struct Args {
     #[arg(
         long,
         env = "LIVESESSIONS_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
+        default_value = perf_common::DEFAULT_POSTGRES_URL
     )]
     postgres_url: String,
     /// Distinct students.
@@ -86,20 +86,7 @@ struct Target {
 
 impl Target {
     fn token(&self, sub: &str, admin: bool) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        let claims = serde_json::json!({
-            "sub": sub, "name": format!("Student {sub}"), "email": format!("{sub}@example.com"),
-            "admin": admin, "iat": now, "exp": now + 12 * 3600,
-        });
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()),
-        )
-        .expect("an HS256 token")
+        perf_common::token_signed_with(&self.secret, sub, admin)
     }
 }
 

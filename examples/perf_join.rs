@@ -40,13 +40,8 @@ struct Args {
     /// Seconds to measure.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// PostgreSQL URL.
-    #[arg(
-        long,
-        env = "LIVESESSIONS_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    url: String,
+    #[command(flatten)]
+    postgres: perf_common::Postgres,
     /// Schema to (re)create for the run.
     #[arg(long, default_value = "ls_perf_join")]
     schema: String,
@@ -70,7 +65,7 @@ async fn main() {
     let pool = PgPoolOptions::new()
         .max_connections(args.pool.unwrap_or(args.clients as u32))
         .acquire_timeout(Duration::from_secs(30))
-        .connect(&args.url)
+        .connect(&args.postgres.url)
         .await
         .expect("PostgreSQL is reachable");
     livesessions_sql::sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", args.schema))

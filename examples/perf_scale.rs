@@ -45,13 +45,8 @@ struct Args {
     /// Only these benchmarks (comma separated: list,report,participation,join,end).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// PostgreSQL URL.
-    #[arg(
-        long,
-        env = "LIVESESSIONS_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    url: String,
+    #[command(flatten)]
+    postgres: perf_common::Postgres,
 }
 
 fn session(g: u32) -> SessionId {
@@ -126,7 +121,7 @@ async fn main() {
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(30))
-        .connect(&args.url)
+        .connect(&args.postgres.url)
         .await
         .expect("PostgreSQL is reachable");
     let (svc, store) = service(&pool, &args.schema);

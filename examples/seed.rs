@@ -19,6 +19,9 @@
 //! asked-for sizes is left alone unless `--force` (sessions 2 and 3, which the benchmarks
 //! fill and empty, are not counted).
 
+#[path = "perf_common/mod.rs"]
+mod perf_common;
+
 use std::time::Instant;
 
 use clap::Parser;
@@ -47,13 +50,8 @@ struct Args {
     /// Re-create the schema even if it already holds the asked-for sizes.
     #[arg(long)]
     force: bool,
-    /// PostgreSQL URL.
-    #[arg(
-        long,
-        env = "LIVESESSIONS_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    url: String,
+    #[command(flatten)]
+    postgres: perf_common::Postgres,
 }
 
 /// The uuid of session number `g` (SQL expression over an integer expression).
@@ -69,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let pool = PgPoolOptions::new()
         .max_connections(2)
-        .connect(&args.url)
+        .connect(&args.postgres.url)
         .await?;
     let s = &args.schema;
     let existing: Option<(i64, i64)> = sqlx::query_as(&format!(

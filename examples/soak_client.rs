@@ -46,6 +46,15 @@ impl Tally {
     fn error(&self, what: String) {
         *self.errors.lock().unwrap().entry(what).or_default() += 1;
     }
+
+    /// Counts `reply` as an error of `what` unless it answered `expected`.
+    fn expect(&self, what: &str, reply: reqwest::Result<reqwest::Response>, expected: u16) {
+        match reply.map(|r| r.status().as_u16()) {
+            Ok(status) if status == expected => {}
+            Ok(status) => self.error(format!("{what} {status}")),
+            Err(e) => self.error(format!("{what}: {e}")),
+        }
+    }
 }
 
 async fn token(client: &reqwest::Client, base: &str, name: &str, admin: bool) -> String {
@@ -149,72 +158,54 @@ async fn main() -> std::process::ExitCode {
                     };
                     let student = &students[rng.below(students.len())];
                     let roll = rng.below(100);
+                    let api = format!("{base}/api/live-sessions");
+                    let admin_api = format!("{base}/api/admin");
+                    let as_student =
+                        |request: reqwest::RequestBuilder| request.bearer_auth(student);
+                    let as_admin = |request: reqwest::RequestBuilder| request.bearer_auth(&admin);
                     let (what, request, expect): (&str, _, &[u16]) = match roll {
                         0..=29 => (
                             "list",
-                            client.get(format!("{base}/api/live-sessions?status=all&limit=20")),
+                            client.get(format!("{api}?status=all&limit=20")),
                             &[200],
                         ),
                         30..=44 => (
                             "get",
-                            client
-                                .get(format!("{base}/api/live-sessions/{session}"))
-                                .bearer_auth(student),
+                            as_student(client.get(format!("{api}/{session}"))),
                             &[200],
                         ),
                         45..=59 => (
                             "join",
-                            client
-                                .post(format!("{base}/api/live-sessions/join"))
-                                .bearer_auth(student)
+                            as_student(client.post(format!("{api}/join")))
                                 .json(&json!({"sessionId": session})),
                             &[200],
                         ),
                         // A heartbeat or leave of someone who never joined this session is 404.
-                        60..=79 => (
-                            "heartbeat",
-                            client
-                                .post(format!("{base}/api/live-sessions/{session}/heartbeat"))
-                                .bearer_auth(student),
-                            &[200, 404],
-                        ),
-                        80..=83 => (
-                            "leave",
-                            client
-                                .post(format!("{base}/api/live-sessions/{session}/leave"))
-                                .bearer_auth(student),
-                            &[200, 404],
-                        ),
-                        84..=89 => (
-                            "participation",
-                            client
-                                .get(format!("{base}/api/live-sessions/me/participation"))
-                                .bearer_auth(student),
-                            &[200],
-                        ),
-                        90..=93 => (
-                            "report",
-                            client
-                                .get(format!(
-                                    "{base}/api/admin/live-sessions/{session}/analytics"
-                                ))
-                                .bearer_auth(&admin),
-                            &[200],
-                        ),
-                        94..=96 => (
-                            "attendance",
-                            client
-                                .get(format!(
-                                    "{base}/api/admin/live-sessions/{session}/participants"
-                                ))
-                                .bearer_auth(&admin),
-                            &[200],
-                        ),
+                        60..=79 => {
+                            let heartbeat = client.post(format!("{api}/{session}/heartbeat"));
+                            ("heartbeat", as_student(heartbeat), &[200, 404])
+                        }
+                        80..=83 => {
+                            let leave = client.post(format!("{api}/{session}/leave"));
+                            ("leave", as_student(leave), &[200, 404])
+                        }
+                        84..=89 => {
+                            let mine = client.get(format!("{api}/me/participation"));
+                            ("participation", as_student(mine), &[200])
+                        }
+                        90..=93 => {
+                            let report = client
+                                .get(format!("{admin_api}/live-sessions/{session}/analytics"));
+                            ("report", as_admin(report), &[200])
+                        }
+                        94..=96 => {
+                            let attendance = client
+                                .get(format!("{admin_api}/live-sessions/{session}/participants"));
+                            ("attendance", as_admin(attendance), &[200])
+                        }
                         97 => (
                             "overview",
-                            client
-                                .get(format!("{base}/api/admin/analytics"))
-                                .bearer_auth(&admin),
+                            as_admin(client.get(format!("{admin_api}/analytics"))),
                             &[200],
                         ),
                         _ => {
@@ -232,29 +223,13 @@ async fn main() -> std::process::ExitCode {
                                 all.remove(0)
                             };
                             tally.requests.fetch_add(2, Ordering::Relaxed);
-                            let ended = client
-                                .put(format!("{base}/api/admin/live-sessions/{old}"))
-                                .bearer_auth(&admin)
-                                .json(&json!({"isLive": false}))
-                                .send()
-                                .await;
+                            let old = format!("{admin_api}/live-sessions/{old}");
+                            let end = as_admin(client.put(&old)).json(&json!({"isLive": false}));
                             // Another loop may have picked the old session a moment ago: the
                             // delete below may race its join, which then answers 404 or 409.
-                            match ended.map(|r| r.status().as_u16()) {
-                                Ok(200) => {}
-                                Ok(s) => tally.error(format!("end {s}")),
-                                Err(e) => tally.error(format!("end: {e}")),
-                            }
-                            let deleted = client
-                                .delete(format!("{base}/api/admin/live-sessions/{old}"))
-                                .bearer_auth(&admin)
-                                .send()
-                                .await;
-                            match deleted.map(|r| r.status().as_u16()) {
-                                Ok(204) => {}
-                                Ok(s) => tally.error(format!("delete {s}")),
-                                Err(e) => tally.error(format!("delete: {e}")),
-                            }
+                            tally.expect("end", end.send().await, 200);
+                            let deleted = as_admin(client.delete(&old)).send().await;
+                            tally.expect("delete", deleted, 204);
                             continue;
                         }
                     };

@@ -10,6 +10,8 @@
 //! `CHROMEDRIVER` and `CHROMIUM` override the binaries' paths.
 #![allow(missing_docs)]
 
+mod common;
+
 #[path = "../examples/server/app.rs"]
 #[allow(dead_code)]
 mod app;
@@ -36,13 +38,6 @@ impl Drop for Chromedriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The example server, running in process.
@@ -91,7 +86,7 @@ async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
 
 async fn start_chromedriver() -> Chromedriver {
     let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let port = free_port();
+    let port = common::free_port();
     let child = Command::new(&path)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

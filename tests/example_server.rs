@@ -89,13 +89,6 @@ fn dep_info_files(text: &str) -> Vec<PathBuf> {
     files
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 /// One server process on a fresh SQLite file; killed when dropped.
 struct Server {
     child: Child,
@@ -109,7 +102,7 @@ impl Server {
     /// waits until it answers `/healthz`.
     async fn start(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
+        let port = common::free_port();
         let addr = format!("127.0.0.1:{port}");
         let child = spawn(dir.path(), &addr, args);
         let mut server = Server {
@@ -197,13 +190,13 @@ fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
         .expect("the server binary starts")
 }
 
-/// Runs the server with `args` and expects it to refuse to start: its exit status and stderr.
-async fn refused(args: &[&str]) -> (ExitStatus, String) {
-    refused_on(&format!("127.0.0.1:{}", free_port()), args).await
+/// Runs the server with `args`, asserts that it refuses to start, and returns its stderr.
+async fn refused(args: &[&str]) -> String {
+    refused_on(&format!("127.0.0.1:{}", common::free_port()), args).await
 }
 
 /// [`refused`] with the server told to listen on `addr`.
-async fn refused_on(addr: &str, args: &[&str]) -> (ExitStatus, String) {
+async fn refused_on(addr: &str, args: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut child = spawn(dir.path(), addr, args);
     let status = tokio::time::timeout(STEP, child.wait())
@@ -211,7 +204,8 @@ async fn refused_on(addr: &str, args: &[&str]) -> (ExitStatus, String) {
         .expect("the server exits instead of serving")
         .expect("the exit status");
     let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default();
-    (status, stderr)
+    assert!(!status.success(), "{args:?} on {addr} started: {stderr}");
+    stderr
 }
 
 async fn dev_token(base: &str, name: &str, email: &str, admin: bool) -> String {
@@ -226,16 +220,17 @@ async fn dev_token(base: &str, name: &str, email: &str, admin: bool) -> String {
     body["token"].as_str().expect("a token").to_owned()
 }
 
+/// The status the server answers `request` with.
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.expect("an answer").status().as_u16()
+}
+
 /// The status of a request that needs a signed-in user.
 async fn me_status(base: &str, token: &str) -> u16 {
-    reqwest::Client::new()
+    let request = reqwest::Client::new()
         .get(format!("{base}/api/live-sessions/me/participation"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("an answer")
-        .status()
-        .as_u16()
+        .bearer_auth(token);
+    status_of(request).await
 }
 
 fn hs256(secret: &str, admin: bool) -> String {
@@ -257,24 +252,17 @@ async fn a_real_secret_on_loopback_turns_dev_sign_in_off() {
     let client = reqwest::Client::new();
     let mint = client
         .post(format!("{}/api/dev/token", server.base))
-        .json(&json!({ "name": "Mallory", "email": "m@example.com", "admin": true }))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(mint.status(), 404, "no one can mint tokens");
+        .json(&json!({ "name": "Mallory", "email": "m@example.com", "admin": true }));
+    assert_eq!(status_of(mint).await, 404, "no one can mint tokens");
     // The page probes this route to decide whether to show its sign-in form: 404 hides it.
-    let probe = client
-        .get(format!("{}/api/dev/token", server.base))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(probe.status(), 404, "the page shows no sign-in form");
-    let page = client
-        .get(format!("{}/live-sessions", server.base))
-        .send()
-        .await
-        .expect("the page");
-    assert_eq!(page.status(), 200);
+    let probe = client.get(format!("{}/api/dev/token", server.base));
+    assert_eq!(
+        status_of(probe).await,
+        404,
+        "the page shows no sign-in form"
+    );
+    let page = client.get(format!("{}/live-sessions", server.base));
+    assert_eq!(status_of(page).await, 200);
 
     // Real tokens are what counts.
     assert_eq!(me_status(&server.base, &hs256(SECRET, false)).await, 200);
@@ -325,20 +313,17 @@ async fn dev_mode_with_real_authentication_does_not_start() {
         &["--dev", "--jwt-secret", SECRET][..],
         &["--dev", "--firebase-project", "my-project"][..],
     ] {
-        let (status, stderr) = refused(args).await;
-        assert!(!status.success(), "{args:?} started");
+        let stderr = refused(args).await;
         assert!(
             stderr.contains("--dev cannot be combined with --jwt-secret or --firebase-project"),
             "{args:?}: {stderr}"
         );
     }
-    let (status, stderr) = refused(&["--jwt-secret", SECRET, "--firebase-project", "p"]).await;
-    assert!(!status.success());
+    let stderr = refused(&["--jwt-secret", SECRET, "--firebase-project", "p"]).await;
     assert!(stderr.contains("exclude each other"), "{stderr}");
     // Not loopback and no real authentication: dev mode only when asked for (the options are
     // checked before the address is bound).
-    let (status, stderr) = refused_on("0.0.0.0:9", &[]).await;
-    assert!(!status.success());
+    let stderr = refused_on("0.0.0.0:9", &[]).await;
     assert!(
         stderr.contains("is not a loopback address") && stderr.contains("--jwt-secret"),
         "{stderr}"
@@ -347,8 +332,7 @@ async fn dev_mode_with_real_authentication_does_not_start() {
 
 #[tokio::test]
 async fn an_unknown_time_zone_does_not_start() {
-    let (status, stderr) = refused(&["--time-zone", "Mars/Olympus_Mons"]).await;
-    assert!(!status.success());
+    let stderr = refused(&["--time-zone", "Mars/Olympus_Mons"]).await;
     assert!(
         stderr.contains("--time-zone") && stderr.contains("Mars/Olympus_Mons"),
         "{stderr}"
@@ -440,6 +424,15 @@ async fn start_slow_create(server: &Server, token: &str) -> (tokio::net::TcpStre
     (socket, rest)
 }
 
+/// A server with one create request in flight whose body is never sent in full.
+async fn server_with_a_stuck_request() -> (Server, tokio::net::TcpStream) {
+    let server = Server::start(&[]).await;
+    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
+    let (stuck, _never_sent) = start_slow_create(&server, &admin).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (server, stuck)
+}
+
 async fn refuses_connections(addr: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
@@ -529,10 +522,7 @@ async fn streams_alone_do_not_delay_the_stop() {
 
 #[tokio::test]
 async fn a_request_that_never_finishes_does_not_keep_the_server_up() {
-    let mut server = Server::start(&[]).await;
-    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
-    let (_stuck, _never_sent) = start_slow_create(&server, &admin).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut server, _stuck) = server_with_a_stuck_request().await;
     let signalled = Instant::now();
     server.signal("TERM");
     let status = server
@@ -551,10 +541,7 @@ async fn a_request_that_never_finishes_does_not_keep_the_server_up() {
 
 #[tokio::test]
 async fn a_second_signal_exits_at_once() {
-    let mut server = Server::start(&[]).await;
-    let admin = dev_token(&server.base, "Ada Admin", "ada@example.com", true).await;
-    let (_stuck, _never_sent) = start_slow_create(&server, &admin).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut server, _stuck) = server_with_a_stuck_request().await;
     server.signal("TERM");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(

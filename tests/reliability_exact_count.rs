@@ -15,9 +15,10 @@
 #![allow(missing_docs)]
 
 mod common;
+#[path = "../examples/perf_common/mod.rs"]
+mod perf_common;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,6 @@ use livesessions::{
     AttendanceQuery, AttendanceSort, BroadcastEvents, LiveSessions, MemoryStore, SessionId,
     SortOrder, Store,
 };
-use livesessions_http::{HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi};
 use livesessions_mongo::mongodb::bson::doc;
 use livesessions_mongo::MongoStore;
 use livesessions_sql::postgres::PostgresStore;
@@ -88,26 +88,7 @@ async fn serve(store: Arc<dyn Store>) -> (String, tokio::task::JoinHandle<()>) {
         .events(events.clone())
         .thumbnails(Arc::new(livesessions::LocalDirThumbnails::new(thumbnails)))
         .build();
-    let auth = JwtAuthenticator::hs256(SECRET, JwtConfig::default()).unwrap();
-    let settings = HttpSettings {
-        rate_limits: livesessions_http::RateLimitSettings::disabled(),
-        ..Default::default()
-    };
-    let router = LiveSessionsApi::new(service)
-        .auth(Arc::new(auth))
-        .events(events)
-        .settings(settings)
-        .router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (addr, server) = perf_common::serve_signed_with(service, events, SECRET).await;
     (format!("http://{addr}"), server)
 }
 

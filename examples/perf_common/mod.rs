@@ -1,6 +1,6 @@
-//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`): a
-//! minimal HTTP/1.1 keep-alive client, latency percentiles, test tokens and an in-process
-//! server with the rate limits off.
+//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`, `seed`):
+//! the PostgreSQL URL option, a minimal HTTP/1.1 keep-alive client, latency percentiles, test
+//! tokens and an in-process server with the rate limits off.
 #![allow(dead_code)] // each example uses a different part
 
 use std::net::SocketAddr;
@@ -17,8 +17,24 @@ use tokio::net::TcpStream;
 /// The HS256 secret of the in-process servers and the tokens the examples sign.
 pub const SECRET: &str = "perf-secret-perf-secret-perf-secret-0123456789";
 
-/// An HS256 token for `sub` (admin when `admin`), valid for 12 hours.
+/// The PostgreSQL URL the examples use unless told otherwise.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL database an example runs on (`--url`), for `#[command(flatten)]`.
+#[derive(Debug, clap::Args)]
+pub struct Postgres {
+    /// PostgreSQL URL.
+    #[arg(long, env = "LIVESESSIONS_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL)]
+    pub url: String,
+}
+
+/// An HS256 token for `sub` (admin when `admin`) signed with [`SECRET`], valid for 12 hours.
 pub fn token(sub: &str, admin: bool) -> String {
+    token_signed_with(SECRET, sub, admin)
+}
+
+/// An HS256 token for `sub` (admin when `admin`) signed with `secret`, valid for 12 hours.
+pub fn token_signed_with(secret: &str, sub: &str, admin: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -34,7 +50,7 @@ pub fn token(sub: &str, admin: bool) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .expect("an HS256 token")
 }
@@ -42,7 +58,16 @@ pub fn token(sub: &str, admin: bool) -> String {
 /// Serves `service` on 127.0.0.1 (a free port) with HS256 auth on [`SECRET`], events from
 /// `events` and no rate limits. Returns the address.
 pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> SocketAddr {
-    let auth = JwtAuthenticator::hs256(SECRET, JwtConfig::default()).expect("an authenticator");
+    serve_signed_with(service, events, SECRET).await.0
+}
+
+/// [`serve`] with tokens signed with `secret`. Returns the address and the server's task.
+pub async fn serve_signed_with(
+    service: LiveSessions,
+    events: Arc<BroadcastEvents>,
+    secret: &str,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let auth = JwtAuthenticator::hs256(secret, JwtConfig::default()).expect("an authenticator");
     let settings = HttpSettings {
         rate_limits: RateLimitSettings::disabled(),
         ..HttpSettings::default()
@@ -56,7 +81,7 @@ pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> Socke
         .await
         .expect("a free port");
     let addr = listener.local_addr().expect("a local address");
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -64,7 +89,7 @@ pub async fn serve(service: LiveSessions, events: Arc<BroadcastEvents>) -> Socke
         .await
         .expect("the server runs");
     });
-    addr
+    (addr, server)
 }
 
 /// One keep-alive HTTP/1.1 connection. Only what the examples need: `Content-Length` bodies.

@@ -131,6 +131,17 @@ impl World {
         self.late_clock.set(self.now() - TimeDelta::seconds(lag));
     }
 
+    /// The instance `op` goes through: for a late op the lagging one, its clock set back first.
+    fn instance(&self, op: &Op) -> &LiveSessions {
+        match *op {
+            Op::LateJoin(_, lag) | Op::LateHeartbeat(_, lag) | Op::LateLeave(_, lag) => {
+                self.lag(lag);
+                &self.late_service
+            }
+            _ => &self.service,
+        }
+    }
+
     async fn participants(&self) -> u64 {
         self.store_session().await.participants
     }
@@ -150,15 +161,14 @@ impl World {
             session_id: self.session.to_string(),
             ..Default::default()
         };
+        let (admin, id) = (Some(&self.admin), self.session);
         let result: Result<(), Error> = match *op {
             Op::Join(u) | Op::LateJoin(u, _) => {
-                let service = if let Op::LateJoin(_, lag) = *op {
-                    self.lag(lag);
-                    &self.late_service
-                } else {
-                    &self.service
-                };
-                match service.join(Some(&self.users[u]), join_input()).await {
+                match self
+                    .instance(op)
+                    .join(Some(&self.users[u]), join_input())
+                    .await
+                {
                     Ok(outcome) => {
                         prop_assert_eq!(
                             outcome.first_join,
@@ -173,45 +183,19 @@ impl World {
                     Err(e) => Err(e),
                 }
             }
-            Op::Heartbeat(u) => self
-                .service
+            Op::Heartbeat(u) | Op::LateHeartbeat(u, _) => self
+                .instance(op)
                 .heartbeat(Some(&self.users[u]), self.session)
                 .await
                 .map(drop),
-            Op::LateHeartbeat(u, lag) => {
-                self.lag(lag);
-                self.late_service
-                    .heartbeat(Some(&self.users[u]), self.session)
-                    .await
-                    .map(drop)
-            }
-            Op::Leave(u) => self
-                .service
+            Op::Leave(u) | Op::LateLeave(u, _) => self
+                .instance(op)
                 .leave(Some(&self.users[u]), self.session)
                 .await
                 .map(drop),
-            Op::LateLeave(u, lag) => {
-                self.lag(lag);
-                self.late_service
-                    .leave(Some(&self.users[u]), self.session)
-                    .await
-                    .map(drop)
-            }
-            Op::Start => self
-                .service
-                .start(Some(&self.admin), self.session)
-                .await
-                .map(drop),
-            Op::End => self
-                .service
-                .end(Some(&self.admin), self.session)
-                .await
-                .map(drop),
-            Op::Cancel => self
-                .service
-                .cancel(Some(&self.admin), self.session)
-                .await
-                .map(drop),
+            Op::Start => self.service.start(admin, id).await.map(drop),
+            Op::End => self.service.end(admin, id).await.map(drop),
+            Op::Cancel => self.service.cancel(admin, id).await.map(drop),
             Op::Advance(secs) => {
                 self.clock.advance_secs(secs);
                 Ok(())

@@ -155,6 +155,14 @@ fn disk_full() -> Error {
     Error::storage(std::io::Error::other("disk full"))
 }
 
+/// Expects each named call of `$mock` exactly once and answers it with its error:
+/// `fail_once!(store: expect_join(_) => disk_full())`.
+macro_rules! fail_once {
+    ($mock:ident: $($expect:ident($($arg:pat),*) => $error:expr),+ $(,)?) => {
+        $($mock.$expect().times(1).returning(|$($arg),*| Err($error));)+
+    };
+}
+
 /// The message of the `std::io::Error` an error was caused by.
 fn cause(error: &Error) -> String {
     let source = error
@@ -187,31 +195,15 @@ async fn storage_failures_surface_unchanged_with_their_cause() {
     let live = live_session();
     let id = live.id;
     let mut store = MockStore::new();
-    store
-        .expect_get_session()
-        .times(1)
-        .returning(|_| Err(connection_refused()));
-    store
-        .expect_list_sessions()
-        .times(1)
-        .returning(|_| Err(disk_full()));
-    store.expect_join().times(1).returning(|_| Err(disk_full()));
-    store
-        .expect_heartbeat()
-        .times(1)
-        .returning(|_, _, _| Err(connection_refused()));
-    store
-        .expect_leave()
-        .times(1)
-        .returning(|_, _, _| Err(disk_full()));
-    store
-        .expect_overview()
-        .times(1)
-        .returning(|_| Err(connection_refused()));
-    store
-        .expect_participation()
-        .times(1)
-        .returning(|_| Err(disk_full()));
+    fail_once!(store:
+        expect_get_session(_) => connection_refused(),
+        expect_list_sessions(_) => disk_full(),
+        expect_join(_) => disk_full(),
+        expect_heartbeat(_, _, _) => connection_refused(),
+        expect_leave(_, _, _) => disk_full(),
+        expect_overview(_) => connection_refused(),
+        expect_participation(_) => disk_full(),
+    );
     let service = service(store);
 
     assert_unavailable(service.get(None, id).await);
@@ -255,26 +247,13 @@ async fn failures_after_a_successful_read_surface_too_and_are_not_retried() {
     store
         .expect_get_session()
         .returning(move |_| Ok(Some(live.clone())));
-    store
-        .expect_end_session()
-        .times(1)
-        .returning(|_, _| Err(connection_refused()));
-    store
-        .expect_session_report()
-        .times(1)
-        .returning(|_| Err(disk_full()));
-    store
-        .expect_attendance()
-        .times(1)
-        .returning(|_| Err(connection_refused()));
-    store
-        .expect_watching()
-        .times(1)
-        .returning(|_, _| Err(disk_full()));
-    store
-        .expect_delete_session()
-        .times(1)
-        .returning(|_| Err(connection_refused()));
+    fail_once!(store:
+        expect_end_session(_, _) => connection_refused(),
+        expect_session_report(_) => disk_full(),
+        expect_attendance(_) => connection_refused(),
+        expect_watching(_, _) => disk_full(),
+        expect_delete_session(_) => connection_refused(),
+    );
     let service = service(store);
 
     assert_unavailable(service.end(Some(&admin()), id).await);
@@ -360,10 +339,9 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
         .expect_get_session()
         .times(1)
         .returning(move |_| Ok(Some(existing.clone())));
-    store
-        .expect_update_session()
-        .times(1)
-        .returning(|_| Err(disk_full()));
+    fail_once!(store:
+        expect_update_session(_) => disk_full(),
+    );
     let service = service_with_thumbnails(store, thumbnails);
 
     assert_storage(

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use livesessions_core::{
-    Actor, Error, LiveSessions, MemoryStore, NewSession, ServiceSettings, SessionUpdate, TimeZone,
-    UserId,
+    Actor, Error, LiveSession, LiveSessions, MemoryStore, NewSession, Result, ServiceSettings,
+    SessionId, SessionUpdate, TimeZone, UserId,
 };
 
 fn service(default_zone: &str) -> LiveSessions {
@@ -24,17 +24,29 @@ fn admin() -> Actor {
 }
 
 fn new_session(start: &str, timezone: Option<&str>) -> NewSession {
-    NewSession {
-        fields: SessionInput {
-            title: Some("Rust".into()),
-            instructor: Some("Ferris".into()),
-            video_url: Some("https://youtu.be/abc".into()),
-            start_time: Some(start.into()),
-            timezone: timezone.map(Into::into),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    let mut session = NewSession::new("Rust", "Ferris", "https://youtu.be/abc", start);
+    session.fields.timezone = timezone.map(Into::into);
+    session
+}
+
+/// Creates, as an admin, a session starting at `start` in `timezone`.
+async fn create(
+    service: &LiveSessions,
+    start: &str,
+    timezone: Option<&str>,
+) -> Result<LiveSession> {
+    service
+        .create(Some(&admin()), new_session(start, timezone), None)
+        .await
+}
+
+/// Applies `update` to session `id` as an admin.
+async fn update(
+    service: &LiveSessions,
+    id: SessionId,
+    update: SessionUpdate,
+) -> Result<LiveSession> {
+    service.update(Some(&admin()), id, update, None).await
 }
 
 fn utc(text: &str) -> DateTime<Utc> {
@@ -57,34 +69,26 @@ fn start_time_error(error: Error) -> &'static str {
 #[tokio::test]
 async fn create_reads_a_local_start_in_the_session_zone_else_the_default() {
     let service = service("America/New_York");
-    let admin = admin();
-    let zoned = service
-        .create(
-            Some(&admin),
-            new_session("2025-01-15T10:00", Some("Asia/Karachi")),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(zoned.fields.start_time, utc("2025-01-15T05:00:00Z"));
-    let plain = service
-        .create(Some(&admin), new_session("2025-01-15T10:00:00", None), None)
-        .await
-        .unwrap();
-    assert_eq!(plain.fields.start_time, utc("2025-01-15T15:00:00Z"));
-    let with_offset = service
-        .create(
-            Some(&admin),
-            new_session("2025-01-15T10:00:00+01:00", Some("Asia/Karachi")),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(with_offset.fields.start_time, utc("2025-01-15T09:00:00Z"));
+    let cases = [
+        (
+            "2025-01-15T10:00",
+            Some("Asia/Karachi"),
+            "2025-01-15T05:00:00Z",
+        ),
+        ("2025-01-15T10:00:00", None, "2025-01-15T15:00:00Z"),
+        (
+            "2025-01-15T10:00:00+01:00",
+            Some("Asia/Karachi"),
+            "2025-01-15T09:00:00Z",
+        ),
+    ];
+    for (start, zone, expected) in cases {
+        let s = create(&service, start, zone).await.unwrap();
+        assert_eq!(s.fields.start_time, utc(expected), "{start} in {zone:?}");
+    }
     // The default of the default is UTC.
     let utc_service = LiveSessions::builder(Arc::new(MemoryStore::new())).build();
-    let s = utc_service
-        .create(Some(&admin), new_session("2025-01-15T10:00", None), None)
+    let s = create(&utc_service, "2025-01-15T10:00", None)
         .await
         .unwrap();
     assert_eq!(s.fields.start_time, utc("2025-01-15T10:00:00Z"));
@@ -92,27 +96,15 @@ async fn create_reads_a_local_start_in_the_session_zone_else_the_default() {
 
 #[tokio::test]
 async fn create_refuses_a_local_start_in_a_daylight_saving_gap() {
-    let admin = admin();
     let berlin = service("Europe/Berlin");
-    let error = berlin
-        .create(Some(&admin), new_session("2025-03-30T02:30", None), None)
-        .await
-        .unwrap_err();
+    let error = create(&berlin, "2025-03-30T02:30", None).await.unwrap_err();
     assert_eq!(start_time_error(error), "invalid_local_time");
-    let error = service("UTC")
-        .create(
-            Some(&admin),
-            new_session("2025-03-30T02:30", Some("Europe/Berlin")),
-            None,
-        )
+    let error = create(&service("UTC"), "2025-03-30T02:30", Some("Europe/Berlin"))
         .await
         .unwrap_err();
     assert_eq!(start_time_error(error), "invalid_local_time");
     // An ambiguous time (the clocks go back) is its earlier instant.
-    let s = berlin
-        .create(Some(&admin), new_session("2025-10-26T02:30", None), None)
-        .await
-        .unwrap();
+    let s = create(&berlin, "2025-10-26T02:30", None).await.unwrap();
     assert_eq!(s.fields.start_time, utc("2025-10-26T00:30:00Z"));
 }
 
@@ -120,12 +112,7 @@ async fn create_refuses_a_local_start_in_a_daylight_saving_gap() {
 async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the_default() {
     let service = service("America/New_York");
     let admin = admin();
-    let s = service
-        .create(
-            Some(&admin),
-            new_session("2025-01-15T10:00:00Z", Some("Asia/Karachi")),
-            None,
-        )
+    let s = create(&service, "2025-01-15T10:00:00Z", Some("Asia/Karachi"))
         .await
         .unwrap();
     let reschedule = |start: &str, timezone: Option<&str>| SessionUpdate {
@@ -137,57 +124,36 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
         ..Default::default()
     };
     // The stored zone.
-    let s = service
-        .update(
-            Some(&admin),
-            s.id,
-            reschedule("2025-02-01T09:00", None),
-            None,
-        )
+    let s = update(&service, s.id, reschedule("2025-02-01T09:00", None))
         .await
         .unwrap();
     assert_eq!(s.fields.start_time, utc("2025-02-01T04:00:00Z"));
     // The zone given with it.
-    let s = service
-        .update(
-            Some(&admin),
-            s.id,
-            reschedule("2025-02-01T09:00", Some("Europe/Berlin")),
-            None,
-        )
-        .await
-        .unwrap();
+    let s = update(
+        &service,
+        s.id,
+        reschedule("2025-02-01T09:00", Some("Europe/Berlin")),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.fields.start_time, utc("2025-02-01T08:00:00Z"));
     // A time the stored zone skips changes nothing.
     let before = service.get(Some(&admin), s.id).await.unwrap().session;
-    let error = service
-        .update(
-            Some(&admin),
-            s.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("Renamed".into()),
-                    ..reschedule("2025-03-30T02:30", None).fields
-                },
-                ..reschedule("2025-03-30T02:30", None)
-            },
-            None,
-        )
-        .await
-        .unwrap_err();
+    let renamed = SessionUpdate {
+        fields: SessionInput {
+            title: Some("Renamed".into()),
+            ..reschedule("2025-03-30T02:30", None).fields
+        },
+        ..reschedule("2025-03-30T02:30", None)
+    };
+    let error = update(&service, s.id, renamed).await.unwrap_err();
     assert_eq!(start_time_error(error), "invalid_local_time");
     assert_eq!(
         service.get(Some(&admin), s.id).await.unwrap().session,
         before
     );
     // The zone removed: the service's default.
-    let s = service
-        .update(
-            Some(&admin),
-            s.id,
-            reschedule("2025-02-01T09:00", Some("")),
-            None,
-        )
+    let s = update(&service, s.id, reschedule("2025-02-01T09:00", Some("")))
         .await
         .unwrap();
     assert_eq!(s.fields.start_time, utc("2025-02-01T14:00:00Z"));

@@ -255,33 +255,29 @@ async fn admin_comes_from_claims_or_the_email_allow_list() {
 #[tokio::test]
 async fn jwks_inline_pins_algorithms_per_key() {
     let app = jwks_app(JwtConfig::default(), KeySource::JwksJson(JWKS.to_owned()));
-    assert_eq!(
-        status_with(&app, &rs(Some("rsa-1"), RSA1, &claims("u1"))).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status_with(&app, &rs(None, RSA1, &claims("u1"))).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        status_with(&app, &es(Some("ec-1"), &claims("u1"))).await,
-        StatusCode::OK
-    );
-
-    // Signed by a key the set does not hold, claiming a kid it does.
-    assert_eq!(
-        status_with(&app, &rs(Some("rsa-1"), RSA2, &claims("u1"))).await,
-        StatusCode::UNAUTHORIZED
-    );
-    // An ES256 token naming the RSA key, and the reverse.
-    assert_eq!(
-        status_with(&app, &es(Some("rsa-1"), &claims("u1"))).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        status_with(&app, &rs(Some("ec-1"), RSA1, &claims("u1"))).await,
-        StatusCode::UNAUTHORIZED
-    );
+    let u1 = claims("u1");
+    let (ok, refused) = (StatusCode::OK, StatusCode::UNAUTHORIZED);
+    let cases = [
+        ("RS256 naming its key", rs(Some("rsa-1"), RSA1, &u1), ok),
+        ("RS256 naming no key", rs(None, RSA1, &u1), ok),
+        ("ES256 naming its key", es(Some("ec-1"), &u1), ok),
+        // Signed by a key the set does not hold, claiming a kid it does.
+        (
+            "a key not in the set",
+            rs(Some("rsa-1"), RSA2, &u1),
+            refused,
+        ),
+        // An ES256 token naming the RSA key, and the reverse.
+        ("ES256 naming the RSA key", es(Some("rsa-1"), &u1), refused),
+        (
+            "RS256 naming the EC key",
+            rs(Some("ec-1"), RSA1, &u1),
+            refused,
+        ),
+    ];
+    for (case, token, expected) in cases {
+        assert_eq!(status_with(&app, &token).await, expected, "{case}");
+    }
     // HS/RS confusion: an HS256 token whose secret is the public RSA key.
     for kid in [Some("rsa-1"), None] {
         let confused = sign(

@@ -291,22 +291,10 @@ async fn upload_attacks_on_create_and_update_write_nothing() {
     let existing = create(&app.router, &session_body("Kept")).await;
     let id = existing["id"].as_str().unwrap().to_owned();
     for (attack, file_name, content_type, bytes) in upload_attacks() {
-        let file = Part::File {
-            name: "thumbnail",
-            file_name,
-            content_type,
-            bytes: &bytes,
-        };
+        let file = thumbnail(file_name, content_type, &bytes);
         let mut create_form = seed_form("false");
         create_form.push(file);
-        let created = send_multipart(
-            &app.router,
-            Method::POST,
-            "/api/admin/live-sessions",
-            Some(&admin),
-            &create_form,
-        )
-        .await;
+        let created = post_session_form(&app.router, &create_form).await;
         let status = created.status.as_u16();
         assert!(
             [413, 415, 422].contains(&status),
@@ -321,12 +309,7 @@ async fn upload_attacks_on_create_and_update_write_nothing() {
 
         let update_form = [
             Part::Text("title", "Replaced"),
-            Part::File {
-                name: "thumbnail",
-                file_name,
-                content_type,
-                bytes: &bytes,
-            },
+            thumbnail(file_name, content_type, &bytes),
         ];
         let updated = send_multipart(
             &app.router,
@@ -352,20 +335,8 @@ async fn upload_attacks_on_create_and_update_write_nothing() {
     assert_eq!(list[0]["version"], existing["version"]);
     // The same files' plain image parts are still accepted: the refusals were about the attacks.
     let mut plain = seed_form("false");
-    plain.push(Part::File {
-        name: "thumbnail",
-        file_name: "cover.gif",
-        content_type: "image/gif",
-        bytes: GIF,
-    });
-    let ok = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin),
-        &plain,
-    )
-    .await;
+    plain.push(thumbnail("cover.gif", "image/gif", GIF));
+    let ok = post_session_form(&app.router, &plain).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text());
     assert_eq!(thumbnail_files(&app), 1);
 }
@@ -615,27 +586,21 @@ async fn bursts_are_429_per_peer_address_without_touching_other_clients() {
     assert_eq!((ok, limited), (5, 35));
 
     // Forged proxy headers do not move the attacker into a fresh bucket.
-    let forged = fetch(
-        attacker
-            .get(format!("{base}/api/live-sessions"))
-            .header("x-forwarded-for", "203.0.113.9")
-            .header("x-real-ip", "203.0.113.9"),
-    )
-    .await;
-    assert_eq!(forged.status(), 429);
+    let forged = attacker
+        .get(format!("{base}/api/live-sessions"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("x-real-ip", "203.0.113.9");
+    assert_eq!(status_of(forged).await, 429);
 
     // Another address still has its whole burst.
     for _ in 0..5 {
-        let reply = fetch(bystander.get(format!("{base}/api/live-sessions"))).await;
-        assert_eq!(reply.status(), 200);
+        let reply = bystander.get(format!("{base}/api/live-sessions"));
+        assert_eq!(status_of(reply).await, 200);
     }
     // The attacker's other buckets are separate: a join (attendance) is not limited yet.
-    let join = fetch(
-        attacker
-            .post(format!("{base}/api/live-sessions/join"))
-            .bearer_auth(user_token("u1"))
-            .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"})),
-    )
-    .await;
-    assert_eq!(join.status(), 404);
+    let join = attacker
+        .post(format!("{base}/api/live-sessions/join"))
+        .bearer_auth(user_token("u1"))
+        .json(&json!({"sessionId": "0190d7a4-0000-7000-8000-000000000000"}));
+    assert_eq!(status_of(join).await, 404);
 }

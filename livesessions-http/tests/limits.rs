@@ -107,14 +107,11 @@ async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_
     assert_eq!(session["watching"], STUDENTS);
 
     // Ending at 09:30 credits every open interval: joined at 09:00, last seen at 09:30.
-    let ended = fetch(
-        school
-            .put(format!("{base}/api/admin/live-sessions/{id}"))
-            .bearer_auth(admin_token())
-            .json(&json!({"isLive": false})),
-    )
-    .await;
-    assert_eq!(ended.status(), 200);
+    let ended = school
+        .put(format!("{base}/api/admin/live-sessions/{id}"))
+        .bearer_auth(admin_token())
+        .json(&json!({"isLive": false}));
+    assert_eq!(status_of(ended).await, 200);
     let attendance = fetch_json(
         school
             .get(format!(
@@ -155,14 +152,11 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
         .to_owned();
     let (hammer, classmate) = (user_token("hammer"), user_token("classmate"));
     for token in [&hammer, &classmate] {
-        let join = fetch(
-            school
-                .post(format!("{base}/api/live-sessions/join"))
-                .bearer_auth(token)
-                .json(&json!({"sessionId": id})),
-        )
-        .await;
-        assert_eq!(join.status(), 200);
+        let join = school
+            .post(format!("{base}/api/live-sessions/join"))
+            .bearer_auth(token)
+            .json(&json!({"sessionId": id}));
+        assert_eq!(status_of(join).await, 200);
     }
 
     // 100 heartbeats at once: the default bucket takes 30 at once, then 2 per second.
@@ -191,13 +185,10 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
 
     // The classmate, same address, keeps their whole bucket.
     for _ in 0..10 {
-        let reply = fetch(
-            school
-                .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
-                .bearer_auth(&classmate),
-        )
-        .await;
-        assert_eq!(reply.status(), 200);
+        let reply = school
+            .post(format!("{base}/api/live-sessions/{id}/heartbeat"))
+            .bearer_auth(&classmate);
+        assert_eq!(status_of(reply).await, 200);
     }
 }
 
@@ -267,16 +258,13 @@ async fn anonymous_and_forged_token_reads_are_limited_per_address() {
     }
 
     // A signed-in user at the same address has their own bucket.
-    let reply = fetch(
-        crowd
-            .get(format!("{base}/api/live-sessions"))
-            .bearer_auth(user_token("teacher")),
-    )
-    .await;
-    assert_eq!(reply.status(), 200);
+    let reply = crowd
+        .get(format!("{base}/api/live-sessions"))
+        .bearer_auth(user_token("teacher"));
+    assert_eq!(status_of(reply).await, 200);
     // Another address too.
-    let reply = fetch(elsewhere.get(format!("{base}/api/live-sessions"))).await;
-    assert_eq!(reply.status(), 200);
+    let reply = elsewhere.get(format!("{base}/api/live-sessions"));
+    assert_eq!(status_of(reply).await, 200);
 }
 
 /// Until their address's bucket is empty, forged tokens are answered `401`, then `429`: the

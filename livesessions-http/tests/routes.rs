@@ -61,14 +61,7 @@ async fn create_as_json_then_read_it_back_in_the_seed_shape() {
 #[tokio::test]
 async fn create_answers_201_with_location() {
     let app = app();
-    let reply = send_json(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &session_body("Located"),
-    )
-    .await;
+    let reply = post_session(&app.router, &session_body("Located")).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let id = reply.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -121,22 +114,14 @@ async fn seed_multipart_with_an_empty_file_input_and_a_checkbox() {
     let app = app();
     let mut parts = seed_form("on");
     // A browser's file input with no file chosen.
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name: "",
-        content_type: "application/octet-stream",
-        bytes: b"",
-    });
+    parts.push(thumbnail("", "application/octet-stream", b""));
     parts.push(Part::Text("someOtherInput", "ignored"));
     let reply = create_from_form(&app.router, &parts).await;
     assert_eq!(reply["isLive"], true);
     assert_eq!(reply["thumbnail"], Value::Null);
 
-    let reply = send_multipart(
+    let reply = post_session_form(
         &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
         &[
             Part::Text("title", "Linked"),
             Part::Text("instructor", "Sarah Khan"),
@@ -289,78 +274,49 @@ async fn seed_join_heartbeat_leave_and_participation() {
     let other = post_join(&app.router, &user_token("intruder"), &seed_body).await;
     other.problem(403);
 
+    let router = &app.router;
+    let heartbeat = format!("/api/live-sessions/{id}/heartbeat");
+    let leave = format!("/api/live-sessions/{id}/leave");
+    let my_participation = "/api/live-sessions/me/participation";
+    let their_participation = "/api/admin/users/user456/participation";
+    let report_uri = format!("/api/admin/live-sessions/{id}/analytics?threshold=50");
+    let overview_uri = "/api/admin/analytics?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z\
+                    &limit=5&by=watchTime";
+
     app.clock.advance_secs(30);
-    let beat = post_empty(
-        &app.router,
-        &format!("/api/live-sessions/{id}/heartbeat"),
-        Some(&student),
-    )
-    .await;
+    let beat = post_empty(router, &heartbeat, Some(&student)).await;
     assert_eq!(beat.status, StatusCode::OK, "{}", beat.text());
     assert_eq!(beat.json()["lastSeen"], "2025-01-15T09:00:30Z");
 
     app.clock.advance_secs(30);
-    let left = send_body(
-        &app.router,
-        Method::POST,
-        &format!("/api/live-sessions/{id}/leave"),
-        Some(&student),
-        "application/json",
-        "{}",
-    )
-    .await;
+    let left = send_json(router, Method::POST, &leave, Some(&student), &json!({})).await;
     assert_eq!(left.status, StatusCode::OK);
     assert_eq!(left.json()["watchSeconds"], 60);
     assert_eq!(left.json()["watchDuration"], 1);
     assert_eq!(left.json()["present"], false);
 
     // Heartbeat without having joined.
-    let stranger = post_empty(
-        &app.router,
-        &format!("/api/live-sessions/{id}/heartbeat"),
-        Some(&user_token("stranger")),
-    )
-    .await;
+    let stranger = post_empty(router, &heartbeat, Some(&user_token("stranger"))).await;
     stranger.problem(404);
 
-    let mine = get(
-        &app.router,
-        "/api/live-sessions/me/participation",
-        Some(&student),
-    )
-    .await;
+    let mine = get(router, my_participation, Some(&student)).await;
     assert_eq!(mine.status, StatusCode::OK);
     assert_eq!(mine.json()["sessionsJoined"], 1);
     assert_eq!(mine.json()["totalWatchSeconds"], 60);
     assert_eq!(mine.json()["sessions"][0]["sessionId"], id.as_str());
 
-    let theirs = get(
-        &app.router,
-        "/api/admin/users/user456/participation",
-        Some(&admin),
-    )
-    .await;
+    let theirs = get(router, their_participation, Some(&admin)).await;
     assert_eq!(theirs.status, StatusCode::OK);
     assert_eq!(theirs.json()["userId"], "user456");
     assert_eq!(theirs.json()["sessionsJoined"], 1);
 
-    let report = get(
-        &app.router,
-        &format!("/api/admin/live-sessions/{id}/analytics?threshold=50"),
-        Some(&admin),
-    )
-    .await;
+    let report = get(router, &report_uri, Some(&admin)).await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text());
     assert_eq!(report.json()["participants"], 1);
     assert_eq!(report.json()["totalWatchSeconds"], 60);
     assert_eq!(report.json()["thresholdPercent"], 50);
 
-    let overview = get(
-        &app.router,
-        "/api/admin/analytics?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z&limit=5&by=watchTime",
-        Some(&admin),
-    )
-    .await;
+    let overview = get(router, overview_uri, Some(&admin)).await;
     assert_eq!(overview.status, StatusCode::OK, "{}", overview.text());
     assert_eq!(overview.json()["sessions"], 1);
     assert_eq!(overview.json()["popular"][0]["sessionId"], id.as_str());
@@ -484,18 +440,15 @@ async fn list_pages_with_a_link_header_and_filters() {
     let live = get(&app.router, "/api/live-sessions?status=live", None).await;
     assert_eq!(live.json().as_array().unwrap().len(), 0);
 
-    get(&app.router, "/api/live-sessions?limit=0", None)
-        .await
-        .problem(422);
-    get(&app.router, "/api/live-sessions?limit=abc", None)
-        .await
-        .problem(400);
-    get(&app.router, "/api/live-sessions?status=bogus", None)
-        .await
-        .problem(422);
-    get(&app.router, "/api/live-sessions?cursor=garbage!", None)
-        .await
-        .problem(422);
+    for (query, status) in [
+        ("limit=0", 422),
+        ("limit=abc", 400),
+        ("status=bogus", 422),
+        ("cursor=garbage!", 422),
+    ] {
+        let uri = format!("/api/live-sessions?{query}");
+        get(&app.router, &uri, None).await.problem(status);
+    }
 }
 
 #[tokio::test]
@@ -622,11 +575,8 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     streamed.problem(413);
 
     // Create: all field errors at once.
-    let invalid = send_json(
+    let invalid = post_session(
         &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
         &json!({"title": "", "videoUrl": "javascript:alert(1)", "startTime": "2025-01-15T25:00"}),
     )
     .await;
@@ -638,21 +588,14 @@ async fn malformed_unsupported_too_large_and_invalid_bodies() {
     let text_body = send_body(
         &app.router,
         Method::POST,
-        "/api/admin/live-sessions",
+        CREATE,
         Some(&admin_token()),
         "text/plain",
         "title",
     )
     .await;
     text_body.problem(415);
-    let bad_flag = send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &[Part::Text("isLive", "maybe")],
-    )
-    .await;
+    let bad_flag = post_session_form(&app.router, &[Part::Text("isLive", "maybe")]).await;
     assert_eq!(bad_flag.problem(422)["errors"][0]["field"], "isLive");
 }
 

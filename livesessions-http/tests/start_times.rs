@@ -12,8 +12,6 @@ use livesessions_core::{LiveSessions, MemoryStore, ServiceSettings, TimeZone};
 use livesessions_http::LiveSessionsApi;
 use serde_json::{json, Value};
 
-const CREATE: &str = "/api/admin/live-sessions";
-
 fn body(start: &str, timezone: Option<&str>) -> Value {
     let mut body = session_body("Local time");
     body["startTime"] = json!(start);
@@ -35,12 +33,8 @@ fn names_start_time(problem: &Value) {
 #[tokio::test]
 async fn a_local_start_time_in_a_daylight_saving_gap_is_422_naming_start_time() {
     let app = app();
-    let admin = admin_token();
-    let reply = send_json(
+    let reply = post_session(
         &app.router,
-        Method::POST,
-        CREATE,
-        Some(&admin),
         &body("2025-03-30T02:30", Some("Europe/Berlin")),
     )
     .await;
@@ -117,25 +111,10 @@ async fn without_a_session_zone_the_service_default_applies() {
         .auth(hs_auth())
         .settings(settings())
         .router();
-    let admin = admin_token();
-    let reply = send_json(
-        &router,
-        Method::POST,
-        CREATE,
-        Some(&admin),
-        &body("2025-01-15T10:00", None),
-    )
-    .await;
+    let reply = post_session(&router, &body("2025-01-15T10:00", None)).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     assert_eq!(reply.json()["startTime"], "2025-01-15T09:00:00Z");
-    let reply = send_json(
-        &router,
-        Method::POST,
-        CREATE,
-        Some(&admin),
-        &body("2025-03-30T02:30", None),
-    )
-    .await;
+    let reply = post_session(&router, &body("2025-03-30T02:30", None)).await;
     names_start_time(&reply.problem(422));
 }
 

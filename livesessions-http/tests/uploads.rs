@@ -15,20 +15,8 @@ use serde_json::Value;
 /// Sends the seed's create form with one thumbnail part and returns the reply.
 async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Reply {
     let mut parts = seed_form("false");
-    parts.push(Part::File {
-        name: "thumbnail",
-        file_name,
-        content_type,
-        bytes,
-    });
-    send_multipart(
-        &app.router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        &parts,
-    )
-    .await
+    parts.push(thumbnail(file_name, content_type, bytes));
+    post_session_form(&app.router, &parts).await
 }
 
 /// Sends an update of session `id` whose only part is a new thumbnail.
@@ -44,12 +32,7 @@ async fn replace_thumbnail(
         Method::PUT,
         &format!("/api/admin/live-sessions/{id}"),
         Some(&admin_token()),
-        &[Part::File {
-            name: "thumbnail",
-            file_name,
-            content_type,
-            bytes,
-        }],
+        &[thumbnail(file_name, content_type, bytes)],
     )
     .await
 }

@@ -1,9 +1,17 @@
-//! Helpers shared by the tests that talk HTTP to a server over a real socket: tokens, JSON
-//! requests and session creation.
+//! Helpers shared by the tests that talk HTTP to a server over a real socket: free ports,
+//! tokens, JSON requests and session creation.
 #![allow(dead_code)]
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
+
+/// A loopback port free at the time of the call.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {

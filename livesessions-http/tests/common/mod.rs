@@ -41,6 +41,11 @@ pub async fn fetch(request: reqwest::RequestBuilder) -> reqwest::Response {
     request.send().await.unwrap()
 }
 
+/// Sends a request over the socket and returns the status of its answer.
+pub async fn status_of(request: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    fetch(request).await.status()
+}
+
 /// Sends a request over the socket and returns its JSON answer.
 pub async fn fetch_json(request: reqwest::RequestBuilder) -> Value {
     fetch(request).await.json().await.unwrap()
@@ -366,14 +371,19 @@ pub enum Part<'a> {
     },
 }
 
-/// A `thumbnail` file part holding [`PNG`].
-pub fn png_thumbnail(file_name: &str) -> Part<'_> {
+/// A `thumbnail` file part.
+pub fn thumbnail<'a>(file_name: &'a str, content_type: &'a str, bytes: &'a [u8]) -> Part<'a> {
     Part::File {
         name: "thumbnail",
         file_name,
-        content_type: "image/png",
-        bytes: PNG,
+        content_type,
+        bytes,
     }
+}
+
+/// A `thumbnail` file part holding [`PNG`].
+pub fn png_thumbnail(file_name: &str) -> Part<'_> {
+    thumbnail(file_name, "image/png", PNG)
 }
 
 pub const BOUNDARY: &str = "----livesessionsTestBoundary7MA4YWxkTrZu0gW";
@@ -477,30 +487,27 @@ pub fn created(reply: Reply) -> Value {
     reply.json()
 }
 
+/// The route that creates sessions.
+pub const CREATE: &str = "/api/admin/live-sessions";
+
+/// Sends `body` to the create route ([`CREATE`]) as an admin.
+pub async fn post_session(router: &Router, body: &Value) -> Reply {
+    send_json(router, Method::POST, CREATE, Some(&admin_token()), body).await
+}
+
+/// Sends a multipart form to the create route ([`CREATE`]) as an admin.
+pub async fn post_session_form(router: &Router, parts: &[Part<'_>]) -> Reply {
+    send_multipart(router, Method::POST, CREATE, Some(&admin_token()), parts).await
+}
+
 /// Creates a session through the API and returns its JSON.
 pub async fn create(router: &Router, body: &Value) -> Value {
-    let reply = send_json(
-        router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        body,
-    )
-    .await;
-    created(reply)
+    created(post_session(router, body).await)
 }
 
 /// Creates a session through the API from a multipart form and returns its JSON.
 pub async fn create_from_form(router: &Router, parts: &[Part<'_>]) -> Value {
-    let reply = send_multipart(
-        router,
-        Method::POST,
-        "/api/admin/live-sessions",
-        Some(&admin_token()),
-        parts,
-    )
-    .await;
-    created(reply)
+    created(post_session_form(router, parts).await)
 }
 
 /// Creates a session titled `title` ([`session_body`]) through the API and returns its id.
