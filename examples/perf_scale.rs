@@ -12,13 +12,13 @@
 #[path = "perf_common/mod.rs"]
 mod perf_common;
 
-use livesessions::Presence;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use livesessions::{
-    Actor, AttendanceStore, JoinInput, ListQuery, LiveSessions, SessionId, SessionStore, UserId,
+    Actor, AttendanceStore, JoinInput, ListQuery, LiveSessions, Presence, SessionId, SessionStore,
+    UserId,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::{self, postgres::PgPoolOptions, Executor, PgPool};

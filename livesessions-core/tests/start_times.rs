@@ -1,13 +1,12 @@
 //! Start times without an offset, through the service: read in the session's zone, else in the
 //! service's default zone; a time the zone skips is a validation error naming `startTime`.
 
-use livesessions_core::SessionInput;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use livesessions_core::{
     Actor, Error, LiveSession, LiveSessions, MemoryStore, NewSession, Result, ServiceSettings,
-    SessionId, SessionUpdate, TimeZone, UserId,
+    SessionId, SessionInput, SessionUpdate, TimeZone, UserId,
 };
 
 fn service(default_zone: &str) -> LiveSessions {

@@ -6,15 +6,14 @@
 mod legacy;
 mod server;
 
-use livesessions_core::Presence;
-use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
     Actor, AnalyticsStore, AttendanceStore, JoinInput, JoinOutcome, LiveSession, LiveSessions,
-    ManualClock, NewSession, Participant, ParticipationQuery, SessionId, SessionStore, UserId,
+    ManualClock, NewSession, Participant, ParticipationQuery, Presence, SessionId, SessionStore,
+    UserId,
 };
 use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};
@@ -50,14 +49,13 @@ async fn live_session(service: &LiveSessions) -> LiveSession {
         .create(
             Some(&admin()),
             NewSession {
-                fields: SessionInput {
-                    title: Some("Reconcile".into()),
-                    instructor: Some("Sarah Khan".into()),
-                    video_url: Some("https://youtu.be/dQw4w9WgXcQ".into()),
-                    start_time: Some("2031-05-01T10:00:00Z".into()),
-                    ..Default::default()
-                },
                 is_live: true,
+                ..NewSession::new(
+                    "Reconcile",
+                    "Sarah Khan",
+                    "https://youtu.be/dQw4w9WgXcQ",
+                    "2031-05-01T10:00:00Z",
+                )
             },
             None,
         )

@@ -11,8 +11,6 @@
 //! pgbench scripts in `pgbench/` measure that).
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
-use livesessions_core::Presence;
-use livesessions_core::SessionInput;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +18,8 @@ use std::time::Duration;
 use chrono::{TimeDelta, TimeZone as _, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use livesessions_core::{
-    Email, JoinRequest, Joiner, ListQuery, LiveSession, NewSession, ReportQuery, Store, UserId,
-    UserName,
+    Email, JoinRequest, Joiner, ListQuery, LiveSession, NewSession, Presence, ReportQuery,
+    SessionInput, Store, UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlite::SqliteStore;

@@ -3,31 +3,25 @@
 
 mod common;
 
-use livesessions_core::Presence;
-use livesessions_core::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
     AttendanceStore, Email, Error, HealthCheck, JoinRequest, Joiner, LiveSession, NewSession,
-    SessionStore, UserId, UserName,
+    Presence, SessionStore, UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx;
 use livesessions_sql::sqlx::postgres::PgPoolOptions;
 
 fn session(at: chrono::DateTime<Utc>) -> LiveSession {
-    let fields = NewSession {
-        fields: SessionInput {
-            title: Some("Race".into()),
-            instructor: Some("Ferris".into()),
-            video_url: Some("https://youtu.be/abc".into()),
-            start_time: Some("2025-01-15T10:00:00Z".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    let fields = NewSession::new(
+        "Race",
+        "Ferris",
+        "https://youtu.be/abc",
+        "2025-01-15T10:00:00Z",
+    )
     .validate()
     .unwrap();
     LiveSession::new(fields, at)

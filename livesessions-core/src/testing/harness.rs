@@ -1,7 +1,6 @@
 //! What every case needs: a service on the store under test with a manual clock, an admin,
 //! users, and short ways to call the use cases and to recognise errors.
 
-use crate::session::SessionInput;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,16 +129,12 @@ impl Harness {
     /// The request to create a session of this case titled `<tag> <title>`, starting `start`
     /// seconds after time zero.
     pub fn new_session(&self, title: &str, start: i64) -> NewSession {
-        NewSession {
-            fields: SessionInput {
-                title: Some(format!("{} {title}", self.tag)),
-                instructor: Some("Sarah Khan".into()),
-                video_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
-                start_time: Some(rfc3339(self.at(start))),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
+        NewSession::new(
+            format!("{} {title}", self.tag),
+            "Sarah Khan",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            rfc3339(self.at(start)),
+        )
     }
 
     /// Creates a session through the service as the admin of this case.

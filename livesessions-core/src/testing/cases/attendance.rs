@@ -1,6 +1,5 @@
 //! Joins, presence and watch time, with a manual clock and T = 90 s.
 
-use crate::Presence;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -10,7 +9,7 @@ use crate::ids::SessionId;
 use crate::ports::Store;
 use crate::service::JoinInput;
 use crate::testing::harness::{assert_not_found, assert_refused, Harness};
-use crate::{SessionAction, SessionStatus};
+use crate::{Presence, SessionAction, SessionStatus};
 
 /// The first join creates the participant and counts the user; later joins of the same user
 /// do not change the count, bump `join_count` and `last_joined_at` and keep the first join

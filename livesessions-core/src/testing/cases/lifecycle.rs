@@ -1,12 +1,11 @@
 //! The session lifecycle (scheduled, live, ended, cancelled), through the service, and the store's `end_session`.
 
-use crate::session::SessionInput;
 use std::sync::Arc;
 
 use crate::error::Error;
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{SessionAction, SessionStatus, SessionUpdate};
+use crate::session::{SessionAction, SessionInput, SessionStatus, SessionUpdate};
 use crate::testing::harness::{assert_not_found, assert_refused, assert_version_mismatch, Harness};
 
 /// Every allowed transition: create (scheduled, or live with "Mark as Live"), start from

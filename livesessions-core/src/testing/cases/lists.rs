@@ -1,12 +1,13 @@
 //! Lists: status filters, search, order and cursor pagination.
 
-use crate::session::SessionInput;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{Cursor, ListQuery, LiveSession, NewSession, SessionStatus, StatusFilter};
+use crate::session::{
+    Cursor, ListQuery, LiveSession, NewSession, SessionInput, SessionStatus, StatusFilter,
+};
 use crate::testing::harness::Harness;
 
 fn query(search: &str, status: StatusFilter, limit: u32, after: Option<Cursor>) -> ListQuery {

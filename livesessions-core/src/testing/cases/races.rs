@@ -20,7 +20,6 @@
 //! - credited seconds never decrease;
 //! - the session's participant count equals its participant records.
 
-use crate::Presence;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +34,7 @@ use crate::service::LiveSessions;
 use crate::testing::harness::{scaled, Harness, T};
 use crate::testing::invariants::check_watch_time;
 use crate::values::{Email, UserName};
-use crate::Actor;
+use crate::{Actor, Presence};
 
 /// Seeds run by default; each drives its own session. A scaled-down run (a slow test server)
 /// runs the first of them only, with every round and operation.

@@ -1,6 +1,5 @@
 //! Sessions: storing, reading back, changing and deleting.
 
-use crate::session::SessionInput;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -9,7 +8,7 @@ use crate::analytics::{AttendanceSort, SortOrder};
 use crate::error::{Conflict, Error};
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{LiveSession, NewSession, SessionStatus, SessionUpdate};
+use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus, SessionUpdate};
 use crate::testing::harness::{assert_not_found, assert_version_mismatch, rfc3339, Harness};
 use crate::values::{ImageKind, Thumbnail, ThumbnailKey, TimeZone};
 
@@ -56,16 +55,12 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
         "an ended session with a thumbnail link and a time zone must read back unchanged"
     );
 
-    let fields = NewSession {
-        fields: SessionInput {
-            title: Some(format!("{} Custom stream", h.tag)),
-            instructor: Some("J".into()),
-            video_url: Some("https://stream.example.com/live/index.m3u8?token=a%2Fb".into()),
-            start_time: Some("2031-03-04T05:06:07.000001-08:00".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    let fields = NewSession::new(
+        format!("{} Custom stream", h.tag),
+        "J",
+        "https://stream.example.com/live/index.m3u8?token=a%2Fb",
+        "2031-03-04T05:06:07.000001-08:00",
+    )
     .validate()
     .expect("valid fields");
     let mut live = LiveSession::new(fields, micros(2, 0));
