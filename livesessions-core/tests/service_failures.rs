@@ -542,7 +542,7 @@ async fn authorization_is_checked_before_any_store_call() {
         service.participation(None, &user.user_id, 10).await,
         Err(Error::Unauthenticated)
     ));
-    // The seed's page sends a userId in the join body: another user's id is refused.
+    // The original app's page sends a userId in the join body: another user's id is refused.
     let impersonation = JoinInput {
         user_id: Some("someone-else".into()),
         user_name: Some("Someone Else".into()),

@@ -1,4 +1,4 @@
-//! Every route in process, the seed's request shapes, and every error status the API answers
+//! Every route in process, the original app's request shapes, and every error status the API answers
 //! (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503) as problem+json.
 
 mod common;

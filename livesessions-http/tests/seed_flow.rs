@@ -1,4 +1,4 @@
-//! The HTTP adapter on a real store: the seed's flow end to end, on SQLite and on MongoDB,
+//! The HTTP adapter on a real store: the original app's flow end to end, on SQLite and on MongoDB,
 //! through the same code.
 //!
 //! The MongoDB run needs `LIVESESSIONS_TEST_MONGODB_URI` (`scripts/secantus.sh start` prints
@@ -27,7 +27,7 @@ async fn seed_flow_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(livesessions_test_mongodb),
-    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the seed flow on MongoDB (scripts/secantus.sh start prints one)"
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the original app's flow on MongoDB (scripts/secantus.sh start prints one)"
 )]
 async fn seed_flow_on_mongodb() {
     let uri = std::env::var("LIVESESSIONS_TEST_MONGODB_URI")

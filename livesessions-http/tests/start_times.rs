@@ -1,4 +1,4 @@
-//! Start times as the seed's page sends them: from a `datetime-local` input, without an offset.
+//! Start times as the original app's page sends them: from a `datetime-local` input, without an offset.
 //! They are read in the session's `timezone`, else in the service's default zone; a time the
 //! zone skips (a daylight-saving gap) is a 422 naming `startTime`.
 

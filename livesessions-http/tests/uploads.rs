@@ -12,7 +12,7 @@ use common::*;
 use livesessions_http::HttpSettings;
 use serde_json::Value;
 
-/// Sends the seed's create form with one thumbnail part and returns the reply.
+/// Sends the original app's create form with one thumbnail part and returns the reply.
 async fn upload(app: &TestApp, file_name: &str, content_type: &str, bytes: &[u8]) -> Reply {
     let mut parts = seed_form("false");
     parts.push(thumbnail(file_name, content_type, bytes));

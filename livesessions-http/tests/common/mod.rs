@@ -440,7 +440,7 @@ pub async fn send_multipart(
     .await
 }
 
-/// The seed's form fields for a new session.
+/// The original app's form fields for a new session.
 pub fn seed_form<'a>(is_live: &'a str) -> Vec<Part<'a>> {
     vec![
         Part::Text("title", "Web Development 101"),
