@@ -3,7 +3,7 @@
 use std::fmt;
 
 pub use crate::field_error::FieldError;
-use crate::session::{SessionAction, SessionStatus};
+use crate::session::status::{SessionAction, SessionStatus};
 
 /// A boxed error that keeps the cause of a storage failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

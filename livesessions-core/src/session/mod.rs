@@ -4,7 +4,7 @@
 mod fields;
 mod input;
 mod listing;
-mod status;
+pub(crate) mod status;
 
 use chrono::{DateTime, Utc};
 
