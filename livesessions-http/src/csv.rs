@@ -86,29 +86,36 @@ pub(crate) fn push_participant(out: &mut String, p: &ParticipantJson) {
 mod tests {
     use super::*;
 
-    fn cell(value: &str) -> String {
-        let mut out = String::new();
-        push_cell(&mut out, value);
-        out
+    /// Checks each `(value, cell)`: `value` is written as `cell`.
+    fn assert_cells(cases: &[(&str, &str)]) {
+        for (value, expected) in cases {
+            let mut out = String::new();
+            push_cell(&mut out, value);
+            assert_eq!(out, *expected, "{value:?}");
+        }
     }
 
     #[test]
     fn quoting() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("Khan, Sarah"), "\"Khan, Sarah\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("two\nlines"), "\"two\nlines\"");
-        assert_eq!(cell("cr\rhere"), "\"cr\rhere\"");
-        assert_eq!(cell(""), "");
+        assert_cells(&[
+            ("plain", "plain"),
+            ("Khan, Sarah", "\"Khan, Sarah\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("two\nlines", "\"two\nlines\""),
+            ("cr\rhere", "\"cr\rhere\""),
+            ("", ""),
+        ]);
     }
 
     #[test]
     fn formulas_are_neutralised() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("+1"), "'+1");
-        assert_eq!(cell("-2"), "'-2");
-        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(cell("a=b"), "a=b");
+        assert_cells(&[
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("a=b", "a=b"),
+        ]);
     }
 
     #[test]

@@ -129,23 +129,20 @@ impl ApiError {
 
     /// `401` with `WWW-Authenticate: Bearer`: no identity where one is needed.
     pub fn unauthenticated() -> Self {
-        let mut e = Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "sign in: this request needs a bearer token",
-        );
-        e.www_authenticate = Some("Bearer");
-        e
+        let detail = "sign in: this request needs a bearer token";
+        Self::unauthorized("unauthenticated", detail, "Bearer")
     }
 
     /// `401` with `WWW-Authenticate: Bearer error="invalid_token"`: the token was refused.
     pub fn invalid_token() -> Self {
-        let mut e = Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the bearer token is invalid or expired",
-        );
-        e.www_authenticate = Some("Bearer error=\"invalid_token\"");
+        let detail = "the bearer token is invalid or expired";
+        Self::unauthorized("invalid_token", detail, "Bearer error=\"invalid_token\"")
+    }
+
+    /// `401` with the `WWW-Authenticate` challenge `challenge`.
+    fn unauthorized(code: &str, detail: &str, challenge: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, code, detail);
+        e.www_authenticate = Some(challenge);
         e
     }
 
@@ -204,22 +201,18 @@ impl ApiError {
 
     /// [`ApiError::unavailable`] with the router's configured `Retry-After`.
     pub(crate) fn unavailable_now() -> Self {
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the service is temporarily unavailable; retry later",
-        );
-        e.retry_after = Some(RetryAfter::Configured);
-        e
+        let detail = "the service is temporarily unavailable; retry later";
+        Self::unavailable_for_now("unavailable", detail)
     }
 
     /// [`ApiError::timeout`] with the router's configured `Retry-After`.
     pub(crate) fn timed_out() -> Self {
-        let mut e = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long; retry later",
-        );
+        Self::unavailable_for_now("timeout", "the request took too long; retry later")
+    }
+
+    /// `503` with the router's configured `Retry-After`.
+    fn unavailable_for_now(code: &str, detail: &str) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail);
         e.retry_after = Some(RetryAfter::Configured);
         e
     }

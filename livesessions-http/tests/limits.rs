@@ -16,6 +16,13 @@ const ROUNDS: usize = 60;
 /// Real time between two rounds of heartbeats (see the test's comment).
 const ROUND_PACE: Duration = Duration::from_millis(350);
 
+/// An app with `settings` and the test tokens' authenticator, served on a socket; with its base URL.
+async fn served(settings: HttpSettings) -> (TestApp, String) {
+    let app = app_with(settings, hs_auth());
+    let base = serve(app.router.clone()).await;
+    (app, base)
+}
+
 /// A class of 200 behind one school address joins at once and sends its heartbeats for 30
 /// minutes, with the default limits: no request is refused and everyone is credited exactly.
 ///
@@ -28,8 +35,7 @@ const ROUND_PACE: Duration = Duration::from_millis(350);
 /// compressing 30 minutes into a few seconds would exceed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_a_429() {
-    let app = app_with(HttpSettings::default(), hs_auth());
-    let base = serve(app.router.clone()).await;
+    let (app, base) = served(HttpSettings::default()).await;
     let school = client_from("127.0.0.2");
 
     let created = school
@@ -133,8 +139,7 @@ async fn a_class_behind_one_address_joins_and_heartbeats_for_30_minutes_without_
 /// same address is not affected.
 #[tokio::test]
 async fn one_user_hammering_gets_429_without_touching_classmates() {
-    let app = app_with(HttpSettings::default(), hs_auth());
-    let base = serve(app.router.clone()).await;
+    let (app, base) = served(HttpSettings::default()).await;
     let school = client_from("127.0.0.3");
     let id = create(
         &app.router,
@@ -197,21 +202,14 @@ async fn one_user_hammering_gets_429_without_touching_classmates() {
 /// a forged token per request does not buy a fresh bucket.
 #[tokio::test]
 async fn anonymous_and_forged_token_reads_are_limited_per_address() {
-    let app = app_with(HttpSettings::default(), hs_auth());
-    let base = serve(app.router.clone()).await;
+    let (_app, base) = served(HttpSettings::default()).await;
     let crowd = client_from("127.0.0.4");
     let elsewhere = client_from("127.0.0.5");
 
     // 300 anonymous reads at once: the default bucket takes 120 at once, then 20 per second.
     let statuses =
         statuses_at_once((0..300).map(|_| crowd.get(format!("{base}/api/live-sessions")))).await;
-    let counts = tally(&statuses);
-    assert_eq!(
-        counts.keys().copied().collect::<Vec<_>>(),
-        [200, 429],
-        "{counts:?}"
-    );
-    assert!(counts[&429] >= 100, "{counts:?}");
+    assert_burst_refused(&statuses, 200);
 
     // Right after, 60 requests at once from the same address, each with a different token that
     // does not verify (tampered, or signed with another secret). Buckets of their own would let
@@ -271,8 +269,7 @@ async fn anonymous_and_forged_token_reads_are_limited_per_address() {
 /// refusals are charged to the address.
 #[tokio::test]
 async fn forged_tokens_drain_the_address_bucket() {
-    let app = app_with(HttpSettings::default(), hs_auth());
-    let base = serve(app.router.clone()).await;
+    let (_app, base) = served(HttpSettings::default()).await;
     let attacker = client_from("127.0.0.6");
     let statuses = statuses_at_once((0..300).map(|i| {
         attacker
@@ -280,10 +277,15 @@ async fn forged_tokens_drain_the_address_bucket() {
             .bearer_auth(format!("{}{i}", user_token("mallory")))
     }))
     .await;
-    let counts = tally(&statuses);
+    assert_burst_refused(&statuses, 401);
+}
+
+/// Checks the answers to a burst: `status` until the bucket ran dry, then at least 100 `429`s.
+fn assert_burst_refused(statuses: &[u16], status: u16) {
+    let counts = tally(statuses);
     assert_eq!(
         counts.keys().copied().collect::<Vec<_>>(),
-        [401, 429],
+        [status, 429],
         "{counts:?}"
     );
     assert!(counts[&429] >= 100, "{counts:?}");
@@ -316,8 +318,7 @@ async fn event_streams_are_capped_per_user_and_per_anonymous_address() {
     settings.rate_limits.reads.enabled = false;
     let defaults = settings.rate_limits.event_streams.clone();
     assert_eq!((defaults.per_user, defaults.per_ip), (8, 256));
-    let app = app_with(settings, hs_auth());
-    let base = serve(app.router.clone()).await;
+    let (_app, base) = served(settings).await;
     let school = client_from("127.0.0.7");
     let (alice, bob) = (user_token("alice"), user_token("bob"));
 

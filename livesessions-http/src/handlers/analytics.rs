@@ -13,7 +13,7 @@ use livesessions_core::{
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{require_admin, require_user, session_id, ApiResult};
+use super::{require_admin, require_user, ApiResult, SessionPath};
 use crate::csv;
 use crate::extract::{Caller, Params};
 use crate::json::{AttendanceJson, OverviewJson, ParticipantJson, ParticipationJson, ReportJson};
@@ -102,11 +102,10 @@ fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<bool> {
 pub(crate) async fn participants(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
     headers: HeaderMap,
     Params(params): Params<AttendanceParams>,
+    SessionPath(id): SessionPath,
 ) -> ApiResult<Response> {
-    let id = session_id(&id)?;
     let mut errors = Vec::new();
     let sort = parsed_or_default::<AttendanceSort>(params.sort.as_deref(), &mut errors)?;
     let order = parsed_or_default::<SortOrder>(params.order.as_deref(), &mut errors)?;
@@ -199,10 +198,9 @@ pub(crate) struct ReportParams {
 pub(crate) async fn session_report(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
     Params(params): Params<ReportParams>,
+    SessionPath(id): SessionPath,
 ) -> ApiResult<Json<ReportJson>> {
-    let id = session_id(&id)?;
     let threshold = params.threshold.map(|t| u8::try_from(t).unwrap_or(u8::MAX));
     let report = state
         .service()

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use livesessions_core::JoinInput;
 
-use super::{require_user, session_id, ApiResult};
+use super::{admin_json, require_user, session_id, ApiResult};
 use crate::extract::{Caller, JsonBody};
 use crate::json::{JoinRequestJson, JoinResponse, ParticipantJson};
 use crate::state::AppState;
@@ -28,11 +28,10 @@ pub(crate) async fn join(
         email: body.email,
     };
     let outcome = state.service().join(caller.actor(), input).await?;
-    let now = state.service().now();
     let video = &outcome.session.fields.video_url;
     Ok(Json(JoinResponse {
         participant: ParticipantJson::new(&outcome.participant),
-        session: state.presenter().admin_session(&outcome.session, None, now),
+        session: admin_json(&state, &outcome.session, None),
         video_url: video.as_str().to_owned(),
         embed_url: video.embed_url().map(str::to_owned),
     }))

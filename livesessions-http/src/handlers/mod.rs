@@ -8,10 +8,15 @@ pub(crate) mod meta;
 pub(crate) mod sessions;
 pub(crate) mod thumbnails;
 
-use livesessions_core::{Actor, Error, SessionId};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use livesessions_core::{Actor, Error, LiveSession, SessionId};
 
 use crate::extract::Caller;
+use crate::json::SessionJson;
 use crate::problem::ApiError;
+use crate::state::AppState;
 
 pub use events::EventJson;
 pub use meta::Health;
@@ -22,6 +27,29 @@ type ApiResult<T> = Result<T, ApiError>;
 fn session_id(text: &str) -> ApiResult<SessionId> {
     SessionId::parse_field(text, "id")
         .map_err(|_| ApiError::not_found(format!("session {text} not found")))
+}
+
+/// The session id of a route's `{id}`, parsed as [`session_id`] does (`404` when it is not a
+/// UUID). Handlers take it where they would parse the id first.
+pub(crate) struct SessionPath(pub(crate) SessionId);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        session_id(&id)
+            .map(SessionPath)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+/// A session as admins see it, at the service's current time.
+fn admin_json(state: &AppState, session: &LiveSession, watching: Option<u64>) -> SessionJson {
+    let now = state.service().now();
+    state.presenter().admin_session(session, watching, now)
 }
 
 /// Refuses non-admins before a body is read; the service checks again.

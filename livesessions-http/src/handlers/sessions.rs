@@ -9,7 +9,7 @@ use livesessions_core::ListQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{require_admin, session_id, ApiResult};
+use super::{admin_json, require_admin, session_id, ApiResult, SessionPath};
 use crate::extract::{Caller, Params};
 use crate::json::SessionJson;
 use crate::session_input::{
@@ -108,12 +108,9 @@ pub(crate) async fn list_sessions(
 pub(crate) async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> ApiResult<Json<SessionJson>> {
-    let view = state
-        .service()
-        .get(caller.actor(), session_id(&id)?)
-        .await?;
+    let view = state.service().get(caller.actor(), id).await?;
     Ok(Json(state.presenter().view(&view, state.service().now())))
 }
 
@@ -141,9 +138,8 @@ pub(crate) async fn create_session(
         .service()
         .create(caller.actor(), input, upload)
         .await?;
-    let now = state.service().now();
     let location = state.presenter().session_path(session.id);
-    let body = state.presenter().admin_session(&session, Some(0), now);
+    let body = admin_json(&state, &session, Some(0));
     let response = (StatusCode::CREATED, Json(body)).into_response();
     Ok(with_header(response, header::LOCATION, &location))
 }
@@ -174,8 +170,7 @@ pub(crate) async fn update_session(
         .service()
         .update(caller.actor(), id, update, upload)
         .await?;
-    let now = state.service().now();
-    Ok(Json(state.presenter().admin_session(&session, None, now)))
+    Ok(Json(admin_json(&state, &session, None)))
 }
 
 /// Delete a session, its attendance and its uploaded thumbnail.
@@ -188,12 +183,9 @@ pub(crate) async fn update_session(
 pub(crate) async fn delete_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> ApiResult<StatusCode> {
-    state
-        .service()
-        .delete(caller.actor(), session_id(&id)?)
-        .await?;
+    state.service().delete(caller.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -207,12 +199,8 @@ pub(crate) async fn delete_session(
 pub(crate) async fn cancel_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> ApiResult<Json<SessionJson>> {
-    let session = state
-        .service()
-        .cancel(caller.actor(), session_id(&id)?)
-        .await?;
-    let now = state.service().now();
-    Ok(Json(state.presenter().admin_session(&session, None, now)))
+    let session = state.service().cancel(caller.actor(), id).await?;
+    Ok(Json(admin_json(&state, &session, None)))
 }
