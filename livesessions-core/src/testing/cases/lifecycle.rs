@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::ids::SessionId;
 use crate::ports::Store;
 use crate::session::{SessionAction, SessionInput, SessionStatus, SessionUpdate};
+use crate::testing::harness::Act::{Beat, Join};
 use crate::testing::harness::{assert_not_found, assert_refused, assert_version_mismatch, Harness};
 
 /// Every allowed transition: create (scheduled, or live with "Mark as Live"), start from
@@ -133,13 +134,7 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
     let student = h.user("student");
 
     // Each session, its status and the actions refused in it.
-    let scheduled = h.create("scheduled", 0).await;
-    let live = h.create_live("live").await;
-    let ended = h.create_live("ended").await;
-    h.set(30);
-    let ended = h.end(ended.id).await;
-    let cancelled = h.create("cancelled", 0).await;
-    let cancelled = h.cancel(cancelled.id).await;
+    let [scheduled, live, ended, cancelled] = h.one_of_each().await;
     for (session, status, refused) in [
         (
             &scheduled,
@@ -234,9 +229,7 @@ pub async fn end_session_port_checks_the_version_first(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("end port").await;
     let ahmed = h.user("ahmed");
-    h.join(&ahmed, session.id).await;
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
+    h.play(&[(&ahmed, session.id, &[Join(0), Beat(60)])]).await;
 
     let live = h.session(session.id).await;
     let mut ended = live.clone();
