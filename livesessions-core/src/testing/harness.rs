@@ -170,7 +170,7 @@ impl Harness {
 
     /// Creates a scheduled session from the request [`Harness::new_session`] makes, its fields
     /// first changed by `change`.
-    pub async fn create_changed(
+    pub async fn create_with(
         &self,
         title: &str,
         start: i64,
@@ -190,8 +190,15 @@ impl Harness {
             .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
     }
 
-    /// Changes a session through the service as the admin of this case, without an upload.
-    pub async fn try_update(&self, id: SessionId, update: SessionUpdate) -> Result<LiveSession> {
+    /// Changes a session through the service as the admin of this case, without an upload: the
+    /// update is the empty one as `change` changes it.
+    pub async fn try_update(
+        &self,
+        id: SessionId,
+        change: impl FnOnce(&mut SessionUpdate),
+    ) -> Result<LiveSession> {
+        let mut update = SessionUpdate::default();
+        change(&mut update);
         self.service
             .update(Some(&self.admin), id, update, None)
             .await
@@ -255,6 +262,17 @@ impl Harness {
             SessionAction::Cancel => self.service.cancel(Some(&self.admin), id).await,
             SessionAction::Join => self.try_join(who, id).await.map(|o| o.session),
         }
+    }
+
+    /// Does `action` again as the admin (a start while live, an end while ended) and asserts that
+    /// it changes nothing: the answer and the stored session are still `session`.
+    pub async fn assert_again_unchanged(&self, action: SessionAction, session: &LiveSession) {
+        let again = self
+            .try_act(action, &self.admin, session.id)
+            .await
+            .unwrap_or_else(|e| panic!("{action} again failed: {e}"));
+        assert_eq!(&again, session, "{action} again changes nothing");
+        assert_eq!(&self.session(session.id).await, session);
     }
 
     /// `who` joins a session through the service.

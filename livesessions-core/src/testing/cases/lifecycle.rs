@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{SessionAction, SessionInput, SessionStatus, SessionUpdate};
+use crate::session::{SessionAction, SessionStatus};
 use crate::testing::harness::Act::{Beat, Join};
 use crate::testing::harness::{assert_not_found, assert_refused, assert_version_mismatch, Harness};
 
@@ -33,9 +33,8 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, started);
 
     h.set(20);
-    let again = h.start(created.id).await;
-    assert_eq!(again, started, "starting a live session changes nothing");
-    assert_eq!(h.session(created.id).await, started);
+    h.assert_again_unchanged(SessionAction::Start, &started)
+        .await;
 
     h.set(70);
     let ended = h.end(created.id).await;
@@ -48,20 +47,12 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, ended);
 
     h.set(80);
-    let again = h.end(created.id).await;
-    assert_eq!(again, ended, "ending an ended session changes nothing");
-    assert_eq!(h.session(created.id).await, ended);
+    h.assert_again_unchanged(SessionAction::End, &ended).await;
 
     // A restart through `isLive: true` in an update.
     h.set(100);
     let restarted = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                is_live: Some(true),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| update.is_live = Some(true))
         .await
         .expect("restart with isLive: true");
     assert_eq!(restarted.status, SessionStatus::Live);
@@ -78,17 +69,10 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     // `isLive: false` together with a field change: one new version.
     h.set(130);
     let ended = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(format!("{} lifecycle (recording)", h.tag)),
-                    ..Default::default()
-                },
-                is_live: Some(false),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(format!("{} lifecycle (recording)", h.tag));
+            update.is_live = Some(false);
+        })
         .await
         .expect("end with isLive: false");
     assert_eq!(ended.status, SessionStatus::Ended);
@@ -169,14 +153,8 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
     }
     // A start through `isLive: true` in an update is refused as a start.
     assert_refused(
-        h.try_update(
-            cancelled.id,
-            SessionUpdate {
-                is_live: Some(true),
-                ..Default::default()
-            },
-        )
-        .await,
+        h.try_update(cancelled.id, |update| update.is_live = Some(true))
+            .await,
         SessionStatus::Cancelled,
         SessionAction::Start,
     );
@@ -200,17 +178,10 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
 
     // A refused field change together with a refused transition changes nothing either.
     let refused = h
-        .try_update(
-            scheduled.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("renamed".into()),
-                    ..Default::default()
-                },
-                is_live: Some(false),
-                ..Default::default()
-            },
-        )
+        .try_update(scheduled.id, |update| {
+            update.fields.title = Some("renamed".into());
+            update.is_live = Some(false);
+        })
         .await;
     assert_refused(refused, SessionStatus::Scheduled, SessionAction::End);
     assert_eq!(h.session(scheduled.id).await, scheduled);

@@ -8,7 +8,7 @@ use crate::analytics::{AttendanceSort, SortOrder};
 use crate::error::{Conflict, Error};
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus, SessionUpdate};
+use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus};
 use crate::testing::harness::Act::{Join, Leave};
 use crate::testing::harness::{assert_not_found, assert_version_mismatch, rfc3339, Harness};
 use crate::values::{ImageKind, Thumbnail, ThumbnailKey, TimeZone};
@@ -92,7 +92,7 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     // Through the service, with the clock at a microsecond fraction.
     h.clock.set(micros(7, 777_777));
     let created = h
-        .create_changed("scheduled", 86_400, |fields| {
+        .create_with("scheduled", 86_400, |fields| {
             fields.timezone = Some("America/New_York".into());
             fields.thumbnail_url = Some("https://cdn.example.com/thumb.jpg".into());
             fields.description = Some("A description".into());
@@ -207,7 +207,7 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
 pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let created = h
-        .create_changed("partial", 0, |fields| {
+        .create_with("partial", 0, |fields| {
             fields.description = Some("Before".into());
             fields.thumbnail_url = Some("https://cdn.example.com/a.png".into());
             fields.timezone = Some("Asia/Karachi".into());
@@ -216,16 +216,9 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     h.set(10);
     let renamed = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(format!("{} renamed", h.tag)),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(format!("{} renamed", h.tag))
+        })
         .await
         .expect("update the title");
     let mut expected = created.clone();
@@ -241,21 +234,14 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     h.set(20);
     let changed = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    description: Some("After\nwith two lines".into()),
-                    instructor: Some("John Doe".into()),
-                    video_url: Some("https://youtu.be/abc123".into()),
-                    start_time: Some("2031-05-06T07:08:09.5+02:00".into()),
-                    timezone: Some("Europe/Berlin".into()),
-                    ..Default::default()
-                },
-                expected_version: Some(2),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.description = Some("After\nwith two lines".into());
+            update.fields.instructor = Some("John Doe".into());
+            update.fields.video_url = Some("https://youtu.be/abc123".into());
+            update.fields.start_time = Some("2031-05-06T07:08:09.5+02:00".into());
+            update.fields.timezone = Some("Europe/Berlin".into());
+            update.expected_version = Some(2);
+        })
         .await
         .expect("update several fields");
     assert_eq!(changed.fields.description.as_str(), "After\nwith two lines");
@@ -280,17 +266,10 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, changed);
 
     let cleared = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    thumbnail_url: Some(String::new()),
-                    timezone: Some(" ".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.thumbnail_url = Some(String::new());
+            update.fields.timezone = Some(" ".into());
+        })
         .await
         .expect("clear the thumbnail and the zone");
     assert_eq!(cleared.fields.thumbnail, None);
@@ -300,32 +279,18 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     // A stale expected version is a conflict and changes nothing.
     let refused = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("never".into()),
-                    ..Default::default()
-                },
-                expected_version: Some(3),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some("never".into());
+            update.expected_version = Some(3);
+        })
         .await;
     assert_version_mismatch(refused);
     // Invalid fields are all reported and change nothing.
     match h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(" ".into()),
-                    video_url: Some("javascript:alert(1)".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(" ".into());
+            update.fields.video_url = Some("javascript:alert(1)".into());
+        })
         .await
     {
         Err(Error::Validation(errors)) => assert_eq!(errors.len(), 2, "{errors:?}"),
@@ -333,23 +298,16 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     }
     // An empty update changes nothing, not even the version.
     let unchanged = h
-        .try_update(created.id, SessionUpdate::default())
+        .try_update(created.id, |_| {})
         .await
         .expect("an empty update");
     assert_eq!(unchanged, cleared);
     assert_eq!(h.session(created.id).await, cleared);
 
     assert_not_found(
-        h.try_update(
-            SessionId::new(),
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("x".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        h.try_update(SessionId::new(), |update| {
+            update.fields.title = Some("x".into())
+        })
         .await,
     );
 }
