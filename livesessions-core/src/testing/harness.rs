@@ -185,9 +185,7 @@ impl Harness {
 
     /// Creates a scheduled session.
     pub async fn create(&self, title: &str, start: i64) -> LiveSession {
-        self.try_create(self.new_session(title, start))
-            .await
-            .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
+        self.create_with(title, start, |_| {}).await
     }
 
     /// Changes a session through the service as the admin of this case, without an upload: the
