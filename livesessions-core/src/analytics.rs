@@ -86,17 +86,35 @@ impl std::str::FromStr for AttendanceSort {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "joinTime" | "join_time" => Ok(AttendanceSort::JoinTime),
-            "watchTime" | "watch_time" => Ok(AttendanceSort::WatchTime),
-            "name" | "userName" => Ok(AttendanceSort::Name),
-            _ => Err(Error::invalid(
+        let spellings: &[(Self, &[&str])] = &[
+            (Self::JoinTime, &["joinTime", "join_time"]),
+            (Self::WatchTime, &["watchTime", "watch_time"]),
+            (Self::Name, &["name", "userName"]),
+        ];
+        choose(
+            s,
+            spellings,
+            (
                 "sort",
                 "unknown_sort",
                 "must be one of joinTime, watchTime, name",
-            )),
-        }
+            ),
+        )
     }
+}
+
+/// The value one of whose `spellings` is `text`; else a validation error of the query
+/// parameter described as `(field, code, message)`.
+fn choose<T: Copy>(
+    text: &str,
+    spellings: &[(T, &[&str])],
+    (field, code, message): (&str, &'static str, &str),
+) -> Result<T> {
+    spellings
+        .iter()
+        .find(|(_, names)| names.contains(&text))
+        .map(|&(value, _)| value)
+        .ok_or_else(|| Error::invalid(field, code, message))
 }
 
 /// Sort direction.
@@ -113,15 +131,12 @@ impl std::str::FromStr for SortOrder {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "asc" => Ok(SortOrder::Asc),
-            "desc" => Ok(SortOrder::Desc),
-            _ => Err(Error::invalid(
-                "order",
-                "unknown_order",
-                "must be asc or desc",
-            )),
-        }
+        let spellings: &[(Self, &[&str])] = &[(Self::Asc, &["asc"]), (Self::Desc, &["desc"])];
+        choose(
+            s,
+            spellings,
+            ("order", "unknown_order", "must be asc or desc"),
+        )
     }
 }
 
@@ -183,15 +198,15 @@ impl std::str::FromStr for PopularBy {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "participants" => Ok(PopularBy::Participants),
-            "watchTime" | "watch_time" => Ok(PopularBy::WatchTime),
-            _ => Err(Error::invalid(
-                "by",
-                "unknown_measure",
-                "must be participants or watchTime",
-            )),
-        }
+        let spellings: &[(Self, &[&str])] = &[
+            (Self::Participants, &["participants"]),
+            (Self::WatchTime, &["watchTime", "watch_time"]),
+        ];
+        choose(
+            s,
+            spellings,
+            ("by", "unknown_measure", "must be participants or watchTime"),
+        )
     }
 }
 

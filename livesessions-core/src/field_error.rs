@@ -23,6 +23,31 @@ impl FieldError {
         }
     }
 
+    /// `required`: the field is empty (or blank, where it is trimmed).
+    pub(crate) fn required(field: impl Into<String>) -> Self {
+        Self::new(field, "required", "must not be empty")
+    }
+
+    /// `too_long`: the field has more than `max` characters.
+    pub(crate) fn too_long(field: impl Into<String>, max: usize) -> Self {
+        Self::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        )
+    }
+
+    /// Checks that `text` is neither empty nor longer than `max` characters.
+    pub(crate) fn check_length(text: &str, field: &str, max: usize) -> Result<(), Self> {
+        if text.is_empty() {
+            return Err(Self::required(field));
+        }
+        if text.chars().count() > max {
+            return Err(Self::too_long(field, max));
+        }
+        Ok(())
+    }
+
     /// Returns a copy of this error attributed to another field name.
     pub fn for_field(mut self, field: impl Into<String>) -> Self {
         self.field = field.into();

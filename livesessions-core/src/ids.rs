@@ -71,16 +71,7 @@ impl UserId {
 
     /// Validates a user id, reporting errors against `field`.
     pub fn parse_field(text: &str, field: &str) -> Result<Self, FieldError> {
-        if text.is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty"));
-        }
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
+        FieldError::check_length(text, field, Self::MAX_CHARS)?;
         if text.chars().any(char::is_control) {
             return Err(FieldError::new(
                 field,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use livesessions_core::{
     Actor, Error, LiveSession, LiveSessions, MemoryStore, NewSession, Result, ServiceSettings,
-    SessionId, SessionInput, SessionUpdate, TimeZone, UserId,
+    SessionId, SessionUpdate, TimeZone, UserId,
 };
 
 fn service(default_zone: &str) -> LiveSessions {
@@ -26,6 +26,14 @@ fn new_session(start: &str, timezone: Option<&str>) -> NewSession {
     let mut session = NewSession::new("Rust", "Ferris", "https://youtu.be/abc", start);
     session.fields.timezone = timezone.map(Into::into);
     session
+}
+
+/// An update moving the start to `start` in `timezone`.
+fn reschedule(start: &str, timezone: Option<&str>) -> SessionUpdate {
+    let mut update = SessionUpdate::default();
+    update.fields.start_time = Some(start.into());
+    update.fields.timezone = timezone.map(Into::into);
+    update
 }
 
 /// Creates, as an admin, a session starting at `start` in `timezone`.
@@ -114,14 +122,6 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
     let s = create(&service, "2025-01-15T10:00:00Z", Some("Asia/Karachi"))
         .await
         .unwrap();
-    let reschedule = |start: &str, timezone: Option<&str>| SessionUpdate {
-        fields: SessionInput {
-            start_time: Some(start.into()),
-            timezone: timezone.map(Into::into),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     // The stored zone.
     let s = update(&service, s.id, reschedule("2025-02-01T09:00", None))
         .await
@@ -138,13 +138,8 @@ async fn update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the
     assert_eq!(s.fields.start_time, utc("2025-02-01T08:00:00Z"));
     // A time the stored zone skips changes nothing.
     let before = service.get(Some(&admin), s.id).await.unwrap().session;
-    let renamed = SessionUpdate {
-        fields: SessionInput {
-            title: Some("Renamed".into()),
-            ..reschedule("2025-03-30T02:30", None).fields
-        },
-        ..reschedule("2025-03-30T02:30", None)
-    };
+    let mut renamed = reschedule("2025-03-30T02:30", None);
+    renamed.fields.title = Some("Renamed".into());
     let error = update(&service, s.id, renamed).await.unwrap_err();
     assert_eq!(start_time_error(error), "invalid_local_time");
     assert_eq!(

@@ -226,20 +226,10 @@ mod tests {
 
     #[test]
     fn validation_reports_every_field() {
-        let err = NewSession {
-            fields: SessionInput {
-                title: Some(" ".into()),
-                instructor: Some("".into()),
-                video_url: Some("javascript:alert(1)".into()),
-                start_time: Some("2025-01-15 10:00".into()),
-                timezone: Some("Nowhere/City".into()),
-                thumbnail_url: Some("ftp://x".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err();
+        let mut new = NewSession::new(" ", "", "javascript:alert(1)", "2025-01-15 10:00");
+        new.fields.timezone = Some("Nowhere/City".into());
+        new.fields.thumbnail_url = Some("ftp://x".into());
+        let err = new.validate().unwrap_err();
         let Error::Validation(errors) = err else {
             panic!()
         };
@@ -266,17 +256,9 @@ mod tests {
     }
 
     fn new_at(start: &str, timezone: Option<&str>) -> NewSession {
-        NewSession {
-            fields: SessionInput {
-                title: Some("Rust".into()),
-                instructor: Some("Ferris".into()),
-                video_url: Some("https://youtu.be/abc".into()),
-                start_time: Some(start.into()),
-                timezone: timezone.map(Into::into),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
+        let mut new = NewSession::new("Rust", "Ferris", "https://youtu.be/abc", start);
+        new.fields.timezone = timezone.map(Into::into);
+        new
     }
 
     fn only_error(result: Result<impl fmt::Debug>) -> FieldError {
@@ -329,13 +311,11 @@ mod tests {
     #[test]
     fn an_update_reads_a_local_start_in_the_new_zone_else_the_stored_one_else_the_default() {
         let default = zone("America/New_York");
-        let update = |start: &str, timezone: Option<&str>| SessionUpdate {
-            fields: SessionInput {
-                start_time: Some(start.into()),
-                timezone: timezone.map(Into::into),
-                ..Default::default()
-            },
-            ..Default::default()
+        let update = |start: &str, timezone: Option<&str>| {
+            let mut update = SessionUpdate::default();
+            update.fields.start_time = Some(start.into());
+            update.fields.timezone = timezone.map(Into::into);
+            update
         };
         let stored = || {
             LiveSession::new(
@@ -374,15 +354,9 @@ mod tests {
         assert_eq!(s.fields.start_time, utc("2025-02-01T14:00:00Z"));
         assert_eq!(s.fields.timezone, None);
         // A gap in the update's zone is found while validating, with the other errors.
-        let Error::Validation(errors) = SessionUpdate {
-            fields: SessionInput {
-                title: Some(" ".into()),
-                ..update("2025-03-30T02:30", Some("Europe/Berlin")).fields
-            },
-            ..update("2025-03-30T02:30", Some("Europe/Berlin"))
-        }
-        .validate()
-        .unwrap_err() else {
+        let mut blank_title = update("2025-03-30T02:30", Some("Europe/Berlin"));
+        blank_title.fields.title = Some(" ".into());
+        let Error::Validation(errors) = blank_title.validate().unwrap_err() else {
             panic!()
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -391,15 +365,9 @@ mod tests {
         let mut s = stored();
         s.fields.timezone = Some(zone("Europe/Berlin"));
         let before = s.clone();
-        let patch = SessionUpdate {
-            fields: SessionInput {
-                title: Some("Renamed".into()),
-                ..update("2025-03-30T02:30", None).fields
-            },
-            ..update("2025-03-30T02:30", None)
-        }
-        .validate()
-        .unwrap();
+        let mut renamed = update("2025-03-30T02:30", None);
+        renamed.fields.title = Some("Renamed".into());
+        let patch = renamed.validate().unwrap();
         let gap = only_error(s.apply(patch, at(1), default));
         assert_eq!(
             (gap.field.as_str(), gap.code),

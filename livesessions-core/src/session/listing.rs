@@ -154,11 +154,7 @@ impl ListQuery {
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         if let Some(s) = search {
             if s.chars().count() > Self::MAX_SEARCH_CHARS {
-                errors.push(FieldError::new(
-                    "q",
-                    "too_long",
-                    format!("must be at most {} characters", Self::MAX_SEARCH_CHARS),
-                ));
+                errors.push(FieldError::too_long("q", Self::MAX_SEARCH_CHARS));
             } else if s.chars().any(char::is_control) {
                 errors.push(FieldError::new(
                     "q",

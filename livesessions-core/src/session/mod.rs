@@ -212,11 +212,14 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
     }
 
-    fn conflict(result: Result<Transition>) -> (SessionStatus, SessionAction) {
+    /// Asserts that `result` is `Conflict(InvalidTransition { status, action })`.
+    #[track_caller]
+    fn assert_refused(result: Result<Transition>, status: SessionStatus, action: SessionAction) {
         match result {
-            Err(Error::Conflict(Conflict::InvalidTransition { status, action })) => {
-                (status, action)
-            }
+            Err(Error::Conflict(Conflict::InvalidTransition {
+                status: refused_in,
+                action: refused,
+            })) => assert_eq!((refused_in, refused), (status, action)),
             other => panic!("expected a conflict, got {other:?}"),
         }
     }
@@ -226,17 +229,11 @@ mod tests {
         let mut s = LiveSession::new(fields(), at(0));
         assert_eq!(s.status, SessionStatus::Scheduled);
         assert_eq!(s.version, 1);
-        assert_eq!(
-            conflict(s.end(at(1))),
-            (SessionStatus::Scheduled, SessionAction::End)
-        );
+        assert_refused(s.end(at(1)), SessionStatus::Scheduled, SessionAction::End);
         assert_eq!(s.start(at(10)).unwrap(), Transition::Changed);
         assert_eq!(s.started_at, Some(at(10)));
         assert_eq!(s.start(at(11)).unwrap(), Transition::Unchanged);
-        assert_eq!(
-            conflict(s.cancel(at(12))),
-            (SessionStatus::Live, SessionAction::Cancel)
-        );
+        assert_refused(s.cancel(at(12)), SessionStatus::Live, SessionAction::Cancel);
         assert_eq!(s.end(at(70)).unwrap(), Transition::Changed);
         assert_eq!(s.ended_at, Some(at(70)));
         assert_eq!(s.end(at(80)).unwrap(), Transition::Unchanged);
@@ -247,24 +244,24 @@ mod tests {
         assert_eq!(s.live_duration_at(at(130)), 90);
         s.end(at(140)).unwrap();
         assert_eq!(s.live_seconds, 100);
-        assert_eq!(
-            conflict(s.cancel(at(150))),
-            (SessionStatus::Ended, SessionAction::Cancel)
+        assert_refused(
+            s.cancel(at(150)),
+            SessionStatus::Ended,
+            SessionAction::Cancel,
         );
 
         let mut c = LiveSession::new(fields(), at(0));
         assert_eq!(c.cancel(at(1)).unwrap(), Transition::Changed);
-        assert_eq!(
-            conflict(c.start(at(2))),
-            (SessionStatus::Cancelled, SessionAction::Start)
+        assert_refused(
+            c.start(at(2)),
+            SessionStatus::Cancelled,
+            SessionAction::Start,
         );
-        assert_eq!(
-            conflict(c.end(at(2))),
-            (SessionStatus::Cancelled, SessionAction::End)
-        );
-        assert_eq!(
-            conflict(c.cancel(at(2))),
-            (SessionStatus::Cancelled, SessionAction::Cancel)
+        assert_refused(c.end(at(2)), SessionStatus::Cancelled, SessionAction::End);
+        assert_refused(
+            c.cancel(at(2)),
+            SessionStatus::Cancelled,
+            SessionAction::Cancel,
         );
         assert!(c.check_joinable().is_err());
     }

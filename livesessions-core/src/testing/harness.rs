@@ -7,14 +7,16 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone as _, Utc};
 
 use crate::actor::Actor;
-use crate::analytics::{AttendancePage, AttendanceSort, SessionReport, SortOrder};
+use crate::analytics::{AttendancePage, AttendanceSort, Participation, SessionReport, SortOrder};
 use crate::attendance::Participant;
 use crate::clock::ManualClock;
 use crate::error::{Conflict, Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{JoinOutcome, Store};
 use crate::service::{JoinInput, LiveSessions, ServiceSettings};
-use crate::session::{LiveSession, NewSession, SessionAction, SessionStatus, SessionUpdate};
+use crate::session::{
+    LiveSession, NewSession, SessionAction, SessionInput, SessionStatus, SessionUpdate,
+};
 
 /// The presence timeout every case runs with (the default: 90 s).
 pub(crate) const T: i64 = 90;
@@ -49,6 +51,25 @@ pub(crate) fn scale() -> f64 {
 pub(crate) fn scaled(full: usize, step: usize) -> usize {
     let wanted = (full as f64 * scale()).ceil() as usize;
     wanted.div_ceil(step).max(1) * step
+}
+
+/// What a user does in a [`Harness::play`] timeline, and when: seconds after time zero.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Act {
+    /// Joins the session.
+    Join(i64),
+    /// Sends a heartbeat.
+    Beat(i64),
+    /// Leaves the session.
+    Leave(i64),
+}
+
+impl Act {
+    fn secs(self) -> i64 {
+        match self {
+            Act::Join(secs) | Act::Beat(secs) | Act::Leave(secs) => secs,
+        }
+    }
 }
 
 /// A service on the store under test, driven by a manual clock.
@@ -121,6 +142,11 @@ impl Harness {
             .with_email(format!("{name}@example.com"))
     }
 
+    /// `count` users of this case, the `i`-th named `name(i)`.
+    pub fn users(&self, count: usize, name: impl Fn(usize) -> String) -> Vec<Actor> {
+        (0..count).map(|i| self.user(&name(i))).collect()
+    }
+
     /// The id of the user `name` of this case: `<tag>-<name>`.
     pub fn user_id(&self, name: &str) -> UserId {
         UserId::parse(&format!("{}-{name}", self.tag)).expect("a valid user id")
@@ -142,15 +168,35 @@ impl Harness {
         self.service.create(Some(&self.admin), new, None).await
     }
 
-    /// Creates a scheduled session.
-    pub async fn create(&self, title: &str, start: i64) -> LiveSession {
-        self.try_create(self.new_session(title, start))
+    /// Creates a scheduled session from the request [`Harness::new_session`] makes, its fields
+    /// first changed by `change`.
+    pub async fn create_with(
+        &self,
+        title: &str,
+        start: i64,
+        change: impl FnOnce(&mut SessionInput),
+    ) -> LiveSession {
+        let mut new = self.new_session(title, start);
+        change(&mut new.fields);
+        self.try_create(new)
             .await
             .unwrap_or_else(|e| panic!("creating session {title:?} failed: {e}"))
     }
 
-    /// Changes a session through the service as the admin of this case, without an upload.
-    pub async fn try_update(&self, id: SessionId, update: SessionUpdate) -> Result<LiveSession> {
+    /// Creates a scheduled session.
+    pub async fn create(&self, title: &str, start: i64) -> LiveSession {
+        self.create_with(title, start, |_| {}).await
+    }
+
+    /// Changes a session through the service as the admin of this case, without an upload: the
+    /// update is the empty one as `change` changes it.
+    pub async fn try_update(
+        &self,
+        id: SessionId,
+        change: impl FnOnce(&mut SessionUpdate),
+    ) -> Result<LiveSession> {
+        let mut update = SessionUpdate::default();
+        change(&mut update);
         self.service
             .update(Some(&self.admin), id, update, None)
             .await
@@ -160,6 +206,20 @@ impl Harness {
     pub async fn create_live(&self, title: &str) -> LiveSession {
         let session = self.create(title, 0).await;
         self.start(session.id).await
+    }
+
+    /// Creates sessions in every status: (scheduled, live, ended, cancelled). The scheduled one
+    /// starts at 100, the cancelled one at 200, the others at 0; the end is at 60, where the
+    /// clock stays.
+    pub async fn one_of_each(&self) -> [LiveSession; 4] {
+        let scheduled = self.create("scheduled", 100).await;
+        let live = self.create_live("live").await;
+        let ended = self.create_live("ended").await;
+        self.set(60);
+        let ended = self.end(ended.id).await;
+        let cancelled = self.create("cancelled", 200).await;
+        let cancelled = self.cancel(cancelled.id).await;
+        [scheduled, live, ended, cancelled]
     }
 
     /// Starts a session as the admin.
@@ -200,6 +260,17 @@ impl Harness {
             SessionAction::Cancel => self.service.cancel(Some(&self.admin), id).await,
             SessionAction::Join => self.try_join(who, id).await.map(|o| o.session),
         }
+    }
+
+    /// Does `action` again as the admin (a start while live, an end while ended) and asserts that
+    /// it changes nothing: the answer and the stored session are still `session`.
+    pub async fn assert_again_unchanged(&self, action: SessionAction, session: &LiveSession) {
+        let again = self
+            .try_act(action, &self.admin, session.id)
+            .await
+            .unwrap_or_else(|e| panic!("{action} again failed: {e}"));
+        assert_eq!(&again, session, "{action} again changes nothing");
+        assert_eq!(&self.session(session.id).await, session);
     }
 
     /// `who` joins a session through the service.
@@ -246,6 +317,40 @@ impl Harness {
             .unwrap_or_else(|e| panic!("report failed: {e}"))
     }
 
+    /// Plays the presence of several users, each line `(who, session, acts)` the acts of one
+    /// user in one session: every act of every line in the order of their times (acts at the
+    /// same time in the order given), the clock set to each act's time. The clock stays at the
+    /// last act's time.
+    pub async fn play(&self, lines: &[(&Actor, SessionId, &[Act])]) {
+        let mut acts: Vec<(&Actor, SessionId, Act)> = lines
+            .iter()
+            .flat_map(|&(who, id, acts)| acts.iter().map(move |&act| (who, id, act)))
+            .collect();
+        acts.sort_by_key(|&(_, _, act)| act.secs());
+        for (who, id, act) in acts {
+            self.set(act.secs());
+            match act {
+                Act::Join(_) => {
+                    self.join(who, id).await;
+                }
+                Act::Beat(_) => {
+                    self.heartbeat(who, id).await;
+                }
+                Act::Leave(_) => {
+                    self.leave(who, id).await;
+                }
+            }
+        }
+    }
+
+    /// `who`'s participation (at most `limit` rows), asked for by `caller`.
+    pub async fn participation(&self, caller: &Actor, who: &Actor, limit: u32) -> Participation {
+        self.service
+            .participation(Some(caller), &who.user_id, limit)
+            .await
+            .unwrap_or_else(|e| panic!("participation of {} failed: {e}", who.user_id))
+    }
+
     /// The session as stored.
     pub async fn session(&self, id: SessionId) -> LiveSession {
         self.store
@@ -284,20 +389,23 @@ impl Harness {
             .await
     }
 
-    /// User ids (without the tag) of a whole attendance list in the given order.
-    pub async fn attendance_names(
+    /// A page of a session's attendance in the given order, asked for by the admin of this case.
+    pub async fn attendance(
         &self,
         id: SessionId,
         sort: AttendanceSort,
         order: SortOrder,
         offset: u64,
         limit: u32,
-    ) -> Vec<String> {
-        let page = self
-            .service
+    ) -> AttendancePage {
+        self.service
             .attendance(Some(&self.admin), id, sort, order, offset, limit)
             .await
-            .unwrap_or_else(|e| panic!("attendance failed: {e}"));
+            .unwrap_or_else(|e| panic!("attendance failed: {e}"))
+    }
+
+    /// User ids (without the tag) of the rows of an attendance page.
+    pub fn names(&self, page: &AttendancePage) -> Vec<String> {
         page.rows
             .iter()
             .map(|row| self.untag(row.participant.user_id.as_str()))

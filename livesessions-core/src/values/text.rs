@@ -54,14 +54,10 @@ fn check_text(
     let trimmed = text.trim();
     let count = trimmed.chars().count();
     if count < min {
-        return Err(FieldError::new(field, "required", "must not be empty"));
+        return Err(FieldError::required(field));
     }
     if count > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::too_long(field, max));
     }
     let allowed = |c: char| multiline && (c == '\n' || c == '\t' || c == '\r');
     if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
@@ -109,16 +105,7 @@ impl Email {
     pub fn parse(text: &str) -> Result<Self, FieldError> {
         let text = text.trim();
         let invalid = || FieldError::new("email", "invalid_email", "must be an email address");
-        if text.is_empty() {
-            return Err(FieldError::new("email", "required", "must not be empty"));
-        }
-        if text.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                "email",
-                "too_long",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
-        }
+        FieldError::check_length(text, "email", Self::MAX_CHARS)?;
         let (local, domain) = text.split_once('@').ok_or_else(invalid)?;
         let plausible = !local.is_empty()
             && local.chars().count() <= 64

@@ -12,7 +12,7 @@ use crate::field_error::FieldError;
 pub fn parse_instant(text: &str, field: &str) -> Result<DateTime<Utc>, FieldError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(FieldError::new(field, "required", "must not be empty"));
+        return Err(FieldError::required(field));
     }
     DateTime::<FixedOffset>::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -51,7 +51,7 @@ impl StartTime {
     pub fn parse(text: &str, field: &str) -> Result<Self, FieldError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(FieldError::new(field, "required", "must not be empty"));
+            return Err(FieldError::required(field));
         }
         if let Ok(t) = DateTime::<FixedOffset>::parse_from_rfc3339(text) {
             return Ok(StartTime::Instant(t.with_timezone(&Utc)));

@@ -82,16 +82,7 @@ impl serde::Serialize for VideoUrl {
 /// at most 2048 characters.
 fn parse_web_url(text: &str, field: &str) -> Result<Url, FieldError> {
     let text = text.trim();
-    if text.is_empty() {
-        return Err(FieldError::new(field, "required", "must not be empty"));
-    }
-    if text.chars().count() > VideoUrl::MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {} characters", VideoUrl::MAX_CHARS),
-        ));
-    }
+    FieldError::check_length(text, field, VideoUrl::MAX_CHARS)?;
     let url = Url::parse(text)
         .map_err(|_| FieldError::new(field, "invalid_url", "must be an absolute https URL"))?;
     let host = url.host_str().unwrap_or_default();
@@ -118,11 +109,7 @@ fn parse_web_url(text: &str, field: &str) -> Result<Url, FieldError> {
         ));
     }
     if url.as_str().len() > VideoUrl::MAX_CHARS {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {} characters", VideoUrl::MAX_CHARS),
-        ));
+        return Err(FieldError::too_long(field, VideoUrl::MAX_CHARS));
     }
     Ok(url)
 }

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::ids::SessionId;
 use crate::ports::Store;
 use crate::session::SessionStatus;
+use crate::testing::harness::Act::{Beat, Join, Leave};
 use crate::testing::harness::{assert_not_found, Harness};
 
 /// A session report as of now: participants, watching, total/average/maximum watch seconds
@@ -17,17 +18,13 @@ pub async fn session_report_numbers(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("report").await;
     let [ahmed, sara, bilal] = ["ahmed", "sara", "bilal"].map(|n| h.user(n));
-    h.join(&ahmed, session.id).await;
-    h.set(10);
-    h.join(&sara, session.id).await;
-    h.set(20);
-    h.join(&bilal, session.id).await;
-    h.set(30);
-    h.heartbeat(&ahmed, session.id).await;
-    h.set(40);
-    h.leave(&sara, session.id).await;
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
+    let s = session.id;
+    h.play(&[
+        (&ahmed, s, &[Join(0), Beat(30), Beat(60)]),
+        (&sara, s, &[Join(10), Leave(40)]),
+        (&bilal, s, &[Join(20)]),
+    ])
+    .await;
 
     // At 100: ahmed 0..100 open (cap 150) = 100; sara 10..40 = 30; bilal 20..100 open (cap 110)
     // = 80. Watching at 100: ahmed (seen 60) and bilal (seen 20), both within 90 s.
@@ -130,21 +127,15 @@ pub async fn attendance_sorts_and_pages(store: Arc<dyn Store>) {
     let bob = named("bob", "bob");
     let dave = named("dave", "Dave");
     let erin = named("erin", "ALICE");
-    h.join(&carol, session.id).await;
-    h.set(10);
-    h.join(&alice, session.id).await;
-    h.join(&bob, session.id).await;
-    h.set(20);
-    h.join(&dave, session.id).await;
-    h.set(30);
-    h.join(&erin, session.id).await;
-    h.set(40);
-    h.leave(&alice, session.id).await;
-    h.set(50);
-    h.leave(&carol, session.id).await;
-    h.leave(&dave, session.id).await;
-    h.set(60);
-    h.leave(&bob, session.id).await;
+    let s = session.id;
+    h.play(&[
+        (&carol, s, &[Join(0), Leave(50)]),
+        (&alice, s, &[Join(10), Leave(40)]),
+        (&bob, s, &[Join(10), Leave(60)]),
+        (&dave, s, &[Join(20), Leave(50)]),
+        (&erin, s, &[Join(30)]),
+    ])
+    .await;
     h.set(100);
 
     use AttendanceSort::{JoinTime, Name, WatchTime};
@@ -159,27 +150,23 @@ pub async fn attendance_sorts_and_pages(store: Arc<dyn Store>) {
     ];
     for (sort, order, expected) in expectations {
         assert_eq!(
-            h.attendance_names(session.id, sort, order, 0, 100).await,
+            h.names(&h.attendance(session.id, sort, order, 0, 100).await),
             expected,
             "sorted by {sort:?} {order:?}"
         );
         assert_eq!(
-            h.attendance_names(session.id, sort, order, 1, 3).await,
+            h.names(&h.attendance(session.id, sort, order, 1, 3).await),
             expected[1..4],
             "sorted by {sort:?} {order:?}, offset 1, limit 3"
         );
         assert_eq!(
-            h.attendance_names(session.id, sort, order, 4, 10).await,
+            h.names(&h.attendance(session.id, sort, order, 4, 10).await),
             expected[4..],
             "sorted by {sort:?} {order:?}, offset 4"
         );
     }
 
-    let page = h
-        .service
-        .attendance(Some(&h.admin), session.id, WatchTime, Desc, 0, 2)
-        .await
-        .expect("attendance");
+    let page = h.attendance(session.id, WatchTime, Desc, 0, 2).await;
     assert_eq!(page.total, 5);
     assert_eq!(page.rows.len(), 2);
     assert_eq!(
@@ -200,20 +187,12 @@ pub async fn attendance_sorts_and_pages(store: Arc<dyn Store>) {
         h.participant(&bob, session.id).await
     );
 
-    let beyond = h
-        .service
-        .attendance(Some(&h.admin), session.id, JoinTime, Asc, 5, 10)
-        .await
-        .expect("attendance past the end");
+    let beyond = h.attendance(session.id, JoinTime, Asc, 5, 10).await;
     assert!(beyond.rows.is_empty());
     assert_eq!(beyond.total, 5);
 
     let empty = h.create("nobody", 0).await;
-    let page = h
-        .service
-        .attendance(Some(&h.admin), empty.id, Name, Asc, 0, 10)
-        .await
-        .expect("attendance of an empty session");
+    let page = h.attendance(empty.id, Name, Asc, 0, 10).await;
     assert!(page.rows.is_empty());
     assert_eq!(page.total, 0);
 }
@@ -234,29 +213,17 @@ pub async fn overview_totals_and_popular_sessions(store: Arc<dyn Store>) {
         h.start(s.id).await;
     }
     let [u1, u2, u3, u4] = ["u1", "u2", "u3", "u4"].map(|n| h.user(n));
-    for who in [&u1, &u2, &u3] {
-        h.join(who, a.id).await;
-    }
-    h.join(&u1, b.id).await;
-    h.join(&u4, f.id).await;
-    h.join(&u1, d.id).await;
-    h.join(&u2, d.id).await;
-    h.join(&u1, e.id).await;
-    h.set(5);
-    h.leave(&u1, d.id).await;
-    h.leave(&u2, d.id).await;
-    h.set(7);
-    h.leave(&u1, e.id).await;
-    h.set(10);
-    h.leave(&u1, a.id).await;
-    h.set(20);
-    h.leave(&u2, a.id).await;
-    h.set(80);
-    h.heartbeat(&u1, b.id).await;
-    h.heartbeat(&u4, f.id).await;
-    h.set(100);
-    h.leave(&u1, b.id).await;
-    h.leave(&u4, f.id).await;
+    h.play(&[
+        (&u1, a.id, &[Join(0), Leave(10)]),
+        (&u2, a.id, &[Join(0), Leave(20)]),
+        (&u3, a.id, &[Join(0)]),
+        (&u1, b.id, &[Join(0), Beat(80), Leave(100)]),
+        (&u4, f.id, &[Join(0), Beat(80), Leave(100)]),
+        (&u1, d.id, &[Join(0), Leave(5)]),
+        (&u2, d.id, &[Join(0), Leave(5)]),
+        (&u1, e.id, &[Join(0), Leave(7)]),
+    ])
+    .await;
     // Credited: a 10 + 20 (u3 still present: nothing credited yet), b 100, f 100, c none.
     let (first_tie, second_tie) = if b.id < f.id {
         (b.id, f.id)
@@ -345,26 +312,16 @@ pub async fn participation_of_one_user(store: Arc<dyn Store>) {
     let p3 = h.create_live("p3").await;
     let ahmed = h.user("ahmed");
     let sara = h.user("sara");
-    h.join(&ahmed, p1.id).await;
-    h.set(10);
-    h.join(&ahmed, p2.id).await;
-    h.join(&sara, p2.id).await;
-    h.set(20);
-    h.join(&ahmed, p3.id).await;
-    h.set(30);
-    h.join(&ahmed, p1.id).await;
-    h.set(40);
-    h.leave(&ahmed, p1.id).await; // 0..40
-    h.set(50);
-    h.leave(&ahmed, p2.id).await; // 10..50
-    h.leave(&sara, p2.id).await; // 10..50
+    h.play(&[
+        (&ahmed, p1.id, &[Join(0), Join(30), Leave(40)]), // 0..40
+        (&ahmed, p2.id, &[Join(10), Leave(50)]),          // 10..50
+        (&sara, p2.id, &[Join(10), Leave(50)]),           // 10..50
+        (&ahmed, p3.id, &[Join(20)]),
+    ])
+    .await;
     h.set(60);
 
-    let history = h
-        .service
-        .participation(Some(&ahmed), &ahmed.user_id, 10)
-        .await
-        .expect("own participation");
+    let history = h.participation(&ahmed, &ahmed, 10).await;
     assert_eq!(history.user_id, ahmed.user_id);
     assert_eq!(history.sessions_joined, 3);
     assert_eq!(
@@ -384,32 +341,20 @@ pub async fn participation_of_one_user(store: Arc<dyn Store>) {
     assert_eq!(history.sessions[0].watch_seconds, 0);
     assert_eq!(history.sessions[1].watch_seconds, 40);
 
-    let limited = h
-        .service
-        .participation(Some(&h.admin), &ahmed.user_id, 2)
-        .await
-        .expect("participation with a limit");
+    let limited = h.participation(&h.admin, &ahmed, 2).await;
     assert_eq!(limited.sessions_joined, 3, "the limit applies to rows only");
     assert_eq!(limited.total_watch_seconds, 80);
     let ids: Vec<SessionId> = limited.sessions.iter().map(|r| r.session_id).collect();
     assert_eq!(ids, [p3.id, p2.id]);
 
     h.end(p2.id).await;
-    let sara_history = h
-        .service
-        .participation(Some(&h.admin), &sara.user_id, 10)
-        .await
-        .expect("participation");
+    let sara_history = h.participation(&h.admin, &sara, 10).await;
     assert_eq!(sara_history.sessions_joined, 1);
     assert_eq!(sara_history.total_watch_seconds, 40);
     assert_eq!(sara_history.sessions[0].status, SessionStatus::Ended);
 
     let nobody = h.user("nobody");
-    let empty = h
-        .service
-        .participation(Some(&nobody), &nobody.user_id, 10)
-        .await
-        .expect("participation of a user who never joined");
+    let empty = h.participation(&nobody, &nobody, 10).await;
     assert_eq!(empty.sessions_joined, 0);
     assert_eq!(empty.total_watch_seconds, 0);
     assert!(empty.sessions.is_empty());

@@ -8,6 +8,7 @@ use crate::actor::Actor;
 use crate::ids::SessionId;
 use crate::ports::Store;
 use crate::service::JoinInput;
+use crate::testing::harness::Act::{Beat, Join, Leave};
 use crate::testing::harness::{assert_not_found, assert_refused, Harness};
 use crate::{Presence, SessionAction, SessionStatus};
 
@@ -139,24 +140,13 @@ pub async fn unknown_sessions_and_participants_are_not_found(store: Arc<dyn Stor
     assert_not_found(h.service.leave(Some(&stranger), session.id).await);
     assert_not_found(h.service.heartbeat(Some(&stranger), missing).await);
     assert_not_found(h.service.leave(Some(&stranger), missing).await);
+    let presence = Presence::new(h.at(0), h.timeout());
     assert_not_found(
         h.store
-            .heartbeat(
-                session.id,
-                &stranger.user_id,
-                Presence::new(h.at(0), h.timeout()),
-            )
+            .heartbeat(session.id, &stranger.user_id, presence)
             .await,
     );
-    assert_not_found(
-        h.store
-            .leave(
-                session.id,
-                &stranger.user_id,
-                Presence::new(h.at(0), h.timeout()),
-            )
-            .await,
-    );
+    assert_not_found(h.store.leave(session.id, &stranger.user_id, presence).await);
     assert_not_found(h.service.get(None, missing).await);
     assert_eq!(
         h.store
@@ -216,9 +206,7 @@ pub async fn gaps_longer_than_the_timeout_are_capped(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("gaps").await;
     let ahmed = h.user("ahmed");
-    h.join(&ahmed, session.id).await;
-    h.set(30);
-    h.heartbeat(&ahmed, session.id).await;
+    h.play(&[(&ahmed, session.id, &[Join(0), Beat(30)])]).await;
     h.set(530);
     let p = h.heartbeat(&ahmed, session.id).await;
     assert_eq!(p.watch_seconds, 120, "0..(30 + 90)");
@@ -250,10 +238,8 @@ pub async fn stale_heartbeats_are_ignored(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("stale").await;
     let ahmed = h.user("ahmed");
-    h.set(100);
-    h.join(&ahmed, session.id).await;
-    h.set(150);
-    h.heartbeat(&ahmed, session.id).await;
+    h.play(&[(&ahmed, session.id, &[Join(100), Beat(150)])])
+        .await;
     h.set(120);
     let p = h.heartbeat(&ahmed, session.id).await;
     assert_eq!(
@@ -302,9 +288,8 @@ pub async fn several_tabs_do_not_double_credit(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("tabs").await;
     let ahmed = h.user("ahmed");
-    h.join(&ahmed, session.id).await; // tab A
-    h.set(10);
-    h.join(&ahmed, session.id).await; // tab B
+    // Tab A joins at 0, tab B at 10.
+    h.play(&[(&ahmed, session.id, &[Join(0), Join(10)])]).await;
     for t in [30, 35, 60, 65] {
         h.set(t);
         let p = h.heartbeat(&ahmed, session.id).await;
@@ -367,19 +352,14 @@ pub async fn end_credits_every_present_participant(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("the end").await;
     let [ahmed, sara, bilal, zara] = ["ahmed", "sara", "bilal", "zara"].map(|n| h.user(n));
-    h.join(&ahmed, session.id).await;
-    h.set(10);
-    h.join(&bilal, session.id).await;
-    h.set(20);
-    h.leave(&bilal, session.id).await;
-    h.set(50);
-    h.join(&sara, session.id).await;
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
-    h.set(190);
-    h.join(&zara, session.id).await;
-    h.set(195);
-    h.heartbeat(&zara, session.id).await;
+    let s = session.id;
+    h.play(&[
+        (&ahmed, s, &[Join(0), Beat(60)]),
+        (&bilal, s, &[Join(10), Leave(20)]),
+        (&sara, s, &[Join(50)]),
+        (&zara, s, &[Join(190), Beat(195)]),
+    ])
+    .await;
 
     h.set(200);
     let ended = h.end(session.id).await;
@@ -442,9 +422,7 @@ pub async fn presence_after_the_end_is_not_credited(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("after the end").await;
     let ahmed = h.user("ahmed");
-    h.join(&ahmed, session.id).await;
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
+    h.play(&[(&ahmed, session.id, &[Join(0), Beat(60)])]).await;
     h.set(100);
     let ended = h.end(session.id).await;
     assert_eq!(h.credited(&ahmed, session.id).await, 100);
@@ -474,12 +452,12 @@ pub async fn watching_counts_recent_present_participants(store: Arc<dyn Store>) 
     let [ahmed, sara, bilal, zara] = ["ahmed", "sara", "bilal", "zara"].map(|n| h.user(n));
     h.join(&zara, early.id).await; // while scheduled: not present
     let session = h.start(early.id).await;
-    for who in [&ahmed, &sara, &bilal] {
-        h.join(who, session.id).await;
-    }
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
-    h.leave(&sara, session.id).await;
+    h.play(&[
+        (&ahmed, session.id, &[Join(0), Beat(60)]),
+        (&sara, session.id, &[Join(0), Leave(60)]),
+        (&bilal, session.id, &[Join(0)]),
+    ])
+    .await;
 
     let watching = |secs: i64| {
         let h = &h;

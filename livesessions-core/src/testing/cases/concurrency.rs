@@ -80,9 +80,7 @@ pub async fn concurrent_joins_count_each_user_once(store: Arc<dyn Store>) {
     let session = h.create_live("stampede").await;
     let students = scaled(400, 4);
     let twice = students / 4;
-    let users: Vec<Actor> = (0..students)
-        .map(|i| h.user(&format!("student{i:03}")))
-        .collect();
+    let users = h.users(students, |i| format!("student{i:03}"));
     let mut tasks = Vec::new();
     for (i, who) in users.iter().enumerate() {
         tasks.push(join_task(&h.service, who, session.id));
@@ -156,11 +154,8 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
     let h = Harness::new(store);
     let session = h.create_live("busy").await;
     let viewers = scaled(60, 2);
-    let half = viewers / 2;
-    let users: Vec<Actor> = (0..viewers)
-        .map(|i| h.user(&format!("viewer{i:02}")))
-        .collect();
-    let (stay, go) = users.split_at(half);
+    let users = h.users(viewers, |i| format!("viewer{i:02}"));
+    let (stay, go) = users.split_at(viewers / 2);
     let joins = users
         .iter()
         .map(|who| join_task(&h.service, who, session.id))
@@ -204,11 +199,12 @@ pub async fn concurrent_heartbeats_and_leaves_keep_credit(store: Arc<dyn Store>)
         assert_eq!(p.last_seen, h.at(if expected == 90 { 60 } else { 30 }));
     }
     let report = h.report(session.id, None).await;
-    assert_eq!(report.total_watch_seconds, half as i64 * (90 + 60));
+    assert_eq!(report.total_watch_seconds, stay.len() as i64 * (90 + 60));
     assert_eq!(report.max_watch_seconds, 90);
     assert_eq!(report.participants, viewers as u64);
     assert_eq!(
-        report.attended, half as u64,
+        report.attended,
+        stay.len() as u64,
         "those who stayed watched all 90 s"
     );
 }

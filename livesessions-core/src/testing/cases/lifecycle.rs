@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{SessionAction, SessionInput, SessionStatus, SessionUpdate};
+use crate::session::{SessionAction, SessionStatus};
+use crate::testing::harness::Act::{Beat, Join};
 use crate::testing::harness::{assert_not_found, assert_refused, assert_version_mismatch, Harness};
 
 /// Every allowed transition: create (scheduled, or live with "Mark as Live"), start from
@@ -32,9 +33,8 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, started);
 
     h.set(20);
-    let again = h.start(created.id).await;
-    assert_eq!(again, started, "starting a live session changes nothing");
-    assert_eq!(h.session(created.id).await, started);
+    h.assert_again_unchanged(SessionAction::Start, &started)
+        .await;
 
     h.set(70);
     let ended = h.end(created.id).await;
@@ -47,20 +47,12 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, ended);
 
     h.set(80);
-    let again = h.end(created.id).await;
-    assert_eq!(again, ended, "ending an ended session changes nothing");
-    assert_eq!(h.session(created.id).await, ended);
+    h.assert_again_unchanged(SessionAction::End, &ended).await;
 
     // A restart through `isLive: true` in an update.
     h.set(100);
     let restarted = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                is_live: Some(true),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| update.is_live = Some(true))
         .await
         .expect("restart with isLive: true");
     assert_eq!(restarted.status, SessionStatus::Live);
@@ -77,17 +69,10 @@ pub async fn lifecycle_start_end_restart(store: Arc<dyn Store>) {
     // `isLive: false` together with a field change: one new version.
     h.set(130);
     let ended = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(format!("{} lifecycle (recording)", h.tag)),
-                    ..Default::default()
-                },
-                is_live: Some(false),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(format!("{} lifecycle (recording)", h.tag));
+            update.is_live = Some(false);
+        })
         .await
         .expect("end with isLive: false");
     assert_eq!(ended.status, SessionStatus::Ended);
@@ -133,13 +118,7 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
     let student = h.user("student");
 
     // Each session, its status and the actions refused in it.
-    let scheduled = h.create("scheduled", 0).await;
-    let live = h.create_live("live").await;
-    let ended = h.create_live("ended").await;
-    h.set(30);
-    let ended = h.end(ended.id).await;
-    let cancelled = h.create("cancelled", 0).await;
-    let cancelled = h.cancel(cancelled.id).await;
+    let [scheduled, live, ended, cancelled] = h.one_of_each().await;
     for (session, status, refused) in [
         (
             &scheduled,
@@ -174,14 +153,8 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
     }
     // A start through `isLive: true` in an update is refused as a start.
     assert_refused(
-        h.try_update(
-            cancelled.id,
-            SessionUpdate {
-                is_live: Some(true),
-                ..Default::default()
-            },
-        )
-        .await,
+        h.try_update(cancelled.id, |update| update.is_live = Some(true))
+            .await,
         SessionStatus::Cancelled,
         SessionAction::Start,
     );
@@ -205,17 +178,10 @@ pub async fn lifecycle_refuses_every_other_action(store: Arc<dyn Store>) {
 
     // A refused field change together with a refused transition changes nothing either.
     let refused = h
-        .try_update(
-            scheduled.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("renamed".into()),
-                    ..Default::default()
-                },
-                is_live: Some(false),
-                ..Default::default()
-            },
-        )
+        .try_update(scheduled.id, |update| {
+            update.fields.title = Some("renamed".into());
+            update.is_live = Some(false);
+        })
         .await;
     assert_refused(refused, SessionStatus::Scheduled, SessionAction::End);
     assert_eq!(h.session(scheduled.id).await, scheduled);
@@ -234,9 +200,7 @@ pub async fn end_session_port_checks_the_version_first(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let session = h.create_live("end port").await;
     let ahmed = h.user("ahmed");
-    h.join(&ahmed, session.id).await;
-    h.set(60);
-    h.heartbeat(&ahmed, session.id).await;
+    h.play(&[(&ahmed, session.id, &[Join(0), Beat(60)])]).await;
 
     let live = h.session(session.id).await;
     let mut ended = live.clone();

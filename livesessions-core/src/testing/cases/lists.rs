@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{
-    Cursor, ListQuery, LiveSession, NewSession, SessionInput, SessionStatus, StatusFilter,
-};
+use crate::session::{Cursor, ListQuery, NewSession, SessionInput, SessionStatus, StatusFilter};
 use crate::testing::harness::Harness;
 
 fn query(search: &str, status: StatusFilter, limit: u32, after: Option<Cursor>) -> ListQuery {
@@ -53,23 +51,11 @@ fn sorted(mut ids: Vec<SessionId>) -> Vec<SessionId> {
     ids
 }
 
-/// Creates sessions in every status: (scheduled, live, ended, cancelled).
-async fn one_of_each(h: &Harness) -> [LiveSession; 4] {
-    let scheduled = h.create("scheduled", 100).await;
-    let live = h.create_live("live").await;
-    let ended = h.create_live("ended").await;
-    h.set(60);
-    let ended = h.end(ended.id).await;
-    let cancelled = h.create("cancelled", 200).await;
-    let cancelled = h.cancel(cancelled.id).await;
-    [scheduled, live, ended, cancelled]
-}
-
 /// Each status filter lists exactly the sessions in that status, `all` lists every one, and
 /// only signed-in callers see video URLs in lists.
 pub async fn list_filters_by_status(store: Arc<dyn Store>) {
     let h = Harness::new(store);
-    let [scheduled, live, ended, cancelled] = one_of_each(&h).await;
+    let [scheduled, live, ended, cancelled] = h.one_of_each().await;
     for (status, session) in [
         (SessionStatus::Scheduled, &scheduled),
         (SessionStatus::Live, &live),

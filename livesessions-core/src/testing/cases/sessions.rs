@@ -8,7 +8,8 @@ use crate::analytics::{AttendanceSort, SortOrder};
 use crate::error::{Conflict, Error};
 use crate::ids::SessionId;
 use crate::ports::Store;
-use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus, SessionUpdate};
+use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus};
+use crate::testing::harness::Act::{Join, Leave};
 use crate::testing::harness::{assert_not_found, assert_version_mismatch, rfc3339, Harness};
 use crate::values::{ImageKind, Thumbnail, ThumbnailKey, TimeZone};
 
@@ -91,17 +92,12 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     // Through the service, with the clock at a microsecond fraction.
     h.clock.set(micros(7, 777_777));
     let created = h
-        .try_create(NewSession {
-            fields: SessionInput {
-                timezone: Some("America/New_York".into()),
-                thumbnail_url: Some("https://cdn.example.com/thumb.jpg".into()),
-                description: Some("A description".into()),
-                ..h.new_session("scheduled", 86_400).fields
-            },
-            ..h.new_session("scheduled", 86_400)
+        .create_with("scheduled", 86_400, |fields| {
+            fields.timezone = Some("America/New_York".into());
+            fields.thumbnail_url = Some("https://cdn.example.com/thumb.jpg".into());
+            fields.description = Some("A description".into());
         })
-        .await
-        .expect("create");
+        .await;
     assert_eq!(created.status, SessionStatus::Scheduled);
     assert_eq!(created.created_at, micros(7, 777_777));
     assert_eq!(created.updated_at, micros(7, 777_777));
@@ -211,30 +207,18 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
 pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let created = h
-        .try_create(NewSession {
-            fields: SessionInput {
-                description: Some("Before".into()),
-                thumbnail_url: Some("https://cdn.example.com/a.png".into()),
-                timezone: Some("Asia/Karachi".into()),
-                ..h.new_session("partial", 0).fields
-            },
-            ..h.new_session("partial", 0)
+        .create_with("partial", 0, |fields| {
+            fields.description = Some("Before".into());
+            fields.thumbnail_url = Some("https://cdn.example.com/a.png".into());
+            fields.timezone = Some("Asia/Karachi".into());
         })
-        .await
-        .expect("create");
+        .await;
 
     h.set(10);
     let renamed = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(format!("{} renamed", h.tag)),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(format!("{} renamed", h.tag))
+        })
         .await
         .expect("update the title");
     let mut expected = created.clone();
@@ -250,21 +234,14 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     h.set(20);
     let changed = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    description: Some("After\nwith two lines".into()),
-                    instructor: Some("John Doe".into()),
-                    video_url: Some("https://youtu.be/abc123".into()),
-                    start_time: Some("2031-05-06T07:08:09.5+02:00".into()),
-                    timezone: Some("Europe/Berlin".into()),
-                    ..Default::default()
-                },
-                expected_version: Some(2),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.description = Some("After\nwith two lines".into());
+            update.fields.instructor = Some("John Doe".into());
+            update.fields.video_url = Some("https://youtu.be/abc123".into());
+            update.fields.start_time = Some("2031-05-06T07:08:09.5+02:00".into());
+            update.fields.timezone = Some("Europe/Berlin".into());
+            update.expected_version = Some(2);
+        })
         .await
         .expect("update several fields");
     assert_eq!(changed.fields.description.as_str(), "After\nwith two lines");
@@ -289,17 +266,10 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     assert_eq!(h.session(created.id).await, changed);
 
     let cleared = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    thumbnail_url: Some(String::new()),
-                    timezone: Some(" ".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.thumbnail_url = Some(String::new());
+            update.fields.timezone = Some(" ".into());
+        })
         .await
         .expect("clear the thumbnail and the zone");
     assert_eq!(cleared.fields.thumbnail, None);
@@ -309,32 +279,18 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
 
     // A stale expected version is a conflict and changes nothing.
     let refused = h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("never".into()),
-                    ..Default::default()
-                },
-                expected_version: Some(3),
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some("never".into());
+            update.expected_version = Some(3);
+        })
         .await;
     assert_version_mismatch(refused);
     // Invalid fields are all reported and change nothing.
     match h
-        .try_update(
-            created.id,
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some(" ".into()),
-                    video_url: Some("javascript:alert(1)".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        .try_update(created.id, |update| {
+            update.fields.title = Some(" ".into());
+            update.fields.video_url = Some("javascript:alert(1)".into());
+        })
         .await
     {
         Err(Error::Validation(errors)) => assert_eq!(errors.len(), 2, "{errors:?}"),
@@ -342,23 +298,16 @@ pub async fn partial_updates_change_only_given_fields(store: Arc<dyn Store>) {
     }
     // An empty update changes nothing, not even the version.
     let unchanged = h
-        .try_update(created.id, SessionUpdate::default())
+        .try_update(created.id, |_| {})
         .await
         .expect("an empty update");
     assert_eq!(unchanged, cleared);
     assert_eq!(h.session(created.id).await, cleared);
 
     assert_not_found(
-        h.try_update(
-            SessionId::new(),
-            SessionUpdate {
-                fields: SessionInput {
-                    title: Some("x".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
+        h.try_update(SessionId::new(), |update| {
+            update.fields.title = Some("x".into())
+        })
         .await,
     );
 }
@@ -371,11 +320,12 @@ pub async fn delete_cascades_to_participants(store: Arc<dyn Store>) {
     let kept = h.create_live("kept").await;
     let ahmed = h.user("ahmed");
     let sara = h.user("sara");
-    h.join(&ahmed, doomed.id).await;
-    h.join(&sara, doomed.id).await;
-    h.join(&ahmed, kept.id).await;
-    h.set(30);
-    h.leave(&ahmed, kept.id).await;
+    h.play(&[
+        (&ahmed, doomed.id, &[Join(0)]),
+        (&sara, doomed.id, &[Join(0)]),
+        (&ahmed, kept.id, &[Join(0), Leave(30)]),
+    ])
+    .await;
 
     h.service
         .delete(Some(&h.admin), doomed.id)
@@ -392,11 +342,7 @@ pub async fn delete_cascades_to_participants(store: Arc<dyn Store>) {
             "participants are deleted with their session"
         );
     }
-    let participation = h
-        .service
-        .participation(Some(&ahmed), &ahmed.user_id, 100)
-        .await
-        .expect("participation");
+    let participation = h.participation(&ahmed, &ahmed, 100).await;
     assert_eq!(participation.sessions_joined, 1);
     assert_eq!(participation.total_watch_seconds, 30);
     assert_eq!(
@@ -407,11 +353,7 @@ pub async fn delete_cascades_to_participants(store: Arc<dyn Store>) {
             .collect::<Vec<_>>(),
         [kept.id]
     );
-    let sara_history = h
-        .service
-        .participation(Some(&sara), &sara.user_id, 100)
-        .await
-        .expect("participation");
+    let sara_history = h.participation(&sara, &sara, 100).await;
     assert_eq!(sara_history.sessions_joined, 0);
     assert!(sara_history.sessions.is_empty());
 
@@ -430,8 +372,10 @@ pub async fn delete_cascades_to_participants(store: Arc<dyn Store>) {
 
     assert_eq!(h.session(kept.id).await.participants, 1);
     assert_eq!(
-        h.attendance_names(kept.id, AttendanceSort::JoinTime, SortOrder::Asc, 0, 100)
-            .await,
+        h.names(
+            &h.attendance(kept.id, AttendanceSort::JoinTime, SortOrder::Asc, 0, 100)
+                .await
+        ),
         ["ahmed"]
     );
 }
