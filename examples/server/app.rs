@@ -19,28 +19,60 @@ use livesessions_http::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Everything the server can be told on its command line.
-#[derive(Debug, Clone)]
+/// Everything the server can be told on its command line (or in its environment).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "server", about = "The livesessions example server")]
 pub struct ServerConfig {
-    /// Where to listen.
+    /// Address to listen on.
+    #[arg(long, env = "LIVESESSIONS_BIND", default_value = "127.0.0.1:3000")]
     pub bind: SocketAddr,
-    /// `sqlite:…`, `postgres://…` or `mongodb://…`.
+    /// Store: sqlite:PATH, postgres://… or mongodb://…
+    #[arg(
+        long,
+        env = "LIVESESSIONS_DATABASE_URL",
+        default_value = "sqlite:./livesessions.db?mode=rwc"
+    )]
     pub database_url: String,
-    /// Verify HS256 tokens with this secret (turns dev mode off).
+    /// Verify HS256 JWTs with this secret. Turns dev mode off.
+    #[arg(long, env = "LIVESESSIONS_JWT_SECRET")]
     pub jwt_secret: Option<String>,
-    /// Verify Firebase ID tokens of this project (turns dev mode off).
+    /// Verify Firebase ID tokens of this project. Turns dev mode off.
+    #[arg(long, env = "LIVESESSIONS_FIREBASE_PROJECT")]
     pub firebase_project: Option<String>,
-    /// Emails whose owners are admins.
+    /// An email whose owner is an admin (repeatable).
+    #[arg(
+        long = "admin-email",
+        env = "LIVESESSIONS_ADMIN_EMAILS",
+        value_delimiter = ','
+    )]
     pub admin_emails: Vec<String>,
-    /// Where uploaded thumbnails go.
+    /// Where uploaded thumbnails are kept.
+    #[arg(
+        long,
+        env = "LIVESESSIONS_THUMBNAIL_DIR",
+        default_value = "./thumbnails"
+    )]
     pub thumbnail_dir: PathBuf,
-    /// Dev mode asked for explicitly (needed on a non-loopback address; refused with real
-    /// authentication).
+    /// Dev mode (sign-in form, `POST /api/dev/token`) on a non-loopback address too. It is on by
+    /// default on a loopback address without --jwt-secret or --firebase-project, and refused
+    /// together with either.
+    #[arg(long, env = "LIVESESSIONS_DEV")]
     pub dev: bool,
-    /// Switch the rate limits and event-stream caps off (load and fuzz runs from one address).
-    pub no_rate_limits: bool,
-    /// The zone start times without an offset are read in, unless the session names one.
+    /// The zone a start time without an offset (as the page's date-time field sends it) is read
+    /// in when the session names none: an IANA name such as Europe/Paris.
+    #[arg(long, env = "LIVESESSIONS_TIME_ZONE", default_value = "UTC", value_parser = time_zone)]
     pub time_zone: TimeZone,
+    /// Switch the rate limits and event-stream caps off (for load and fuzz runs that come from one
+    /// address).
+    #[arg(long, env = "LIVESESSIONS_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
+}
+
+/// The time zone named `name` (an IANA name), for `--time-zone`.
+fn time_zone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::parse(name).map_err(|_| {
+        format!("unknown time zone {name:?}: give an IANA name such as UTC, Europe/Paris or America/New_York")
+    })
 }
 
 /// What the server was built from, for the start banner.

@@ -7,61 +7,11 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
 mod app;
-
-/// Serves the live-sessions API and page.
-#[derive(Debug, Parser)]
-#[command(name = "server", about = "The livesessions example server")]
-struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "LIVESESSIONS_BIND", default_value = "127.0.0.1:3000")]
-    bind: SocketAddr,
-    /// Store: sqlite:PATH, postgres://… or mongodb://…
-    #[arg(
-        long,
-        env = "LIVESESSIONS_DATABASE_URL",
-        default_value = "sqlite:./livesessions.db?mode=rwc"
-    )]
-    database_url: String,
-    /// Verify HS256 JWTs with this secret. Turns dev mode off.
-    #[arg(long, env = "LIVESESSIONS_JWT_SECRET")]
-    jwt_secret: Option<String>,
-    /// Verify Firebase ID tokens of this project. Turns dev mode off.
-    #[arg(long, env = "LIVESESSIONS_FIREBASE_PROJECT")]
-    firebase_project: Option<String>,
-    /// An email whose owner is an admin (repeatable).
-    #[arg(
-        long = "admin-email",
-        env = "LIVESESSIONS_ADMIN_EMAILS",
-        value_delimiter = ','
-    )]
-    admin_emails: Vec<String>,
-    /// Where uploaded thumbnails are kept.
-    #[arg(
-        long,
-        env = "LIVESESSIONS_THUMBNAIL_DIR",
-        default_value = "./thumbnails"
-    )]
-    thumbnail_dir: PathBuf,
-    /// Dev mode (sign-in form, `POST /api/dev/token`) on a non-loopback address too. It is on by
-    /// default on a loopback address without --jwt-secret or --firebase-project, and refused
-    /// together with either.
-    #[arg(long, env = "LIVESESSIONS_DEV")]
-    dev: bool,
-    /// The zone a start time without an offset (as the page's date-time field sends it) is read
-    /// in when the session names none: an IANA name such as Europe/Paris.
-    #[arg(long, env = "LIVESESSIONS_TIME_ZONE", default_value = "UTC", value_parser = time_zone)]
-    time_zone: livesessions::TimeZone,
-    /// Switch the rate limits and event-stream caps off (for load and fuzz runs that come from one
-    /// address).
-    #[arg(long, env = "LIVESESSIONS_NO_RATE_LIMITS")]
-    no_rate_limits: bool,
-}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -71,18 +21,7 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
-    let args = Args::parse();
-    let config = app::ServerConfig {
-        bind: args.bind,
-        database_url: args.database_url,
-        jwt_secret: args.jwt_secret,
-        firebase_project: args.firebase_project,
-        admin_emails: args.admin_emails,
-        thumbnail_dir: args.thumbnail_dir,
-        dev: args.dev,
-        no_rate_limits: args.no_rate_limits,
-        time_zone: args.time_zone,
-    };
+    let config = app::ServerConfig::parse();
     let built = match app::build(&config).await {
         Ok(built) => built,
         Err(error) => {
@@ -154,12 +93,6 @@ async fn main() -> std::process::ExitCode {
     }
     println!("stopped");
     std::process::ExitCode::SUCCESS
-}
-
-fn time_zone(name: &str) -> Result<livesessions::TimeZone, String> {
-    livesessions::TimeZone::parse(name).map_err(|_| {
-        format!("unknown time zone {name:?}: give an IANA name such as UTC, Europe/Paris or America/New_York")
-    })
 }
 
 /// How long requests in flight may run on after a stop signal before the process exits anyway.

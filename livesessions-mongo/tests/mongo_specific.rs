@@ -12,8 +12,8 @@ use std::time::Duration;
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
     Actor, AnalyticsStore, AttendanceStore, JoinInput, JoinOutcome, LiveSession, LiveSessions,
-    ManualClock, NewSession, Participant, ParticipationQuery, Presence, SessionId, SessionStore,
-    UserId,
+    ManualClock, NewSession, Participant, ParticipationQuery, Presence, Result, SessionId,
+    SessionStore, UserId,
 };
 use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};
@@ -117,6 +117,17 @@ struct Class {
     service: LiveSessions,
     clock: ManualClock,
     session: LiveSession,
+}
+
+impl Class {
+    /// A heartbeat of `who` in the class's session at `t`, straight to the store (whatever the
+    /// service's clock says), with a 90 s presence timeout.
+    async fn heartbeat_at(&self, who: &Actor, t: chrono::DateTime<Utc>) -> Result<Participant> {
+        let presence = Presence::new(t, Duration::from_secs(90));
+        self.store
+            .heartbeat(self.session.id, &who.user_id, presence)
+            .await
+    }
 }
 
 /// A [`Class`] on a store in transaction mode `mode`, its session opened at `opening`.
@@ -556,12 +567,8 @@ server_test! {
             .expect("restart");
         assert_eq!(restarted.live_since, Some(at(100)));
 
-        let late = c.store
-            .heartbeat(
-                c.session.id,
-                &ahmed.user_id,
-                Presence::new(at(90), Duration::from_secs(90)),
-            )
+        let late = c
+            .heartbeat_at(&ahmed, at(90))
             .await
             .expect("a heartbeat sent before the restart");
         assert_eq!(late.last_seen, at(90));
@@ -573,12 +580,8 @@ server_test! {
             late.watch_seconds, 50,
             "the first period, credited by its end"
         );
-        let next = c.store
-            .heartbeat(
-                c.session.id,
-                &ahmed.user_id,
-                Presence::new(at(110), Duration::from_secs(90)),
-            )
+        let next = c
+            .heartbeat_at(&ahmed, at(110))
             .await
             .expect("a heartbeat in the new period");
         assert_eq!(next.present_since, Some(at(110)));

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{TimeDelta, TimeZone as _, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use livesessions_core::{
     Email, JoinRequest, Joiner, ListQuery, LiveSession, NewSession, Presence, ReportQuery,
-    SessionInput, Store, UserId, UserName,
+    SessionId, SessionInput, Store, UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlite::SqliteStore;
@@ -33,6 +33,15 @@ fn joiner(name: &str) -> Joiner {
         user_id: UserId::parse(name).unwrap(),
         user_name: UserName::parse(name).unwrap(),
         email: Email::parse(&format!("{name}@example.com")).unwrap(),
+    }
+}
+
+/// The first join or rejoin of the user `name` to `session` at `now`.
+fn join_request(session: SessionId, name: &str, now: DateTime<Utc>) -> JoinRequest {
+    JoinRequest {
+        session_id: session,
+        joiner: joiner(name),
+        presence: Presence::new(now, TIMEOUT),
     }
 }
 
@@ -76,14 +85,8 @@ async fn populate(store: &dyn Store) -> (LiveSession, LiveSession) {
     }
     let hot = hot.unwrap();
     for u in 0..1000 {
-        store
-            .join(&JoinRequest {
-                session_id: hot.id,
-                joiner: joiner(&format!("seed{u}")),
-                presence: Presence::new(now, TIMEOUT),
-            })
-            .await
-            .unwrap();
+        let request = join_request(hot.id, &format!("seed{u}"), now);
+        store.join(&request).await.unwrap();
     }
     (hot, joins.unwrap())
 }
@@ -98,16 +101,8 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: Arc<dyn Store
         b.to_async(rt).iter(|| {
             let n = next_user.fetch_add(1, Ordering::Relaxed);
             let store = Arc::clone(&store);
-            async move {
-                store
-                    .join(&JoinRequest {
-                        session_id: joins.id,
-                        joiner: joiner(&format!("bench{n}")),
-                        presence: Presence::new(now, TIMEOUT),
-                    })
-                    .await
-                    .unwrap()
-            }
+            let request = join_request(joins.id, &format!("bench{n}"), now);
+            async move { store.join(&request).await.unwrap() }
         })
     });
 

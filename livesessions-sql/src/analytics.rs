@@ -10,7 +10,10 @@ use sqlx::{Decode, Type};
 use uuid::Uuid;
 
 use crate::dialect::{time, Dialect};
-use crate::record::{parse_status, participant_from_row, required, title, to_u64};
+use crate::presence::credited;
+use crate::record::{
+    parse_status, participant_from_row, participant_select, required, title, to_u64,
+};
 
 /// The report of a row with the columns `n`, `watching`, `total`, `max` and `attended`.
 pub(crate) fn report<D: Dialect>(row: &D::Row, query: &ReportQuery) -> Result<SessionReport>
@@ -115,14 +118,30 @@ const SORTS: [AttendanceSort; 3] = [
 const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
 
 impl AttendanceStatements {
-    /// Builds the statement of every sort key and order with `build`, which is given the
-    /// `ORDER BY` direction (`ASC` or `DESC`).
-    pub(crate) fn new(build: impl Fn(AttendanceSort, &str) -> String) -> Self {
+    /// Builds the statement of every sort key and order: a page of the participants in
+    /// `table`, each with its watch seconds credited at `now` with the presence timeout
+    /// `timeout` (SQL expressions of parameters 4 and 5) as `ws_now`. Parameters: session,
+    /// offset, limit, now, timeout.
+    pub(crate) fn new<D: Dialect>(table: &str, now: &str, timeout: &str) -> Self {
+        let ws = credited::<D>(now, timeout);
+        let page = |sort, order| {
+            let key = match sort {
+                AttendanceSort::JoinTime => "p.first_joined_at".to_owned(),
+                AttendanceSort::WatchTime => "ws_now".to_owned(),
+                AttendanceSort::Name => format!("lower(p.user_name){}", D::BYTE_ORDER),
+            };
+            let n = D::PARAMETER;
+            format!(
+                "SELECT {cols}, {ws} AS ws_now FROM {table} p WHERE p.session_id = {n}1 \
+                 ORDER BY {key} {dir}, p.user_id ASC LIMIT {n}3 OFFSET {n}2",
+                cols = participant_select("p."),
+                dir = direction(order),
+            )
+        };
         AttendanceStatements(
             SORTS
                 .iter()
-                .flat_map(|&sort| ORDERS.iter().map(move |&order| (sort, order)))
-                .map(|(sort, order)| build(sort, direction(order)))
+                .flat_map(|&sort| ORDERS.map(|order| page(sort, order)))
                 .collect(),
         )
     }

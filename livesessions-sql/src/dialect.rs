@@ -23,6 +23,9 @@ pub(crate) trait Dialect: Database {
     const PARTICIPANT: &'static str;
     /// The smaller of two values (`LEAST` or `MIN`).
     const LEAST: &'static str;
+    /// What makes a text comparison follow byte order, as the domain compares strings (a
+    /// `COLLATE` clause, or nothing where that is the default).
+    const BYTE_ORDER: &'static str;
 
     /// A time in its stored form.
     fn store_time(time: DateTime<Utc>) -> Self::Time;

@@ -76,3 +76,42 @@ pub(crate) fn version_mismatch(session: &LiveSession, found: Result<Option<i64>,
         Err(e) => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The driver's own failures map alike on every database: a full or closed pool and a
+    /// lost connection are unavailable, anything else is a storage failure.
+    fn driver_errors_map_onto_the_domain<D: Dialect>() {
+        assert!(matches!(
+            map_error::<D>(sqlx::Error::PoolTimedOut),
+            Error::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_error::<D>(sqlx::Error::PoolClosed),
+            Error::Unavailable(_)
+        ));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(matches!(
+            map_error::<D>(sqlx::Error::Io(io)),
+            Error::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_error::<D>(sqlx::Error::RowNotFound),
+            Error::Storage(_)
+        ));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn driver_errors_map_onto_the_domain_on_postgres() {
+        driver_errors_map_onto_the_domain::<sqlx::Postgres>();
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn driver_errors_map_onto_the_domain_on_sqlite() {
+        driver_errors_map_onto_the_domain::<sqlx::Sqlite>();
+    }
+}

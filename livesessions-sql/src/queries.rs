@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use sqlx::query::Query;
-use sqlx::{Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{Database, Decode, Encode, Executor, IntoArguments, Type};
 use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
@@ -33,6 +33,9 @@ pub(crate) struct EndStatements<'s> {
     pub version_of: &'s str,
 }
 
+/// A statement of the database `D` with its parameters bound.
+type Statement<'q, D> = Query<'q, D, <D as Database>::Arguments<'q>>;
+
 /// The shared statements' runners for the database `D`.
 pub(crate) struct Queries<D>(PhantomData<D>);
 
@@ -50,10 +53,7 @@ where
     for<'r> String: Decode<'r, D> + Type<D>,
 {
     /// Whether the database answers at all.
-    pub(crate) async fn ping<'e, E>(executor: E) -> Result<()>
-    where
-        E: Executor<'e, Database = D>,
-    {
+    pub(crate) async fn ping(executor: impl Executor<'_, Database = D>) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(executor)
             .await
@@ -61,41 +61,64 @@ where
             .map_err(map_ping_error::<D>)
     }
 
-    /// The session `id` by `sql`, which takes its id as the one parameter.
-    pub(crate) async fn get_session<'e, E>(
-        executor: E,
-        sql: &str,
-        id: SessionId,
-    ) -> Result<Option<LiveSession>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        sqlx::query(sql)
-            .bind(*id.as_uuid())
+    /// The row `statement` returns, if any.
+    async fn optional(
+        executor: impl Executor<'_, Database = D>,
+        statement: Statement<'_, D>,
+    ) -> Result<Option<D::Row>> {
+        statement
             .fetch_optional(executor)
             .await
-            .map_err(map_error::<D>)?
+            .map_err(map_error::<D>)
+    }
+
+    /// The one row `statement` returns.
+    async fn one(
+        executor: impl Executor<'_, Database = D>,
+        statement: Statement<'_, D>,
+    ) -> Result<D::Row> {
+        statement.fetch_one(executor).await.map_err(map_error::<D>)
+    }
+
+    /// Every row `statement` returns.
+    async fn all(
+        executor: impl Executor<'_, Database = D>,
+        statement: Statement<'_, D>,
+    ) -> Result<Vec<D::Row>> {
+        statement.fetch_all(executor).await.map_err(map_error::<D>)
+    }
+
+    /// Binds the time and the timeout of `presence`, in that order.
+    fn bind_presence(statement: Statement<'_, D>, presence: Presence) -> Statement<'_, D> {
+        statement
+            .bind(D::store_time(presence.at))
+            .bind(D::store_timeout(presence.timeout))
+    }
+
+    /// The session `id` by `sql`, which takes its id as the one parameter.
+    pub(crate) async fn get_session(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        id: SessionId,
+    ) -> Result<Option<LiveSession>> {
+        Self::optional(executor, sqlx::query(sql).bind(*id.as_uuid()))
+            .await?
             .as_ref()
             .map(session_from_row::<D>)
             .transpose()
     }
 
     /// The participant `user` of `session` by `sql` (parameters: session, user).
-    pub(crate) async fn get_participant<'e, E>(
-        executor: E,
+    pub(crate) async fn get_participant(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: SessionId,
         user: &UserId,
-    ) -> Result<Option<Participant>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        let row = sqlx::query(sql)
+    ) -> Result<Option<Participant>> {
+        let statement = sqlx::query(sql)
             .bind(*session.as_uuid())
-            .bind(user.as_str())
-            .fetch_optional(executor)
-            .await
-            .map_err(map_error::<D>)?;
+            .bind(user.as_str());
+        let row = Self::optional(executor, statement).await?;
         Ok(row
             .as_ref()
             .map(participant_from_row::<D>)
@@ -105,43 +128,30 @@ where
 
     /// How many participants of `session` are watching, by `sql` (parameters: session, now,
     /// timeout; the count in column `n`).
-    pub(crate) async fn watching<'e, E>(
-        executor: E,
+    pub(crate) async fn watching(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: SessionId,
         presence: Presence,
-    ) -> Result<u64>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        let row = sqlx::query(sql)
-            .bind(*session.as_uuid())
-            .bind(D::store_time(presence.at))
-            .bind(D::store_timeout(presence.timeout))
-            .fetch_one(executor)
-            .await
-            .map_err(map_error::<D>)?;
+    ) -> Result<u64> {
+        let statement = Self::bind_presence(sqlx::query(sql).bind(*session.as_uuid()), presence);
+        let row = Self::one(executor, statement).await?;
         to_u64(D::get(&row, "n")?, "watching")
     }
 
     /// An attendance page's rows by `sql` (parameters: session, offset, limit, now, timeout).
-    pub(crate) async fn attendance_rows<'e, E>(
-        executor: E,
+    pub(crate) async fn attendance_rows(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         query: &AttendanceQuery,
-    ) -> Result<Vec<AttendanceRow>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        sqlx::query(sql)
+    ) -> Result<Vec<AttendanceRow>> {
+        let page = sqlx::query(sql)
             .bind(*query.session_id.as_uuid())
             .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .bind(i64::from(query.limit))
-            .bind(D::store_time(query.now))
-            .bind(D::store_timeout(query.timeout))
-            .fetch_all(executor)
-            .await
-            .map_err(map_error::<D>)?
+            .bind(i64::from(query.limit));
+        let now = Presence::new(query.now, query.timeout);
+        Self::all(executor, Self::bind_presence(page, now))
+            .await?
             .iter()
             .map(analytics::attendance_row::<D>)
             .collect()
@@ -149,97 +159,65 @@ where
 
     /// The overview of a start-time range by `totals` (parameters: from, to) and `popular`
     /// (parameters: from, to, how many).
-    pub(crate) async fn overview<'e, E>(
-        executor: E,
+    pub(crate) async fn overview(
+        executor: impl Executor<'_, Database = D> + Copy,
         totals: &str,
         popular: &str,
         query: &OverviewQuery,
-    ) -> Result<Overview>
-    where
-        E: Executor<'e, Database = D> + Copy,
-    {
-        let totals = sqlx::query(totals)
-            .bind(D::store_time(query.from))
-            .bind(D::store_time(query.to))
-            .fetch_one(executor)
-            .await
-            .map_err(map_error::<D>)?;
+    ) -> Result<Overview> {
+        let in_range = |sql| {
+            sqlx::query(sql)
+                .bind(D::store_time(query.from))
+                .bind(D::store_time(query.to))
+        };
+        let totals = Self::one(executor, in_range(totals)).await?;
         let popular = if query.top == 0 {
             Vec::new()
         } else {
-            sqlx::query(popular)
-                .bind(D::store_time(query.from))
-                .bind(D::store_time(query.to))
-                .bind(i64::from(query.top))
-                .fetch_all(executor)
-                .await
-                .map_err(map_error::<D>)?
+            Self::all(executor, in_range(popular).bind(i64::from(query.top))).await?
         };
         analytics::overview::<D>(&totals, &popular)
     }
 
     /// A user's participation by `totals` (parameter: user) and `rows` (parameters: user,
     /// limit).
-    pub(crate) async fn participation<'e, E>(
-        executor: E,
+    pub(crate) async fn participation(
+        executor: impl Executor<'_, Database = D> + Copy,
         totals: &str,
         rows: &str,
         query: &ParticipationQuery,
-    ) -> Result<Participation>
-    where
-        E: Executor<'e, Database = D> + Copy,
-    {
-        let totals = sqlx::query(totals)
-            .bind(query.user_id.as_str())
-            .fetch_one(executor)
-            .await
-            .map_err(map_error::<D>)?;
-        let rows = sqlx::query(rows)
-            .bind(query.user_id.as_str())
-            .bind(i64::from(query.limit))
-            .fetch_all(executor)
-            .await
-            .map_err(map_error::<D>)?;
+    ) -> Result<Participation> {
+        let user = query.user_id.as_str();
+        let totals = Self::one(executor, sqlx::query(totals).bind(user)).await?;
+        let rows = sqlx::query(rows).bind(user).bind(i64::from(query.limit));
+        let rows = Self::all(executor, rows).await?;
         analytics::participation::<D>(query, &totals, &rows)
     }
 
     /// The row `sql` returns for the participant `user` of `session` at `presence` (parameters:
     /// session, user, time, timeout): a heartbeat or a leave.
-    pub(crate) async fn touch<'e, E>(
-        executor: E,
+    pub(crate) async fn touch(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: SessionId,
         user: &UserId,
         presence: Presence,
-    ) -> Result<Option<D::Row>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        sqlx::query(sql)
+    ) -> Result<Option<D::Row>> {
+        let statement = sqlx::query(sql)
             .bind(*session.as_uuid())
-            .bind(user.as_str())
-            .bind(D::store_time(presence.at))
-            .bind(D::store_timeout(presence.timeout))
-            .fetch_optional(executor)
-            .await
-            .map_err(map_error::<D>)
+            .bind(user.as_str());
+        Self::optional(executor, Self::bind_presence(statement, presence)).await
     }
 
     /// Credits every open presence interval of `session` at `presence` by `sql` (parameters:
     /// session, time, timeout): the end of a session.
-    pub(crate) async fn credit<'e, E>(
-        executor: E,
+    pub(crate) async fn credit(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: SessionId,
         presence: Presence,
-    ) -> Result<()>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        sqlx::query(sql)
-            .bind(*session.as_uuid())
-            .bind(D::store_time(presence.at))
-            .bind(D::store_timeout(presence.timeout))
+    ) -> Result<()> {
+        Self::bind_presence(sqlx::query(sql).bind(*session.as_uuid()), presence)
             .execute(executor)
             .await
             .map(|_| ())
@@ -248,34 +226,25 @@ where
 
     /// The row of a session's report by `sql` (parameters: session, now, timeout, live seconds,
     /// threshold percent).
-    pub(crate) async fn report_row<'e, E>(
-        executor: E,
+    pub(crate) async fn report_row(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         query: &ReportQuery,
-    ) -> Result<Option<D::Row>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        sqlx::query(sql)
-            .bind(*query.session_id.as_uuid())
-            .bind(D::store_time(query.now))
-            .bind(D::store_timeout(query.timeout))
-            .bind(query.live_seconds)
-            .bind(i64::from(query.threshold_percent))
-            .fetch_optional(executor)
-            .await
-            .map_err(map_error::<D>)
+    ) -> Result<Option<D::Row>> {
+        let now = Presence::new(query.now, query.timeout);
+        let statement =
+            Self::bind_presence(sqlx::query(sql).bind(*query.session_id.as_uuid()), now)
+                .bind(query.live_seconds)
+                .bind(i64::from(query.threshold_percent));
+        Self::optional(executor, statement).await
     }
 
     /// Inserts `session` by `sql` (parameters: [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS)).
-    pub(crate) async fn insert_session<'e, E>(
-        executor: E,
+    pub(crate) async fn insert_session(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: &LiveSession,
-    ) -> Result<()>
-    where
-        E: Executor<'e, Database = D>,
-    {
+    ) -> Result<()> {
         let result = bind_session(sqlx::query(sql), session)?
             .execute(executor)
             .await;
@@ -285,57 +254,36 @@ where
     /// Writes `session` by `sql` if the stored version is the one before it (parameters:
     /// [`SESSION_COLUMNS`](crate::record::SESSION_COLUMNS), then the expected version); `None`
     /// when no row matched.
-    pub(crate) async fn update_session<'e, E>(
-        executor: E,
+    pub(crate) async fn update_session(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: &LiveSession,
-    ) -> Result<Option<D::Row>>
-    where
-        E: Executor<'e, Database = D>,
-    {
+    ) -> Result<Option<D::Row>> {
         let expected = to_i64(session.version.saturating_sub(1), "version")?;
-        bind_session(sqlx::query(sql), session)?
-            .bind(expected)
-            .fetch_optional(executor)
-            .await
-            .map_err(map_error::<D>)
+        let statement = bind_session(sqlx::query(sql), session)?.bind(expected);
+        Self::optional(executor, statement).await
     }
 
     /// Why a versioned update of `session` matched no row, from the version `sql` reads
     /// (parameter: the session's id).
-    pub(crate) async fn version_mismatch<'e, E>(
-        executor: E,
+    pub(crate) async fn version_mismatch(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: &LiveSession,
-    ) -> Error
-    where
-        E: Executor<'e, Database = D>,
-    {
-        let found = match sqlx::query(sql)
-            .bind(*session.id.as_uuid())
-            .fetch_optional(executor)
+    ) -> Error {
+        let found = Self::optional(executor, sqlx::query(sql).bind(*session.id.as_uuid()))
             .await
-        {
-            Ok(row) => row.map(|row| D::get::<i64>(&row, "version")).transpose(),
-            Err(e) => Err(map_error::<D>(e)),
-        };
+            .and_then(|row| row.map(|row| D::get::<i64>(&row, "version")).transpose());
         errors::version_mismatch(session, found)
     }
 
     /// A page of sessions by the list statement `list`, its filters bound, given the limit here.
-    pub(crate) async fn page<'q, 'e, E>(
-        executor: E,
-        list: Query<'q, D, D::Arguments<'q>>,
+    pub(crate) async fn page(
+        executor: impl Executor<'_, Database = D>,
+        list: Statement<'_, D>,
         query: &ListQuery,
-    ) -> Result<Page<LiveSession>>
-    where
-        E: Executor<'e, Database = D>,
-    {
-        let rows = list
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(executor)
-            .await
-            .map_err(map_error::<D>)?;
+    ) -> Result<Page<LiveSession>> {
+        let rows = Self::all(executor, list.bind(i64::from(query.limit) + 1)).await?;
         let more = rows.len() > query.limit as usize;
         let items = rows
             .iter()
@@ -347,9 +295,9 @@ where
 
     /// Binds the session, user id, user name, email and time of a join, in that order.
     pub(crate) fn bind_joiner<'q>(
-        query: Query<'q, D, D::Arguments<'q>>,
+        query: Statement<'q, D>,
         request: &'q JoinRequest,
-    ) -> Query<'q, D, D::Arguments<'q>> {
+    ) -> Statement<'q, D> {
         query
             .bind(*request.session_id.as_uuid())
             .bind(request.joiner.user_id.as_str())
@@ -359,16 +307,13 @@ where
     }
 
     /// The participant `user` of `session` after a leave by `sql` (parameters as [`Self::touch`]).
-    pub(crate) async fn leave<'e, E>(
-        executor: E,
+    pub(crate) async fn leave(
+        executor: impl Executor<'_, Database = D>,
         sql: &str,
         session: SessionId,
         user: &UserId,
         presence: Presence,
-    ) -> Result<Participant>
-    where
-        E: Executor<'e, Database = D>,
-    {
+    ) -> Result<Participant> {
         let row = Self::touch(executor, sql, session, user, presence).await?;
         row.as_ref()
             .map(participant_from_row::<D>)

@@ -14,7 +14,7 @@ use sqlx::query::Query;
 use sqlx::{Decode, Encode, Type};
 use uuid::Uuid;
 
-use crate::dialect::{opt_time, time, Dialect};
+use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
@@ -78,6 +78,16 @@ pub(crate) fn participant_select(qualifier: &str) -> String {
         .map(|c| format!("{qualifier}{c} AS p_{c}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The insert of a session into `table`: every one of [`SESSION_COLUMNS`], numbered as
+/// [`bind_session`] binds them.
+pub(crate) fn session_insert<D: Dialect>(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        SESSION_COLUMNS.join(", "),
+        parameters::<D>(1, SESSION_COLUMNS.len()),
+    )
 }
 
 /// `column = <parameter>` for every session column but the id, numbered as

@@ -88,9 +88,13 @@ mod tests {
 
     #[test]
     fn search_patterns_escape_wildcards() {
-        assert_eq!(contains_pattern("rust"), "%rust%");
-        assert_eq!(contains_pattern("100%"), "%100\\%%");
-        assert_eq!(contains_pattern("a_b"), "%a\\_b%");
-        assert_eq!(contains_pattern("c:\\dir"), "%c:\\\\dir%");
+        for (needle, pattern) in [
+            ("rust", "%rust%"),
+            ("100%", "%100\\%%"),
+            ("a_b", "%a\\_b%"),
+            ("c:\\dir", "%c:\\\\dir%"),
+        ] {
+            assert_eq!(contains_pattern(needle), pattern, "{needle}");
+        }
     }
 }

@@ -70,21 +70,19 @@ async fn databases_migrated_earlier_stay_migrated() {
     // The embedded migrations see them as applied, and applying them again changes nothing.
     store.migrate().await.expect("already applied");
     store.migrate().await.expect("migrating again is a no-op");
-    let recorded: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-    assert_eq!(recorded, on_disk);
+    assert_eq!(recorded(&store).await, on_disk);
     store.pool().close().await;
 
     // A new database records the same versions and checksums.
     let fresh = SqliteStore::in_memory().await.unwrap();
     fresh.migrate().await.unwrap();
-    let recorded: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(fresh.pool())
-            .await
-            .unwrap();
-    assert_eq!(recorded, on_disk);
+    assert_eq!(recorded(&fresh).await, on_disk);
+}
+
+/// The migrations the database of `store` records as applied: `(version, checksum)`.
+async fn recorded(store: &SqliteStore) -> Vec<(i64, Vec<u8>)> {
+    sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
 }

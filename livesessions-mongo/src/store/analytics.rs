@@ -29,22 +29,73 @@ impl MongoStore {
     }
 }
 
-/// The first document of the facet `name` of a `$facet` result (the facet's totals).
-fn facet_first<'a>(facets: &'a Document, name: &str) -> Option<&'a Document> {
-    match facets.get_array(name).ok()?.first()? {
+/// The first document of the facet `name` of the `$facet` result `results` (the facet's
+/// totals); none when the aggregation or the facet is empty.
+fn facet_first<'a>(results: &'a [Document], name: &str) -> Option<&'a Document> {
+    match results.first()?.get_array(name).ok()?.first()? {
         Bson::Document(first) => Some(first),
         _ => None,
     }
 }
 
-/// The documents of the facet `name` of a `$facet` result (none when it is missing).
-fn facet_rows<'a>(facets: &'a Document, name: &str) -> impl Iterator<Item = &'a Document> {
-    facets
-        .get_array(name)
+/// The documents of the facet `name` of the `$facet` result `results` (none when it is
+/// missing).
+fn facet_rows<'a>(results: &'a [Document], name: &str) -> impl Iterator<Item = &'a Document> {
+    results
+        .first()
+        .and_then(|facets| facets.get_array(name).ok())
         .map(Vec::as_slice)
         .unwrap_or(&[])
         .iter()
         .filter_map(Bson::as_document)
+}
+
+/// The figures of an aggregation's totals document: zero when the aggregation matched
+/// nothing and so returned none.
+struct Totals<'a>(Option<Reader<'a>>);
+
+impl<'a> Totals<'a> {
+    /// The totals in `document` (if any), a result over `collection`.
+    fn of(document: Option<&'a Document>, collection: &'static str) -> Self {
+        Totals(document.map(|document| Reader::new(document, collection)))
+    }
+
+    /// The count `field`.
+    fn count(&self, field: &str) -> std::result::Result<u64, DocumentError> {
+        self.0.as_ref().map_or(Ok(0), |r| r.count(field))
+    }
+
+    /// The integer `field`.
+    fn int(&self, field: &str) -> std::result::Result<i64, DocumentError> {
+        self.0.as_ref().map_or(Ok(0), |r| r.int(field))
+    }
+
+    /// The integer `field`, zero when it is null or missing.
+    fn int_or_zero(&self, field: &str) -> std::result::Result<i64, DocumentError> {
+        let value = self.0.as_ref().map(|r| r.opt_int(field)).transpose()?;
+        Ok(value.flatten().unwrap_or(0))
+    }
+}
+
+/// A row of a user's participation: the participant document with its session looked up.
+fn participation_row(row: &Document) -> std::result::Result<ParticipationRow, DocumentError> {
+    let participant = participant_from_document(row)?;
+    let session = row.get_document("session").map_err(|_| DocumentError {
+        collection: PARTICIPANTS,
+        field: "session".into(),
+        problem: "is missing from the participation lookup".into(),
+    })?;
+    let s = Reader::new(session, SESSIONS);
+    Ok(ParticipationRow {
+        session_id: participant.session_id,
+        title: s.title("title")?,
+        status: s.session_status()?,
+        start_time: s.date("startTime")?,
+        first_joined_at: participant.first_joined_at,
+        last_joined_at: participant.last_joined_at,
+        watch_seconds: participant.watch_seconds,
+        join_count: participant.join_count,
+    })
 }
 
 #[async_trait]
@@ -53,25 +104,17 @@ impl AnalyticsStore for MongoStore {
         self.require_session(query.session_id).await?;
         let results =
             all_documents(self.participants.aggregate(queries::report_pipeline(query))).await?;
-        let mut report = SessionReport {
+        let totals = Totals::of(results.first(), PARTICIPANTS);
+        Ok(SessionReport {
             session_id: query.session_id,
-            participants: 0,
-            watching: 0,
-            total_watch_seconds: 0,
-            max_watch_seconds: 0,
+            participants: totals.count("participants")?,
+            watching: totals.count("watching")?,
+            total_watch_seconds: totals.int("totalWatchSeconds")?,
+            max_watch_seconds: totals.int_or_zero("maxWatchSeconds")?,
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
-            attended: 0,
-        };
-        if let Some(totals) = results.first() {
-            let r = Reader::new(totals, PARTICIPANTS);
-            report.participants = r.count("participants")?;
-            report.watching = r.count("watching")?;
-            report.total_watch_seconds = r.int("totalWatchSeconds")?;
-            report.max_watch_seconds = r.opt_int("maxWatchSeconds")?.unwrap_or(0);
-            report.attended = r.count("attended")?;
-        }
-        Ok(report)
+            attended: totals.count("attended")?,
+        })
     }
 
     async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage> {
@@ -102,33 +145,25 @@ impl AnalyticsStore for MongoStore {
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview> {
         let results =
             all_documents(self.sessions.aggregate(queries::overview_pipeline(query))).await?;
-        let mut overview = Overview {
-            sessions: 0,
-            participants: 0,
-            total_watch_seconds: 0,
-            popular: Vec::new(),
-        };
-        let Some(facets) = results.first() else {
-            return Ok(overview);
-        };
-        if let Some(totals) = facet_first(facets, "totals") {
-            let r = Reader::new(totals, SESSIONS);
-            overview.sessions = r.count("sessions")?;
-            overview.participants = r.count("participants")?;
-            overview.total_watch_seconds = r.int("watchSeconds")?;
-        }
-        for row in facet_rows(facets, "popular") {
-            let r = Reader::new(row, SESSIONS);
-            overview.popular.push(PopularSession {
-                session_id: SessionId::from_uuid(r.uuid("_id")?),
-                title: r.title("title")?,
-                status: r.session_status()?,
-                start_time: r.date("startTime")?,
-                participants: r.count("participants")?,
-                total_watch_seconds: r.int("watchSeconds")?,
-            });
-        }
-        Ok(overview)
+        let totals = Totals::of(facet_first(&results, "totals"), SESSIONS);
+        Ok(Overview {
+            sessions: totals.count("sessions")?,
+            participants: totals.count("participants")?,
+            total_watch_seconds: totals.int("watchSeconds")?,
+            popular: facet_rows(&results, "popular")
+                .map(|row| {
+                    let r = Reader::new(row, SESSIONS);
+                    Ok(PopularSession {
+                        session_id: SessionId::from_uuid(r.uuid("_id")?),
+                        title: r.title("title")?,
+                        status: r.session_status()?,
+                        start_time: r.date("startTime")?,
+                        participants: r.count("participants")?,
+                        total_watch_seconds: r.int("watchSeconds")?,
+                    })
+                })
+                .collect::<std::result::Result<_, DocumentError>>()?,
+        })
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
@@ -137,39 +172,14 @@ impl AnalyticsStore for MongoStore {
                 .aggregate(queries::participation_pipeline(query)),
         )
         .await?;
-        let mut participation = Participation {
+        let totals = Totals::of(facet_first(&results, "totals"), PARTICIPANTS);
+        Ok(Participation {
             user_id: query.user_id.clone(),
-            sessions_joined: 0,
-            total_watch_seconds: 0,
-            sessions: Vec::new(),
-        };
-        let Some(facets) = results.first() else {
-            return Ok(participation);
-        };
-        if let Some(totals) = facet_first(facets, "totals") {
-            let r = Reader::new(totals, PARTICIPANTS);
-            participation.sessions_joined = r.count("sessions")?;
-            participation.total_watch_seconds = r.int("watchSeconds")?;
-        }
-        for row in facet_rows(facets, "rows") {
-            let participant = participant_from_document(row)?;
-            let session = row.get_document("session").map_err(|_| DocumentError {
-                collection: PARTICIPANTS,
-                field: "session".into(),
-                problem: "is missing from the participation lookup".into(),
-            })?;
-            let s = Reader::new(session, SESSIONS);
-            participation.sessions.push(ParticipationRow {
-                session_id: participant.session_id,
-                title: s.title("title")?,
-                status: s.session_status()?,
-                start_time: s.date("startTime")?,
-                first_joined_at: participant.first_joined_at,
-                last_joined_at: participant.last_joined_at,
-                watch_seconds: participant.watch_seconds,
-                join_count: participant.join_count,
-            });
-        }
-        Ok(participation)
+            sessions_joined: totals.count("sessions")?,
+            total_watch_seconds: totals.int("watchSeconds")?,
+            sessions: facet_rows(&results, "rows")
+                .map(participation_row)
+                .collect::<std::result::Result<_, DocumentError>>()?,
+        })
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bson::doc;
+use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use livesessions_core::{
     AttendanceStore, Error, JoinOutcome, JoinRequest, LiveSession, Participant, Presence, Result,
@@ -22,6 +22,24 @@ use crate::error::{classify, map_error, ErrorClass};
 use crate::queries;
 
 impl MongoStore {
+    /// Runs the update `pipeline` on the participant `user_id` of `session_id`: the
+    /// participant after it, "participant not found" when there is none.
+    async fn update_participant(
+        &self,
+        session_id: SessionId,
+        user_id: &UserId,
+        pipeline: Vec<Document>,
+    ) -> Result<Participant> {
+        let document = self
+            .participants
+            .find_one_and_update(queries::participant_filter(session_id, user_id), pipeline)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
+        Ok(participant_from_document(&document)?)
+    }
+
     async fn end_steps(
         &self,
         ended: &LiveSession,
@@ -264,17 +282,10 @@ impl AttendanceStore for MongoStore {
             ),
             false => None,
         };
-        let document = self
-            .participants
-            .find_one_and_update(
-                queries::participant_filter(session_id, user_id),
-                queries::heartbeat_pipeline(at, period, timeout),
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_error)?
-            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
-        let participant = participant_from_document(&document)?;
+        let pipeline = queries::heartbeat_pipeline(at, period, timeout);
+        let participant = self
+            .update_participant(session_id, user_id, pipeline)
+            .await?;
         if !live {
             return Ok(participant);
         }
@@ -288,17 +299,8 @@ impl AttendanceStore for MongoStore {
         user_id: &UserId,
         Presence { at, timeout }: Presence,
     ) -> Result<Participant> {
-        let document = self
-            .participants
-            .find_one_and_update(
-                queries::participant_filter(session_id, user_id),
-                queries::leave_pipeline(at, timeout),
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_error)?
-            .ok_or_else(|| Error::participant_not_found(session_id, user_id))?;
-        Ok(participant_from_document(&document)?)
+        let pipeline = queries::leave_pipeline(at, timeout);
+        self.update_participant(session_id, user_id, pipeline).await
     }
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {

@@ -201,6 +201,7 @@ impl Dialect for Postgres {
     const PARAMETER: char = '$';
     const PARTICIPANT: &'static str = "p.";
     const LEAST: &'static str = "LEAST";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     fn store_time(time: DateTime<Utc>) -> DateTime<Utc> {
         time

@@ -1,12 +1,10 @@
 //! Every statement of the PostgreSQL store, built once per schema.
 
-use livesessions_core::analytics::AttendanceSort;
 use sqlx::Postgres;
 
 use crate::analytics::{AttendanceStatements, PopularStatements};
-use crate::dialect::parameters;
 use crate::presence::{credited, touch_sets, watching};
-use crate::record::{participant_select, session_assignments, session_select, SESSION_COLUMNS};
+use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
 
 /// A session's participant count: the sum of its count shards (`s` being the session).
@@ -48,11 +46,7 @@ impl Statements {
     pub(super) fn new(s: &str) -> Self {
         let session = session_select("s.", &participants(s));
         Statements {
-            insert_session: format!(
-                "INSERT INTO {s}.live_sessions ({}) VALUES ({})",
-                SESSION_COLUMNS.join(", "),
-                parameters::<Postgres>(1, SESSION_COLUMNS.len()),
-            ),
+            insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
             get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
             update_session: format!(
                 "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = $20 \
@@ -104,7 +98,11 @@ impl Statements {
                                WHERE p.session_id = s.id) AS total \
                  FROM {s}.live_sessions s WHERE s.id = $1"
             ),
-            attendance: AttendanceStatements::new(|sort, dir| attendance(s, sort, dir)),
+            attendance: AttendanceStatements::new::<Postgres>(
+                &format!("{s}.session_participants"),
+                "$4::timestamptz",
+                "$5::interval",
+            ),
             overview_totals: format!(
                 "SELECT count(*) AS sessions, COALESCE(sum(a.n), 0)::bigint AS records, \
                     COALESCE(sum(a.w), 0)::bigint AS watch \
@@ -247,24 +245,6 @@ fn list(s: &str, session: &str, status: bool, search: bool, after: bool) -> Stri
         next()
     );
     sql
-}
-
-/// An attendance page ordered by `sort` in the direction `dir`, then user id. Parameters:
-/// session, offset, limit, now, timeout.
-fn attendance(s: &str, sort: AttendanceSort, dir: &str) -> String {
-    let key = match sort {
-        AttendanceSort::JoinTime => "p.first_joined_at",
-        AttendanceSort::WatchTime => "ws_now",
-        // Byte order of the lowercased name, as the domain compares strings.
-        AttendanceSort::Name => "lower(p.user_name) COLLATE \"C\"",
-    };
-    format!(
-        "SELECT {cols}, {ws} AS ws_now FROM {s}.session_participants p \
-         WHERE p.session_id = $1 \
-         ORDER BY {key} {dir}, p.user_id ASC OFFSET $2 LIMIT $3",
-        cols = participant_select("p."),
-        ws = credited::<Postgres>("$4::timestamptz", "$5::interval"),
-    )
 }
 
 /// Popular sessions of a start-time range, ranked by the column `key`. Parameters: from,

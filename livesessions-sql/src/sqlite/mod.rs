@@ -148,6 +148,7 @@ impl Dialect for Sqlite {
     const PARAMETER: char = '?';
     const PARTICIPANT: &'static str = "";
     const LEAST: &'static str = "MIN";
+    const BYTE_ORDER: &'static str = "";
 
     fn store_time(time: DateTime<Utc>) -> i64 {
         time.timestamp_micros()
@@ -205,17 +206,5 @@ mod tests {
         for code in ["1", "19", "2067", "1555", "787", "x"] {
             assert!(!Sqlite::is_transient(code), "{code}");
         }
-    }
-
-    #[test]
-    fn common_driver_errors_map_onto_the_domain() {
-        assert!(matches!(
-            map_error(sqlx::Error::PoolTimedOut),
-            Error::Unavailable(_)
-        ));
-        assert!(matches!(
-            map_error(sqlx::Error::RowNotFound),
-            Error::Storage(_)
-        ));
     }
 }

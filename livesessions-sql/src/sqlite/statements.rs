@@ -2,13 +2,11 @@
 
 use std::sync::LazyLock;
 
-use livesessions_core::analytics::AttendanceSort;
 use sqlx::Sqlite;
 
 use crate::analytics::{AttendanceStatements, PopularStatements};
-use crate::dialect::parameters;
 use crate::presence::{credited, touch_sets, watching};
-use crate::record::{participant_select, session_assignments, session_select, SESSION_COLUMNS};
+use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
 
 /// The statements, built on first use.
@@ -48,11 +46,7 @@ impl Statements {
         let session = session_select("", "participants");
         let participant = participant_select("");
         Statements {
-            insert_session: format!(
-                "INSERT INTO live_sessions ({}) VALUES ({})",
-                SESSION_COLUMNS.join(", "),
-                parameters::<Sqlite>(1, SESSION_COLUMNS.len()),
-            ),
+            insert_session: session_insert::<Sqlite>("live_sessions"),
             get_session: format!("SELECT {session} FROM live_sessions WHERE id = ?1"),
             update_session: format!(
                 "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?20 RETURNING {session}",
@@ -123,7 +117,7 @@ impl Statements {
             ),
             attendance_total: "SELECT (SELECT 1 FROM live_sessions WHERE id = ?1) AS found, \
                 (SELECT count(*) FROM session_participants WHERE session_id = ?1) AS total",
-            attendance: AttendanceStatements::new(|sort, dir| attendance(&participant, sort, dir)),
+            attendance: AttendanceStatements::new::<Sqlite>("session_participants", "?4", "?5"),
             overview_totals: "SELECT count(*) AS sessions, COALESCE(sum(n), 0) AS records, \
                     COALESCE(sum(w), 0) AS watch \
                  FROM (SELECT \
@@ -159,21 +153,6 @@ fn list(session: &str, status: bool, search: bool, after: bool) -> String {
     }
     sql += " ORDER BY list_rank, list_time_key, id LIMIT ?6";
     sql
-}
-
-/// An attendance page ordered by `sort` in the direction `dir`, then user id. Parameters:
-/// session, offset, limit, now, timeout.
-fn attendance(participant: &str, sort: AttendanceSort, dir: &str) -> String {
-    let key = match sort {
-        AttendanceSort::JoinTime => "first_joined_at",
-        AttendanceSort::WatchTime => "ws_now",
-        AttendanceSort::Name => "lower(user_name)",
-    };
-    format!(
-        "SELECT {participant}, {ws} AS ws_now FROM session_participants \
-         WHERE session_id = ?1 ORDER BY {key} {dir}, user_id ASC LIMIT ?3 OFFSET ?2",
-        ws = credited::<Sqlite>("?4", "?5"),
-    )
 }
 
 /// Popular sessions of a start-time range, ranked by the column `key`. Parameters: from, to,
