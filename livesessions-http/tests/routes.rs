@@ -370,10 +370,10 @@ async fn attendance_as_json_and_csv() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,watchDuration,joinCount,present"
+        "\u{feff}userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,watchDuration,joinCount,present,watchTime"
     );
     assert_eq!(lines.len(), 5, "{text}");
-    assert!(lines[1].starts_with("a,Plain Name,a@example.com,2025-01-15T09:00:00Z,"));
+    assert!(lines[1].starts_with("a,Plain Name,a@example.com,2025-01-15T14:00:00+05:00,"));
     assert!(
         lines[2].starts_with("b,\"Khan, \"\"Sam\"\"\",b@example.com,"),
         "{}",

@@ -90,14 +90,25 @@ fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<bool> {
         }))
 }
 
-/// A session's attendance: JSON, or CSV with `Accept: text/csv` (or `format=csv`). CSV cells
-/// that start with `=`, `+`, `-` or `@` are prefixed with `'` against formula injection.
+/// A session's attendance: JSON, or CSV with `Accept: text/csv` (or `format=csv`).
+///
+/// The CSV is UTF-8 with a byte order mark, RFC 4180 with CRLF line ends. Columns:
+/// `userId`, `userName`, `email`, `joinTime`, `lastJoinTime`, `lastSeen`, `leftAt` (empty when
+/// the participant joined again after leaving), `watchSeconds`, `watchDuration` (whole
+/// minutes), `joinCount`, `present`, `watchTime` (`h:mm:ss`). Times are RFC 3339 in whole
+/// seconds with the offset of the session's `timezone` (else the server's default zone).
+/// Cells that start with `=`, `+`, `-` or `@` are prefixed with `'` against formula
+/// injection. `Content-Disposition` names the file `attendance-<title>-<start date>.csv`.
 #[utoipa::path(
     get, path = "/api/admin/live-sessions/{id}/participants", tag = "admin",
     params(("id" = String, Path, description = "Session id (UUID)"), AttendanceParams),
     security(("bearer" = [])),
     responses((status = 200, description = "The attendance list",
-               content((AttendanceJson = "application/json"), (String = "text/csv"))))
+               content((AttendanceJson = "application/json"), (String = "text/csv")),
+               headers(("Content-Disposition" = String,
+                        description = "CSV only: `attachment` with `filename` (the title as an \
+                                       ASCII slug and the start date in the session's zone) \
+                                       and `filename*` (RFC 6266, the real title)"))))
 )]
 pub(crate) async fn participants(
     State(state): State<AppState>,
@@ -153,21 +164,36 @@ impl AttendanceList<'_> {
     }
 
     /// The CSV download: `limit` rows from `offset`, or every row from `offset` without one.
+    /// Times are in the session's zone, else the service's default zone; the file is named
+    /// after the session's title and start date.
     async fn csv(&self, offset: u64, limit: Option<u32>) -> ApiResult<Response> {
         const CHUNK: u32 = 1000;
-        let mut body = csv::header();
+        let mut rows = Vec::new();
         let mut at = offset;
         loop {
             let page = self.page(at, limit.unwrap_or(CHUNK)).await?;
-            for row in &page.rows {
-                csv::push_participant(&mut body, &ParticipantJson::row(row));
-            }
-            at += page.rows.len() as u64;
-            if limit.is_some() || page.rows.len() < CHUNK as usize || at >= page.total {
+            let count = page.rows.len();
+            rows.extend(page.rows);
+            at += count as u64;
+            if limit.is_some() || count < CHUNK as usize || at >= page.total {
                 break;
             }
         }
-        let disposition = format!("attachment; filename=\"attendance-{}.csv\"", self.id);
+        let service = self.state.service();
+        let session = service.get(self.caller, self.id).await?.session;
+        let zone = session
+            .fields
+            .timezone
+            .unwrap_or(service.settings().default_time_zone);
+        let mut body = csv::header();
+        for row in &rows {
+            csv::push_participant(&mut body, row, zone);
+        }
+        let disposition = csv::content_disposition(
+            session.fields.title.as_str(),
+            session.fields.start_time,
+            zone,
+        );
         let mut response =
             ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response();
         if let Ok(value) = HeaderValue::from_str(&disposition) {

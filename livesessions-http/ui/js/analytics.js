@@ -81,16 +81,32 @@ export function scheduleAnalyticsRefresh() {
   }, 1000);
 }
 
+/* The file name the server gives in Content-Disposition: filename* (RFC 6266, UTF-8) when it
+   decodes, else filename; null without one. */
+function csvFileName(disposition) {
+  if (!disposition) return null;
+  var star = /filename\*=UTF-8''([^;\s]+)/i.exec(disposition);
+  if (star) {
+    try { return decodeURIComponent(star[1]); } catch (e) { /* fall back to filename */ }
+  }
+  var plain = /filename="([^"]*)"/i.exec(disposition);
+  return plain ? plain[1] : null;
+}
+
 export function downloadCsv() {
   var id = state.route.id;
   var button = $('download-csv');
   if (isBusy(button)) return;
   setBusy(button, true);
+  var name = 'attendance-' + id + '.csv';
   api('GET', attendanceUrl(id), { accept: 'text/csv', raw: true })
-    .then(function (res) { return res.blob(); })
+    .then(function (res) {
+      name = csvFileName(res.headers.get('Content-Disposition')) || name;
+      return res.blob();
+    })
     .then(function (blob) {
       var url = URL.createObjectURL(blob);
-      var a = h('a', { href: url, download: 'attendance-' + id + '.csv', hidden: true });
+      var a = h('a', { href: url, download: name, hidden: true });
       document.body.appendChild(a);
       a.click();
       a.remove();
