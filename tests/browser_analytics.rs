@@ -114,6 +114,13 @@ async fn analytics_follow_a_live_session() {
     .await;
     assert_eq!(text(&admin, "#analytics-participants").await.trim(), "0");
     assert_eq!(text(&admin, "#analytics-watching").await.trim(), "0");
+    wait_text(
+        &admin,
+        "#analytics-updated",
+        "that it updates itself",
+        |t| t.contains("update by themselves"),
+    )
+    .await;
     assert_ticks(&admin, "#analytics-live").await;
 
     // A student joins: the count and "Watching now" go to 1 without Refresh.
@@ -163,6 +170,9 @@ async fn analytics_follow_a_live_session() {
     let ended = text(&admin, "#analytics-live").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(text(&admin, "#analytics-live").await, ended);
+    assert!(!text(&admin, "#analytics-updated")
+        .await
+        .contains("update by themselves"));
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);

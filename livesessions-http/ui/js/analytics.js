@@ -20,6 +20,7 @@ function attendanceUrl(id) {
 const REFRESH_MS = 12000;
 // Events about the open session within this window lead to one fetch.
 const EVENT_DEBOUNCE_MS = 1000;
+const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 
 // The open view: the last report, when it arrived, whether the session is live, the watch-time
 // cells of the attendees watching now, and the timers.
@@ -50,6 +51,7 @@ export function stopAnalytics() {
   view.report = null;
   view.open = [];
   view.live = false;
+  $('analytics-updated').textContent = '';
 }
 
 function isShowing(id) {
@@ -82,6 +84,8 @@ export function loadAnalytics(id, seq, quiet) {
     view.shownAt = performance.now();
     renderReport(view.report);
     renderAttendees((r[1] && r[1].participants) || []);
+    $('analytics-updated').textContent = 'Updated at ' + timeFormat.format(new Date()) +
+      (view.live ? '. The figures update by themselves while the session is live.' : '.');
     keepUpdating(id);
   }).catch(function (err) {
     if (seq !== state.analyticsSeq) return;
