@@ -1,6 +1,6 @@
 /* Views chosen by the URL hash: the list, the watch page and the analytics page. */
 
-import { openAnalytics } from './analytics.js';
+import { openAnalytics, stopAnalytics } from './analytics.js';
 import { $ } from './dom.js';
 import { findCard } from './list.js';
 import { state } from './state.js';
@@ -25,6 +25,7 @@ export function route() {
   var previous = state.route;
   var next = parseRoute();
   if (previous.name === 'watch' && (next.name !== 'watch' || next.id !== previous.id)) stopWatch(true);
+  if (previous.name === 'analytics' && next.name !== 'analytics') stopAnalytics();
   state.route = next;
   showView(next.name);
   if (next.name === 'watch') openWatch(next.id);
