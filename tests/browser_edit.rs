@@ -6,8 +6,8 @@
 //! a reload. The admin removes the thumbnail, which also deletes the stored upload. A change made
 //! elsewhere while the form is open makes the save fail with a clear message and reloads the
 //! form. Start asks first; dismissing it leaves the session scheduled. Cancel asks first too:
-//! dismissed it changes nothing, confirmed it cancels the session on both pages. Any error in
-//! either browser's console fails the test.
+//! dismissed it changes nothing, confirmed it cancels the session on both pages. At phone width
+//! nothing scrolls sideways. Any error in either browser's console fails the test.
 #![allow(missing_docs)]
 
 mod browser_kit;
@@ -289,6 +289,32 @@ async fn admin_edits_reschedules_and_cancels_a_session() {
     wait_absent(&admin, &format!("{card_css} .cancel-btn")).await;
     wait_absent(&student, &format!("{card_css} .join-btn")).await;
     screenshot(&admin, &shots, "cancelled-session").await;
+
+    // At phone width nothing scrolls sideways, and the form's inputs fit inside it.
+    admin.set_window_size(390, 844).await.expect("phone width");
+    let overflow =
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;";
+    assert_eq!(
+        admin.execute(overflow, vec![]).await.expect("widths"),
+        json!(0)
+    );
+    click(&admin, &format!("{card_css} .edit-btn")).await;
+    wait_text(&admin, "#f-submit", "Save changes", |t| t == "Save changes").await;
+    assert_eq!(
+        admin.execute(overflow, vec![]).await.expect("widths"),
+        json!(0)
+    );
+    let inside = "var form = document.getElementById('session-form').getBoundingClientRect();\
+        return Array.prototype.every.call(\
+          document.querySelectorAll('#session-form input, #session-form textarea'),\
+          function (el) { var r = el.getBoundingClientRect(); return r.width === 0 || r.right <= form.right; });";
+    assert_eq!(
+        admin.execute(inside, vec![]).await.expect("input boxes"),
+        json!(true),
+        "the form's inputs stay inside the form"
+    );
+    screenshot(&admin, &shots, "edit-session-phone").await;
+    click(&admin, "#f-cancel").await;
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);

@@ -8,7 +8,7 @@ import { isBusy, setBusy } from './dom.js';
 import { reportError } from './errors.js';
 import { openJoinModal } from './join.js';
 import { removeSession, upsertSession } from './list.js';
-import { openEditForm } from './session-form.js';
+import { editSession } from './session-form.js';
 import { sessionId } from './session.js';
 import { state } from './state.js';
 
@@ -21,7 +21,7 @@ export function onGridClick(event) {
   var action = button.dataset.action;
   if (action === 'join') openJoinModal(s, button);
   else if (action === 'start' || action === 'end') setLive(s, action === 'start', button);
-  else if (action === 'edit') openEditForm(s, button);
+  else if (action === 'edit') editSession(sessionId(s), button);
   else if (action === 'cancel') cancelSession(s, button);
   else if (action === 'delete') deleteSession(s, button);
   else if (action === 'analytics') window.location.hash = '#/sessions/' + encodeURIComponent(sessionId(s)) + '/analytics';

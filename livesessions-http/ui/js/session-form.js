@@ -107,8 +107,20 @@ function formValues() {
   };
 }
 
-/** Opens the form prefilled with `s`; `opener` gets focus back when the form closes. */
-export function openEditForm(s, opener) {
+/** Loads the session afresh (the list's copy may lack the video URL, which live updates leave
+ * out) and opens the form prefilled with it; `opener` gets focus back when the form closes. */
+export function editSession(id, opener) {
+  if (opener) setBusy(opener, true);
+  return api('GET', '/live-sessions/' + encodeURIComponent(id))
+    .then(function (s) {
+      upsertSession(s);
+      openEditForm(s, opener);
+    })
+    .catch(function (err) { reportError(err, 'Could not open the session for editing'); })
+    .then(function () { if (opener) setBusy(opener, false); });
+}
+
+function openEditForm(s, opener) {
   resetSessionForm();
   editing = { session: s, opener: opener || null };
   var values = valuesOf(s);
@@ -245,13 +257,11 @@ function saveChanges(edit) {
 /** Someone else changed the session meanwhile: show theirs in the form and say so. */
 function reloadAfterConflict(edit) {
   var id = sessionId(edit.session);
-  api('GET', '/live-sessions/' + encodeURIComponent(id))
-    .then(function (fresh) {
-      if (editing !== edit) return;
-      upsertSession(fresh);
-      openEditForm(fresh, edit.opener);
-      showAlert('Someone else changed this session while you were editing it. ' +
-        'The form now shows their version; make your changes again.', 'error');
-    })
-    .catch(function (err) { reportError(err, 'Could not reload the session'); });
+  editSession(id, null).then(function () {
+    // editSession opened the form afresh unless the reload failed (which it reported).
+    if (!editing || editing === edit || sessionId(editing.session) !== id) return;
+    editing.opener = edit.opener;
+    showAlert('Someone else changed this session while you were editing it. ' +
+      'The form now shows their version; make your changes again.', 'error');
+  });
 }
