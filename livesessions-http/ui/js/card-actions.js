@@ -1,4 +1,5 @@
-/* The buttons on a card: Join Now, Start, End, Delete and Analytics. */
+/* The buttons on a card: Join Now, Start, End, Edit, Cancel, Analytics and Delete. Start, End,
+ * Cancel and Delete change the class for everyone, so each asks first. */
 
 import { showAlert } from './alerts.js';
 import { api } from './api.js';
@@ -7,6 +8,7 @@ import { isBusy, setBusy } from './dom.js';
 import { reportError } from './errors.js';
 import { openJoinModal } from './join.js';
 import { removeSession, upsertSession } from './list.js';
+import { editSession } from './session-form.js';
 import { sessionId } from './session.js';
 import { state } from './state.js';
 
@@ -19,38 +21,56 @@ export function onGridClick(event) {
   var action = button.dataset.action;
   if (action === 'join') openJoinModal(s, button);
   else if (action === 'start' || action === 'end') setLive(s, action === 'start', button);
+  else if (action === 'edit') editSession(sessionId(s), button);
+  else if (action === 'cancel') cancelSession(s, button);
   else if (action === 'delete') deleteSession(s, button);
   else if (action === 'analytics') window.location.hash = '#/sessions/' + encodeURIComponent(sessionId(s)) + '/analytics';
 }
 
+function sessionPath(s) { return '/admin/live-sessions/' + encodeURIComponent(sessionId(s)); }
+
+/** Asks `question`, then runs `request` with the button busy; `done` gets its answer. */
+function confirmThen(button, question, okLabel, options, request, done, failure) {
+  return confirmDialog(question, okLabel, button, options).then(function (ok) {
+    if (!ok) return;
+    setBusy(button, true);
+    return request()
+      .then(done)
+      .catch(function (err) { reportError(err, failure); })
+      .then(function () { setBusy(button, false); });
+  });
+}
+
 function setLive(s, live, button) {
-  setBusy(button, true);
-  api('PUT', '/admin/live-sessions/' + encodeURIComponent(sessionId(s)), { json: { isLive: live } })
-    .then(function (updated) {
+  var question = live
+    ? 'Start “' + s.title + '” now? It goes live for everyone, and students can join.'
+    : 'End “' + s.title + '” for everyone? Students watching it are stopped.';
+  confirmThen(button, question, live ? 'Start' : 'End', { danger: !live, dismissLabel: 'Not now' },
+    function () { return api('PUT', sessionPath(s), { json: { isLive: live } }); },
+    function (updated) {
       if (updated && sessionId(updated)) upsertSession(updated);
       showAlert((live ? 'Started: ' : 'Ended: ') + s.title, 'success');
-    })
-    .catch(function (err) {
-      reportError(err, live ? 'Could not start the session' : 'Could not end the session');
-    })
-    .then(function () {
-      setBusy(button, false);
-    });
+    },
+    live ? 'Could not start the session' : 'Could not end the session');
+}
+
+function cancelSession(s, button) {
+  confirmThen(button, 'Cancel “' + s.title + '”? It stays in the list as cancelled, and no one can join it.',
+    'Cancel session', { dismissLabel: 'Keep it' },
+    function () { return api('POST', sessionPath(s) + '/cancel'); },
+    function (updated) {
+      if (updated && sessionId(updated)) upsertSession(updated);
+      showAlert('Cancelled: ' + s.title, 'success');
+    },
+    'Could not cancel the session');
 }
 
 function deleteSession(s, button) {
-  confirmDialog('Delete “' + s.title + '”? Its attendance records are deleted too.', 'Delete', button)
-    .then(function (ok) {
-      if (!ok) return;
-      setBusy(button, true);
-      return api('DELETE', '/admin/live-sessions/' + encodeURIComponent(sessionId(s)))
-        .then(function () {
-          removeSession(sessionId(s));
-          showAlert('Deleted: ' + s.title, 'success');
-        })
-        .catch(function (err) {
-          setBusy(button, false);
-          reportError(err, 'Could not delete the session');
-        });
-    });
+  confirmThen(button, 'Delete “' + s.title + '”? Its attendance records are deleted too.', 'Delete', null,
+    function () { return api('DELETE', sessionPath(s)); },
+    function () {
+      removeSession(sessionId(s));
+      showAlert('Deleted: ' + s.title, 'success');
+    },
+    'Could not delete the session');
 }

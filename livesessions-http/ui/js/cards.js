@@ -43,14 +43,19 @@ export function renderCard(s) {
   var live = status === 'live';
   var titleId = 'card-title-' + id;
   var actions = h('div', { class: 'card-actions' });
+  // Cancel and Delete sit in their own row, apart from the everyday buttons.
+  var danger = null;
   if (signedIn() && (status === 'live' || status === 'scheduled')) {
     actions.appendChild(actionButton('join', live ? 'Join Now →' : 'Join Now', 'Join Now', 'btn-primary', s));
   }
   if (state.auth.admin) {
     if (live) actions.appendChild(actionButton('end', '⏹️ End', 'End', 'btn-ghost', s));
-    else if (status === 'scheduled' || status === 'ended') actions.appendChild(actionButton('start', '▶️ Start', 'Start', 'btn-live', s));
+    else if (status === 'scheduled' || status === 'ended') actions.appendChild(actionButton('start', '▶️ Start', 'Start', 'btn-ghost', s));
+    actions.appendChild(actionButton('edit', '✏️ Edit', 'Edit', 'btn-ghost', s));
     actions.appendChild(actionButton('analytics', '📊 Analytics', 'Analytics', 'btn-ghost', s));
-    actions.appendChild(actionButton('delete', '🗑️ Delete', 'Delete', 'btn-danger', s));
+    danger = h('div', { class: 'card-danger' },
+      status === 'scheduled' ? actionButton('cancel', 'Cancel session', 'Cancel session', 'btn-danger', s) : null,
+      actionButton('delete', '🗑️ Delete', 'Delete', 'btn-danger', s));
   }
   return h('article', {
     class: 'session-card is-' + status + (live ? ' is-live' : ''), dataset: { id: id }, 'aria-labelledby': titleId
@@ -66,7 +71,8 @@ export function renderCard(s) {
       s.description ? h('p', { class: 'description', text: s.description }) : null,
       h('p', { class: 'meta' }, timeNode(s), ' | ',
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
-      actions.childNodes.length ? actions : null));
+      actions.childNodes.length ? actions : null,
+      danger));
 }
 
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */

@@ -1,4 +1,5 @@
-/* Modal dialogs: opening and closing them, and the delete confirmation. */
+/* Modal dialogs: opening and closing them, and the confirmation asked before an action that
+ * affects everyone (delete, cancel, start, end). */
 
 import { $ } from './dom.js';
 
@@ -13,10 +14,16 @@ export function closeDialog(dialog) {
 }
 
 let confirmState = null;
-export function confirmDialog(message, okLabel, opener) {
+
+/** Asks `message`; resolves true when `okLabel` is chosen. Options: `dismissLabel` (default
+ * "Cancel") and `danger` (default true: a red confirm button; false for Start). */
+export function confirmDialog(message, okLabel, opener, options) {
+  options = options || {};
   var dialog = $('confirm-modal');
   $('confirm-message').textContent = message;
   $('confirm-ok').textContent = okLabel;
+  $('confirm-ok').className = 'btn ' + (options.danger === false ? 'btn-primary' : 'btn-danger');
+  $('confirm-cancel').textContent = options.dismissLabel || 'Cancel';
   return new Promise(function (resolve) {
     confirmState = { resolve: resolve, opener: opener, result: false };
     openDialog(dialog);

@@ -8,7 +8,7 @@
 import { clearFieldError } from './alerts.js';
 import { setTokenSource } from './api.js';
 import { downloadCsv, loadAnalytics } from './analytics.js';
-import { onAuthChange, probeDevSignIn, refreshAuth, requestToken, setAuth, showSessionForm, TOKEN_KEY } from './auth.js';
+import { onAuthChange, probeDevSignIn, refreshAuth, requestToken, setAuth, TOKEN_KEY } from './auth.js';
 import { onGridClick } from './card-actions.js';
 import { closeDialog, onConfirmClose, onConfirmOk } from './dialogs.js';
 import { $ } from './dom.js';
@@ -16,7 +16,7 @@ import { onJoinClose, onJoinSubmit } from './join.js';
 import { loadSessions, onSearchInput, renderGrid, setFilter } from './list.js';
 import { connectEvents } from './live.js';
 import { goToList, route } from './router.js';
-import { onSessionSubmit, onThumbnailChange, resetSessionForm } from './session-form.js';
+import { closeSessionForm, onAddToggle, onSessionSubmit, onThumbnailChange, onThumbnailRemoveChange } from './session-form.js';
 import { onSignIn, onSignOut } from './signin.js';
 import { state } from './state.js';
 import { heartbeat, onVisibilityChange, sendLeave } from './watch.js';
@@ -28,10 +28,11 @@ function bind() {
   });
   $('signout').addEventListener('click', onSignOut);
 
-  $('add-session-toggle').addEventListener('click', function () { showSessionForm($('session-form').hidden); });
-  $('f-cancel').addEventListener('click', function () { resetSessionForm(); showSessionForm(false); $('add-session-toggle').focus(); });
+  $('add-session-toggle').addEventListener('click', onAddToggle);
+  $('f-cancel').addEventListener('click', closeSessionForm);
   $('session-form').addEventListener('submit', onSessionSubmit);
   $('f-thumbnail').addEventListener('change', onThumbnailChange);
+  $('f-thumbnail-remove').addEventListener('change', onThumbnailRemoveChange);
   ['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description'].forEach(function (id) {
     $(id).addEventListener('input', function () { clearFieldError(id); });
   });

@@ -1,28 +1,39 @@
-/* The admin form that creates a session, with its thumbnail preview and checks. */
+/* The admin form that creates a session or edits one (prefilled, "Save changes", replace or
+ * remove the thumbnail), with its thumbnail preview and checks. */
 
 import { clearFieldError, clearFieldErrors, setFieldError, showAlert } from './alerts.js';
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { showSessionForm } from './auth.js';
 import { $, isBusy, safeUrl, setBusy } from './dom.js';
-import { handleFormError } from './errors.js';
+import { handleFormError, reportError } from './errors.js';
 import { localInputToRfc3339, viewerZone } from './format.js';
-import { upsertSession } from './list.js';
+import { findCard, upsertSession } from './list.js';
 import { sessionId } from './session.js';
 
 const MAX_THUMBNAIL_BYTES = 5 * 1024 * 1024;
 const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const FORM_FIELDS = {
   title: 'f-title', instructor: 'f-instructor', startTime: 'f-start', timezone: 'f-start',
-  videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', isLive: 'f-live'
+  videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', thumbnailUrl: 'f-thumbnail',
+  isLive: 'f-live'
 };
+const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description', 'f-thumbnail'];
+
+/* The session being edited ({ session, opener }), or null while the form creates one. */
+let editing = null;
 
 let previewUrl = null;
+/** Shows the chosen file; without one, the edited session's current thumbnail unless it is
+ * being removed. */
 function setPreview(file) {
   var img = $('f-thumbnail-preview');
   if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
-  if (!file) { img.hidden = true; img.removeAttribute('src'); return; }
-  previewUrl = URL.createObjectURL(file);
-  img.src = previewUrl;
+  var current = editing && !$('f-thumbnail-remove').checked ? safeUrl(editing.session.thumbnail) : null;
+  if (file) previewUrl = URL.createObjectURL(file);
+  var src = previewUrl || current;
+  if (!src) { img.hidden = true; img.removeAttribute('src'); return; }
+  img.src = src;
+  img.alt = previewUrl ? 'Selected thumbnail preview' : 'Current thumbnail';
   img.hidden = false;
 }
 
@@ -39,13 +50,109 @@ export function onThumbnailChange() {
   clearFieldError('f-thumbnail');
   var problem = thumbnailProblem(file);
   if (problem) { setFieldError('f-thumbnail', problem); setPreview(null); return; }
+  if (file) $('f-thumbnail-remove').checked = false;
   setPreview(file);
 }
 
-export function resetSessionForm() {
-  $('session-form').reset();
+/** "Remove thumbnail" drops a chosen file too, so that the two never disagree. */
+export function onThumbnailRemoveChange() {
+  if ($('f-thumbnail-remove').checked) {
+    $('f-thumbnail').value = '';
+    clearFieldError('f-thumbnail');
+  }
   setPreview(null);
-  clearFieldErrors(['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description', 'f-thumbnail']);
+}
+
+/** Empties the form and puts it back in create mode. */
+export function resetSessionForm() {
+  editing = null;
+  $('session-form').reset();
+  setMode(null);
+  setPreview(null);
+  clearFieldErrors(TEXT_FIELDS);
+}
+
+/** The headings, button and fields of create mode (`s` null) or of editing `s`. */
+function setMode(s) {
+  $('session-form-heading').textContent = s ? 'Edit Session' : 'Create New Live Session';
+  $('f-submit').textContent = s ? 'Save changes' : 'Create Session';
+  $('f-live-field').hidden = !!s;
+  $('f-thumbnail-remove-field').hidden = !(s && s.thumbnail);
+  $('f-start-hint').textContent = s && s.timezone && s.timezone !== viewerZone
+    ? 'In your time zone; the session is shown in ' + s.timezone + '.'
+    : 'In your time zone.';
+}
+
+/** The `datetime-local` value of an RFC 3339 time, in the viewer's zone as the input is read. */
+export function rfc3339ToLocalInput(iso) {
+  var date = new Date(iso || '');
+  if (isNaN(date.getTime())) return '';
+  var pad = function (n) { return String(n).padStart(2, '0'); };
+  return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) +
+    'T' + pad(date.getHours()) + ':' + pad(date.getMinutes());
+}
+
+/** The form's values as the session had them when the form was filled. */
+function valuesOf(s) {
+  return {
+    title: s.title || '', instructor: s.instructor || '', startTime: rfc3339ToLocalInput(s.startTime),
+    videoUrl: s.videoUrl || '', description: s.description || ''
+  };
+}
+
+function formValues() {
+  return {
+    title: $('f-title').value.trim(), instructor: $('f-instructor').value.trim(), startTime: $('f-start').value,
+    videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
+  };
+}
+
+/** Loads the session afresh (the list's copy may lack the video URL, which live updates leave
+ * out) and opens the form prefilled with it; `opener` gets focus back when the form closes. */
+export function editSession(id, opener) {
+  if (opener) setBusy(opener, true);
+  return api('GET', '/live-sessions/' + encodeURIComponent(id))
+    .then(function (s) {
+      upsertSession(s);
+      openEditForm(s, opener);
+    })
+    .catch(function (err) { reportError(err, 'Could not open the session for editing'); })
+    .then(function () { if (opener) setBusy(opener, false); });
+}
+
+function openEditForm(s, opener) {
+  resetSessionForm();
+  editing = { session: s, opener: opener || null };
+  var values = valuesOf(s);
+  $('f-title').value = values.title;
+  $('f-instructor').value = values.instructor;
+  $('f-start').value = values.startTime;
+  $('f-video').value = values.videoUrl;
+  $('f-description').value = values.description;
+  setMode(s);
+  setPreview(null);
+  showSessionForm(true);
+  $('session-form').scrollIntoView({ block: 'start' });
+  $('f-title').focus({ preventScroll: true });
+}
+
+/** Closes the form; focus goes back to the card's Edit button, or to "Add New Session". */
+export function closeSessionForm() {
+  var opener = editing && editing.opener;
+  var id = editing && sessionId(editing.session);
+  resetSessionForm();
+  showSessionForm(false);
+  var card = id && findCard(id);
+  var target = opener && opener.isConnected ? opener : card && card.querySelector('[data-action="edit"]');
+  (target || $('add-session-toggle')).focus();
+}
+
+/** "Add New Session" opens an empty form, also while a session is being edited. */
+export function onAddToggle() {
+  var open = !$('session-form').hidden;
+  if (open && !editing) { showSessionForm(false); return; }
+  resetSessionForm();
+  showSessionForm(true);
 }
 
 function validateSessionForm() {
@@ -65,13 +172,14 @@ function validateSessionForm() {
 export function onSessionSubmit(event) {
   event.preventDefault();
   if (isBusy($('f-submit'))) return;
-  clearFieldErrors(['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description', 'f-thumbnail']);
+  clearFieldErrors(TEXT_FIELDS);
   var errors = validateSessionForm();
   if (errors.length) {
     errors.forEach(function (e) { setFieldError(e[0], e[1]); });
     $(errors[0][0]).focus();
     return;
   }
+  if (editing) { saveChanges(editing); return; }
   var form = new FormData();
   form.append('title', $('f-title').value.trim());
   form.append('description', $('f-description').value.trim());
@@ -98,4 +206,62 @@ export function onSessionSubmit(event) {
       setBusy(button, false);
       button.textContent = 'Create Session';
     });
+}
+
+/** The changed fields of the edited session, with its version; null when nothing changed. */
+function changesForm(edit) {
+  var before = valuesOf(edit.session);
+  var now = formValues();
+  var form = new FormData();
+  var changed = false;
+  ['title', 'instructor', 'videoUrl', 'description'].forEach(function (name) {
+    if (now[name] !== before[name]) { form.append(name, now[name]); changed = true; }
+  });
+  if (now.startTime !== before.startTime) {
+    form.append('startTime', localInputToRfc3339(now.startTime));
+    changed = true;
+  }
+  var file = $('f-thumbnail').files[0];
+  if (file) { form.append('thumbnail', file, file.name); changed = true; }
+  else if ($('f-thumbnail-remove').checked && edit.session.thumbnail) { form.append('thumbnailUrl', ''); changed = true; }
+  if (!changed) return null;
+  if (typeof edit.session.version === 'number') form.append('version', String(edit.session.version));
+  return form;
+}
+
+function saveChanges(edit) {
+  var s = edit.session;
+  var form = changesForm(edit);
+  if (!form) { showAlert('Nothing to save: no field was changed.', 'info'); return; }
+  var id = sessionId(s);
+  var button = $('f-submit');
+  setBusy(button, true);
+  button.textContent = 'Saving…';
+  api('PUT', '/admin/live-sessions/' + encodeURIComponent(id), { form: form })
+    .then(function (updated) {
+      if (updated && sessionId(updated)) upsertSession(updated);
+      closeSessionForm();
+      showAlert('Saved: ' + (updated && updated.title ? updated.title : s.title), 'success');
+    })
+    .catch(function (err) {
+      if (editing !== edit) return;
+      if (err instanceof ApiError && err.status === 409) { reloadAfterConflict(edit); return; }
+      handleFormError(err, FORM_FIELDS);
+    })
+    .then(function () {
+      setBusy(button, false);
+      if (editing) button.textContent = 'Save changes';
+    });
+}
+
+/** Someone else changed the session meanwhile: show theirs in the form and say so. */
+function reloadAfterConflict(edit) {
+  var id = sessionId(edit.session);
+  editSession(id, null).then(function () {
+    // editSession opened the form afresh unless the reload failed (which it reported).
+    if (!editing || editing === edit || sessionId(editing.session) !== id) return;
+    editing.opener = edit.opener;
+    showAlert('Someone else changed this session while you were editing it. ' +
+      'The form now shows their version; make your changes again.', 'error');
+  });
 }
