@@ -98,6 +98,7 @@ async fn admin_and_student_run_a_live_class() {
 
     // The admin starts it; the student's card turns live without a reload.
     click(&admin, &format!("{card_css} .start-btn")).await;
+    click(&admin, "#confirm-ok").await;
     wait_present(&student, &format!("{card_css}.is-live .live-badge")).await;
     screenshot(&student, &shots, "student-sees-live").await;
 
@@ -162,6 +163,7 @@ async fn admin_and_student_run_a_live_class() {
     // The admin ends the session; the student's page says so.
     click(&admin, "#analytics-back").await;
     click(&admin, &format!("{card_css} .end-btn")).await;
+    click(&admin, "#confirm-ok").await;
     wait_text(&student, "#watch-status", "that the session ended", |t| {
         t.to_lowercase().contains("ended")
     })

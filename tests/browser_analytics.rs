@@ -104,6 +104,7 @@ async fn analytics_follow_a_live_session() {
         .expect("the session id");
     let card_css = format!(".session-card[data-id='{id}']");
     click(&admin, &format!("{card_css} .start-btn")).await;
+    click(&admin, "#confirm-ok").await;
     wait_present(&admin, &format!("{card_css}.is-live")).await;
 
     // The admin opens the analytics: nobody yet, and the live time runs by itself.
@@ -159,6 +160,7 @@ async fn analytics_follow_a_live_session() {
     // Once it has ended, the clock stops.
     click(&admin, "#analytics-back").await;
     click(&admin, &format!("{card_css} .end-btn")).await;
+    click(&admin, "#confirm-ok").await;
     wait_present(&admin, &format!("{card_css}.is-ended")).await;
     click(&admin, &format!("{card_css} .analytics-btn")).await;
     wait_text(&admin, "#analytics-meta", "that the session ended", |t| {
