@@ -43,6 +43,19 @@ async fn value_of(client: &Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The input's value once it is `expected`, or the last value seen when a step's time runs out
+/// (a hang guard): the edit form is filled after the session is loaded afresh.
+async fn wait_value(client: &Client, css: &str, expected: &str) -> String {
+    let deadline = std::time::Instant::now() + STEP;
+    loop {
+        let value = value_of(client, css).await;
+        if value == expected || std::time::Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits for the confirm dialog to be open, and answers its message.
 async fn confirm_dialog_text(client: &Client) -> String {
     wait_present(client, "#confirm-modal[open]").await;
@@ -157,7 +170,7 @@ async fn admin_edits_reschedules_and_cancels_a_session() {
         .is_some());
     click(&admin, &format!("{card_css} .edit-btn")).await;
     assert_eq!(
-        value_of(&admin, "#f-start").await,
+        wait_value(&admin, "#f-start", "2031-03-05T10:15").await,
         "2031-03-05T10:15",
         "the new start time is stored"
     );
