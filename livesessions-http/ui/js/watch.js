@@ -25,7 +25,7 @@ export function openWatch(id) {
   $('watch-title').focus();
   if (!signedIn()) {
     $('watch-title').textContent = 'Sign in to watch';
-    setWatchStatus('Sign in with the form above to join this session and watch it.', null);
+    setWatchStatus('Sign in above to join this session and watch it.', null);
     promptSignIn();
     return;
   }
