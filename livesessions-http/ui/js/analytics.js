@@ -162,15 +162,17 @@ function renderAttendees(list) {
   view.open = [];
   list.forEach(function (p) {
     var seconds = p.watchSeconds !== undefined ? p.watchSeconds : (Number(p.watchDuration) || 0) * 60;
-    var watched = h('td', { class: 'num', text: formatDuration(seconds) });
+    // data-label names the column where narrow screens stack a row's cells (app.css).
+    var watched = h('td', { class: 'num', dataset: { label: 'Watch time' }, text: formatDuration(seconds) });
     if (p.present) view.open.push({ cell: watched, seconds: Number(seconds) || 0 });
     body.appendChild(h('tr', {},
-      h('td', { text: p.userName || '' }),
-      h('td', { text: p.email || '' }),
-      h('td', {}, h('time', { datetime: p.joinTime || null, text: formatDateTime(p.joinTime) })),
+      h('td', { dataset: { label: 'Name' }, text: p.userName || '' }),
+      h('td', { dataset: { label: 'Email' }, text: p.email || '' }),
+      h('td', { dataset: { label: 'Join time' } },
+        h('time', { datetime: p.joinTime || null, text: formatDateTime(p.joinTime) })),
       watched,
-      h('td', { class: 'num', text: String(Number(p.joinCount) || 1) }),
-      h('td', { text: p.present ? 'Yes' : 'No' })));
+      h('td', { class: 'num', dataset: { label: 'Joins' }, text: String(Number(p.joinCount) || 1) }),
+      h('td', { dataset: { label: 'Watching' }, text: p.present ? 'Yes' : 'No' })));
   });
   $('attendees-empty').hidden = list.length > 0;
 }

@@ -2,7 +2,7 @@
 
 import { signedIn } from './auth.js';
 import { h, safeUrl } from './dom.js';
-import { formatDateTime, hashIndex, initials, viewerZone } from './format.js';
+import { formatDateTime, formatRan, hashIndex, initials, viewerZone } from './format.js';
 import { sessionId, STATUS_LABELS, statusOf } from './session.js';
 import { state } from './state.js';
 
@@ -24,7 +24,14 @@ function participantsNode(s) {
     h('span', { class: 'visually-hidden' }, ' participants'));
 }
 
+/** When the session is planned; for one that ran and ended, when it ran and for how long. */
 export function timeNode(s) {
+  var ran = statusOf(s) === 'ended' ? formatRan(s) : '';
+  if (ran) {
+    return h('time', {
+      class: 'ran', datetime: s.startedAt, title: viewerZone ? 'Your time zone: ' + viewerZone : null
+    }, '⏱️ ' + ran);
+  }
   return h('time', {
     datetime: s.startTime || null, title: viewerZone ? 'Your time zone: ' + viewerZone : null
   }, '⏱️ ' + (formatDateTime(s.startTime) || 'No start time'));
@@ -72,10 +79,13 @@ export function renderCard(s) {
       h('p', { class: 'meta' }, timeNode(s), ' | ',
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
       actions.childNodes.length ? actions : null,
+      !signedIn() && (live || status === 'scheduled')
+        ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
       danger));
 }
 
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
-  return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime]);
+  return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
+    s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
 }

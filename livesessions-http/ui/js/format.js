@@ -1,5 +1,5 @@
-/* Formatting for display: dates in the viewer's zone, durations, the start time sent to the API,
- * placeholder initials. */
+/* Formatting for display: dates in the viewer's zone, durations, when a session ran, the start
+ * time sent to the API, placeholder initials. */
 
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 export const viewerZone = (function () {
@@ -18,6 +18,29 @@ export function formatDuration(seconds) {
   var minutes = Math.floor((total % 3600) / 60);
   var secs = total % 60;
   return hours + ':' + String(minutes).padStart(2, '0') + ':' + String(secs).padStart(2, '0');
+}
+
+/** A length in words for people: "1 h 2 min", "45 min", "under a minute". */
+export function formatSpan(seconds) {
+  var minutes = Math.floor(Math.max(0, Number(seconds) || 0) / 60);
+  if (minutes < 1) return 'under a minute';
+  var hours = Math.floor(minutes / 60);
+  var rest = minutes % 60;
+  if (!hours) return rest + ' min';
+  return rest ? hours + ' h ' + rest + ' min' : hours + ' h';
+}
+
+/** When an ended session ran and for how long ("Ran Mar 4, 2031, 10:00 – 11:02 AM (1 h 2 min)"),
+ * or '' when it never started. */
+export function formatRan(s) {
+  var start = new Date(s.startedAt || '');
+  var end = new Date(s.endedAt || '');
+  if (isNaN(start.getTime())) return '';
+  var when;
+  if (isNaN(end.getTime()) || end < start) when = dateTimeFormat.format(start);
+  else if (typeof dateTimeFormat.formatRange === 'function') when = dateTimeFormat.formatRange(start, end);
+  else when = dateTimeFormat.format(start) + ' – ' + dateTimeFormat.format(end);
+  return 'Ran ' + when + ' (' + formatSpan(s.liveSeconds) + ')';
 }
 
 function pad2(n) { return String(n).padStart(2, '0'); }

@@ -1,11 +1,12 @@
-/* The watch page (#/watch/<id>): join, heartbeats while the tab is visible, leave. */
+/* The watch page (#/watch/<id>): join, heartbeats while the tab is visible, leave. A session that
+ * has ended or was cancelled shows no player; a signed-out visitor is asked to sign in first. */
 
 import { api, API, ApiError } from './api.js';
 import { promptSignIn, signedIn } from './auth.js';
 import { timeNode } from './cards.js';
 import { $, appendChild, clear, h, safeEmbedUrl, safeUrl } from './dom.js';
 import { errorMessage, reportError } from './errors.js';
-import { formatDateTime } from './format.js';
+import { formatDateTime, formatSpan } from './format.js';
 import { upsertSession } from './list.js';
 import { sessionId, statusOf } from './session.js';
 import { state } from './state.js';
@@ -24,16 +25,20 @@ export function openWatch(id) {
   $('watch-title').focus();
   if (!signedIn()) {
     $('watch-title').textContent = 'Sign in to watch';
-    setWatchStatus('Sign in to join this session.', null);
+    setWatchStatus('Sign in above to join this session and watch it.', null);
     promptSignIn();
     return;
   }
   var pending = state.pendingJoin.get(id);
   state.pendingJoin.delete(id);
+  var known = state.sessions.get(id);
+  // A session the list already shows as over is not joined (the server would refuse): it is shown.
+  if (!pending && known && isOver(statusOf(known))) { watchFailed(id, null); return; }
   var joined = pending ? Promise.resolve(pending) : joinForWatch(id);
   joined.then(function (result) {
     if (state.watch !== watch) return;
     if (result.session) renderWatchSession(result.session);
+    if (isOver(watch.status)) return;
     var session = result.session || {};
     renderPlayer(result.embedUrl || session.embedUrl, result.videoUrl || session.videoUrl, session);
     watch.present = true;
@@ -54,17 +59,17 @@ function joinForWatch(id) {
   });
 }
 
-/** The join was refused (e.g. the session ended): show the session and why. */
+/** The join was refused (e.g. the session ended), or not tried (`err` null): show the session and why. */
 function watchFailed(id, err) {
   if (err instanceof ApiError && err.status === 401) promptSignIn();
   api('GET', '/live-sessions/' + encodeURIComponent(id)).then(function (s) {
     if (!state.watch || state.watch.id !== id) return;
     renderWatchSession(s);
-    if (statusOf(s) === 'live' || statusOf(s) === 'scheduled') setWatchStatus('Could not join: ' + errorMessage(err), null);
-  }, function () {
+    if (err && !isOver(statusOf(s))) setWatchStatus('Could not join: ' + errorMessage(err), null);
+  }, function (getErr) {
     if (!state.watch || state.watch.id !== id) return;
     $('watch-title').textContent = 'Session unavailable';
-    setWatchStatus(errorMessage(err), null);
+    setWatchStatus(errorMessage(err || getErr), null);
   });
 }
 
@@ -89,10 +94,22 @@ export function renderWatchSession(s) {
   $('watch-description').textContent = s.description || '';
   if (watch.status === 'live') setWatchStatus('🔴 Live now', 'live');
   else if (watch.status === 'scheduled') setWatchStatus('Starts ' + formatDateTime(s.startTime) + '. The stream begins when the instructor goes live.', null);
-  else if (watch.status === 'ended') setWatchStatus('This session has ended.', 'ended');
+  else if (watch.status === 'ended') setWatchStatus(endedText(s), 'ended');
   else setWatchStatus('This session was cancelled.', 'ended');
+  if (isOver(watch.status)) {
+    // Nothing more to watch or to record: the player and the heartbeats stop.
+    clearInterval(watch.timer);
+    watch.timer = null;
+    clear($('watch-player'));
+  }
   // Going live opens the presence interval at once rather than at the next heartbeat.
   if (before && before !== 'live' && watch.status === 'live' && watch.present) heartbeat();
+}
+
+function isOver(status) { return status === 'ended' || status === 'cancelled'; }
+
+function endedText(s) {
+  return 'This session has ended.' + (s.startedAt ? ' It ran for ' + formatSpan(s.liveSeconds) + '.' : '');
 }
 
 function renderPlayer(embedUrl, videoUrl, s) {
