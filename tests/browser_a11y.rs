@@ -1,8 +1,8 @@
 //! Accessibility, measured: axe-core runs in the page (injected through WebDriver, never
-//! served to users) on the sign-in form, the list with a live and an ended session, the create
-//! form (empty and showing its errors), the join dialog, the watch page and the analytics, and
-//! no violation of impact "serious" or "critical" may remain. Any error in either browser's
-//! console fails the test too.
+//! served to users) on the sign-in form, the list with a live and an ended session (also at
+//! phone width), the create form (empty and showing its errors), the confirm and join
+//! dialogs, the watch page and the analytics, and no violation of impact "serious" or
+//! "critical" may remain. Any error in either browser's console fails the test too.
 //!
 //! `LIVESESSIONS_TEST_AXE` names axe-core's `axe.min.js` (`scripts/axe.sh path` installs it
 //! from the npm registry into `target/axe/` and prints the path; `.ci/run` sets it).
@@ -211,6 +211,8 @@ async fn pages_have_no_serious_accessibility_violations() {
     // The list with an ended and a live session.
     let ended = create_session(&admin, "Ended Seminar").await;
     click(&admin, &format!("{ended} .start-btn")).await;
+    wait_present(&admin, "#confirm-modal[open]").await;
+    found.extend(audit(&admin, &axe, "the confirm dialog").await);
     click(&admin, "#confirm-ok").await;
     wait_present(&admin, &format!("{ended}.is-live")).await;
     click(&admin, &format!("{ended} .end-btn")).await;
@@ -236,6 +238,15 @@ async fn pages_have_no_serious_accessibility_violations() {
     wait_present(&student, &format!("{live}.is-live")).await;
     wait_present(&student, &format!("{ended}.is-ended")).await;
     found.extend(audit(&student, &axe, "the student's list").await);
+    student
+        .set_window_size(390, 844)
+        .await
+        .expect("phone width");
+    found.extend(audit(&student, &axe, "the student's list at phone width").await);
+    student
+        .set_window_size(1280, 900)
+        .await
+        .expect("desktop width");
     // A card without a thumbnail shows a placeholder in one of six colours picked from the
     // session's id: each colour is judged, whichever the ids above happened to pick.
     for colour in 0..6 {
