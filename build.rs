@@ -8,6 +8,8 @@
 //!   cluster the fault test may stop: `scripts/fault-cluster.sh start` makes one).
 //! - `livesessions_test_mongodb`: `LIVESESSIONS_TEST_MONGODB_URI` is set (the cfg
 //!   livesessions-mongo's tests use too).
+//! - `livesessions_test_axe`: `LIVESESSIONS_TEST_AXE` names axe-core's `axe.min.js` for the
+//!   accessibility browser test (`scripts/axe.sh path` installs it and prints the path).
 //! - `livesessions_test_secantus`: SecantusDB is installed in `.venv-secantus` (or
 //!   `$SECANTUS_VENV`), so the MongoDB fault test can start and stop a server of its own
 //!   (`scripts/secantus.sh install`). Checked when the package is built: after installing it,
@@ -27,6 +29,7 @@ fn main() {
             "livesessions_test_fault_postgres",
         ),
         ("LIVESESSIONS_TEST_MONGODB_URI", "livesessions_test_mongodb"),
+        ("LIVESESSIONS_TEST_AXE", "livesessions_test_axe"),
     ] {
         println!("cargo:rerun-if-env-changed={variable}");
         println!("cargo:rustc-check-cfg=cfg({cfg})");
