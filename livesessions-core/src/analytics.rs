@@ -97,7 +97,7 @@ impl std::str::FromStr for AttendanceSort {
             (
                 "sort",
                 "unknown_sort",
-                "must be one of joinTime, watchTime, name",
+                "Use one of joinTime, watchTime, name.",
             ),
         )
     }
@@ -132,11 +132,7 @@ impl std::str::FromStr for SortOrder {
 
     fn from_str(s: &str) -> Result<Self> {
         let spellings: &[(Self, &[&str])] = &[(Self::Asc, &["asc"]), (Self::Desc, &["desc"])];
-        choose(
-            s,
-            spellings,
-            ("order", "unknown_order", "must be asc or desc"),
-        )
+        choose(s, spellings, ("order", "unknown_order", "Use asc or desc."))
     }
 }
 
@@ -205,7 +201,7 @@ impl std::str::FromStr for PopularBy {
         choose(
             s,
             spellings,
-            ("by", "unknown_measure", "must be participants or watchTime"),
+            ("by", "unknown_measure", "Use participants or watchTime."),
         )
     }
 }
@@ -228,13 +224,17 @@ impl OverviewQuery {
     pub fn validate(&self) -> Result<()> {
         let mut errors = Vec::new();
         if self.from >= self.to {
-            errors.push(FieldError::new("to", "invalid_range", "must be after from"));
+            errors.push(FieldError::new(
+                "to",
+                "invalid_range",
+                "Choose a time after the start (from).",
+            ));
         }
         if self.top > 100 {
             errors.push(FieldError::new(
                 "limit",
                 "out_of_range",
-                "must be at most 100",
+                "Use a number from 0 to 100.",
             ));
         }
         if errors.is_empty() {

@@ -34,7 +34,7 @@ impl SessionId {
     pub fn parse_field(text: &str, field: &str) -> Result<Self, FieldError> {
         Uuid::parse_str(text.trim())
             .map(SessionId)
-            .map_err(|_| FieldError::new(field, "invalid_id", "must be a session id (a UUID)"))
+            .map_err(|_| FieldError::new(field, "invalid_id", "Enter a session id (a UUID)."))
     }
 }
 
@@ -76,7 +76,7 @@ impl UserId {
             return Err(FieldError::new(
                 field,
                 "invalid_characters",
-                "must not contain control characters",
+                "Remove control characters.",
             ));
         }
         Ok(UserId(text.to_owned()))

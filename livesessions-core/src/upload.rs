@@ -27,20 +27,20 @@ impl ThumbnailUpload {
     pub fn check(&self) -> Result<ImageKind> {
         let fail = |code, message: &str| Err(Error::invalid("thumbnail", code, message));
         if self.bytes.is_empty() {
-            return fail("empty", "the file is empty");
+            return fail("empty", "The file is empty.");
         }
         if self.bytes.len() > MAX_THUMBNAIL_BYTES {
-            return fail("too_large", "must be at most 5 MiB");
+            return fail("too_large", "Choose an image of at most 5 MB.");
         }
         let Some(kind) = ImageKind::sniff(&self.bytes) else {
-            return fail("unsupported_type", "must be a JPEG, PNG, GIF or WebP image");
+            return fail("unsupported_type", "Choose a JPEG, PNG, GIF or WebP image.");
         };
         if carries_markup(&self.bytes) {
             // A polyglot: valid image magic with HTML, SVG or script inside, which a browser
             // that sniffs the content (or a later change of Content-Type) would run.
             return fail(
                 "unsupported_type",
-                "must be a plain image, without embedded HTML, SVG or script",
+                "Choose a plain image, without embedded HTML, SVG or script.",
             );
         }
         match self.declared_type.as_deref().map(str::trim) {
@@ -49,9 +49,9 @@ impl ThumbnailUpload {
                 Some(d) if d == kind => Ok(kind),
                 Some(_) => fail(
                     "type_mismatch",
-                    "the declared type does not match the file's content",
+                    "The file's declared type does not match its content.",
                 ),
-                None => fail("unsupported_type", "must be a JPEG, PNG, GIF or WebP image"),
+                None => fail("unsupported_type", "Choose a JPEG, PNG, GIF or WebP image."),
             },
         }
     }

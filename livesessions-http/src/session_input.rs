@@ -321,7 +321,7 @@ fn form_bool(value: &str) -> Result<Option<bool>, FieldError> {
         _ => Err(FieldError::new(
             "isLive",
             "invalid_boolean",
-            "must be true or false",
+            "Use true or false.",
         )),
     }
 }
@@ -334,7 +334,7 @@ fn form_version(value: &str) -> Result<Option<u64>, FieldError> {
     value
         .parse::<u64>()
         .map(Some)
-        .map_err(|_| FieldError::new("version", "invalid_number", "must be a whole number"))
+        .map_err(|_| FieldError::new("version", "invalid_number", "Enter a whole number."))
 }
 
 // The OpenAPI schemas of the bodies. They describe what `SessionBody` reads and drive no code.

@@ -27,7 +27,7 @@ impl LiveSessions {
             return Err(Error::invalid(
                 "threshold",
                 "out_of_range",
-                "must be between 0 and 100",
+                "Use a number from 0 to 100.",
             ));
         }
         let session = self.load(id).await?;
@@ -58,7 +58,7 @@ impl LiveSessions {
             return Err(Error::invalid(
                 "limit",
                 "out_of_range",
-                format!("must be between 1 and {}", AttendanceQuery::MAX_LIMIT),
+                format!("Use a number from 1 to {}.", AttendanceQuery::MAX_LIMIT),
             ));
         }
         self.store
@@ -104,7 +104,7 @@ impl LiveSessions {
             return Err(Error::Validation(vec![FieldError::new(
                 "limit",
                 "out_of_range",
-                "must be between 1 and 1000",
+                "Use a number from 1 to 1000.",
             )]));
         }
         self.store

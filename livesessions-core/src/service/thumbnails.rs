@@ -115,7 +115,7 @@ impl LiveSessions {
             Error::invalid(
                 "thumbnail",
                 "uploads_disabled",
-                "uploads are not enabled on this server",
+                "Uploads are not enabled on this server.",
             )
         })?;
         // Armed before the write starts: a future dropped during the write still cleans up.

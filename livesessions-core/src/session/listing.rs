@@ -58,8 +58,13 @@ impl Cursor {
 
     /// Decodes text made by [`Cursor::encode`]; anything else is a validation error on `cursor`.
     pub fn decode(text: &str) -> Result<Self> {
-        let invalid =
-            || Error::invalid("cursor", "invalid_cursor", "is not a cursor from this API");
+        let invalid = || {
+            Error::invalid(
+                "cursor",
+                "invalid_cursor",
+                "Use a cursor returned by this API.",
+            )
+        };
         if text.len() > 64 {
             return Err(invalid());
         }
@@ -159,7 +164,7 @@ impl ListQuery {
                 errors.push(FieldError::new(
                     "q",
                     "invalid_characters",
-                    "must not contain control characters",
+                    "Remove control characters.",
                 ));
             }
         }
@@ -168,7 +173,7 @@ impl ListQuery {
             errors.push(FieldError::new(
                 "limit",
                 "out_of_range",
-                format!("must be between 1 and {}", Self::MAX_LIMIT),
+                format!("Use a number from 1 to {}.", Self::MAX_LIMIT),
             ));
         }
         let after = match cursor.filter(|c| !c.is_empty()).map(Cursor::decode) {

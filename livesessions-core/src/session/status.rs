@@ -72,7 +72,7 @@ impl FromStr for SessionStatus {
             _ => Err(FieldError::new(
                 "status",
                 "unknown_status",
-                "must be one of scheduled, live, ended, cancelled",
+                "Use one of scheduled, live, ended, cancelled.",
             )),
         }
     }

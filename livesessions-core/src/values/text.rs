@@ -65,9 +65,9 @@ fn check_text(
             field,
             "invalid_characters",
             if multiline {
-                "must not contain control characters other than newline and tab"
+                "Remove control characters other than newline and tab."
             } else {
-                "must not contain control characters"
+                "Remove control characters."
             },
         ));
     }
@@ -104,7 +104,7 @@ impl Email {
     /// Validates an address: one `@`, a non-empty local part, a dotted domain, no spaces.
     pub fn parse(text: &str) -> Result<Self, FieldError> {
         let text = text.trim();
-        let invalid = || FieldError::new("email", "invalid_email", "must be an email address");
+        let invalid = || FieldError::new("email", "invalid_email", "Enter an email address.");
         FieldError::check_length(text, "email", Self::MAX_CHARS)?;
         let (local, domain) = text.split_once('@').ok_or_else(invalid)?;
         let plausible = !local.is_empty()

@@ -24,7 +24,8 @@ impl ThumbnailKey {
 
     /// Validates a key (as read from a URL path or a store).
     pub fn parse(text: &str) -> Result<Self, FieldError> {
-        let invalid = || FieldError::new("key", "invalid_key", "is not a thumbnail key");
+        let invalid =
+            || FieldError::new("key", "invalid_key", "Use a thumbnail key from this API.");
         let (stem, ext) = text.rsplit_once('.').ok_or_else(invalid)?;
         let stem_ok = !stem.is_empty()
             && stem.len() <= 64

@@ -20,7 +20,7 @@ pub fn parse_instant(text: &str, field: &str) -> Result<DateTime<Utc>, FieldErro
             FieldError::new(
                 field,
                 "invalid_time",
-                "must be an RFC 3339 time with an explicit offset, e.g. 2025-01-15T10:00:00Z or 2025-01-15T10:00:00+05:00",
+                "Enter an RFC 3339 time with an explicit offset, such as 2025-01-15T10:00:00Z or 2025-01-15T10:00:00+05:00.",
             )
         })
 }
@@ -60,7 +60,7 @@ impl StartTime {
             FieldError::new(
                 field,
                 "invalid_time",
-                "must be a date and time such as 2025-01-15T10:00 (read in the session's time zone) or an RFC 3339 time with an offset such as 2025-01-15T10:00:00+05:00",
+                "Enter a date and time such as 2025-01-15T10:00 (read in the session's time zone) or an RFC 3339 time with an offset such as 2025-01-15T10:00:00+05:00.",
             )
         })
     }
@@ -81,7 +81,7 @@ impl StartTime {
                         field,
                         "invalid_local_time",
                         format!(
-                            "{} does not exist in {} (the clocks skip it); choose another time or give an offset",
+                            "The time {} does not exist in {} (the clocks skip it): choose another time or give an offset.",
                             local.format("%Y-%m-%dT%H:%M"),
                             zone.name()
                         ),
@@ -143,7 +143,7 @@ impl TimeZone {
                 FieldError::new(
                     "timezone",
                     "unknown_timezone",
-                    "must be an IANA time zone name",
+                    "Enter a valid IANA time zone, such as Europe/Berlin.",
                 )
             })
     }

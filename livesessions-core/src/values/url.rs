@@ -84,7 +84,7 @@ fn parse_web_url(text: &str, field: &str) -> Result<Url, FieldError> {
     let text = text.trim();
     FieldError::check_length(text, field, VideoUrl::MAX_CHARS)?;
     let url = Url::parse(text)
-        .map_err(|_| FieldError::new(field, "invalid_url", "must be an absolute https URL"))?;
+        .map_err(|_| FieldError::new(field, "invalid_url", "Enter a full https:// link."))?;
     let host = url.host_str().unwrap_or_default();
     let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
     match url.scheme() {
@@ -94,18 +94,22 @@ fn parse_web_url(text: &str, field: &str) -> Result<Url, FieldError> {
             return Err(FieldError::new(
                 field,
                 "insecure_url",
-                "must use https (http is allowed only for localhost)",
+                "Use https (http is allowed only for localhost).",
             ))
         }
     }
     if host.is_empty() {
-        return Err(FieldError::new(field, "invalid_url", "must name a host"));
+        return Err(FieldError::new(
+            field,
+            "invalid_url",
+            "Enter a link that names a host.",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(FieldError::new(
             field,
             "credentials_in_url",
-            "must not contain a user name or password",
+            "Remove the user name and password from the link.",
         ));
     }
     if url.as_str().len() > VideoUrl::MAX_CHARS {

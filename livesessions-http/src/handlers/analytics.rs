@@ -72,7 +72,7 @@ fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<bool> {
             return Err(ApiError::validation(&[FieldError::new(
                 "format",
                 "unknown_format",
-                "must be json or csv",
+                "Use json or csv.",
             )]))
         }
     }

@@ -40,7 +40,7 @@ function setPreview(file) {
 function thumbnailProblem(file) {
   if (!file) return null;
   if (THUMBNAIL_TYPES.indexOf(file.type) === -1) return 'Choose a JPEG, PNG, GIF or WebP image.';
-  if (file.size > MAX_THUMBNAIL_BYTES) return 'The image is larger than 5 MB.';
+  if (file.size > MAX_THUMBNAIL_BYTES) return 'Choose an image of at most 5 MB.';
   if (file.size === 0) return 'The file is empty.';
   return null;
 }
