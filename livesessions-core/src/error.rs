@@ -41,19 +41,19 @@ impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Conflict::InvalidTransition { status, action } => {
-                write!(f, "cannot {action} a session that is {status}")
+                write!(f, "You cannot {action} a session that is {status}.")
             }
             Conflict::VersionMismatch { expected, actual } => match actual {
                 Some(actual) => write!(
                     f,
-                    "the session was changed concurrently (expected version {expected}, found {actual})"
+                    "The session was changed concurrently (expected version {expected}, found {actual})."
                 ),
                 None => write!(
                     f,
-                    "the session was changed concurrently (expected version {expected})"
+                    "The session was changed concurrently (expected version {expected})."
                 ),
             },
-            Conflict::AlreadyExists { entity, id } => write!(f, "{entity} {id} already exists"),
+            Conflict::AlreadyExists { entity, id } => write!(f, "The {entity} {id} already exists."),
         }
     }
 }

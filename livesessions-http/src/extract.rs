@@ -155,10 +155,10 @@ pub(crate) async fn read_json_bytes(
 ) -> Result<Bytes, ApiError> {
     if body_kind(request.headers()) != BodyKind::Json {
         return Err(ApiError::unsupported_media_type(
-            "send the body as application/json",
+            "Send the body as application/json.",
         ));
     }
-    let too_large = || ApiError::too_large(format!("the body must be at most {limit} bytes"));
+    let too_large = || ApiError::too_large(format!("The body must be at most {limit} bytes."));
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -189,14 +189,14 @@ where
 {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_some_and(|&b| b != b'{') {
-        return Err(ApiError::malformed("the body must be a JSON object"));
+        return Err(ApiError::malformed("The body must be a JSON object."));
     }
     // What `serde_json::from_slice` does, for a `DeserializeSeed`.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     seed.deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
         .map_err(|e| {
-            ApiError::malformed(format!("the body is not valid JSON for this request: {e}"))
+            ApiError::malformed(format!("The body is not valid JSON for this request: {e}."))
         })
 }
 

@@ -129,13 +129,13 @@ impl ApiError {
 
     /// `401` with `WWW-Authenticate: Bearer`: no identity where one is needed.
     pub fn unauthenticated() -> Self {
-        let detail = "sign in: this request needs a bearer token";
+        let detail = "Sign in: this request needs a bearer token.";
         Self::unauthorized("unauthenticated", detail, "Bearer")
     }
 
     /// `401` with `WWW-Authenticate: Bearer error="invalid_token"`: the token was refused.
     pub fn invalid_token() -> Self {
-        let detail = "the bearer token is invalid or expired";
+        let detail = "The bearer token is invalid or expired.";
         Self::unauthorized("invalid_token", detail, "Bearer error=\"invalid_token\"")
     }
 
@@ -175,7 +175,7 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            "too many requests; retry later",
+            "Too many requests: retry later.",
         );
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         e.retry_after = Some(RetryAfter::Secs(secs.max(1)));
@@ -185,7 +185,8 @@ impl ApiError {
     /// `429` with `Retry-After`: the caller has as many event streams open as it may.
     pub fn too_many_streams(wait: Duration) -> Self {
         let mut e = Self::rate_limited(wait);
-        e.problem.detail = Some("too many event streams open; close one or retry later".to_owned());
+        e.problem.detail =
+            Some("Too many event streams are open: close one or retry later.".to_owned());
         e
     }
 
@@ -201,13 +202,13 @@ impl ApiError {
 
     /// [`ApiError::unavailable`] with the router's configured `Retry-After`.
     pub(crate) fn unavailable_now() -> Self {
-        let detail = "the service is temporarily unavailable; retry later";
+        let detail = "The service is temporarily unavailable: retry later.";
         Self::unavailable_for_now("unavailable", detail)
     }
 
     /// [`ApiError::timeout`] with the router's configured `Retry-After`.
     pub(crate) fn timed_out() -> Self {
-        Self::unavailable_for_now("timeout", "the request took too long; retry later")
+        Self::unavailable_for_now("timeout", "The request took too long: retry later.")
     }
 
     /// `503` with the router's configured `Retry-After`.
@@ -230,7 +231,7 @@ impl ApiError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "an internal error occurred",
+            "An internal error occurred.",
         )
     }
 
@@ -262,19 +263,19 @@ impl ApiError {
             (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                "the uploaded thumbnail is too large",
+                "The uploaded thumbnail is too large.",
             )
         } else if upload_code(&["unsupported_type", "type_mismatch"]) {
             (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "the uploaded thumbnail is not an accepted image",
+                "The uploaded thumbnail is not an accepted image.",
             )
         } else {
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
-                "the request has invalid fields",
+                "The request has invalid fields.",
             )
         };
         let mut e = Self::new(status, code, detail);
@@ -288,7 +289,9 @@ impl From<Error> for ApiError {
     /// configured `Retry-After`.
     fn from(error: Error) -> Self {
         match error {
-            Error::NotFound { entity, id } => Self::not_found(format!("{entity} {id} not found")),
+            Error::NotFound { entity, id } => {
+                Self::not_found(format!("The {entity} {id} was not found."))
+            }
             Error::Validation(errors) => Self::validation(&errors),
             Error::Conflict(conflict) => {
                 let code = match conflict {
@@ -300,7 +303,7 @@ impl From<Error> for ApiError {
             }
             Error::Unauthenticated => Self::unauthenticated(),
             Error::Forbidden => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", "you may not do this")
+                Self::new(StatusCode::FORBIDDEN, "forbidden", "You may not do this.")
             }
             Error::Unavailable(cause) => {
                 match &cause {

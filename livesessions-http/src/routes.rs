@@ -200,12 +200,12 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// `404` for every path the router does not know.
 pub(crate) async fn unknown_path() -> ApiError {
-    ApiError::not_found("no such resource")
+    ApiError::not_found("There is no such resource.")
 }
 
 /// `405` for a method a path does not serve; axum adds the `Allow` header.
 pub(crate) async fn wrong_method(method: Method) -> ApiError {
     ApiError::method_not_allowed(format!(
-        "{method} is not allowed here; see the Allow header"
+        "{method} is not allowed here: see the Allow header."
     ))
 }

@@ -246,9 +246,9 @@ const MAX_FORM_PARTS: usize = 64;
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::too_large("the form is too large")
+        ApiError::too_large("The form is too large.")
     } else {
-        ApiError::malformed(format!("the form could not be read: {}", e.body_text()))
+        ApiError::malformed(format!("The form could not be read: {}.", e.body_text()))
     }
 }
 
@@ -267,7 +267,7 @@ async fn read_form(
     while let Some(part) = multipart.next_field().await.map_err(multipart_error)? {
         parts += 1;
         if parts > MAX_FORM_PARTS {
-            return Err(ApiError::malformed("the form has too many parts"));
+            return Err(ApiError::malformed("The form has too many parts."));
         }
         let name = part.name().unwrap_or_default().to_owned();
         if name == "thumbnail" && part.file_name().is_some() {

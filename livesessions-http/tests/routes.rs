@@ -211,7 +211,10 @@ async fn cancel_and_lifecycle_conflicts() {
     let reply = put_session(&app.router, &id, &admin, &json!({"isLive": false})).await;
     let problem = reply.problem(409);
     assert_eq!(problem["code"], "invalid_transition");
-    assert_eq!(problem["detail"], "cannot end a session that is scheduled");
+    assert_eq!(
+        problem["detail"],
+        "You cannot end a session that is scheduled."
+    );
 
     let cancelled = post_empty(
         &app.router,
@@ -767,4 +770,52 @@ async fn readiness_asks_the_store_without_a_health_check_wired() {
     let ready = get(&up.router, "/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json()["status"], "ready");
+}
+
+/// A 422's field messages and its detail are full sentences, as the page shows them next to the
+/// fields: an upper-case first letter and a final period.
+#[tokio::test]
+async fn validation_messages_are_sentences() {
+    let app = app();
+    let sentence =
+        |text: &str| text.chars().next().is_some_and(char::is_uppercase) && text.ends_with('.');
+    let long = "x".repeat(300);
+    let invalid = post_session(
+        &app.router,
+        &json!({
+            "title": long,
+            "instructor": "",
+            "videoUrl": "http://example.com/video",
+            "startTime": "soon",
+            "timezone": "Mars/Olympus",
+            "thumbnailUrl": "https://user:pw@example.com/t.png",
+        }),
+    )
+    .await;
+    let problem = invalid.problem(422);
+    assert!(sentence(problem["detail"].as_str().unwrap()), "{problem}");
+    let errors = problem["errors"].as_array().unwrap();
+    assert!(errors.len() >= 5, "{problem}");
+    for e in errors {
+        let message = e["message"].as_str().unwrap();
+        assert!(
+            sentence(message),
+            "{}: {message:?} is not a sentence",
+            e["field"]
+        );
+    }
+    let bad_query = get(
+        &app.router,
+        "/api/live-sessions?limit=0&status=bogus&cursor=garbage!",
+        None,
+    )
+    .await;
+    for e in bad_query.problem(422)["errors"].as_array().unwrap() {
+        let message = e["message"].as_str().unwrap();
+        assert!(
+            sentence(message),
+            "{}: {message:?} is not a sentence",
+            e["field"]
+        );
+    }
 }

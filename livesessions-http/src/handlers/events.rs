@@ -74,7 +74,7 @@ pub(crate) async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let source = state
         .events()
-        .ok_or_else(|| ApiError::not_found("this server publishes no events"))?;
+        .ok_or_else(|| ApiError::not_found("This server publishes no events."))?;
     // Held by the stream: the slot is given back when the stream ends or the client goes away.
     let slot = state.limiters().open_stream(key.clone()).ok_or_else(|| {
         tracing::debug!(%key, "too many open event streams");

@@ -26,7 +26,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// A session id from a path: anything that is not a UUID names no session (`404`).
 fn session_id(text: &str) -> ApiResult<SessionId> {
     SessionId::parse_field(text, "id")
-        .map_err(|_| ApiError::not_found(format!("session {text} not found")))
+        .map_err(|_| ApiError::not_found(format!("The session {text} was not found.")))
 }
 
 /// The session id of a route's `{id}`, parsed as [`session_id`] does (`404` when it is not a

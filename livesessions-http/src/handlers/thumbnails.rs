@@ -34,7 +34,7 @@ pub(crate) async fn thumbnail(
     Path(key): Path<String>,
 ) -> ApiResult<Response> {
     let key = ThumbnailKey::parse(&key)
-        .map_err(|_| ApiError::not_found(format!("thumbnail {key} not found")))?;
+        .map_err(|_| ApiError::not_found(format!("The thumbnail {key} was not found.")))?;
     let image = state.service().thumbnail(&key).await?;
     Ok((
         [(header::CONTENT_TYPE, image.kind.mime())],

@@ -12,7 +12,7 @@ export function errorMessage(err) {
   switch (err.status) {
     case 0: return err.detail || err.title;
     case 401: return 'Please sign in to continue.';
-    case 403: return 'You are not allowed to do that' + (err.detail ? ': ' + err.detail : '.');
+    case 403: return err.detail || 'You are not allowed to do that.';
     case 404: return err.detail || 'Not found: it may have been deleted.';
     case 413: return err.detail || 'The upload is too large.';
     case 429: return 'Too many requests, retry in ' + (retry !== null ? retry : 'a few') + ' s.';
