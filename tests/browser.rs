@@ -17,7 +17,6 @@ use std::path::PathBuf;
 
 use browser_kit::*;
 use fantoccini::Locator;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_and_student_run_a_live_class() {
@@ -37,19 +36,11 @@ async fn admin_and_student_run_a_live_class() {
 
     // The admin signs in and creates a session with an uploaded thumbnail.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;
-    click(&admin, "#add-session-toggle").await;
-    fill(&admin, "#f-title", "Rust for Beginners").await;
-    fill(&admin, "#f-instructor", "Ferris Crab").await;
-    admin
-        .execute(
-            "document.getElementById('f-start').value = arguments[0];",
-            vec![json!("2031-03-04T09:30")],
-        )
-        .await
-        .expect("start time set");
-    fill(
+    fill_session_form(
         &admin,
-        "#f-video",
+        "Rust for Beginners",
+        "Ferris Crab",
+        "2031-03-04T09:30",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     )
     .await;
@@ -67,13 +58,7 @@ async fn admin_and_student_run_a_live_class() {
         .expect("file chosen");
     wait_present(&admin, "#f-thumbnail-preview[src^='blob:']").await;
     click(&admin, "#f-submit").await;
-    let card = find(&admin, ".session-card[data-id]").await;
-    let id = card
-        .attr("data-id")
-        .await
-        .expect("an attribute")
-        .expect("the session id");
-    let card_css = format!(".session-card[data-id='{id}']");
+    let (_, card_css) = new_card(&admin, ".session-card[data-id]").await;
     let thumb = find(&admin, &format!("{card_css} img")).await;
     let src = thumb.attr("src").await.expect("src").unwrap_or_default();
     assert!(

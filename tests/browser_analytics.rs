@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use browser_kit::*;
 use fantoccini::Client;
-use serde_json::json;
 
 /// Seconds of an `H:MM:SS` duration as the page shows it.
 fn seconds(text: &str) -> u64 {
@@ -79,30 +78,16 @@ async fn analytics_follow_a_live_session() {
 
     // The admin creates a session and starts it.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;
-    click(&admin, "#add-session-toggle").await;
-    fill(&admin, "#f-title", "Analytics in Practice").await;
-    fill(&admin, "#f-instructor", "Grace Hopper").await;
-    admin
-        .execute(
-            "document.getElementById('f-start').value = arguments[0];",
-            vec![json!("2031-03-04T09:30")],
-        )
-        .await
-        .expect("start time set");
-    fill(
+    fill_session_form(
         &admin,
-        "#f-video",
+        "Analytics in Practice",
+        "Grace Hopper",
+        "2031-03-04T09:30",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     )
     .await;
     click(&admin, "#f-submit").await;
-    let card = find(&admin, ".session-card[data-id]").await;
-    let id = card
-        .attr("data-id")
-        .await
-        .expect("an attribute")
-        .expect("the session id");
-    let card_css = format!(".session-card[data-id='{id}']");
+    let (_, card_css) = new_card(&admin, ".session-card[data-id]").await;
     click(&admin, &format!("{card_css} .start-btn")).await;
     click(&admin, "#confirm-ok").await;
     wait_present(&admin, &format!("{card_css}.is-live")).await;

@@ -15,31 +15,6 @@ use browser_kit::*;
 use fantoccini::Client;
 use serde_json::{json, Value};
 
-/// A Chrome DevTools command sent through chromedriver (`goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
 /// Puts the browser's page in time zone `zone`, as if the admin lived there.
 async fn set_time_zone(client: &Client, zone: &str) {
     client
@@ -88,31 +63,17 @@ async fn admin_downloads_a_named_csv_in_the_session_zone() {
     // The admin creates a live session starting at 02:30 in Karachi: still the day before in
     // UTC, so the file's date shows which zone the server used.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;
-    click(&admin, "#add-session-toggle").await;
-    fill(&admin, "#f-title", "Café Basics: CSV Check").await;
-    fill(&admin, "#f-instructor", "Ferris Crab").await;
-    admin
-        .execute(
-            "document.getElementById('f-start').value = arguments[0];",
-            vec![json!("2031-03-05T02:30")],
-        )
-        .await
-        .expect("start time set");
-    fill(
+    fill_session_form(
         &admin,
-        "#f-video",
+        "Café Basics: CSV Check",
+        "Ferris Crab",
+        "2031-03-05T02:30",
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     )
     .await;
     click(&admin, "#f-live").await;
     click(&admin, "#f-submit").await;
-    let card = find(&admin, ".session-card[data-id].is-live").await;
-    let id = card
-        .attr("data-id")
-        .await
-        .expect("an attribute")
-        .expect("the session id");
-    let card_css = format!(".session-card[data-id='{id}']");
+    let (id, card_css) = new_card(&admin, ".session-card[data-id].is-live").await;
 
     join_over_http(&base, &id, "Sam Student", "sam@example.com").await;
 

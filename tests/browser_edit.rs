@@ -98,13 +98,7 @@ async fn admin_edits_reschedules_and_cancels_a_session() {
         .expect("file chosen");
     wait_present(&admin, "#f-thumbnail-preview[src^='blob:']").await;
     click(&admin, "#f-submit").await;
-    let card = find(&admin, ".session-card[data-id]").await;
-    let id = card
-        .attr("data-id")
-        .await
-        .expect("an attribute")
-        .expect("the session id");
-    let card_css = format!(".session-card[data-id='{id}']");
+    let (id, card_css) = new_card(&admin, ".session-card[data-id]").await;
     wait_present(&admin, &format!("{card_css} img")).await;
     let uploads = work.path().join("thumbnails");
     assert_eq!(files_in(&uploads), 1, "the upload is stored");

@@ -259,3 +259,62 @@ pub async fn wait_for_file(path: &Path) -> String {
     }
     panic!("{} was never downloaded", path.display());
 }
+
+/// A Chrome DevTools command sent through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+pub struct Cdp {
+    pub cmd: &'static str,
+    pub params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Opens the admin's create form and fills its title, instructor, start (a `datetime-local`
+/// value, set by script) and video link.
+pub async fn fill_session_form(
+    client: &Client,
+    title: &str,
+    instructor: &str,
+    start: &str,
+    video: &str,
+) {
+    click(client, "#add-session-toggle").await;
+    fill(client, "#f-title", title).await;
+    fill(client, "#f-instructor", instructor).await;
+    client
+        .execute(
+            "document.getElementById('f-start').value = arguments[0];",
+            vec![json!(start)],
+        )
+        .await
+        .expect("start time set");
+    fill(client, "#f-video", video).await;
+}
+
+/// The id of the first session card matching `css`, and a selector for that card.
+pub async fn new_card(client: &Client, css: &str) -> (String, String) {
+    let card = find(client, css).await;
+    let id = card
+        .attr("data-id")
+        .await
+        .expect("an attribute")
+        .expect("the session id");
+    let card_css = format!(".session-card[data-id='{id}']");
+    (id, card_css)
+}
