@@ -20,19 +20,17 @@ use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_and_student_run_a_live_class() {
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots directory");
-    let downloads = work.path().join("downloads");
-    std::fs::create_dir_all(&downloads).expect("downloads directory");
-
-    let server = start_server(work.path(), None).await;
+    let Class {
+        work,
+        shots,
+        downloads,
+        server,
+        driver: _driver,
+        admin,
+        student,
+    } = Class::start().await;
     assert!(server.dev_mode, "dev mode is on for loopback");
     let base = server.base.clone();
-
-    let driver = start_chromedriver().await;
-    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
-    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
 
     // The admin signs in and creates a session with an uploaded thumbnail.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;

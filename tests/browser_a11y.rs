@@ -180,15 +180,17 @@ async fn pages_have_no_serious_accessibility_violations() {
     let axe = std::fs::read_to_string(&axe_path)
         .unwrap_or_else(|e| panic!("cannot read axe-core at {axe_path}: {e}"));
 
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let downloads = work.path().join("downloads");
-    std::fs::create_dir_all(&downloads).expect("downloads directory");
-    let server = start_server(work.path(), None).await;
+    let Class {
+        work: _work,
+        shots: _,
+        downloads: _,
+        server,
+        driver: _driver,
+        admin,
+        student,
+    } = Class::start().await;
     assert!(server.dev_mode, "dev mode is on for loopback");
     let base = server.base.clone();
-    let driver = start_chromedriver().await;
-    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
-    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
     let mut found = Vec::new();
 
     // The sign-in form.

@@ -64,17 +64,17 @@ async fn assert_ticks(client: &Client, css: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_follow_a_live_session() {
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let downloads = work.path().join("downloads");
-    std::fs::create_dir_all(&downloads).expect("downloads directory");
-
-    let server = start_server(work.path(), None).await;
+    let Class {
+        work: _work,
+        shots: _,
+        downloads: _,
+        server,
+        driver: _driver,
+        admin,
+        student,
+    } = Class::start().await;
     assert!(server.dev_mode, "dev mode is on for loopback");
     let base = server.base.clone();
-
-    let driver = start_chromedriver().await;
-    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
-    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
 
     // The admin creates a session and starts it.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;

@@ -73,15 +73,16 @@ fn files_in(dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_edits_reschedules_and_cancels_a_session() {
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots directory");
-    let downloads = work.path().join("downloads");
-    let server = start_server(work.path(), None).await;
+    let Class {
+        work,
+        shots,
+        downloads: _,
+        server,
+        driver: _driver,
+        admin,
+        student,
+    } = Class::start().await;
     let base = server.base.clone();
-    let driver = start_chromedriver().await;
-    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
-    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
 
     // The admin creates a session with an uploaded thumbnail.
     sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;

@@ -9,8 +9,6 @@
 mod browser_kit;
 mod common;
 
-use std::path::PathBuf;
-
 use browser_kit::*;
 use fantoccini::Client;
 use serde_json::{json, Value};
@@ -120,17 +118,16 @@ async fn is_displayed(client: &Client, css: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_layout_and_session_states() {
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshots directory");
-    let downloads = work.path().join("downloads");
-    std::fs::create_dir_all(&downloads).expect("downloads directory");
-
-    let server = start_server(work.path(), None).await;
+    let Class {
+        work: _work,
+        shots,
+        downloads: _,
+        server,
+        driver: _driver,
+        admin,
+        student: visitor,
+    } = Class::start().await;
     let base = server.base.clone();
-    let driver = start_chromedriver().await;
-    let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
-    let visitor = browser(&driver, &work.path().join("visitor-profile"), &downloads).await;
     phone_size(&admin).await;
     phone_size(&visitor).await;
 

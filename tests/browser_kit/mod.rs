@@ -318,3 +318,42 @@ pub async fn new_card(client: &Client, css: &str) -> (String, String) {
     let card_css = format!(".session-card[data-id='{id}']");
     (id, card_css)
 }
+
+/// A class ready to run: the example server in a fresh work directory, chromedriver, and a
+/// browser each for an admin and a student (both saving downloads to `downloads`).
+pub struct Class {
+    /// The work directory; dropped last, it takes the server's files with it.
+    pub work: tempfile::TempDir,
+    /// Where screenshots go (`screenshots/`, git-ignored).
+    pub shots: std::path::PathBuf,
+    /// Where the browsers save downloads.
+    pub downloads: std::path::PathBuf,
+    pub server: Server,
+    pub driver: Chromedriver,
+    pub admin: Client,
+    pub student: Client,
+}
+
+impl Class {
+    /// Starts the server, chromedriver and the two browsers.
+    pub async fn start() -> Class {
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshots directory");
+        let downloads = work.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads directory");
+        let server = start_server(work.path(), None).await;
+        let driver = start_chromedriver().await;
+        let admin = browser(&driver, &work.path().join("admin-profile"), &downloads).await;
+        let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
+        Class {
+            work,
+            shots,
+            downloads,
+            server,
+            driver,
+            admin,
+            student,
+        }
+    }
+}
