@@ -13,8 +13,6 @@
 mod browser_kit;
 mod common;
 
-use std::path::PathBuf;
-
 use browser_kit::*;
 use fantoccini::Locator;
 
@@ -48,13 +46,7 @@ async fn admin_and_student_run_a_live_class() {
         "Ownership, borrowing and the borrow checker, live.",
     )
     .await;
-    let thumbnail = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumbnail.png");
-    find(&admin, "#f-thumbnail")
-        .await
-        .send_keys(&thumbnail.display().to_string())
-        .await
-        .expect("file chosen");
-    wait_present(&admin, "#f-thumbnail-preview[src^='blob:']").await;
+    choose_thumbnail(&admin).await;
     click(&admin, "#f-submit").await;
     let (_, card_css) = new_card(&admin, ".session-card[data-id]").await;
     let thumb = find(&admin, &format!("{card_css} img")).await;

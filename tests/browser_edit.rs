@@ -13,7 +13,7 @@
 mod browser_kit;
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use browser_kit::*;
@@ -91,13 +91,7 @@ async fn admin_edits_reschedules_and_cancels_a_session() {
     fill(&admin, "#f-instructor", "Ferris Crab").await;
     set_start(&admin, "2031-03-04T09:30").await;
     fill(&admin, "#f-video", "https://vimeo.com/76979871").await;
-    let thumbnail = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumbnail.png");
-    find(&admin, "#f-thumbnail")
-        .await
-        .send_keys(&thumbnail.display().to_string())
-        .await
-        .expect("file chosen");
-    wait_present(&admin, "#f-thumbnail-preview[src^='blob:']").await;
+    choose_thumbnail(&admin).await;
     click(&admin, "#f-submit").await;
     let (id, card_css) = new_card(&admin, ".session-card[data-id]").await;
     wait_present(&admin, &format!("{card_css} img")).await;

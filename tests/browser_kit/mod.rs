@@ -357,3 +357,15 @@ impl Class {
         }
     }
 }
+
+/// Chooses `tests/fixtures/thumbnail.png` in the create form and waits for its preview.
+pub async fn choose_thumbnail(client: &Client) {
+    let thumbnail =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/thumbnail.png");
+    find(client, "#f-thumbnail")
+        .await
+        .send_keys(&thumbnail.display().to_string())
+        .await
+        .expect("file chosen");
+    wait_present(client, "#f-thumbnail-preview[src^='blob:']").await;
+}
