@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 /// Puts the browser's page in time zone `zone`, as if the admin lived there.
 async fn set_time_zone(client: &Client, zone: &str) {
     client
-        .issue_cmd(Cdp {
-            cmd: "Emulation.setTimezoneOverride",
-            params: json!({ "timezoneId": zone }),
-        })
+        .issue_cmd(ChromedriverPost::cdp(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": zone }),
+        ))
         .await
         .expect("time zone set");
 }

@@ -132,30 +132,58 @@ pub async fn browser(driver: &Chromedriver, profile: &Path, downloads: &Path) ->
         .expect("a browser session")
 }
 
-/// chromedriver's log endpoint, which the W3C protocol lacks.
+/// A POST to one of chromedriver's own endpoints under the session (`se/log`,
+/// `goog/cdp/execute`), which the W3C protocol lacks.
 #[derive(Debug)]
-pub struct BrowserLog;
+pub struct ChromedriverPost {
+    /// The endpoint under `session/<id>/`.
+    pub path: &'static str,
+    /// The JSON body.
+    pub body: serde_json::Value,
+}
 
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+impl ChromedriverPost {
+    /// The browser's console log since the last call.
+    pub fn browser_log() -> Self {
+        ChromedriverPost {
+            path: "se/log",
+            body: json!({ "type": "browser" }),
+        }
+    }
+
+    /// A Chrome DevTools command.
+    pub fn cdp(cmd: &str, params: serde_json::Value) -> Self {
+        ChromedriverPost {
+            path: "goog/cdp/execute",
+            body: json!({ "cmd": cmd, "params": params }),
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ChromedriverPost {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
 /// The console errors of a browser since the last call.
 pub async fn console_errors(client: &Client) -> Vec<String> {
-    let entries = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    let entries = client
+        .issue_cmd(ChromedriverPost::browser_log())
+        .await
+        .expect("the browser log");
     entries
         .as_array()
         .into_iter()
@@ -258,31 +286,6 @@ pub async fn wait_for_file(path: &Path) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{} was never downloaded", path.display());
-}
-
-/// A Chrome DevTools command sent through chromedriver (`goog/cdp/execute`).
-#[derive(Debug)]
-pub struct Cdp {
-    pub cmd: &'static str,
-    pub params: serde_json::Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
 }
 
 /// Opens the admin's create form and fills its title, instructor, start (a `datetime-local`
