@@ -102,7 +102,10 @@ pub use analytics::{
 pub use attendance::{Joiner, Participant, DEFAULT_PRESENCE_TIMEOUT};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Conflict, Error, FieldError, Result};
-pub use events::{BroadcastEvents, EventKind, EventSink, EventSource, NoEvents, SessionEvent};
+pub use events::{
+    BroadcastEvents, EventFeed, EventId, EventKind, EventLog, EventSink, EventSource, NoEvents,
+    SessionEvent,
+};
 pub use ids::{SessionId, UserId};
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;

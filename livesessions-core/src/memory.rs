@@ -3,12 +3,17 @@
 //! Every operation takes one lock for its whole duration, so each is atomic exactly as the
 //! ports require. Suitable for tests, examples and single-process deployments that can lose
 //! their data on restart.
+//!
+//! It keeps an [`EventLog`] too: every change appends its event under the same lock, and
+//! [`EventLog::wait_for_events`] is woken by the store's own writes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use crate::analytics::{
     AttendancePage, AttendanceQuery, AttendanceRow, AttendanceSort, Overview, OverviewQuery,
@@ -17,6 +22,7 @@ use crate::analytics::{
 };
 use crate::attendance::Participant;
 use crate::error::{Conflict, Error, Result};
+use crate::events::{EventId, EventKind, EventLog, LogPosition, LoggedEvent};
 use crate::ids::{SessionId, UserId};
 use crate::ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
@@ -28,12 +34,47 @@ use crate::session::{ListQuery, LiveSession, Page};
 struct Inner {
     sessions: HashMap<SessionId, LiveSession>,
     participants: HashMap<SessionId, BTreeMap<UserId, Participant>>,
+    log: Log,
+}
+
+/// The event log: events in id order, the last id given, and the pruned floor.
+#[derive(Debug, Default)]
+struct Log {
+    events: VecDeque<LoggedEvent>,
+    last: i64,
+    pruned_through: EventId,
+    fail_appends: bool,
+}
+
+impl Log {
+    /// Fails when appends are made to fail ([`MemoryStore::fail_event_appends`]); called
+    /// before a change that will append, so a failed append leaves the change undone.
+    fn check(&self) -> Result<()> {
+        if self.fail_appends {
+            Err(Error::storage(std::io::Error::other(
+                "the event log refuses appends (fault injected)",
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn append(&mut self, kind: EventKind, session_id: SessionId) {
+        self.last += 1;
+        self.events.push_back(LoggedEvent {
+            id: EventId::new(self.last).unwrap_or_default(),
+            kind,
+            session_id,
+            at: Utc::now(),
+        });
+    }
 }
 
 /// A store in process memory. Clones share the same data.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
+    appended: Arc<Notify>,
 }
 
 impl MemoryStore {
@@ -50,6 +91,18 @@ impl MemoryStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the readers waiting in [`EventLog::wait_for_events`].
+    fn wake(&self) {
+        self.appended.notify_waiters();
+    }
+
+    /// Makes every change that would append an event fail with `Storage` (and change
+    /// nothing) while `fail` is true: fault injection for tests of the outbox rule.
+    #[cfg(feature = "testing")]
+    pub fn fail_event_appends(&self, fail: bool) {
+        self.write().log.fail_appends = fail;
     }
 }
 
@@ -101,9 +154,16 @@ impl SessionStore for MemoryStore {
             }
             .into());
         }
+        inner.log.check()?;
         let mut stored = session.clone();
         stored.participants = 0;
         inner.sessions.insert(session.id, stored);
+        inner.log.append(EventKind::Created, session.id);
+        if session.is_live() {
+            inner.log.append(EventKind::Live, session.id);
+        }
+        drop(inner);
+        self.wake();
         Ok(())
     }
 
@@ -111,14 +171,28 @@ impl SessionStore for MemoryStore {
         Ok(self.read().sessions.get(&id).cloned())
     }
 
-    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession> {
-        replace_session(&mut self.write(), session)
+    async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession> {
+        let mut inner = self.write();
+        inner.log.check()?;
+        let stored = replace_session(&mut inner, session)?;
+        inner.log.append(event, session.id);
+        drop(inner);
+        self.wake();
+        Ok(stored)
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool> {
         let mut inner = self.write();
+        if !inner.sessions.contains_key(&id) {
+            return Ok(false);
+        }
+        inner.log.check()?;
         inner.participants.remove(&id);
-        Ok(inner.sessions.remove(&id).is_some())
+        inner.sessions.remove(&id);
+        inner.log.append(EventKind::Deleted, id);
+        drop(inner);
+        self.wake();
+        Ok(true)
     }
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
@@ -148,6 +222,13 @@ impl AttendanceStore for MemoryStore {
             .ok_or_else(|| Error::session_not_found(request.session_id))?;
         session.check_joinable()?;
         let live = session.live_period_start();
+        let known = inner
+            .participants
+            .get(&request.session_id)
+            .is_some_and(|ps| ps.contains_key(&request.joiner.user_id));
+        if !known {
+            inner.log.check()?;
+        }
         let participants = inner.participants.entry(request.session_id).or_default();
         let (participant, first_join) = match participants.get_mut(&request.joiner.user_id) {
             Some(existing) => {
@@ -169,9 +250,17 @@ impl AttendanceStore for MemoryStore {
         if first_join {
             session.participants += 1;
         }
+        let session = session.clone();
+        if first_join {
+            inner
+                .log
+                .append(EventKind::Participants, request.session_id);
+            drop(inner);
+            self.wake();
+        }
         Ok(JoinOutcome {
             participant,
-            session: session.clone(),
+            session,
             first_join,
         })
     }
@@ -207,6 +296,7 @@ impl AttendanceStore for MemoryStore {
 
     async fn end_session(&self, ended: &LiveSession, timeout: Duration) -> Result<LiveSession> {
         let mut inner = self.write();
+        inner.log.check()?;
         let stored = replace_session(&mut inner, ended)?;
         let at = ended.ended_at.unwrap_or(ended.updated_at);
         if let Some(participants) = inner.participants.get_mut(&ended.id) {
@@ -214,6 +304,9 @@ impl AttendanceStore for MemoryStore {
                 p.credit(at, timeout);
             }
         }
+        inner.log.append(EventKind::Ended, ended.id);
+        drop(inner);
+        self.wake();
         Ok(stored)
     }
 
@@ -402,6 +495,46 @@ impl AnalyticsStore for MemoryStore {
             total_watch_seconds: total,
             sessions: rows,
         })
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryStore {
+    async fn read_events(&self, after: EventId, limit: usize) -> Result<Vec<LoggedEvent>> {
+        let inner = self.read();
+        let events = &inner.log.events;
+        let start = events.partition_point(|event| event.id <= after);
+        Ok(events.range(start..).take(limit).copied().collect())
+    }
+
+    async fn log_position(&self) -> Result<LogPosition> {
+        let log = &self.read().log;
+        Ok(LogPosition {
+            last: EventId::new(log.last).unwrap_or_default(),
+            pruned_through: log.pruned_through,
+        })
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
+        let log = &mut self.write().log;
+        let mut pruned = 0;
+        while log.events.front().is_some_and(|event| event.at < before) {
+            if let Some(event) = log.events.pop_front() {
+                log.pruned_through = log.pruned_through.max(event.id);
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
+    }
+
+    async fn wait_for_events(&self, after: EventId, max_wait: Duration) {
+        let appended = self.appended.notified();
+        tokio::pin!(appended);
+        appended.as_mut().enable();
+        if self.read().log.last > after.get() {
+            return;
+        }
+        let _ = tokio::time::timeout(max_wait, appended).await;
     }
 }
 

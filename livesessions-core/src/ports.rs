@@ -16,6 +16,7 @@ use crate::analytics::{
 };
 use crate::attendance::{Joiner, Participant};
 use crate::error::Result;
+use crate::events::EventKind;
 use crate::ids::{SessionId, UserId};
 use crate::presence::Presence;
 use crate::session::{ListQuery, LiveSession, Page};
@@ -33,8 +34,10 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// `session.version - 1` (the caller bumped it). A missing session is `NotFound`; another
     /// version is `Conflict(VersionMismatch)`. The `participants` count is the store's: the
     /// value in `session` is ignored and the stored one kept.
+    /// `event` is what the change is (`updated`, `live` or `cancelled`): a store with an
+    /// [`EventLog`](crate::events::EventLog) appends it in the same transaction.
     /// Returns the session as stored.
-    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession>;
+    async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession>;
 
     /// Deletes the session and all its participants. Returns whether it existed.
     async fn delete_session(&self, id: SessionId) -> Result<bool>;

@@ -20,6 +20,10 @@
 //! The store a setup returns must not be shared with other tests running at the same time:
 //! the cases count sessions and participants and expect to find only their own.
 //!
+//! A store with an [`EventLog`] also runs the event-log cases with
+//! [`event_log_tests!`](crate::event_log_tests), from a fixture made with
+//! [`Fixture::with_event_log`].
+//!
 //! [`check_watch_time`] states the watch-time rules a participant satisfies at any moment, for
 //! tests of a store's own that interleave events at random.
 //!
@@ -78,6 +82,7 @@ use std::sync::Arc;
 
 use futures::FutureExt as _;
 
+use crate::events::EventLog;
 use crate::ports::Store;
 
 pub mod cases;
@@ -93,9 +98,48 @@ pub use tokio;
 
 type Teardown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
+/// Fault injection for the event-log cases: makes the store's event appends fail.
+#[async_trait::async_trait]
+pub trait EventLogFaults: Send + Sync + 'static {
+    /// While `fail` is true, every change that would append an event must fail (with
+    /// `Storage` or `Unavailable`) after the change itself was attempted, so that the store's
+    /// transaction has to undo it.
+    async fn fail_appends(&self, fail: bool);
+}
+
+#[cfg(feature = "memory")]
+#[async_trait::async_trait]
+impl EventLogFaults for crate::memory::MemoryStore {
+    async fn fail_appends(&self, fail: bool) {
+        self.fail_event_appends(fail);
+    }
+}
+
+/// What the event-log cases run against: the store, its log (usually the same object) and,
+/// for the outbox case, a way to make appends fail.
+#[derive(Clone)]
+pub struct LoggedStore {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    /// Its event log.
+    pub log: Arc<dyn EventLog>,
+    /// Fault injection (required by [`cases::an_event_exists_iff_its_change_committed`]).
+    pub faults: Option<Arc<dyn EventLogFaults>>,
+}
+
+impl fmt::Debug for LoggedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggedStore")
+            .field("store", &self.store)
+            .field("faults", &self.faults.is_some())
+            .finish()
+    }
+}
+
 /// The store one conformance case runs against, and what to do when the case is over.
 pub struct Fixture {
     store: Arc<dyn Store>,
+    log: Option<(Arc<dyn EventLog>, Option<Arc<dyn EventLogFaults>>)>,
     teardown: Option<Teardown>,
     scale: Option<f64>,
 }
@@ -105,9 +149,21 @@ impl Fixture {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Fixture {
             store,
+            log: None,
             teardown: None,
             scale: None,
         }
+    }
+
+    /// Adds the store's event log (usually the store itself) and its fault injection, for
+    /// [`event_log_tests!`](crate::event_log_tests).
+    pub fn with_event_log(
+        mut self,
+        log: Arc<dyn EventLog>,
+        faults: Option<Arc<dyn EventLogFaults>>,
+    ) -> Self {
+        self.log = Some((log, faults));
+        self
     }
 
     /// Scales the sizes of the heavy cases (the concurrency cases: how many users join at
@@ -146,6 +202,16 @@ impl Fixture {
         }
     }
 
+    /// The store with its event log, or `None` when [`Fixture::with_event_log`] was not
+    /// called.
+    pub fn logged(&self) -> Option<LoggedStore> {
+        self.log.as_ref().map(|(log, faults)| LoggedStore {
+            store: self.store(),
+            log: Arc::clone(log),
+            faults: faults.clone(),
+        })
+    }
+
     /// Runs `case` against the store, then the teardown (also when the case panicked), then
     /// lets a panic of the case continue.
     pub async fn run<F, Fut>(self, case: F)
@@ -153,7 +219,32 @@ impl Fixture {
         F: FnOnce(Arc<dyn Store>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let case = case(self.store());
+        let store = self.store();
+        self.run_with(store, case).await;
+    }
+
+    /// Runs an event-log `case` like [`Fixture::run`].
+    ///
+    /// # Panics
+    ///
+    /// When the fixture has no event log ([`Fixture::with_event_log`]).
+    pub async fn run_logged<F, Fut>(self, case: F)
+    where
+        F: FnOnce(LoggedStore) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let logged = self
+            .logged()
+            .expect("the event-log cases need Fixture::with_event_log");
+        self.run_with(logged, case).await;
+    }
+
+    async fn run_with<T, F, Fut>(self, input: T, case: F)
+    where
+        F: FnOnce(T) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let case = case(input);
         let outcome = match self.scale {
             Some(factor) => {
                 AssertUnwindSafe(harness::SCALE.scope(factor, case))
@@ -173,6 +264,7 @@ impl fmt::Debug for Fixture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fixture")
             .field("store", &self.store)
+            .field("event_log", &self.log.is_some())
             .field("teardown", &self.teardown.is_some())
             .field("scale", &self.scale)
             .finish()
@@ -190,16 +282,35 @@ where
     C: FnOnce(Arc<dyn Store>) -> CFut,
     CFut: Future<Output = ()>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("could not start a Tokio runtime for the conformance case");
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         if let Some(fixture) = setup().await {
             fixture.run(case).await;
         }
     });
+}
+
+/// Runs one event-log case the way [`event_log_tests!`](crate::event_log_tests) does.
+#[doc(hidden)]
+pub fn run_logged_case<S, SFut, C, CFut>(setup: S, case: C)
+where
+    S: FnOnce() -> SFut,
+    SFut: Future<Output = Option<Fixture>>,
+    C: FnOnce(LoggedStore) -> CFut,
+    CFut: Future<Output = ()>,
+{
+    runtime().block_on(async move {
+        if let Some(fixture) = setup().await {
+            fixture.run_logged(case).await;
+        }
+    });
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("could not start a Tokio runtime for the conformance case")
 }
 
 /// Generates one `#[test]` per conformance case for a store.
@@ -283,6 +394,58 @@ macro_rules! conformance_tests {
         $($attr)*
         fn $case() {
             $crate::testing::run_case(
+                || ($setup)(),
+                $crate::testing::cases::$case,
+            );
+        }
+    };
+}
+
+/// Generates one `#[test]` per event-log case for a store with an
+/// [`EventLog`](crate::events::EventLog). Same form as
+/// [`conformance_tests!`](crate::conformance_tests); the setup's fixtures must come from
+/// [`Fixture::with_event_log`](crate::testing::Fixture::with_event_log).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use livesessions_core::{testing::Fixture, MemoryStore};
+///
+/// async fn memory() -> Option<Fixture> {
+///     let store = Arc::new(MemoryStore::new());
+///     Some(Fixture::new(store.clone()).with_event_log(store.clone(), Some(store)))
+/// }
+///
+/// livesessions_core::event_log_tests!(memory);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! event_log_tests {
+    ($(#[$attr:meta])+ $setup:expr $(,)?) => {
+        $crate::event_log_tests!(@list [$(#[$attr])+] $setup);
+    };
+    ($setup:expr $(,)?) => {
+        $crate::event_log_tests!(@list [] $setup);
+    };
+    (@list [$($attrs:tt)*] $setup:expr) => {
+        $crate::event_log_tests!(@cases [$($attrs)*] $setup;
+            every_change_appends_its_event,
+            failed_changes_append_nothing,
+            an_event_exists_iff_its_change_committed,
+            reading_from_an_id_returns_exactly_what_followed,
+            concurrent_writers_lose_nothing,
+            pruning_moves_the_floor,
+        );
+    };
+    (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {
+        $(
+            $crate::event_log_tests!(@one $attrs $setup; $case);
+        )*
+    };
+    (@one [$($attr:tt)*] $setup:expr; $case:ident) => {
+        #[test]
+        $($attr)*
+        fn $case() {
+            $crate::testing::run_logged_case(
                 || ($setup)(),
                 $crate::testing::cases::$case,
             );

@@ -10,3 +10,14 @@ async fn memory_store() -> Option<Fixture> {
 }
 
 livesessions_core::conformance_tests!(memory_store);
+
+async fn logged_memory_store() -> Option<Fixture> {
+    let store = Arc::new(MemoryStore::new());
+    Some(Fixture::new(store.clone()).with_event_log(store.clone(), Some(store)))
+}
+
+mod event_log {
+    use super::*;
+
+    livesessions_core::event_log_tests!(logged_memory_store);
+}

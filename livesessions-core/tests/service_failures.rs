@@ -10,11 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone as _, Utc};
 use livesessions_core::{
     Actor, AnalyticsStore, AttendancePage, AttendanceQuery, AttendanceSort, AttendanceStore,
-    Conflict, Error, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession, LiveSessions,
-    ManualClock, NewSession, Overview, OverviewQuery, Page, Participant, Participation,
-    ParticipationQuery, PopularBy, Presence, ReportQuery, Result, SessionId, SessionInput,
-    SessionReport, SessionStore, SessionUpdate, SortOrder, StoredImage, Thumbnail, ThumbnailKey,
-    ThumbnailStore, ThumbnailUpload, UserId,
+    Conflict, Error, EventKind, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession,
+    LiveSessions, ManualClock, NewSession, Overview, OverviewQuery, Page, Participant,
+    Participation, ParticipationQuery, PopularBy, Presence, ReportQuery, Result, SessionId,
+    SessionInput, SessionReport, SessionStore, SessionUpdate, SortOrder, StoredImage, Thumbnail,
+    ThumbnailKey, ThumbnailStore, ThumbnailUpload, UserId,
 };
 use mockall::mock;
 
@@ -25,7 +25,7 @@ mock! {
     impl SessionStore for Store {
         async fn insert_session(&self, session: &LiveSession) -> Result<()>;
         async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>>;
-        async fn update_session(&self, session: &LiveSession) -> Result<LiveSession>;
+        async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession>;
         async fn delete_session(&self, id: SessionId) -> Result<bool>;
         async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
     }
@@ -340,7 +340,7 @@ async fn a_failed_update_deletes_the_new_thumbnail_and_keeps_the_old_one() {
         .times(1)
         .returning(move |_| Ok(Some(existing.clone())));
     fail_once!(store:
-        expect_update_session(_) => disk_full(),
+        expect_update_session(_, _) => disk_full(),
     );
     let service = service_with_thumbnails(store, thumbnails);
 
@@ -396,7 +396,7 @@ fn store_losing_every_write(existing: LiveSession, attempts: usize) -> MockStore
     store
         .expect_update_session()
         .times(attempts)
-        .returning(|_| Err(version_mismatch()));
+        .returning(|_, _| Err(version_mismatch()));
     store
 }
 
@@ -415,7 +415,7 @@ async fn version_conflicts_are_retried_when_no_version_was_expected() {
     store
         .expect_update_session()
         .times(2)
-        .returning(move |session| {
+        .returning(move |session, _| {
             if counter.fetch_add(1, Ordering::SeqCst) == 0 {
                 Err(version_mismatch())
             } else {

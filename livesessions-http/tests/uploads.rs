@@ -253,8 +253,12 @@ mod slow_writes {
         async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
             self.inner.get_session(id).await
         }
-        async fn update_session(&self, s: &LiveSession) -> Result<LiveSession> {
-            self.write(self.inner.update_session(s)).await
+        async fn update_session(
+            &self,
+            s: &LiveSession,
+            e: livesessions_core::EventKind,
+        ) -> Result<LiveSession> {
+            self.write(self.inner.update_session(s, e)).await
         }
         async fn delete_session(&self, id: SessionId) -> Result<bool> {
             self.inner.delete_session(id).await

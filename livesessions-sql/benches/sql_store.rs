@@ -75,7 +75,10 @@ async fn populate(store: &dyn Store) -> (LiveSession, LiveSession) {
         store.insert_session(&s).await.unwrap();
         if i % 4 == 0 {
             s.start(now).unwrap();
-            s = store.update_session(&s).await.unwrap();
+            s = store
+                .update_session(&s, livesessions_core::EventKind::Live)
+                .await
+                .unwrap();
         }
         match i {
             0 => hot = Some(s),

@@ -96,7 +96,10 @@ async fn joins_racing_the_end_leave_nobody_present() {
     let mut live = session(t0);
     store.insert_session(&live).await.unwrap();
     live.start(t0).unwrap();
-    let live = store.update_session(&live).await.unwrap();
+    let live = store
+        .update_session(&live, livesessions_core::EventKind::Live)
+        .await
+        .unwrap();
     let timeout = Duration::from_secs(90);
 
     let mut tasks = Vec::new();

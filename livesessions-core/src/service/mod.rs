@@ -179,6 +179,7 @@ impl LiveSessions {
     /// Publishes a change of `session`, stamped now.
     fn publish(&self, kind: EventKind, session: &LiveSession) {
         self.events.publish(SessionEvent {
+            id: None,
             kind,
             session_id: session.id,
             session: Some(session.clone()),

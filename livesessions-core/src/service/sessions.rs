@@ -142,23 +142,23 @@ impl LiveSessions {
                 // Several changes in one request still move the version by one.
                 session.version = version + 1;
             }
+            let kind = match (update.is_live, lifecycle) {
+                (Some(true), Transition::Changed) => EventKind::Live,
+                (Some(false), Transition::Changed) => EventKind::Ended,
+                _ => EventKind::Updated,
+            };
             let written = if session.version == version {
                 Ok(session)
-            } else if update.is_live == Some(false) && lifecycle == Transition::Changed {
+            } else if kind == EventKind::Ended {
                 self.store
                     .end_session(&session, self.settings.presence_timeout)
                     .await
             } else {
-                self.store.update_session(&session).await
+                self.store.update_session(&session, kind).await
             };
             Ok(written.map(|stored| {
-                let kind = match (update.is_live, lifecycle) {
-                    (Some(true), Transition::Changed) => Some(EventKind::Live),
-                    (Some(false), Transition::Changed) => Some(EventKind::Ended),
-                    _ if stored.version != version => Some(EventKind::Updated),
-                    _ => None,
-                };
-                (old_thumbnail, stored, kind)
+                let changed = stored.version != version;
+                (old_thumbnail, stored, changed.then_some(kind))
             }))
         })
         .await
@@ -194,10 +194,13 @@ impl LiveSessions {
         let stored = with_retries(true, || async move {
             let mut session = self.load(id).await?;
             session.cancel(self.clock.now())?;
-            Ok(self.store.update_session(&session).await)
+            Ok(self
+                .store
+                .update_session(&session, EventKind::Cancelled)
+                .await)
         })
         .await?;
-        self.publish(EventKind::Updated, &stored);
+        self.publish(EventKind::Cancelled, &stored);
         Ok(stored)
     }
 
@@ -217,6 +220,7 @@ impl LiveSessions {
             self.discard_upload(key).await;
         }
         self.events.publish(SessionEvent {
+            id: None,
             kind: EventKind::Deleted,
             session_id: id,
             session: None,

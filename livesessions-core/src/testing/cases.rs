@@ -8,6 +8,7 @@
 mod analytics;
 mod attendance;
 mod concurrency;
+mod events;
 mod lifecycle;
 mod lists;
 mod races;
@@ -16,6 +17,7 @@ mod sessions;
 pub use analytics::*;
 pub use attendance::*;
 pub use concurrency::*;
+pub use events::*;
 pub use lifecycle::*;
 pub use lists::*;
 pub use races::*;

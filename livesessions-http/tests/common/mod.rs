@@ -575,7 +575,11 @@ mod faulty_impls {
         async fn get_session(&self, _: SessionId) -> Result<Option<LiveSession>> {
             self.fail().await
         }
-        async fn update_session(&self, _: &LiveSession) -> Result<LiveSession> {
+        async fn update_session(
+            &self,
+            _: &LiveSession,
+            _: livesessions_core::EventKind,
+        ) -> Result<LiveSession> {
             self.fail().await
         }
         async fn delete_session(&self, _: SessionId) -> Result<bool> {

@@ -11,7 +11,7 @@ import { renderWatchSession, setWatchStatus } from './watch.js';
 
 const POLL_MS = 30000;
 const SSE_MAX_ERRORS = 3;
-const EVENT_NAMES = ['created', 'updated', 'deleted', 'live', 'ended', 'participants'];
+const EVENT_NAMES = ['created', 'updated', 'cancelled', 'deleted', 'live', 'ended', 'participants'];
 
 function setLiveStatus(mode) {
   state.live.mode = mode;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use livesessions_core::{
-    Conflict, Error, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
+    Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
 };
 use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
@@ -102,7 +102,11 @@ impl SessionStore for MongoStore {
             .map_err(Failure::into_error)
     }
 
-    async fn update_session(&self, session: &LiveSession) -> Result<LiveSession> {
+    async fn update_session(
+        &self,
+        session: &LiveSession,
+        _event: EventKind,
+    ) -> Result<LiveSession> {
         self.replace_session(session, None)
             .await
             .map_err(Failure::into_error)

@@ -8,8 +8,9 @@ use livesessions_core::analytics::{
     ReportQuery, SessionReport,
 };
 use livesessions_core::{
-    AnalyticsStore, AttendanceStore, Cursor, Error, HealthCheck, JoinOutcome, JoinRequest,
-    ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId, SessionStore, UserId,
+    AnalyticsStore, AttendanceStore, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId,
+    SessionStore, UserId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Postgres;
@@ -61,7 +62,7 @@ impl SessionStore for PostgresStore {
         Q::get_session(&self.pool, &self.sql.get_session, id).await
     }
 
-    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+    async fn update_session(&self, update: &LiveSession, _event: EventKind) -> Result<LiveSession> {
         match self.update_in(&self.pool, update).await? {
             Some(row) => session(&row),
             None => Err(self.version_mismatch(update).await),

@@ -9,7 +9,7 @@ use livesessions_core::analytics::{
     ReportQuery, SessionReport,
 };
 use livesessions_core::{
-    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, HealthCheck, JoinOutcome,
+    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
     JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionAction,
     SessionId, SessionStatus, SessionStore, UserId,
 };
@@ -67,7 +67,7 @@ impl SessionStore for SqliteStore {
         Q::get_session(&self.pool, &SQL.get_session, id).await
     }
 
-    async fn update_session(&self, update: &LiveSession) -> Result<LiveSession> {
+    async fn update_session(&self, update: &LiveSession, _event: EventKind) -> Result<LiveSession> {
         let row = Q::update_session(&self.pool, &SQL.update_session, update).await?;
         match row {
             Some(row) => session(&row),

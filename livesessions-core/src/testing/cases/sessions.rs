@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 
 use crate::analytics::{AttendanceSort, SortOrder};
 use crate::error::{Conflict, Error};
+use crate::events::EventKind;
 use crate::ids::SessionId;
 use crate::ports::Store;
 use crate::session::{LiveSession, NewSession, SessionInput, SessionStatus};
@@ -151,10 +152,10 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
 
     let mut stale = session.clone();
     stale.fields.title = crate::values::Title::parse("stale").expect("a title");
-    assert_version_mismatch(h.store.update_session(&stale).await);
+    assert_version_mismatch(h.store.update_session(&stale, EventKind::Updated).await);
     let mut skipped = stale.clone();
     skipped.version = 3;
-    assert_version_mismatch(h.store.update_session(&skipped).await);
+    assert_version_mismatch(h.store.update_session(&skipped, EventKind::Updated).await);
     assert_eq!(
         h.session(session.id).await,
         session,
@@ -166,7 +167,11 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
     next.version = 2;
     next.updated_at = h.at(5);
     next.participants = 99;
-    let stored = h.store.update_session(&next).await.expect("update_session");
+    let stored = h
+        .store
+        .update_session(&next, EventKind::Updated)
+        .await
+        .expect("update_session");
     assert_eq!(
         stored.participants, 0,
         "the stored participant count is kept"
@@ -184,7 +189,7 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
     again.version += 1;
     let stored = h
         .store
-        .update_session(&again)
+        .update_session(&again, EventKind::Updated)
         .await
         .expect("update_session");
     assert_eq!(
@@ -194,12 +199,12 @@ pub async fn update_session_checks_the_version(store: Arc<dyn Store>) {
     assert_eq!(h.session(session.id).await.participants, 1);
 
     // A version that was current once is stale now.
-    assert_version_mismatch(h.store.update_session(&next).await);
+    assert_version_mismatch(h.store.update_session(&next, EventKind::Updated).await);
 
     let mut missing = session.clone();
     missing.id = SessionId::new();
     missing.version = 2;
-    assert_not_found(h.store.update_session(&missing).await);
+    assert_not_found(h.store.update_session(&missing, EventKind::Updated).await);
 }
 
 /// A partial update through the service changes exactly the given fields, bumps the version by
