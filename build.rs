@@ -10,6 +10,8 @@
 //!   livesessions-mongo's tests use too).
 //! - `livesessions_test_axe`: `LIVESESSIONS_TEST_AXE` names axe-core's `axe.min.js` for the
 //!   accessibility browser test (`scripts/axe.sh path` installs it and prints the path).
+//! - `livesessions_test_nginx`: `LIVESESSIONS_TEST_NGINX` names the nginx binary for the
+//!   deployment test (three server processes behind nginx).
 //! - `livesessions_test_secantus`: SecantusDB is installed in `.venv-secantus` (or
 //!   `$SECANTUS_VENV`), so the MongoDB fault test can start and stop a server of its own
 //!   (`scripts/secantus.sh install`). Checked when the package is built: after installing it,
@@ -30,6 +32,7 @@ fn main() {
         ),
         ("LIVESESSIONS_TEST_MONGODB_URI", "livesessions_test_mongodb"),
         ("LIVESESSIONS_TEST_AXE", "livesessions_test_axe"),
+        ("LIVESESSIONS_TEST_NGINX", "livesessions_test_nginx"),
     ] {
         println!("cargo:rerun-if-env-changed={variable}");
         println!("cargo:rustc-check-cfg=cfg({cfg})");

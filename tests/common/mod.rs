@@ -2,6 +2,9 @@
 //! tokens, JSON requests and session creation.
 #![allow(dead_code)]
 
+pub mod example;
+pub mod sse;
+
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
