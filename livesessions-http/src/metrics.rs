@@ -27,6 +27,9 @@
 //! - `method` is one of the standard methods (`GET`, `POST`, …); any other is `other`.
 //! - `status` is the numeric status code of the answer (`200`, `404`, `429`, …).
 //!
+//! Only this router's routes and its fallbacks are counted, not routes the host adds to the
+//! merged router.
+//!
 //! The joins, heartbeats and leaves count successful calls only; refused ones show in the HTTP
 //! counters with their status. An event stream counts as open from its first byte until it ends:
 //! when the client goes away, when it falls behind and is closed, or at shutdown. A request

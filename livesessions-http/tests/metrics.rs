@@ -646,8 +646,17 @@ async fn a_metrics_token_keeps_out_everyone_without_it() {
         let token = token.map(str::to_owned);
         async move { get(&router, "/metrics", token.as_deref()).await }
     };
-    let refused = metrics(None).await.problem(401);
+    let refused = metrics(None).await;
+    assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+    let refused = refused.problem(401);
     assert_eq!(refused["code"], "unauthenticated");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("metrics token"),
+        "{refused}"
+    );
     metrics(Some("wrong")).await.problem(401);
     // A user's valid JWT, even an admin's, is not the metrics token.
     metrics(Some(&admin_token())).await.problem(401);

@@ -70,7 +70,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Heal
 pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(expected) = &state.settings().metrics_token {
         if !bearer_token_is(&headers, expected) {
-            return ApiError::unauthenticated().into_response();
+            return ApiError::metrics_token_required().into_response();
         }
     }
     (
