@@ -117,6 +117,8 @@ fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
         .env_remove("LIVESESSIONS_FIREBASE_PROJECT")
         .env_remove("LIVESESSIONS_DEV")
         .env_remove("LIVESESSIONS_TIME_ZONE")
+        .env_remove("LIVESESSIONS_METRICS_TOKEN")
+        .env_remove("LIVESESSIONS_NO_METRICS")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -273,6 +275,66 @@ async fn an_unknown_time_zone_does_not_start() {
         stderr.contains("--time-zone") && stderr.contains("Mars/Olympus_Mons"),
         "{stderr}"
     );
+}
+
+/// `GET /metrics` of a running server with `token` (if any): its status and body.
+async fn metrics_reply(base: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut request = reqwest::Client::new().get(format!("{base}/metrics"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let reply = request.send().await.expect("an answer");
+    let status = reply.status().as_u16();
+    let content_type = reply
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, reply.text().await.expect("a body"))
+}
+
+#[tokio::test]
+async fn metrics_are_served_and_can_be_protected_or_switched_off() {
+    // Served by default, to anyone, and the banner says so.
+    let open = Server::start(&[]).await;
+    let (status, content_type, body) = metrics_reply(&open.base, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.starts_with("text/plain; version=0.0.4"));
+    // The start-up probe of /healthz was counted under its route.
+    assert!(
+        body.contains(
+            r#"livesessions_http_requests_total{route="/healthz",method="GET",status="200"}"#
+        ),
+        "{body}"
+    );
+    assert!(
+        open.stdout().contains("metrics") && open.stdout().contains("--metrics-token"),
+        "{}",
+        open.stdout()
+    );
+
+    let token = "scrape-token-of-the-monitoring-job";
+    let protected = Server::start(&["--metrics-token", token]).await;
+    assert_eq!(metrics_reply(&protected.base, None).await.0, 401);
+    assert_eq!(metrics_reply(&protected.base, Some("guess")).await.0, 401);
+    let (status, _, body) = metrics_reply(&protected.base, Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("livesessions_event_streams_open 0"), "{body}");
+    assert!(
+        !protected.stdout().contains(token),
+        "{}",
+        protected.stdout()
+    );
+
+    let off = Server::start(&["--no-metrics"]).await;
+    assert_eq!(metrics_reply(&off.base, None).await.0, 404);
+    assert!(off.stdout().contains("metrics    off"), "{}", off.stdout());
+
+    let empty = refused(&["--metrics-token", ""]).await;
+    assert!(empty.contains("--metrics-token"), "{empty}");
+    let both = refused(&["--metrics-token", token, "--no-metrics"]).await;
+    assert!(both.contains("--no-metrics"), "{both}");
 }
 
 #[tokio::test]

@@ -291,6 +291,8 @@ async fn start_server(database_url: &str, thumbnails: &std::path::Path) -> Strin
         dev: false,
         no_rate_limits: true,
         time_zone: Default::default(),
+        metrics_token: None,
+        no_metrics: false,
     };
     let built = app::build(&config).await.expect("the server starts");
     tokio::spawn(async move {

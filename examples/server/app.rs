@@ -66,6 +66,19 @@ pub struct ServerConfig {
     /// address).
     #[arg(long, env = "LIVESESSIONS_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
+    /// Require this bearer token for GET /metrics (Prometheus: the scrape job's
+    /// `authorization: { credentials: ... }`). Without it anyone who reaches the server can read
+    /// the metrics.
+    #[arg(
+        long,
+        env = "LIVESESSIONS_METRICS_TOKEN",
+        value_parser = clap::builder::NonEmptyStringValueParser::new(),
+        conflicts_with = "no_metrics"
+    )]
+    pub metrics_token: Option<String>,
+    /// Do not serve GET /metrics.
+    #[arg(long, env = "LIVESESSIONS_NO_METRICS")]
+    pub no_metrics: bool,
 }
 
 /// The time zone named `name` (an IANA name), for `--time-zone`.
@@ -247,6 +260,8 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     if config.no_rate_limits {
         settings.rate_limits = RateLimitSettings::disabled();
     }
+    settings.metrics = !config.no_metrics;
+    settings.metrics_token = config.metrics_token.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut router = LiveSessionsApi::new(service)
         .auth(Arc::new(authenticator))

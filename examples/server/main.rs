@@ -54,6 +54,20 @@ async fn main() -> std::process::ExitCode {
     if config.no_rate_limits {
         println!("  rate limits OFF (--no-rate-limits)");
     }
+    if config.no_metrics {
+        println!("  metrics    off (--no-metrics)");
+    } else if config.metrics_token.is_some() {
+        println!(
+            "  metrics    http://{}/metrics (bearer token from --metrics-token)",
+            config.bind
+        );
+    } else {
+        println!(
+            "  metrics    http://{}/metrics (open to anyone who reaches it: give --metrics-token, \
+             or --no-metrics, where the server is public)",
+            config.bind
+        );
+    }
     let mut signals = match StopSignals::new() {
         Ok(signals) => signals,
         Err(error) => {

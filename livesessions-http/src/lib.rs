@@ -84,8 +84,10 @@
 //!
 //! The routes of the original app (see [`LiveSessionsApi::routes`]), their JSON in its
 //! camelCase names, errors as `application/problem+json` (unknown paths and wrong methods
-//! included), `GET /api/openapi.json`, `/healthz` and `/readyz` (which asks the store). Each
-//! request gets an `x-request-id` (kept when the client sends one) and a `tracing` span.
+//! included), `GET /api/openapi.json`, `/healthz` and `/readyz` (which asks the store), and
+//! `GET /metrics` in the Prometheus text format (see [`metrics`]: switch it off or protect it
+//! with a token in [`HttpSettings`] where the router faces the public). Each request gets an
+//! `x-request-id` (kept when the client sends one) and a `tracing` span.
 //! Without an [`EventSource`] the event stream answers `404`; without an [`Authenticator`]
 //! every caller is anonymous and requests with a token get `401`.
 //!
@@ -107,6 +109,7 @@ mod extract;
 mod gate;
 mod handlers;
 mod json;
+pub mod metrics;
 mod openapi;
 mod problem;
 mod ratelimit;
@@ -121,6 +124,7 @@ pub mod ui;
 use std::sync::Arc;
 
 use axum::http::{HeaderName, Method, Request};
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -135,6 +139,7 @@ pub use json::{
     AttendanceJson, JoinRequestJson, JoinResponse, OverviewJson, ParticipantJson,
     ParticipationJson, ParticipationRowJson, PopularSessionJson, ReportJson, SessionJson,
 };
+pub use metrics::{Metrics, WebhookOutcome};
 pub use problem::{ApiError, Problem, ProblemField, DEFAULT_RETRY_AFTER, PROBLEM_JSON};
 pub use settings::{
     BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings, StreamLimitSettings,
@@ -150,6 +155,7 @@ pub struct LiveSessionsApi {
     auth: Arc<dyn Authenticator>,
     events: Option<Arc<dyn EventSource>>,
     settings: HttpSettings,
+    metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
@@ -161,6 +167,7 @@ impl LiveSessionsApi {
             auth: Arc::new(NoAuthentication),
             events: None,
             settings: HttpSettings::default(),
+            metrics: Metrics::new(),
             shutdown: None,
         }
     }
@@ -184,6 +191,15 @@ impl LiveSessionsApi {
         self
     }
 
+    /// Where the router counts its requests, joins, heartbeats, leaves and open event streams,
+    /// and what `GET /metrics` shows (default: a fresh [`Metrics`] of its own). Pass a clone of
+    /// one you keep to report other figures into it ([`Metrics::set_event_log_lag`],
+    /// [`Metrics::record_webhook_delivery`]) or to render it elsewhere ([`Metrics::render`]).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Ends open event streams once `stopping` turns `true`, so a server shutting down gracefully
     /// (e.g. axum's `with_graceful_shutdown`) is not held open by its event-stream clients; they
     /// reconnect, elsewhere or after the restart. Streams opened after that end at once. Dropping
@@ -193,8 +209,9 @@ impl LiveSessionsApi {
         self
     }
 
-    /// Every (method, path) the router serves, in axum's path syntax (`/api/live-sessions/{id}`,
-    /// which is also OpenAPI's).
+    /// Every (method, path) the router serves with the default settings, in axum's path syntax
+    /// (`/api/live-sessions/{id}`, which is also OpenAPI's). `GET /metrics` is among them unless
+    /// [`HttpSettings::metrics`] switches it off.
     pub fn routes() -> Vec<(Method, &'static str)> {
         routes::table()
             .into_iter()
@@ -204,7 +221,7 @@ impl LiveSessionsApi {
 
     /// The OpenAPI document (JSON) the router serves at `/api/openapi.json`.
     pub fn openapi_json(&self) -> String {
-        openapi::render(self.settings.path_prefix.trim_end_matches('/'))
+        openapi::render(&self.settings)
     }
 
     /// The router, with its state applied: merge or nest it into the host's router.
@@ -218,12 +235,14 @@ impl LiveSessionsApi {
     /// [`reset_fallback`](axum::Router::reset_fallback) on this router before merging.
     pub fn router(self) -> Router {
         let openapi = self.openapi_json();
+        let metrics = self.metrics.clone();
         let state = state::AppState::new(
             self.service,
             self.auth,
             self.events,
             self.settings,
             openapi,
+            self.metrics,
             self.shutdown,
         );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
@@ -246,6 +265,9 @@ impl LiveSessionsApi {
         router
             .method_not_allowed_fallback(routes::wrong_method)
             .fallback(routes::unknown_path)
+            // Around every route and both fallbacks, so that refusals (401, 404, 413, 429, 503)
+            // are counted too; requests of routes the host adds after merging are not.
+            .layer(from_fn_with_state(metrics, metrics::track))
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(trace)
             .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

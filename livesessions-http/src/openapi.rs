@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 
 use crate::handlers;
 use crate::routes::{self, RouteSpec};
+use crate::settings::HttpSettings;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,6 +46,7 @@ use crate::routes::{self, RouteSpec};
         handlers::meta::openapi,
         handlers::meta::healthz,
         handlers::meta::readyz,
+        handlers::meta::metrics,
     ),
     components(schemas(
         crate::problem::Problem,
@@ -56,10 +58,30 @@ use crate::routes::{self, RouteSpec};
         (name = "sessions", description = "Browsing sessions (anyone)"),
         (name = "attendance", description = "Joining and watching (signed-in users)"),
         (name = "admin", description = "Managing sessions and reports (admins)"),
-        (name = "meta", description = "Health and this document"),
+        (name = "meta", description = "Health, metrics and this document"),
     )
 )]
 struct ApiDoc;
+
+/// Takes the operation off the document, dropping its path when nothing else is left on it.
+fn remove_operation(doc: &mut Document, method: &Method, path: &str) {
+    let Some(item) = doc.paths.paths.get_mut(path) else {
+        return;
+    };
+    match *method {
+        Method::GET => item.get = None,
+        Method::POST => item.post = None,
+        Method::PUT => item.put = None,
+        Method::DELETE => item.delete = None,
+        _ => {}
+    }
+    if [&item.get, &item.post, &item.put, &item.delete]
+        .iter()
+        .all(|o| o.is_none())
+    {
+        doc.paths.paths.remove(path);
+    }
+}
 
 fn operation_mut<'a>(
     doc: &'a mut Document,
@@ -133,7 +155,10 @@ fn problem_response(status: u16) -> utoipa::openapi::Response {
 /// a token or parameters, `429` when rate limited, and `500`/`503` everywhere but `/healthz`.
 fn error_statuses(route: &RouteSpec) -> Vec<u16> {
     let mut statuses: Vec<u16> = route.errors.to_vec();
-    let meta = matches!(route.path, "/healthz" | "/readyz" | "/api/openapi.json");
+    let meta = matches!(
+        route.path,
+        "/healthz" | "/readyz" | "/api/openapi.json" | "/metrics"
+    );
     if !meta
         && !route.path.starts_with("/api/live-sessions/thumbnails")
         && route.path != "/api/live-sessions/events"
@@ -151,10 +176,16 @@ fn error_statuses(route: &RouteSpec) -> Vec<u16> {
     statuses
 }
 
-/// The complete document for a router nested under `prefix` (empty for the root).
-pub(crate) fn document(prefix: &str) -> Document {
+/// The complete document of a router with `settings`: the routes they enable, with the
+/// settings' path prefix as the server.
+pub(crate) fn document(settings: &HttpSettings) -> Document {
+    let prefix = settings.path_prefix.trim_end_matches('/');
     let mut doc = ApiDoc::openapi();
     for route in routes::table() {
+        if !(route.enabled)(settings) {
+            remove_operation(&mut doc, &route.method, route.path);
+            continue;
+        }
         let statuses = error_statuses(&route);
         if let Some(operation) = operation_mut(&mut doc, &route.method, route.path) {
             for status in statuses {
@@ -177,8 +208,8 @@ pub(crate) fn document(prefix: &str) -> Document {
 }
 
 /// The document as JSON text.
-pub(crate) fn render(prefix: &str) -> String {
-    document(prefix)
+pub(crate) fn render(settings: &HttpSettings) -> String {
+    document(settings)
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
 }
@@ -189,7 +220,7 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_with_its_errors() {
-        let doc = document("");
+        let doc = document(&HttpSettings::default());
         let table = routes::table();
         assert_eq!(
             doc.paths
@@ -216,6 +247,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn routes_the_settings_switch_off_are_not_documented() {
+        let off = HttpSettings {
+            metrics: false,
+            ..Default::default()
+        };
+        let doc = document(&off);
+        assert!(!doc.paths.paths.contains_key("/metrics"));
+        assert!(doc.paths.paths.contains_key("/healthz"));
+        assert!(document(&HttpSettings::default())
+            .paths
+            .paths
+            .contains_key("/metrics"));
     }
 
     fn count_operations(item: &utoipa::openapi::PathItem) -> usize {

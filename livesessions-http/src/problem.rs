@@ -139,6 +139,13 @@ impl ApiError {
         Self::unauthorized("invalid_token", detail, "Bearer error=\"invalid_token\"")
     }
 
+    /// `401` with `WWW-Authenticate: Bearer`: `GET /metrics` without the configured metrics
+    /// token.
+    pub(crate) fn metrics_token_required() -> Self {
+        let detail = "This route needs the metrics token as a bearer token.";
+        Self::unauthorized("unauthenticated", detail, "Bearer")
+    }
+
     /// `401` with the `WWW-Authenticate` challenge `challenge`.
     fn unauthorized(code: &str, detail: &str, challenge: &'static str) -> Self {
         let mut e = Self::new(StatusCode::UNAUTHORIZED, code, detail);

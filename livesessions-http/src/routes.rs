@@ -15,6 +15,7 @@ use crate::gate;
 use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails};
 use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
+use crate::settings::HttpSettings;
 use crate::state::AppState;
 
 /// Every route of the API: method and path, handler, rate-limit bucket, the body it reads, and
@@ -59,6 +60,8 @@ pub(crate) fn table() -> Vec<RouteSpec> {
             .limit(Reads),
         get("/healthz", meta::healthz),
         get("/readyz", meta::readyz),
+        get("/metrics", meta::metrics)
+            .only_if(|settings| settings.metrics).errors(&[401]),
     ]
 }
 
@@ -81,6 +84,8 @@ pub(crate) struct RouteSpec {
     pub body: Body,
     /// The error statuses the route can answer with besides the common ones.
     pub errors: &'static [u16],
+    /// Whether the settings let the route be served (and documented).
+    pub enabled: fn(&HttpSettings) -> bool,
     pub handler: MethodRouter<AppState>,
 }
 
@@ -93,8 +98,14 @@ impl RouteSpec {
             timeout: true,
             body: Body::None,
             errors: &[],
+            enabled: |_| true,
             handler,
         }
+    }
+
+    /// Served only when `enabled` says so for the settings.
+    fn only_if(self, enabled: fn(&HttpSettings) -> bool) -> Self {
+        RouteSpec { enabled, ..self }
     }
 
     /// Rate-limited in `bucket`.
@@ -171,6 +182,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let settings = state.settings().clone();
     let mut router = Router::new();
     for route in table() {
+        if !(route.enabled)(&settings) {
+            continue;
+        }
         let mut handler = route.handler;
         handler = handler.layer(DefaultBodyLimit::max(match route.body {
             Body::None | Body::Json => settings.json_body_limit,

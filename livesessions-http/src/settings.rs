@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 
-/// Everything the router can be tuned with. `HttpSettings::default()` suits a public deployment.
-#[derive(Debug, Clone)]
+/// Everything the router can be tuned with. `HttpSettings::default()` suits a public deployment,
+/// once `GET /metrics` is protected ([`HttpSettings::metrics_token`]) or kept from the public.
+///
+/// Its `Debug` output never shows the metrics token.
+#[derive(Clone)]
 pub struct HttpSettings {
     /// Rate limits and the cap on open event streams, per signed-in user (per client IP for
     /// anonymous requests).
@@ -28,6 +31,38 @@ pub struct HttpSettings {
     pub path_prefix: String,
     /// The `Retry-After` value, in seconds, sent with `503` answers (default 5).
     pub unavailable_retry_after: u32,
+    /// Whether `GET /metrics` is served (default `true`): the [`Metrics`](crate::Metrics) in the
+    /// Prometheus text format. It shows how busy the service is and which routes fail, so keep
+    /// it from the public: set [`metrics_token`](HttpSettings::metrics_token), block the path at
+    /// the reverse proxy, or switch it off here and serve
+    /// [`Metrics::render`](crate::Metrics::render) on an internal listener. `false` only removes
+    /// the route (from the OpenAPI document too); the figures are still counted.
+    pub metrics: bool,
+    /// A secret that `GET /metrics` requires as `Authorization: Bearer <token>` (default none:
+    /// anyone who reaches the route may read it). Prometheus sends it with the scrape job's
+    /// `authorization: { credentials: <token> }`. Other requests answer `401`; an empty token
+    /// lets nobody in. The route does not verify the API's own JWTs.
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("rate_limits", &self.rate_limits)
+            .field("json_body_limit", &self.json_body_limit)
+            .field("multipart_body_limit", &self.multipart_body_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("client_ip", &self.client_ip)
+            .field("sse_keep_alive", &self.sse_keep_alive)
+            .field("path_prefix", &self.path_prefix)
+            .field("unavailable_retry_after", &self.unavailable_retry_after)
+            .field("metrics", &self.metrics)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Default for HttpSettings {
@@ -41,6 +76,8 @@ impl Default for HttpSettings {
             sse_keep_alive: Duration::from_secs(15),
             path_prefix: String::new(),
             unavailable_retry_after: crate::problem::DEFAULT_RETRY_AFTER,
+            metrics: true,
+            metrics_token: None,
         }
     }
 }
@@ -154,5 +191,25 @@ impl Default for StreamLimitSettings {
             per_user: 8,
             per_ip: 256,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_metrics_token() {
+        let settings = HttpSettings {
+            metrics_token: Some("scrape-secret-1234".to_owned()),
+            ..Default::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("scrape-secret-1234"), "{shown}");
+        assert!(
+            shown.contains("metrics_token: Some(\"<redacted>\")"),
+            "{shown}"
+        );
+        assert!(shown.contains("path_prefix"), "{shown}");
     }
 }

@@ -6,6 +6,7 @@ use livesessions_core::{EventSource, LiveSessions};
 
 use crate::auth::Authenticator;
 use crate::json::Presenter;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiters;
 use crate::settings::HttpSettings;
 
@@ -24,6 +25,7 @@ struct Inner {
     presenter: Presenter,
     limiters: RateLimiters,
     openapi: String,
+    metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
@@ -34,6 +36,7 @@ impl AppState {
         events: Option<Arc<dyn EventSource>>,
         settings: HttpSettings,
         openapi: String,
+        metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     ) -> Self {
         let presenter = Presenter {
@@ -49,6 +52,7 @@ impl AppState {
                 presenter,
                 limiters,
                 openapi,
+                metrics,
                 shutdown,
             }),
         }
@@ -80,6 +84,10 @@ impl AppState {
 
     pub(crate) fn openapi(&self) -> &str {
         &self.inner.openapi
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// Resolves once the host signals a shutdown; never without a signal.

@@ -57,6 +57,8 @@ pub async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
         dev: false,
         no_rate_limits: false,
         time_zone: Default::default(),
+        metrics_token: None,
+        no_metrics: false,
     };
     let built = app::build(&config).await.expect("the server starts");
     let dev_mode = built.dev_mode;

@@ -28,6 +28,7 @@ pub(crate) async fn join(
         email: body.email,
     };
     let outcome = state.service().join(caller.actor(), input).await?;
+    state.metrics().joined(outcome.first_join);
     let video = &outcome.session.fields.video_url;
     Ok(Json(JoinResponse {
         participant: ParticipantJson::new(&outcome.participant),
@@ -54,6 +55,7 @@ pub(crate) async fn heartbeat(
         .service()
         .heartbeat(Some(actor), session_id(&id)?)
         .await?;
+    state.metrics().heartbeat();
     Ok(Json(ParticipantJson::new(&participant)))
 }
 
@@ -71,5 +73,6 @@ pub(crate) async fn leave(
 ) -> ApiResult<Json<ParticipantJson>> {
     let actor = require_user(&caller)?;
     let participant = state.service().leave(Some(actor), session_id(&id)?).await?;
+    state.metrics().left();
     Ok(Json(ParticipantJson::new(&participant)))
 }

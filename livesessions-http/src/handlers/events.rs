@@ -80,6 +80,8 @@ pub(crate) async fn events(
         tracing::debug!(%key, "too many open event streams");
         ApiError::too_many_streams(STREAM_RETRY_AFTER)
     })?;
+    // Held by the stream too: the open-streams gauge goes down when the stream is dropped.
+    let open = state.metrics().stream_opened();
     let receiver = source.subscribe();
     let keep_alive = state.settings().sse_keep_alive;
     let stopping = {
@@ -104,7 +106,7 @@ pub(crate) async fn events(
     });
     // On shutdown the stream ends, so the connection closes and the client reconnects.
     let stream = opened.chain(changes).take_until(stopping).map(move |item| {
-        let _held_while_streaming = &slot;
+        let _held_while_streaming = (&slot, &open);
         item
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keep_alive)))
