@@ -92,6 +92,7 @@ pub mod testing;
 mod thumbnails;
 mod upload;
 pub mod values;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use analytics::{
