@@ -88,6 +88,7 @@ use crate::ports::Store;
 pub mod cases;
 mod harness;
 mod invariants;
+pub mod webhooks;
 
 pub use invariants::check_watch_time;
 
