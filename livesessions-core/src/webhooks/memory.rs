@@ -322,7 +322,7 @@ impl WebhookStore for MemoryWebhooks {
             .filter(|d| query.before.is_none_or(|before| d.event.id < before))
             .cloned()
             .collect();
-        items.sort_by(|a, b| b.event.id.cmp(&a.event.id));
+        items.sort_by_key(|d| std::cmp::Reverse(d.event.id));
         let limit = query.limit.max(1);
         items.truncate(limit);
         let next = (items.len() == limit)
