@@ -35,7 +35,8 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use livesessions_core::webhooks::*;
-//! use livesessions_core::{EventId, EventKind, LoggedEvent, ManualClock, SessionId};
+//! use livesessions_core::events::LoggedEvent;
+//! use livesessions_core::{Clock as _, EventId, EventKind, ManualClock, SessionId};
 //!
 //! #[derive(Debug)]
 //! struct Accepting;
@@ -82,7 +83,6 @@
 //! );
 //! let round = worker.run_once().await?;
 //! assert_eq!((round.attempted, round.delivered), (1, 1));
-//! # use livesessions_core::Clock as _;
 //! # Ok::<(), livesessions_core::Error>(())
 //! # }).unwrap();
 //! ```
