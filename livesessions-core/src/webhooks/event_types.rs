@@ -64,7 +64,7 @@ impl EventTypes {
                     EVENT_TYPES_FIELD,
                     "unknown_event_type",
                     format!(
-                        "{shown:?} is not an event type; use one of {}.",
+                        "The event type {shown:?} is unknown; use one of {}.",
                         EventKind::ALL.map(webhook_type).join(", ")
                     ),
                 ));

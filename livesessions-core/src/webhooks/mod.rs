@@ -132,3 +132,7 @@ pub use target::{is_public_unicast, TargetPolicy, RESOLVE_TIMEOUT};
 pub use transport::{TransportOutcome, WebhookRequest, WebhookTransport};
 pub use url::{EndpointUrl, URL_FIELD};
 pub use worker::{WebhookWorker, WorkerRound, WorkerSettings};
+
+#[cfg(test)]
+#[path = "messages_tests.rs"]
+mod messages_tests;

@@ -30,7 +30,8 @@ pub struct WorkerSettings {
     pub batch: usize,
     /// How many log events one enqueue step reads: 500 by default.
     pub enqueue_batch: usize,
-    /// How long a claim lasts; must exceed `attempt_timeout`. 60 s by default.
+    /// How long a claim lasts: 60 s by default, and at least `attempt_timeout` + 5 s whatever
+    /// is set here.
     pub lease: Duration,
     /// The pause between rounds that found nothing to do: 1 s by default.
     pub poll_interval: Duration,
@@ -143,7 +144,9 @@ where
     /// Reads the log from the store's cursor and enqueues what follows, until the log is
     /// exhausted. Another instance enqueuing the same events first is not an error: this one
     /// reads on from where that one stopped. Returns how many deliveries this call created;
-    /// without an event log, does nothing.
+    /// without an event log, does nothing. Events pruned from the log before they were
+    /// enqueued are not delivered: prune only what is older than the longest time the worker
+    /// may be stopped.
     pub async fn enqueue_from_log(&self) -> Result<u64> {
         let Some(log) = &self.log else {
             return Ok(0);
@@ -173,7 +176,12 @@ where
     /// were attempted and how many of those were delivered.
     pub async fn deliver_due(&self) -> Result<(usize, usize)> {
         let now = self.clock.now();
-        let lease = TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::MAX);
+        // A lease shorter than an attempt would let another worker send the same delivery.
+        let lease = self
+            .settings
+            .lease
+            .max(self.settings.attempt_timeout + Duration::from_secs(5));
+        let lease = TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX);
         let claimed = self
             .store
             .claim_due(
