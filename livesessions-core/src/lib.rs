@@ -10,6 +10,10 @@
 //! runs against itself (module [`testing`], feature `testing`). It does no I/O of its own
 //! beyond the local-directory [`LocalDirThumbnails`].
 //!
+//! Module [`webhooks`] delivers the changes of a store's event log to registered endpoints,
+//! signed per Standard Webhooks; it resolves endpoint host names to check them (SSRF guard)
+//! and leaves the HTTP client to the adapter ([`webhooks::WebhookTransport`]).
+//!
 //! # Example
 //!
 //! ```
@@ -92,6 +96,7 @@ pub mod testing;
 mod thumbnails;
 mod upload;
 pub mod values;
+pub mod webhooks;
 
 pub use actor::Actor;
 pub use analytics::{
