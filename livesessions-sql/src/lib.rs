@@ -63,6 +63,8 @@ mod analytics;
 mod dialect;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod errors;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod events;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;

@@ -39,16 +39,18 @@ use chrono::{DateTime, Utc};
 use livesessions_core::{Error, Result};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection as _, Decode, Executor as _, Postgres, Row as _, Type};
 
 use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
 
+mod events;
 mod shards;
 mod statements;
 mod store;
 
+use events::Listener;
 use statements::Statements;
 
 /// The migrations of `migrations/postgres`, embedded at build time.
@@ -56,17 +58,18 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The statements on the default schema, shared by every store that uses it.
 static DEFAULT_STATEMENTS: LazyLock<Arc<Statements>> =
-    LazyLock::new(|| Arc::new(Statements::new(&quote_ident(DEFAULT_SCHEMA))));
+    LazyLock::new(|| Arc::new(Statements::new(DEFAULT_SCHEMA)));
 
 /// The schema used when none is configured.
 pub const DEFAULT_SCHEMA: &str = "public";
 
-/// A store on PostgreSQL. Clones share the pool.
+/// A store on PostgreSQL. Clones share the pool and the listener of the event log.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
     schema: Arc<str>,
     sql: Arc<Statements>,
+    listener: Arc<Listener>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -85,6 +88,7 @@ impl PostgresStore {
             pool,
             schema: Arc::from(DEFAULT_SCHEMA),
             sql: Arc::clone(&DEFAULT_STATEMENTS),
+            listener: Arc::new(Listener::default()),
         }
     }
 
@@ -109,7 +113,8 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool: self.pool,
             schema: Arc::from(schema),
-            sql: Arc::new(Statements::new(&quote_ident(schema))),
+            sql: Arc::new(Statements::new(schema)),
+            listener: Arc::new(Listener::default()),
         })
     }
 
@@ -201,6 +206,8 @@ impl Dialect for Postgres {
     const PARAMETER: char = '$';
     const PARTICIPANT: &'static str = "p.";
     const LEAST: &'static str = "LEAST";
+    const GREATEST: &'static str = "GREATEST";
+    const NOW: &'static str = "now()";
     const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     fn store_time(time: DateTime<Utc>) -> DateTime<Utc> {
@@ -228,6 +235,10 @@ impl Dialect for Postgres {
             _ => "record",
         };
         (entity, error.constraint().unwrap_or_default().to_owned())
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
     }
 
     fn is_transient(code: &str) -> bool {
