@@ -98,6 +98,9 @@ pub use tokio;
 
 type Teardown = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
+/// A fixture's event log and its fault injection.
+type LogParts = (Arc<dyn EventLog>, Option<Arc<dyn EventLogFaults>>);
+
 /// Fault injection for the event-log cases: makes the store's event appends fail.
 #[async_trait::async_trait]
 pub trait EventLogFaults: Send + Sync + 'static {
@@ -139,7 +142,7 @@ impl fmt::Debug for LoggedStore {
 /// The store one conformance case runs against, and what to do when the case is over.
 pub struct Fixture {
     store: Arc<dyn Store>,
-    log: Option<(Arc<dyn EventLog>, Option<Arc<dyn EventLogFaults>>)>,
+    log: Option<LogParts>,
     teardown: Option<Teardown>,
     scale: Option<f64>,
 }
