@@ -1,12 +1,14 @@
-//! The event log both stores keep ([`EventLog`]): its statements, the appends that run inside a
-//! change's transaction, reading, bounds and pruning, written once over [`Dialect`].
+//! The event log both stores keep ([`EventLog`](livesessions_core::events::EventLog)): its
+//! statements, the appends that run inside a change's transaction, reading, bounds and
+//! pruning, written once over [`Dialect`].
 //!
 //! Every change appends its event in its own transaction (or, for the Postgres join, its own
 //! statement), so an event exists if and only if its change committed. What differs between
 //! the databases is how an event gets its id: SQLite writes one transaction at a time, so its
 //! `AUTOINCREMENT` rowid already follows commit order; Postgres numbers committed events in a
 //! separate step (`postgres/events.rs`). Both wake the readers waiting in
-//! [`EventLog::wait_for_events`] through a [`LogWaker`].
+//! [`EventLog::wait_for_events`](livesessions_core::events::EventLog::wait_for_events) through a
+//! [`LogWaker`].
 //!
 //! # Example
 //!
