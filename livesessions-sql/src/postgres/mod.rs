@@ -28,8 +28,18 @@
 //! the session's count. The count lives in `session_participant_counts`, 64 rows per session
 //! (`COUNT_SHARDS`) chosen by a hash of the user id and summed on read, so concurrent first joins
 //! of one session spread over 64 rows instead of queueing on one. The count stays exact: it
-//! changes in the same statement as the insert.//! The rationale, with the join/end interlock, is in docs/ARCHITECTURE.md ("Concurrency in the
+//! changes in the same statement as the insert, and so does the join's `participants` event.
+//! The rationale, with the join/end interlock, is in docs/ARCHITECTURE.md ("Concurrency in the
 //! stores").
+//!
+//! # The event log
+//!
+//! The store is an [`EventLog`](livesessions_core::events::EventLog). Changes append their
+//! events with no id; readers first number the committed ones in a short transaction under an
+//! advisory lock, so ids follow the order events became visible (coalescing waiting
+//! `participants` events to the last of each session). Changes other than joins `NOTIFY` a
+//! channel of the schema at commit, and `wait_for_events` listens on it with one connection
+//! per store, outside its pool. Details in the module `events`.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
