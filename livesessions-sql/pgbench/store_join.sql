@@ -2,8 +2,8 @@
 -- FOR KEY SHARE (the lock the inserts' foreign-key checks take anyway; end and delete take
 -- FOR UPDATE, which conflicts with it, so they wait for joins in flight and a join that waited
 -- sees the new status), rejoin UPDATE or first-join INSERT with the presence rule, the sharded
--- count, and the session with its count and the participant returned: one statement, one
--- round trip.
+-- count, the `participants` event of a first join (migration 0004, the event log), and the
+-- session with its count and the participant returned: one statement, one round trip.
 \set u random(1, 2000000000)
 WITH s AS (
     SELECT * FROM ls_pgbench.live_sessions WHERE id = '00000000-0000-7000-8000-000000000001' FOR KEY SHARE
@@ -41,6 +41,9 @@ WITH s AS (
     INSERT INTO ls_pgbench.session_participant_counts (session_id, shard, count)
     SELECT session_id, (:u % 16)::smallint, 1 FROM ins
     ON CONFLICT (session_id, shard) DO UPDATE SET count = session_participant_counts.count + 1
+), logged AS (
+    INSERT INTO ls_pgbench.events (kind, session_id)
+    SELECT 'participants', session_id FROM ins
 )
 SELECT s.id, s.status,
     (SELECT COALESCE(SUM(c.count), 0) FROM ls_pgbench.session_participant_counts c

@@ -23,6 +23,10 @@ pub(crate) trait Dialect: Database {
     const PARTICIPANT: &'static str;
     /// The smaller of two values (`LEAST` or `MIN`).
     const LEAST: &'static str;
+    /// The greater of two values (`GREATEST` or `MAX`).
+    const GREATEST: &'static str;
+    /// The current time by the database's clock, in the stored form of a time.
+    const NOW: &'static str;
     /// What makes a text comparison follow byte order, as the domain compares strings (a
     /// `COLLATE` clause, or nothing where that is the default).
     const BYTE_ORDER: &'static str;
@@ -42,6 +46,9 @@ pub(crate) trait Dialect: Database {
 
     /// The entity and id a unique violation reports.
     fn duplicate(error: &dyn DatabaseError) -> (&'static str, String);
+
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
 
     /// Whether a database error code means "try again later".
     fn is_transient(code: &str) -> bool;

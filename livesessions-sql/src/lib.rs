@@ -10,10 +10,15 @@
 //! - lists use one index for the order, the status filter and keyset pagination;
 //! - analytics are aggregate queries; no operation loads all participants into memory.
 //!
+//! Both are also an [`EventLog`]: every change appends its event (`created`, `updated`,
+//! `participants`, …) in the same transaction as the change, so a tailer in any instance of a
+//! deployment (an [`EventFeed`]) sees every change exactly when it committed.
+//!
 //! Tables: `live_sessions`, `session_participants` (primary key `(session_id, user_id)`,
-//! deleted with their session) and, on Postgres, `session_participant_counts`: the participant
-//! count split over 16 rows per session, so that a class-start stampede of joins does not queue
-//! on one hot row. Migrations are embedded per database and run by `migrate()`.
+//! deleted with their session), `events` and `event_log_state` (the log and its pruned floor)
+//! and, on Postgres, `session_participant_counts`: the participant count split over 64 rows per
+//! session, so that a class-start stampede of joins does not queue on one hot row. Migrations
+//! are embedded per database and run by `migrate()`.
 //!
 //! # Example
 //!
@@ -51,6 +56,8 @@
 //! [`AttendanceStore`]: livesessions_core::AttendanceStore
 //! [`AnalyticsStore`]: livesessions_core::AnalyticsStore
 //! [`HealthCheck`]: livesessions_core::HealthCheck
+//! [`EventLog`]: livesessions_core::events::EventLog
+//! [`EventFeed`]: livesessions_core::events::EventFeed
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // What both stores share lives in the modules below, written once over `dialect::Dialect`
@@ -63,6 +70,8 @@ mod analytics;
 mod dialect;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod errors;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod events;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;

@@ -7,8 +7,8 @@ use livesessions_core::analytics::{
     ReportQuery,
 };
 use livesessions_core::{
-    Error, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId,
-    UserId,
+    Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result,
+    SessionId, UserId,
 };
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -31,6 +31,8 @@ pub(crate) struct EndStatements<'s> {
     pub credit: &'s str,
     /// The stored version ([`Queries::version_mismatch`]).
     pub version_of: &'s str,
+    /// The append of the `ended` event ([`Queries::append`]).
+    pub append: &'s str,
 }
 
 /// A statement of the database `D` with its parameters bound.
@@ -324,21 +326,24 @@ where
 
     /// Ends a session in the transaction `tx`, which the caller opened with the locks its
     /// database needs: the versioned update, then the credit of every open presence interval at
-    /// the end, then the commit. A version mismatch rolls back and is explained from `pool`.
+    /// the end, then the `ended` event, then the commit. A version mismatch rolls back and is
+    /// explained from `pool`. Returns the ended session and the event's id as
+    /// [`Queries::append`] gives it.
     pub(crate) async fn end_session(
         mut tx: Transaction<'static, D>,
         pool: &Pool<D>,
         sql: EndStatements<'_>,
         ended: &LiveSession,
         timeout: Duration,
-    ) -> Result<LiveSession> {
+    ) -> Result<(LiveSession, Option<i64>)> {
         let Some(row) = Self::update_session(&mut *tx, sql.update, ended).await? else {
             drop(tx);
             return Err(Self::version_mismatch(pool, sql.version_of, ended).await);
         };
         let at = ended.ended_at.unwrap_or(ended.updated_at);
         Self::credit(&mut *tx, sql.credit, ended.id, Presence { at, timeout }).await?;
+        let event = Self::append(&mut *tx, sql.append, EventKind::Ended, ended.id).await?;
         tx.commit().await.map_err(map_error::<D>)?;
-        session_from_row::<D>(&row)
+        Ok((session_from_row::<D>(&row)?, event))
     }
 }

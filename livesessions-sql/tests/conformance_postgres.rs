@@ -4,3 +4,7 @@
 mod common;
 
 livesessions_core::conformance_tests!(common::postgres_fixture);
+
+mod event_log {
+    livesessions_core::event_log_tests!(super::common::postgres_logged_fixture);
+}

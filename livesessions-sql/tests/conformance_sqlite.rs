@@ -9,3 +9,11 @@ mod in_memory {
 mod in_file {
     livesessions_core::conformance_tests!(super::common::sqlite_file_fixture);
 }
+
+mod event_log_in_memory {
+    livesessions_core::event_log_tests!(super::common::sqlite_memory_logged_fixture);
+}
+
+mod event_log_in_file {
+    livesessions_core::event_log_tests!(super::common::sqlite_file_logged_fixture);
+}

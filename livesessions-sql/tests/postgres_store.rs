@@ -1,15 +1,16 @@
-//! Postgres-specific behaviour beyond the conformance suite: outages, schemas, and joins that
-//! race the end of a session.
+//! Postgres-specific behaviour beyond the conformance suite: outages, schemas, joins that
+//! race the end of a session, and the event log's numbering and wake-ups.
 
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone as _, Utc};
+use livesessions_core::events::{EventId, EventLog as _};
 use livesessions_core::{
-    AttendanceStore, Email, Error, HealthCheck, JoinRequest, Joiner, LiveSession, NewSession,
-    Presence, SessionStore, UserId, UserName,
+    AttendanceStore, Email, Error, EventKind, HealthCheck, JoinRequest, Joiner, LiveSession,
+    NewSession, Presence, SessionId, SessionStore, UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx;
@@ -69,7 +70,10 @@ async fn schemas_are_isolated_and_migrations_repeatable() {
     assert!(a.get_session(s.id).await.unwrap().is_some());
     assert!(b.get_session(s.id).await.unwrap().is_none());
 
-    // The migrations' bookkeeping lives in each schema.
+    // The migrations' bookkeeping lives in each schema, every migration applied once.
+    let migrations = common::migrations_on_disk("migrations/postgres")
+        .await
+        .len() as i64;
     for store in [&a, &b] {
         let sql = format!(
             "SELECT count(*) FROM \"{}\"._sqlx_migrations WHERE success",
@@ -79,7 +83,7 @@ async fn schemas_are_isolated_and_migrations_repeatable() {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(applied, 2);
+        assert_eq!(applied, migrations);
     }
     assert!(PostgresStore::from_pool(pool_a.clone())
         .with_schema("Robert'); DROP TABLE students;--")
@@ -159,5 +163,187 @@ async fn schemas_migrated_earlier_stay_migrated() {
     );
     let recorded: Vec<(i64, Vec<u8>)> = sqlx::query_as(&sql).fetch_all(&pool).await.unwrap();
     assert_eq!(recorded, on_disk, "the checksums earlier releases recorded");
+    common::drop_postgres(&store, pool).await;
+}
+
+/// Another instance on the same schema, on a pool of its own.
+async fn second_instance(store: &PostgresStore) -> PostgresStore {
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&common::postgres_url())
+        .await
+        .unwrap();
+    PostgresStore::from_pool(pool)
+        .with_schema(store.schema())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_in_another_instance_wakes_a_waiter() {
+    let (a, pool) = common::scratch_postgres().await;
+    let b = second_instance(&a).await;
+    let at = b.log_position().await.unwrap().last;
+    // The first wait starts b's listener; once it has connected, a quiet log waits it out.
+    b.wait_for_events(at, Duration::from_millis(500)).await;
+    let started = Instant::now();
+    b.wait_for_events(at, Duration::from_millis(300)).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "a wait returned early with nothing appended"
+    );
+
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move {
+            let started = Instant::now();
+            b.wait_for_events(at, Duration::from_secs(20)).await;
+            started.elapsed()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = session(Utc::now());
+    a.insert_session(&s).await.unwrap();
+    let waited = waiter.await.unwrap();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the NOTIFY of a create did not wake the other instance ({waited:?})"
+    );
+    let events = b.read_events(at, 10).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind, e.session_id))
+            .collect::<Vec<_>>(),
+        [(EventKind::Created, s.id)]
+    );
+    b.pool().close().await;
+    common::drop_postgres(&a, pool).await;
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_numbered_after_what_was_read() {
+    let (store, pool) = common::scratch_postgres().await;
+    let late = SessionId::new();
+    // A change that appended its event first but commits last.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO \"{}\".events (kind, session_id) VALUES ('updated', $1)",
+        store.schema()
+    ))
+    .bind(*late.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let s = session(Utc::now());
+    store.insert_session(&s).await.unwrap();
+    let read = store.read_events(EventId::ZERO, 10).await.unwrap();
+    assert_eq!(
+        read.iter().map(|e| e.session_id).collect::<Vec<_>>(),
+        [s.id],
+        "an uncommitted event is not readable"
+    );
+    tx.commit().await.unwrap();
+    let after = store.read_events(read[0].id, 10).await.unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .map(|e| (e.kind, e.session_id))
+            .collect::<Vec<_>>(),
+        [(EventKind::Updated, late)],
+        "the late event is readable after the last id read"
+    );
+    assert!(after[0].id > read[0].id);
+    common::drop_postgres(&store, pool).await;
+}
+
+#[tokio::test]
+async fn participant_counts_are_coalesced_per_numbering_round() {
+    let (store, pool) = common::scratch_postgres().await;
+    let mut s = session(Utc::now());
+    s.start(Utc::now()).unwrap();
+    store.insert_session(&s).await.unwrap();
+    let at = store.log_position().await.unwrap().last;
+    for i in 0..5 {
+        let request = JoinRequest {
+            session_id: s.id,
+            joiner: joiner(i),
+            presence: Presence::new(Utc::now(), Duration::from_secs(90)),
+        };
+        assert!(store.join(&request).await.unwrap().first_join);
+    }
+    let events = store.read_events(at, 10).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind, e.session_id))
+            .collect::<Vec<_>>(),
+        [(EventKind::Participants, s.id)],
+        "five joins before a read are one count event"
+    );
+    common::drop_postgres(&store, pool).await;
+}
+
+#[tokio::test]
+async fn waiting_while_the_database_is_down_returns_after_the_timeout() {
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(200))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/test")
+        .unwrap();
+    let store = PostgresStore::from_pool(pool);
+    for _ in 0..3 {
+        let started = Instant::now();
+        store
+            .wait_for_events(EventId::ZERO, Duration::from_millis(400))
+            .await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(400) && waited < Duration::from_secs(3),
+            "{waited:?}"
+        );
+    }
+    let err = store.read_events(EventId::ZERO, 10).await.unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_reconnects_wakes_every_waiter() {
+    let (store, pool) = common::scratch_postgres().await;
+    // The listener's connection inherits the pool's options, so this name finds it.
+    let name = format!("ls_listener_{}", uuid::Uuid::new_v4().simple());
+    let options = common::postgres_url()
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .application_name(&name);
+    let b = PostgresStore::from_pool(PgPoolOptions::new().connect_lazy_with(options))
+        .with_schema(store.schema())
+        .unwrap();
+    let at = b.log_position().await.unwrap().last;
+    b.wait_for_events(at, Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move {
+            let started = Instant::now();
+            b.wait_for_events(at, Duration::from_secs(20)).await;
+            started.elapsed()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+    )
+    .bind(&name)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one listening connection");
+    let waited = waiter.await.unwrap();
+    assert!(
+        waited < Duration::from_secs(10),
+        "the reconnect did not wake the waiter ({waited:?})"
+    );
+    b.pool().close().await;
     common::drop_postgres(&store, pool).await;
 }

@@ -1,4 +1,5 @@
-//! SQLite-specific set-up: WAL and the busy timeout on files, one kept connection in memory.
+//! SQLite-specific set-up: WAL and the busy timeout on files, one kept connection in memory;
+//! the event log's wake-ups.
 
 mod common;
 
@@ -85,4 +86,62 @@ async fn recorded(store: &SqliteStore) -> Vec<(i64, Vec<u8>)> {
         .fetch_all(store.pool())
         .await
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_commits_wake_a_waiter() {
+    use std::time::{Duration, Instant};
+
+    use livesessions_core::events::EventLog as _;
+    use livesessions_core::{EventKind, LiveSession, NewSession};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("events.db"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let at = store.log_position().await.unwrap().last;
+    let started = Instant::now();
+    store.wait_for_events(at, Duration::from_millis(300)).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "a wait returned early with nothing appended"
+    );
+
+    let waiter = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let started = Instant::now();
+            store.wait_for_events(at, Duration::from_secs(20)).await;
+            started.elapsed()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fields = NewSession::new(
+        "Wake",
+        "Ferris",
+        "https://youtu.be/abc",
+        "2025-01-15T10:00:00Z",
+    )
+    .validate()
+    .unwrap();
+    let session = LiveSession::new(fields, chrono::Utc::now());
+    store.insert_session(&session).await.unwrap();
+    let waited = waiter.await.unwrap();
+    assert!(
+        waited < Duration::from_secs(5),
+        "a commit did not wake the waiter ({waited:?})"
+    );
+    // An event already appended returns at once.
+    let started = Instant::now();
+    store.wait_for_events(at, Duration::from_secs(20)).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let events = store.read_events(at, 10).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind, e.session_id))
+            .collect::<Vec<_>>(),
+        [(EventKind::Created, session.id)]
+    );
 }

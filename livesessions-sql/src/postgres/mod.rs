@@ -28,8 +28,18 @@
 //! the session's count. The count lives in `session_participant_counts`, 64 rows per session
 //! (`COUNT_SHARDS`) chosen by a hash of the user id and summed on read, so concurrent first joins
 //! of one session spread over 64 rows instead of queueing on one. The count stays exact: it
-//! changes in the same statement as the insert.//! The rationale, with the join/end interlock, is in docs/ARCHITECTURE.md ("Concurrency in the
+//! changes in the same statement as the insert, and so does the join's `participants` event.
+//! The rationale, with the join/end interlock, is in docs/ARCHITECTURE.md ("Concurrency in the
 //! stores").
+//!
+//! # The event log
+//!
+//! The store is an [`EventLog`](livesessions_core::events::EventLog). Changes append their
+//! events with no id; readers first number the committed ones in a short transaction under an
+//! advisory lock, so ids follow the order events became visible (coalescing waiting
+//! `participants` events to the last of each session). Changes other than joins `NOTIFY` a
+//! channel of the schema at commit, and `wait_for_events` listens on it with one connection
+//! per store, outside its pool. Details in the module `events`.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -39,16 +49,18 @@ use chrono::{DateTime, Utc};
 use livesessions_core::{Error, Result};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection as _, Decode, Executor as _, Postgres, Row as _, Type};
 
 use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
 
+mod events;
 mod shards;
 mod statements;
 mod store;
 
+use events::Listener;
 use statements::Statements;
 
 /// The migrations of `migrations/postgres`, embedded at build time.
@@ -56,17 +68,18 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The statements on the default schema, shared by every store that uses it.
 static DEFAULT_STATEMENTS: LazyLock<Arc<Statements>> =
-    LazyLock::new(|| Arc::new(Statements::new(&quote_ident(DEFAULT_SCHEMA))));
+    LazyLock::new(|| Arc::new(Statements::new(DEFAULT_SCHEMA)));
 
 /// The schema used when none is configured.
 pub const DEFAULT_SCHEMA: &str = "public";
 
-/// A store on PostgreSQL. Clones share the pool.
+/// A store on PostgreSQL. Clones share the pool and the listener of the event log.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
     schema: Arc<str>,
     sql: Arc<Statements>,
+    listener: Arc<Listener>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -85,6 +98,7 @@ impl PostgresStore {
             pool,
             schema: Arc::from(DEFAULT_SCHEMA),
             sql: Arc::clone(&DEFAULT_STATEMENTS),
+            listener: Arc::new(Listener::default()),
         }
     }
 
@@ -109,7 +123,8 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool: self.pool,
             schema: Arc::from(schema),
-            sql: Arc::new(Statements::new(&quote_ident(schema))),
+            sql: Arc::new(Statements::new(schema)),
+            listener: Arc::new(Listener::default()),
         })
     }
 
@@ -201,6 +216,8 @@ impl Dialect for Postgres {
     const PARAMETER: char = '$';
     const PARTICIPANT: &'static str = "p.";
     const LEAST: &'static str = "LEAST";
+    const GREATEST: &'static str = "GREATEST";
+    const NOW: &'static str = "now()";
     const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     fn store_time(time: DateTime<Utc>) -> DateTime<Utc> {
@@ -228,6 +245,10 @@ impl Dialect for Postgres {
             _ => "record",
         };
         (entity, error.constraint().unwrap_or_default().to_owned())
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
     }
 
     fn is_transient(code: &str) -> bool {

@@ -2,6 +2,8 @@
 
 use sqlx::Postgres;
 
+use super::events::EventStatements;
+use super::quote_ident;
 use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
@@ -39,11 +41,14 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: String,
     pub participation_rows: String,
+    pub events: EventStatements,
 }
 
 impl Statements {
-    /// The statements on the tables of the schema `s` (quoted).
-    pub(super) fn new(s: &str) -> Self {
+    /// The statements on the tables of the schema `schema`.
+    pub(super) fn new(schema: &str) -> Self {
+        let quoted = quote_ident(schema);
+        let s = quoted.as_str();
         let session = session_select("s.", &participants(s));
         Statements {
             insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
@@ -124,14 +129,17 @@ impl Statements {
                  ORDER BY p.first_joined_at DESC, p.session_id \
                  LIMIT $2"
             ),
+            events: EventStatements::new(schema),
         }
     }
 }
 
 /// The join: one statement that reads the session `FOR KEY SHARE`, records a rejoin or
-/// inserts the participant and, only on an insert, adds one to a count shard (see
-/// docs/ARCHITECTURE.md, "Count shards" and "A join is one statement"). Parameters: session,
-/// user id, user name, email, time, timeout, shard.
+/// inserts the participant and, only on an insert, adds one to a count shard and appends a
+/// `participants` event (see docs/ARCHITECTURE.md, "Count shards" and "A join is one
+/// statement"). It sends no NOTIFY: a stampede of joins would serialize its commits on the
+/// notification queue's lock; tailers pick the counts up at their next poll. Parameters:
+/// session, user id, user name, email, time, timeout, shard.
 fn join(s: &str) -> String {
     let t = "$6::interval";
     let at = "$5::timestamptz";
@@ -160,6 +168,9 @@ fn join(s: &str) -> String {
             SELECT session_id, $7, 1 FROM ins \
             ON CONFLICT (session_id, shard) \
             DO UPDATE SET count = session_participant_counts.count + 1 \
+         ), logged AS ( \
+            INSERT INTO {s}.events (kind, session_id) \
+            SELECT 'participants', session_id FROM ins \
          ) \
          SELECT {session}, pp.inserted, {pp_cols} \
          FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",

@@ -20,6 +20,7 @@ use super::shards::shard_of;
 use super::{map_error, PostgresStore};
 use crate::analytics;
 use crate::dialect::Dialect as _;
+use crate::events::LoggedStatements;
 use crate::queries::{EndStatements, Queries};
 use crate::record::{corrupt, participant_from_row, session_from_row, to_u64};
 use crate::search::ListFilters;
@@ -39,43 +40,45 @@ fn participant(row: &PgRow) -> Result<Option<Participant>> {
     participant_from_row::<Postgres>(row)
 }
 
-impl PostgresStore {
-    async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        Q::version_mismatch(&self.pool, &self.sql.version_of, session).await
-    }
-
-    async fn update_in<'c, E>(&self, executor: E, session: &LiveSession) -> Result<Option<PgRow>>
-    where
-        E: sqlx::Executor<'c, Database = Postgres>,
-    {
-        Q::update_session(executor, &self.sql.update_session, session).await
-    }
-}
-
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        Q::insert_session(&self.pool, &self.sql.insert_session, session).await
+        let tx = self.pool.begin().await.map_err(map_error)?;
+        let (insert, append) = (&self.sql.insert_session, &self.sql.events.append);
+        Q::insert_logged(tx, insert, append, session)
+            .await
+            .map(drop)
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
         Q::get_session(&self.pool, &self.sql.get_session, id).await
     }
 
-    async fn update_session(&self, update: &LiveSession, _event: EventKind) -> Result<LiveSession> {
-        match self.update_in(&self.pool, update).await? {
-            Some(row) => session(&row),
-            None => Err(self.version_mismatch(update).await),
-        }
+    async fn update_session(&self, update: &LiveSession, event: EventKind) -> Result<LiveSession> {
+        let tx = self.pool.begin().await.map_err(map_error)?;
+        let sql = LoggedStatements {
+            append: &self.sql.events.append,
+            version_of: &self.sql.version_of,
+        };
+        let update_sql = &self.sql.update_session;
+        Q::update_logged(tx, &self.pool, update_sql, sql, update, event)
+            .await
+            .map(|(updated, _)| updated)
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
         let done = sqlx::query(&self.sql.delete_session)
             .bind(*id.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_error)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Q::append(&mut *tx, &self.sql.events.append, EventKind::Deleted, id).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(true)
     }
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
@@ -168,8 +171,10 @@ impl AttendanceStore for PostgresStore {
             update: &self.sql.update_session,
             credit: &self.sql.end_credit,
             version_of: &self.sql.version_of,
+            append: &self.sql.events.append,
         };
-        Q::end_session(tx, &self.pool, sql, ended, timeout).await
+        let (ended, _) = Q::end_session(tx, &self.pool, sql, ended, timeout).await?;
+        Ok(ended)
     }
 
     async fn get_participant(

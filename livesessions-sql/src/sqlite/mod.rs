@@ -19,11 +19,18 @@
 //! instead of failing with "database is locked" when a read lock cannot be upgraded, and no
 //! count is lost. Times are stored as integer microseconds since the Unix epoch.
 //!
+//! The store is an [`EventLog`](livesessions_core::events::EventLog): every change appends its
+//! event in its own write transaction (also insert and update, which then run in
+//! `BEGIN IMMEDIATE` too), and, one writer committing at a time, the `AUTOINCREMENT` rowid is
+//! the event id. `wait_for_events` is woken by this store's own commits (and its clones');
+//! another process writing to the same file is seen at the next poll.
+//!
 //! Search (`LIKE`) and name sorting (`lower()`) fold case for ASCII letters only, as SQLite
 //! does without the ICU extension.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,14 +38,17 @@ use livesessions_core::{Error, Result};
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
 use sqlx::{Decode, Row as _, Sqlite, Type};
 
 use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
+use crate::events::LogWaker;
 use crate::record::corrupt;
 
+mod events;
 mod statements;
 mod store;
 
@@ -48,10 +58,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// How long a writer waits for the write lock before giving up with [`Error::Unavailable`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A store on SQLite. Clones share the pool.
+/// A store on SQLite. Clones share the pool and the wake-ups of the event log.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    waker: Arc<LogWaker>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -66,7 +77,10 @@ impl SqliteStore {
     /// A store on `pool`. The pool's connections should enforce foreign keys (sqlx's default)
     /// and, for files, use WAL and a busy timeout, as [`SqliteStore::connect`] sets up.
     pub fn from_pool(pool: SqlitePool) -> Self {
-        SqliteStore { pool }
+        SqliteStore {
+            pool,
+            waker: Arc::new(LogWaker::new()),
+        }
     }
 
     /// Opens `url` (`sqlite://path/to/file.db`, `sqlite::memory:`, or any URL sqlx accepts),
@@ -148,6 +162,9 @@ impl Dialect for Sqlite {
     const PARAMETER: char = '?';
     const PARTICIPANT: &'static str = "";
     const LEAST: &'static str = "MIN";
+    const GREATEST: &'static str = "MAX";
+    /// Milliseconds are what SQLite's clock gives (`unixepoch('subsec')`, SQLite 3.42+).
+    const NOW: &'static str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
     const BYTE_ORDER: &'static str = "";
 
     fn store_time(time: DateTime<Utc>) -> i64 {
@@ -177,6 +194,10 @@ impl Dialect for Sqlite {
             "record"
         };
         (entity, message.to_owned())
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
     }
 
     /// SQLITE_BUSY (5) and SQLITE_LOCKED (6) with their extended codes: another writer held

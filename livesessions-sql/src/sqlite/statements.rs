@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use sqlx::Sqlite;
 
 use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
@@ -39,6 +40,9 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: &'static str,
     pub participation_rows: &'static str,
+    /// Appends an event (kind, session id) and returns its id.
+    pub append: String,
+    pub log: LogStatements,
 }
 
 impl Statements {
@@ -133,6 +137,8 @@ impl Statements {
                  FROM session_participants p JOIN live_sessions s ON s.id = p.session_id \
                  WHERE p.user_id = ?1 \
                  ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
+            append: format!("{} RETURNING id", insert_event::<Sqlite>("events")),
+            log: LogStatements::new::<Sqlite>("events", "event_log_state"),
         }
     }
 }

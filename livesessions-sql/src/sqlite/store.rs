@@ -20,6 +20,7 @@ use super::statements::SQL;
 use super::{map_error, SqliteStore};
 use crate::analytics;
 use crate::dialect::Dialect as _;
+use crate::events::LoggedStatements;
 use crate::queries::{EndStatements, Queries};
 use crate::record::{parse_status, participant_from_row, required, session_from_row, to_u64};
 use crate::search::ListFilters;
@@ -36,10 +37,6 @@ fn participant(row: &SqliteRow) -> Result<Participant> {
 }
 
 impl SqliteStore {
-    async fn version_mismatch(&self, session: &LiveSession) -> Error {
-        Q::version_mismatch(&self.pool, SQL.version_of, session).await
-    }
-
     async fn session_exists(&self, id: SessionId) -> Result<bool> {
         let found: Option<i64> = sqlx::query_scalar(SQL.session_exists)
             .bind(*id.as_uuid())
@@ -49,7 +46,8 @@ impl SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn write(&self) -> Result<SqliteTransaction<'static>> {
+    /// A write transaction, holding the database's write lock from its start.
+    pub(super) async fn write(&self) -> Result<SqliteTransaction<'static>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -60,19 +58,26 @@ impl SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        Q::insert_session(&self.pool, &SQL.insert_session, session).await
+        let tx = self.write().await?;
+        let event = Q::insert_logged(tx, &SQL.insert_session, &SQL.append, session).await?;
+        self.appended(event);
+        Ok(())
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
         Q::get_session(&self.pool, &SQL.get_session, id).await
     }
 
-    async fn update_session(&self, update: &LiveSession, _event: EventKind) -> Result<LiveSession> {
-        let row = Q::update_session(&self.pool, &SQL.update_session, update).await?;
-        match row {
-            Some(row) => session(&row),
-            None => Err(self.version_mismatch(update).await),
-        }
+    async fn update_session(&self, update: &LiveSession, event: EventKind) -> Result<LiveSession> {
+        let tx = self.write().await?;
+        let sql = LoggedStatements {
+            append: &SQL.append,
+            version_of: SQL.version_of,
+        };
+        let (updated, event) =
+            Q::update_logged(tx, &self.pool, &SQL.update_session, sql, update, event).await?;
+        self.appended(event);
+        Ok(updated)
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool> {
@@ -89,8 +94,17 @@ impl SessionStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_error)?;
+        let deleted = done.rows_affected() > 0;
+        let event = if deleted {
+            Q::append(&mut *tx, &SQL.append, EventKind::Deleted, id).await?
+        } else {
+            None
+        };
         tx.commit().await.map_err(map_error)?;
-        Ok(done.rows_affected() > 0)
+        if deleted {
+            self.appended(event);
+        }
+        Ok(deleted)
     }
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
@@ -141,8 +155,8 @@ impl AttendanceStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_error)?;
-        let (row, first_join) = match rejoin {
-            Some(row) => (row, false),
+        let (row, event) = match rejoin {
+            Some(row) => (row, None),
             None => {
                 let row = Q::bind_joiner(sqlx::query(&SQL.first_join), request)
                     .bind(period)
@@ -154,7 +168,14 @@ impl AttendanceStore for SqliteStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_error)?;
-                (row, true)
+                let event = Q::append(
+                    &mut *tx,
+                    &SQL.append,
+                    EventKind::Participants,
+                    request.session_id,
+                )
+                .await?;
+                (row, Some(event))
             }
         };
         let joined = sqlx::query(&SQL.get_session)
@@ -163,10 +184,13 @@ impl AttendanceStore for SqliteStore {
             .await
             .map_err(map_error)?;
         tx.commit().await.map_err(map_error)?;
+        if let Some(event) = event {
+            self.appended(event);
+        }
         Ok(JoinOutcome {
             participant: participant(&row)?,
             session: session(&joined)?,
-            first_join,
+            first_join: event.is_some(),
         })
     }
 
@@ -201,8 +225,11 @@ impl AttendanceStore for SqliteStore {
             update: &SQL.update_session,
             credit: &SQL.end_credit,
             version_of: SQL.version_of,
+            append: &SQL.append,
         };
-        Q::end_session(tx, &self.pool, sql, ended, timeout).await
+        let (ended, event) = Q::end_session(tx, &self.pool, sql, ended, timeout).await?;
+        self.appended(event);
+        Ok(ended)
     }
 
     async fn get_participant(

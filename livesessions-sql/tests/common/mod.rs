@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use livesessions_core::testing::Fixture;
+use livesessions_core::testing::{EventLogFaults, Fixture};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlite::SqliteStore;
 use livesessions_sql::sqlx::postgres::{PgPool, PgPoolOptions};
@@ -57,6 +57,90 @@ pub async fn postgres_fixture() -> Option<Fixture> {
         Fixture::new(Arc::new(store))
             .with_teardown(async move { drop_postgres(&teardown_store, pool).await }),
     )
+}
+
+/// Makes the event appends of a Postgres store fail: a `CHECK (false)` constraint on its
+/// event table, `NOT VALID` so that only new rows are checked.
+#[derive(Debug)]
+pub struct PostgresFaults(pub PostgresStore);
+
+#[async_trait::async_trait]
+impl EventLogFaults for PostgresFaults {
+    async fn fail_appends(&self, fail: bool) {
+        let events = format!("\"{}\".events", self.0.schema());
+        let sql = if fail {
+            format!("ALTER TABLE {events} ADD CONSTRAINT events_fail CHECK (false) NOT VALID")
+        } else {
+            format!("ALTER TABLE {events} DROP CONSTRAINT IF EXISTS events_fail")
+        };
+        livesessions_sql::sqlx::query(&sql)
+            .execute(self.0.pool())
+            .await
+            .expect("the fault is switched");
+    }
+}
+
+/// An event-log fixture on a scratch Postgres schema, with fault injection, dropped
+/// afterwards.
+pub async fn postgres_logged_fixture() -> Option<Fixture> {
+    let (store, pool) = scratch_postgres().await;
+    let teardown_store = store.clone();
+    let shared = Arc::new(store.clone());
+    Some(
+        Fixture::new(shared.clone())
+            .with_event_log(shared, Some(Arc::new(PostgresFaults(store))))
+            .with_teardown(async move { drop_postgres(&teardown_store, pool).await }),
+    )
+}
+
+/// Makes the event appends of a SQLite store fail: a trigger that aborts every insert into
+/// its event table.
+#[derive(Debug)]
+pub struct SqliteFaults(pub SqliteStore);
+
+#[async_trait::async_trait]
+impl EventLogFaults for SqliteFaults {
+    async fn fail_appends(&self, fail: bool) {
+        let sql = if fail {
+            "CREATE TRIGGER events_fail BEFORE INSERT ON events \
+             BEGIN SELECT RAISE(ABORT, 'event appends fail (fault injected)'); END"
+        } else {
+            "DROP TRIGGER IF EXISTS events_fail"
+        };
+        livesessions_sql::sqlx::query(sql)
+            .execute(self.0.pool())
+            .await
+            .expect("the fault is switched");
+    }
+}
+
+/// A fixture with the store's event log and its faults.
+fn sqlite_logged(store: SqliteStore) -> Fixture {
+    let shared = Arc::new(store.clone());
+    Fixture::new(shared.clone()).with_event_log(shared, Some(Arc::new(SqliteFaults(store))))
+}
+
+/// An event-log fixture on a private in-memory SQLite database.
+pub async fn sqlite_memory_logged_fixture() -> Option<Fixture> {
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("in-memory SQLite opens");
+    store.migrate().await.expect("migrations apply");
+    Some(sqlite_logged(store))
+}
+
+/// An event-log fixture on a SQLite file in a temporary directory, removed afterwards.
+pub async fn sqlite_file_logged_fixture() -> Option<Fixture> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("livesessions.db"))
+        .await
+        .expect("SQLite file opens");
+    store.migrate().await.expect("migrations apply");
+    let pool = store.pool().clone();
+    Some(sqlite_logged(store).with_teardown(async move {
+        pool.close().await;
+        drop(dir);
+    }))
 }
 
 /// A conformance fixture on a private in-memory SQLite database.
