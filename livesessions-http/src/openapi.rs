@@ -50,6 +50,7 @@ use crate::routes::{self, RouteSpec};
         crate::problem::Problem,
         crate::problem::ProblemField,
         handlers::EventJson,
+        handlers::ResetJson,
         handlers::Health,
     )),
     tags(
