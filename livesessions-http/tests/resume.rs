@@ -61,6 +61,10 @@ struct FeedApp {
     log: Arc<SwitchableLog>,
     service: LiveSessions,
     feed: EventFeed,
+    /// The router, to call in process.
+    router: axum::Router,
+    /// Turns `true` to shut the API down.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl FeedApp {
@@ -75,16 +79,20 @@ impl FeedApp {
         feed.step().await.unwrap();
         // No event sink: every change reaches the log, and the feed broadcasts it.
         let service = LiveSessions::builder(store.clone()).build();
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let router = LiveSessionsApi::new(service.clone())
             .event_feed(feed.clone())
             .settings(settings())
+            .shutdown_signal(stopping)
             .router();
         FeedApp {
-            base: serve(router).await,
+            base: serve(router.clone()).await,
             store,
             log,
             service,
             feed,
+            router,
+            stop,
         }
     }
 
@@ -518,4 +526,81 @@ async fn a_join_stampede_is_a_few_count_events_ending_with_the_final_count() {
 
     stop.send(()).unwrap();
     tokio::time::timeout(PATIENCE, tail).await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn resumed_streams_end_at_shutdown() {
+    let app = FeedApp::new(EventFeedSettings::default()).await;
+    let mut first = EventReader::open(&app.base).await;
+    app.create("Seen", false).await;
+    app.step().await;
+    let last_seen = first.next_frame_event().await.id.unwrap();
+    app.create("Missed", false).await;
+    let mut back = app.resume(&last_seen).await;
+    assert_eq!(back.next_frame_event().await.event_name(), "created");
+
+    app.stop.send(true).unwrap();
+    for reader in [&mut first, &mut back] {
+        loop {
+            match reader.next().await {
+                None => break,
+                Some(frame) => assert!(!frame.is_event() || frame.event_name() == "created"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_of_the_feed_is_dropped_and_resumes_from_its_last_id() {
+    // A tiny buffer: a subscriber that does not read falls behind after 2 events.
+    let app = FeedApp::new(EventFeedSettings {
+        capacity: 2,
+        ..Default::default()
+    })
+    .await;
+    let stalled = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        axum::http::Request::get("/api/live-sessions/events")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stalled.status(), 200);
+    for i in 0..10 {
+        app.create(&format!("Session {i}"), false).await;
+        // One read a change: each is broadcast on its own.
+        app.step().await;
+    }
+    let body = tokio::time::timeout(
+        PATIENCE,
+        axum::body::to_bytes(stalled.into_body(), usize::MAX),
+    )
+    .await
+    .expect("the lagging stream was not closed")
+    .unwrap();
+    let text = String::from_utf8_lossy(&body);
+    assert!(!text.contains("Session 9"), "{text}");
+    // The last id it received (or the one it opened at) resumes it without a gap.
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("id: "))
+        .expect("an id")
+        .to_owned();
+    let mut back = app.resume(&last).await;
+    let mut titles = Vec::new();
+    while titles.last().map(String::as_str) != Some("Session 9") {
+        let frame = back.next_frame_event().await;
+        assert_eq!(frame.event_name(), "created", "{frame:?}");
+        titles.push(
+            frame.json()["session"]["title"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let received = text.matches("event: created").count();
+    let expected: Vec<String> = (received..10).map(|i| format!("Session {i}")).collect();
+    assert_eq!(titles, expected);
 }
