@@ -143,7 +143,7 @@ async fn catch_up(state: &AppState, events: &Events, resume: Resume) -> (Vec<Eve
         let frame = reset_frame(reason, position);
         (vec![frame], position.map_or(Seen::nothing(), Seen::through))
     };
-    let after = match (resume, events.feed()) {
+    let (after, feed) = match (resume, events.feed()) {
         (Resume::Fresh, _) => return (Vec::new(), Seen::nothing()),
         (_, None) => return reset(ResetReason::NotResumable),
         (Resume::Invalid, Some(_)) => {
@@ -152,7 +152,6 @@ async fn catch_up(state: &AppState, events: &Events, resume: Resume) -> (Vec<Eve
         }
         (Resume::After(after), Some(feed)) => (after, feed),
     };
-    let (after, feed) = after;
     // Bounded like a request, so that a store that hangs cannot hold the stream back for
     // longer: the client starts over instead.
     let limit = state.settings().request_timeout;
