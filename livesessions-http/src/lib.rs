@@ -88,7 +88,8 @@
 //! `GET /metrics` in the Prometheus text format (see [`metrics`]: switch it off or protect it
 //! with a token in [`HttpSettings`] where the router faces the public). Each request gets an
 //! `x-request-id` (kept when the client sends one) and a `tracing` span.
-//! Without an [`EventSource`] the event stream answers `404`; without an [`Authenticator`]
+//! Without an [`EventSource`] or an [`EventFeed`] (see [`LiveSessionsApi::event_feed`], which
+//! makes the stream resumable) the event stream answers `404`; without an [`Authenticator`]
 //! every caller is anonymous and requests with a token get `401`.
 //!
 //! Rate limits ([`RateLimitSettings`]) are kept per signed-in user, and per client IP only for
@@ -113,6 +114,7 @@ pub mod metrics;
 mod openapi;
 mod problem;
 mod ratelimit;
+mod resume;
 mod routes;
 mod session_input;
 mod settings;
@@ -126,6 +128,7 @@ use std::sync::Arc;
 use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
+use livesessions_core::events::EventFeed;
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -134,7 +137,7 @@ pub use auth::{
     AuthError, AuthSetupError, Authenticator, JwtAuthenticator, JwtConfig, KeySource,
     NoAuthentication, FIREBASE_JWKS_URL,
 };
-pub use handlers::{EventJson, Health};
+pub use handlers::{EventJson, Health, ResetJson};
 pub use json::{
     AttendanceJson, JoinRequestJson, JoinResponse, OverviewJson, ParticipantJson,
     ParticipationJson, ParticipationRowJson, PopularSessionJson, ReportJson, SessionJson,
@@ -153,7 +156,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct LiveSessionsApi {
     service: LiveSessions,
     auth: Arc<dyn Authenticator>,
-    events: Option<Arc<dyn EventSource>>,
+    events: Option<state::Events>,
     settings: HttpSettings,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
@@ -178,10 +181,68 @@ impl LiveSessionsApi {
         self
     }
 
-    /// Where the event stream (`GET /api/live-sessions/events`) subscribes. Give it the same
-    /// broadcast the service publishes to.
+    /// Where the event stream (`GET /api/live-sessions/events`) subscribes: an in-process
+    /// broadcast, for a store without an event log. Give it the same broadcast the service
+    /// publishes to. Its events carry no id, so a client that reconnects cannot be told what it
+    /// missed: a `Last-Event-ID` is answered with a `reset` event. Replaces an earlier
+    /// [`event_feed`](Self::event_feed).
     pub fn events(mut self, events: Arc<dyn EventSource>) -> Self {
-        self.events = Some(events);
+        self.events = Some(state::Events::Source(events));
+        self
+    }
+
+    /// Serves the event stream from the store's event log through `feed`: every event carries
+    /// its log id (`id:`), and a client that reconnects with `Last-Event-ID` gets the events it
+    /// missed, or a `reset` event when they are no longer in the log. Replaces an earlier
+    /// [`events`](Self::events).
+    ///
+    /// The host runs the feed ([`EventFeed::run`]) in a task of its own, one per process, and
+    /// gives the service no event sink: every change reaches the log in the store's own
+    /// transaction, and the feed broadcasts it.
+    ///
+    /// ```no_run
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    ///
+    /// use livesessions_core::events::{EventFeed, EventFeedSettings};
+    /// use livesessions_core::{LiveSessions, MemoryStore};
+    /// use livesessions_http::LiveSessionsApi;
+    ///
+    /// # async fn termination_signal() {}
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = Arc::new(MemoryStore::new());
+    /// let feed = EventFeed::new(store.clone(), store.clone(), EventFeedSettings::default());
+    /// let service = LiveSessions::builder(store).build();
+    ///
+    /// let (stop, stopping) = tokio::sync::watch::channel(false);
+    /// let tail = tokio::spawn({
+    ///     let feed = feed.clone();
+    ///     let mut stopping = stopping.clone();
+    ///     async move {
+    ///         feed.run(async move {
+    ///             let _ = stopping.wait_for(|stop| *stop).await;
+    ///         })
+    ///         .await
+    ///     }
+    /// });
+    ///
+    /// let router = LiveSessionsApi::new(service)
+    ///     .event_feed(feed)
+    ///     .shutdown_signal(stopping.clone())
+    ///     .router();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    ///     .with_graceful_shutdown(async move {
+    ///         termination_signal().await; // e.g. tokio::signal::ctrl_c()
+    ///         let _ = stop.send(true); // ends the event streams and the feed
+    ///     })
+    ///     .await?;
+    /// tail.await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn event_feed(mut self, feed: EventFeed) -> Self {
+        self.events = Some(state::Events::Feed(feed));
         self
     }
 

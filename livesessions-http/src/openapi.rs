@@ -52,6 +52,7 @@ use crate::settings::HttpSettings;
         crate::problem::Problem,
         crate::problem::ProblemField,
         handlers::EventJson,
+        handlers::ResetJson,
         handlers::Health,
     )),
     tags(

@@ -25,6 +25,9 @@ pub struct HttpSettings {
     pub client_ip: ClientIpSource,
     /// How often an idle event stream sends a keep-alive comment (default 15 s).
     pub sse_keep_alive: Duration,
+    /// How long a client waits before reconnecting a lost event stream, sent as `retry:` at the
+    /// start of every stream (default 2 s).
+    pub sse_retry: Duration,
     /// The path under which the host nests this router (default empty, i.e. merged at the root).
     /// It is put in front of every link the API generates: `Location`, `Link`, and the URLs of
     /// uploaded thumbnails.
@@ -74,6 +77,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             client_ip: ClientIpSource::Peer,
             sse_keep_alive: Duration::from_secs(15),
+            sse_retry: Duration::from_secs(2),
             path_prefix: String::new(),
             unavailable_retry_after: crate::problem::DEFAULT_RETRY_AFTER,
             metrics: true,

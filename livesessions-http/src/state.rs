@@ -2,13 +2,43 @@
 
 use std::sync::Arc;
 
-use livesessions_core::{EventSource, LiveSessions};
+use livesessions_core::events::EventFeed;
+use livesessions_core::{EventSource, LiveSessions, SessionEvent};
+use tokio::sync::broadcast;
 
 use crate::auth::Authenticator;
 use crate::json::Presenter;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiters;
 use crate::settings::HttpSettings;
+
+/// Where the event stream's events come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Events {
+    /// An in-process broadcast: events carry no id and cannot be replayed.
+    Source(Arc<dyn EventSource>),
+    /// The store's event log, tailed by a feed: events carry their log id, and a client that
+    /// reconnects gets what it missed.
+    Feed(EventFeed),
+}
+
+impl Events {
+    /// A subscription to every event broadcast from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        match self {
+            Events::Source(source) => source.subscribe(),
+            Events::Feed(feed) => feed.source().subscribe(),
+        }
+    }
+
+    /// The feed, when events come from the store's log.
+    pub(crate) fn feed(&self) -> Option<&EventFeed> {
+        match self {
+            Events::Source(_) => None,
+            Events::Feed(feed) => Some(feed),
+        }
+    }
+}
 
 /// Cheap to clone: one `Arc`.
 #[derive(Debug, Clone)]
@@ -20,7 +50,7 @@ pub(crate) struct AppState {
 struct Inner {
     service: LiveSessions,
     auth: Arc<dyn Authenticator>,
-    events: Option<Arc<dyn EventSource>>,
+    events: Option<Events>,
     settings: HttpSettings,
     presenter: Presenter,
     limiters: RateLimiters,
@@ -33,7 +63,7 @@ impl AppState {
     pub(crate) fn new(
         service: LiveSessions,
         auth: Arc<dyn Authenticator>,
-        events: Option<Arc<dyn EventSource>>,
+        events: Option<Events>,
         settings: HttpSettings,
         openapi: String,
         metrics: Metrics,
@@ -66,7 +96,7 @@ impl AppState {
         self.inner.auth.as_ref()
     }
 
-    pub(crate) fn events(&self) -> Option<&Arc<dyn EventSource>> {
+    pub(crate) fn events(&self) -> Option<&Events> {
         self.inner.events.as_ref()
     }
 

@@ -184,3 +184,67 @@ async fn schemas_match_what_the_api_sends() {
         .json();
     assert_matches_schema(&doc, "Problem", &not_found);
 }
+
+#[tokio::test]
+async fn the_event_stream_documents_resuming_and_its_event_names() {
+    let app = app();
+    let doc = document(&app).await;
+    let operation = &doc["paths"]["/api/live-sessions/events"]["get"];
+    let params = operation["parameters"].as_array().unwrap();
+    let param = |name: &str, place: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name && p["in"] == place)
+            .unwrap_or_else(|| panic!("no {place} parameter {name}: {params:?}"))
+            .clone()
+    };
+    for (name, place) in [("Last-Event-ID", "header"), ("lastEventId", "query")] {
+        let param = param(name, place);
+        assert_eq!(param["required"], false, "{param}");
+        assert!(param["description"].as_str().unwrap().contains("reset"));
+    }
+    let stream = operation["responses"]["200"]["description"]
+        .as_str()
+        .unwrap();
+    for word in ["`cancelled`", "`reset`", "`id:`", "`retry:`", "ResetJson"] {
+        assert!(stream.contains(word), "{word} in {stream}");
+    }
+    let kinds = doc["components"]["schemas"]["EventJson"]["properties"]["type"]["description"]
+        .as_str()
+        .unwrap();
+    for kind in livesessions_core::EventKind::ALL {
+        assert!(kinds.contains(&format!("`{kind}`")), "{kind} in {kinds}");
+    }
+    assert!(kinds.contains("`reset`"), "{kinds}");
+
+    // A reset as the stream sends it matches its schema.
+    let reply = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        axum::http::Request::get("/api/live-sessions/events")
+            .header("Last-Event-ID", "12")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let mut body = reply.into_body().into_data_stream();
+    let mut text = String::new();
+    let data = loop {
+        if let Some(line) = text
+            .split("\n\n")
+            .find(|frame| frame.contains("event: reset"))
+            .and_then(|frame| frame.lines().find_map(|l| l.strip_prefix("data: ")))
+        {
+            break line.to_owned();
+        }
+        let chunk = tokio::time::timeout(PATIENCE, futures::StreamExt::next(&mut body))
+            .await
+            .expect("the reset event")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    };
+    let reset: Value = serde_json::from_str(&data).unwrap();
+    assert_matches_schema(&doc, "ResetJson", &reset);
+}

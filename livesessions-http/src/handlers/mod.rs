@@ -18,7 +18,7 @@ use crate::json::SessionJson;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-pub use events::EventJson;
+pub use events::{EventJson, ResetJson};
 pub use meta::Health;
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -1,6 +1,8 @@
 //! Shared helpers of the HTTP tests: an app on the in-memory store, tokens, requests.
 #![allow(dead_code)]
 
+pub mod sse;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -15,6 +17,9 @@ use livesessions_http::{
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+#[allow(unused_imports)]
+pub use sse::{EventReader, Frame};
 
 /// How long a test over a real socket waits for something that should happen at once, before
 /// failing instead of hanging.

@@ -46,16 +46,27 @@ export function connectEvents() {
   try { source = new EventSource(API + '/live-sessions/events'); } catch (e) { startPolling(); return; }
   live.source = source;
   live.errors = 0;
+  // Whether this EventSource holds an event id: then a reconnect sends it as Last-Event-ID
+  // and the server replays what was missed (or sends `reset`). A new EventSource holds none.
+  live.resumable = false;
   EVENT_NAMES.forEach(function (name) {
     source.addEventListener(name, function (e) {
+      live.resumable = !!e.lastEventId;
       var data;
       try { data = JSON.parse(e.data); } catch (err) { return; }
       applyEvent(name, data);
     });
   });
+  source.addEventListener('reset', function (e) {
+    // The server cannot say what was missed: catch up by reloading.
+    live.resumable = !!e.lastEventId;
+    refreshAll();
+  });
   source.addEventListener('open', function () {
-    // Events sent while disconnected or polling are lost: catch up.
-    var catchUp = live.opened || live.pollTimer !== null;
+    // Coming back from polling, or reconnecting to a stream without ids (the server keeps no
+    // event log), the events sent meanwhile are lost: catch up. A stream with ids resumes by
+    // itself.
+    var catchUp = live.pollTimer !== null || (live.opened && !live.resumable);
     live.opened = true;
     live.errors = 0;
     stopPolling();

@@ -13,5 +13,5 @@ export const state = {
   pendingJoin: new Map(),
   watch: null,
   analyticsSeq: 0,
-  live: { mode: 'connecting', source: null, errors: 0, opened: false, pollTimer: null, polls: 0 }
+  live: { mode: 'connecting', source: null, errors: 0, opened: false, resumable: false, pollTimer: null, polls: 0 }
 };
