@@ -20,6 +20,9 @@
 //! The store a setup returns must not be shared with other tests running at the same time:
 //! the cases count sessions and participants and expect to find only their own.
 //!
+//! [`thumbnail_store_cases`] checks a [`ThumbnailStore`](crate::ThumbnailStore) (the checks one
+//! by one are in [`thumbnails`]): call it from a test with the store under test.
+//!
 //! [`check_watch_time`] states the watch-time rules a participant satisfies at any moment, for
 //! tests of a store's own that interleave events at random.
 //!
@@ -83,8 +86,10 @@ use crate::ports::Store;
 pub mod cases;
 mod harness;
 mod invariants;
+pub mod thumbnails;
 
 pub use invariants::check_watch_time;
+pub use thumbnails::thumbnail_store_cases;
 
 #[doc(hidden)]
 pub use futures;
