@@ -48,6 +48,9 @@ use crate::errors::map_migrate_error;
 mod shards;
 mod statements;
 mod store;
+mod thumbnails;
+
+pub use thumbnails::PostgresThumbnails;
 
 use statements::Statements;
 

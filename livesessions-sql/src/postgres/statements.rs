@@ -6,6 +6,7 @@ use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
+use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 
 /// A session's participant count: the sum of its count shards (`s` being the session).
 fn participants(s: &str) -> String {
@@ -39,6 +40,7 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: String,
     pub participation_rows: String,
+    pub thumbnails: ThumbnailStatements,
 }
 
 impl Statements {
@@ -124,6 +126,7 @@ impl Statements {
                  ORDER BY p.first_joined_at DESC, p.session_id \
                  LIMIT $2"
             ),
+            thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
         }
     }
 }

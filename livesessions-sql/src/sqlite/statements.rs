@@ -8,6 +8,7 @@ use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
+use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 
 /// The statements, built on first use.
 pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
@@ -39,6 +40,7 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: &'static str,
     pub participation_rows: &'static str,
+    pub thumbnails: ThumbnailStatements,
 }
 
 impl Statements {
@@ -133,6 +135,7 @@ impl Statements {
                  FROM session_participants p JOIN live_sessions s ON s.id = p.session_id \
                  WHERE p.user_id = ?1 \
                  ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
+            thumbnails: ThumbnailStatements::new::<Sqlite>(THUMBNAILS),
         }
     }
 }
