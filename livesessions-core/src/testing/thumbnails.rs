@@ -23,6 +23,7 @@ use crate::values::{ImageKind, ThumbnailKey};
 pub async fn thumbnail_store_cases(store: &dyn ThumbnailStore) {
     thumbnails_round_trip_with_their_kind(store).await;
     putting_an_existing_key_conflicts_and_keeps_the_first_image(store).await;
+    racing_puts_of_one_key_store_one_image(store).await;
     a_missing_key_is_none(store).await;
     deleted_images_are_gone(store).await;
     deleting_a_missing_key_is_ok(store).await;
@@ -136,6 +137,49 @@ pub async fn putting_an_existing_key_conflicts_and_keeps_the_first_image(
         &key,
         &first,
         "a refused second put keeps the first image",
+    )
+    .await;
+}
+
+/// Puts of one key at the same time: exactly one succeeds, every other one is
+/// `Conflict::AlreadyExists`, and the key then holds the winner's image, whole.
+pub async fn racing_puts_of_one_key_store_one_image(store: &dyn ThumbnailStore) {
+    const RACERS: usize = 4;
+    let key = ThumbnailKey::generate(ImageKind::Gif);
+    let images: Vec<Vec<u8>> = (0..RACERS)
+        .map(|i| {
+            let mut bytes = image(ImageKind::Gif, 200_000);
+            bytes[6..]
+                .iter_mut()
+                .for_each(|b| *b = b.wrapping_add(i as u8));
+            bytes
+        })
+        .collect();
+    let outcomes =
+        futures::future::join_all(images.iter().map(|bytes| store.put(&key, bytes))).await;
+    let mut winners = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(()) => winners.push(i),
+            Err(Error::Conflict(Conflict::AlreadyExists {
+                entity: "thumbnail",
+                ..
+            })) => {}
+            Err(other) => panic!(
+                "a racing put of {key} must succeed or be Conflict::AlreadyExists, not {other:?}"
+            ),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {RACERS} racing puts of {key} succeeds, not {winners:?}"
+    );
+    assert_holds(
+        store,
+        &key,
+        &images[winners[0]],
+        "racing puts leave the winner's image",
     )
     .await;
 }
