@@ -13,7 +13,10 @@
 //! Tables: `live_sessions`, `session_participants` (primary key `(session_id, user_id)`,
 //! deleted with their session) and, on Postgres, `session_participant_counts`: the participant
 //! count split over 16 rows per session, so that a class-start stampede of joins does not queue
-//! on one hot row. Migrations are embedded per database and run by `migrate()`.
+//! on one hot row. `live_session_thumbnails` keeps uploaded images (`bytea` / BLOB) for the
+//! stores' [`ThumbnailStore`]s, `PostgresStore::thumbnails()` and `SqliteStore::thumbnails()`,
+//! so that several server instances on one database serve each other's uploads. Migrations are
+//! embedded per database and run by `migrate()`.
 //!
 //! # Example
 //!
@@ -51,6 +54,7 @@
 //! [`AttendanceStore`]: livesessions_core::AttendanceStore
 //! [`AnalyticsStore`]: livesessions_core::AnalyticsStore
 //! [`HealthCheck`]: livesessions_core::HealthCheck
+//! [`ThumbnailStore`]: livesessions_core::ThumbnailStore
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // What both stores share lives in the modules below, written once over `dialect::Dialect`
