@@ -120,12 +120,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// An opened store: the store, its health check, its thumbnails and its name for the banner.
+/// An opened store: the store, its health check, its thumbnails, and for the banner its name
+/// and where in it the thumbnails are.
 struct Opened {
     store: Arc<dyn Store>,
     health: Arc<dyn HealthCheck>,
     thumbnails: Arc<dyn ThumbnailStore>,
     name: String,
+    thumbnails_name: &'static str,
 }
 
 async fn open_store(url: &str) -> Result<Opened, StartError> {
@@ -140,6 +142,7 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
         store.migrate().await.map_err(fail)?;
         Ok(Opened {
             thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (table live_session_thumbnails)",
             name: format!("PostgreSQL {}", redact(url)),
             store: Arc::new(store.clone()),
             health: Arc::new(store),
@@ -151,6 +154,7 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
         store.ensure_indexes().await.map_err(fail)?;
         Ok(Opened {
             thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (GridFS bucket live_session_thumbnails)",
             name: format!("MongoDB {}", redact(url)),
             store: Arc::new(store.clone()),
             health: Arc::new(store),
@@ -162,6 +166,7 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
         store.migrate().await.map_err(fail)?;
         Ok(Opened {
             thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (table live_session_thumbnails)",
             name: format!("SQLite {url}"),
             store: Arc::new(store.clone()),
             health: Arc::new(store),
@@ -225,7 +230,7 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
             Arc::new(LocalDirThumbnails::new(dir)),
             format!("in the directory {}", dir.display()),
         ),
-        None => (opened.thumbnails, "in the database".to_owned()),
+        None => (opened.thumbnails, opened.thumbnails_name.to_owned()),
     };
     let events = Arc::new(BroadcastEvents::default());
     let service = LiveSessions::builder(opened.store)
