@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
-    AttendanceStore, Email, Error, HealthCheck, JoinRequest, Joiner, LiveSession, NewSession,
-    Presence, SessionStore, UserId, UserName,
+    AttendanceStore, Email, Error, HealthCheck, ImageKind, JoinRequest, Joiner, LiveSession,
+    NewSession, Presence, SessionStore, ThumbnailKey, ThumbnailStore, UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx;
@@ -54,6 +54,15 @@ async fn an_unreachable_server_is_unavailable() {
         .get_session(livesessions_core::SessionId::new())
         .await
         .unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    // The thumbnails on the same pool fail the same way.
+    let key = ThumbnailKey::generate(ImageKind::Png);
+    let thumbnails = store.thumbnails();
+    let err = thumbnails.get(&key).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    let err = thumbnails.put(&key, b"\x89PNG").await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    let err = thumbnails.delete(&key).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
 }
 

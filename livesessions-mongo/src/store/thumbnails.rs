@@ -179,3 +179,67 @@ impl ThumbnailStore for MongoThumbnails {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use livesessions_core::ImageKind;
+    use mongodb::error::{WriteError, WriteFailure};
+
+    use super::*;
+
+    fn duplicate_key() -> DriverError {
+        let write: WriteError = bson::from_document(doc! {
+            "code": 11000,
+            "codeName": "DuplicateKey",
+            "errmsg": "E11000 duplicate key error collection: db.live_session_thumbnails.files",
+        })
+        .unwrap();
+        ErrorKind::Write(WriteFailure::WriteError(write)).into()
+    }
+
+    /// The GridFS streams report the driver's errors inside `std::io::Error`; they are mapped
+    /// as the driver's own: a duplicate file name is a conflict on the thumbnail.
+    #[test]
+    fn stream_errors_map_as_the_drivers() {
+        let key = ThumbnailKey::generate(ImageKind::Png);
+        match from_io(std::io::Error::other(duplicate_key()), &key) {
+            Error::Conflict(Conflict::AlreadyExists { entity, id }) => {
+                assert_eq!((entity, id.as_str()), ("thumbnail", key.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let driver: DriverError = ErrorKind::Io(std::sync::Arc::new(refused)).into();
+        assert!(from_io(std::io::Error::other(driver), &key).is_transient());
+        assert!(matches!(
+            from_io(std::io::Error::other("something else"), &key),
+            Error::Storage(_)
+        ));
+        assert!(matches!(
+            from_io(std::io::ErrorKind::BrokenPipe.into(), &key),
+            Error::Storage(_)
+        ));
+    }
+
+    /// Nothing listens on the port: every operation is unavailable, not a storage failure.
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let uri = format!(
+            "mongodb://127.0.0.1:{port}/db?serverSelectionTimeoutMS=200&connectTimeoutMS=200"
+        );
+        let thumbnails = MongoStore::connect(&uri).await.unwrap().thumbnails();
+        let key = ThumbnailKey::generate(ImageKind::Png);
+        let put = thumbnails.put(&key, b"\x89PNG").await.unwrap_err();
+        assert!(put.is_transient(), "{put:?}");
+        let get = thumbnails.get(&key).await.unwrap_err();
+        assert!(get.is_transient(), "{get:?}");
+        let delete = thumbnails.delete(&key).await.unwrap_err();
+        assert!(delete.is_transient(), "{delete:?}");
+        let indexes = thumbnails.ensure_indexes().await.unwrap_err();
+        assert!(indexes.is_transient(), "{indexes:?}");
+    }
+}
