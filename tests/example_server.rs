@@ -38,9 +38,23 @@ impl Server {
     /// waits until it answers `/healthz`.
     async fn start(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let database = dir.path().join("livesessions.db");
+        let thumbnails = dir.path().join("thumbnails");
+        Server::start_on(dir, &database, Some(&thumbnails), args).await
+    }
+
+    /// Starts the server with `args` on the SQLite file `database`, keeping thumbnails in
+    /// `thumbnail_dir` (in the database when `None`), running in `dir` (its working directory,
+    /// where its output goes), and waits until it answers `/healthz`.
+    async fn start_on(
+        dir: tempfile::TempDir,
+        database: &Path,
+        thumbnail_dir: Option<&Path>,
+        args: &[&str],
+    ) -> Server {
         let port = common::free_port();
         let addr = format!("127.0.0.1:{port}");
-        let child = spawn(dir.path(), &addr, args);
+        let child = spawn(dir.path(), &addr, database, thumbnail_dir, args);
         let mut server = Server {
             child,
             base: format!("http://{addr}"),
@@ -99,19 +113,27 @@ impl Server {
     }
 }
 
-fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
+/// Runs the server in `dir` (its working directory, where its output goes) on the SQLite file
+/// `database`, with `--thumbnail-dir` when `thumbnail_dir` is given.
+fn spawn(
+    dir: &Path,
+    addr: &str,
+    database: &Path,
+    thumbnail_dir: Option<&Path>,
+    args: &[&str],
+) -> Child {
     let stdout = std::fs::File::create(dir.join("stdout")).expect("stdout file");
     let stderr = std::fs::File::create(dir.join("stderr")).expect("stderr file");
-    Command::new(common::example::server_binary())
+    let mut command = Command::new(common::example::server_binary());
+    if let Some(thumbnail_dir) = thumbnail_dir {
+        command.arg("--thumbnail-dir").arg(thumbnail_dir);
+    }
+    command
+        .current_dir(dir)
         .arg("--bind")
         .arg(addr)
         .arg("--database-url")
-        .arg(format!(
-            "sqlite:{}?mode=rwc",
-            dir.join("livesessions.db").display()
-        ))
-        .arg("--thumbnail-dir")
-        .arg(dir.join("thumbnails"))
+        .arg(format!("sqlite:{}?mode=rwc", database.display()))
         .args(args)
         .env_remove("LIVESESSIONS_JWT_SECRET")
         .env_remove("LIVESESSIONS_FIREBASE_PROJECT")
@@ -119,6 +141,7 @@ fn spawn(dir: &Path, addr: &str, args: &[&str]) -> Child {
         .env_remove("LIVESESSIONS_TIME_ZONE")
         .env_remove("LIVESESSIONS_METRICS_TOKEN")
         .env_remove("LIVESESSIONS_NO_METRICS")
+        .env_remove("LIVESESSIONS_THUMBNAIL_DIR")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -136,7 +159,9 @@ async fn refused(args: &[&str]) -> String {
 /// [`refused`] with the server told to listen on `addr`.
 async fn refused_on(addr: &str, args: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut child = spawn(dir.path(), addr, args);
+    let database = dir.path().join("livesessions.db");
+    let thumbnails = dir.path().join("thumbnails");
+    let mut child = spawn(dir.path(), addr, &database, Some(&thumbnails), args);
     let status = tokio::time::timeout(STEP, child.wait())
         .await
         .expect("the server exits instead of serving")
@@ -368,6 +393,115 @@ async fn start_times_without_an_offset_are_read_in_the_configured_zone() {
     assert_eq!(gap.status(), 422);
     let problem: serde_json::Value = gap.json().await.expect("JSON");
     assert!(problem.to_string().contains("startTime"), "{problem}");
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// The create form of a session with `image` as its uploaded thumbnail (multipart/form-data
+/// with the boundary `BOUNDARY`).
+fn create_form_with_thumbnail(image: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("title", "Uploads"),
+        ("instructor", "Ferris"),
+        ("videoUrl", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+        ("startTime", "2031-01-01T10:00:00Z"),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--BOUNDARY\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"thumbnail\"; filename=\"t.png\"\r\n\
+          Content-Type: image/png\r\n\r\n",
+    );
+    body.extend_from_slice(image);
+    body.extend_from_slice(b"\r\n--BOUNDARY--\r\n");
+    body
+}
+
+/// Without `--thumbnail-dir`, an upload goes into the database the sessions live in: another
+/// server process on the same SQLite file serves it, and no directory is written. With it, the
+/// banner names the directory.
+#[tokio::test]
+async fn uploads_go_to_the_database_so_every_instance_serves_them() {
+    let shared = tempfile::tempdir().expect("a temporary directory");
+    let database = shared.path().join("livesessions.db");
+    let tempdir = || tempfile::tempdir().expect("a temporary directory");
+    let first = Server::start_on(tempdir(), &database, None, &[]).await;
+    assert!(
+        first.stdout().contains("thumbnails in the database"),
+        "{}",
+        first.stdout()
+    );
+    let admin = dev_token(&first.base, "Ada Admin", "ada@example.com", true).await;
+    let client = reqwest::Client::new();
+    let reply = client
+        .post(format!("{}/api/admin/live-sessions", first.base))
+        .bearer_auth(&admin)
+        .header("content-type", "multipart/form-data; boundary=BOUNDARY")
+        .body(create_form_with_thumbnail(PNG))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(reply.status(), 201);
+    let session: serde_json::Value = reply.json().await.expect("JSON");
+    let thumbnail = session["thumbnail"]
+        .as_str()
+        .expect("a thumbnail URL")
+        .to_owned();
+    assert!(
+        thumbnail.starts_with("/api/live-sessions/thumbnails/"),
+        "{thumbnail}"
+    );
+
+    let second = Server::start_on(tempdir(), &database, None, &[]).await;
+    for server in [&first, &second] {
+        let image = client
+            .get(format!("{}{thumbnail}", server.base))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(image.status(), 200, "{thumbnail} on {}", server.base);
+        assert_eq!(image.headers()["content-type"], "image/png");
+        assert_eq!(&image.bytes().await.expect("the image")[..], PNG);
+        // Nothing was written beside the server: no ./thumbnails in its working directory.
+        let written: Vec<_> = std::fs::read_dir(server.dir.path())
+            .expect("the server's directory")
+            .map(|entry| entry.expect("an entry").file_name())
+            .collect();
+        assert!(
+            written
+                .iter()
+                .all(|name| name == "stdout" || name == "stderr"),
+            "{written:?}"
+        );
+    }
+    // Beside the database file only its own journal files.
+    for entry in std::fs::read_dir(shared.path()).expect("the shared directory") {
+        let name = entry.expect("an entry").file_name();
+        assert!(
+            name.to_string_lossy().starts_with("livesessions.db"),
+            "{name:?}"
+        );
+    }
+
+    let with_dir = Server::start(&[]).await;
+    assert!(
+        with_dir.stdout().contains("thumbnails in the directory"),
+        "{}",
+        with_dir.stdout()
+    );
 }
 
 /// Opens the event stream and reads its first chunk (the `connected` comment).

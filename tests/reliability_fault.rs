@@ -287,7 +287,7 @@ async fn start_server(database_url: &str, thumbnails: &std::path::Path) -> Strin
         jwt_secret: Some(SECRET.into()),
         firebase_project: None,
         admin_emails: Vec::new(),
-        thumbnail_dir: thumbnails.to_owned(),
+        thumbnail_dir: Some(thumbnails.to_owned()),
         dev: false,
         no_rate_limits: true,
         time_zone: Default::default(),

@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use livesessions::{
     BroadcastEvents, HealthCheck, LiveSessions, LocalDirThumbnails, ServiceSettings, Store,
-    TimeZone,
+    ThumbnailStore, TimeZone,
 };
 use livesessions_http::{
     HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings,
@@ -46,13 +46,11 @@ pub struct ServerConfig {
         value_delimiter = ','
     )]
     pub admin_emails: Vec<String>,
-    /// Where uploaded thumbnails are kept.
-    #[arg(
-        long,
-        env = "LIVESESSIONS_THUMBNAIL_DIR",
-        default_value = "./thumbnails"
-    )]
-    pub thumbnail_dir: PathBuf,
+    /// Keep uploaded thumbnails in this directory instead of the database. Without it they go
+    /// into the database the sessions live in, so that several instances on one database
+    /// serve each other's uploads.
+    #[arg(long, env = "LIVESESSIONS_THUMBNAIL_DIR")]
+    pub thumbnail_dir: Option<PathBuf>,
     /// Dev mode (sign-in form, `POST /api/dev/token`) on a non-loopback address too. It is on by
     /// default on a loopback address without --jwt-secret or --firebase-project, and refused
     /// together with either.
@@ -95,6 +93,8 @@ pub struct Built {
     pub router: Router,
     /// Which store ("SQLite ./livesessions.db" …).
     pub store: String,
+    /// Where uploaded thumbnails are kept ("in the database" or the directory).
+    pub thumbnails: String,
     /// Which auth mode.
     pub auth: String,
     /// Whether `POST /api/dev/token` is on.
@@ -133,9 +133,17 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn open_store(
-    url: &str,
-) -> Result<(Arc<dyn Store>, Arc<dyn HealthCheck>, String), StartError> {
+/// An opened store: the store, its health check, its thumbnails, and for the banner its name
+/// and where in it the thumbnails are.
+struct Opened {
+    store: Arc<dyn Store>,
+    health: Arc<dyn HealthCheck>,
+    thumbnails: Arc<dyn ThumbnailStore>,
+    name: String,
+    thumbnails_name: &'static str,
+}
+
+async fn open_store(url: &str) -> Result<Opened, StartError> {
     let fail = |source| StartError::Store {
         url: redact(url),
         source,
@@ -145,22 +153,37 @@ async fn open_store(
             .await
             .map_err(fail)?;
         store.migrate().await.map_err(fail)?;
-        let store = Arc::new(store);
-        Ok((store.clone(), store, format!("PostgreSQL {}", redact(url))))
+        Ok(Opened {
+            thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (table live_session_thumbnails)",
+            name: format!("PostgreSQL {}", redact(url)),
+            store: Arc::new(store.clone()),
+            health: Arc::new(store),
+        })
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         let store = livesessions_mongo::MongoStore::connect(url)
             .await
             .map_err(fail)?;
         store.ensure_indexes().await.map_err(fail)?;
-        let store = Arc::new(store);
-        Ok((store.clone(), store, format!("MongoDB {}", redact(url))))
+        Ok(Opened {
+            thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (GridFS bucket live_session_thumbnails)",
+            name: format!("MongoDB {}", redact(url)),
+            store: Arc::new(store.clone()),
+            health: Arc::new(store),
+        })
     } else if url.starts_with("sqlite:") {
         let store = livesessions_sql::sqlite::SqliteStore::connect(url)
             .await
             .map_err(fail)?;
         store.migrate().await.map_err(fail)?;
-        let store = Arc::new(store);
-        Ok((store.clone(), store, format!("SQLite {url}")))
+        Ok(Opened {
+            thumbnails: Arc::new(store.thumbnails()),
+            thumbnails_name: "in the database (table live_session_thumbnails)",
+            name: format!("SQLite {url}"),
+            store: Arc::new(store.clone()),
+            health: Arc::new(store),
+        })
     } else {
         Err(StartError::Options(format!(
             "--database-url must start with sqlite:, postgres:// or mongodb://, not {}",
@@ -214,12 +237,19 @@ fn auth_mode(config: &ServerConfig) -> Result<AuthMode, StartError> {
 /// Builds the server.
 pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     let mode = auth_mode(config)?;
-    let (store, health, store_name) = open_store(&config.database_url).await?;
+    let opened = open_store(&config.database_url).await?;
+    let (thumbnails, thumbnails_name): (Arc<dyn ThumbnailStore>, _) = match &config.thumbnail_dir {
+        Some(dir) => (
+            Arc::new(LocalDirThumbnails::new(dir)),
+            format!("in the directory {}", dir.display()),
+        ),
+        None => (opened.thumbnails, opened.thumbnails_name.to_owned()),
+    };
     let events = Arc::new(BroadcastEvents::default());
-    let service = LiveSessions::builder(store)
+    let service = LiveSessions::builder(opened.store)
         .events(events.clone())
-        .thumbnails(Arc::new(LocalDirThumbnails::new(&config.thumbnail_dir)))
-        .health(health)
+        .thumbnails(thumbnails)
+        .health(opened.health)
         .settings(ServiceSettings {
             default_time_zone: config.time_zone,
             ..ServiceSettings::default()
@@ -278,7 +308,8 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     );
     Ok(Built {
         router,
-        store: store_name,
+        store: opened.name,
+        thumbnails: thumbnails_name,
         auth: auth_name,
         dev_mode,
         stop,

@@ -46,7 +46,7 @@ async fn main() -> std::process::ExitCode {
             config.bind
         );
     }
-    println!("  thumbnails {}", config.thumbnail_dir.display());
+    println!("  thumbnails {}", built.thumbnails);
     println!(
         "  time zone  {} (start times given without an offset)",
         config.time_zone

@@ -24,6 +24,9 @@
 //! [`event_log_tests!`](crate::event_log_tests), from a fixture made with
 //! [`Fixture::with_event_log`].
 //!
+//! [`thumbnail_store_cases`] checks a [`ThumbnailStore`](crate::ThumbnailStore) (the checks one
+//! by one are in [`thumbnails`]): call it from a test with the store under test.
+//!
 //! [`check_watch_time`] states the watch-time rules a participant satisfies at any moment, for
 //! tests of a store's own that interleave events at random.
 //!
@@ -89,8 +92,10 @@ pub mod cases;
 mod harness;
 mod invariants;
 pub mod webhooks;
+pub mod thumbnails;
 
 pub use invariants::check_watch_time;
+pub use thumbnails::thumbnail_store_cases;
 
 #[doc(hidden)]
 pub use futures;

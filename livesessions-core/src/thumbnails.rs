@@ -30,7 +30,9 @@ pub trait ThumbnailStore: Debug + Send + Sync + 'static {
 }
 
 /// Thumbnails as files in one directory (created on first use). Files are written to a
-/// temporary name and renamed, so a reader never sees half an image.
+/// temporary name of their own and then linked to the key's name, which fails if that name
+/// exists: a reader never sees half an image, and of two puts of one key racing, one succeeds
+/// and the other is a conflict.
 #[derive(Debug, Clone)]
 pub struct LocalDirThumbnails {
     dir: PathBuf,
@@ -70,13 +72,29 @@ impl ThumbnailStore for LocalDirThumbnails {
             }
             .into());
         }
-        let temp = self.dir.join(format!(".{}.part", key.as_str()));
-        tokio::fs::write(&temp, bytes).await.map_err(io_error)?;
-        if let Err(e) = tokio::fs::rename(&temp, &target).await {
+        let temp = self.dir.join(format!(
+            ".{}.{}.part",
+            key.as_str(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        if let Err(e) = tokio::fs::write(&temp, bytes).await {
             let _ = tokio::fs::remove_file(&temp).await;
             return Err(io_error(e));
         }
-        Ok(())
+        // Unlike a rename, a hard link never replaces an existing file.
+        let linked = tokio::fs::hard_link(&temp, &target).await;
+        let _ = tokio::fs::remove_file(&temp).await;
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(crate::Conflict::AlreadyExists {
+                    entity: "thumbnail",
+                    id: key.to_string(),
+                }
+                .into())
+            }
+            Err(e) => Err(io_error(e)),
+        }
     }
 
     async fn get(&self, key: &ThumbnailKey) -> Result<Option<StoredImage>> {

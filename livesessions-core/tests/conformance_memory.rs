@@ -1,9 +1,10 @@
-//! The conformance suite against the in-memory reference store.
+//! The conformance suite against the in-memory reference store, and the thumbnail store checks
+//! against the local-directory thumbnail store.
 
 use std::sync::Arc;
 
 use livesessions_core::testing::Fixture;
-use livesessions_core::MemoryStore;
+use livesessions_core::{LocalDirThumbnails, MemoryStore};
 
 async fn memory_store() -> Option<Fixture> {
     Some(Fixture::new(Arc::new(MemoryStore::new())))
@@ -20,4 +21,12 @@ mod event_log {
     use super::*;
 
     livesessions_core::event_log_tests!(logged_memory_store);
+}
+
+#[tokio::test]
+async fn local_dir_thumbnails_pass_the_thumbnail_store_checks() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    // A directory that does not exist yet: it is created on first use.
+    let store = LocalDirThumbnails::new(dir.path().join("thumbnails"));
+    livesessions_core::testing::thumbnail_store_cases(&store).await;
 }

@@ -1,4 +1,4 @@
-//! The two collections and the shape of their documents: what the store writes and reads, for
+//! The collections and the shape of their documents: what the store writes and reads, for
 //! ad-hoc queries, migrations and other programs sharing the database.
 //!
 //! `live_sessions` keeps the original application's field names (`title`, `description`, `instructor`,
@@ -13,6 +13,16 @@
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
 //!   listRank: int, listTimeKey: long,
 //!   micros: { startTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
+//! ```
+//!
+//! Uploaded thumbnails, when the store keeps them ([`MongoThumbnails`](crate::MongoThumbnails)),
+//! are files of the GridFS bucket [`THUMBNAILS`], one per image:
+//!
+//! ```text
+//! live_session_thumbnails.files:  { _id: ObjectId, filename: "<key>.png" (unique), length,
+//!                                   chunkSize, uploadDate: Date,
+//!                                   metadata: { contentType: "image/png" } }
+//! live_session_thumbnails.chunks: { _id: ObjectId, files_id, n, data: Binary }
 //! ```
 //!
 //! `session_participants` likewise (`sessionId`, `userId`, `userName`, `email`, `joinTime`,
@@ -50,3 +60,6 @@
 pub const SESSIONS: &str = "live_sessions";
 /// The collection of participants.
 pub const PARTICIPANTS: &str = "session_participants";
+/// The GridFS bucket of uploaded thumbnails (collections `live_session_thumbnails.files` and
+/// `live_session_thumbnails.chunks`).
+pub const THUMBNAILS: &str = "live_session_thumbnails";

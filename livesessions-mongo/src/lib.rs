@@ -12,6 +12,10 @@
 //! - `session_participants`: one document per (session, user), unique on
 //!   {sessionId, userId}.
 //!
+//! [`MongoThumbnails`] ([`MongoStore::thumbnails`]) keeps uploaded thumbnails in the same
+//! database, in the GridFS bucket `live_session_thumbnails`, so that every server instance on it
+//! serves every upload.
+//!
 //! Every filter, update and pipeline is built by a pure function; the store only sends them.
 //! A join counts a user once: in a transaction on a replica set or sharded cluster, otherwise
 //! with an upsert followed by `$inc` (see [`TransactionMode`] and
@@ -53,6 +57,6 @@ mod store;
 pub use mongodb;
 
 pub use store::{
-    MongoStore, TransactionMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE,
+    MongoStore, MongoThumbnails, TransactionMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE,
     DEFAULT_SERVER_SELECTION_TIMEOUT,
 };

@@ -65,3 +65,30 @@ mod without_transactions {
         fresh_mongo_without_transactions
     );
 }
+
+/// The thumbnail store checks of `livesessions-core` on the store's GridFS thumbnails, in a
+/// database of their own with the store's indexes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(livesessions_test_mongodb),
+    ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB thumbnail store checks (scripts/secantus.sh start prints one)"
+)]
+async fn mongo_thumbnails_pass_the_thumbnail_store_checks() {
+    let (database, name) = server::scratch_database().await;
+    let store = MongoStore::new(database.clone());
+    store
+        .ensure_indexes()
+        .await
+        .unwrap_or_else(|e| panic!("creating the indexes in {name} failed: {e:?}"));
+    let thumbnails = store.thumbnails();
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        livesessions_core::testing::thumbnail_store_cases(&thumbnails),
+    ))
+    .await;
+    if let Err(e) = database.drop().await {
+        eprintln!("could not drop the test database {name}: {e}");
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -225,7 +225,8 @@ server_test! {
 
 server_test! {
     /// The indexes, by name: the list order and the start time on sessions, the unique
-    /// (session, user) and the user on participants. Creating them twice is harmless.
+    /// (session, user) and the user on participants, the unique file name of thumbnails.
+    /// Creating them twice is harmless.
     async fn indexes_are_created_once_by_name() {
         let database = scratch().await;
         let store = MongoStore::new(database.clone());
@@ -250,6 +251,10 @@ server_test! {
         assert_eq!(
             names("session_participants").await,
             ["_id_", "session_user_unique", "user"]
+        );
+        assert_eq!(
+            names("live_session_thumbnails.files").await,
+            ["_id_", "filename_unique"]
         );
         // One record per (session, user).
         let participants = database.collection::<Document>("session_participants");
@@ -587,5 +592,61 @@ server_test! {
         assert_eq!(next.present_since, Some(at(110)));
         assert_eq!(next.watch_seconds, 50);
         c.database.drop().await.unwrap();
+    }
+}
+
+server_test! {
+    /// A thumbnail key holds one image even when uploads race past the store's look-up: the
+    /// unique index on the file name refuses a second GridFS file of that name, the refused
+    /// upload's chunks are deleted, and the first image reads back unchanged.
+    async fn a_thumbnail_key_holds_one_image_under_races() {
+        use livesessions_core::{Conflict, Error, ImageKind, ThumbnailKey, ThumbnailStore};
+        use futures::io::AsyncWriteExt as _;
+
+        let database = scratch().await;
+        let store = MongoStore::new(database.clone());
+        store.ensure_indexes().await.unwrap();
+        let thumbnails = store.thumbnails();
+        let key = ThumbnailKey::generate(ImageKind::Png);
+        let first = vec![1u8; 300_000];
+        thumbnails.put(&key, &first).await.unwrap();
+        let chunks = database.collection::<Document>("live_session_thumbnails.chunks");
+        let stored_chunks = chunks.count_documents(doc! {}).await.unwrap();
+        assert_eq!(stored_chunks, 2, "300 000 bytes in chunks of 255 KiB");
+
+        // A second file of the same name written straight to the bucket, as an upload that
+        // raced past the look-up would.
+        let mut upload = thumbnails
+            .bucket()
+            .open_upload_stream(key.as_str())
+            .await
+            .unwrap();
+        upload.write_all(&[2u8; 300_000]).await.unwrap();
+        let refused = upload.close().await.expect_err("a second file of one name");
+        assert!(refused.to_string().contains("E11000") || refused.to_string().contains("duplicate"), "{refused}");
+        assert_eq!(chunks.count_documents(doc! {}).await.unwrap(), stored_chunks);
+        assert_eq!(thumbnails.get(&key).await.unwrap().unwrap().bytes, first);
+
+        // Racing puts of one new key: one wins, the others conflict, the winner's image stays.
+        let raced = ThumbnailKey::generate(ImageKind::Gif);
+        let puts = (0..4u8).map(|i| {
+            let (thumbnails, raced) = (thumbnails.clone(), raced.clone());
+            tokio::spawn(async move { (i, thumbnails.put(&raced, &[i; 1000]).await) })
+        });
+        let mut winners = Vec::new();
+        for put in puts {
+            match put.await.unwrap() {
+                (i, Ok(())) => winners.push(i),
+                (_, Err(Error::Conflict(Conflict::AlreadyExists { entity: "thumbnail", .. }))) => {}
+                (_, Err(other)) => panic!("a racing put failed otherwise: {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "exactly one racing put wins");
+        let image = thumbnails.get(&raced).await.unwrap().unwrap();
+        assert_eq!(image.bytes, vec![winners[0]; 1000]);
+        assert_eq!(image.kind, ImageKind::Gif);
+        let files = database.collection::<Document>("live_session_thumbnails.files");
+        assert_eq!(files.count_documents(doc! { "filename": raced.as_str() }).await.unwrap(), 1);
+        database.drop().await.unwrap();
     }
 }

@@ -17,8 +17,11 @@
 //! Tables: `live_sessions`, `session_participants` (primary key `(session_id, user_id)`,
 //! deleted with their session), `events` and `event_log_state` (the log and its pruned floor)
 //! and, on Postgres, `session_participant_counts`: the participant count split over 64 rows per
-//! session, so that a class-start stampede of joins does not queue on one hot row. Migrations
-//! are embedded per database and run by `migrate()`.
+//! session, so that a class-start stampede of joins does not queue on one hot row.
+//! `live_session_thumbnails` keeps uploaded images (`bytea` / BLOB) for the stores'
+//! [`ThumbnailStore`]s, `PostgresStore::thumbnails()` and `SqliteStore::thumbnails()`, so that
+//! several server instances on one database serve each other's uploads. Migrations are
+//! embedded per database and run by `migrate()`.
 //!
 //! # Example
 //!
@@ -58,6 +61,7 @@
 //! [`HealthCheck`]: livesessions_core::HealthCheck
 //! [`EventLog`]: livesessions_core::events::EventLog
 //! [`EventFeed`]: livesessions_core::events::EventFeed
+//! [`ThumbnailStore`]: livesessions_core::ThumbnailStore
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // What both stores share lives in the modules below, written once over `dialect::Dialect`
@@ -86,5 +90,7 @@ mod search;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod thumbnails;
 
 pub use sqlx;

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::events::{EventId, EventLog as _};
 use livesessions_core::{
-    AttendanceStore, Email, Error, EventKind, HealthCheck, JoinRequest, Joiner, LiveSession,
-    NewSession, Presence, SessionId, SessionStore, UserId, UserName,
+    AttendanceStore, Email, Error, EventKind, HealthCheck, ImageKind, JoinRequest, Joiner,
+    LiveSession, NewSession, Presence, SessionId, SessionStore, ThumbnailKey, ThumbnailStore,
+    UserId, UserName,
 };
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx;
@@ -55,6 +56,15 @@ async fn an_unreachable_server_is_unavailable() {
         .get_session(livesessions_core::SessionId::new())
         .await
         .unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    // The thumbnails on the same pool fail the same way.
+    let key = ThumbnailKey::generate(ImageKind::Png);
+    let thumbnails = store.thumbnails();
+    let err = thumbnails.get(&key).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    let err = thumbnails.put(&key, b"\x89PNG").await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    let err = thumbnails.delete(&key).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
 }
 

@@ -45,13 +45,21 @@ async fn in_memory_data_lives_as_long_as_the_store() {
         .unwrap();
     assert!(page.items.is_empty());
     // The tables are still there on the next acquire: the one connection is kept.
-    let tables: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE '%session%'",
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%session%' \
+         ORDER BY name",
     )
-    .fetch_one(store.pool())
+    .fetch_all(store.pool())
     .await
     .unwrap();
-    assert_eq!(tables, 2);
+    assert_eq!(
+        tables,
+        [
+            "live_session_thumbnails",
+            "live_sessions",
+            "session_participants"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ pub async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
         jwt_secret,
         firebase_project: None,
         admin_emails: Vec::new(),
-        thumbnail_dir: work.join("thumbnails"),
+        thumbnail_dir: Some(work.join("thumbnails")),
         dev: false,
         no_rate_limits: false,
         time_zone: Default::default(),

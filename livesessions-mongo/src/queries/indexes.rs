@@ -1,4 +1,4 @@
-//! The indexes of both collections.
+//! The indexes of both collections and of the thumbnails' GridFS files.
 
 use bson::{doc, Document};
 use mongodb::options::IndexOptions;
@@ -34,4 +34,10 @@ pub fn participant_indexes() -> Vec<IndexModel> {
         ),
         index(doc! { "userId": 1 }, "user", false),
     ]
+}
+
+/// The index of the thumbnails' GridFS files collection: unique {filename}, so that a key holds
+/// one image (see `MongoThumbnails`).
+pub fn thumbnail_file_indexes() -> Vec<IndexModel> {
+    vec![index(doc! { "filename": 1 }, "filename_unique", true)]
 }

@@ -24,9 +24,11 @@ mod attendance;
 mod connect;
 mod reconcile;
 mod sessions;
+mod thumbnails;
 mod transaction;
 
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT};
+pub use thumbnails::MongoThumbnails;
 use transaction::Failure;
 
 /// Whether joins, ends and deletes run in multi-document transactions.
@@ -89,8 +91,10 @@ impl MongoStore {
     }
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
-    /// `session_participants` the unique {sessionId, userId} and {userId}. Idempotent.
+    /// `session_participants` the unique {sessionId, userId} and {userId}; and the thumbnails'
+    /// unique {filename} ([`MongoThumbnails::ensure_indexes`]). Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
+        self.thumbnails().ensure_indexes().await?;
         self.sessions
             .create_indexes(queries::session_indexes())
             .await

@@ -59,6 +59,9 @@ mod events;
 mod shards;
 mod statements;
 mod store;
+mod thumbnails;
+
+pub use thumbnails::PostgresThumbnails;
 
 use events::Listener;
 use statements::Statements;

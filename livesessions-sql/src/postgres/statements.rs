@@ -8,6 +8,7 @@ use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
+use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 
 /// A session's participant count: the sum of its count shards (`s` being the session).
 fn participants(s: &str) -> String {
@@ -42,6 +43,7 @@ pub(super) struct Statements {
     pub participation_totals: String,
     pub participation_rows: String,
     pub events: EventStatements,
+    pub thumbnails: ThumbnailStatements,
 }
 
 impl Statements {
@@ -130,6 +132,7 @@ impl Statements {
                  LIMIT $2"
             ),
             events: EventStatements::new(schema),
+            thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
         }
     }
 }

@@ -51,6 +51,9 @@ use crate::record::corrupt;
 mod events;
 mod statements;
 mod store;
+mod thumbnails;
+
+pub use thumbnails::SqliteThumbnails;
 
 /// The migrations of `migrations/sqlite`, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -9,6 +9,7 @@ use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
+use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 
 /// The statements, built on first use.
 pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
@@ -43,6 +44,7 @@ pub(super) struct Statements {
     /// Appends an event (kind, session id) and returns its id.
     pub append: String,
     pub log: LogStatements,
+    pub thumbnails: ThumbnailStatements,
 }
 
 impl Statements {
@@ -139,6 +141,7 @@ impl Statements {
                  ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
             append: format!("{} RETURNING id", insert_event::<Sqlite>("events")),
             log: LogStatements::new::<Sqlite>("events", "event_log_state"),
+            thumbnails: ThumbnailStatements::new::<Sqlite>(THUMBNAILS),
         }
     }
 }
