@@ -91,8 +91,8 @@ use crate::ports::Store;
 pub mod cases;
 mod harness;
 mod invariants;
-pub mod webhooks;
 pub mod thumbnails;
+pub mod webhooks;
 
 pub use invariants::check_watch_time;
 pub use thumbnails::thumbnail_store_cases;

@@ -23,8 +23,9 @@ pub struct EventFeedSettings {
     pub poll_interval: Duration,
     /// How many events one read asks for (default 500).
     pub batch: usize,
-    /// At most one `participants` event per session is broadcast per this interval (default
-    /// 1 s); the latest count follows when the interval has passed.
+    /// `participants` events are broadcast at most once per this interval (default 1 s), each
+    /// session's coalesced to its latest count; a change of another kind sends the counts
+    /// waiting before it.
     pub coalesce_participants: Duration,
     /// Events older than this are pruned from the log (default 24 h). A client that reconnects
     /// with an older id gets [`Replay::Reset`].
@@ -107,12 +108,20 @@ pub struct EventFeed {
 
 #[derive(Debug, Default)]
 struct FeedState {
-    /// The last id read from the log (`None` until the first read).
+    /// The last id read from the log and broadcast (`None` until the first read).
     position: Option<EventId>,
-    /// When each session's last `participants` event was broadcast.
-    counts_sent: HashMap<SessionId, Instant>,
-    /// Sessions whose `participants` event was held back, and since when.
-    counts_held: HashMap<SessionId, Instant>,
+    /// When `participants` events were last broadcast.
+    counts_sent: Option<Instant>,
+}
+
+/// What one round did.
+enum Round {
+    /// Broadcast this many events read from the log (0: nothing new).
+    Sent(usize),
+    /// New events are all `participants` events inside the coalescing interval: nothing was
+    /// broadcast and the position stayed, so the next round reads them again, coalesced with
+    /// whatever follows.
+    Held(Duration),
 }
 
 impl EventFeed {
@@ -169,31 +178,21 @@ impl EventFeed {
                     }
                     next_prune = Instant::now() + self.settings.prune_every;
                 }
-                match self.step().await {
-                    // A full batch: more may be waiting.
-                    Ok(read) if read >= self.settings.batch => continue,
-                    Ok(_) => {}
+                match self.round().await {
+                    // A full read: more may be waiting.
+                    Ok(Round::Sent(read)) if read >= self.settings.batch => continue,
+                    Ok(Round::Sent(_)) => {
+                        let position = self.position().unwrap_or_default();
+                        self.log
+                            .wait_for_events(position, self.settings.poll_interval)
+                            .await;
+                    }
+                    Ok(Round::Held(wait)) => tokio::time::sleep(wait).await,
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read the event log; retrying");
                         tokio::time::sleep(self.settings.poll_interval).await;
-                        continue;
                     }
                 }
-                let (position, wait) = {
-                    let state = self.lock();
-                    let wait = state
-                        .counts_held
-                        .values()
-                        .map(|since| {
-                            (*since + self.settings.coalesce_participants)
-                                .saturating_duration_since(Instant::now())
-                        })
-                        .min()
-                        .unwrap_or(self.settings.poll_interval)
-                        .min(self.settings.poll_interval);
-                    (state.position.unwrap_or_default(), wait)
-                };
-                self.log.wait_for_events(position, wait).await;
             }
         };
         tokio::select! {
@@ -202,82 +201,71 @@ impl EventFeed {
         }
     }
 
-    /// One round: reads what followed the last id read (the first round only notes where the
-    /// log ends), broadcasts it, and sends the counts held back whose interval has passed.
-    /// Returns how many events were read.
+    /// One round: reads what followed the last id broadcast (the first round only notes where
+    /// the log ends) and broadcasts it, `participants` events coalesced to the last of each
+    /// session. When everything new is `participants` events and counts were broadcast less than
+    /// [`EventFeedSettings::coalesce_participants`] ago, nothing is broadcast and the position
+    /// stays: a later round sends them with what followed. Ids therefore only grow, and every
+    /// event up to the last id a subscriber saw has reached it. Returns how many events were
+    /// broadcast.
     pub async fn step(&self) -> Result<usize> {
+        Ok(match self.round().await? {
+            Round::Sent(read) => read,
+            Round::Held(_) => 0,
+        })
+    }
+
+    async fn round(&self) -> Result<Round> {
         let Some(position) = self.position() else {
             let last = self.log.log_position().await?.last;
             self.lock().position.get_or_insert(last);
-            return Ok(0);
+            return Ok(Round::Sent(0));
         };
-        let logged = self.log.read_events(position, self.settings.batch).await?;
+        let window = self.settings.coalesce_participants;
+        let counts_wait = self.lock().counts_sent.map_or(Duration::ZERO, |sent| {
+            (sent + window).saturating_duration_since(Instant::now())
+        });
+        // Read on while pages are full (a stampede's counts coalesce into one round), up to a
+        // bound.
+        let mut logged = Vec::new();
+        let mut from = position;
+        loop {
+            let page = self.log.read_events(from, self.settings.batch).await?;
+            let full = page.len() >= self.settings.batch;
+            if let Some(last) = page.last() {
+                from = last.id;
+            }
+            logged.extend(page);
+            if !full || logged.len() >= self.settings.batch * 20 {
+                break;
+            }
+        }
+        let Some(last) = logged.last().map(|event| event.id) else {
+            return Ok(Round::Sent(0));
+        };
+        let only_counts = logged
+            .iter()
+            .all(|event| event.kind == EventKind::Participants);
+        if only_counts && !counts_wait.is_zero() {
+            return Ok(Round::Held(counts_wait));
+        }
         let read = logged.len();
         let events = self.materialize(coalesce(logged)).await?;
-        let now = Instant::now();
-        let window = self.settings.coalesce_participants;
-        let (send, due, position) = {
+        {
             let mut state = self.lock();
             if state.position != Some(position) {
-                // Another step ran meanwhile and broadcast these already.
-                return Ok(0);
+                // Another round ran meanwhile and broadcast these already.
+                return Ok(Round::Sent(0));
             }
-            let mut send = Vec::with_capacity(events.len());
-            for event in events {
-                state.position = event.id.max(state.position);
-                if event.kind == EventKind::Participants {
-                    let recent = state
-                        .counts_sent
-                        .get(&event.session_id)
-                        .is_some_and(|sent| now.duration_since(*sent) < window);
-                    if recent {
-                        state.counts_held.entry(event.session_id).or_insert(now);
-                        continue;
-                    }
-                    state.counts_sent.insert(event.session_id, now);
-                    state.counts_held.remove(&event.session_id);
-                }
-                send.push(event);
+            state.position = Some(last);
+            if events.iter().any(|e| e.kind == EventKind::Participants) {
+                state.counts_sent = Some(Instant::now());
             }
-            let due: Vec<SessionId> = state
-                .counts_held
-                .keys()
-                .copied()
-                .filter(|id| {
-                    state
-                        .counts_sent
-                        .get(id)
-                        .is_none_or(|sent| now.duration_since(*sent) >= window)
-                })
-                .collect();
-            state
-                .counts_sent
-                .retain(|_, sent| now.duration_since(*sent) < window);
-            (send, due, state.position)
-        };
-        for event in send {
+        }
+        for event in events {
             self.broadcast.publish(event);
         }
-        for session_id in due {
-            // The held-back count, as it is now, under the current position: everything up to
-            // it has been sent, so a subscriber resuming from it misses nothing.
-            let session = self.sessions.get_session(session_id).await?;
-            {
-                let mut state = self.lock();
-                state.counts_held.remove(&session_id);
-                state.counts_sent.insert(session_id, Instant::now());
-            }
-            if session.is_some() {
-                self.broadcast.publish(SessionEvent {
-                    id: position,
-                    kind: EventKind::Participants,
-                    session_id,
-                    session,
-                    at: Utc::now(),
-                });
-            }
-        }
-        Ok(read)
+        Ok(Round::Sent(read))
     }
 
     /// What a client that last saw `after` missed: the events that followed it, up to the end
@@ -440,19 +428,46 @@ mod tests {
         let first = drain(&mut rx);
         assert_eq!(first.len(), 1, "three joins in one read are one event");
         assert_eq!(first[0].session.as_ref().unwrap().participants, 3);
+        let position = feed.position();
         join(&service, &session, "d").await;
         feed.step().await.unwrap();
         assert!(drain(&mut rx).is_empty(), "held back inside the interval");
+        assert_eq!(feed.position(), position, "a held count keeps the position");
         tokio::time::sleep(Duration::from_millis(250)).await;
         feed.step().await.unwrap();
         let later = drain(&mut rx);
         assert_eq!(later.len(), 1, "the held-back count follows: {later:?}");
         assert_eq!(later[0].session.as_ref().unwrap().participants, 4);
+        assert_eq!(later[0].id, feed.position(), "sent under its own id");
+        assert!(later[0].id > first[0].id);
+    }
+
+    #[tokio::test]
+    async fn a_change_sends_the_held_counts_before_it() {
+        let (_, service, feed) = setup(EventFeedSettings {
+            coalesce_participants: Duration::from_secs(3600),
+            ..Default::default()
+        });
+        let session = create_live(&service).await;
+        feed.step().await.unwrap();
+        let mut rx = feed.source().subscribe();
+        join(&service, &session, "a").await;
+        feed.step().await.unwrap();
+        assert_eq!(drain(&mut rx).len(), 1);
+        join(&service, &session, "b").await;
+        feed.step().await.unwrap();
+        assert!(drain(&mut rx).is_empty(), "held");
+        service.end(Some(&admin()), session.id).await.unwrap();
+        feed.step().await.unwrap();
+        let events = drain(&mut rx);
+        let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
-            later[0].id,
-            feed.position(),
-            "sent under the current position"
+            kinds,
+            ["participants", "ended"],
+            "in id order, nothing skipped"
         );
+        assert_eq!(events[0].session.as_ref().unwrap().participants, 2);
+        assert!(events[0].id < events[1].id);
     }
 
     #[tokio::test]
