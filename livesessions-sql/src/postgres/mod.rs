@@ -48,6 +48,7 @@ use crate::errors::map_migrate_error;
 mod shards;
 mod statements;
 mod store;
+mod webhooks;
 
 use statements::Statements;
 

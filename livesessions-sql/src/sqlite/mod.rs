@@ -41,6 +41,7 @@ use crate::record::corrupt;
 
 mod statements;
 mod store;
+mod webhooks;
 
 /// The migrations of `migrations/sqlite`, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -8,6 +8,7 @@ use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
+use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
 
 /// The statements, built on first use.
 pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
@@ -39,6 +40,12 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: &'static str,
     pub participation_rows: &'static str,
+    pub webhooks: WebhookStatements,
+    /// The due webhook deliveries with their endpoints, in event-id order (parameters: now,
+    /// limit); run in the claim's write transaction.
+    pub due_deliveries: String,
+    /// Leases one delivery (parameters: id, lease until, worker).
+    pub lease_delivery: &'static str,
 }
 
 impl Statements {
@@ -133,6 +140,16 @@ impl Statements {
                  FROM session_participants p JOIN live_sessions s ON s.id = p.session_id \
                  WHERE p.user_id = ?1 \
                  ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
+            webhooks: WebhookStatements::new::<Sqlite>(""),
+            due_deliveries: format!(
+                "SELECT {} FROM webhook_deliveries d \
+                 JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                 WHERE {} ORDER BY d.event_id LIMIT ?2",
+                claimed_select(),
+                due_condition::<Sqlite>(""),
+            ),
+            lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
+                             WHERE id = ?1",
         }
     }
 }

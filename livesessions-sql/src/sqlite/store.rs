@@ -49,7 +49,8 @@ impl SqliteStore {
         Ok(found.is_some())
     }
 
-    async fn write(&self) -> Result<SqliteTransaction<'static>> {
+    /// A write transaction: `BEGIN IMMEDIATE` takes the write lock before the first read.
+    pub(super) async fn write(&self) -> Result<SqliteTransaction<'static>> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await

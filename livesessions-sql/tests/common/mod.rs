@@ -94,3 +94,44 @@ pub async fn migrations_on_disk(dir: &str) -> Vec<(i64, Vec<u8>)> {
         .map(|m| (m.version, m.checksum.to_vec()))
         .collect()
 }
+
+/// A webhook fixture on a scratch Postgres schema, dropped afterwards.
+pub async fn postgres_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture> {
+    let (store, pool) = scratch_postgres().await;
+    let teardown_store = store.clone();
+    Some(
+        livesessions_core::testing::webhooks::WebhookFixture::new(Arc::new(store))
+            .with_teardown(async move { drop_postgres(&teardown_store, pool).await }),
+    )
+}
+
+/// A webhook fixture on a private in-memory SQLite database.
+pub async fn sqlite_memory_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture>
+{
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("in-memory SQLite opens");
+    store.migrate().await.expect("migrations apply");
+    Some(livesessions_core::testing::webhooks::WebhookFixture::new(
+        Arc::new(store),
+    ))
+}
+
+/// A webhook fixture on a SQLite file in a temporary directory, removed afterwards.
+pub async fn sqlite_file_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture>
+{
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("livesessions.db"))
+        .await
+        .expect("SQLite file opens");
+    store.migrate().await.expect("migrations apply");
+    let pool = store.pool().clone();
+    Some(
+        livesessions_core::testing::webhooks::WebhookFixture::new(Arc::new(store)).with_teardown(
+            async move {
+                pool.close().await;
+                drop(dir);
+            },
+        ),
+    )
+}
