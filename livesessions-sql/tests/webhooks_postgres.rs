@@ -100,3 +100,10 @@ async fn secrets_are_stored_in_the_core_s_form() {
     assert_eq!((current, previous), (second.expose(), Some(first.expose())));
     common::drop_postgres(&store, pool).await;
 }
+
+#[tokio::test]
+async fn a_large_enqueue_creates_every_delivery() {
+    let (store, pool) = common::scratch_postgres().await;
+    common::a_large_enqueue_creates_every_delivery(&store).await;
+    common::drop_postgres(&store, pool).await;
+}

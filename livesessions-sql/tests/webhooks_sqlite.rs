@@ -41,3 +41,10 @@ async fn secrets_are_stored_in_the_core_s_form() {
             .unwrap();
     assert_eq!((current, previous), (second.expose(), Some(first.expose())));
 }
+
+#[tokio::test]
+async fn a_large_enqueue_creates_every_delivery() {
+    let store = SqliteStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    common::a_large_enqueue_creates_every_delivery(&store).await;
+}
