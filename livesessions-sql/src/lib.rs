@@ -88,6 +88,11 @@
 //! [`AnalyticsStore`]: livesessions_core::AnalyticsStore
 //! [`HealthCheck`]: livesessions_core::HealthCheck
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without both features some of the stores the crate documentation links to are not built.
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 // What both stores share lives in the modules below, written once over `dialect::Dialect`
 // (how a database stores times and names its parameters and functions); `postgres` and
