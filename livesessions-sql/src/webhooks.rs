@@ -66,8 +66,7 @@ const DELIVERY_COLUMNS: [&str; 15] = [
     "created_at",
 ];
 
-/// The columns a new delivery is written to, in the order [`Webhooks::enqueue_events`]
-/// binds them.
+/// The columns a new delivery is written to, in the order of a row of [`insert_values`].
 const DELIVERY_INSERT_COLUMNS: [&str; 10] = [
     "id",
     "endpoint_id",
