@@ -55,6 +55,42 @@
 //! # }
 //! ```
 //!
+//! # Webhooks
+//!
+//! Both stores also implement [`WebhookStore`] on the same pool, so one store value serves the
+//! service and the [webhook worker](livesessions_core::webhooks::WebhookWorker). Endpoints,
+//! deliveries and the enqueue cursor live in `webhook_endpoints`, `webhook_deliveries` and
+//! `webhook_cursor` (Postgres migration 0005, SQLite 0004). Several instances may enqueue and
+//! claim at once: the cursor moves by compare-and-set in the enqueue's transaction, and a
+//! claim leases deliveries with `FOR UPDATE SKIP LOCKED` (Postgres) or in a `BEGIN IMMEDIATE`
+//! transaction (SQLite). Secrets are stored as the core writes them (`whsec_…`), so the
+//! database must be protected like any other credential store.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use livesessions_core::webhooks::{register_endpoint, EndpointInput, TargetPolicy, WebhookStore};
+//! use livesessions_sql::sqlite::SqliteStore;
+//!
+//! let store = Arc::new(SqliteStore::in_memory().await?);
+//! store.migrate().await?;
+//! let now = "2030-01-15T09:00:00Z".parse().unwrap();
+//! let input = EndpointInput {
+//!     url: Some("https://93.184.216.34/hooks".into()),
+//!     event_types: Some(vec!["session.live".into()]),
+//!     description: Some("CRM".into()),
+//! };
+//! let registered = register_endpoint(&*store, &TargetPolicy::default(), &input, now).await?;
+//! assert_eq!(store.list_endpoints().await?, vec![registered.endpoint]);
+//! // The same store, shared with the worker and the service:
+//! let webhooks: Arc<dyn WebhookStore> = store.clone();
+//! # let _ = webhooks;
+//! # Ok::<(), livesessions_core::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! [`WebhookStore`]: livesessions_core::webhooks::WebhookStore
 //! [`SessionStore`]: livesessions_core::SessionStore
 //! [`AttendanceStore`]: livesessions_core::AttendanceStore
 //! [`AnalyticsStore`]: livesessions_core::AnalyticsStore
@@ -63,6 +99,11 @@
 //! [`EventFeed`]: livesessions_core::events::EventFeed
 //! [`ThumbnailStore`]: livesessions_core::ThumbnailStore
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without both features some of the stores the crate documentation links to are not built.
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 // What both stores share lives in the modules below, written once over `dialect::Dialect`
 // (how a database stores times and names its parameters and functions); `postgres` and
@@ -92,5 +133,6 @@ mod search;
 pub mod sqlite;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod thumbnails;
+mod webhooks;
 
 pub use sqlx;

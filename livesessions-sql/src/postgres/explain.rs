@@ -201,3 +201,62 @@ async fn list_and_report_plans_use_the_indexes() {
 
     cleanup(store, pool).await;
 }
+
+/// The webhook claim and the delivery listing on 3 endpoints with 150 000 deliveries, of
+/// which 3 000 are pending: the claim finds the pending ones through the partial due index and
+/// checks the order rule through the partial order index; the listing walks the
+/// (endpoint, event) key backwards without sorting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_claim_and_listing_plans_use_the_indexes() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    let rows = [
+        format!(
+            "INSERT INTO {s}.webhook_endpoints (id, url, enabled, secret, created_at, updated_at) \
+             SELECT gen_random_uuid(), 'https://93.184.216.34/' || i, true, 'whsec_x', now(), now() \
+             FROM generate_series(1, 3) i"
+        ),
+        format!(
+            "INSERT INTO {s}.webhook_deliveries (id, endpoint_id, event_id, event_kind, \
+                session_id, event_at, state, attempts, next_attempt_at, created_at) \
+             SELECT gen_random_uuid(), e.id, i, 'participants', \
+                ('00000000-0000-0000-0000-' || lpad((i % 5000)::text, 12, '0'))::uuid, now(), \
+                CASE WHEN i > 49000 THEN 'pending' ELSE 'delivered' END, 1, \
+                now() + (i % 7) * interval '1 minute', now() \
+             FROM {s}.webhook_endpoints e, generate_series(1, 50000) i"
+        ),
+        format!("ANALYZE {s}.webhook_endpoints"),
+        format!("ANALYZE {s}.webhook_deliveries"),
+    ];
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
+    }
+    let endpoint: Uuid =
+        sqlx::query_scalar(&format!("SELECT id FROM {s}.webhook_endpoints LIMIT 1"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+
+    let plan = explain(&pool, &store.sql.claim, |q| {
+        q.bind(Utc::now())
+            .bind(32i64)
+            .bind(Utc::now())
+            .bind("explain")
+    })
+    .await;
+    assert!(plan.contains("webhook_deliveries_due_idx"), "{plan}");
+    assert!(plan.contains("webhook_deliveries_order_idx"), "{plan}");
+    assert!(plan.contains("LockRows"), "{plan}");
+
+    let plan = explain(&pool, &store.sql.webhooks.list_deliveries, |q| {
+        q.bind(endpoint).bind(i64::MAX).bind(50i64)
+    })
+    .await;
+    assert!(
+        plan.contains("webhook_deliveries_endpoint_event_key"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Sort"), "the key gives the order: {plan}");
+
+    cleanup(store, pool).await;
+}

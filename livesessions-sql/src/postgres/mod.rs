@@ -60,6 +60,7 @@ mod shards;
 mod statements;
 mod store;
 mod thumbnails;
+mod webhooks;
 
 pub use thumbnails::PostgresThumbnails;
 

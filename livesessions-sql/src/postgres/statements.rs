@@ -9,6 +9,7 @@ use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
+use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
 
 /// A session's participant count: the sum of its count shards (`s` being the session).
 fn participants(s: &str) -> String {
@@ -44,6 +45,8 @@ pub(super) struct Statements {
     pub participation_rows: String,
     pub events: EventStatements,
     pub thumbnails: ThumbnailStatements,
+    pub webhooks: WebhookStatements,
+    pub claim: String,
 }
 
 impl Statements {
@@ -133,8 +136,34 @@ impl Statements {
             ),
             events: EventStatements::new(schema),
             thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
+            webhooks: WebhookStatements::new::<Postgres>(&format!("{s}.")),
+            claim: claim(s),
         }
     }
+}
+
+/// The claim of due webhook deliveries: one statement that picks them in event-id order with
+/// `FOR UPDATE SKIP LOCKED` (concurrent claims skip the rows another has locked, and a row
+/// claimed and committed meanwhile is re-checked and no longer due), leases them and returns
+/// them with their endpoints. Parameters: now, limit, lease until, worker.
+fn claim(s: &str) -> String {
+    format!(
+        "WITH due AS ( \
+            SELECT d.id FROM {s}.webhook_deliveries d \
+            JOIN {s}.webhook_endpoints e ON e.id = d.endpoint_id \
+            WHERE {due} \
+            ORDER BY d.event_id LIMIT $2 \
+            FOR UPDATE OF d SKIP LOCKED \
+         ), claimed AS ( \
+            UPDATE {s}.webhook_deliveries d SET lease_owner = $4, lease_until = $3 \
+            FROM due WHERE d.id = due.id \
+            RETURNING d.* \
+         ) \
+         SELECT {columns} FROM claimed d JOIN {s}.webhook_endpoints e ON e.id = d.endpoint_id \
+         ORDER BY d.event_id",
+        due = due_condition::<Postgres>(&format!("{s}.")),
+        columns = claimed_select(),
+    )
 }
 
 /// The join: one statement that reads the session `FOR KEY SHARE`, records a rejoin or

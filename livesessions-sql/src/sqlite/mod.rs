@@ -54,6 +54,7 @@ mod store;
 mod thumbnails;
 
 pub use thumbnails::SqliteThumbnails;
+mod webhooks;
 
 /// The migrations of `migrations/sqlite`, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -10,6 +10,7 @@ use crate::presence::{credited, touch_sets, watching};
 use crate::record::{participant_select, session_assignments, session_insert, session_select};
 use crate::search::{matches, ListStatements};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
+use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
 
 /// The statements, built on first use.
 pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
@@ -45,6 +46,12 @@ pub(super) struct Statements {
     pub append: String,
     pub log: LogStatements,
     pub thumbnails: ThumbnailStatements,
+    pub webhooks: WebhookStatements,
+    /// The due webhook deliveries with their endpoints, in event-id order (parameters: now,
+    /// limit); run in the claim's write transaction.
+    pub due_deliveries: String,
+    /// Leases one delivery (parameters: id, lease until, worker).
+    pub lease_delivery: &'static str,
 }
 
 impl Statements {
@@ -142,6 +149,16 @@ impl Statements {
             append: format!("{} RETURNING id", insert_event::<Sqlite>("events")),
             log: LogStatements::new::<Sqlite>("events", "event_log_state"),
             thumbnails: ThumbnailStatements::new::<Sqlite>(THUMBNAILS),
+            webhooks: WebhookStatements::new::<Sqlite>(""),
+            due_deliveries: format!(
+                "SELECT {} FROM webhook_deliveries d \
+                 JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                 WHERE {} ORDER BY d.event_id LIMIT ?2",
+                claimed_select(),
+                due_condition::<Sqlite>(""),
+            ),
+            lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
+                             WHERE id = ?1",
         }
     }
 }

@@ -178,3 +178,98 @@ pub async fn migrations_on_disk(dir: &str) -> Vec<(i64, Vec<u8>)> {
         .map(|m| (m.version, m.checksum.to_vec()))
         .collect()
 }
+
+/// A webhook fixture on a scratch Postgres schema, dropped afterwards.
+pub async fn postgres_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture> {
+    let (store, pool) = scratch_postgres().await;
+    let teardown_store = store.clone();
+    Some(
+        livesessions_core::testing::webhooks::WebhookFixture::new(Arc::new(store))
+            .with_teardown(async move { drop_postgres(&teardown_store, pool).await }),
+    )
+}
+
+/// A webhook fixture on a private in-memory SQLite database.
+pub async fn sqlite_memory_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture>
+{
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("in-memory SQLite opens");
+    store.migrate().await.expect("migrations apply");
+    Some(livesessions_core::testing::webhooks::WebhookFixture::new(
+        Arc::new(store),
+    ))
+}
+
+/// A webhook fixture on a SQLite file in a temporary directory, removed afterwards.
+pub async fn sqlite_file_webhooks() -> Option<livesessions_core::testing::webhooks::WebhookFixture>
+{
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteStore::open(dir.path().join("livesessions.db"))
+        .await
+        .expect("SQLite file opens");
+    store.migrate().await.expect("migrations apply");
+    let pool = store.pool().clone();
+    Some(
+        livesessions_core::testing::webhooks::WebhookFixture::new(Arc::new(store)).with_teardown(
+            async move {
+                pool.close().await;
+                drop(dir);
+            },
+        ),
+    )
+}
+
+/// Enqueues 1 201 events for 3 endpoints at once: more deliveries than one insert writes, so
+/// the enqueue splits them; every one is created once and the cursor ends at the last event.
+pub async fn a_large_enqueue_creates_every_delivery(
+    store: &dyn livesessions_core::webhooks::WebhookStore,
+) {
+    use livesessions_core::events::{EventId, EventKind, LoggedEvent};
+    use livesessions_core::webhooks::{
+        DeliveryQuery, EndpointUrl, EnqueueOutcome, EventTypes, WebhookEndpoint, WebhookSecret,
+    };
+    let t0 = chrono::DateTime::from_timestamp(1_900_000_000, 0).expect("a time");
+    let mut endpoints = Vec::new();
+    for path in ["a", "b", "c"] {
+        let url = EndpointUrl::parse(&format!("https://93.184.216.34/{path}"), false).unwrap();
+        let endpoint = WebhookEndpoint::new(url, EventTypes::All, None, t0);
+        store
+            .insert_endpoint(&endpoint, &WebhookSecret::generate())
+            .await
+            .unwrap();
+        endpoints.push(endpoint.id);
+    }
+    let events: Vec<LoggedEvent> = (1..=1201)
+        .map(|id| LoggedEvent {
+            id: EventId::new(id).unwrap(),
+            kind: EventKind::Participants,
+            session_id: livesessions_core::SessionId::new(),
+            at: t0,
+        })
+        .collect();
+    let outcome = store
+        .enqueue_events(EventId::ZERO, &events, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        EnqueueOutcome::Enqueued {
+            cursor: EventId::new(1201).unwrap(),
+            deliveries: 3 * 1201
+        }
+    );
+    for endpoint in endpoints {
+        let mut query = DeliveryQuery::first(endpoint, DeliveryQuery::MAX_LIMIT);
+        let mut seen = Vec::new();
+        loop {
+            let page = store.list_deliveries(&query).await.unwrap();
+            seen.extend(page.items.iter().map(|d| d.event.id.get()));
+            match page.next {
+                Some(before) => query.before = Some(before),
+                None => break,
+            }
+        }
+        assert_eq!(seen, (1..=1201).rev().collect::<Vec<i64>>());
+    }
+}
