@@ -1,4 +1,4 @@
-//! The two collections and the shape of their documents: what the store writes and reads, for
+//! The collections and the shape of their documents: what the store writes and reads, for
 //! ad-hoc queries, migrations and other programs sharing the database.
 //!
 //! `live_sessions` keeps the original application's field names (`title`, `description`, `instructor`,
@@ -25,6 +25,18 @@
 //!   micros: { joinTime, lastJoinTime, lastSeen, leftAt, presentSince, createdAt } }
 //! ```
 //!
+//! `live_session_events` is the event log ([`EventLog`](livesessions_core::EventLog)): one
+//! document per change, `_id` its event id (ids increase in the order events become readable,
+//! with no gaps except where the log was pruned), `kind` the event's name
+//! ([`EventKind::as_str`](livesessions_core::EventKind::as_str)), `at` when it was appended:
+//!
+//! ```text
+//! { _id: long, kind: "created", sessionId: UUID, at: Date }
+//! ```
+//!
+//! `live_session_log_state` holds one document, `{ _id: "events", prunedThrough: long }`: the
+//! greatest id pruning has deleted (absent until the first prune).
+//!
 //! # Precision
 //!
 //! BSON dates hold milliseconds, the domain's times microseconds. Every time is therefore
@@ -50,3 +62,7 @@
 pub const SESSIONS: &str = "live_sessions";
 /// The collection of participants.
 pub const PARTICIPANTS: &str = "session_participants";
+/// The collection of logged events.
+pub const EVENTS: &str = "live_session_events";
+/// The collection holding the event log's pruned floor.
+pub const LOG_STATE: &str = "live_session_log_state";

@@ -1,4 +1,4 @@
-//! The indexes of both collections.
+//! The indexes of the collections.
 
 use bson::{doc, Document};
 use mongodb::options::IndexOptions;
@@ -34,4 +34,10 @@ pub fn participant_indexes() -> Vec<IndexModel> {
         ),
         index(doc! { "userId": 1 }, "user", false),
     ]
+}
+
+/// The index of `live_session_events` besides `_id` (which orders the log): `at`, for pruning
+/// the events appended before a time.
+pub fn event_indexes() -> Vec<IndexModel> {
+    vec![index(doc! { "at": 1 }, "appended_at", false)]
 }

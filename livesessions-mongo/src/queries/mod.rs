@@ -19,12 +19,14 @@
 //! Every participant change is one pipeline update of one document, hence atomic.
 
 mod analytics;
+mod events;
 mod expressions;
 mod indexes;
 mod participants;
 mod sessions;
 
 pub(crate) use analytics::*;
+pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;
 pub(crate) use sessions::*;
