@@ -107,3 +107,62 @@ impl Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use bson::doc;
+    use livesessions_core::{Error, EventLog};
+    use mongodb::error::{CommandError, ErrorKind};
+
+    use super::*;
+    use crate::store::TransactionMode;
+
+    fn command_error(code: i32) -> DriverError {
+        let command: CommandError =
+            bson::from_document(doc! { "code": code, "codeName": "X", "errmsg": "no" }).unwrap();
+        ErrorKind::Command(command).into()
+    }
+
+    #[test]
+    fn a_refusal_is_told_apart_from_an_outage() {
+        // "The $changeStream stage is only supported on replica sets".
+        assert_eq!(Watch::opening(command_error(40573)), Watch::Refused);
+        for code in [112, 91, 10107, 6] {
+            assert_eq!(Watch::opening(command_error(code)), Watch::Failed, "{code}");
+        }
+        let io: DriverError = ErrorKind::Io(std::sync::Arc::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )))
+        .into();
+        assert_eq!(Watch::opening(io), Watch::Failed);
+    }
+
+    /// While the deployment cannot be reached a wait lasts its time (no early return a tailer
+    /// would spin on, no panic) and reads answer `Unavailable`.
+    #[tokio::test]
+    async fn waits_sleep_out_an_outage() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let store = MongoStore::connect(&format!("mongodb://127.0.0.1:{port}/db"))
+            .await
+            .unwrap()
+            .with_transactions(TransactionMode::Always);
+        for max_wait in [Duration::from_millis(300), Duration::from_millis(2500)] {
+            let started = Instant::now();
+            store.wait_for_events(EventId::ZERO, max_wait).await;
+            let waited = started.elapsed();
+            assert!(
+                waited >= max_wait - Duration::from_millis(20)
+                    && waited < max_wait + Duration::from_millis(500),
+                "waited {waited:?} of {max_wait:?}"
+            );
+        }
+        assert!(store.change_streams.load(Ordering::Relaxed), "an outage is no refusal");
+        let error = store.read_events(EventId::ZERO, 10).await.unwrap_err();
+        assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
+    }
+}
