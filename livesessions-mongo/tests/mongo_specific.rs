@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
-    Actor, AnalyticsStore, AttendanceStore, Error, EventId, EventKind, EventLog, JoinInput, JoinOutcome, LiveSession, LiveSessions,
-    ManualClock, NewSession, Participant, ParticipationQuery, Presence, Result, SessionId,
-    SessionStore, UserId,
+    Actor, AnalyticsStore, AttendanceStore, Error, EventId, EventKind, EventLog, JoinInput,
+    JoinOutcome, LiveSession, LiveSessions, ManualClock, NewSession, Participant,
+    ParticipationQuery, Presence, Result, SessionId, SessionStore, UserId,
 };
 use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};

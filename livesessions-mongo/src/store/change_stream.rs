@@ -161,7 +161,10 @@ mod tests {
                 "waited {waited:?} of {max_wait:?}"
             );
         }
-        assert!(store.change_streams.load(Ordering::Relaxed), "an outage is no refusal");
+        assert!(
+            store.change_streams.load(Ordering::Relaxed),
+            "an outage is no refusal"
+        );
         let error = store.read_events(EventId::ZERO, 10).await.unwrap_err();
         assert!(matches!(error, Error::Unavailable(_)), "{error:?}");
     }

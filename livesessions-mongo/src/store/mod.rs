@@ -57,7 +57,7 @@ pub enum TransactionMode {
 ///
 /// It is an [`EventLog`](livesessions_core::EventLog): where the deployment has transactions,
 /// every change appends its event in the change's own transaction (see
-/// [`event_log`](crate#the-event-log)).
+/// [the event log](crate#the-event-log)).
 ///
 /// Clones share the client and its connection pool.
 #[derive(Debug, Clone)]
