@@ -20,6 +20,10 @@ const LONGEST_AWAIT: Duration = Duration::from_millis(250);
 /// The shortest, so that a very short wait does not turn into a busy loop of `getMore`s.
 const SHORTEST_AWAIT: Duration = Duration::from_millis(10);
 
+/// A wait shorter than this is slept: opening a stream and looking for events would take most
+/// of it, and would mostly be cut off half-way.
+const SHORTEST_WATCHED_WAIT: Duration = Duration::from_millis(50);
+
 impl MongoStore {
     /// Waits until an event after `after` may exist, or at most `max_wait`.
     ///
@@ -27,11 +31,12 @@ impl MongoStore {
     /// (one appended before the stream opened), then waits on the stream. When the deployment
     /// refuses change streams (a standalone server) this store stops asking and sleeps from
     /// then on; on any other error (the server is down) it sleeps out the wait, so a reader
-    /// that calls in a loop polls once per `max_wait` and never spins.
+    /// that calls in a loop polls once per `max_wait` and never spins. A wait shorter than
+    /// [`SHORTEST_WATCHED_WAIT`] is slept.
     pub(super) async fn wait_for_inserts(&self, after: EventId, max_wait: Duration) {
         let deadline = Instant::now() + max_wait;
         let wait = async {
-            if self.change_streams.load(Ordering::Relaxed) {
+            if max_wait >= SHORTEST_WATCHED_WAIT && self.change_streams.load(Ordering::Relaxed) {
                 match self.watch_until(after, max_wait, deadline).await {
                     Ok(()) => return,
                     Err(Watch::Refused) => self.change_streams.store(false, Ordering::Relaxed),
