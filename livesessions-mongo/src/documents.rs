@@ -35,6 +35,18 @@
 //!   micros: { joinTime, lastJoinTime, lastSeen, leftAt, presentSince, createdAt } }
 //! ```
 //!
+//! `live_session_events` is the event log ([`EventLog`](livesessions_core::EventLog)): one
+//! document per change, `_id` its event id (ids increase in the order events become readable,
+//! with no gaps except where the log was pruned), `kind` the event's name
+//! ([`EventKind::as_str`](livesessions_core::EventKind::as_str)), `at` when it was appended:
+//!
+//! ```text
+//! { _id: long, kind: "created", sessionId: UUID, at: Date }
+//! ```
+//!
+//! `live_session_log_state` holds one document, `{ _id: "events", prunedThrough: long }`: the
+//! greatest id pruning has deleted (absent until the first prune).
+//!
 //! # Precision
 //!
 //! BSON dates hold milliseconds, the domain's times microseconds. Every time is therefore
@@ -63,3 +75,7 @@ pub const PARTICIPANTS: &str = "session_participants";
 /// The GridFS bucket of uploaded thumbnails (collections `live_session_thumbnails.files` and
 /// `live_session_thumbnails.chunks`).
 pub const THUMBNAILS: &str = "live_session_thumbnails";
+/// The collection of logged events.
+pub const EVENTS: &str = "live_session_events";
+/// The collection holding the event log's pruned floor.
+pub const LOG_STATE: &str = "live_session_log_state";

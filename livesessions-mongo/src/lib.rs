@@ -4,8 +4,9 @@
 //! ([`SessionStore`](livesessions_core::SessionStore),
 //! [`AttendanceStore`](livesessions_core::AttendanceStore),
 //! [`AnalyticsStore`](livesessions_core::AnalyticsStore),
-//! [`HealthCheck`](livesessions_core::HealthCheck)) on two collections whose documents keep the
-//! original application's field names ([`documents`] describes them):
+//! [`HealthCheck`](livesessions_core::HealthCheck), [`EventLog`](livesessions_core::EventLog))
+//! on two collections whose documents keep the original application's field names, plus the
+//! event log's ([`documents`] describes them all):
 //!
 //! - `live_sessions`: one document per session, `_id` the session's UUID (BSON binary
 //!   subtype 4), dates as BSON dates;
@@ -41,6 +42,28 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The event log
+//!
+//! Every change appends its event to `live_session_events` (the table of
+//! [`EventLog`](livesessions_core::EventLog) says which). Where the deployment has transactions
+//! the append is part of the change's transaction, so an event exists exactly when its change
+//! committed. An event's id is one past the greatest id given (the last event's, or the pruned
+//! floor in `live_session_log_state`); the unique `_id` index makes concurrent writers that
+//! read the same one conflict, and the loser runs again (its transaction, or without one its
+//! append). So id N + 1 is only written after N became readable: ids increase in the order
+//! events become readable, as the port requires, whichever [`TransactionMode`] each writer
+//! uses. The tail of that index is a single hot spot for all writers: during a join stampede
+//! (only a first join appends) joins of different sessions conflict on it and are retried with
+//! jittered pauses; participant events are not coalesced at write time.
+//!
+//! Without transactions (a standalone server, [`TransactionMode::Never`]) the log is
+//! best-effort: the append follows its change, and a crash or a failed append in between loses
+//! the event (a failed append is reported as the change's failure, though the change took
+//! place). Pruning raises the floor before it deletes, so it needs no transaction.
+//! [`EventLog::wait_for_events`](livesessions_core::EventLog::wait_for_events) waits on a
+//! change stream of the log's inserts where the deployment offers one, and sleeps otherwise (also
+//! while the server cannot be reached).
 //!
 //! Times are BSON dates (milliseconds) with the exact microseconds kept beside them, so every
 //! time reads back exactly as written ([`documents`] explains how).

@@ -12,12 +12,20 @@
 //! The suite runs twice: with the store's default ([`TransactionMode::Auto`]: transactions on a
 //! replica set) and without transactions (the upsert-then-`$inc` path), so that a replica set
 //! checks both ways of joining and ending.
+//!
+//! The event-log cases run the same two ways. Without transactions a change and its event
+//! cannot commit together, so the outbox case (`an_event_exists_iff_its_change_committed`) is
+//! compiled as ignored there; the others hold either way. Its fault injection is a validator
+//! on `live_session_events` that no document passes: the append fails inside the change's
+//! transaction, which must then undo the change.
 
 mod server;
 
 use std::sync::Arc;
 
-use livesessions_core::testing::Fixture;
+use livesessions_core::testing::{EventLogFaults, Fixture};
+use livesessions_mongo::documents::EVENTS;
+use livesessions_mongo::mongodb::bson::doc;
 use livesessions_mongo::{MongoStore, TransactionMode};
 
 async fn fresh_mongo() -> Option<Fixture> {
@@ -29,20 +37,82 @@ async fn fresh_mongo_without_transactions() -> Option<Fixture> {
 }
 
 async fn fresh(mode: TransactionMode) -> Fixture {
+    fresh_store(mode).await.1
+}
+
+/// A store on a scratch database of its own, with its indexes, and the fixture that drops the
+/// database afterwards.
+async fn fresh_store(mode: TransactionMode) -> (Arc<MongoStore>, Fixture) {
     let (database, name) = server::scratch_database().await;
-    let store = MongoStore::new(database.clone()).with_transactions(mode);
+    let store = Arc::new(MongoStore::new(database.clone()).with_transactions(mode));
     store
         .ensure_indexes()
         .await
         .unwrap_or_else(|e| panic!("creating the indexes in {name} failed: {e:?}"));
-    let fixture = Fixture::new(Arc::new(store)).with_teardown(async move {
+    let fixture = Fixture::new(store.clone()).with_teardown(async move {
         if let Err(e) = database.drop().await {
             eprintln!("could not drop the test database {name}: {e}");
         }
     });
-    match server::scale() {
+    let fixture = match server::scale() {
         Some(factor) => fixture.with_scale(factor),
         None => fixture,
+    };
+    (store, fixture)
+}
+
+async fn logged_mongo() -> Option<Fixture> {
+    Some(fresh_logged(TransactionMode::Auto).await)
+}
+
+async fn logged_mongo_without_transactions() -> Option<Fixture> {
+    Some(fresh_logged(TransactionMode::Never).await)
+}
+
+async fn fresh_logged(mode: TransactionMode) -> Fixture {
+    let (store, fixture) = fresh_store(mode).await;
+    let faults = RefusingValidator {
+        store: store.clone(),
+    };
+    fixture.with_event_log(store, Some(Arc::new(faults)))
+}
+
+/// Makes every insert into `live_session_events` fail: a validator no document passes
+/// (`$expr: false`, `validationAction: "error"`), set with `collMod` and removed again. The
+/// failure comes from the server inside the change's transaction, as a real one would.
+struct RefusingValidator {
+    store: Arc<MongoStore>,
+}
+
+#[async_trait::async_trait]
+impl EventLogFaults for RefusingValidator {
+    async fn fail_appends(&self, fail: bool) {
+        if fail {
+            let transactions = self
+                .store
+                .supports_transactions()
+                .await
+                .expect("asking the deployment about transactions");
+            assert!(
+                transactions,
+                "skipped on a deployment without transactions: a change and its event cannot \
+                 commit together there (run the suite against a replica set)"
+            );
+        }
+        let validator = if fail {
+            doc! { "$expr": false }
+        } else {
+            doc! {}
+        };
+        self.store
+            .database()
+            .run_command(doc! {
+                "collMod": EVENTS,
+                "validator": validator,
+                "validationAction": "error",
+            })
+            .await
+            .unwrap_or_else(|e| panic!("collMod {EVENTS} (appends fail: {fail}) failed: {e}"));
     }
 }
 
@@ -91,4 +161,59 @@ async fn mongo_thumbnails_pass_the_thumbnail_store_checks() {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+mod event_log {
+    use super::logged_mongo;
+
+    livesessions_core::event_log_tests!(
+        #[cfg_attr(
+            not(livesessions_test_mongodb),
+            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB conformance suite (scripts/secantus.sh start prints one)"
+        )]
+        logged_mongo
+    );
+}
+
+/// The event-log cases without transactions, one `#[test]` each as `event_log_tests!` makes
+/// them, listed by hand so that the outbox case can carry its own reason to be ignored.
+mod event_log_without_transactions {
+    use super::logged_mongo_without_transactions;
+
+    /// `cases!(#[attr] .. ; case, ..)`: one test per case, each with the attributes.
+    macro_rules! cases {
+        ($(#[$attr:meta])* ; $($case:ident),+ $(,)?) => {
+            cases!(@list [$(#[$attr])*] $($case),+);
+        };
+        (@list $attrs:tt $($case:ident),+) => {
+            $( cases!(@one $attrs $case); )+
+        };
+        (@one [$($attrs:tt)*] $case:ident) => {
+            #[test]
+            $($attrs)*
+            fn $case() {
+                livesessions_core::testing::run_logged_case(
+                    logged_mongo_without_transactions,
+                    livesessions_core::testing::cases::$case,
+                );
+            }
+        };
+    }
+
+    cases!(
+        #[cfg_attr(
+            not(livesessions_test_mongodb),
+            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB conformance suite (scripts/secantus.sh start prints one)"
+        )];
+        every_change_appends_its_event,
+        failed_changes_append_nothing,
+        reading_from_an_id_returns_exactly_what_followed,
+        concurrent_writers_lose_nothing,
+        pruning_moves_the_floor,
+    );
+
+    cases!(
+        #[ignore = "skipped on a deployment without transactions: a change and its event cannot commit together, so the log is best-effort there"];
+        an_event_exists_iff_its_change_committed,
+    );
 }

@@ -1,6 +1,6 @@
 //! What only this store has: counter repair, transaction detection, indexes, the stored
-//! dates beside the exact times, joins that their caller gives up on, and documents the
-//! original application wrote. Runs against `LIVESESSIONS_TEST_MONGODB_URI` like the
+//! dates beside the exact times, joins that their caller gives up on, documents the
+//! original application wrote, and the event log's waits and its two ways of appending. Runs against `LIVESESSIONS_TEST_MONGODB_URI` like the
 //! conformance suite, and is counted as ignored without it.
 
 mod legacy;
@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use livesessions_core::{
-    Actor, AnalyticsStore, AttendanceStore, JoinInput, JoinOutcome, LiveSession, LiveSessions,
-    ManualClock, NewSession, Participant, ParticipationQuery, Presence, Result, SessionId,
-    SessionStore, UserId,
+    Actor, AnalyticsStore, AttendanceStore, Error, EventId, EventKind, EventLog, JoinInput,
+    JoinOutcome, LiveSession, LiveSessions, ManualClock, NewSession, Participant,
+    ParticipationQuery, Presence, Result, SessionId, SessionStore, UserId,
 };
 use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};
@@ -225,8 +225,8 @@ server_test! {
 
 server_test! {
     /// The indexes, by name: the list order and the start time on sessions, the unique
-    /// (session, user) and the user on participants, the unique file name of thumbnails.
-    /// Creating them twice is harmless.
+    /// (session, user) and the user on participants, the append time on events, the unique
+    /// file name of thumbnails. Creating them twice is harmless.
     async fn indexes_are_created_once_by_name() {
         let database = scratch().await;
         let store = MongoStore::new(database.clone());
@@ -255,6 +255,10 @@ server_test! {
         assert_eq!(
             names("live_session_thumbnails.files").await,
             ["_id_", "filename_unique"]
+        );
+        assert_eq!(
+            names("live_session_events").await,
+            ["_id_", "appended_at"]
         );
         // One record per (session, user).
         let participants = database.collection::<Document>("session_participants");
@@ -647,6 +651,127 @@ server_test! {
         assert_eq!(image.kind, ImageKind::Gif);
         let files = database.collection::<Document>("live_session_thumbnails.files");
         assert_eq!(files.count_documents(doc! { "filename": raced.as_str() }).await.unwrap(), 1);
+        database.drop().await.unwrap();
+    }
+}
+
+/// Creates a scheduled session straight through the store.
+async fn insert_scheduled(store: &MongoStore) -> Result<LiveSession> {
+    let fields = NewSession::new(
+        "Events",
+        "Sarah Khan",
+        "https://youtu.be/dQw4w9WgXcQ",
+        "2031-05-01T10:00:00Z",
+    )
+    .validate()
+    .expect("valid fields");
+    let session = LiveSession::new(fields, start());
+    store.insert_session(&session).await.map(|()| session)
+}
+
+server_test! {
+    /// A wait returns at once when an event followed the position, as soon as one is appended
+    /// while it waits (woken by the change stream, long before its end), and otherwise after
+    /// the time it was given.
+    async fn a_wait_for_events_is_woken_by_an_append() {
+        let database = scratch().await;
+        let store = MongoStore::new(database.clone());
+        store.ensure_indexes().await.unwrap();
+        insert_scheduled(&store).await.unwrap();
+        let last = store.log_position().await.unwrap().last;
+        assert!(last > EventId::ZERO);
+
+        let started = std::time::Instant::now();
+        store.wait_for_events(EventId::ZERO, Duration::from_secs(20)).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "an event was there: {:?}", started.elapsed());
+
+        let started = std::time::Instant::now();
+        store.wait_for_events(last, Duration::from_millis(600)).await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(550) && waited < Duration::from_secs(5),
+            "nothing was appended: waited {waited:?}"
+        );
+
+        let writer = tokio::spawn({
+            let store = store.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                insert_scheduled(&store).await.unwrap();
+            }
+        });
+        let started = std::time::Instant::now();
+        store.wait_for_events(last, Duration::from_secs(20)).await;
+        let waited = started.elapsed();
+        writer.await.unwrap();
+        assert!(
+            waited < Duration::from_secs(5),
+            "an append 300 ms in did not end a 20 s wait: waited {waited:?}"
+        );
+        assert_eq!(store.read_events(last, 10).await.unwrap().len(), 1);
+        database.drop().await.unwrap();
+    }
+}
+
+server_test! {
+    /// A store with transactions and one without, on the same database, append to one log:
+    /// the ids of both increase in the order the changes were made, with no gaps.
+    async fn stores_with_and_without_transactions_share_one_log() {
+        let database = scratch().await;
+        let with = MongoStore::new(database.clone()).with_transactions(TransactionMode::Auto);
+        let without = with.clone().with_transactions(TransactionMode::Never);
+        with.ensure_indexes().await.unwrap();
+        let mut sessions = Vec::new();
+        for store in [&without, &with, &without, &with, &with] {
+            sessions.push(insert_scheduled(store).await.unwrap().id);
+        }
+        let events = with.read_events(EventId::ZERO, 100).await.unwrap();
+        assert_eq!(
+            events.iter().map(|e| (e.id.get(), e.kind, e.session_id)).collect::<Vec<_>>(),
+            sessions
+                .iter()
+                .zip(1..)
+                .map(|(id, n)| (n, EventKind::Created, *id))
+                .collect::<Vec<_>>()
+        );
+        database.drop().await.unwrap();
+    }
+}
+
+server_test! {
+    /// Without transactions the log is best-effort: an append that fails fails the change,
+    /// which has nevertheless taken place, and leaves no event.
+    async fn without_transactions_a_failed_append_follows_its_change() {
+        let database = scratch().await;
+        let store = MongoStore::new(database.clone()).with_transactions(TransactionMode::Never);
+        store.ensure_indexes().await.unwrap();
+        let refuse = |on: bool| {
+            let database = database.clone();
+            async move {
+                let validator = if on { doc! { "$expr": false } } else { doc! {} };
+                database
+                    .run_command(doc! { "collMod": "live_session_events", "validator": validator })
+                    .await
+                    .unwrap();
+            }
+        };
+        refuse(true).await;
+        let fields = NewSession::new(
+            "Events",
+            "Sarah Khan",
+            "https://youtu.be/dQw4w9WgXcQ",
+            "2031-05-01T10:00:00Z",
+        )
+        .validate()
+        .unwrap();
+        let session = LiveSession::new(fields, start());
+        let failed = store.insert_session(&session).await;
+        refuse(false).await;
+        assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
+        assert!(store.get_session(session.id).await.unwrap().is_some());
+        assert!(store.read_events(EventId::ZERO, 10).await.unwrap().is_empty());
+        insert_scheduled(&store).await.unwrap();
+        assert_eq!(store.read_events(EventId::ZERO, 10).await.unwrap().len(), 1);
         database.drop().await.unwrap();
     }
 }

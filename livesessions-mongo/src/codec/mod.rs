@@ -1,6 +1,7 @@
 //! Mapping between domain values and the BSON documents described in
 //! [`documents`](crate::documents): writing them whole, reading them back exactly, and reading
-//! the original application's documents with defaults.
+//! the original application's documents with defaults. Sessions, participants and logged
+//! events each have a file.
 
 use std::fmt;
 
@@ -9,12 +10,14 @@ use bson::{Binary, Bson};
 use chrono::{DateTime, Utc};
 use livesessions_core::SessionId;
 
+mod event;
 mod participant;
 mod reader;
 mod session;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use event::{event_document, event_from_document, event_id, read_event_id};
 #[cfg(test)]
 pub(crate) use participant::participant_document;
 pub(crate) use participant::participant_from_document;

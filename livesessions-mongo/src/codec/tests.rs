@@ -309,3 +309,41 @@ fn numbers_of_any_width_are_read() {
     d.insert("participants", Bson::Double(f64::NAN));
     assert_eq!(session_from_document(&d).unwrap_err().field, "participants");
 }
+
+#[test]
+fn events_round_trip_and_bad_ones_name_the_field() {
+    use livesessions_core::events::LoggedEvent;
+    use livesessions_core::{EventId, EventKind};
+
+    let id = SessionId::new();
+    for kind in EventKind::ALL {
+        let event = LoggedEvent {
+            id: EventId::new(42).unwrap(),
+            kind,
+            session_id: id,
+            at: Utc.timestamp_millis_opt(1_736_935_200_123).unwrap(),
+        };
+        let d = event_document(event.id, kind, id, event.at);
+        assert_eq!(d.get_i64("_id").unwrap(), 42);
+        assert_eq!(d.get_str("kind").unwrap(), kind.as_str());
+        assert_eq!(event_from_document(&d).unwrap(), event);
+    }
+    let good = event_document(EventId::new(7).unwrap(), EventKind::Live, id, at(0, 0));
+    for (field, value) in [
+        ("kind", Bson::String("exploded".into())),
+        ("kind", Bson::Int32(1)),
+        ("_id", Bson::Int64(-1)),
+        ("_id", Bson::String("7".into())),
+        ("sessionId", Bson::String(id.to_string())),
+        ("at", Bson::Null),
+    ] {
+        let mut d = good.clone();
+        d.insert(field, value.clone());
+        let error = event_from_document(&d).unwrap_err();
+        assert_eq!(
+            (error.collection, error.field.as_str()),
+            ("live_session_events", field),
+            "{value:?}"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! The indexes of both collections and of the thumbnails' GridFS files.
+//! The indexes of the collections and of the thumbnails' GridFS files.
 
 use bson::{doc, Document};
 use mongodb::options::IndexOptions;
@@ -40,4 +40,10 @@ pub fn participant_indexes() -> Vec<IndexModel> {
 /// one image (see `MongoThumbnails`).
 pub fn thumbnail_file_indexes() -> Vec<IndexModel> {
     vec![index(doc! { "filename": 1 }, "filename_unique", true)]
+}
+
+/// The index of `live_session_events` besides `_id` (which orders the log): `at`, for pruning
+/// the events appended before a time.
+pub fn event_indexes() -> Vec<IndexModel> {
+    vec![index(doc! { "at": 1 }, "appended_at", false)]
 }

@@ -19,6 +19,7 @@
 //! Every participant change is one pipeline update of one document, hence atomic.
 
 mod analytics;
+mod events;
 mod expressions;
 mod indexes;
 mod participants;
@@ -26,6 +27,7 @@ mod sessions;
 mod thumbnails;
 
 pub(crate) use analytics::*;
+pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;
 pub(crate) use sessions::*;

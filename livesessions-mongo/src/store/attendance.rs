@@ -1,5 +1,6 @@
 //! [`AttendanceStore`] on `session_participants`: joins (counted once), heartbeats, leaves,
-//! and the end of a session crediting everyone present.
+//! and the end of a session crediting everyone present. A first join appends `participants`,
+//! an end `ended`; heartbeats, leaves and rejoins append nothing.
 
 use std::time::Duration;
 
@@ -7,8 +8,8 @@ use async_trait::async_trait;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use livesessions_core::{
-    AttendanceStore, Error, JoinOutcome, JoinRequest, LiveSession, Participant, Presence, Result,
-    SessionId, SessionStatus, UserId,
+    AttendanceStore, Error, EventKind, JoinOutcome, JoinRequest, LiveSession, Participant,
+    Presence, Result, SessionId, SessionStatus, UserId,
 };
 use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
@@ -53,8 +54,9 @@ impl MongoStore {
                 queries::present_participants(ended.id),
                 queries::credit_pipeline(at, timeout),
             )
-            .optional(s, |a, s| a.session(s))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
+        self.append_event(EventKind::Ended, ended.id, s).await?;
         Ok(stored)
     }
 
@@ -117,11 +119,14 @@ impl MongoStore {
             .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
         match counted {
-            Some(document) => Ok(JoinOutcome {
-                participant,
-                session: session_from_document(&document)?,
-                first_join,
-            }),
+            Some(document) => {
+                self.append_event(EventKind::Participants, id, s).await?;
+                Ok(JoinOutcome {
+                    participant,
+                    session: session_from_document(&document)?,
+                    first_join,
+                })
+            }
             None => {
                 // Deleted between the two writes (only possible without a transaction):
                 // remove the record just created rather than leave it orphaned.

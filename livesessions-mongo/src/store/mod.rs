@@ -1,9 +1,11 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
-//! ([`sessions`], [`attendance`], [`analytics`]), beside how a store is made ([`connect`]),
-//! how its multi-document operations run ([`transaction`]) and the counter repair
-//! ([`reconcile`]).
+//! ([`sessions`], [`attendance`], [`analytics`], [`event_log`]), beside how a store is made
+//! ([`connect`]), how its multi-document operations run ([`transaction`]), how a change appends
+//! its event ([`append`]), how a reader waits for new events ([`change_stream`]) and the
+//! counter repair ([`reconcile`]).
 
 use std::future::IntoFuture;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,13 +17,16 @@ use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
 use crate::codec::session_from_document;
-use crate::documents::{PARTICIPANTS, SESSIONS};
+use crate::documents::{EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS};
 use crate::error::map_error;
 use crate::queries;
 
 mod analytics;
+mod append;
 mod attendance;
+mod change_stream;
 mod connect;
+mod event_log;
 mod reconcile;
 mod sessions;
 mod thumbnails;
@@ -31,7 +36,8 @@ pub use connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELE
 pub use thumbnails::MongoThumbnails;
 use transaction::Failure;
 
-/// Whether joins, ends and deletes run in multi-document transactions.
+/// Whether changes run in multi-document transactions: joins, ends and deletes, and every
+/// change together with the event it appends to the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransactionMode {
     /// Ask the deployment (`hello`) once: transactions on a replica set or sharded cluster,
@@ -41,12 +47,19 @@ pub enum TransactionMode {
     /// Always use transactions (fails on a standalone server).
     Always,
     /// Never use transactions: joins upsert the participant and then `$inc` the session's
-    /// counter; run [`MongoStore::reconcile_participant_counts`] after a crash.
+    /// counter; run [`MongoStore::reconcile_participant_counts`] after a crash. The event log
+    /// is then best-effort: an event is appended after its change, so a crash (or a failed
+    /// append) in between loses it.
     Never,
 }
 
 /// A store on a MongoDB database: sessions in `live_sessions`, participants in
-/// `session_participants` (see [`documents`](crate::documents) for their shape).
+/// `session_participants`, and the log of their changes in `live_session_events` (see
+/// [`documents`](crate::documents) for their shape).
+///
+/// It is an [`EventLog`](livesessions_core::EventLog): where the deployment has transactions,
+/// every change appends its event in the change's own transaction (see
+/// [the event log](crate#the-event-log)).
 ///
 /// Clones share the client and its connection pool.
 #[derive(Debug, Clone)]
@@ -55,8 +68,12 @@ pub struct MongoStore {
     database: Database,
     sessions: Collection<Document>,
     participants: Collection<Document>,
+    events: Collection<Document>,
+    log_state: Collection<Document>,
     mode: TransactionMode,
     transactions: Arc<OnceCell<bool>>,
+    /// False once the deployment refused a change stream: readers then poll.
+    change_streams: Arc<AtomicBool>,
 }
 
 impl MongoStore {
@@ -67,9 +84,12 @@ impl MongoStore {
             client: database.client().clone(),
             sessions: database.collection(SESSIONS),
             participants: database.collection(PARTICIPANTS),
+            events: database.collection(EVENTS),
+            log_state: database.collection(LOG_STATE),
             database,
             mode: TransactionMode::Auto,
             transactions: Arc::new(OnceCell::new()),
+            change_streams: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -91,8 +111,9 @@ impl MongoStore {
     }
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
-    /// `session_participants` the unique {sessionId, userId} and {userId}; and the thumbnails'
-    /// unique {filename} ([`MongoThumbnails::ensure_indexes`]). Idempotent.
+    /// `session_participants` the unique {sessionId, userId} and {userId}; on
+    /// `live_session_events` `at` (for pruning); and the thumbnails' unique {filename}
+    /// ([`MongoThumbnails::ensure_indexes`]). Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
         self.sessions
@@ -103,8 +124,13 @@ impl MongoStore {
             .create_indexes(queries::participant_indexes())
             .await
             .map_err(map_error)?;
+        self.events
+            .create_indexes(queries::event_indexes())
+            .await
+            .map_err(map_error)?;
         Ok(())
     }
+
     async fn find_session(
         &self,
         id: SessionId,

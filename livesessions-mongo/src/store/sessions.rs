@@ -1,5 +1,6 @@
 //! [`SessionStore`] on `live_sessions`: updates guarded by the version, deletes that take the
-//! participants along.
+//! participants along, each change with its event (in one transaction where the deployment has
+//! them).
 
 use async_trait::async_trait;
 use livesessions_core::{
@@ -13,7 +14,7 @@ use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
 use crate::codec::{session_document, session_from_document, Reader};
 use crate::documents::SESSIONS;
-use crate::error::to_domain;
+use crate::error::{classify, to_domain, ErrorClass};
 use crate::queries;
 
 impl MongoStore {
@@ -64,6 +65,46 @@ impl MongoStore {
         }
     }
 
+    /// Inserts the session (with no participants counted) and appends `created`, and `live`
+    /// for a session created live.
+    async fn insert_steps(
+        &self,
+        session: &LiveSession,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<(), Failure> {
+        let mut document = session_document(session);
+        document.insert("participants", 0_i64);
+        self.sessions
+            .insert_one(document)
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await
+            .map_err(|e| match classify(&e) {
+                // The session exists: an answer, not contention to retry.
+                ErrorClass::DuplicateKey => {
+                    Failure::Domain(to_domain(e, "session", session.id.to_string()))
+                }
+                _ => Failure::Driver(e),
+            })?;
+        self.append_event(EventKind::Created, session.id, s.as_deref_mut())
+            .await?;
+        if session.is_live() {
+            self.append_event(EventKind::Live, session.id, s).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the session (as [`MongoStore::replace_session`]) and appends `event`.
+    async fn update_steps(
+        &self,
+        session: &LiveSession,
+        event: EventKind,
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<LiveSession, Failure> {
+        let stored = self.replace_session(session, s.as_deref_mut()).await?;
+        self.append_event(event, session.id, s).await?;
+        Ok(stored)
+    }
+
     async fn delete_steps(
         &self,
         id: SessionId,
@@ -78,22 +119,33 @@ impl MongoStore {
             .await?;
         self.participants
             .delete_many(queries::participants_of(id))
-            .optional(s, |a, s| a.session(s))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
-        Ok(deleted.deleted_count > 0)
+        let deleted = deleted.deleted_count > 0;
+        if deleted {
+            self.append_event(EventKind::Deleted, id, s).await?;
+        }
+        Ok(deleted)
     }
 }
 
 #[async_trait]
 impl SessionStore for MongoStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        let mut document = session_document(session);
-        document.insert("participants", 0_i64);
-        self.sessions
-            .insert_one(document)
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.insert_steps(session, s))
+        } else {
+            // The insert and its events are appended even if the caller gives up in between.
+            let store = self.clone();
+            let session = session.clone();
+            detached(async move {
+                store
+                    .insert_steps(&session, None)
+                    .await
+                    .map_err(Failure::into_error)
+            })
             .await
-            .map_err(|e| to_domain(e, "session", session.id.to_string()))?;
-        Ok(())
+        }
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
@@ -102,21 +154,29 @@ impl SessionStore for MongoStore {
             .map_err(Failure::into_error)
     }
 
-    async fn update_session(
-        &self,
-        session: &LiveSession,
-        _event: EventKind,
-    ) -> Result<LiveSession> {
-        self.replace_session(session, None)
+    async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.update_steps(session, event, s))
+        } else {
+            // The update and its event are appended even if the caller gives up in between.
+            let store = self.clone();
+            let session = session.clone();
+            detached(async move {
+                store
+                    .update_steps(&session, event, None)
+                    .await
+                    .map_err(Failure::into_error)
+            })
             .await
-            .map_err(Failure::into_error)
+        }
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool> {
         if self.supports_transactions().await? {
             in_transaction!(self, |s| self.delete_steps(id, s))
         } else {
-            // Both deletes run to their end even if the caller gives up in between.
+            // Both deletes and the event run to their end even if the caller gives up in
+            // between.
             let store = self.clone();
             detached(async move {
                 store

@@ -18,7 +18,7 @@ use crate::error::{classify, is_unreachable, map_error, ErrorClass};
 /// How long a transaction that keeps failing with write conflicts (other joins of the same
 /// session) or other "not now" answers of the server is tried again before the failure is
 /// reported: the budget MongoDB's drivers give their own `withTransaction` helper.
-const TRANSACTION_RETRY_BUDGET: Duration = Duration::from_secs(120);
+pub(super) const TRANSACTION_RETRY_BUDGET: Duration = Duration::from_secs(120);
 
 /// A transaction (or a commit) that failed because the deployment could not be reached is tried
 /// once more, and only if that failure came within this long of the start: a connection that
