@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use livesessions_core::webhooks::{TargetPolicy, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
 
 use crate::auth::Authenticator;
@@ -27,6 +28,15 @@ struct Inner {
     openapi: String,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    webhooks: Option<Webhooks>,
+}
+
+/// What the webhook admin routes manage: the store and the policy new endpoints are checked
+/// with.
+#[derive(Debug, Clone)]
+pub(crate) struct Webhooks {
+    pub(crate) store: Arc<dyn WebhookStore>,
+    pub(crate) policy: TargetPolicy,
 }
 
 impl AppState {
@@ -38,6 +48,7 @@ impl AppState {
         openapi: String,
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+        webhooks: Option<Webhooks>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
@@ -54,6 +65,7 @@ impl AppState {
                 openapi,
                 metrics,
                 shutdown,
+                webhooks,
             }),
         }
     }
@@ -84,6 +96,11 @@ impl AppState {
 
     pub(crate) fn openapi(&self) -> &str {
         &self.inner.openapi
+    }
+
+    /// The webhook store and policy, when the API was given them.
+    pub(crate) fn webhooks(&self) -> Option<&Webhooks> {
+        self.inner.webhooks.as_ref()
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {
