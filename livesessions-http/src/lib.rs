@@ -270,14 +270,12 @@ impl LiveSessionsApi {
     /// have a fallback: a host with its own calls
     /// [`reset_fallback`](axum::Router::reset_fallback) on this router before merging.
     pub fn router(self) -> Router {
-        let openapi = self.openapi_json();
         let metrics = self.metrics.clone();
         let state = state::AppState::new(
             self.service,
             self.auth,
             self.events,
             self.settings,
-            openapi,
             self.metrics,
             self.shutdown,
             self.webhooks,

@@ -45,7 +45,6 @@ impl AppState {
         auth: Arc<dyn Authenticator>,
         events: Option<Arc<dyn EventSource>>,
         settings: HttpSettings,
-        openapi: String,
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
         webhooks: Option<Webhooks>,
@@ -54,6 +53,7 @@ impl AppState {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
         };
         let limiters = RateLimiters::new(&settings.rate_limits, settings.client_ip.clone());
+        let openapi = crate::openapi::render(&settings, webhooks.is_some());
         AppState {
             inner: Arc::new(Inner {
                 service,

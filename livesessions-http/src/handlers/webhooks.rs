@@ -1,7 +1,7 @@
 //! Webhook endpoints and their delivery logs (admins), served when the API was given a
 //! webhook store ([`LiveSessionsApi::webhooks`](crate::LiveSessionsApi::webhooks)).
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{require_admin, ApiResult};
-use crate::extract::{Caller, JsonBody, Params};
+use crate::extract::{read_json, Caller, Params};
 use crate::json::time;
 use crate::problem::ApiError;
 use crate::state::{AppState, Webhooks};
@@ -250,10 +250,13 @@ fn endpoint_not_found(id: &str) -> ApiError {
 pub(crate) async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<WebhookInputJson>,
+    request: Request,
 ) -> ApiResult<Response> {
+    // Non-admins are refused before the body is read.
     require_admin(&caller)?;
     let hooks = webhooks(&state)?;
+    let limit = state.settings().json_body_limit;
+    let body: WebhookInputJson = read_json(request, &state, limit).await?;
     let input = EndpointInput {
         url: body.url,
         event_types: body.event_types,
