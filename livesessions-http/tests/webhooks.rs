@@ -216,6 +216,44 @@ async fn every_route_is_documented_and_refuses_anonymous_callers_and_users() {
     }
 }
 
+fn collect_refs<'a>(value: &'a Value, refs: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                refs.push(r);
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_schemas_resolve_and_the_created_body_carries_the_secret() {
+    let hooked = hooked(TargetPolicy::default());
+    let doc = get(&hooked.router, "/api/openapi.json", None).await.json();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(doc["components"]["schemas"][name].is_object(), "{r}");
+    }
+    let created = doc["components"]["schemas"]["WebhookWithSecretJson"].to_string();
+    assert!(created.contains("secret"), "{created}");
+    assert!(created.contains("WebhookJson"), "{created}");
+    for schema in [
+        "WebhookJson",
+        "WebhookListJson",
+        "DeliveryJson",
+        "DeliveryPageJson",
+        "RotatedSecretJson",
+        "WebhookInputJson",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
 #[tokio::test]
 async fn the_secret_is_shown_on_create_and_rotate_only() {
     let hooked = hooked(TargetPolicy::default());

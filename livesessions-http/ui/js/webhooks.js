@@ -2,7 +2,7 @@
  * disabling, deleting, rotating secrets, and each endpoint's deliveries with a retry button. */
 
 import { clearFieldErrors, showAlert } from './alerts.js';
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { confirmDialog } from './dialogs.js';
 import { $, clear, h, isBusy, setBusy } from './dom.js';
 import { handleFormError, reportError } from './errors.js';
@@ -50,8 +50,20 @@ export function loadWebhooks() {
     var box = $('webhooks');
     clear(box);
     list.items.forEach(function (endpoint) { box.appendChild(endpointItem(endpoint)); });
+    $('webhooks-empty').textContent = 'No webhook endpoints yet.';
     $('webhooks-empty').hidden = list.items.length > 0;
-  }, function (err) { reportError(err, 'Webhooks'); });
+    $('webhook-form').hidden = false;
+  }, function (err) {
+    // A server without a webhook store does not serve the routes.
+    if (err instanceof ApiError && err.status === 404) {
+      clear($('webhooks'));
+      $('webhook-form').hidden = true;
+      $('webhooks-empty').textContent = 'Webhooks are not set up on this server.';
+      $('webhooks-empty').hidden = false;
+      return;
+    }
+    reportError(err, 'Webhooks');
+  });
 }
 
 /** Shows the view. */
