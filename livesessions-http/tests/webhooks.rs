@@ -41,6 +41,10 @@ struct Hooked {
 /// An API with webhooks on an in-memory store, its clock at the real time (receivers check
 /// the signature's timestamp against theirs).
 fn hooked(policy: TargetPolicy) -> Hooked {
+    hooked_with(policy, settings())
+}
+
+fn hooked_with(policy: TargetPolicy, http: livesessions_http::HttpSettings) -> Hooked {
     let clock = ManualClock::new(Utc::now());
     let store = Arc::new(MemoryStore::new());
     let service = LiveSessions::builder(store.clone())
@@ -49,7 +53,7 @@ fn hooked(policy: TargetPolicy) -> Hooked {
     let hooks = Arc::new(MemoryWebhooks::new());
     let router = LiveSessionsApi::new(service)
         .auth(hs_auth())
-        .settings(settings())
+        .settings(http)
         .webhooks(hooks.clone(), policy)
         .router();
     Hooked {
@@ -214,6 +218,30 @@ async fn every_route_is_documented_and_refuses_anonymous_callers_and_users() {
             reply.status
         );
     }
+}
+
+#[tokio::test]
+async fn webhook_routes_are_rate_limited_like_the_other_admin_routes() {
+    let hooked = hooked_with(
+        TargetPolicy::default(),
+        limited(2, livesessions_http::ClientIpSource::Peer),
+    );
+    let admin = admin_token();
+    // Admin writes: the third registration within the burst of two is refused.
+    for _ in 0..2 {
+        created(register(&hooked.router, &json!({"url": PUBLIC_URL})).await);
+    }
+    let refused = register(&hooked.router, &json!({"url": PUBLIC_URL})).await;
+    refused.problem(429);
+    assert!(refused.header("retry-after").is_some());
+    // Reads have their own bucket.
+    for _ in 0..2 {
+        assert_eq!(
+            get(&hooked.router, HOOKS, Some(&admin)).await.status,
+            StatusCode::OK
+        );
+    }
+    get(&hooked.router, HOOKS, Some(&admin)).await.problem(429);
 }
 
 fn collect_refs<'a>(value: &'a Value, refs: &mut Vec<&'a str>) {
