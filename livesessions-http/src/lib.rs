@@ -119,6 +119,7 @@ mod routes;
 mod session_input;
 mod settings;
 mod state;
+mod transport;
 #[cfg(feature = "ui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ui")))]
 pub mod ui;
@@ -129,6 +130,7 @@ use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use livesessions_core::events::EventFeed;
+use livesessions_core::webhooks::{TargetPolicy, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -136,6 +138,10 @@ use tower_http::trace::TraceLayer;
 pub use auth::{
     AuthError, AuthSetupError, Authenticator, JwtAuthenticator, JwtConfig, KeySource,
     NoAuthentication, FIREBASE_JWKS_URL,
+};
+pub use handlers::webhooks::{
+    DeliveryJson, DeliveryPageJson, RotatedSecretJson, WebhookInputJson, WebhookJson,
+    WebhookListJson, WebhookWithSecretJson,
 };
 pub use handlers::{EventJson, Health, ResetJson};
 pub use json::{
@@ -147,6 +153,7 @@ pub use problem::{ApiError, Problem, ProblemField, DEFAULT_RETRY_AFTER, PROBLEM_
 pub use settings::{
     BucketSettings, ClientIpSource, HttpSettings, RateLimitSettings, StreamLimitSettings,
 };
+pub use transport::ReqwestTransport;
 
 /// The header that carries the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -160,6 +167,7 @@ pub struct LiveSessionsApi {
     settings: HttpSettings,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    webhooks: Option<state::Webhooks>,
 }
 
 impl LiveSessionsApi {
@@ -172,6 +180,7 @@ impl LiveSessionsApi {
             settings: HttpSettings::default(),
             metrics: Metrics::new(),
             shutdown: None,
+            webhooks: None,
         }
     }
 
@@ -270,19 +279,46 @@ impl LiveSessionsApi {
         self
     }
 
-    /// Every (method, path) the router serves with the default settings, in axum's path syntax
-    /// (`/api/live-sessions/{id}`, which is also OpenAPI's). `GET /metrics` is among them unless
-    /// [`HttpSettings::metrics`] switches it off.
+    /// Serves the webhook admin routes (`/api/admin/webhooks…`, admins only) on `store`:
+    /// registering endpoints (their URL checked with `policy`), listing, enabling, disabling,
+    /// deleting them, rotating their secrets, and their delivery logs with manual retries.
+    /// Without it those routes answer `404` and are left out of the OpenAPI document.
+    ///
+    /// `policy` is the SSRF guard for new endpoints; [`TargetPolicy::default()`] refuses plain
+    /// `http` links and every loopback, private, link-local and otherwise non-public target
+    /// (a `422` naming `url`). Relax it only for development and tests, and give the
+    /// [`WebhookWorker`](livesessions_core::webhooks::WebhookWorker) the same policy (it checks
+    /// every attempt again); [`ReqwestTransport`] is the transport to give it.
+    pub fn webhooks(mut self, store: Arc<dyn WebhookStore>, policy: TargetPolicy) -> Self {
+        self.webhooks = Some(state::Webhooks { store, policy });
+        self
+    }
+
+    /// Every (method, path) the router serves with the default settings and no webhook store,
+    /// in axum's path syntax (`/api/live-sessions/{id}`, which is also OpenAPI's). `GET
+    /// /metrics` is among them unless [`HttpSettings::metrics`] switches it off; the webhook
+    /// routes are in [`LiveSessionsApi::webhook_routes`].
     pub fn routes() -> Vec<(Method, &'static str)> {
+        let settings = HttpSettings::default();
         routes::table()
             .into_iter()
+            .filter(|r| r.served(&settings, false))
+            .map(|r| (r.method, r.path))
+            .collect()
+    }
+
+    /// The (method, path) of the routes [`LiveSessionsApi::webhooks`] adds.
+    pub fn webhook_routes() -> Vec<(Method, &'static str)> {
+        routes::table()
+            .into_iter()
+            .filter(|r| r.needs_webhooks)
             .map(|r| (r.method, r.path))
             .collect()
     }
 
     /// The OpenAPI document (JSON) the router serves at `/api/openapi.json`.
     pub fn openapi_json(&self) -> String {
-        openapi::render(&self.settings)
+        openapi::render(&self.settings, self.webhooks.is_some())
     }
 
     /// The router, with its state applied: merge or nest it into the host's router.
@@ -295,16 +331,15 @@ impl LiveSessionsApi {
     /// have a fallback: a host with its own calls
     /// [`reset_fallback`](axum::Router::reset_fallback) on this router before merging.
     pub fn router(self) -> Router {
-        let openapi = self.openapi_json();
         let metrics = self.metrics.clone();
         let state = state::AppState::new(
             self.service,
             self.auth,
             self.events,
             self.settings,
-            openapi,
             self.metrics,
             self.shutdown,
+            self.webhooks,
         );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

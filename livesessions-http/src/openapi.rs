@@ -43,6 +43,15 @@ use crate::settings::HttpSettings;
         handlers::analytics::session_report,
         handlers::analytics::overview,
         handlers::analytics::user_participation,
+        handlers::webhooks::create_endpoint,
+        handlers::webhooks::list_endpoints,
+        handlers::webhooks::get_endpoint,
+        handlers::webhooks::delete_endpoint,
+        handlers::webhooks::disable_endpoint,
+        handlers::webhooks::enable_endpoint,
+        handlers::webhooks::rotate_secret,
+        handlers::webhooks::list_deliveries,
+        handlers::webhooks::retry_delivery,
         handlers::meta::openapi,
         handlers::meta::healthz,
         handlers::meta::readyz,
@@ -59,6 +68,7 @@ use crate::settings::HttpSettings;
         (name = "sessions", description = "Browsing sessions (anyone)"),
         (name = "attendance", description = "Joining and watching (signed-in users)"),
         (name = "admin", description = "Managing sessions and reports (admins)"),
+        (name = "webhooks", description = "Webhook endpoints and their deliveries (admins; served when the API has a webhook store)"),
         (name = "meta", description = "Health, metrics and this document"),
     )
 )]
@@ -104,7 +114,7 @@ fn describe(status: u16) -> &'static str {
         400 => "Malformed request: unreadable JSON, form or query parameters of the wrong type",
         401 => "No valid bearer token (`WWW-Authenticate: Bearer`)",
         403 => "Signed in, but not allowed (not an admin, or a `userId` that is not the caller's)",
-        404 => "No such session (or thumbnail, or participant)",
+        404 => "No such session (or thumbnail, participant, webhook endpoint or delivery)",
         409 => "The session's state does not allow this (or it changed concurrently)",
         413 => "The body or the uploaded thumbnail is too large",
         415 => "Wrong content type, or a thumbnail that is not a JPEG, PNG, GIF or WebP image",
@@ -177,13 +187,13 @@ fn error_statuses(route: &RouteSpec) -> Vec<u16> {
     statuses
 }
 
-/// The complete document of a router with `settings`: the routes they enable, with the
-/// settings' path prefix as the server.
-pub(crate) fn document(settings: &HttpSettings) -> Document {
+/// The complete document of a router with `settings` (and a webhook store or not): the routes
+/// it serves, with the settings' path prefix as the server.
+pub(crate) fn document(settings: &HttpSettings, webhooks: bool) -> Document {
     let prefix = settings.path_prefix.trim_end_matches('/');
     let mut doc = ApiDoc::openapi();
     for route in routes::table() {
-        if !(route.enabled)(settings) {
+        if !route.served(settings, webhooks) {
             remove_operation(&mut doc, &route.method, route.path);
             continue;
         }
@@ -209,8 +219,8 @@ pub(crate) fn document(settings: &HttpSettings) -> Document {
 }
 
 /// The document as JSON text.
-pub(crate) fn render(settings: &HttpSettings) -> String {
-    document(settings)
+pub(crate) fn render(settings: &HttpSettings, webhooks: bool) -> String {
+    document(settings, webhooks)
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".to_owned())
 }
@@ -221,7 +231,7 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_with_its_errors() {
-        let doc = document(&HttpSettings::default());
+        let doc = document(&HttpSettings::default(), true);
         let table = routes::table();
         assert_eq!(
             doc.paths
@@ -256,13 +266,13 @@ mod tests {
             metrics: false,
             ..Default::default()
         };
-        let doc = document(&off);
+        let doc = document(&off, false);
         assert!(!doc.paths.paths.contains_key("/metrics"));
         assert!(doc.paths.paths.contains_key("/healthz"));
-        assert!(document(&HttpSettings::default())
-            .paths
-            .paths
-            .contains_key("/metrics"));
+        assert!(!doc.paths.paths.contains_key("/api/admin/webhooks"));
+        let full = document(&HttpSettings::default(), true);
+        assert!(full.paths.paths.contains_key("/metrics"));
+        assert!(full.paths.paths.contains_key("/api/admin/webhooks"));
     }
 
     fn count_operations(item: &utoipa::openapi::PathItem) -> usize {

@@ -12,7 +12,7 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use crate::gate;
-use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails};
+use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails, webhooks};
 use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
 use crate::settings::HttpSettings;
@@ -56,6 +56,24 @@ pub(crate) fn table() -> Vec<RouteSpec> {
             .limit(Reads).errors(&[403, 422]),
         get("/api/admin/users/{userId}/participation", analytics::user_participation)
             .limit(Reads).errors(&[403, 422]),
+        post("/api/admin/webhooks", webhooks::create_endpoint)
+            .webhooks().limit(AdminWrites).json().errors(&[403, 413, 415, 422]),
+        get("/api/admin/webhooks", webhooks::list_endpoints)
+            .webhooks().limit(Reads).errors(&[403]),
+        get("/api/admin/webhooks/{id}", webhooks::get_endpoint)
+            .webhooks().limit(Reads).errors(&[403, 404]),
+        delete("/api/admin/webhooks/{id}", webhooks::delete_endpoint)
+            .webhooks().limit(AdminWrites).errors(&[403, 404]),
+        post("/api/admin/webhooks/{id}/disable", webhooks::disable_endpoint)
+            .webhooks().limit(AdminWrites).errors(&[403, 404]),
+        post("/api/admin/webhooks/{id}/enable", webhooks::enable_endpoint)
+            .webhooks().limit(AdminWrites).errors(&[403, 404]),
+        post("/api/admin/webhooks/{id}/rotate-secret", webhooks::rotate_secret)
+            .webhooks().limit(AdminWrites).errors(&[403, 404]),
+        get("/api/admin/webhooks/{id}/deliveries", webhooks::list_deliveries)
+            .webhooks().limit(Reads).errors(&[403, 404, 422]),
+        post("/api/admin/webhooks/deliveries/{deliveryId}/retry", webhooks::retry_delivery)
+            .webhooks().limit(AdminWrites).errors(&[403, 404]),
         get("/api/openapi.json", meta::openapi)
             .limit(Reads),
         get("/healthz", meta::healthz),
@@ -86,6 +104,8 @@ pub(crate) struct RouteSpec {
     pub errors: &'static [u16],
     /// Whether the settings let the route be served (and documented).
     pub enabled: fn(&HttpSettings) -> bool,
+    /// Served (and documented) only when the API was given a webhook store.
+    pub needs_webhooks: bool,
     pub handler: MethodRouter<AppState>,
 }
 
@@ -99,7 +119,21 @@ impl RouteSpec {
             body: Body::None,
             errors: &[],
             enabled: |_| true,
+            needs_webhooks: false,
             handler,
+        }
+    }
+
+    /// Whether the route is served by an API with `settings`, given a webhook store or not.
+    pub(crate) fn served(&self, settings: &HttpSettings, webhooks: bool) -> bool {
+        (self.enabled)(settings) && (webhooks || !self.needs_webhooks)
+    }
+
+    /// Served only when the API was given a webhook store.
+    fn webhooks(self) -> Self {
+        RouteSpec {
+            needs_webhooks: true,
+            ..self
         }
     }
 
@@ -180,9 +214,10 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
 /// Builds the router from the table.
 pub(crate) fn router(state: AppState) -> Router {
     let settings = state.settings().clone();
+    let webhooks = state.webhooks().is_some();
     let mut router = Router::new();
     for route in table() {
-        if !(route.enabled)(&settings) {
+        if !route.served(&settings, webhooks) {
             continue;
         }
         let mut handler = route.handler;

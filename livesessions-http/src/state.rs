@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use livesessions_core::events::EventFeed;
+use livesessions_core::webhooks::{TargetPolicy, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions, SessionEvent};
 use tokio::sync::broadcast;
 
@@ -57,6 +58,15 @@ struct Inner {
     openapi: String,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    webhooks: Option<Webhooks>,
+}
+
+/// What the webhook admin routes manage: the store and the policy new endpoints are checked
+/// with.
+#[derive(Debug, Clone)]
+pub(crate) struct Webhooks {
+    pub(crate) store: Arc<dyn WebhookStore>,
+    pub(crate) policy: TargetPolicy,
 }
 
 impl AppState {
@@ -65,14 +75,15 @@ impl AppState {
         auth: Arc<dyn Authenticator>,
         events: Option<Events>,
         settings: HttpSettings,
-        openapi: String,
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+        webhooks: Option<Webhooks>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
         };
         let limiters = RateLimiters::new(&settings.rate_limits, settings.client_ip.clone());
+        let openapi = crate::openapi::render(&settings, webhooks.is_some());
         AppState {
             inner: Arc::new(Inner {
                 service,
@@ -84,6 +95,7 @@ impl AppState {
                 openapi,
                 metrics,
                 shutdown,
+                webhooks,
             }),
         }
     }
@@ -114,6 +126,11 @@ impl AppState {
 
     pub(crate) fn openapi(&self) -> &str {
         &self.inner.openapi
+    }
+
+    /// The webhook store and policy, when the API was given them.
+    pub(crate) fn webhooks(&self) -> Option<&Webhooks> {
+        self.inner.webhooks.as_ref()
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

@@ -50,6 +50,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "signin.js",
     "state.js",
     "watch.js",
+    "webhooks.js",
 ];
 
 /// The Content Security Policy sent with the page: its own scripts and styles only, images

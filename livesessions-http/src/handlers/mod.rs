@@ -7,6 +7,7 @@ pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod sessions;
 pub(crate) mod thumbnails;
+pub(crate) mod webhooks;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;

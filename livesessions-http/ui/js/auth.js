@@ -136,6 +136,7 @@ export function renderAuth() {
   $('signin-note').hidden = !devUnavailable;
 
   $('add-session-toggle').hidden = !auth.admin;
+  $('webhooks-open').hidden = !auth.admin;
   if (!auth.admin) showSessionForm(false);
 }
 

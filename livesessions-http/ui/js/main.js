@@ -20,6 +20,7 @@ import { closeSessionForm, onAddToggle, onSessionSubmit, onThumbnailChange, onTh
 import { onSignIn, onSignOut } from './signin.js';
 import { state } from './state.js';
 import { heartbeat, onVisibilityChange, sendLeave } from './watch.js';
+import { copySecret, hideSecret, onWebhookSubmit, onWebhooksClick } from './webhooks.js';
 
 function bind() {
   $('signin-form').addEventListener('submit', onSignIn);
@@ -59,6 +60,16 @@ function bind() {
     if (state.route.name === 'analytics') loadAnalytics(state.route.id, ++state.analyticsSeq, false);
   });
   $('download-csv').addEventListener('click', downloadCsv);
+
+  $('webhooks-open').addEventListener('click', function () { window.location.hash = '#/webhooks'; });
+  $('webhooks-back').addEventListener('click', goToList);
+  $('webhook-form').addEventListener('submit', onWebhookSubmit);
+  $('webhooks').addEventListener('click', onWebhooksClick);
+  $('webhook-secret-copy').addEventListener('click', copySecret);
+  $('webhook-secret-done').addEventListener('click', hideSecret);
+  ['wh-url', 'wh-description'].forEach(function (id) {
+    $(id).addEventListener('input', function () { clearFieldError(id); });
+  });
 
   window.addEventListener('hashchange', route);
   document.addEventListener('visibilitychange', onVisibilityChange);

@@ -1,10 +1,12 @@
-/* Views chosen by the URL hash: the list, the watch page and the analytics page. */
+/* Views chosen by the URL hash: the list, the watch page, the analytics page and the webhooks
+ * page. */
 
 import { openAnalytics, stopAnalytics } from './analytics.js';
 import { $ } from './dom.js';
 import { findCard } from './list.js';
 import { state } from './state.js';
 import { openWatch, stopWatch } from './watch.js';
+import { hideSecret, openWebhooks } from './webhooks.js';
 
 function parseRoute() {
   var hash = window.location.hash.replace(/^#\/?/, '');
@@ -12,6 +14,7 @@ function parseRoute() {
   if (m) return { name: 'watch', id: decodeURIComponent(m[1]) };
   m = /^sessions\/([^/]+)\/analytics$/.exec(hash);
   if (m) return { name: 'analytics', id: decodeURIComponent(m[1]) };
+  if (hash === 'webhooks') return { name: 'webhooks', id: null };
   return { name: 'list', id: null };
 }
 
@@ -19,6 +22,7 @@ function showView(name) {
   $('list-view').hidden = name !== 'list';
   $('watch-view').hidden = name !== 'watch';
   $('analytics-view').hidden = name !== 'analytics';
+  $('webhooks-view').hidden = name !== 'webhooks';
 }
 
 export function route() {
@@ -26,13 +30,16 @@ export function route() {
   var next = parseRoute();
   if (previous.name === 'watch' && (next.name !== 'watch' || next.id !== previous.id)) stopWatch(true);
   if (previous.name === 'analytics' && next.name !== 'analytics') stopAnalytics();
+  if (previous.name === 'webhooks' && next.name !== 'webhooks') hideSecret();
   state.route = next;
   showView(next.name);
   if (next.name === 'watch') openWatch(next.id);
   else if (next.name === 'analytics') openAnalytics(next.id);
+  else if (next.name === 'webhooks') openWebhooks();
   else if (previous.name !== 'list') {
     var card = previous.id && findCard(previous.id);
     var button = card && card.querySelector('button');
+    if (previous.name === 'webhooks') button = $('webhooks-open');
     (button || $('list-heading')).focus();
     document.title = 'Live Sessions';
   }

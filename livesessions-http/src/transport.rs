@@ -1,0 +1,136 @@
+//! [`ReqwestTransport`]: the [`WebhookTransport`] that sends deliveries over HTTP(S).
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use livesessions_core::webhooks::{TransportOutcome, WebhookRequest, WebhookTransport};
+use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use reqwest::redirect::Policy;
+use url::Host;
+
+/// The `User-Agent` deliveries are sent with.
+const AGENT: &str = concat!("livesessions-webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// Sends webhook deliveries with `reqwest` (TLS by rustls with the webpki roots, so no system
+/// OpenSSL is needed).
+///
+/// Each request connects only to the addresses the worker's
+/// [`TargetPolicy`](livesessions_core::webhooks::TargetPolicy) vetted
+/// ([`WebhookRequest::addrs`]): the host name is never resolved again, so DNS rebinding gains
+/// nothing, while the name still goes in the `Host` header and the TLS server name. Redirects
+/// are not followed (a `3xx` is an answer like any other, and is retried), proxies from the
+/// environment are not used, and the whole request is bounded by [`WebhookRequest::timeout`].
+/// The answer's body is not read.
+#[derive(Debug, Clone, Default)]
+pub struct ReqwestTransport {
+    _private: (),
+}
+
+impl ReqwestTransport {
+    /// A transport.
+    pub fn new() -> Self {
+        ReqwestTransport { _private: () }
+    }
+
+    /// A client bound to the request's vetted addresses.
+    fn client(request: &WebhookRequest) -> reqwest::Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .no_proxy()
+            .timeout(request.timeout)
+            .connect_timeout(request.timeout)
+            .pool_max_idle_per_host(0)
+            .user_agent(AGENT);
+        if let Host::Domain(name) = request.url.host() {
+            builder = builder.resolve_to_addrs(name, &request.addrs);
+        }
+        builder.build()
+    }
+}
+
+#[async_trait]
+impl WebhookTransport for ReqwestTransport {
+    async fn send(&self, request: &WebhookRequest) -> TransportOutcome {
+        let started = Instant::now();
+        if request.addrs.is_empty() {
+            return TransportOutcome::Failed {
+                error: "no vetted address to connect to".to_owned(),
+                latency: Duration::ZERO,
+            };
+        }
+        // An IP literal is connected to as it is; it must be one of the vetted addresses.
+        let literal = match request.url.host() {
+            Host::Ipv4(ip) => Some(std::net::IpAddr::V4(ip)),
+            Host::Ipv6(ip) => Some(std::net::IpAddr::V6(ip)),
+            Host::Domain(_) => None,
+        };
+        if literal.is_some_and(|ip| !request.addrs.iter().any(|a| a.ip() == ip)) {
+            return TransportOutcome::Failed {
+                error: "the link's address was not vetted".to_owned(),
+                latency: Duration::ZERO,
+            };
+        }
+        let client = match Self::client(request) {
+            Ok(client) => client,
+            Err(e) => {
+                return TransportOutcome::Failed {
+                    error: describe(&e),
+                    latency: started.elapsed(),
+                }
+            }
+        };
+        let mut builder = client
+            .post(request.url.as_url().clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(USER_AGENT, HeaderValue::from_static(AGENT));
+        for (name, value) in &request.headers {
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                return TransportOutcome::Failed {
+                    error: format!("the header {name} could not be sent"),
+                    latency: Duration::ZERO,
+                };
+            };
+            builder = builder.header(name, value);
+        }
+        match builder.body(request.body.clone()).send().await {
+            Ok(response) => TransportOutcome::Answered {
+                status: response.status().as_u16(),
+                latency: started.elapsed(),
+            },
+            Err(e) if e.is_timeout() => TransportOutcome::TimedOut {
+                latency: started.elapsed(),
+            },
+            Err(e) => TransportOutcome::Failed {
+                error: describe(&e),
+                latency: started.elapsed(),
+            },
+        }
+    }
+}
+
+/// What went wrong, without the URL (it may carry a token in its query), with the causes.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_connect() {
+        "connection failed"
+    } else if error.is_builder() {
+        "the request could not be built"
+    } else {
+        "the request failed"
+    };
+    let mut text = kind.to_owned();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let mut shown: String = text.chars().take(500).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
