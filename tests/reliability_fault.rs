@@ -293,6 +293,8 @@ async fn start_server(database_url: &str, thumbnails: &std::path::Path) -> Strin
         time_zone: Default::default(),
         metrics_token: None,
         no_metrics: false,
+        webhook_allow_private_targets: false,
+        webhook_allow_http: false,
     };
     let built = app::build(&config).await.expect("the server starts");
     tokio::spawn(async move {

@@ -10,12 +10,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use livesessions::events::{EventFeed, EventFeedSettings, EventLog};
+use livesessions::webhooks::{TargetPolicy, WebhookStore, WebhookWorker, WorkerSettings};
 use livesessions::{
-    BroadcastEvents, HealthCheck, LiveSessions, LocalDirThumbnails, ServiceSettings, Store,
+    HealthCheck, LiveSessions, LocalDirThumbnails, ServiceSettings, Store, SystemClock,
     ThumbnailStore, TimeZone,
 };
 use livesessions_http::{
-    HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, RateLimitSettings,
+    HttpSettings, JwtAuthenticator, JwtConfig, LiveSessionsApi, Metrics, RateLimitSettings,
+    ReqwestTransport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +80,13 @@ pub struct ServerConfig {
     /// Do not serve GET /metrics.
     #[arg(long, env = "LIVESESSIONS_NO_METRICS")]
     pub no_metrics: bool,
+    /// Let admins register webhook endpoints on loopback and private networks (refused by
+    /// default: a webhook must not become a way into the server's own network).
+    #[arg(long, env = "LIVESESSIONS_WEBHOOK_ALLOW_PRIVATE_TARGETS")]
+    pub webhook_allow_private_targets: bool,
+    /// Let admins register `http://` webhook endpoints (only `https://` by default).
+    #[arg(long, env = "LIVESESSIONS_WEBHOOK_ALLOW_HTTP")]
+    pub webhook_allow_http: bool,
 }
 
 /// The time zone named `name` (an IANA name), for `--time-zone`.
@@ -95,6 +105,8 @@ pub struct Built {
     pub store: String,
     /// Where uploaded thumbnails are kept ("in the database" or the directory).
     pub thumbnails: String,
+    /// Whether webhooks are delivered, and to which targets.
+    pub webhooks: String,
     /// Which auth mode.
     pub auth: String,
     /// Whether `POST /api/dev/token` is on.
@@ -138,6 +150,8 @@ fn redact(url: &str) -> String {
 struct Opened {
     store: Arc<dyn Store>,
     health: Arc<dyn HealthCheck>,
+    log: Arc<dyn EventLog>,
+    webhooks: Option<Arc<dyn WebhookStore>>,
     thumbnails: Arc<dyn ThumbnailStore>,
     name: String,
     thumbnails_name: &'static str,
@@ -158,6 +172,8 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             thumbnails_name: "in the database (table live_session_thumbnails)",
             name: format!("PostgreSQL {}", redact(url)),
             store: Arc::new(store.clone()),
+            log: Arc::new(store.clone()),
+            webhooks: Some(Arc::new(store.clone())),
             health: Arc::new(store),
         })
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
@@ -170,6 +186,8 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             thumbnails_name: "in the database (GridFS bucket live_session_thumbnails)",
             name: format!("MongoDB {}", redact(url)),
             store: Arc::new(store.clone()),
+            log: Arc::new(store.clone()),
+            webhooks: None,
             health: Arc::new(store),
         })
     } else if url.starts_with("sqlite:") {
@@ -182,6 +200,8 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             thumbnails_name: "in the database (table live_session_thumbnails)",
             name: format!("SQLite {url}"),
             store: Arc::new(store.clone()),
+            log: Arc::new(store.clone()),
+            webhooks: Some(Arc::new(store.clone())),
             health: Arc::new(store),
         })
     } else {
@@ -190,6 +210,45 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             redact(url)
         )))
     }
+}
+
+/// Runs the event feed until the server stops, and reports how far it trails the log in
+/// `/metrics` (`livesessions_event_log_lag_seconds`: how long the oldest event it has not
+/// broadcast has waited).
+fn spawn_feed(
+    feed: EventFeed,
+    log: Arc<dyn EventLog>,
+    metrics: Metrics,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    tokio::spawn({
+        let (feed, stopping) = (feed.clone(), stopping.clone());
+        async move { feed.run(stopped(stopping)).await }
+    });
+    tokio::spawn(async move {
+        let measure = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                let Some(position) = feed.position() else {
+                    continue;
+                };
+                let lag = match log.read_events(position, 1).await {
+                    Ok(next) => next.first().map_or(std::time::Duration::ZERO, |event| {
+                        (chrono::Utc::now() - event.at).to_std().unwrap_or_default()
+                    }),
+                    Err(_) => continue,
+                };
+                metrics.set_event_log_lag(lag);
+            }
+        };
+        tokio::select! {
+            () = measure => {}
+            () = stopped(stopping) => {}
+        }
+    });
 }
 
 fn random_secret() -> String {
@@ -245,9 +304,14 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         ),
         None => (opened.thumbnails, opened.thumbnails_name.to_owned()),
     };
-    let events = Arc::new(BroadcastEvents::default());
-    let service = LiveSessions::builder(opened.store)
-        .events(events.clone())
+    // Events go through the store's log, so every instance on one database hears every
+    // change; this process's feed tails it.
+    let feed = EventFeed::new(
+        opened.log.clone(),
+        opened.store.clone(),
+        EventFeedSettings::default(),
+    );
+    let service = LiveSessions::builder(opened.store.clone())
         .thumbnails(thumbnails)
         .health(opened.health)
         .settings(ServiceSettings {
@@ -293,12 +357,51 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     settings.metrics = !config.no_metrics;
     settings.metrics_token = config.metrics_token.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let mut router = LiveSessionsApi::new(service)
+    let metrics = Metrics::new();
+    let mut api = LiveSessionsApi::new(service)
         .auth(Arc::new(authenticator))
-        .events(events)
+        .event_feed(feed.clone())
+        .metrics(metrics.clone())
         .settings(settings)
-        .shutdown_signal(stopping)
-        .router();
+        .shutdown_signal(stopping.clone());
+    spawn_feed(feed, opened.log.clone(), metrics.clone(), stopping.clone());
+    let policy = TargetPolicy {
+        allow_private: config.webhook_allow_private_targets,
+        allow_http: config.webhook_allow_http,
+    };
+    let webhooks = match opened.webhooks {
+        Some(hooks) => {
+            api = api.webhooks(hooks.clone(), policy);
+            let worker = WebhookWorker::new(
+                hooks,
+                Arc::new(ReqwestTransport::new().with_metrics(metrics)),
+                Arc::new(SystemClock),
+                WorkerSettings {
+                    policy,
+                    ..WorkerSettings::default()
+                },
+            )
+            .with_event_log(opened.log)
+            .with_sessions(opened.store);
+            let stopping = stopping.clone();
+            tokio::spawn(async move { worker.run(stopping).await });
+            format!(
+                "delivered from the event log ({}{})",
+                if policy.allow_http {
+                    "http and https"
+                } else {
+                    "https only"
+                },
+                if policy.allow_private {
+                    ", private targets allowed"
+                } else {
+                    ", private targets refused"
+                }
+            )
+        }
+        None => "off (this store keeps no webhook endpoints)".to_owned(),
+    };
+    let mut router = api.router();
     if let Some(secret) = dev_secret {
         router = router.merge(dev_routes(secret));
     }
@@ -310,6 +413,7 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         router,
         store: opened.name,
         thumbnails: thumbnails_name,
+        webhooks,
         auth: auth_name,
         dev_mode,
         stop,

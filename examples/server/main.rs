@@ -47,6 +47,7 @@ async fn main() -> std::process::ExitCode {
         );
     }
     println!("  thumbnails {}", built.thumbnails);
+    println!("  webhooks   {}", built.webhooks);
     println!(
         "  time zone  {} (start times given without an offset)",
         config.time_zone

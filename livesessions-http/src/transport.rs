@@ -9,6 +9,8 @@ use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::redirect::Policy;
 use url::Host;
 
+use crate::metrics::{Metrics, WebhookOutcome};
+
 /// The `User-Agent` deliveries are sent with.
 const AGENT: &str = concat!("livesessions-webhooks/", env!("CARGO_PKG_VERSION"));
 
@@ -22,15 +24,25 @@ const AGENT: &str = concat!("livesessions-webhooks/", env!("CARGO_PKG_VERSION"))
 /// are not followed (a `3xx` is an answer like any other, and is retried), proxies from the
 /// environment are not used, and the whole request is bounded by [`WebhookRequest::timeout`].
 /// The answer's body is not read.
+///
+/// With [`ReqwestTransport::with_metrics`], every attempt is counted in
+/// `livesessions_webhook_deliveries_total`: `success` for a `2xx`, `failure` otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct ReqwestTransport {
-    _private: (),
+    metrics: Option<Metrics>,
 }
 
 impl ReqwestTransport {
     /// A transport.
     pub fn new() -> Self {
-        ReqwestTransport { _private: () }
+        ReqwestTransport::default()
+    }
+
+    /// Counts each attempt's outcome in `metrics` (the API's, from
+    /// [`LiveSessionsApi::metrics`](crate::LiveSessionsApi::metrics)).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// A client bound to the request's vetted addresses.
@@ -52,6 +64,21 @@ impl ReqwestTransport {
 #[async_trait]
 impl WebhookTransport for ReqwestTransport {
     async fn send(&self, request: &WebhookRequest) -> TransportOutcome {
+        let outcome = self.attempt(request).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.record_webhook_delivery(match outcome {
+                TransportOutcome::Answered { status, .. } if (200..300).contains(&status) => {
+                    WebhookOutcome::Success
+                }
+                _ => WebhookOutcome::Failure,
+            });
+        }
+        outcome
+    }
+}
+
+impl ReqwestTransport {
+    async fn attempt(&self, request: &WebhookRequest) -> TransportOutcome {
         let started = Instant::now();
         if request.addrs.is_empty() {
             return TransportOutcome::Failed {

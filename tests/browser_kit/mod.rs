@@ -59,6 +59,8 @@ pub async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
         time_zone: Default::default(),
         metrics_token: None,
         no_metrics: false,
+        webhook_allow_private_targets: false,
+        webhook_allow_http: false,
     };
     let built = app::build(&config).await.expect("the server starts");
     let dev_mode = built.dev_mode;
