@@ -23,8 +23,10 @@ mod expressions;
 mod indexes;
 mod participants;
 mod sessions;
+mod webhooks;
 
 pub(crate) use analytics::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;
 pub(crate) use sessions::*;
+pub(crate) use webhooks::*;

@@ -1,5 +1,5 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
-//! ([`sessions`], [`attendance`], [`analytics`]), beside how a store is made ([`connect`]),
+//! ([`sessions`], [`attendance`], [`analytics`], [`webhooks`]), beside how a store is made ([`connect`]),
 //! how its multi-document operations run ([`transaction`]) and the counter repair
 //! ([`reconcile`]).
 
@@ -15,7 +15,9 @@ use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
 use crate::codec::session_from_document;
-use crate::documents::{PARTICIPANTS, SESSIONS};
+use crate::documents::{
+    PARTICIPANTS, SESSIONS, WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
+};
 use crate::error::map_error;
 use crate::queries;
 
@@ -25,6 +27,7 @@ mod connect;
 mod reconcile;
 mod sessions;
 mod transaction;
+mod webhooks;
 
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT};
 use transaction::Failure;
@@ -53,6 +56,9 @@ pub struct MongoStore {
     database: Database,
     sessions: Collection<Document>,
     participants: Collection<Document>,
+    webhook_endpoints: Collection<Document>,
+    webhook_deliveries: Collection<Document>,
+    webhook_state: Collection<Document>,
     mode: TransactionMode,
     transactions: Arc<OnceCell<bool>>,
 }
@@ -65,6 +71,9 @@ impl MongoStore {
             client: database.client().clone(),
             sessions: database.collection(SESSIONS),
             participants: database.collection(PARTICIPANTS),
+            webhook_endpoints: database.collection(WEBHOOK_ENDPOINTS),
+            webhook_deliveries: database.collection(WEBHOOK_DELIVERIES),
+            webhook_state: database.collection(WEBHOOK_STATE),
             database,
             mode: TransactionMode::Auto,
             transactions: Arc::new(OnceCell::new()),
@@ -89,7 +98,10 @@ impl MongoStore {
     }
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
-    /// `session_participants` the unique {sessionId, userId} and {userId}. Idempotent.
+    /// `session_participants` the unique {sessionId, userId} and {userId}; on the webhook
+    /// deliveries the unique {endpointId, eventId} (one delivery per endpoint and event; also
+    /// the listing), {state, due time} (claims) and {endpointId, sessionId, state, eventId}
+    /// (the order check); on the webhook endpoints {enabled}. Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.sessions
             .create_indexes(queries::session_indexes())
@@ -97,6 +109,14 @@ impl MongoStore {
             .map_err(map_error)?;
         self.participants
             .create_indexes(queries::participant_indexes())
+            .await
+            .map_err(map_error)?;
+        self.webhook_deliveries
+            .create_indexes(queries::delivery_indexes())
+            .await
+            .map_err(map_error)?;
+        self.webhook_endpoints
+            .create_indexes(queries::endpoint_indexes())
             .await
             .map_err(map_error)?;
         Ok(())
