@@ -11,8 +11,8 @@ use livesessions_core::webhooks::{
 };
 use livesessions_core::SessionId;
 
-use super::{date, long, micros, opt_date, opt_micros, session_id, uuid, DocumentError, Reader};
 use super::MICROS;
+use super::{date, long, micros, opt_date, opt_micros, session_id, uuid, DocumentError, Reader};
 use crate::documents::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS};
 
 /// The stored name of a delivery state.
@@ -59,7 +59,9 @@ pub(crate) fn endpoint_document(endpoint: &WebhookEndpoint, secret: &WebhookSecr
 }
 
 /// Reads an endpoint document (its secrets are ignored).
-pub(crate) fn endpoint_from_document(document: &Document) -> Result<WebhookEndpoint, DocumentError> {
+pub(crate) fn endpoint_from_document(
+    document: &Document,
+) -> Result<WebhookEndpoint, DocumentError> {
     let r = Reader::new(document, WEBHOOK_ENDPOINTS);
     let event_types = match document.get("eventTypes") {
         None | Some(Bson::Null) => EventTypes::All,
@@ -92,10 +94,7 @@ pub(crate) fn endpoint_from_document(document: &Document) -> Result<WebhookEndpo
         Some("manual") => Some(DisabledReason::Manual),
         Some("gone") => Some(DisabledReason::Gone),
         Some(other) => {
-            return Err(r.error(
-                "disabledReason",
-                format!("has an unknown reason {other:?}"),
-            ))
+            return Err(r.error("disabledReason", format!("has an unknown reason {other:?}")))
         }
     };
     Ok(WebhookEndpoint {
@@ -217,8 +216,9 @@ pub(crate) fn delivery_from_document(document: &Document) -> Result<Delivery, Do
         id: DeliveryId::from_uuid(r.uuid("_id")?),
         endpoint_id: EndpointId::from_uuid(r.uuid("endpointId")?),
         event: LoggedEvent {
-            id: EventId::new(event_id)
-                .ok_or_else(|| r.error("eventId", format!("must not be negative, found {event_id}")))?,
+            id: EventId::new(event_id).ok_or_else(|| {
+                r.error("eventId", format!("must not be negative, found {event_id}"))
+            })?,
             kind: EventKind::parse(kind)
                 .ok_or_else(|| r.error("eventKind", format!("has an unknown kind {kind:?}")))?,
             session_id: SessionId::from_uuid(r.uuid("sessionId")?),

@@ -29,9 +29,9 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use livesessions_core::events::{EventId, LoggedEvent};
 use livesessions_core::webhooks::{
-    AttemptNext, AttemptRecord, ClaimedDelivery, Delivery, DeliveryId, DeliveryPage,
-    DeliveryQuery, DeliveryState, DisabledReason, EndpointId, EndpointSecrets, EnqueueOutcome,
-    WebhookEndpoint, WebhookSecret, WebhookStore,
+    AttemptNext, AttemptRecord, ClaimedDelivery, Delivery, DeliveryId, DeliveryPage, DeliveryQuery,
+    DeliveryState, DisabledReason, EndpointId, EndpointSecrets, EnqueueOutcome, WebhookEndpoint,
+    WebhookSecret, WebhookStore,
 };
 use livesessions_core::{Error, Result, SessionId};
 use mongodb::action::Action;
@@ -110,9 +110,8 @@ impl MongoStore {
         };
         let r = Reader::new(&document, WEBHOOK_STATE);
         let value = r.int("eventId")?;
-        Ok(EventId::new(value).ok_or_else(|| {
-            r.error("eventId", format!("must not be negative, found {value}"))
-        })?)
+        Ok(EventId::new(value)
+            .ok_or_else(|| r.error("eventId", format!("must not be negative, found {value}")))?)
     }
 
     /// Creates the cursor document at 0 if it is missing; a concurrent creation is as good.
@@ -218,9 +217,10 @@ impl MongoStore {
                 let ErrorKind::InsertMany(failure) = error.kind.as_ref() else {
                     return Err(error.into());
                 };
-                let duplicates = failure.write_errors.iter().flatten().filter(|e| {
-                    crate::error::classify_code(e.code) == ErrorClass::DuplicateKey
-                });
+                let duplicates =
+                    failure.write_errors.iter().flatten().filter(|e| {
+                        crate::error::classify_code(e.code) == ErrorClass::DuplicateKey
+                    });
                 let all = failure.write_errors.as_ref().map_or(0, Vec::len);
                 let duplicates = duplicates.count();
                 if duplicates != all || failure.write_concern_error.is_some() {
@@ -508,11 +508,7 @@ impl WebhookStore for MongoStore {
             }
             let earlier = self
                 .webhook_deliveries
-                .find_one(queries::earlier_pending(
-                    pair.0,
-                    pair.1,
-                    candidate.event.id,
-                ))
+                .find_one(queries::earlier_pending(pair.0, pair.1, candidate.event.id))
                 .projection(bson::doc! { "_id": 1 })
                 .await
                 .map_err(map_error)?;
