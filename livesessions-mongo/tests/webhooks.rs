@@ -104,3 +104,134 @@ mod without_transactions {
         );
     }
 }
+
+/// What the store promises beyond the shared cases.
+mod mongo {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use futures::TryStreamExt;
+    use livesessions_core::events::{EventId, EventKind, LoggedEvent};
+    use livesessions_core::webhooks::{
+        DeliveryQuery, EndpointUrl, EventTypes, WebhookEndpoint, WebhookSecret, WebhookStore,
+    };
+    use livesessions_core::SessionId;
+    use livesessions_mongo::documents::{WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS};
+    use livesessions_mongo::mongodb::bson::Document;
+    use livesessions_mongo::{MongoStore, TransactionMode};
+
+    use super::server;
+
+    async fn store(mode: TransactionMode) -> (MongoStore, livesessions_mongo::mongodb::Database) {
+        let (database, _) = server::scratch_database().await;
+        let store = MongoStore::new(database.clone()).with_transactions(mode);
+        store.ensure_indexes().await.expect("ensure_indexes");
+        (store, database)
+    }
+
+    async fn index_names(
+        database: &livesessions_mongo::mongodb::Database,
+        collection: &str,
+    ) -> Vec<String> {
+        let mut names: Vec<String> = database
+            .collection::<Document>(collection)
+            .list_indexes()
+            .await
+            .expect("list_indexes")
+            .try_collect::<Vec<_>>()
+            .await
+            .expect("indexes")
+            .into_iter()
+            .filter_map(|index| index.options.and_then(|o| o.name))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    #[cfg_attr(
+        not(livesessions_test_mongodb),
+        ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB webhook suite (scripts/secantus.sh start prints one)"
+    )]
+    async fn ensure_indexes_creates_the_webhook_indexes() {
+        let (_store, database) = store(TransactionMode::Auto).await;
+        let deliveries = index_names(&database, WEBHOOK_DELIVERIES).await;
+        for name in [
+            "endpoint_event_unique",
+            "endpoint_session_order",
+            "state_due",
+        ] {
+            assert!(
+                deliveries.iter().any(|n| n == name),
+                "{name} missing from {deliveries:?}"
+            );
+        }
+        let endpoints = index_names(&database, WEBHOOK_ENDPOINTS).await;
+        assert!(endpoints.iter().any(|n| n == "enabled"), "{endpoints:?}");
+        database.drop().await.expect("drop");
+    }
+
+    /// Without transactions, enqueuers racing from the same cursor still make each delivery
+    /// once, and the cursor ends at the last event.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[cfg_attr(
+        not(livesessions_test_mongodb),
+        ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB webhook suite (scripts/secantus.sh start prints one)"
+    )]
+    async fn best_effort_enqueue_never_makes_a_delivery_twice() {
+        let (store, database) = store(TransactionMode::Never).await;
+        let store = Arc::new(store);
+        let created_at = "2030-03-01T11:00:00Z".parse().unwrap();
+        let at = "2030-03-01T12:00:00Z".parse().unwrap();
+        let mut endpoints = Vec::new();
+        for path in ["a", "b"] {
+            let url = EndpointUrl::parse(&format!("https://93.184.216.34/{path}"), false).unwrap();
+            let endpoint = WebhookEndpoint::new(url, EventTypes::All, None, created_at);
+            store
+                .insert_endpoint(&endpoint, &WebhookSecret::generate())
+                .await
+                .unwrap();
+            endpoints.push(endpoint.id);
+        }
+        let events: Arc<Vec<LoggedEvent>> = Arc::new(
+            (1..=20)
+                .map(|id| LoggedEvent {
+                    id: EventId::new(id).unwrap(),
+                    kind: EventKind::Live,
+                    session_id: SessionId::new(),
+                    at,
+                })
+                .collect(),
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (store, events) = (Arc::clone(&store), Arc::clone(&events));
+            tasks.spawn(async move {
+                store
+                    .enqueue_events(EventId::ZERO, &events, at)
+                    .await
+                    .expect("enqueue_events")
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("an enqueuing task");
+        }
+        assert_eq!(
+            store.webhook_cursor().await.unwrap(),
+            EventId::new(20).unwrap()
+        );
+        for endpoint in endpoints {
+            let page = store
+                .list_deliveries(&DeliveryQuery::first(endpoint, DeliveryQuery::MAX_LIMIT))
+                .await
+                .unwrap();
+            let ids: HashSet<EventId> = page.items.iter().map(|d| d.event.id).collect();
+            assert_eq!(
+                (page.items.len(), ids.len()),
+                (20, 20),
+                "endpoint {endpoint}"
+            );
+        }
+        database.drop().await.expect("drop");
+    }
+}
