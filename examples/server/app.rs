@@ -187,7 +187,7 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             name: format!("MongoDB {}", redact(url)),
             store: Arc::new(store.clone()),
             log: Arc::new(store.clone()),
-            webhooks: None,
+            webhooks: Some(Arc::new(store.clone())),
             health: Arc::new(store),
         })
     } else if url.starts_with("sqlite:") {

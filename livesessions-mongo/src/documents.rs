@@ -47,6 +47,34 @@
 //! `live_session_log_state` holds one document, `{ _id: "events", prunedThrough: long }`: the
 //! greatest id pruning has deleted (absent until the first prune).
 //!
+//! Webhooks ([`WebhookStore`](livesessions_core::webhooks::WebhookStore), implemented by
+//! [`MongoStore`](crate::MongoStore)) use three more collections. `live_session_webhook_endpoints`
+//! holds an endpoint with its secrets (`eventTypes: null` means every type; only
+//! `endpoint_secrets` and claims read the secrets back):
+//!
+//! ```text
+//! { _id: UUID, url, eventTypes: ["session.live", …] | null, description: string | null,
+//!   enabled: bool, disabledReason: "manual" | "gone" | null, createdAt: Date, updatedAt: Date,
+//!   secret: "whsec_…", previousSecret: "whsec_…" | null, previousSecretValidUntil: Date | null,
+//!   micros: { createdAt, updatedAt, previousSecretValidUntil } }
+//! ```
+//!
+//! `live_session_webhook_deliveries` holds one event for one endpoint (unique on
+//! {endpointId, eventId}), with the lease of the worker sending it:
+//!
+//! ```text
+//! { _id: UUID, endpointId: UUID, eventId: long, eventKind: "live", sessionId: UUID,
+//!   eventAt: Date, state: "pending" | "delivered" | "failed", attempts: long,
+//!   firstAttemptAt: Date | null, nextAttemptAt: Date, createdAt: Date,
+//!   lastAttempt: { at: Date, status: int | null, latencyMicros: long, error: string | null,
+//!                  micros: { at } } | null,
+//!   leaseOwner: string | null, leaseUntil: Date | null,
+//!   micros: { eventAt, firstAttemptAt, nextAttemptAt, createdAt, leaseUntil } }
+//! ```
+//!
+//! `live_session_webhook_state` holds the enqueue cursor, the id of the last log event turned
+//! into deliveries: `{ _id: "cursor", eventId: long }` (no document means 0).
+//!
 //! # Precision
 //!
 //! BSON dates hold milliseconds, the domain's times microseconds. Every time is therefore
@@ -79,3 +107,9 @@ pub const THUMBNAILS: &str = "live_session_thumbnails";
 pub const EVENTS: &str = "live_session_events";
 /// The collection holding the event log's pruned floor.
 pub const LOG_STATE: &str = "live_session_log_state";
+/// The collection of webhook endpoints and their secrets.
+pub const WEBHOOK_ENDPOINTS: &str = "live_session_webhook_endpoints";
+/// The collection of webhook deliveries.
+pub const WEBHOOK_DELIVERIES: &str = "live_session_webhook_deliveries";
+/// The collection of the webhooks' state: the enqueue cursor.
+pub const WEBHOOK_STATE: &str = "live_session_webhook_state";

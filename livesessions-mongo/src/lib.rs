@@ -22,6 +22,13 @@
 //! with an upsert followed by `$inc` (see [`TransactionMode`] and
 //! [`MongoStore::reconcile_participant_counts`]). Ending a session credits every present
 //! participant with one `update_many` pipeline update. Analytics are aggregation pipelines.
+//!
+//! [`MongoStore`] is also the
+//! [`WebhookStore`](livesessions_core::webhooks::WebhookStore) of webhook delivery, on three
+//! more collections ([`documents`] describes them): endpoints with their secrets, deliveries
+//! leased to one worker at a time, and the enqueue cursor, moved with a compare-and-set in the
+//! same transaction as the deliveries it creates (best effort without transactions: no
+//! delivery is ever made twice).
 //! Driver errors are mapped as [`error`] describes.
 //!
 //! Targets MongoDB 6.0 and newer (nothing newer than 5.0 is used: `$lookup` with `localField`

@@ -47,6 +47,7 @@ pub mod cases;
 pub struct WebhookFixture {
     store: Arc<dyn WebhookStore>,
     teardown: Option<Teardown>,
+    scale: Option<f64>,
 }
 
 impl WebhookFixture {
@@ -55,7 +56,23 @@ impl WebhookFixture {
         WebhookFixture {
             store,
             teardown: None,
+            scale: None,
         }
+    }
+
+    /// Scales the sizes of the concurrency cases by `factor`, in (0, 1], as
+    /// [`Fixture::with_scale`](crate::testing::Fixture::with_scale) does for the store suite.
+    ///
+    /// # Panics
+    ///
+    /// When `factor` is not in (0, 1].
+    pub fn with_scale(mut self, factor: f64) -> Self {
+        assert!(
+            factor > 0.0 && factor <= 1.0,
+            "a conformance scale is a factor in (0, 1], not {factor}"
+        );
+        self.scale = Some(factor);
+        self
     }
 
     /// Adds a cleanup that runs after the case, whether it passed or panicked.
@@ -76,7 +93,15 @@ impl WebhookFixture {
         F: FnOnce(Arc<dyn WebhookStore>) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let outcome = AssertUnwindSafe(case(self.store())).catch_unwind().await;
+        let case = case(self.store());
+        let outcome = match self.scale {
+            Some(factor) => {
+                AssertUnwindSafe(super::harness::SCALE.scope(factor, case))
+                    .catch_unwind()
+                    .await
+            }
+            None => AssertUnwindSafe(case).catch_unwind().await,
+        };
         if let Some(teardown) = self.teardown {
             teardown.await;
         }
@@ -91,6 +116,7 @@ impl fmt::Debug for WebhookFixture {
         f.debug_struct("WebhookFixture")
             .field("store", &self.store)
             .field("teardown", &self.teardown.is_some())
+            .field("scale", &self.scale)
             .finish()
     }
 }

@@ -16,6 +16,7 @@ mod reader;
 mod session;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 pub(crate) use event::{event_document, event_from_document, event_id, read_event_id};
 #[cfg(test)]
@@ -23,6 +24,10 @@ pub(crate) use participant::participant_document;
 pub(crate) use participant::participant_from_document;
 pub(crate) use reader::Reader;
 pub(crate) use session::{session_document, session_fields, session_from_document};
+pub(crate) use webhooks::{
+    attempt_document, delivery_document, delivery_from_document, endpoint_document,
+    endpoint_from_document, reason_name, secrets_from_document, state_name,
+};
 
 /// A stored document that cannot be read as a domain value: which collection, which field, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,9 +81,14 @@ pub(crate) fn opt_micros(time: Option<DateTime<Utc>>) -> Bson {
 
 /// A session id as BSON: a UUID, binary subtype 4.
 pub(crate) fn session_id(id: SessionId) -> Bson {
+    uuid(*id.as_uuid())
+}
+
+/// A UUID as BSON: binary subtype 4.
+pub(crate) fn uuid(id: uuid::Uuid) -> Bson {
     Bson::Binary(Binary {
         subtype: BinarySubtype::Uuid,
-        bytes: id.as_uuid().as_bytes().to_vec(),
+        bytes: id.as_bytes().to_vec(),
     })
 }
 

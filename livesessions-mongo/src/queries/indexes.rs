@@ -6,7 +6,7 @@ use mongodb::IndexModel;
 
 use super::sessions::list_sort;
 
-fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
+pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
     let options = IndexOptions::builder()
         .name(name.to_owned())
         .unique(unique.then_some(true))

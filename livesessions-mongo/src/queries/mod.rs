@@ -25,6 +25,7 @@ mod indexes;
 mod participants;
 mod sessions;
 mod thumbnails;
+mod webhooks;
 
 pub(crate) use analytics::*;
 pub(crate) use events::*;
@@ -32,3 +33,4 @@ pub(crate) use indexes::*;
 pub(crate) use participants::*;
 pub(crate) use sessions::*;
 pub(crate) use thumbnails::*;
+pub(crate) use webhooks::*;

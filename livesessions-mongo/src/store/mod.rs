@@ -1,8 +1,8 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
-//! ([`sessions`], [`attendance`], [`analytics`], [`event_log`]), beside how a store is made
-//! ([`connect`]), how its multi-document operations run ([`transaction`]), how a change appends
-//! its event ([`append`]), how a reader waits for new events ([`change_stream`]) and the
-//! counter repair ([`reconcile`]).
+//! ([`sessions`], [`attendance`], [`analytics`], [`event_log`], [`webhooks`]), beside how a
+//! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
+//! change appends its event ([`append`]), how a reader waits for new events
+//! ([`change_stream`]) and the counter repair ([`reconcile`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -17,7 +17,9 @@ use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
 use crate::codec::session_from_document;
-use crate::documents::{EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS};
+use crate::documents::{
+    EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS, WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
+};
 use crate::error::map_error;
 use crate::queries;
 
@@ -31,6 +33,7 @@ mod reconcile;
 mod sessions;
 mod thumbnails;
 mod transaction;
+mod webhooks;
 
 pub use connect::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT};
 pub use thumbnails::MongoThumbnails;
@@ -70,6 +73,9 @@ pub struct MongoStore {
     participants: Collection<Document>,
     events: Collection<Document>,
     log_state: Collection<Document>,
+    webhook_endpoints: Collection<Document>,
+    webhook_deliveries: Collection<Document>,
+    webhook_state: Collection<Document>,
     mode: TransactionMode,
     transactions: Arc<OnceCell<bool>>,
     /// False once the deployment refused a change stream: readers then poll.
@@ -86,6 +92,9 @@ impl MongoStore {
             participants: database.collection(PARTICIPANTS),
             events: database.collection(EVENTS),
             log_state: database.collection(LOG_STATE),
+            webhook_endpoints: database.collection(WEBHOOK_ENDPOINTS),
+            webhook_deliveries: database.collection(WEBHOOK_DELIVERIES),
+            webhook_state: database.collection(WEBHOOK_STATE),
             database,
             mode: TransactionMode::Auto,
             transactions: Arc::new(OnceCell::new()),
@@ -112,8 +121,11 @@ impl MongoStore {
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
     /// `session_participants` the unique {sessionId, userId} and {userId}; on
-    /// `live_session_events` `at` (for pruning); and the thumbnails' unique {filename}
-    /// ([`MongoThumbnails::ensure_indexes`]). Idempotent.
+    /// `live_session_events` `at` (for pruning); the thumbnails' unique {filename}
+    /// ([`MongoThumbnails::ensure_indexes`]); on the webhook deliveries the unique
+    /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
+    /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
+    /// webhook endpoints {enabled}. Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
         self.sessions
@@ -126,6 +138,14 @@ impl MongoStore {
             .map_err(map_error)?;
         self.events
             .create_indexes(queries::event_indexes())
+            .await
+            .map_err(map_error)?;
+        self.webhook_deliveries
+            .create_indexes(queries::delivery_indexes())
+            .await
+            .map_err(map_error)?;
+        self.webhook_endpoints
+            .create_indexes(queries::endpoint_indexes())
             .await
             .map_err(map_error)?;
         Ok(())
