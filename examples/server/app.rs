@@ -212,6 +212,14 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
     }
 }
 
+/// Completes when `true` is sent on the stop channel; never when its sender is dropped without
+/// sending (a host that keeps no handle to stop the server).
+async fn until_stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs the event feed until the server stops, and reports how far it trails the log in
 /// `/metrics` (`livesessions_event_log_lag_seconds`: how long the oldest event it has not
 /// broadcast has waited).
@@ -221,12 +229,9 @@ fn spawn_feed(
     metrics: Metrics,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) {
-    let stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopping.wait_for(|stop| *stop).await;
-    };
     tokio::spawn({
         let (feed, stopping) = (feed.clone(), stopping.clone());
-        async move { feed.run(stopped(stopping)).await }
+        async move { feed.run(until_stopped(stopping)).await }
     });
     tokio::spawn(async move {
         let measure = async {
@@ -246,7 +251,7 @@ fn spawn_feed(
         };
         tokio::select! {
             () = measure => {}
-            () = stopped(stopping) => {}
+            () = until_stopped(stopping) => {}
         }
     });
 }
@@ -383,8 +388,14 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
             )
             .with_event_log(opened.log)
             .with_sessions(opened.store);
+            // The worker stops when the server does; a dropped sender means it never does.
+            let (worker_stop, worker_stopping) = tokio::sync::watch::channel(false);
             let stopping = stopping.clone();
-            tokio::spawn(async move { worker.run(stopping).await });
+            tokio::spawn(async move {
+                until_stopped(stopping).await;
+                let _ = worker_stop.send(true);
+            });
+            tokio::spawn(async move { worker.run(worker_stopping).await });
             format!(
                 "delivered from the event log ({}{})",
                 if policy.allow_http {
