@@ -151,10 +151,34 @@ struct Opened {
     store: Arc<dyn Store>,
     health: Arc<dyn HealthCheck>,
     log: Arc<dyn EventLog>,
-    webhooks: Option<Arc<dyn WebhookStore>>,
+    webhooks: Arc<dyn WebhookStore>,
     thumbnails: Arc<dyn ThumbnailStore>,
     name: String,
     thumbnails_name: &'static str,
+}
+
+impl Opened {
+    /// `store` in every role, with its own thumbnail store.
+    fn of<S>(
+        store: S,
+        thumbnails: impl ThumbnailStore,
+        thumbnails_name: &'static str,
+        name: String,
+    ) -> Opened
+    where
+        S: Store + HealthCheck + EventLog + WebhookStore,
+    {
+        let store = Arc::new(store);
+        Opened {
+            store: store.clone(),
+            health: store.clone(),
+            log: store.clone(),
+            webhooks: store,
+            thumbnails: Arc::new(thumbnails),
+            name,
+            thumbnails_name,
+        }
+    }
 }
 
 async fn open_store(url: &str) -> Result<Opened, StartError> {
@@ -167,43 +191,37 @@ async fn open_store(url: &str) -> Result<Opened, StartError> {
             .await
             .map_err(fail)?;
         store.migrate().await.map_err(fail)?;
-        Ok(Opened {
-            thumbnails: Arc::new(store.thumbnails()),
-            thumbnails_name: "in the database (table live_session_thumbnails)",
-            name: format!("PostgreSQL {}", redact(url)),
-            store: Arc::new(store.clone()),
-            log: Arc::new(store.clone()),
-            webhooks: Some(Arc::new(store.clone())),
-            health: Arc::new(store),
-        })
+        let thumbnails = store.thumbnails();
+        Ok(Opened::of(
+            store,
+            thumbnails,
+            "in the database (table live_session_thumbnails)",
+            format!("PostgreSQL {}", redact(url)),
+        ))
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         let store = livesessions_mongo::MongoStore::connect(url)
             .await
             .map_err(fail)?;
         store.ensure_indexes().await.map_err(fail)?;
-        Ok(Opened {
-            thumbnails: Arc::new(store.thumbnails()),
-            thumbnails_name: "in the database (GridFS bucket live_session_thumbnails)",
-            name: format!("MongoDB {}", redact(url)),
-            store: Arc::new(store.clone()),
-            log: Arc::new(store.clone()),
-            webhooks: Some(Arc::new(store.clone())),
-            health: Arc::new(store),
-        })
+        let thumbnails = store.thumbnails();
+        Ok(Opened::of(
+            store,
+            thumbnails,
+            "in the database (GridFS bucket live_session_thumbnails)",
+            format!("MongoDB {}", redact(url)),
+        ))
     } else if url.starts_with("sqlite:") {
         let store = livesessions_sql::sqlite::SqliteStore::connect(url)
             .await
             .map_err(fail)?;
         store.migrate().await.map_err(fail)?;
-        Ok(Opened {
-            thumbnails: Arc::new(store.thumbnails()),
-            thumbnails_name: "in the database (table live_session_thumbnails)",
-            name: format!("SQLite {url}"),
-            store: Arc::new(store.clone()),
-            log: Arc::new(store.clone()),
-            webhooks: Some(Arc::new(store.clone())),
-            health: Arc::new(store),
-        })
+        let thumbnails = store.thumbnails();
+        Ok(Opened::of(
+            store,
+            thumbnails,
+            "in the database (table live_session_thumbnails)",
+            format!("SQLite {url}"),
+        ))
     } else {
         Err(StartError::Options(format!(
             "--database-url must start with sqlite:, postgres:// or mongodb://, not {}",
@@ -374,44 +392,41 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         allow_private: config.webhook_allow_private_targets,
         allow_http: config.webhook_allow_http,
     };
-    let webhooks = match opened.webhooks {
-        Some(hooks) => {
-            api = api.webhooks(hooks.clone(), policy);
-            let worker = WebhookWorker::new(
-                hooks,
-                Arc::new(ReqwestTransport::new().with_metrics(metrics)),
-                Arc::new(SystemClock),
-                WorkerSettings {
-                    policy,
-                    ..WorkerSettings::default()
-                },
-            )
-            .with_event_log(opened.log)
-            .with_sessions(opened.store);
-            // The worker stops when the server does; a dropped sender means it never does.
-            let (worker_stop, worker_stopping) = tokio::sync::watch::channel(false);
-            let stopping = stopping.clone();
-            tokio::spawn(async move {
-                until_stopped(stopping).await;
-                let _ = worker_stop.send(true);
-            });
-            tokio::spawn(async move { worker.run(worker_stopping).await });
-            format!(
-                "delivered from the event log ({}{})",
-                if policy.allow_http {
-                    "http and https"
-                } else {
-                    "https only"
-                },
-                if policy.allow_private {
-                    ", private targets allowed"
-                } else {
-                    ", private targets refused"
-                }
-            )
+    api = api.webhooks(opened.webhooks.clone(), policy);
+    let worker = WebhookWorker::new(
+        opened.webhooks,
+        Arc::new(ReqwestTransport::new().with_metrics(metrics)),
+        Arc::new(SystemClock),
+        WorkerSettings {
+            policy,
+            ..WorkerSettings::default()
+        },
+    )
+    .with_event_log(opened.log)
+    .with_sessions(opened.store);
+    // The worker stops when the server does; a dropped sender means it never does.
+    let (worker_stop, worker_stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            until_stopped(stopping).await;
+            let _ = worker_stop.send(true);
         }
-        None => "off (this store keeps no webhook endpoints)".to_owned(),
-    };
+    });
+    tokio::spawn(async move { worker.run(worker_stopping).await });
+    let webhooks = format!(
+        "delivered from the event log ({}{})",
+        if policy.allow_http {
+            "http and https"
+        } else {
+            "https only"
+        },
+        if policy.allow_private {
+            ", private targets allowed"
+        } else {
+            ", private targets refused"
+        }
+    );
     let mut router = api.router();
     if let Some(secret) = dev_secret {
         router = router.merge(dev_routes(secret));
