@@ -1,6 +1,9 @@
 //! [`ReqwestTransport`]: the [`WebhookTransport`] that sends deliveries over HTTP(S).
 
+use std::collections::HashMap;
 use std::error::Error as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,7 +33,16 @@ const AGENT: &str = concat!("livesessions-webhooks/", env!("CARGO_PKG_VERSION"))
 #[derive(Debug, Clone, Default)]
 pub struct ReqwestTransport {
     metrics: Option<Metrics>,
+    /// Clients by what they are bound to, so that a client (and its TLS set-up) is built once
+    /// per endpoint and vetted addresses rather than once per attempt.
+    clients: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
 }
+
+/// What a client is bound to: the host name, the vetted addresses and the timeout.
+type ClientKey = (String, Vec<SocketAddr>, Duration);
+
+/// The most clients kept; past it the cache starts again.
+const MAX_CLIENTS: usize = 256;
 
 impl ReqwestTransport {
     /// A transport.
@@ -45,8 +57,25 @@ impl ReqwestTransport {
         self
     }
 
-    /// A client bound to the request's vetted addresses.
-    fn client(request: &WebhookRequest) -> reqwest::Result<reqwest::Client> {
+    /// The client bound to the request's vetted addresses, built on first use.
+    fn client(&self, request: &WebhookRequest) -> reqwest::Result<reqwest::Client> {
+        let mut addrs = request.addrs.clone();
+        addrs.sort_unstable();
+        let key = (request.url.host().to_string(), addrs, request.timeout);
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = Self::build_client(request)?;
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// A new client bound to the request's vetted addresses.
+    fn build_client(request: &WebhookRequest) -> reqwest::Result<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(Policy::none())
             .no_proxy()
@@ -98,7 +127,7 @@ impl ReqwestTransport {
                 latency: Duration::ZERO,
             };
         }
-        let client = match Self::client(request) {
+        let client = match self.client(request) {
             Ok(client) => client,
             Err(e) => {
                 return TransportOutcome::Failed {
