@@ -44,6 +44,12 @@
 //! { _id: long, kind: "created", sessionId: UUID, at: Date }
 //! ```
 //!
+//! `live_session_staged_events` holds the `participants` events of first joins until they get
+//! their id: a join inserts `{ _id: ObjectId, kind: "participants", sessionId: UUID, at: Date }`
+//! there (in its transaction) instead of taking the log's next id, so joins of different
+//! sessions never write the same document. Every reader of the log, and every other change,
+//! first moves what is staged into `live_session_events`, the last one of each session only.
+//!
 //! `live_session_log_state` holds one document, `{ _id: "events", prunedThrough: long }`: the
 //! greatest id pruning has deleted (absent until the first prune).
 //!
@@ -105,6 +111,8 @@ pub const PARTICIPANTS: &str = "session_participants";
 pub const THUMBNAILS: &str = "live_session_thumbnails";
 /// The collection of logged events.
 pub const EVENTS: &str = "live_session_events";
+/// The collection of events waiting for their id: the `participants` events of first joins.
+pub const STAGED_EVENTS: &str = "live_session_staged_events";
 /// The collection holding the event log's pruned floor.
 pub const LOG_STATE: &str = "live_session_log_state";
 /// The collection of webhook endpoints and their secrets.

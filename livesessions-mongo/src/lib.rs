@@ -60,9 +60,14 @@
 //! read the same one conflict, and the loser runs again (its transaction, or without one its
 //! append). So id N + 1 is only written after N became readable: ids increase in the order
 //! events become readable, as the port requires, whichever [`TransactionMode`] each writer
-//! uses. The tail of that index is a single hot spot for all writers: during a join stampede
-//! (only a first join appends) joins of different sessions conflict on it and are retried with
-//! jittered pauses; participant events are not coalesced at write time.
+//! uses. The tail of that index is one spot shared by all writers, so the change that comes
+//! in stampedes, a first join, does not write there: it stages its `participants` event in
+//! `live_session_staged_events` (a document of its own, in the join's transaction), and the
+//! staged events get their ids, coalesced to the last one of each session, from whoever comes
+//! next: every reader of the log first, and every other change inside its own transaction
+//! before its event (so a session's count precedes its `ended`). Joins of different sessions
+//! never write the same document; a count reaches the log when a reader next looks (the
+//! [`EventFeed`](livesessions_core::events::EventFeed) polls at least once a second).
 //!
 //! Without transactions (a standalone server, [`TransactionMode::Never`]) the log is
 //! best-effort: the append follows its change, and a crash or a failed append in between loses

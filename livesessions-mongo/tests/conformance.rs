@@ -24,7 +24,7 @@ mod server;
 use std::sync::Arc;
 
 use livesessions_core::testing::{EventLogFaults, Fixture};
-use livesessions_mongo::documents::EVENTS;
+use livesessions_mongo::documents::{EVENTS, STAGED_EVENTS};
 use livesessions_mongo::mongodb::bson::doc;
 use livesessions_mongo::{MongoStore, TransactionMode};
 
@@ -77,7 +77,8 @@ async fn fresh_logged(mode: TransactionMode) -> Fixture {
     fixture.with_event_log(store, Some(Arc::new(faults)))
 }
 
-/// Makes every insert into `live_session_events` fail: a validator no document passes
+/// Makes every insert into `live_session_events` and `live_session_staged_events` (where first
+/// joins stage their events) fail: a validator no document passes
 /// (`$expr: false`, `validationAction: "error"`), set with `collMod` and removed again. The
 /// failure comes from the server inside the change's transaction, as a real one would.
 struct RefusingValidator {
@@ -104,15 +105,19 @@ impl EventLogFaults for RefusingValidator {
         } else {
             doc! {}
         };
-        self.store
-            .database()
-            .run_command(doc! {
-                "collMod": EVENTS,
-                "validator": validator,
-                "validationAction": "error",
-            })
-            .await
-            .unwrap_or_else(|e| panic!("collMod {EVENTS} (appends fail: {fail}) failed: {e}"));
+        for collection in [EVENTS, STAGED_EVENTS] {
+            self.store
+                .database()
+                .run_command(doc! {
+                    "collMod": collection,
+                    "validator": validator.clone(),
+                    "validationAction": "error",
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("collMod {collection} (appends fail: {fail}) failed: {e}")
+                });
+        }
     }
 }
 

@@ -703,6 +703,56 @@ server_test! {
 }
 
 server_test! {
+    /// First joins stage their `participants` events instead of taking the log's next id: the
+    /// log holds nothing new until it is read, and then one event per session, after the
+    /// events appended before, and before a later change of the session (here its end).
+    async fn first_joins_stage_their_counts_and_readers_number_them() {
+        for mode in [TransactionMode::Auto, TransactionMode::Never] {
+            let c = class(mode, start()).await;
+            let other = live_session(&c.service).await;
+            let events = c.database.collection::<Document>("live_session_events");
+            let staged = c.database.collection::<Document>("live_session_staged_events");
+            let appended = events.count_documents(doc! {}).await.unwrap();
+            for name in ["ana", "bo", "cy"] {
+                join(&c.service, &student(name), c.session.id).await;
+            }
+            join(&c.service, &student("ana"), other.id).await;
+            assert_eq!(
+                events.count_documents(doc! {}).await.unwrap(),
+                appended,
+                "{mode:?}: a first join appended to the log itself"
+            );
+            assert_eq!(staged.count_documents(doc! {}).await.unwrap(), 4, "{mode:?}");
+            join(&c.service, &student("dee"), c.session.id).await;
+            c.service.end(Some(&admin()), c.session.id).await.unwrap();
+            assert_eq!(
+                staged.count_documents(doc! {}).await.unwrap(),
+                0,
+                "{mode:?}: the end left staged events behind"
+            );
+            let read: Vec<(EventKind, SessionId)> = c
+                .store
+                .read_events(EventId::new(appended.try_into().unwrap()).unwrap(), 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| (e.kind, e.session_id))
+                .collect();
+            assert_eq!(
+                read,
+                [
+                    (EventKind::Participants, other.id),
+                    (EventKind::Participants, c.session.id),
+                    (EventKind::Ended, c.session.id),
+                ],
+                "{mode:?}"
+            );
+            c.database.drop().await.unwrap();
+        }
+    }
+}
+
+server_test! {
     /// A store with transactions and one without, on the same database, append to one log:
     /// the ids of both increase in the order the changes were made, with no gaps.
     async fn stores_with_and_without_transactions_share_one_log() {

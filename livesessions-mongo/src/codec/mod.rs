@@ -18,7 +18,10 @@ mod session;
 mod tests;
 mod webhooks;
 
-pub(crate) use event::{event_document, event_from_document, event_id, read_event_id};
+pub(crate) use event::{
+    event_document, event_from_document, event_id, read_event_id, staged_event_document,
+    staged_event_from_document, StagedEvent,
+};
 #[cfg(test)]
 pub(crate) use participant::participant_document;
 pub(crate) use participant::participant_from_document;

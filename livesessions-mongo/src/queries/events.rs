@@ -1,6 +1,7 @@
 //! Filters, sorts and updates of the event log (`live_session_events`) and of its state
 //! document (`live_session_log_state`).
 
+use bson::oid::ObjectId;
 use bson::{doc, Document};
 use chrono::{DateTime, Utc};
 use livesessions_core::EventId;
@@ -47,6 +48,27 @@ pub fn prunable_summary(before: DateTime<Utc>) -> Vec<Document> {
         doc! { "$match": events_before(before) },
         doc! { "$group": { "_id": null, "through": { "$max": "$_id" } } },
     ]
+}
+
+/// Every staged event.
+pub fn all_staged_events() -> Document {
+    doc! {}
+}
+
+/// What the store reads of a staged event when it only asks whether there is one.
+pub fn staged_id_projection() -> Document {
+    doc! { "_id": 1 }
+}
+
+/// Staging order (the staged events' ObjectIds).
+pub fn staging_order() -> Document {
+    doc! { "_id": 1 }
+}
+
+/// The staged events with these ids.
+pub fn staged_events_in(ids: impl IntoIterator<Item = ObjectId>) -> Document {
+    let ids: Vec<ObjectId> = ids.into_iter().collect();
+    doc! { "_id": { "$in": ids } }
 }
 
 /// The log's state document.

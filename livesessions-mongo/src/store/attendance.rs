@@ -120,7 +120,7 @@ impl MongoStore {
             .await?;
         match counted {
             Some(document) => {
-                self.append_event(EventKind::Participants, id, s).await?;
+                self.stage_participants(id, s).await?;
                 Ok(JoinOutcome {
                     participant,
                     session: session_from_document(&document)?,

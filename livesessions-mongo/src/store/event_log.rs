@@ -1,5 +1,6 @@
 //! [`EventLog`] on `live_session_events`: reading in id order, the log's bounds, and pruning.
-//! Appending is part of each change ([`append`](super::append)); waiting for new events uses
+//! Appending is part of each change ([`append`](super::append)); the readers first number
+//! the staged `participants` events of first joins; waiting for new events uses
 //! a change stream ([`change_stream`](super::change_stream)).
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ impl EventLog for MongoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        self.number_staged_events().await?;
         let documents = all_documents(
             self.events
                 .find(queries::events_after(after))
@@ -36,6 +38,7 @@ impl EventLog for MongoStore {
     }
 
     async fn log_position(&self) -> Result<LogPosition> {
+        self.number_staged_events().await?;
         let last = self
             .last_event_id(None)
             .await

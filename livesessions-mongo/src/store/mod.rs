@@ -18,7 +18,8 @@ use tokio::sync::OnceCell;
 
 use crate::codec::session_from_document;
 use crate::documents::{
-    EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS, WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
+    EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS, STAGED_EVENTS, WEBHOOK_DELIVERIES,
+    WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
 };
 use crate::error::map_error;
 use crate::queries;
@@ -72,6 +73,7 @@ pub struct MongoStore {
     sessions: Collection<Document>,
     participants: Collection<Document>,
     events: Collection<Document>,
+    staged_events: Collection<Document>,
     log_state: Collection<Document>,
     webhook_endpoints: Collection<Document>,
     webhook_deliveries: Collection<Document>,
@@ -91,6 +93,7 @@ impl MongoStore {
             sessions: database.collection(SESSIONS),
             participants: database.collection(PARTICIPANTS),
             events: database.collection(EVENTS),
+            staged_events: database.collection(STAGED_EVENTS),
             log_state: database.collection(LOG_STATE),
             webhook_endpoints: database.collection(WEBHOOK_ENDPOINTS),
             webhook_deliveries: database.collection(WEBHOOK_DELIVERIES),
@@ -125,9 +128,11 @@ impl MongoStore {
     /// ([`MongoThumbnails::ensure_indexes`]); on the webhook deliveries the unique
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
-    /// webhook endpoints {enabled}. Idempotent.
+    /// webhook endpoints {enabled}. Also creates `live_session_staged_events`, which joins
+    /// write to inside their transactions. Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
+        self.create_staged_events().await?;
         self.sessions
             .create_indexes(queries::session_indexes())
             .await
