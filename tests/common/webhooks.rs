@@ -50,11 +50,10 @@ pub struct WebhookReceiver {
 }
 
 impl WebhookReceiver {
-    /// A receiver listening on a free loopback port.
+    /// A receiver listening on a free loopback port below the kernel's range of ephemeral
+    /// ports, so that no outgoing connection can take the port while the receiver is down.
     pub async fn start() -> WebhookReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port for the receiver");
+        let listener = bind_outside_ephemeral_range().await;
         let port = listener.local_addr().expect("its address").port();
         let mut receiver = WebhookReceiver {
             inner: Arc::default(),
@@ -138,9 +137,13 @@ impl WebhookReceiver {
         (firsts.len(), span)
     }
 
-    /// The deliveries that did not verify or did not parse, described.
-    pub fn refused(&self) -> Vec<String> {
-        self.inner.refused.lock().unwrap().clone()
+    /// Fails the test when a delivery did not verify or did not parse.
+    pub fn assert_none_refused(&self) {
+        let refused = self.inner.refused.lock().unwrap().clone();
+        assert!(
+            refused.is_empty(),
+            "refused webhook deliveries: {refused:?}"
+        );
     }
 
     /// The distinct deliveries by `webhook-id`: its type and session. A second delivery of an
@@ -175,6 +178,28 @@ impl WebhookReceiver {
             .filter(|(_, ids)| ids.windows(2).any(|w| w[0] > w[1]))
             .collect()
     }
+}
+
+/// A loopback listener on a free port among the 10 000 below the first ephemeral port (Linux:
+/// `net.ipv4.ip_local_port_range`), or on any free port when none of those is found.
+async fn bind_outside_ephemeral_range() -> tokio::net::TcpListener {
+    let first_ephemeral: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let low = first_ephemeral.saturating_sub(10_000).max(1024);
+    if low < first_ephemeral {
+        for _ in 0..100 {
+            let pick =
+                low + (uuid::Uuid::new_v4().as_u128() % u128::from(first_ephemeral - low)) as u16;
+            if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", pick)).await {
+                return listener;
+            }
+        }
+    }
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the receiver")
 }
 
 async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
