@@ -4,6 +4,7 @@
 
 pub mod example;
 pub mod sse;
+pub mod webhooks;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
