@@ -226,15 +226,17 @@ where
     }
 
     /// Runs rounds until `shutdown` turns `true` (or its sender is dropped): right away after
-    /// a full batch, otherwise after [`WorkerSettings::poll_interval`]. A round in progress is
-    /// finished first (at most one attempt timeout). Failed rounds are logged and retried.
+    /// a full batch or a round that delivered something (a session's next delivery becomes
+    /// due only when the one before it is delivered), otherwise after
+    /// [`WorkerSettings::poll_interval`]. A round in progress is finished first (at most one
+    /// attempt timeout). Failed rounds are logged and retried.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow_and_update() {
                 return;
             }
             let busy = match self.run_once().await {
-                Ok(round) => round.attempted >= self.settings.batch,
+                Ok(round) => round.attempted >= self.settings.batch || round.delivered > 0,
                 Err(e) => {
                     tracing::warn!(error = %e, "a webhook delivery round failed");
                     false

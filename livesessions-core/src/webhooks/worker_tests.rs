@@ -538,3 +538,47 @@ async fn run_delivers_until_shutdown() {
         .expect("the worker stops on shutdown")
         .unwrap();
 }
+
+/// A session's deliveries go one after another (each waits for the one before it), and the
+/// running worker sends the next as soon as the last is delivered, not a poll later: with an
+/// hour-long poll interval, all of them arrive within the hang guard.
+#[tokio::test]
+async fn run_sends_a_sessions_next_delivery_without_waiting_for_a_poll() {
+    let s = setup(Scripted::answering(200)).await;
+    let session = SessionId::new();
+    let events: Vec<LoggedEvent> = (1..=5)
+        .map(|id| event(id, EventKind::Updated, session))
+        .collect();
+    s.store
+        .enqueue_events(EventId::ZERO, &events, start())
+        .await
+        .unwrap();
+    let worker = WebhookWorker::new(
+        s.store.clone(),
+        s.transport.clone(),
+        Arc::new(s.clock.clone()),
+        WorkerSettings {
+            poll_interval: Duration::from_secs(3600),
+            ..settings()
+        },
+    );
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move { worker.run(shutdown).await });
+    let all_sent = async {
+        while s.transport.sent().len() < events.len() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), all_sent)
+        .await
+        .expect("the running worker sends a session's deliveries back to back");
+    let ids: Vec<String> = s
+        .transport
+        .sent()
+        .iter()
+        .map(|r| header(r, "webhook-id").to_owned())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"], "in the session's order");
+    stop.send(true).unwrap();
+    running.await.unwrap();
+}
