@@ -66,8 +66,19 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     sessions: usize,
     /// The longest wait for deliveries to finish arriving, in seconds.
-    #[arg(long, default_value_t = 180)]
+    #[arg(long, default_value_t = 240)]
     drain_timeout: u64,
+    /// How long the sustained phase waits through a pause in arrivals before it stops waiting,
+    /// in seconds (a claim may stall until autovacuum analyzes the deliveries table, which it
+    /// checks once a minute by default).
+    #[arg(long, default_value_t = 90)]
+    sustained_quiet: u64,
+    /// The servers' PostgreSQL database: when given, `ANALYZE webhook_deliveries` runs there
+    /// two seconds after the sustained phase's sessions are created, as autovacuum would once
+    /// it noticed the new rows. Without fresh statistics the claim statement can pick a plan
+    /// quadratic in the pending deliveries (see BENCHMARKS.md).
+    #[arg(long)]
+    analyze_url: Option<String>,
 }
 
 /// What the receiver got.
@@ -340,6 +351,34 @@ fn by_type(deliveries: &[(Instant, String)]) -> String {
         .join(", ")
 }
 
+/// The most deliveries that arrived within any `window`, the longest pause between two
+/// consecutive arrivals, and the rate from the end of that pause to the last arrival (with the
+/// number of deliveries in that stretch).
+fn busiest(deliveries: &[(Instant, String)], window: Duration) -> (usize, Duration, f64, usize) {
+    let mut times: Vec<Instant> = deliveries.iter().map(|d| d.0).collect();
+    times.sort_unstable();
+    let mut best = 0;
+    let mut start = 0;
+    let mut gap = (Duration::ZERO, 0);
+    for end in 0..times.len() {
+        while times[end] - times[start] > window {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+        if end > 0 && times[end] - times[end - 1] > gap.0 {
+            gap = (times[end] - times[end - 1], end);
+        }
+    }
+    let after = &times[gap.1..];
+    let rate = match (after.first(), after.last()) {
+        (Some(first), Some(last)) if last > first => {
+            (after.len() - 1) as f64 / (*last - *first).as_secs_f64()
+        }
+        _ => 0.0,
+    };
+    (best, gap.0, rate, after.len())
+}
+
 /// Deliveries per second over the span from the first to the last of `deliveries`.
 fn span_rate(deliveries: &[(Instant, String)]) -> (f64, Duration) {
     let (Some(first), Some(last)) = (
@@ -500,8 +539,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             task.await?;
         }
         let created = Instant::now();
+        if let Some(url) = &args.analyze_url {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let pool = livesessions_sql::sqlx::PgPool::connect(url).await?;
+            let t = Instant::now();
+            livesessions_sql::sqlx::query("ANALYZE webhook_deliveries")
+                .execute(&pool)
+                .await?;
+            println!(
+                "  ANALYZE webhook_deliveries {:.2}s after the creates ended (took {:.0}ms)",
+                (t - created).as_secs_f64(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+            pool.close().await;
+        }
         received
-            .settle(Duration::from_secs(10), drain, Some(start + expected))
+            .settle(
+                Duration::from_secs(args.sustained_quiet),
+                drain,
+                Some(start + expected),
+            )
             .await;
         let all = received.between(t0, None);
         let drained = received.between(created, None);
@@ -527,6 +584,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             all.iter().map(|d| d.0).max().map_or(0.0, |last| last
                 .saturating_duration_since(created)
                 .as_secs_f64())
+        );
+        let window = Duration::from_secs(5);
+        let (most, gap, after_gap, n_after_gap) = busiest(&all, window);
+        println!(
+            "  busiest {}s: {most} deliveries ({:.0}/s); longest pause between two deliveries \
+             {:.2}s, then {n_after_gap} deliveries at {after_gap:.0}/s",
+            window.as_secs(),
+            most as f64 / window.as_secs_f64(),
+            gap.as_secs_f64()
         );
         admin.delete_all().await?;
     }

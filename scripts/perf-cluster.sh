@@ -7,11 +7,13 @@
 #   webhooks  perf_webhooks: class-start stampedes (STUDENTS first joins over CONNECTIONS
 #             connections to instances 1-3) with ENDPOINTS webhook endpoints and without,
 #             alternately (ROUNDS rounds), then the sustained delivery rate of SESSIONS live
-#             sessions created at once (2 events each, one delivery per endpoint and event).
+#             sessions created at once (2 events each, one delivery per endpoint and event);
+#             with ANALYZE=1 (default) the deliveries table is analyzed 2 s after the creates,
+#             as autovacuum would do (this machine's PostgreSQL runs with autovacuum off).
 # Every instance runs its event feed and webhook worker, as a deployment does.
 #
 # Usage: scripts/perf-cluster.sh   (env: ROUNDS=2 SUBSCRIBERS=10000 STUDENTS=5000 CONNECTIONS=64
-#                                   ENDPOINTS=4 SESSIONS=1000 ONLY=sse,webhooks BUILD=1
+#                                   ENDPOINTS=4 SESSIONS=1000 ONLY=sse,webhooks BUILD=1 ANALYZE=1
 #                                   BENCH_DB=ls_cluster_bench PORT=18080)
 # Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth), psql, nginx, curl. The database
 # BENCH_DB is dropped and created again. Raises the open-file limit to its hard limit (each
@@ -66,9 +68,14 @@ if [[ ",$ONLY," == *,sse,* ]]; then
 fi
 if [[ ",$ONLY," == *,webhooks,* ]]; then
   echo "== webhooks (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  analyze=()
+  [ "${ANALYZE:-1}" = 1 ] && analyze=(--analyze-url "$DATABASE_URL")
+  echo "autovacuum: $(psql -h "$PGHOST" -U "$PGUSER" -Atc 'SHOW autovacuum' "$BENCH_DB")"
   "$BIN/perf_webhooks" --targets "$subscribed" --admin "$admin" --jwt-secret "$JWT_SECRET" \
     --rounds "$ROUNDS" --students "$STUDENTS" --connections "$CONNECTIONS" \
-    --endpoints "$ENDPOINTS" --sessions "$SESSIONS"
+    --endpoints "$ENDPOINTS" --sessions "$SESSIONS" "${analyze[@]}"
   echo "(load $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
-grep -hiE 'error|panic' "$CLUSTER_STATE"/instance-*.log | sort | uniq -c | sort -rn | head -5 || true
+# Warnings of the instances (slow statements, failed rounds), shortened.
+grep -hiE 'warn|error|panic' "$CLUSTER_STATE"/instance-*.log | sed -E 's/\x1b\[[0-9;]*m//g; s/^[0-9T:.-]+Z +//' |
+  cut -c1-200 | sort | uniq -c | sort -rn | head -10 || true

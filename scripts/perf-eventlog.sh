@@ -61,14 +61,7 @@ echo "clients=$CLIENTS seconds=$SECS spread=$SPREAD rounds=$ROUNDS"
 declare -A r
 for round in $(seq 1 "$ROUNDS"); do
   psql "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$SQLDIR/setup.sql" >/dev/null 2>&1
-  psql "${PG[@]}" -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-INSERT INTO ls_pgbench.live_sessions (id, title, instructor, video_url, start_time, status,
-    started_at, live_since, created_at, updated_at, version, list_rank, list_time_key)
-SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'Spread ' || g, 'Bench',
-    'https://youtu.be/x', now(), 'live', now(), now(), now(), now(), 2, 0, 0
-FROM generate_series(2, $((SPREAD + 1))) g;
-ANALYZE ls_pgbench.live_sessions;
-SQL
+  psql "${PG[@]}" -q -v ON_ERROR_STOP=1 -v spread="$SPREAD" -f "$SQLDIR/spread_sessions.sql" >/dev/null
   echo "round $round (load at start $(cut -d' ' -f1 /proc/loadavg))"
   r=()
   if [ $((round % 2)) = 1 ]; then order="with without"; else order="without with"; fi
