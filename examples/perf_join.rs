@@ -8,6 +8,14 @@
 //! ```
 //!
 //! Every run starts from a fresh schema (`--schema`, dropped and migrated again).
+//!
+//! `--event-log` prices the event log: `append` (default) runs the store as it is (every first
+//! join appends a `participants` event in its statement; nothing reads the log), `skip` adds a
+//! `BEFORE INSERT` trigger that drops every row inserted into the schema's `events` table (the
+//! statement is unchanged, the insert writes nothing: the join without the append, plus the
+//! cost of calling a trivial trigger), and `feed` appends and also runs an `EventFeed` tailing
+//! the log, as each example-server instance does (its numbering step every second).
+//! `scripts/perf-eventlog.sh` runs them side by side.
 
 #[path = "perf_common/mod.rs"]
 mod perf_common;
@@ -17,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use livesessions::events::{EventFeed, EventFeedSettings};
 use livesessions::{Actor, BroadcastEvents, JoinInput, LiveSessions, NewSession, UserId};
 use livesessions_sql::postgres::PostgresStore;
 use livesessions_sql::sqlx::postgres::PgPoolOptions;
@@ -45,6 +54,10 @@ struct Args {
     /// Schema to (re)create for the run.
     #[arg(long, default_value = "ls_perf_join")]
     schema: String,
+    /// `append` (the store as it is), `skip` (a trigger drops the event rows) or `feed`
+    /// (append, and an `EventFeed` tails the log).
+    #[arg(long, default_value = "append", value_parser = ["append", "skip", "feed"])]
+    event_log: String,
 }
 
 fn session_input(i: usize) -> NewSession {
@@ -76,8 +89,9 @@ async fn main() {
         .with_schema(&args.schema)
         .expect("a valid schema name");
     store.migrate().await.expect("migrations");
+    let store = Arc::new(store);
     let events = Arc::new(BroadcastEvents::default());
-    let service = LiveSessions::builder(Arc::new(store))
+    let service = LiveSessions::builder(store.clone())
         .events(events.clone())
         .build();
     let admin = Actor::admin(UserId::parse("admin").expect("a user id"));
@@ -90,6 +104,31 @@ async fn main() {
         ids.push(session.id.to_string());
     }
     let ids = Arc::new(ids);
+    match args.event_log.as_str() {
+        "skip" => {
+            let schema = &args.schema;
+            for statement in [
+                format!(
+                    "CREATE FUNCTION {schema}.perf_skip_event() RETURNS trigger \
+                     LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER perf_skip_event BEFORE INSERT ON {schema}.events \
+                     FOR EACH ROW EXECUTE FUNCTION {schema}.perf_skip_event()"
+                ),
+            ] {
+                livesessions_sql::sqlx::query(&statement)
+                    .execute(store.pool())
+                    .await
+                    .expect("the trigger that drops events");
+            }
+        }
+        "feed" => {
+            let feed = EventFeed::new(store.clone(), store.clone(), EventFeedSettings::default());
+            tokio::spawn(async move { feed.run(std::future::pending::<()>()).await });
+        }
+        _ => {}
+    }
     let addr = if args.mode == "http" {
         Some(perf_common::serve(service.clone(), events).await)
     } else {
@@ -162,8 +201,8 @@ async fn main() {
     let errors = errors.load(Ordering::Relaxed);
     let done = latencies.len() as u64 - errors;
     println!(
-        "perf_join mode={} sessions={} clients={} joins={} errors={} seconds={:.1}",
-        args.mode, args.sessions, args.clients, done, errors, elapsed
+        "perf_join mode={} sessions={} clients={} event_log={} joins={} errors={} seconds={:.1}",
+        args.mode, args.sessions, args.clients, args.event_log, done, errors, elapsed
     );
     println!("latency {}", Percentiles::of(&mut latencies));
     println!("joins/s {:.0}", done as f64 / elapsed);

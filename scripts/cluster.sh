@@ -9,17 +9,23 @@
 #       prints the address to open
 #   scripts/cluster.sh stop     stops nginx and the instances
 #   scripts/cluster.sh status   lists what runs
+#   scripts/cluster.sh urls     prints each instance's own address (http://127.0.0.1:PORT), one
+#                               a line, for clients that bypass nginx (the benchmarks)
+#
+# SERVER_ARGS adds options to every instance (e.g. "--no-rate-limits"); CLUSTER_BUILD=0 skips
+# the build (the caller built the release examples already); CLUSTER_STATE moves the state and
+# logs elsewhere (a second cluster beside the first: start and stop act on that directory only).
 #
 # DATABASE_URL must be shared by all instances: PostgreSQL, or a MongoDB replica set (SQLite and
 # the memory store are one process only). JWT_SECRET (or FIREBASE_PROJECT) must be the same for
 # all of them, so that a token is accepted by every instance: dev sign-in cannot be used, its
 # secret is made up by each process. Thumbnails are stored in the database, so any instance
 # serves any upload. Needs nginx (Debian: apt-get install nginx) and curl. State and logs go to
-# target/cluster/.
+# target/cluster/ (or CLUSTER_STATE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE="${CARGO_TARGET_DIR:-target}/cluster"
+STATE="${CLUSTER_STATE:-${CARGO_TARGET_DIR:-target}/cluster}"
 INSTANCES="${INSTANCES:-3}"
 PORT="${PORT:-8080}"
 
@@ -35,7 +41,7 @@ stop() {
   for pid_file in "$STATE"/instance-*.pid; do
     [ -f "$pid_file" ] || continue
     kill "$(cat "$pid_file")" 2>/dev/null || true
-    rm -f "$pid_file"
+    rm -f "$pid_file" "${pid_file%.pid}.url"
   done
 }
 
@@ -51,17 +57,21 @@ start() {
   stop
   mkdir -p "$STATE"
   chmod 755 "$STATE"
-  cargo build --release --example server
+  [ "${CLUSTER_BUILD:-1}" = 0 ] || cargo build --release --example server
   local binary="${CARGO_TARGET_DIR:-target}/release/examples/server"
   local auth=(--jwt-secret "${JWT_SECRET:-}")
   [ -n "${FIREBASE_PROJECT:-}" ] && auth=(--firebase-project "$FIREBASE_PROJECT")
+  local extra=()
+  # shellcheck disable=SC2206 # SERVER_ARGS is a list of options, split on spaces
+  [ -n "${SERVER_ARGS:-}" ] && extra=($SERVER_ARGS)
   local upstreams=""
   for i in $(seq 1 "$INSTANCES"); do
     local port
     port="$(free_port)"
     RUST_LOG="${RUST_LOG:-info}" "$binary" --bind "127.0.0.1:$port" \
-      --database-url "$DATABASE_URL" "${auth[@]}" >"$STATE/instance-$i.log" 2>&1 &
+      --database-url "$DATABASE_URL" "${auth[@]}" "${extra[@]}" >"$STATE/instance-$i.log" 2>&1 &
     echo $! >"$STATE/instance-$i.pid"
+    echo "http://127.0.0.1:$port" >"$STATE/instance-$i.url"
     upstreams="$upstreams    server 127.0.0.1:$port max_fails=0;"$'\n'
     # The first instance migrates the database; the others then find it up to date.
     for _ in $(seq 1 150); do
@@ -126,9 +136,18 @@ status() {
   done
 }
 
+urls() {
+  local i=1
+  while [ -f "$STATE/instance-$i.url" ]; do
+    cat "$STATE/instance-$i.url"
+    i=$((i + 1))
+  done
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  urls) urls ;;
+  *) echo "usage: $0 start|stop|status|urls" >&2; exit 2 ;;
 esac

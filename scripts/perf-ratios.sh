@@ -46,14 +46,7 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /pro
 echo "clients=$CLIENTS seconds=$SECS spread=$SPREAD"
 for round in $(seq 1 "$ROUNDS"); do
   psql "${PG[@]}" -q -v ON_ERROR_STOP=1 -f "$SQLDIR/setup.sql" >/dev/null 2>&1
-  psql "${PG[@]}" -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
-INSERT INTO ls_pgbench.live_sessions (id, title, instructor, video_url, start_time, status,
-    started_at, live_since, created_at, updated_at, version, list_rank, list_time_key)
-SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'Spread ' || g, 'Bench',
-    'https://youtu.be/x', now(), 'live', now(), now(), now(), now(), 2, 0, 0
-FROM generate_series(2, $((SPREAD + 1))) g;
-ANALYZE ls_pgbench.live_sessions;
-SQL
+  psql "${PG[@]}" -q -v ON_ERROR_STOP=1 -v spread="$SPREAD" -f "$SQLDIR/spread_sessions.sql" >/dev/null
   hot_pg=$(pgbench_tps "$SQLDIR/bare_upsert.sql")
   hot_lib=$(library_tps library 1)
   hot_http=$(library_tps http 1)

@@ -1,6 +1,7 @@
-//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`, `seed`):
-//! the PostgreSQL URL option, a minimal HTTP/1.1 keep-alive client, latency percentiles, test
-//! tokens and an in-process server with the rate limits off.
+//! Shared by the performance examples (`perf_join`, `perf_scale`, `loadgen`, `perf_sse`,
+//! `perf_webhooks`, `seed`): the PostgreSQL URL option, a minimal HTTP/1.1 keep-alive client,
+//! latency percentiles, test tokens, the address of a running server and an in-process server
+//! with the rate limits off.
 #![allow(dead_code)] // each example uses a different part
 
 use std::net::SocketAddr;
@@ -26,6 +27,37 @@ pub struct Postgres {
     /// PostgreSQL URL.
     #[arg(long, env = "LIVESESSIONS_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL)]
     pub url: String,
+}
+
+/// The socket address of a running server given as `http://host:port` (or `host:port`).
+pub async fn resolve(url: &str) -> Result<SocketAddr, Box<dyn std::error::Error>> {
+    let with_scheme = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    let parsed = url::Url::parse(&with_scheme)?;
+    if parsed.scheme() != "http" {
+        return Err(format!("{url}: only http:// servers can be measured").into());
+    }
+    let host = parsed.host_str().unwrap_or("127.0.0.1").to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let found = tokio::net::lookup_host((host.as_str(), port)).await?.next();
+    found.ok_or_else(|| format!("{url} does not resolve").into())
+}
+
+/// The resident set of process `pid` in KiB: `field` (`VmRSS:` now, `VmHWM:` its peak) of
+/// `/proc/<pid>/status`; 0 when it cannot be read.
+pub fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix(field)
+                    .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        })
+        .unwrap_or(0)
 }
 
 /// An HS256 token for `sub` (admin when `admin`) signed with [`SECRET`], valid for 12 hours.
