@@ -130,7 +130,7 @@ use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use livesessions_core::events::EventFeed;
-use livesessions_core::webhooks::{TargetPolicy, WebhookStore};
+use livesessions_core::webhooks::{TargetPolicy, WebhookAdmin, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -167,7 +167,7 @@ pub struct LiveSessionsApi {
     settings: HttpSettings,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
-    webhooks: Option<state::Webhooks>,
+    webhooks: Option<WebhookAdmin>,
 }
 
 impl LiveSessionsApi {
@@ -290,7 +290,8 @@ impl LiveSessionsApi {
     /// [`WebhookWorker`](livesessions_core::webhooks::WebhookWorker) the same policy (it checks
     /// every attempt again); [`ReqwestTransport`] is the transport to give it.
     pub fn webhooks(mut self, store: Arc<dyn WebhookStore>, policy: TargetPolicy) -> Self {
-        self.webhooks = Some(state::Webhooks { store, policy });
+        self.webhooks =
+            Some(WebhookAdmin::new(store, policy).with_clock(self.service.clock().clone()));
         self
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use livesessions_core::events::EventFeed;
-use livesessions_core::webhooks::{TargetPolicy, WebhookStore};
+use livesessions_core::webhooks::WebhookAdmin;
 use livesessions_core::{EventSource, LiveSessions, SessionEvent};
 use tokio::sync::broadcast;
 
@@ -58,15 +58,7 @@ struct Inner {
     openapi: String,
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
-    webhooks: Option<Webhooks>,
-}
-
-/// What the webhook admin routes manage: the store and the policy new endpoints are checked
-/// with.
-#[derive(Debug, Clone)]
-pub(crate) struct Webhooks {
-    pub(crate) store: Arc<dyn WebhookStore>,
-    pub(crate) policy: TargetPolicy,
+    webhooks: Option<WebhookAdmin>,
 }
 
 impl AppState {
@@ -77,7 +69,7 @@ impl AppState {
         settings: HttpSettings,
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
-        webhooks: Option<Webhooks>,
+        webhooks: Option<WebhookAdmin>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
@@ -128,8 +120,8 @@ impl AppState {
         &self.inner.openapi
     }
 
-    /// The webhook store and policy, when the API was given them.
-    pub(crate) fn webhooks(&self) -> Option<&Webhooks> {
+    /// The webhook administration, when the API was given a webhook store.
+    pub(crate) fn webhooks(&self) -> Option<&WebhookAdmin> {
         self.inner.webhooks.as_ref()
     }
 

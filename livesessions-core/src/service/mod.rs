@@ -137,12 +137,12 @@ impl LiveSessionsBuilder {
 }
 
 /// The caller, who must be signed in.
-fn require_user(caller: Option<&Actor>) -> Result<&Actor> {
+pub(crate) fn require_user(caller: Option<&Actor>) -> Result<&Actor> {
     caller.ok_or(Error::Unauthenticated)
 }
 
 /// The caller, who must be a signed-in admin.
-fn require_admin(caller: Option<&Actor>) -> Result<&Actor> {
+pub(crate) fn require_admin(caller: Option<&Actor>) -> Result<&Actor> {
     let actor = require_user(caller)?;
     if actor.admin {
         Ok(actor)
@@ -174,6 +174,12 @@ impl LiveSessions {
     /// The current time of the service's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The service's clock, for components that must keep its time (a
+    /// [`WebhookAdmin`](crate::webhooks::WebhookAdmin), say).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Publishes a change of `session`, stamped now.

@@ -26,6 +26,8 @@
 //!   cases every store runs ([`testing::webhooks`](crate::testing::webhooks), feature
 //!   `testing`).
 //! - The worker [`WebhookWorker`].
+//! - [`WebhookAdmin`]: the admin's operations on endpoints and deliveries, with the caller
+//!   checked.
 //!
 //! # Example
 //!
@@ -87,6 +89,7 @@
 //! # }).unwrap();
 //! ```
 
+mod admin;
 mod delivery;
 mod description;
 mod endpoint;
@@ -104,6 +107,7 @@ mod transport;
 mod url;
 mod worker;
 
+pub use admin::{RotatedSecret, WebhookAdmin, DEFAULT_DELIVERY_PAGE};
 pub use delivery::{
     AttemptNext, AttemptRecord, ClaimedDelivery, Delivery, DeliveryId, DeliveryPage, DeliveryQuery,
     DeliveryState, EnqueueOutcome,

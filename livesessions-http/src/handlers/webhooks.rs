@@ -6,12 +6,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, TimeDelta, Utc};
 use livesessions_core::webhooks::{
-    register_endpoint, rotate_endpoint_secret, webhook_type, Delivery, DeliveryId, DeliveryQuery,
-    DeliveryState, DisabledReason, EndpointId, EndpointInput, WebhookEndpoint, ROTATION_OVERLAP,
+    webhook_type, Delivery, DeliveryId, DeliveryState, DisabledReason, EndpointId, EndpointInput,
+    WebhookAdmin, WebhookEndpoint,
 };
-use livesessions_core::{EventId, FieldError};
+use livesessions_core::EventId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,7 +18,7 @@ use super::{require_admin, ApiResult};
 use crate::extract::{read_json, Caller, Params};
 use crate::json::time;
 use crate::problem::ApiError;
-use crate::state::{AppState, Webhooks};
+use crate::state::AppState;
 
 /// The body registering an endpoint.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -207,9 +206,9 @@ pub(crate) struct DeliveryParams {
     before: Option<i64>,
 }
 
-/// The webhook store, or `404` when the API has none (the routes are not served then; this
+/// The webhook administration, or `404` when the API has none (the routes are not served then; this
 /// is the defence behind that).
-fn webhooks(state: &AppState) -> ApiResult<&Webhooks> {
+fn webhooks(state: &AppState) -> ApiResult<&WebhookAdmin> {
     state
         .webhooks()
         .ok_or_else(|| ApiError::not_found("There is no such resource."))
@@ -254,7 +253,6 @@ pub(crate) async fn create_endpoint(
 ) -> ApiResult<Response> {
     // Non-admins are refused before the body is read.
     require_admin(&caller)?;
-    let hooks = webhooks(&state)?;
     let limit = state.settings().json_body_limit;
     let body: WebhookInputJson = read_json(request, &state, limit).await?;
     let input = EndpointInput {
@@ -262,13 +260,7 @@ pub(crate) async fn create_endpoint(
         event_types: body.event_types,
         description: body.description,
     };
-    let registered = register_endpoint(
-        hooks.store.as_ref(),
-        &hooks.policy,
-        &input,
-        state.service().now(),
-    )
-    .await?;
+    let registered = webhooks(&state)?.register(caller.actor(), &input).await?;
     let location = format!(
         "{}/api/admin/webhooks/{}",
         state.presenter().prefix,
@@ -295,8 +287,7 @@ pub(crate) async fn list_endpoints(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<WebhookListJson>> {
-    require_admin(&caller)?;
-    let endpoints = webhooks(&state)?.store.list_endpoints().await?;
+    let endpoints = webhooks(&state)?.list(caller.actor()).await?;
     Ok(Json(WebhookListJson {
         items: endpoints.iter().map(WebhookJson::new).collect(),
     }))
@@ -314,11 +305,8 @@ pub(crate) async fn get_endpoint(
     caller: Caller,
     EndpointPath(id): EndpointPath,
 ) -> ApiResult<Json<WebhookJson>> {
-    require_admin(&caller)?;
-    let endpoint = webhooks(&state)?.store.get_endpoint(id).await?;
-    endpoint
-        .map(|e| Json(WebhookJson::new(&e)))
-        .ok_or_else(|| endpoint_not_found(&id.to_string()))
+    let endpoint = webhooks(&state)?.get(caller.actor(), id).await?;
+    Ok(Json(WebhookJson::new(&endpoint)))
 }
 
 /// Delete a webhook endpoint with its secrets and delivery log.
@@ -333,12 +321,8 @@ pub(crate) async fn delete_endpoint(
     caller: Caller,
     EndpointPath(id): EndpointPath,
 ) -> ApiResult<StatusCode> {
-    require_admin(&caller)?;
-    if webhooks(&state)?.store.delete_endpoint(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(endpoint_not_found(&id.to_string()))
-    }
+    webhooks(&state)?.delete(caller.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Disable a webhook endpoint: it gets no new deliveries and its pending ones wait.
@@ -353,12 +337,7 @@ pub(crate) async fn disable_endpoint(
     caller: Caller,
     EndpointPath(id): EndpointPath,
 ) -> ApiResult<Json<WebhookJson>> {
-    require_admin(&caller)?;
-    let now = state.service().now();
-    let endpoint = webhooks(&state)?
-        .store
-        .disable_endpoint(id, DisabledReason::Manual, now)
-        .await?;
+    let endpoint = webhooks(&state)?.disable(caller.actor(), id).await?;
     Ok(Json(WebhookJson::new(&endpoint)))
 }
 
@@ -374,9 +353,7 @@ pub(crate) async fn enable_endpoint(
     caller: Caller,
     EndpointPath(id): EndpointPath,
 ) -> ApiResult<Json<WebhookJson>> {
-    require_admin(&caller)?;
-    let now = state.service().now();
-    let endpoint = webhooks(&state)?.store.enable_endpoint(id, now).await?;
+    let endpoint = webhooks(&state)?.enable(caller.actor(), id).await?;
     Ok(Json(WebhookJson::new(&endpoint)))
 }
 
@@ -393,13 +370,10 @@ pub(crate) async fn rotate_secret(
     caller: Caller,
     EndpointPath(id): EndpointPath,
 ) -> ApiResult<Json<RotatedSecretJson>> {
-    require_admin(&caller)?;
-    let now = state.service().now();
-    let secret = rotate_endpoint_secret(webhooks(&state)?.store.as_ref(), id, now).await?;
-    let overlap = TimeDelta::from_std(ROTATION_OVERLAP).unwrap_or(TimeDelta::zero());
+    let rotated = webhooks(&state)?.rotate_secret(caller.actor(), id).await?;
     Ok(Json(RotatedSecretJson {
-        secret: secret.expose(),
-        previous_secret_valid_until: time(now + overlap),
+        secret: rotated.secret.expose(),
+        previous_secret_valid_until: time(rotated.previous_valid_until),
     }))
 }
 
@@ -417,45 +391,8 @@ pub(crate) async fn list_deliveries(
     EndpointPath(id): EndpointPath,
     Params(params): Params<DeliveryParams>,
 ) -> ApiResult<Json<DeliveryPageJson>> {
-    require_admin(&caller)?;
-    let mut errors = Vec::new();
-    let limit = match params.limit {
-        None => 20,
-        Some(n) if (1..=DeliveryQuery::MAX_LIMIT as i64).contains(&n) => n as usize,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limit",
-                "out_of_range",
-                format!("Use a limit from 1 to {}.", DeliveryQuery::MAX_LIMIT),
-            ));
-            0
-        }
-    };
-    let before = match params.before.map(EventId::new) {
-        None => None,
-        Some(Some(id)) => Some(id),
-        Some(None) => {
-            errors.push(FieldError::new(
-                "before",
-                "out_of_range",
-                "Use an event id of 0 or more.",
-            ));
-            None
-        }
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::validation(&errors));
-    }
-    let store = &webhooks(&state)?.store;
-    if store.get_endpoint(id).await?.is_none() {
-        return Err(endpoint_not_found(&id.to_string()));
-    }
-    let page = store
-        .list_deliveries(&DeliveryQuery {
-            endpoint_id: id,
-            before,
-            limit,
-        })
+    let page = webhooks(&state)?
+        .deliveries(caller.actor(), id, params.before, params.limit)
         .await?;
     Ok(Json(DeliveryPageJson {
         items: page.items.iter().map(DeliveryJson::new).collect(),
@@ -475,14 +412,12 @@ pub(crate) async fn retry_delivery(
     caller: Caller,
     Path(delivery_id): Path<String>,
 ) -> ApiResult<Json<DeliveryJson>> {
-    require_admin(&caller)?;
     let not_found =
         || ApiError::not_found(format!("The webhook delivery {delivery_id} was not found."));
     let id = uuid_of(&delivery_id)
         .map(DeliveryId::from_uuid)
         .ok_or_else(not_found)?;
-    let now: DateTime<Utc> = state.service().now();
-    let delivery = webhooks(&state)?.store.retry_delivery(id, now).await?;
+    let delivery = webhooks(&state)?.retry(caller.actor(), id).await?;
     Ok(Json(DeliveryJson::new(&delivery)))
 }
 
