@@ -253,19 +253,31 @@ impl Fixture {
         F: FnOnce(T) -> Fut,
         Fut: Future<Output = ()>,
     {
-        let case = case(input);
-        let outcome = match self.scale {
-            Some(factor) => {
-                AssertUnwindSafe(harness::SCALE.scope(factor, case))
-                    .catch_unwind()
-                    .await
-            }
-            None => AssertUnwindSafe(case).catch_unwind().await,
-        };
-        self.teardown().await;
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
+        let scale = self.scale;
+        run_then_tear_down(case(input), scale, self.teardown).await;
+    }
+}
+
+/// Runs `case` (at `scale`, when given), then `teardown` (also when the case panicked), then
+/// lets a panic of the case continue: how every fixture of the suites runs a case.
+async fn run_then_tear_down(
+    case: impl Future<Output = ()>,
+    scale: Option<f64>,
+    teardown: Option<Teardown>,
+) {
+    let outcome = match scale {
+        Some(factor) => {
+            AssertUnwindSafe(harness::SCALE.scope(factor, case))
+                .catch_unwind()
+                .await
         }
+        None => AssertUnwindSafe(case).catch_unwind().await,
+    };
+    if let Some(teardown) = teardown {
+        teardown.await;
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
     }
 }
 

@@ -114,6 +114,16 @@ impl FeedApp {
         self.feed.step().await.unwrap();
     }
 
+    /// A client on the stream sees a session titled `title` created: returns the client and
+    /// the event's id (what it would send as `Last-Event-ID`).
+    async fn seen(&self, title: &str) -> (EventReader, String) {
+        let mut client = EventReader::open(&self.base).await;
+        self.create(title, false).await;
+        self.step().await;
+        let id = client.next_frame_event().await.id.unwrap();
+        (client, id)
+    }
+
     fn position(&self) -> i64 {
         self.feed
             .position()
@@ -305,10 +315,7 @@ async fn a_reconnect_gets_exactly_what_it_missed_then_live_events_without_duplic
 #[tokio::test]
 async fn a_client_that_missed_nothing_gets_only_live_events() {
     let app = FeedApp::new(EventFeedSettings::default()).await;
-    let mut first = EventReader::open(&app.base).await;
-    app.create("Seen", false).await;
-    app.step().await;
-    let last_seen = first.next_frame_event().await.id.unwrap();
+    let (first, last_seen) = app.seen("Seen").await;
     drop(first);
 
     let mut back = app.resume(&last_seen).await;
@@ -323,10 +330,7 @@ async fn a_client_that_missed_nothing_gets_only_live_events() {
 #[tokio::test]
 async fn the_query_parameter_resumes_clients_that_cannot_set_headers() {
     let app = FeedApp::new(EventFeedSettings::default()).await;
-    let mut first = EventReader::open(&app.base).await;
-    app.create("Seen", false).await;
-    app.step().await;
-    let last_seen = first.next_frame_event().await.id.unwrap();
+    let (first, last_seen) = app.seen("Seen").await;
     drop(first);
     app.create("Missed", false).await;
 
@@ -358,10 +362,7 @@ async fn the_query_parameter_resumes_clients_that_cannot_set_headers() {
 #[tokio::test]
 async fn an_id_older_than_the_pruned_floor_gets_a_reset_then_live_events() {
     let app = FeedApp::new(EventFeedSettings::default()).await;
-    let mut first = EventReader::open(&app.base).await;
-    app.create("Old", false).await;
-    app.step().await;
-    let old = first.next_frame_event().await.id.unwrap();
+    let (first, old) = app.seen("Old").await;
     drop(first);
     app.create("Newer", false).await;
     app.step().await;
@@ -420,10 +421,7 @@ async fn a_last_event_id_that_is_not_an_id_gets_a_reset_then_live_events() {
 #[tokio::test]
 async fn a_store_failure_while_replaying_is_a_reset_not_an_error() {
     let app = FeedApp::new(EventFeedSettings::default()).await;
-    let mut first = EventReader::open(&app.base).await;
-    app.create("Seen", false).await;
-    app.step().await;
-    let last_seen = first.next_frame_event().await.id.unwrap();
+    let (first, last_seen) = app.seen("Seen").await;
     drop(first);
 
     app.log.down.store(true, Ordering::SeqCst);
@@ -540,10 +538,7 @@ async fn a_join_stampede_is_a_few_count_events_ending_with_the_final_count() {
 #[tokio::test]
 async fn resumed_streams_end_at_shutdown() {
     let app = FeedApp::new(EventFeedSettings::default()).await;
-    let mut first = EventReader::open(&app.base).await;
-    app.create("Seen", false).await;
-    app.step().await;
-    let last_seen = first.next_frame_event().await.id.unwrap();
+    let (mut first, last_seen) = app.seen("Seen").await;
     app.create("Missed", false).await;
     let mut back = app.resume(&last_seen).await;
     assert_eq!(back.next_frame_event().await.event_name(), "created");

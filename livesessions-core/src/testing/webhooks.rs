@@ -33,10 +33,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-
-use futures::FutureExt as _;
 
 use super::Teardown;
 use crate::webhooks::WebhookStore;
@@ -94,20 +91,7 @@ impl WebhookFixture {
         Fut: Future<Output = ()>,
     {
         let case = case(self.store());
-        let outcome = match self.scale {
-            Some(factor) => {
-                AssertUnwindSafe(super::harness::SCALE.scope(factor, case))
-                    .catch_unwind()
-                    .await
-            }
-            None => AssertUnwindSafe(case).catch_unwind().await,
-        };
-        if let Some(teardown) = self.teardown {
-            teardown.await;
-        }
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
+        super::run_then_tear_down(case, self.scale, self.teardown).await;
     }
 }
 
