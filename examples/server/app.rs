@@ -381,6 +381,13 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     settings.metrics_token = config.metrics_token.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let metrics = Metrics::new();
+    // The scheduler starts and ends the sessions that do so by themselves; every instance on
+    // one database runs it (the version checks let one of them act on each session).
+    tokio::spawn({
+        let service = service.clone();
+        let stopping = stopping.clone();
+        async move { service.run_scheduler(until_stopped(stopping)).await }
+    });
     let mut api = LiveSessionsApi::new(service)
         .auth(Arc::new(authenticator))
         .event_feed(feed.clone())

@@ -118,10 +118,14 @@ pub use ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
 };
 pub use presence::Presence;
-pub use service::{JoinInput, LiveSessions, LiveSessionsBuilder, ServiceSettings, SessionView};
+pub use service::{
+    JoinInput, LiveSessions, LiveSessionsBuilder, SchedulerTick, ServiceSettings, SessionView,
+    SCHEDULER_INTERVAL,
+};
 pub use session::{
     Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction, SessionFields,
     SessionInput, SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
+    MAX_SESSION_LENGTH,
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};

@@ -209,6 +209,29 @@ impl SessionStore for MemoryStore {
         let items: Vec<LiveSession> = matching.into_iter().take(limit).cloned().collect();
         Ok(Page::of_sessions(items, more))
     }
+
+    /// In memory, a pass over the sessions (as every query of this store is).
+    async fn due_sessions(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<LiveSession>> {
+        let inner = self.read();
+        let mut starts: Vec<&LiveSession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.due_to_start(now))
+            .collect();
+        starts.sort_by_key(|s| (s.fields.start_time, s.id));
+        let mut ends: Vec<&LiveSession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.due_to_end(now))
+            .collect();
+        ends.sort_by_key(|s| (s.fields.end_time, s.id));
+        Ok(starts
+            .into_iter()
+            .take(limit)
+            .chain(ends.into_iter().take(limit))
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]

@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::analytics::{
     AttendancePage, AttendanceQuery, Overview, OverviewQuery, Participation, ParticipationQuery,
@@ -45,6 +46,13 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// A page of sessions matching the query, in [`ListKey`](crate::ListKey) order, starting
     /// after `query.after`. `next` is set when more sessions may follow (the key of the last item).
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
+
+    /// The sessions the scheduler has to act on at `now`, from an index (never a scan of every
+    /// session): at most `limit` due to start ([`LiveSession::due_to_start`]: scheduled,
+    /// `auto_start`, `start_time <= now`, no `end_time` or `now < end_time`), earliest start
+    /// first, followed by at most `limit` due to end ([`LiveSession::due_to_end`]: live,
+    /// `auto_end`, `end_time <= now`), earliest end first.
+    async fn due_sessions(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<LiveSession>>;
 }
 
 /// The result of a join.

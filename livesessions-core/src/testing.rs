@@ -403,6 +403,8 @@ macro_rules! conformance_tests {
             concurrent_joins_count_each_user_once,
             concurrent_heartbeats_and_leaves_keep_credit,
             random_races_keep_watch_time_inside_live_periods,
+            due_sessions_returns_what_the_scheduler_acts_on,
+            the_scheduler_starts_and_ends_each_session_once,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

@@ -28,6 +28,7 @@ mock! {
         async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession>;
         async fn delete_session(&self, id: SessionId) -> Result<bool>;
         async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
+        async fn due_sessions(&self, now: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<LiveSession>>;
     }
 
     #[async_trait]

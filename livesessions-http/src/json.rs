@@ -47,6 +47,13 @@ pub struct SessionJson {
     pub start_time: String,
     /// IANA time zone to display the start in, if the admin gave one.
     pub timezone: Option<String>,
+    /// Scheduled end (RFC 3339, UTC), if the admin gave one.
+    #[schema(format = DateTime)]
+    pub end_time: Option<String>,
+    /// Whether the session starts by itself at `startTime`.
+    pub auto_start: bool,
+    /// Whether the session ends by itself at `endTime`.
+    pub auto_end: bool,
     /// Whether the session is live now (`status == "live"`).
     pub is_live: bool,
     /// `scheduled`, `live`, `ended` or `cancelled`.
@@ -142,6 +149,9 @@ impl Presenter {
             thumbnail: s.fields.thumbnail.as_ref().map(|t| self.thumbnail_url(t)),
             start_time: time(s.fields.start_time),
             timezone: s.fields.timezone.as_ref().map(|tz| tz.name().to_owned()),
+            end_time: s.fields.end_time.map(time),
+            auto_start: s.fields.auto_start,
+            auto_end: s.fields.auto_end,
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),

@@ -52,12 +52,15 @@ enum Field {
     ThumbnailUrl,
     StartTime,
     Timezone,
+    EndTime,
+    AutoStart,
+    AutoEnd,
     IsLive,
     Version,
 }
 
 impl Field {
-    const ALL: [Field; 10] = [
+    const ALL: [Field; 13] = [
         Field::Title,
         Field::Description,
         Field::Instructor,
@@ -66,6 +69,9 @@ impl Field {
         Field::ThumbnailUrl,
         Field::StartTime,
         Field::Timezone,
+        Field::EndTime,
+        Field::AutoStart,
+        Field::AutoEnd,
         Field::IsLive,
         Field::Version,
     ];
@@ -81,6 +87,9 @@ impl Field {
             Field::ThumbnailUrl => "thumbnailUrl",
             Field::StartTime => "startTime",
             Field::Timezone => "timezone",
+            Field::EndTime => "endTime",
+            Field::AutoStart => "autoStart",
+            Field::AutoEnd => "autoEnd",
             Field::IsLive => "isLive",
             Field::Version => "version",
         }
@@ -168,7 +177,17 @@ impl SessionBody {
         (update, self.upload)
     }
 
-    /// Where a text field goes; `None` for `isLive` and `version`.
+    /// Where a yes/no field goes; `None` for the others.
+    fn flag_mut(&mut self, field: Field) -> Option<&mut Option<bool>> {
+        match field {
+            Field::IsLive => Some(&mut self.is_live),
+            Field::AutoStart => Some(&mut self.fields.auto_start),
+            Field::AutoEnd => Some(&mut self.fields.auto_end),
+            _ => None,
+        }
+    }
+
+    /// Where a text field goes; `None` for the yes/no fields and `version`.
     fn text_mut(&mut self, field: Field) -> Option<&mut Option<String>> {
         Some(match field {
             Field::Title => &mut self.fields.title,
@@ -179,7 +198,8 @@ impl SessionBody {
             Field::ThumbnailUrl => &mut self.fields.thumbnail_url,
             Field::StartTime => &mut self.fields.start_time,
             Field::Timezone => &mut self.fields.timezone,
-            Field::IsLive | Field::Version => return None,
+            Field::EndTime => &mut self.fields.end_time,
+            Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Version => return None,
         })
     }
 }
@@ -223,7 +243,12 @@ impl<'de> Visitor<'de> for JsonSeed {
             let not_null = self.0 == Purpose::Create && field.not_null_on_create();
             match field {
                 Field::IsLive if not_null => body.is_live = Some(map.next_value()?),
-                Field::IsLive => body.is_live = map.next_value()?,
+                Field::IsLive | Field::AutoStart | Field::AutoEnd => {
+                    let value = map.next_value()?;
+                    if let Some(slot) = body.flag_mut(field) {
+                        *slot = value;
+                    }
+                }
                 Field::Version => body.version = map.next_value()?,
                 text => {
                     let value = if not_null {
@@ -262,7 +287,8 @@ async fn read_form(
         .await
         .map_err(|e| ApiError::malformed(e.body_text()))?;
     let mut body = SessionBody::default();
-    let (mut is_live, mut version) = (None, None);
+    let mut flags: Vec<(Field, String)> = Vec::new();
+    let mut version = None;
     let mut parts = 0;
     while let Some(part) = multipart.next_field().await.map_err(multipart_error)? {
         parts += 1;
@@ -290,17 +316,27 @@ async fn read_form(
             part.bytes().await.map_err(multipart_error)?;
             continue;
         };
-        let value = Some(part.text().await.map_err(multipart_error)?);
-        match (field, body.text_mut(field)) {
-            (_, Some(slot)) => *slot = value,
-            (Field::IsLive, None) => is_live = value,
-            _ => version = value,
+        let value = part.text().await.map_err(multipart_error)?;
+        match body.text_mut(field) {
+            Some(slot) => *slot = Some(value),
+            None if field == Field::Version => version = Some(value),
+            None => {
+                // The last part of a name wins.
+                flags.retain(|(f, _)| *f != field);
+                flags.push((field, value));
+            }
         }
     }
     let mut errors = Vec::new();
-    body.is_live = is_live
-        .and_then(|v| form_bool(&v).map_err(|e| errors.push(e)).ok())
-        .flatten();
+    for (field, value) in flags {
+        let flag = form_bool(field, &value)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
+        if let Some(slot) = body.flag_mut(field) {
+            *slot = flag;
+        }
+    }
     if purpose == Purpose::Update {
         body.version = version
             .and_then(|v| form_version(&v).map_err(|e| errors.push(e)).ok())
@@ -313,13 +349,14 @@ async fn read_form(
     }
 }
 
-fn form_bool(value: &str) -> Result<Option<bool>, FieldError> {
+/// A yes/no form field: empty is "not sent"; the error names `field`.
+fn form_bool(field: Field, value: &str) -> Result<Option<bool>, FieldError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" => Ok(None),
         "true" | "on" | "1" | "yes" => Ok(Some(true)),
         "false" | "off" | "0" | "no" => Ok(Some(false)),
         _ => Err(FieldError::new(
-            "isLive",
+            field.name(),
             "invalid_boolean",
             "Use true or false.",
         )),
@@ -366,6 +403,13 @@ pub(crate) struct CreateSessionJson {
     pub start_time: String,
     /// IANA time zone to display the start in (`timeZone` is read as the same field).
     pub timezone: Option<String>,
+    /// Scheduled end, written like `startTime`: after the start, at most 24 hours later
+    /// (otherwise `422` naming `endTime`).
+    pub end_time: Option<String>,
+    /// Start the session automatically at `startTime` (default `false`).
+    pub auto_start: Option<bool>,
+    /// End the session automatically at `endTime`, which it then needs (default `false`).
+    pub auto_end: Option<bool>,
     /// "Mark as Live": start right away.
     #[serde(default)]
     pub is_live: bool,
@@ -394,6 +438,13 @@ pub(crate) struct UpdateSessionJson {
     pub start_time: Option<String>,
     /// New time zone; empty removes it (`timeZone` is read as the same field).
     pub timezone: Option<String>,
+    /// New scheduled end, written like `startTime`; empty removes it. After the update it
+    /// must be after the start and at most 24 hours later (otherwise `422` naming `endTime`).
+    pub end_time: Option<String>,
+    /// Start the session automatically at its start time.
+    pub auto_start: Option<bool>,
+    /// End the session automatically at its end time.
+    pub auto_end: Option<bool>,
     /// Start (`true`) or end (`false`).
     pub is_live: Option<bool>,
     /// Refuse with `409` unless the session is at this version.
@@ -421,6 +472,14 @@ pub(crate) struct SessionForm {
     pub start_time: Option<String>,
     /// IANA time zone.
     pub timezone: Option<String>,
+    /// Scheduled end, written like `startTime`; empty removes it.
+    pub end_time: Option<String>,
+    /// `true`, `on` or `1` to start the session automatically at its start time; `false`,
+    /// `off` or `0` not to.
+    pub auto_start: Option<String>,
+    /// `true`, `on` or `1` to end the session automatically at its end time; `false`, `off`
+    /// or `0` not to.
+    pub auto_end: Option<String>,
     /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
     pub is_live: Option<String>,
     /// The image file, or a link to an image.

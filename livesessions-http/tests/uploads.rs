@@ -266,6 +266,13 @@ mod slow_writes {
         async fn list_sessions(&self, q: &ListQuery) -> Result<Page<LiveSession>> {
             self.inner.list_sessions(q).await
         }
+        async fn due_sessions(
+            &self,
+            now: chrono::DateTime<chrono::Utc>,
+            limit: usize,
+        ) -> Result<Vec<LiveSession>> {
+            self.inner.due_sessions(now, limit).await
+        }
     }
 
     #[async_trait]

@@ -8,12 +8,16 @@
 //! ```text
 //! { _id: UUID (binary subtype 4), title, description, instructor, videoUrl,
 //!   thumbnail: "https://…" | null, thumbnailKey: "<key>.png" | null,
-//!   startTime: Date, timezone: "Asia/Karachi" | null, isLive: bool, status: "live",
+//!   startTime: Date, timezone: "Asia/Karachi" | null,
+//!   endTime: Date | null, autoStart: bool, autoEnd: bool, isLive: bool, status: "live",
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
 //!   listRank: int, listTimeKey: long,
-//!   micros: { startTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
+//!   micros: { startTime, endTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
 //! ```
+//!
+//! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
+//! existed) has no end time and starts and ends by hand.
 //!
 //! Uploaded thumbnails, when the store keeps them ([`MongoThumbnails`](crate::MongoThumbnails)),
 //! are files of the GridFS bucket [`THUMBNAILS`], one per image:

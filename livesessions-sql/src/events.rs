@@ -125,6 +125,7 @@ where
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'r> String: Decode<'r, D> + Type<D>,
 {
     /// Appends a `kind` event of `session` by `sql` ([`LoggedStatements::append`]); the id

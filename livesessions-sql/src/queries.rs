@@ -52,6 +52,7 @@ where
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'r> String: Decode<'r, D> + Type<D>,
 {
     /// Whether the database answers at all.
@@ -293,6 +294,23 @@ where
             .map(session_from_row::<D>)
             .collect::<Result<Vec<_>>>()?;
         Ok(Page::of_sessions(items, more))
+    }
+
+    /// The sessions due at `now` by `sql` ([`due_sessions_select`](crate::record::due_sessions_select)),
+    /// at most `limit` of each kind.
+    pub(crate) async fn due_sessions(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<LiveSession>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = sqlx::query(sql).bind(D::store_time(now)).bind(limit);
+        Self::all(executor, statement)
+            .await?
+            .iter()
+            .map(session_from_row::<D>)
+            .collect()
     }
 
     /// Binds the session, user id, user name, email and time of a join, in that order.

@@ -18,7 +18,7 @@ use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
-pub(crate) const SESSION_COLUMNS: [&str; 19] = [
+pub(crate) const SESSION_COLUMNS: [&str; 22] = [
     "id",
     "title",
     "description",
@@ -28,6 +28,9 @@ pub(crate) const SESSION_COLUMNS: [&str; 19] = [
     "thumbnail_key",
     "start_time",
     "timezone",
+    "end_time",
+    "auto_start",
+    "auto_end",
     "status",
     "started_at",
     "ended_at",
@@ -41,7 +44,10 @@ pub(crate) const SESSION_COLUMNS: [&str; 19] = [
 ];
 
 /// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
-pub(crate) const SESSION_FIELDS: usize = 17;
+pub(crate) const SESSION_FIELDS: usize = 20;
+
+/// The parameter number of the expected version in a versioned update (after the columns).
+pub(crate) const VERSION_PARAMETER: usize = SESSION_COLUMNS.len() + 1;
 
 /// The columns of a participant; statements return them prefixed `p_` (see
 /// [`participant_select`]).
@@ -102,6 +108,29 @@ pub(crate) fn session_assignments<D: Dialect>() -> String {
         .join(", ")
 }
 
+/// The scheduler's due query on `table` (parameters: now, limit), selecting `session` (a
+/// [`session_select`] on the alias `s`): the sessions due to start, earliest start first, then
+/// those due to end, earliest end first, at most `limit` of each. `yes` completes a boolean
+/// column into a condition (empty, or ` = 1` where booleans are integers); the conditions are
+/// those of the partial indexes `live_sessions_due_start_idx` and `live_sessions_due_end_idx`
+/// word for word, so that each half reads only its index.
+pub(crate) fn due_sessions_select<D: Dialect>(table: &str, session: &str, yes: &str) -> String {
+    let p = D::PARAMETER;
+    format!(
+        "SELECT {session} FROM ( \
+           SELECT * FROM (SELECT * FROM {table} \
+             WHERE status = 'scheduled' AND auto_start{yes} AND start_time <= {p}1 \
+               AND (end_time IS NULL OR end_time > {p}1) \
+             ORDER BY start_time LIMIT {p}2) due_start \
+           UNION ALL \
+           SELECT * FROM (SELECT * FROM {table} \
+             WHERE status = 'live' AND auto_end{yes} AND end_time <= {p}1 \
+             ORDER BY end_time LIMIT {p}2) due_end \
+         ) s \
+         ORDER BY s.status = 'live', CASE WHEN s.status = 'live' THEN s.end_time ELSE s.start_time END"
+    )
+}
+
 /// Binds the [`SESSION_COLUMNS`] of `session`, in order.
 pub(crate) fn bind_session<'q, D: Dialect>(
     query: Query<'q, D, D::Arguments<'q>>,
@@ -114,6 +143,7 @@ where
     Option<D::Time>: Encode<'q, D> + Type<D>,
     i64: Encode<'q, D> + Type<D>,
     i16: Encode<'q, D> + Type<D>,
+    bool: Encode<'q, D> + Type<D>,
 {
     let (thumbnail_url, thumbnail_key) = thumbnail_columns(session.fields.thumbnail.as_ref());
     let key = session.list_key();
@@ -127,6 +157,9 @@ where
         .bind(thumbnail_key)
         .bind(D::store_time(session.fields.start_time))
         .bind(session.fields.timezone.map(|tz| tz.name()))
+        .bind(session.fields.end_time.map(D::store_time))
+        .bind(session.fields.auto_start)
+        .bind(session.fields.auto_end)
         .bind(session.status.as_str())
         .bind(session.started_at.map(D::store_time))
         .bind(session.ended_at.map(D::store_time))
@@ -154,6 +187,7 @@ where
     for<'r> Uuid: Decode<'r, D> + Type<D>,
     for<'r> String: Decode<'r, D> + Type<D>,
     for<'r> i64: Decode<'r, D> + Type<D>,
+    for<'r> bool: Decode<'r, D> + Type<D>,
 {
     let thumbnail = match (
         D::get::<Option<String>>(row, "thumbnail_url")?,
@@ -177,6 +211,9 @@ where
                 .map(TimeZone::parse)
                 .transpose()
                 .map_err(corrupt)?,
+            end_time: opt_time::<D>(row, "end_time")?,
+            auto_start: D::get(row, "auto_start")?,
+            auto_end: D::get(row, "auto_end")?,
         },
         status: parse_status(&D::get::<String>(row, "status")?)?,
         started_at: opt_time::<D>(row, "started_at")?,

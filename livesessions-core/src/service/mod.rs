@@ -27,10 +27,12 @@ use crate::values::TimeZone;
 
 mod analytics;
 mod attendance;
+mod scheduler;
 mod sessions;
 mod thumbnails;
 
 pub use attendance::JoinInput;
+pub use scheduler::{SchedulerTick, SCHEDULER_INTERVAL};
 pub use sessions::SessionView;
 
 /// How often a change is tried in all when a concurrent change keeps refusing its write.

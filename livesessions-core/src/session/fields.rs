@@ -1,8 +1,9 @@
 //! The descriptive fields of a session and partial updates of them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::field_error::FieldError;
 use crate::values::{Description, Instructor, StartTime, Thumbnail, TimeZone, Title, VideoUrl};
 
 /// The descriptive fields of a session, validated: what an admin writes when creating or
@@ -24,7 +25,17 @@ pub struct SessionFields {
     pub start_time: DateTime<Utc>,
     /// Display zone.
     pub timezone: Option<TimeZone>,
+    /// Scheduled end: after `start_time`, at most [`MAX_SESSION_LENGTH`] later.
+    pub end_time: Option<DateTime<Utc>>,
+    /// The scheduler starts the session at `start_time` ([`LiveSessions::tick`](crate::LiveSessions::tick)).
+    pub auto_start: bool,
+    /// The scheduler ends the session at `end_time` (which it then needs).
+    pub auto_end: bool,
 }
+
+/// The longest a session may be scheduled for: `end_time` is at most this long after
+/// `start_time`.
+pub const MAX_SESSION_LENGTH: TimeDelta = TimeDelta::hours(24);
 
 /// A validated partial update: `None` leaves a field unchanged; for the optional fields,
 /// `Some(None)` clears them.
@@ -45,6 +56,12 @@ pub struct SessionPatch {
     pub start_time: Option<StartTime>,
     /// New zone, or `Some(None)` to remove it.
     pub timezone: Option<Option<TimeZone>>,
+    /// New end time (read like `start_time`), or `Some(None)` to remove it.
+    pub end_time: Option<Option<StartTime>>,
+    /// Whether the scheduler starts the session.
+    pub auto_start: Option<bool>,
+    /// Whether the scheduler ends the session.
+    pub auto_end: Option<bool>,
 }
 
 impl SessionPatch {
@@ -55,19 +72,33 @@ impl SessionPatch {
 }
 
 impl SessionFields {
-    /// Applies a validated partial update. A new start time without an offset is read in the
-    /// zone the fields have after the update, else in `default_zone`; if that zone skips it (a
-    /// daylight-saving gap) nothing changes and the error names `startTime`.
+    /// Applies a validated partial update. A new start or end time without an offset is read
+    /// in the zone the fields have after the update, else in `default_zone`; if that zone skips
+    /// it (a daylight-saving gap) nothing changes and the error names `startTime` (`endTime`).
+    /// The schedule after the update must hold ([`SessionFields::check_schedule`]); otherwise
+    /// nothing changes either.
     pub fn apply(&mut self, patch: SessionPatch, default_zone: TimeZone) -> Result<()> {
         let zone = match patch.timezone {
             Some(zone) => zone,
             None => self.timezone,
         }
         .unwrap_or(default_zone);
-        let start_time = patch
-            .start_time
-            .map(|start| start.resolve(zone, "startTime"))
-            .transpose()?;
+        let mut errors = Vec::new();
+        let start_time = patch.start_time.and_then(|start| {
+            start
+                .resolve(zone, "startTime")
+                .map_err(|e| errors.push(e))
+                .ok()
+        });
+        let end_time = patch.end_time.and_then(|end| {
+            end.map(|end| end.resolve(zone, "endTime"))
+                .transpose()
+                .map_err(|e| errors.push(e))
+                .ok()
+        });
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
         let SessionPatch {
             title,
             description,
@@ -76,15 +107,55 @@ impl SessionFields {
             thumbnail,
             start_time: _,
             timezone,
+            end_time: _,
+            auto_start,
+            auto_end,
         } = patch;
-        set(&mut self.title, title);
-        set(&mut self.description, description);
-        set(&mut self.instructor, instructor);
-        set(&mut self.video_url, video_url);
-        set(&mut self.thumbnail, thumbnail);
-        set(&mut self.start_time, start_time);
-        set(&mut self.timezone, timezone);
+        let mut next = self.clone();
+        set(&mut next.title, title);
+        set(&mut next.description, description);
+        set(&mut next.instructor, instructor);
+        set(&mut next.video_url, video_url);
+        set(&mut next.thumbnail, thumbnail);
+        set(&mut next.start_time, start_time);
+        set(&mut next.timezone, timezone);
+        set(&mut next.end_time, end_time);
+        set(&mut next.auto_start, auto_start);
+        set(&mut next.auto_end, auto_end);
+        let errors = next.check_schedule();
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        *self = next;
         Ok(())
+    }
+
+    /// What is wrong with the schedule, if anything: `endTime` must be after `startTime` and
+    /// at most [`MAX_SESSION_LENGTH`] later; `autoEnd` needs an `endTime`.
+    pub fn check_schedule(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        match self.end_time {
+            Some(end) if end <= self.start_time => errors.push(FieldError::new(
+                "endTime",
+                "end_before_start",
+                "The end time must be after the start time.",
+            )),
+            Some(end) if end - self.start_time > MAX_SESSION_LENGTH => {
+                errors.push(FieldError::new(
+                    "endTime",
+                    "too_long",
+                    "The end time must be at most 24 hours after the start time.",
+                ))
+            }
+            Some(_) => {}
+            None if self.auto_end => errors.push(FieldError::new(
+                "autoEnd",
+                "end_time_required",
+                "Ending a session automatically needs an end time.",
+            )),
+            None => {}
+        }
+        errors
     }
 }
 

@@ -30,6 +30,13 @@ pub struct SessionInput {
     pub start_time: Option<String>,
     /// IANA zone; empty removes it.
     pub timezone: Option<String>,
+    /// Scheduled end, read like `start_time`; empty removes it. After the start time, at most
+    /// 24 hours later ([`MAX_SESSION_LENGTH`](super::MAX_SESSION_LENGTH)).
+    pub end_time: Option<String>,
+    /// Whether the scheduler starts the session at its start time (default off).
+    pub auto_start: Option<bool>,
+    /// Whether the scheduler ends the session at its end time (default off; needs an end time).
+    pub auto_end: Option<bool>,
 }
 
 impl SessionInput {
@@ -49,12 +56,26 @@ impl SessionInput {
             &mut errors,
         );
         let timezone = optional(self.timezone.as_deref(), TimeZone::parse, &mut errors);
+        let end_time = optional(
+            self.end_time.as_deref(),
+            |v| StartTime::parse(v, "endTime"),
+            &mut errors,
+        );
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
         let start_time = match (start_time, timezone) {
             (Some(start), Some(zone)) => collect(
                 start.resolve(zone.unwrap_or(default_zone), "startTime"),
                 &mut errors,
             ),
+            _ => None,
+        };
+        let end_time = match (end_time, timezone) {
+            (Some(Some(end)), Some(zone)) => collect(
+                end.resolve(zone.unwrap_or(default_zone), "endTime"),
+                &mut errors,
+            )
+            .map(Some),
+            (Some(None), _) => Some(None),
             _ => None,
         };
         let fields = || {
@@ -66,9 +87,16 @@ impl SessionInput {
                 thumbnail: thumbnail?,
                 start_time: start_time?,
                 timezone: timezone?,
+                end_time: end_time?,
+                auto_start: self.auto_start.unwrap_or(false),
+                auto_end: self.auto_end.unwrap_or(false),
             })
         };
-        match fields() {
+        let fields = fields();
+        if let Some(fields) = &fields {
+            errors.extend(fields.check_schedule());
+        }
+        match fields {
             Some(fields) if errors.is_empty() => Ok(fields),
             _ => Err(Error::Validation(errors)),
         }
@@ -97,12 +125,24 @@ impl SessionInput {
                 .timezone
                 .as_deref()
                 .and_then(|v| optional(Some(v), TimeZone::parse, &mut errors)),
+            end_time: self
+                .end_time
+                .as_deref()
+                .and_then(|v| optional(Some(v), |v| StartTime::parse(v, "endTime"), &mut errors)),
+            auto_start: self.auto_start,
+            auto_end: self.auto_end,
         };
         if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
             (patch.start_time, patch.timezone)
         {
             patch.start_time =
                 collect(start.resolve(zone, "startTime"), &mut errors).map(StartTime::Instant);
+        }
+        if let (Some(Some(end @ StartTime::Local(_))), Some(Some(zone))) =
+            (patch.end_time, patch.timezone)
+        {
+            patch.end_time = collect(end.resolve(zone, "endTime"), &mut errors)
+                .map(|end| Some(StartTime::Instant(end)));
         }
         if errors.is_empty() {
             Ok(patch)
@@ -374,5 +414,101 @@ mod tests {
             ("startTime", "invalid_local_time")
         );
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn the_schedule_is_checked_when_creating_and_after_every_update() {
+        let scheduled = |end: Option<&str>, auto_end: bool| {
+            let mut new = new_at("2025-01-15T10:00", Some("Europe/Berlin"));
+            new.fields.end_time = end.map(Into::into);
+            new.fields.auto_start = Some(true);
+            new.fields.auto_end = Some(auto_end);
+            new
+        };
+        // A local end time is read in the session's zone, like the start.
+        let fields = scheduled(Some("2025-01-15T11:30"), true)
+            .validate()
+            .unwrap();
+        assert_eq!(fields.end_time, Some(utc("2025-01-15T10:30:00Z")));
+        assert!(fields.auto_start && fields.auto_end);
+        // Defaults: no end, no automatic start or end.
+        let plain = new_at("2025-01-15T10:00", None).validate().unwrap();
+        assert_eq!(
+            (plain.end_time, plain.auto_start, plain.auto_end),
+            (None, false, false)
+        );
+        let code = |new: NewSession| {
+            let error = only_error(new.validate());
+            (error.field, error.code)
+        };
+        assert_eq!(
+            code(scheduled(Some("2025-01-15T10:00"), false)),
+            ("endTime".to_owned(), "end_before_start")
+        );
+        assert_eq!(
+            code(scheduled(Some("2025-01-15T10:00:00+01:00"), false)),
+            ("endTime".to_owned(), "end_before_start")
+        );
+        assert_eq!(
+            code(scheduled(Some("2025-01-16T10:00:00.000001"), false)),
+            ("endTime".to_owned(), "too_long")
+        );
+        assert!(scheduled(Some("2025-01-16T10:00"), false)
+            .validate()
+            .is_ok());
+        assert_eq!(
+            code(scheduled(None, true)),
+            ("autoEnd".to_owned(), "end_time_required")
+        );
+        assert_eq!(
+            code(scheduled(Some("soon"), false)),
+            ("endTime".to_owned(), "invalid_time")
+        );
+        assert_eq!(
+            code(scheduled(Some("2025-03-30T02:30"), false)),
+            ("endTime".to_owned(), "invalid_local_time")
+        );
+
+        // Updates: the schedule after the update must hold; nothing changes otherwise.
+        let stored = || {
+            LiveSession::new(
+                scheduled(Some("2025-01-15T11:00"), true)
+                    .validate()
+                    .unwrap(),
+                at(0),
+            )
+        };
+        let apply = |change: fn(&mut SessionInput)| {
+            let mut update = SessionUpdate::default();
+            change(&mut update.fields);
+            let mut s = stored();
+            let before = s.clone();
+            let result = update
+                .validate()
+                .and_then(|patch| s.apply(patch, at(1), TimeZone::UTC));
+            (result, s, before)
+        };
+        // Moving the start past the stored end names endTime.
+        let (result, s, before) = apply(|f| f.start_time = Some("2025-01-15T12:00".into()));
+        assert_eq!(only_error(result).field, "endTime");
+        assert_eq!(s, before);
+        // Removing the end while the session ends automatically names autoEnd.
+        let (result, _, _) = apply(|f| f.end_time = Some(String::new()));
+        assert_eq!(only_error(result).field, "autoEnd");
+        // Both together, and a reschedule of both times, are fine.
+        let (result, s, _) = apply(|f| {
+            f.end_time = Some(String::new());
+            f.auto_end = Some(false);
+        });
+        result.unwrap();
+        assert_eq!((s.fields.end_time, s.fields.auto_end), (None, false));
+        let (result, s, _) = apply(|f| {
+            f.start_time = Some("2025-01-16T10:00".into());
+            f.end_time = Some("2025-01-16T12:00".into());
+        });
+        result.unwrap();
+        assert_eq!(s.fields.start_time, utc("2025-01-16T09:00:00Z"));
+        assert_eq!(s.fields.end_time, Some(utc("2025-01-16T11:00:00Z")));
+        assert_eq!(s.version, 2);
     }
 }

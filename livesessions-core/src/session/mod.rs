@@ -12,7 +12,7 @@ use crate::error::{Conflict, Error, Result};
 use crate::ids::SessionId;
 use crate::values::TimeZone;
 
-pub use fields::{SessionFields, SessionPatch};
+pub use fields::{SessionFields, SessionPatch, MAX_SESSION_LENGTH};
 pub use input::{NewSession, SessionInput, SessionUpdate};
 pub use listing::{Cursor, ListKey, ListQuery, Page, StatusFilter};
 pub use status::{SessionAction, SessionStatus};
@@ -111,6 +111,39 @@ impl LiveSession {
                 Err(self.refuse(SessionAction::End))
             }
         }
+    }
+
+    /// Whether the scheduler should start the session at `now`: it is scheduled with
+    /// `auto_start`, its start time has come and its end time (if any) has not. A session whose
+    /// whole window passed while no scheduler ran stays scheduled.
+    pub fn due_to_start(&self, now: DateTime<Utc>) -> bool {
+        self.status == SessionStatus::Scheduled
+            && self.fields.auto_start
+            && self.fields.start_time <= now
+            && self.fields.end_time.is_none_or(|end| now < end)
+    }
+
+    /// Whether the scheduler should end the session at `now`: it is live with `auto_end` and
+    /// its end time has come.
+    pub fn due_to_end(&self, now: DateTime<Utc>) -> bool {
+        self.is_live() && self.fields.auto_end && self.fields.end_time.is_some_and(|end| end <= now)
+    }
+
+    /// Ends a live session as the scheduler does at `now`: as of its end time, or of the start
+    /// of its current live period if that is later (it was started after its end time), never
+    /// after `now`. Live time is counted to that instant, as [`LiveSession::end`] counts it;
+    /// `updated_at` is `now`. Without an end time this is [`LiveSession::end`] at `now`.
+    pub fn end_as_scheduled(&mut self, now: DateTime<Utc>) -> Result<Transition> {
+        let at = match (self.fields.end_time, self.live_since) {
+            (Some(end), Some(since)) => end.max(since).min(now),
+            (Some(end), None) => end.min(now),
+            (None, _) => now,
+        };
+        let transition = self.end(at)?;
+        if transition == Transition::Changed {
+            self.updated_at = now;
+        }
+        Ok(transition)
     }
 
     /// Cancels a scheduled session.
@@ -264,5 +297,37 @@ mod tests {
             SessionAction::Cancel,
         );
         assert!(c.check_joinable().is_err());
+    }
+
+    #[test]
+    fn the_scheduler_ends_as_of_the_end_time() {
+        let mut f = fields();
+        f.end_time = Some(f.start_time + chrono::TimeDelta::seconds(100));
+        f.auto_start = true;
+        f.auto_end = true;
+        let start = f.start_time;
+        let secs = |n: i64| start + chrono::TimeDelta::seconds(n);
+        let mut s = LiveSession::new(f.clone(), secs(-10));
+        assert!(!s.due_to_start(secs(-1)));
+        assert!(s.due_to_start(secs(0)));
+        assert!(s.due_to_start(secs(99)));
+        assert!(!s.due_to_start(secs(100)), "a missed window is not started");
+        s.start(secs(30)).unwrap();
+        assert!(!s.due_to_end(secs(99)));
+        assert!(s.due_to_end(secs(100)));
+        assert_eq!(s.end_as_scheduled(secs(500)).unwrap(), Transition::Changed);
+        assert_eq!(s.ended_at, Some(secs(100)));
+        assert_eq!(s.live_seconds, 70);
+        assert_eq!(s.updated_at, secs(500));
+        assert_eq!(
+            s.end_as_scheduled(secs(600)).unwrap(),
+            Transition::Unchanged
+        );
+
+        // Started after its end time: ended as of the start, with no live time.
+        let mut late = LiveSession::new(f, secs(-10));
+        late.start(secs(200)).unwrap();
+        late.end_as_scheduled(secs(201)).unwrap();
+        assert_eq!((late.ended_at, late.live_seconds), (Some(secs(200)), 0));
     }
 }

@@ -12,6 +12,7 @@ mod events;
 mod lifecycle;
 mod lists;
 mod races;
+mod schedule;
 mod sessions;
 
 pub use analytics::*;
@@ -21,4 +22,5 @@ pub use events::*;
 pub use lifecycle::*;
 pub use lists::*;
 pub use races::*;
+pub use schedule::*;
 pub use sessions::*;

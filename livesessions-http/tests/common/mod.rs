@@ -593,6 +593,13 @@ mod faulty_impls {
         async fn list_sessions(&self, _: &ListQuery) -> Result<Page<LiveSession>> {
             self.fail().await
         }
+        async fn due_sessions(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: usize,
+        ) -> Result<Vec<LiveSession>> {
+            self.fail().await
+        }
     }
 
     #[async_trait]

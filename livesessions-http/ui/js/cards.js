@@ -32,9 +32,20 @@ export function timeNode(s) {
       class: 'ran', datetime: s.startedAt, title: viewerZone ? 'Your time zone: ' + viewerZone : null
     }, '⏱️ ' + ran);
   }
+  var until = s.endTime ? ' – ' + formatDateTime(s.endTime) : '';
   return h('time', {
     datetime: s.startTime || null, title: viewerZone ? 'Your time zone: ' + viewerZone : null
-  }, '⏱️ ' + (formatDateTime(s.startTime) || 'No start time'));
+  }, '⏱️ ' + (formatDateTime(s.startTime) || 'No start time') + until);
+}
+
+/** What the scheduler will do with the session by itself, if anything. */
+function automaticNode(s, status) {
+  var parts = [];
+  if (s.autoStart && status === 'scheduled') parts.push('starts');
+  if (s.autoEnd && s.endTime && (status === 'scheduled' || status === 'live')) parts.push('ends');
+  if (!parts.length) return null;
+  return h('p', { class: 'card-hint automatic' }, '⚙️ ' + (parts.length === 2
+    ? 'Starts and ends automatically' : parts[0] === 'starts' ? 'Starts automatically' : 'Ends automatically'));
 }
 
 function actionButton(action, label, name, extraClass, s) {
@@ -78,6 +89,7 @@ export function renderCard(s) {
       s.description ? h('p', { class: 'description', text: s.description }) : null,
       h('p', { class: 'meta' }, timeNode(s), ' | ',
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
+      automaticNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -87,5 +99,5 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
 }

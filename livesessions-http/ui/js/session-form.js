@@ -15,9 +15,10 @@ const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const FORM_FIELDS = {
   title: 'f-title', instructor: 'f-instructor', startTime: 'f-start', timezone: 'f-start',
   videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', thumbnailUrl: 'f-thumbnail',
-  isLive: 'f-live'
+  endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live'
 };
-const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description', 'f-thumbnail'];
+const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail'];
+const MAX_SESSION_MS = 24 * 3600 * 1000;
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
 let editing = null;
@@ -96,6 +97,7 @@ export function rfc3339ToLocalInput(iso) {
 function valuesOf(s) {
   return {
     title: s.title || '', instructor: s.instructor || '', startTime: rfc3339ToLocalInput(s.startTime),
+    endTime: s.endTime ? rfc3339ToLocalInput(s.endTime) : '', autoStart: !!s.autoStart, autoEnd: !!s.autoEnd,
     videoUrl: s.videoUrl || '', description: s.description || ''
   };
 }
@@ -103,6 +105,7 @@ function valuesOf(s) {
 function formValues() {
   return {
     title: $('f-title').value.trim(), instructor: $('f-instructor').value.trim(), startTime: $('f-start').value,
+    endTime: $('f-end').value, autoStart: $('f-auto-start').checked, autoEnd: $('f-auto-end').checked,
     videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
   };
 }
@@ -127,6 +130,9 @@ function openEditForm(s, opener) {
   $('f-title').value = values.title;
   $('f-instructor').value = values.instructor;
   $('f-start').value = values.startTime;
+  $('f-end').value = values.endTime;
+  $('f-auto-start').checked = values.autoStart;
+  $('f-auto-end').checked = values.autoEnd;
   $('f-video').value = values.videoUrl;
   $('f-description').value = values.description;
   setMode(s);
@@ -155,12 +161,27 @@ export function onAddToggle() {
   showSessionForm(true);
 }
 
+/** What is wrong with the end time (local input values), as the server checks it; null if fine. */
+function endTimeProblem(start, end, autoEnd) {
+  if (!end) return autoEnd ? 'Choose the end time to end the session automatically.' : null;
+  var endIso = localInputToRfc3339(end);
+  if (!endIso) return 'Enter a valid date and time.';
+  var startIso = localInputToRfc3339(start);
+  if (!startIso) return null;
+  var span = new Date(endIso).getTime() - new Date(startIso).getTime();
+  if (span <= 0) return 'The end time must be after the start time.';
+  if (span > MAX_SESSION_MS) return 'The end time must be at most 24 hours after the start time.';
+  return null;
+}
+
 function validateSessionForm() {
   var errors = [];
   if (!$('f-title').value.trim()) errors.push(['f-title', 'Enter a title.']);
   if (!$('f-instructor').value.trim()) errors.push(['f-instructor', 'Enter the instructor’s name.']);
   if (!$('f-start').value) errors.push(['f-start', 'Choose the start date and time.']);
   else if (!localInputToRfc3339($('f-start').value)) errors.push(['f-start', 'Enter a valid date and time.']);
+  var endProblem = endTimeProblem($('f-start').value, $('f-end').value, $('f-auto-end').checked);
+  if (endProblem) errors.push(['f-end', endProblem]);
   var video = $('f-video').value.trim();
   if (!video) errors.push(['f-video', 'Enter the video URL.']);
   else if (!/^https?:\/\//i.test(video) || !safeUrl(video)) errors.push(['f-video', 'Enter a full https:// link.']);
@@ -187,6 +208,9 @@ export function onSessionSubmit(event) {
   form.append('videoUrl', $('f-video').value.trim());
   form.append('startTime', localInputToRfc3339($('f-start').value));
   if (viewerZone) form.append('timezone', viewerZone);
+  if ($('f-end').value) form.append('endTime', localInputToRfc3339($('f-end').value));
+  form.append('autoStart', $('f-auto-start').checked ? 'true' : 'false');
+  form.append('autoEnd', $('f-auto-end').checked ? 'true' : 'false');
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
@@ -221,6 +245,13 @@ function changesForm(edit) {
     form.append('startTime', localInputToRfc3339(now.startTime));
     changed = true;
   }
+  if (now.endTime !== before.endTime) {
+    form.append('endTime', now.endTime ? localInputToRfc3339(now.endTime) : '');
+    changed = true;
+  }
+  ['autoStart', 'autoEnd'].forEach(function (name) {
+    if (now[name] !== before[name]) { form.append(name, now[name] ? 'true' : 'false'); changed = true; }
+  });
   var file = $('f-thumbnail').files[0];
   if (file) { form.append('thumbnail', file, file.name); changed = true; }
   else if ($('f-thumbnail-remove').checked && edit.session.thumbnail) { form.append('thumbnailUrl', ''); changed = true; }

@@ -80,7 +80,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn opt_bool(&self, field: &str) -> Result<Option<bool>, DocumentError> {
+    pub(crate) fn opt_bool(&self, field: &str) -> Result<Option<bool>, DocumentError> {
         match self.get(field) {
             None => Ok(None),
             Some(Bson::Boolean(b)) => Ok(Some(*b)),

@@ -27,6 +27,9 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "thumbnailKey": thumbnail_key,
         "startTime": date(session.fields.start_time),
         "timezone": session.fields.timezone.map(|tz| Bson::String(tz.name().to_owned())).unwrap_or(Bson::Null),
+        "endTime": opt_date(session.fields.end_time),
+        "autoStart": session.fields.auto_start,
+        "autoEnd": session.fields.auto_end,
         "isLive": session.is_live(),
         "status": session.status.as_str(),
         "startedAt": opt_date(session.started_at),
@@ -40,6 +43,7 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "listTimeKey": key.time_key,
         MICROS: {
             "startTime": micros(session.fields.start_time),
+            "endTime": opt_micros(session.fields.end_time),
             "startedAt": opt_micros(session.started_at),
             "endedAt": opt_micros(session.ended_at),
             "liveSince": opt_micros(session.live_since),
@@ -89,6 +93,9 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
                 .filter(|tz| !tz.is_empty())
                 .map(|tz| r.valid("timezone", TimeZone::parse(tz)))
                 .transpose()?,
+            end_time: r.opt_date("endTime")?,
+            auto_start: r.opt_bool("autoStart")?.unwrap_or(false),
+            auto_end: r.opt_bool("autoEnd")?.unwrap_or(false),
         },
         status,
         started_at: r.opt_date("startedAt")?,

@@ -30,6 +30,9 @@ fn session() -> LiveSession {
             thumbnail_url: Some("https://example.com/thumb.png".into()),
             start_time: Some("2025-01-15T10:00:00.123456Z".into()),
             timezone: Some("Asia/Karachi".into()),
+            end_time: Some("2025-01-15T11:30:00.654321Z".into()),
+            auto_start: Some(true),
+            auto_end: Some(true),
         },
         is_live: false,
     }
@@ -74,6 +77,9 @@ fn session_document_has_the_original_and_our_fields() {
         "thumbnailKey": Bson::Null,
         "startTime": bson::DateTime::from_millis(1_736_935_200_123),
         "timezone": "Asia/Karachi",
+        "endTime": bson::DateTime::from_millis(1_736_940_600_654),
+        "autoStart": true,
+        "autoEnd": true,
         "isLive": true,
         "status": "live",
         "startedAt": bson::DateTime::from_millis(1_736_935_200_999),
@@ -87,6 +93,7 @@ fn session_document_has_the_original_and_our_fields() {
         "listTimeKey": 1_736_935_200_123_456_i64,
         "micros": {
             "startTime": 1_736_935_200_123_456_i64,
+            "endTime": 1_736_940_600_654_321_i64,
             "startedAt": 1_736_935_200_999_999_i64,
             "endedAt": Bson::Null,
             "liveSince": 1_736_935_200_999_999_i64,

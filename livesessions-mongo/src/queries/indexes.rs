@@ -15,11 +15,24 @@ pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
 }
 
 /// The indexes of `live_sessions`: the list order (`listRank`, `listTimeKey`, `_id`), which
-/// also serves the status filter and cursor pagination; and `startTime` for the overview.
+/// also serves the status filter and cursor pagination; `startTime` for the overview; and the
+/// scheduler's two due queries ([`due_to_start_filter`](super::due_to_start_filter),
+/// [`due_to_end_filter`](super::due_to_end_filter)): equality on status and flag, then the
+/// time range, so that a tick reads only the sessions it may act on.
 pub fn session_indexes() -> Vec<IndexModel> {
     vec![
         index(list_sort(), "list_order", false),
         index(doc! { "startTime": 1 }, "start_time", false),
+        index(
+            doc! { "status": 1, "autoStart": 1, "startTime": 1 },
+            "due_start",
+            false,
+        ),
+        index(
+            doc! { "status": 1, "autoEnd": 1, "endTime": 1 },
+            "due_end",
+            false,
+        ),
     ]
 }
 

@@ -82,6 +82,27 @@ pub fn list_filter(query: &ListQuery) -> Document {
     }
 }
 
+/// The sessions that may be due to start at `now`: scheduled with `autoStart`, `startTime` up
+/// to `now` and no `endTime` or one not before `now`. Dates keep milliseconds, so the bounds
+/// are taken at `now`'s millisecond and the caller checks the exact times
+/// ([`LiveSession::due_to_start`](livesessions_core::LiveSession::due_to_start)).
+pub fn due_to_start_filter(now: chrono::DateTime<chrono::Utc>) -> Document {
+    let now = bson::DateTime::from_millis(now.timestamp_millis());
+    doc! {
+        "status": "scheduled",
+        "autoStart": true,
+        "startTime": { "$lte": now },
+        "$or": [{ "endTime": null }, { "endTime": { "$gte": now } }],
+    }
+}
+
+/// The sessions that may be due to end at `now`: live with `autoEnd` and `endTime` up to
+/// `now` (at `now`'s millisecond; the caller checks the exact times).
+pub fn due_to_end_filter(now: chrono::DateTime<chrono::Utc>) -> Document {
+    let now = bson::DateTime::from_millis(now.timestamp_millis());
+    doc! { "status": "live", "autoEnd": true, "endTime": { "$lte": now } }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

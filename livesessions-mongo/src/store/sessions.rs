@@ -3,6 +3,7 @@
 //! them).
 
 use async_trait::async_trait;
+use bson::doc;
 use livesessions_core::{
     Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
 };
@@ -204,5 +205,28 @@ impl SessionStore for MongoStore {
             .map(session_from_document)
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(Page::of_sessions(items, more))
+    }
+
+    async fn due_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<LiveSession>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut due = Vec::new();
+        for (filter, sort) in [
+            (queries::due_to_start_filter(now), doc! { "startTime": 1 }),
+            (queries::due_to_end_filter(now), doc! { "endTime": 1 }),
+        ] {
+            let documents =
+                all_documents(self.sessions.find(filter).sort(sort).limit(limit)).await?;
+            for document in &documents {
+                let session = session_from_document(document)?;
+                if session.due_to_start(now) || session.due_to_end(now) {
+                    due.push(session);
+                }
+            }
+        }
+        Ok(due)
     }
 }

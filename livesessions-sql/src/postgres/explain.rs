@@ -260,3 +260,48 @@ async fn webhook_claim_and_listing_plans_use_the_indexes() {
 
     cleanup(store, pool).await;
 }
+
+/// The scheduler's due query on 20 000 sessions, of which 200 scheduled ones start by
+/// themselves and 200 live ones end by themselves: each half reads its partial index, and no
+/// plan scans the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_due_query_uses_the_partial_indexes() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    let rows = [
+        format!(
+            "UPDATE {s}.live_sessions SET auto_start = true, \
+                end_time = start_time + interval '2 hours' \
+             WHERE status = 'scheduled' AND (EXTRACT(EPOCH FROM start_time)::bigint / 3600) % 25 = 1"
+        ),
+        format!(
+            "UPDATE {s}.live_sessions SET auto_end = true, \
+                end_time = start_time + interval '2 hours' \
+             WHERE status = 'live' AND (EXTRACT(EPOCH FROM start_time)::bigint / 3600) % 25 = 0"
+        ),
+        format!("ANALYZE {s}.live_sessions"),
+    ];
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
+    }
+    let flagged: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {s}.live_sessions WHERE auto_start OR auto_end"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        (100..=1000).contains(&flagged),
+        "{flagged} sessions flagged"
+    );
+
+    let now: chrono::DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+    let plan = explain(&pool, &store.sql.due_sessions, |q| q.bind(now).bind(100i64)).await;
+    assert!(plan.contains("live_sessions_due_start_idx"), "{plan}");
+    assert!(plan.contains("live_sessions_due_end_idx"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan"),
+        "no scan of every session: {plan}"
+    );
+    cleanup(store, pool).await;
+}

@@ -6,7 +6,10 @@ use super::events::EventStatements;
 use super::quote_ident;
 use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::presence::{credited, touch_sets, watching};
-use crate::record::{participant_select, session_assignments, session_insert, session_select};
+use crate::record::{
+    due_sessions_select, participant_select, session_assignments, session_insert, session_select,
+    VERSION_PARAMETER,
+};
 use crate::search::{matches, ListStatements};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
@@ -24,6 +27,8 @@ fn participants(s: &str) -> String {
 pub(super) struct Statements {
     pub insert_session: String,
     pub get_session: String,
+    /// The scheduler's due query (parameters: now, limit).
+    pub due_sessions: String,
     pub update_session: String,
     pub version_of: String,
     pub lock_session: String,
@@ -58,8 +63,9 @@ impl Statements {
         Statements {
             insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
             get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
+            due_sessions: due_sessions_select::<Postgres>(&format!("{s}.live_sessions"), &session, ""),
             update_session: format!(
-                "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = $20 \
+                "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = ${VERSION_PARAMETER} \
                  RETURNING {session}",
                 session_assignments::<Postgres>(),
             ),

@@ -95,6 +95,14 @@ impl SessionStore for PostgresStore {
         }
         Q::page(&self.pool, q, query).await
     }
+
+    async fn due_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<LiveSession>> {
+        Q::due_sessions(&self.pool, &self.sql.due_sessions, now, limit).await
+    }
 }
 
 #[async_trait]

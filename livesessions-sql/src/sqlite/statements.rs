@@ -7,7 +7,10 @@ use sqlx::Sqlite;
 use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
-use crate::record::{participant_select, session_assignments, session_insert, session_select};
+use crate::record::{
+    due_sessions_select, participant_select, session_assignments, session_insert, session_select,
+    VERSION_PARAMETER,
+};
 use crate::search::{matches, ListStatements};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
@@ -20,6 +23,8 @@ pub(super) static SQL: LazyLock<Statements> = LazyLock::new(Statements::new);
 pub(super) struct Statements {
     pub insert_session: String,
     pub get_session: String,
+    /// The scheduler's due query (parameters: now, limit).
+    pub due_sessions: String,
     pub update_session: String,
     pub version_of: &'static str,
     pub session_exists: &'static str,
@@ -61,8 +66,13 @@ impl Statements {
         Statements {
             insert_session: session_insert::<Sqlite>("live_sessions"),
             get_session: format!("SELECT {session} FROM live_sessions WHERE id = ?1"),
+            due_sessions: due_sessions_select::<Sqlite>(
+                "live_sessions",
+                &session_select("s.", "s.participants"),
+                " = 1",
+            ),
             update_session: format!(
-                "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?20 RETURNING {session}",
+                "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?{VERSION_PARAMETER} RETURNING {session}",
                 session_assignments::<Sqlite>(),
             ),
             version_of: "SELECT version FROM live_sessions WHERE id = ?1",

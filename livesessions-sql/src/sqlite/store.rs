@@ -121,6 +121,14 @@ impl SessionStore for SqliteStore {
             .bind(after_id);
         Q::page(&self.pool, list, query).await
     }
+
+    async fn due_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<LiveSession>> {
+        Q::due_sessions(&self.pool, &SQL.due_sessions, now, limit).await
+    }
 }
 
 #[async_trait]

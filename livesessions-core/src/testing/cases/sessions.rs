@@ -15,7 +15,8 @@ use crate::testing::harness::{assert_not_found, assert_version_mismatch, rfc3339
 use crate::values::{ImageKind, Thumbnail, ThumbnailKey, TimeZone};
 
 /// Every field of a session is stored and read back exactly: texts with non-ASCII characters,
-/// newlines and quotes, both kinds of thumbnail, the time zone or its absence, every status
+/// newlines and quotes, both kinds of thumbnail, the time zone or its absence, the schedule
+/// (end time, automatic start and end) or its absence, every status
 /// with its times (to the microsecond), live seconds and the version.
 pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     let h = Harness::new(store);
@@ -35,6 +36,9 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
             thumbnail_url: Some("https://images.example.com/t.png?size=large&x=%20y".into()),
             start_time: Some(rfc3339(micros(3600, 123_456))),
             timezone: Some("Asia/Karachi".into()),
+            end_time: Some(rfc3339(micros(7200, 7))),
+            auto_start: Some(true),
+            auto_end: Some(true),
         },
         ..Default::default()
     }

@@ -1,0 +1,139 @@
+//! Browser test of scheduled sessions, in headless Chromium driven through chromedriver (see
+//! tests/browser.rs).
+//!
+//! The form checks the end time as the server does. An admin creates a session that starts a
+//! few seconds from now and ends a few seconds later, both automatically; without anyone
+//! pressing Start or End, the card goes live and then ends on the admin's page and on a
+//! student's, from the example server's scheduler and the event stream. The edit form shows
+//! the schedule. Any error in either browser's console fails the test.
+#![allow(missing_docs)]
+
+mod browser_kit;
+mod common;
+
+use browser_kit::*;
+use serde_json::json;
+
+/// Sets `#f-start` and `#f-end` to `start_ms` and `end_ms` milliseconds from the browser's
+/// now, as `datetime-local` values with seconds in the browser's zone.
+async fn set_times(client: &fantoccini::Client, start_ms: i64, end_ms: i64) {
+    client
+        .execute(
+            "var pad = function (n) { return String(n).padStart(2, '0'); };\
+             var local = function (d) { return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' +\
+               pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' +\
+               pad(d.getSeconds()); };\
+             var now = Date.now();\
+             document.getElementById('f-start').value = local(new Date(now + arguments[0]));\
+             document.getElementById('f-end').value = local(new Date(now + arguments[1]));",
+            vec![json!(start_ms), json!(end_ms)],
+        )
+        .await
+        .expect("times set");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_session_goes_live_and_ends_by_itself() {
+    let Class {
+        work: _work,
+        shots,
+        downloads: _,
+        server,
+        driver: _driver,
+        admin,
+        student,
+    } = Class::start().await;
+    let base = server.base.clone();
+    sign_in(&admin, &base, "Ada Admin", "ada@example.com", true).await;
+    sign_in(&student, &base, "Sam Student", "sam@example.com", false).await;
+
+    // The form refuses an end before the start, and an automatic end without an end time.
+    fill_session_form(
+        &admin,
+        "Self-running class",
+        "Ferris Crab",
+        "2031-03-04T09:30",
+        "https://vimeo.com/76979871",
+    )
+    .await;
+    set_times(&admin, 60_000, 30_000).await;
+    click(&admin, "#f-submit").await;
+    wait_text(&admin, "#f-end-error", "the order error", |t| {
+        t.contains("after the start")
+    })
+    .await;
+    admin
+        .execute("document.getElementById('f-end').value = '';", vec![])
+        .await
+        .expect("end cleared");
+    click(&admin, "#f-auto-end").await;
+    click(&admin, "#f-submit").await;
+    wait_text(&admin, "#f-end-error", "the missing end", |t| {
+        t.contains("end time")
+    })
+    .await;
+
+    // Starts in 3 s, ends 4 s later, both by itself.
+    set_times(&admin, 3_000, 7_000).await;
+    click(&admin, "#f-auto-start").await;
+    screenshot(&admin, &shots, "schedule-form").await;
+    click(&admin, "#f-submit").await;
+    let (_id, card_css) = new_card(&admin, ".session-card[data-id]").await;
+    wait_text(
+        &admin,
+        &format!("{card_css} .automatic"),
+        "the automatic hint",
+        |t| t.contains("Starts and ends automatically"),
+    )
+    .await;
+    wait_present(&student, &format!("{card_css} .automatic")).await;
+
+    for page in [&admin, &student] {
+        wait_present(page, &format!("{card_css} .live-badge")).await;
+    }
+    wait_text(
+        &student,
+        &format!("{card_css} .automatic"),
+        "the remaining automatic end",
+        |t| t.contains("Ends automatically"),
+    )
+    .await;
+    screenshot(&student, &shots, "schedule-live").await;
+    for page in [&admin, &student] {
+        wait_present(page, &format!("{card_css} .status-ended")).await;
+        wait_absent(page, &format!("{card_css} .live-badge")).await;
+        wait_absent(page, &format!("{card_css} .automatic")).await;
+    }
+
+    // The edit form shows the schedule.
+    click(&admin, &format!("{card_css} .edit-btn")).await;
+    wait_text(&admin, "#f-submit", "Save changes", |t| t == "Save changes").await;
+    let checked = |css: &'static str| {
+        let admin = admin.clone();
+        async move {
+            find(&admin, css)
+                .await
+                .prop("checked")
+                .await
+                .expect("a property")
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(checked("#f-auto-start").await, "true");
+    assert_eq!(checked("#f-auto-end").await, "true");
+    let end = find(&admin, "#f-end")
+        .await
+        .prop("value")
+        .await
+        .expect("a value")
+        .unwrap_or_default();
+    assert!(!end.is_empty(), "the end time is filled in");
+    click(&admin, "#f-cancel").await;
+
+    let mut errors = console_errors(&admin).await;
+    errors.extend(console_errors(&student).await);
+    assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    admin.close().await.expect("admin browser closed");
+    student.close().await.expect("student browser closed");
+    server.task.abort();
+}
