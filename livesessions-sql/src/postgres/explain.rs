@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use livesessions_core::webhooks::WebhookStore as _;
 use livesessions_core::{AttendanceSort, SessionStatus, SortOrder};
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::query::Query;
@@ -336,7 +337,8 @@ async fn webhook_claim_work_does_not_depend_on_statistics_or_plan_cache() {
     let pending = 2 * 2 * sessions as u64;
     sqlx::query(&format!(
         "INSERT INTO {s}.webhook_endpoints (id, url, enabled, secret, created_at, updated_at) \
-         SELECT gen_random_uuid(), 'https://93.184.216.34/' || i, true, 'whsec_x', now(), now() \
+         SELECT gen_random_uuid(), 'https://93.184.216.34/' || i, true, \
+            'whsec_' || encode(decode(md5(i::text) || md5(i::text), 'hex'), 'base64'), now(), now() \
          FROM generate_series(1, 2) i"
     ))
     .execute(&pool)
@@ -408,6 +410,20 @@ async fn webhook_claim_work_does_not_depend_on_statistics_or_plan_cache() {
         handled <= 50 * pending,
         "{handled} rows handled for {pending} pending deliveries: {plan}"
     );
+
+    // The claim above leased 32 of the 1 000 queue heads; an unbounded claim gets the other
+    // heads and none of the deliveries behind them.
+    let rest = store
+        .claim_due(
+            Utc::now(),
+            usize::MAX,
+            Utc::now() + chrono::Duration::minutes(1),
+            "rest",
+        )
+        .await
+        .expect("claim the rest");
+    assert_eq!(rest.len(), 2 * sessions as usize - 32);
+    assert!(rest.iter().all(|c| c.delivery.event.id.get() % 2 == 0));
 
     cleanup(store, pool).await;
 }

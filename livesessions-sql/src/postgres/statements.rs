@@ -174,7 +174,7 @@ fn claim(s: &str) -> String {
             WHERE d.id = ANY(ARRAY( \
                     SELECT h.id FROM heads h JOIN {s}.webhook_endpoints e ON e.id = h.endpoint_id \
                     WHERE e.enabled AND {due_h} \
-                    ORDER BY h.event_id LIMIT 4 * $2)) \
+                    ORDER BY h.event_id LIMIT 4 * LEAST($2, {most}))) \
               AND d.state = 'pending' AND {due_d} \
             ORDER BY d.event_id LIMIT $2 \
             FOR UPDATE OF d SKIP LOCKED \
@@ -185,6 +185,8 @@ fn claim(s: &str) -> String {
          ) \
          SELECT {columns} FROM claimed d JOIN {s}.webhook_endpoints e ON e.id = d.endpoint_id \
          ORDER BY d.event_id",
+        // Four times the limit, without overflowing for a limit near i64::MAX.
+        most = i64::MAX / 4,
         due_h = due("h."),
         due_d = due("d."),
         columns = claimed_select(),
