@@ -69,14 +69,15 @@ struct Args {
     #[arg(long, default_value_t = 240)]
     drain_timeout: u64,
     /// How long the sustained phase waits through a pause in arrivals before it stops waiting,
-    /// in seconds (a claim may stall until autovacuum analyzes the deliveries table, which it
-    /// checks once a minute by default).
+    /// in seconds (the claim before commit `077e571` could stall until the deliveries table was
+    /// analyzed, which autovacuum does about once a minute).
     #[arg(long, default_value_t = 90)]
     sustained_quiet: u64,
     /// The servers' PostgreSQL database: when given, `ANALYZE webhook_deliveries` runs there
     /// two seconds after the sustained phase's sessions are created, as autovacuum would once
-    /// it noticed the new rows. Without fresh statistics the claim statement can pick a plan
-    /// quadratic in the pending deliveries (see BENCHMARKS.md).
+    /// it noticed the new rows. Without fresh statistics the claim statement before commit
+    /// `077e571` could run with a plan quadratic in the pending deliveries; the present one
+    /// does not depend on them (see BENCHMARKS.md), so this compares the two conditions.
     #[arg(long)]
     analyze_url: Option<String>,
 }

@@ -12,7 +12,7 @@ use crate::record::{
 };
 use crate::search::{matches, ListStatements};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
-use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
+use crate::webhooks::{claimed_select, WebhookStatements};
 
 /// A session's participant count: the sum of its count shards (`s` being the session).
 fn participants(s: &str) -> String {
@@ -152,12 +152,36 @@ impl Statements {
 /// `FOR UPDATE SKIP LOCKED` (concurrent claims skip the rows another has locked, and a row
 /// claimed and committed meanwhile is re-checked and no longer due), leases them and returns
 /// them with their endpoints. Parameters: now, limit, lease until, worker.
+///
+/// The order rule (only the oldest pending delivery of an endpoint and session is handed out)
+/// is applied by selecting those heads first: `DISTINCT ON` over the pending rows in the order
+/// index's order, which any plan does in one pass (the index, or a sort). The due heads, oldest
+/// event first, at most four times the limit (room for rows other workers have locked), are
+/// collected into an array, and only then are deliveries locked: a scan of one table whose
+/// rows are matched against that bounded array. There is no join of pending deliveries against
+/// pending deliveries, so no plan can turn quadratic. The previous shape, a `NOT EXISTS` of an
+/// earlier pending delivery, was planned as a nested-loop anti join re-scanning the pending
+/// rows for every candidate whenever the planner believed the table nearly empty: a generic
+/// plan cached by the prepared statement while the table was empty, or statistics taken before
+/// a burst. With 8 000 pending deliveries one claim then took 8–13 s instead of 20–30 ms (see
+/// BENCHMARKS.md, "Sustained webhook delivery rate").
 fn claim(s: &str) -> String {
+    let due = |q: &str| {
+        format!("{q}next_attempt_at <= $1 AND ({q}lease_until IS NULL OR {q}lease_until <= $1)")
+    };
     format!(
-        "WITH due AS ( \
+        "WITH heads AS MATERIALIZED ( \
+            SELECT DISTINCT ON (h.endpoint_id, h.session_id) \
+                h.id, h.endpoint_id, h.event_id, h.next_attempt_at, h.lease_until \
+            FROM {s}.webhook_deliveries h WHERE h.state = 'pending' \
+            ORDER BY h.endpoint_id, h.session_id, h.event_id \
+         ), due AS ( \
             SELECT d.id FROM {s}.webhook_deliveries d \
-            JOIN {s}.webhook_endpoints e ON e.id = d.endpoint_id \
-            WHERE {due} \
+            WHERE d.id = ANY(ARRAY( \
+                    SELECT h.id FROM heads h JOIN {s}.webhook_endpoints e ON e.id = h.endpoint_id \
+                    WHERE e.enabled AND {due_h} \
+                    ORDER BY h.event_id LIMIT 4 * LEAST($2, {most}))) \
+              AND d.state = 'pending' AND {due_d} \
             ORDER BY d.event_id LIMIT $2 \
             FOR UPDATE OF d SKIP LOCKED \
          ), claimed AS ( \
@@ -167,7 +191,10 @@ fn claim(s: &str) -> String {
          ) \
          SELECT {columns} FROM claimed d JOIN {s}.webhook_endpoints e ON e.id = d.endpoint_id \
          ORDER BY d.event_id",
-        due = due_condition::<Postgres>(&format!("{s}.")),
+        // Four times the limit, without overflowing for a limit near i64::MAX.
+        most = i64::MAX / 4,
+        due_h = due("h."),
+        due_d = due("d."),
         columns = claimed_select(),
     )
 }
