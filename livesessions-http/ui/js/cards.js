@@ -43,12 +43,13 @@ const STARTS_IN_TICK_MS = 30000;
 var startsInTimer = 0;
 
 /** For a scheduled session, when it starts seen from now; updated by `refreshStartsIn`, and
- * deliberately not a live region so that screen readers do not announce every update. */
+ * deliberately not a live region so that screen readers do not announce every update. Not a
+ * `.card-hint`: that class is the card's sign-in and automatic hints. */
 function startsInNode(s, status) {
   var text = status === 'scheduled' ? formatStartsIn(s.startTime, !!s.autoStart, Date.now()) : '';
   if (!text) return null;
   return h('p', {
-    class: 'card-hint starts-in', dataset: { start: s.startTime, auto: s.autoStart ? 'true' : 'false' }
+    class: 'starts-in', dataset: { start: s.startTime, auto: s.autoStart ? 'true' : 'false' }
   }, text);
 }
 
