@@ -196,7 +196,8 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     click(&admin, "#f-cancel").await;
 
     // Scheduled cards tell when they start. 35.5 minutes ahead reads "35 min" for half a minute.
-    let soon = create_starting_in(&admin, "Class in half an hour", 35 * 60_000 + 30_000, false).await;
+    let soon =
+        create_starting_in(&admin, "Class in half an hour", 35 * 60_000 + 30_000, false).await;
     for page in [&admin, &student] {
         wait_text(
             page,
@@ -217,12 +218,9 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     // Nothing starts this one: once its time has come the card says so without a reload.
     let now = create_starting_in(&admin, "Class right away", 4_000, false).await;
     for page in [&admin, &student] {
-        wait_text(
-            page,
-            &format!("{now} .starts-in"),
-            "Starting now",
-            |t| t == "Starting now",
-        )
+        wait_text(page, &format!("{now} .starts-in"), "Starting now", |t| {
+            t == "Starting now"
+        })
         .await;
     }
     screenshot(&admin, &shots, "schedule-starts-in").await;
