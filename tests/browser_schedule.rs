@@ -5,7 +5,9 @@
 //! few seconds from now and ends a few seconds later, both automatically; without anyone
 //! pressing Start or End, the card goes live and then ends on the admin's page and on a
 //! student's, from the example server's scheduler and the event stream. The edit form shows
-//! the schedule. Any error in either browser's console fails the test.
+//! the schedule. Scheduled cards tell when they start ("Starts in 35 min", "Starts
+//! automatically tomorrow at …") and turn to "Starting now" by themselves once the time has
+//! come. Any error in either browser's console fails the test.
 #![allow(missing_docs)]
 
 mod browser_kit;
@@ -13,6 +15,7 @@ mod common;
 
 use browser_kit::*;
 use serde_json::json;
+use std::time::Duration;
 
 /// Sets `#f-start` and `#f-end` to `start_ms` and `end_ms` milliseconds from the browser's
 /// now, as `datetime-local` values with seconds in the browser's zone.
@@ -30,6 +33,65 @@ async fn set_times(client: &fantoccini::Client, start_ms: i64, end_ms: i64) {
         )
         .await
         .expect("times set");
+}
+
+/// Creates a session titled `title` from the admin's form that starts `start_ms` milliseconds
+/// from the browser's now, with no end time; returns a selector for its card.
+async fn create_starting_in(
+    client: &fantoccini::Client,
+    title: &str,
+    start_ms: i64,
+    auto_start: bool,
+) -> String {
+    fill_session_form(
+        client,
+        title,
+        "Ferris Crab",
+        "2031-03-04T09:30",
+        "https://vimeo.com/76979871",
+    )
+    .await;
+    client
+        .execute(
+            "var pad = function (n) { return String(n).padStart(2, '0'); };\
+             var d = new Date(Date.now() + arguments[0]);\
+             document.getElementById('f-start').value = d.getFullYear() + '-' +\
+               pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' +\
+               pad(d.getMinutes()) + ':' + pad(d.getSeconds());\
+             document.getElementById('f-end').value = '';",
+            vec![json!(start_ms)],
+        )
+        .await
+        .expect("start time set");
+    if auto_start {
+        click(client, "#f-auto-start").await;
+    }
+    click(client, "#f-submit").await;
+    card_titled(client, title).await
+}
+
+/// A selector for the card titled `title`, once the page shows one.
+async fn card_titled(client: &fantoccini::Client, title: &str) -> String {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while tokio::time::Instant::now() < deadline {
+        let id = client
+            .execute(
+                "var cards = document.querySelectorAll('.session-card[data-id]');\
+                 for (var i = 0; i < cards.length; i++) {\
+                   var heading = cards[i].querySelector('h3');\
+                   if (heading && heading.textContent === arguments[0]) return cards[i].dataset.id;\
+                 }\
+                 return null;",
+                vec![json!(title)],
+            )
+            .await
+            .expect("cards read");
+        if let Some(id) = id.as_str() {
+            return format!(".session-card[data-id='{id}']");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no card titled {title:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,17 +141,20 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     screenshot(&admin, &shots, "schedule-form").await;
     click(&admin, "#f-submit").await;
     let (_id, card_css) = new_card(&admin, ".session-card[data-id]").await;
+    // The automatic start is told by the "Starts automatically in …" line (unless the card has
+    // already gone live), so the hint below it tells only the automatic end.
     wait_text(
         &admin,
         &format!("{card_css} .automatic"),
         "the automatic hint",
-        |t| t.contains("Starts and ends automatically"),
+        |t| t.contains("Ends automatically"),
     )
     .await;
     wait_present(&student, &format!("{card_css} .automatic")).await;
 
     for page in [&admin, &student] {
         wait_present(page, &format!("{card_css} .live-badge")).await;
+        wait_absent(page, &format!("{card_css} .starts-in")).await;
     }
     wait_text(
         &student,
@@ -129,6 +194,36 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
         .unwrap_or_default();
     assert!(!end.is_empty(), "the end time is filled in");
     click(&admin, "#f-cancel").await;
+
+    // Scheduled cards tell when they start. 35.5 minutes ahead reads "35 min" for half a minute.
+    let soon =
+        create_starting_in(&admin, "Class in half an hour", 35 * 60_000 + 30_000, false).await;
+    for page in [&admin, &student] {
+        wait_text(
+            page,
+            &format!("{soon} .starts-in"),
+            "the start in 35 min",
+            |t| t == "Starts in 35 min",
+        )
+        .await;
+    }
+    let later = create_starting_in(&admin, "Class later on", 7 * 3_600_000, true).await;
+    wait_text(
+        &admin,
+        &format!("{later} .starts-in"),
+        "the automatic start's day and time",
+        |t| t.starts_with("Starts automatically ") && t.contains(" at "),
+    )
+    .await;
+    // Nothing starts this one: once its time has come the card says so without a reload.
+    let now = create_starting_in(&admin, "Class right away", 4_000, false).await;
+    for page in [&admin, &student] {
+        wait_text(page, &format!("{now} .starts-in"), "Starting now", |t| {
+            t == "Starting now"
+        })
+        .await;
+    }
+    screenshot(&admin, &shots, "schedule-starts-in").await;
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);

@@ -2,7 +2,7 @@
 
 import { signedIn } from './auth.js';
 import { h, safeUrl } from './dom.js';
-import { formatDateTime, formatRan, hashIndex, initials, viewerZone } from './format.js';
+import { formatDateTime, formatRan, formatStartsIn, hashIndex, initials, viewerZone } from './format.js';
 import { sessionId, STATUS_LABELS, statusOf } from './session.js';
 import { state } from './state.js';
 
@@ -38,10 +38,43 @@ export function timeNode(s) {
   }, '⏱️ ' + (formatDateTime(s.startTime) || 'No start time') + until);
 }
 
-/** What the scheduler will do with the session by itself, if anything. */
+/** How often the "Starts in …" lines are brought up to date, at most. */
+const STARTS_IN_TICK_MS = 30000;
+var startsInTimer = 0;
+
+/** For a scheduled session, when it starts seen from now; updated by `refreshStartsIn`, and
+ * deliberately not a live region so that screen readers do not announce every update. Not a
+ * `.card-hint`: that class is the card's sign-in and automatic hints. */
+function startsInNode(s, status) {
+  var text = status === 'scheduled' ? formatStartsIn(s.startTime, !!s.autoStart, Date.now()) : '';
+  if (!text) return null;
+  return h('p', {
+    class: 'starts-in', dataset: { start: s.startTime, auto: s.autoStart ? 'true' : 'false' }
+  }, text);
+}
+
+/** Brings every "Starts in …" line on the page up to date, then runs again in 30 s, or just
+ * after the nearest start if that is sooner so that "Starting now" shows on time. One timer
+ * serves the whole page; call this again after cards are added. */
+export function refreshStartsIn() {
+  clearTimeout(startsInTimer);
+  var now = Date.now();
+  var next = STARTS_IN_TICK_MS;
+  var lines = document.querySelectorAll('.starts-in[data-start]');
+  for (var i = 0; i < lines.length; i++) {
+    var text = formatStartsIn(lines[i].dataset.start, lines[i].dataset.auto === 'true', now);
+    if (text && lines[i].textContent !== text) lines[i].textContent = text;
+    var left = Date.parse(lines[i].dataset.start) - now;
+    if (left > 0) next = Math.min(next, left + 100);
+  }
+  startsInTimer = lines.length ? setTimeout(refreshStartsIn, next) : 0;
+}
+
+/** What the scheduler will do with the session by itself, if anything. An automatic start is
+ * told by the "Starts automatically in …" line when there is one. */
 function automaticNode(s, status) {
   var parts = [];
-  if (s.autoStart && status === 'scheduled') parts.push('starts');
+  if (s.autoStart && status === 'scheduled' && !formatStartsIn(s.startTime, true, 0)) parts.push('starts');
   if (s.autoEnd && s.endTime && (status === 'scheduled' || status === 'live')) parts.push('ends');
   if (!parts.length) return null;
   return h('p', { class: 'card-hint automatic' }, '⚙️ ' + (parts.length === 2
@@ -89,6 +122,7 @@ export function renderCard(s) {
       s.description ? h('p', { class: 'description', text: s.description }) : null,
       h('p', { class: 'meta' }, timeNode(s), ' | ',
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
+      startsInNode(s, status),
       automaticNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')

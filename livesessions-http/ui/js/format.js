@@ -43,6 +43,35 @@ export function formatRan(s) {
   return 'Ran ' + when + ' (' + formatSpan(s.liveSeconds) + ')';
 }
 
+const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+const dayYearFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' });
+/** Below this a start is given as a span ("in 2 h 5 min"); from it on, as a day and a time. */
+const RELATIVE_START_MS = 6 * 3600 * 1000;
+
+function dayNumber(date) {
+  return Math.round(new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime() / 86400000);
+}
+
+/** When a session starts, seen from `now` (ms): "Starts in 35 min", "Starts tomorrow at 10:00 AM",
+ * "Starts Tue, Mar 4 at 10:00 AM", "Starting now" once the time has passed; with `auto`, "Starts
+ * automatically in 35 min". '' for a missing or invalid time. */
+export function formatStartsIn(iso, auto, now) {
+  var start = new Date(iso || '');
+  if (!iso || isNaN(start.getTime())) return '';
+  var left = start.getTime() - now;
+  if (left <= 0) return 'Starting now';
+  var starts = auto ? 'Starts automatically ' : 'Starts ';
+  if (left < RELATIVE_START_MS) return starts + 'in ' + formatSpan(left / 1000);
+  var today = new Date(now);
+  var days = dayNumber(start) - dayNumber(today);
+  var at = ' at ' + timeFormat.format(start);
+  if (days === 0) return starts + 'today' + at;
+  if (days === 1) return starts + 'tomorrow' + at;
+  var format = start.getFullYear() === today.getFullYear() ? dayFormat : dayYearFormat;
+  return starts + format.format(start) + at;
+}
+
 function pad2(n) { return String(n).padStart(2, '0'); }
 
 /** Converts a `datetime-local` value to RFC 3339 with the viewer's offset at that moment. */

@@ -2,7 +2,7 @@
  * cards in place. */
 
 import { api, API, ApiError } from './api.js';
-import { renderCard, renderKey } from './cards.js';
+import { refreshStartsIn, renderCard, renderKey } from './cards.js';
 import { $, clear } from './dom.js';
 import { reportError } from './errors.js';
 import { sessionId, STATUS_RANK, statusOf } from './session.js';
@@ -109,6 +109,7 @@ export function renderGrid() {
   setListMessage(list.length ? '' : emptyMessage());
   $('load-more').hidden = !state.nextUrl;
   restoreFocus(focus);
+  refreshStartsIn();
 }
 
 /** Remembers which card action had focus so that re-rendering does not drop it. */
@@ -159,6 +160,7 @@ export function upsertSession(s) {
   grid.insertBefore(fresh, next);
   setListMessage('');
   restoreFocus(focus);
+  refreshStartsIn();
 }
 
 export function removeSession(id) {
