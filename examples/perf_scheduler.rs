@@ -118,7 +118,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (next, ids, token) = (next.clone(), ids.clone(), token.clone());
         let addr = targets[c % targets.len()];
         let sessions = args.sessions;
-        let body = body.clone();
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::connect(addr).await?;
             loop {
