@@ -17,9 +17,9 @@ use browser_kit::*;
 use serde_json::json;
 use std::time::Duration;
 
-/// Sets `#f-start` and `#f-end` to `start_ms` and `end_ms` milliseconds from the browser's
-/// now, as `datetime-local` values with seconds in the browser's zone.
-async fn set_times(client: &fantoccini::Client, start_ms: i64, end_ms: i64) {
+/// Sets `#f-start` to `start_ms` milliseconds from the browser's now, and `#f-end` to `end_ms`
+/// from it (or clears it), as `datetime-local` values with seconds in the browser's zone.
+async fn set_times(client: &fantoccini::Client, start_ms: i64, end_ms: Option<i64>) {
     client
         .execute(
             "var pad = function (n) { return String(n).padStart(2, '0'); };\
@@ -28,7 +28,8 @@ async fn set_times(client: &fantoccini::Client, start_ms: i64, end_ms: i64) {
                pad(d.getSeconds()); };\
              var now = Date.now();\
              document.getElementById('f-start').value = local(new Date(now + arguments[0]));\
-             document.getElementById('f-end').value = local(new Date(now + arguments[1]));",
+             document.getElementById('f-end').value =\
+               arguments[1] === null ? '' : local(new Date(now + arguments[1]));",
             vec![json!(start_ms), json!(end_ms)],
         )
         .await
@@ -51,18 +52,7 @@ async fn create_starting_in(
         "https://vimeo.com/76979871",
     )
     .await;
-    client
-        .execute(
-            "var pad = function (n) { return String(n).padStart(2, '0'); };\
-             var d = new Date(Date.now() + arguments[0]);\
-             document.getElementById('f-start').value = d.getFullYear() + '-' +\
-               pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' +\
-               pad(d.getMinutes()) + ':' + pad(d.getSeconds());\
-             document.getElementById('f-end').value = '';",
-            vec![json!(start_ms)],
-        )
-        .await
-        .expect("start time set");
+    set_times(client, start_ms, None).await;
     if auto_start {
         click(client, "#f-auto-start").await;
     }
@@ -118,7 +108,7 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
         "https://vimeo.com/76979871",
     )
     .await;
-    set_times(&admin, 60_000, 30_000).await;
+    set_times(&admin, 60_000, Some(30_000)).await;
     click(&admin, "#f-submit").await;
     wait_text(&admin, "#f-end-error", "the order error", |t| {
         t.contains("after the start")
@@ -136,7 +126,7 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     .await;
 
     // Starts in 3 s, ends 4 s later, both by itself.
-    set_times(&admin, 3_000, 7_000).await;
+    set_times(&admin, 3_000, Some(7_000)).await;
     click(&admin, "#f-auto-start").await;
     screenshot(&admin, &shots, "schedule-form").await;
     click(&admin, "#f-submit").await;
