@@ -92,6 +92,13 @@
 //! makes the stream resumable) the event stream answers `404`; without an [`Authenticator`]
 //! every caller is anonymous and requests with a token get `401`.
 //!
+//! Calendar feeds (iCalendar, `text/calendar`): every session's event at `GET
+//! /api/live-sessions/{id}/calendar.ics`, and, with a calendar store
+//! ([`LiveSessionsApi::calendar`]), the public feed `GET /api/live-sessions/calendar.ics` and
+//! each user's feed at a URL with a revocable token (`GET /api/live-sessions/me/calendar-feed`
+//! answers it, [`CalendarFeedJson`]). Their links use [`HttpSettings::public_base_url`], or a
+//! checked `Host` header when it is not set.
+//!
 //! Rate limits ([`RateLimitSettings`]) are kept per signed-in user, and per client IP only for
 //! anonymous requests (and requests whose token is refused), so a class behind one school
 //! address does not share one bucket. Open event streams are capped per user and per
@@ -109,9 +116,11 @@ mod csv;
 mod extract;
 mod gate;
 mod handlers;
+mod ics;
 mod json;
 pub mod metrics;
 mod openapi;
+mod origin;
 mod problem;
 mod ratelimit;
 mod resume;
@@ -130,6 +139,7 @@ use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use livesessions_core::events::EventFeed;
+use livesessions_core::calendar::{CalendarFeedStore, CalendarFeeds};
 use livesessions_core::webhooks::{TargetPolicy, WebhookAdmin, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -143,6 +153,7 @@ pub use handlers::webhooks::{
     DeliveryJson, DeliveryPageJson, RotatedSecretJson, WebhookInputJson, WebhookJson,
     WebhookListJson, WebhookWithSecretJson,
 };
+pub use handlers::calendar::CalendarFeedJson;
 pub use handlers::{EventJson, Health, ResetJson};
 pub use json::{
     AttendanceJson, JoinRequestJson, JoinResponse, OverviewJson, ParticipantJson,
@@ -168,6 +179,7 @@ pub struct LiveSessionsApi {
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     webhooks: Option<WebhookAdmin>,
+    calendar: Option<CalendarFeeds>,
 }
 
 impl LiveSessionsApi {
@@ -181,6 +193,7 @@ impl LiveSessionsApi {
             metrics: Metrics::new(),
             shutdown: None,
             webhooks: None,
+            calendar: None,
         }
     }
 
@@ -295,6 +308,18 @@ impl LiveSessionsApi {
         self
     }
 
+    /// Serves the calendar feeds from `store` (usually the session store itself, which
+    /// implements [`CalendarFeedStore`]): the public feed `GET
+    /// /api/live-sessions/calendar.ics`, the caller's feed URL `GET` (create or rotate) and
+    /// `DELETE` (revoke) `/api/live-sessions/me/calendar-feed`, and the users' feeds `GET
+    /// /api/calendar/{token}.ics`. Without it those routes answer `404`. The feeds' links use
+    /// [`HttpSettings::public_base_url`]; set it in production.
+    pub fn calendar(mut self, store: Arc<dyn CalendarFeedStore>) -> Self {
+        self.calendar =
+            Some(CalendarFeeds::new(store).with_clock(self.service.clock().clone()));
+        self
+    }
+
     /// Every (method, path) the router serves with the default settings and no webhook store,
     /// in axum's path syntax (`/api/live-sessions/{id}`, which is also OpenAPI's). `GET
     /// /metrics` is among them unless [`HttpSettings::metrics`] switches it off; the webhook
@@ -341,6 +366,7 @@ impl LiveSessionsApi {
             self.metrics,
             self.shutdown,
             self.webhooks,
+            self.calendar,
         );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use livesessions_core::events::EventFeed;
+use livesessions_core::calendar::CalendarFeeds;
 use livesessions_core::webhooks::WebhookAdmin;
 use livesessions_core::{EventSource, LiveSessions, SessionEvent};
 use tokio::sync::broadcast;
@@ -59,6 +60,7 @@ struct Inner {
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     webhooks: Option<WebhookAdmin>,
+    calendar: Option<CalendarFeeds>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
         webhooks: Option<WebhookAdmin>,
+        calendar: Option<CalendarFeeds>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
@@ -88,6 +91,7 @@ impl AppState {
                 metrics,
                 shutdown,
                 webhooks,
+                calendar,
             }),
         }
     }
@@ -123,6 +127,11 @@ impl AppState {
     /// The webhook administration, when the API was given a webhook store.
     pub(crate) fn webhooks(&self) -> Option<&WebhookAdmin> {
         self.inner.webhooks.as_ref()
+    }
+
+    /// The calendar feeds, when the API was given a calendar store.
+    pub(crate) fn calendar(&self) -> Option<&CalendarFeeds> {
+        self.inner.calendar.as_ref()
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {
