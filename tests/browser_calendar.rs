@@ -101,7 +101,9 @@ async fn a_student_subscribes_to_the_sessions_they_joined() {
         first_http.starts_with(&format!("{base}/api/calendar/")) && first_http.ends_with(".ics"),
         "{first}"
     );
-    let feed = reqwest::get(&first_http).await.expect("the feed is fetched");
+    let feed = reqwest::get(&first_http)
+        .await
+        .expect("the feed is fetched");
     assert_eq!(feed.status(), 200);
     assert_eq!(
         feed.headers()["content-type"].to_str().unwrap(),
@@ -112,7 +114,10 @@ async fn a_student_subscribes_to_the_sessions_they_joined() {
         feed.contains(&format!("UID:{id}@livesessions")),
         "the joined session is in the student's feed:\n{feed}"
     );
-    assert!(feed.contains("SUMMARY:Calendars\\, feeds\\; and you"), "{feed}");
+    assert!(
+        feed.contains("SUMMARY:Calendars\\, feeds\\; and you"),
+        "{feed}"
+    );
 
     // "New link" replaces it; the old link stops working.
     click(&student, "#calendar-feed-rotate").await;

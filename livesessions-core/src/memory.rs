@@ -107,7 +107,11 @@ impl MemoryStore {
     ) -> R {
         let mut inner = self.write();
         let inner = &mut *inner;
-        f(&mut inner.calendar_feeds, &inner.sessions, &inner.participants)
+        f(
+            &mut inner.calendar_feeds,
+            &inner.sessions,
+            &inner.participants,
+        )
     }
 
     fn wake(&self) {

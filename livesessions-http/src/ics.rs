@@ -45,7 +45,10 @@ pub(crate) struct Links {
 impl Links {
     /// The page of a session: the web page's watch view.
     pub(crate) fn session_page(&self, session: &LiveSession) -> String {
-        format!("{}{}/live-sessions#/watch/{}", self.origin, self.prefix, session.id)
+        format!(
+            "{}{}/live-sessions#/watch/{}",
+            self.origin, self.prefix, session.id
+        )
     }
 
     /// The link of a path of the API.
@@ -71,7 +74,10 @@ pub(crate) fn render(name: &str, sessions: &[LiveSession], links: &Links) -> Str
     let mut calendar = Calendar::empty();
     calendar
         .append_property(Property::new("VERSION", "2.0"))
-        .append_property(Property::new("PRODID", "-//livesessions//calendar feed//EN"))
+        .append_property(Property::new(
+            "PRODID",
+            "-//livesessions//calendar feed//EN",
+        ))
         .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .append_property(Property::new("METHOD", "PUBLISH"))
         .name(&clean(name))
@@ -163,10 +169,19 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_lines_are_crlf() {
-        let s = session("Maths, part 1; algebra", "Line one\r\nLine two, with; marks");
+        let s = session(
+            "Maths, part 1; algebra",
+            "Line one\r\nLine two, with; marks",
+        );
         let text = render("Live sessions", std::slice::from_ref(&s), &links());
-        assert!(text.contains("SUMMARY:Maths\\, part 1\\; algebra\r\n"), "{text}");
-        assert!(text.contains("Line one\\nLine two\\, with\\; marks"), "{text}");
+        assert!(
+            text.contains("SUMMARY:Maths\\, part 1\\; algebra\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Line one\\nLine two\\, with\\; marks"),
+            "{text}"
+        );
         assert!(!text.replace("\r\n", "").contains('\r'));
         assert!(text.contains(&format!("UID:{}@livesessions\r\n", s.id)));
         assert!(text.contains("DTSTART:20300115T100000Z\r\n"));

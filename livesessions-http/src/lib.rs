@@ -138,8 +138,8 @@ use std::sync::Arc;
 use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
-use livesessions_core::events::EventFeed;
 use livesessions_core::calendar::{CalendarFeedStore, CalendarFeeds};
+use livesessions_core::events::EventFeed;
 use livesessions_core::webhooks::{TargetPolicy, WebhookAdmin, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -149,11 +149,11 @@ pub use auth::{
     AuthError, AuthSetupError, Authenticator, JwtAuthenticator, JwtConfig, KeySource,
     NoAuthentication, FIREBASE_JWKS_URL,
 };
+pub use handlers::calendar::CalendarFeedJson;
 pub use handlers::webhooks::{
     DeliveryJson, DeliveryPageJson, RotatedSecretJson, WebhookInputJson, WebhookJson,
     WebhookListJson, WebhookWithSecretJson,
 };
-pub use handlers::calendar::CalendarFeedJson;
 pub use handlers::{EventJson, Health, ResetJson};
 pub use json::{
     AttendanceJson, JoinRequestJson, JoinResponse, OverviewJson, ParticipantJson,
@@ -315,8 +315,7 @@ impl LiveSessionsApi {
     /// /api/calendar/{token}.ics`. Without it those routes answer `404`. The feeds' links use
     /// [`HttpSettings::public_base_url`]; set it in production.
     pub fn calendar(mut self, store: Arc<dyn CalendarFeedStore>) -> Self {
-        self.calendar =
-            Some(CalendarFeeds::new(store).with_clock(self.service.clock().clone()));
+        self.calendar = Some(CalendarFeeds::new(store).with_clock(self.service.clock().clone()));
         self
     }
 

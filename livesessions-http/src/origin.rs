@@ -61,7 +61,11 @@ fn valid_host(text: &str) -> bool {
         let Some((inside, after)) = rest.split_once(']') else {
             return false;
         };
-        if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if inside.is_empty()
+            || !inside
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return false;
         }
         match after {
@@ -82,7 +86,9 @@ fn valid_host(text: &str) -> bool {
         || (!name.is_empty()
             && !name.starts_with('.')
             && !name.starts_with('-')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
     port_ok && name_ok
 }
 

@@ -12,7 +12,8 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use crate::gate;
-use crate::handlers::{analytics, attendance, calendar, events, meta, sessions, thumbnails, webhooks};
+use crate::handlers::calendar;
+use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails, webhooks};
 use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
 use crate::settings::HttpSettings;

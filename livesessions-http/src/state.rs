@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use livesessions_core::events::EventFeed;
 use livesessions_core::calendar::CalendarFeeds;
+use livesessions_core::events::EventFeed;
 use livesessions_core::webhooks::WebhookAdmin;
 use livesessions_core::{EventSource, LiveSessions, SessionEvent};
 use tokio::sync::broadcast;
@@ -64,6 +64,9 @@ struct Inner {
 }
 
 impl AppState {
+    // One argument per part the builder was given; a struct of them would only repeat
+    // `LiveSessionsApi`'s fields.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         service: LiveSessions,
         auth: Arc<dyn Authenticator>,

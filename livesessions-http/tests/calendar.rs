@@ -67,7 +67,13 @@ fn user(id: &str) -> Actor {
         .with_email(format!("{id}@example.com"))
 }
 
-async fn create(app: &CalendarApp, title: &str, description: &str, start: &str, end: Option<&str>) -> LiveSession {
+async fn create(
+    app: &CalendarApp,
+    title: &str,
+    description: &str,
+    start: &str,
+    end: Option<&str>,
+) -> LiveSession {
     app.service
         .create(
             Some(&admin()),
@@ -220,7 +226,10 @@ async fn the_public_feed_reads_back_with_every_field() {
         event.time("DTEND"),
         "2025-01-16T11:30:00Z".parse::<DateTime<Utc>>().unwrap()
     );
-    assert_eq!(event.time("DTSTAMP"), described.updated_at.trunc_subsecs_to_secs());
+    assert_eq!(
+        event.time("DTSTAMP"),
+        described.updated_at.trunc_subsecs_to_secs()
+    );
     let link = format!("{BASE}/live-sessions#/watch/{}", described.id);
     assert_eq!(event.raw("URL"), link);
     let description = event.text("DESCRIPTION");
@@ -228,8 +237,14 @@ async fn the_public_feed_reads_back_with_every_field() {
         description.starts_with("Bring a calculator.\nChapter 3, exercises 1–5; and a pen"),
         "{description}"
     );
-    assert!(description.contains("Instructor: Sarah Khan"), "{description}");
-    assert!(description.contains(&format!("Join: {link}")), "{description}");
+    assert!(
+        description.contains("Instructor: Sarah Khan"),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!("Join: {link}")),
+        "{description}"
+    );
     assert_eq!(event.raw("SEQUENCE"), described.version.to_string());
     assert_eq!(event.raw("STATUS"), "CONFIRMED");
 
@@ -288,9 +303,15 @@ async fn a_rescheduled_session_moves_and_its_sequence_grows() {
         after.time("DTSTART"),
         "2025-01-18T14:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
-    assert_eq!(after.time("DTEND"), after.time("DTSTART") + TimeDelta::hours(1));
+    assert_eq!(
+        after.time("DTEND"),
+        after.time("DTSTART") + TimeDelta::hours(1)
+    );
     let sequence: u64 = after.raw("SEQUENCE").parse().unwrap();
-    assert!(sequence > first_sequence, "{sequence} after {first_sequence}");
+    assert!(
+        sequence > first_sequence,
+        "{sequence} after {first_sequence}"
+    );
     assert_eq!(sequence, moved.version);
     assert!(after.time("DTSTAMP") > before.time("DTSTAMP"));
 }
@@ -318,7 +339,11 @@ async fn a_cancelled_session_stays_in_the_feed_as_cancelled() {
 async fn one_sessions_event_is_a_download() {
     let app = calendar_app();
     let session = create(&app, "Biology", "", "2025-01-16T10:00:00Z", None).await;
-    let reply = feed(&app, &format!("/api/live-sessions/{}/calendar.ics", session.id)).await;
+    let reply = feed(
+        &app,
+        &format!("/api/live-sessions/{}/calendar.ics", session.id),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.header("content-type"),
@@ -331,9 +356,12 @@ async fn one_sessions_event_is_a_download() {
     let (_, events) = parse(&reply.text());
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].text("SUMMARY"), "Biology");
-    feed(&app, "/api/live-sessions/0190d7a4-0000-7000-8000-000000000000/calendar.ics")
-        .await
-        .problem(404);
+    feed(
+        &app,
+        "/api/live-sessions/0190d7a4-0000-7000-8000-000000000000/calendar.ics",
+    )
+    .await
+    .problem(404);
 }
 
 /// Asks for the caller's feed URL; returns it (path part) and the `webcal://` form.
@@ -383,12 +411,22 @@ fn not_found_shape(reply: &Reply) -> (StatusCode, Vec<u8>, Vec<(String, String)>
 async fn feed_tokens_rotate_and_revoke_and_unknown_ones_look_the_same() {
     let app = calendar_app();
     let ana = user_token("ana");
-    send_empty(&app.router, Method::GET, "/api/live-sessions/me/calendar-feed", None)
-        .await
-        .problem(401);
-    send_empty(&app.router, Method::DELETE, "/api/live-sessions/me/calendar-feed", None)
-        .await
-        .problem(401);
+    send_empty(
+        &app.router,
+        Method::GET,
+        "/api/live-sessions/me/calendar-feed",
+        None,
+    )
+    .await
+    .problem(401);
+    send_empty(
+        &app.router,
+        Method::DELETE,
+        "/api/live-sessions/me/calendar-feed",
+        None,
+    )
+    .await
+    .problem(401);
 
     let (first, _) = feed_url(&app, &ana).await;
     let reply = feed(&app, &first).await;
@@ -469,7 +507,10 @@ async fn a_users_feed_holds_only_the_sessions_the_user_joined() {
         ],
         "ana's sessions by start time"
     );
-    assert_eq!(find(&events, &called_off).unwrap().raw("STATUS"), "CANCELLED");
+    assert_eq!(
+        find(&events, &called_off).unwrap().raw("STATUS"),
+        "CANCELLED"
+    );
     assert!(find(&events, &bens).is_none());
     assert!(find(&events, &nobodys).is_none());
 
@@ -531,7 +572,9 @@ async fn without_a_calendar_store_the_feeds_answer_404() {
         false,
     );
     let session = create(&app, "Art", "", "2025-01-16T10:00:00Z", None).await;
-    feed(&app, "/api/live-sessions/calendar.ics").await.problem(404);
+    feed(&app, "/api/live-sessions/calendar.ics")
+        .await
+        .problem(404);
     send_empty(
         &app.router,
         Method::GET,
@@ -541,6 +584,10 @@ async fn without_a_calendar_store_the_feeds_answer_404() {
     .await
     .problem(404);
     // One session's event needs no calendar store.
-    let reply = feed(&app, &format!("/api/live-sessions/{}/calendar.ics", session.id)).await;
+    let reply = feed(
+        &app,
+        &format!("/api/live-sessions/{}/calendar.ics", session.id),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
 }

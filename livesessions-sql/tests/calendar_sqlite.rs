@@ -62,8 +62,12 @@ async fn the_public_feed_query_uses_the_calendar_index() {
     .expect("the plan");
     let text: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
     assert!(
-        text.iter().any(|line| line.contains("live_sessions_calendar_idx")),
+        text.iter()
+            .any(|line| line.contains("live_sessions_calendar_idx")),
         "{text:?}"
     );
-    assert!(!text.iter().any(|line| line.contains("TEMP B-TREE")), "{text:?}");
+    assert!(
+        !text.iter().any(|line| line.contains("TEMP B-TREE")),
+        "{text:?}"
+    );
 }

@@ -9,8 +9,8 @@ use crate::actor::Actor;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
-use crate::session::LiveSession;
 use crate::service::require_user;
+use crate::session::LiveSession;
 
 /// The calendar feeds of one store: the public feed, and each user's own feed behind a
 /// [`FeedToken`]. Managing a token needs a signed-in caller ([`Error::Unauthenticated`]

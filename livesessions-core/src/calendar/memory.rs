@@ -42,13 +42,15 @@ impl CalendarFeedStore for MemoryStore {
     }
 
     async fn revoke_feed_token(&self, user: &UserId) -> Result<bool> {
-        Ok(self.with_calendar(|tokens, _, _| match tokens.by_user.remove(user) {
-            Some(old) => {
-                tokens.by_hash.remove(&old);
-                true
-            }
-            None => false,
-        }))
+        Ok(
+            self.with_calendar(|tokens, _, _| match tokens.by_user.remove(user) {
+                Some(old) => {
+                    tokens.by_hash.remove(&old);
+                    true
+                }
+                None => false,
+            }),
+        )
     }
 
     async fn calendar_sessions(&self, query: &CalendarQuery) -> Result<Vec<LiveSession>> {

@@ -20,8 +20,8 @@
 //!
 //! - The port [`CalendarFeedStore`], implemented by every store (the in-memory one included).
 //! - The service [`CalendarFeeds`], which checks the caller.
-//! - The conformance cases every store runs
-//!   ([`testing::calendar`](crate::testing::calendar), feature `testing`).
+//! - The conformance cases every store runs (in `testing::cases`, generated with
+//!   `calendar_feed_tests!`; feature `testing`).
 
 mod feeds;
 #[cfg(feature = "memory")]

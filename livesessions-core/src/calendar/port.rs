@@ -15,7 +15,7 @@ use crate::session::LiveSession;
 ///
 /// A user has at most one token hash; a hash belongs to at most one user (stores keep it
 /// unique). Storage failures are `Unavailable` or `Storage`, as for the other ports. The
-/// [calendar conformance cases](crate::testing::calendar) check every rule.
+/// calendar conformance cases (`calendar_feed_tests!`, feature `testing`) check every rule.
 #[async_trait]
 pub trait CalendarFeedStore: Debug + Send + Sync + 'static {
     /// Gives `user` the token hash `hash`, replacing (and so invalidating at once) the one the

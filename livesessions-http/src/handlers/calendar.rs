@@ -127,7 +127,11 @@ pub(crate) async fn session_event(
     let view = state.service().get(caller.actor(), id).await?;
     let session = view.session;
     let (links, from_request) = links(&state, &headers)?;
-    let body = render(session.fields.title.as_str(), std::slice::from_ref(&session), &links);
+    let body = render(
+        session.fields.title.as_str(),
+        std::slice::from_ref(&session),
+        &links,
+    );
     let download = format!("attachment; filename=\"session-{}.ics\"", session.id);
     Ok(calendar_response(body, from_request, Some(download)))
 }
@@ -200,9 +204,7 @@ pub(crate) async fn user_feed(
     Path(segment): Path<String>,
 ) -> ApiResult<Response> {
     let feeds = feeds(&state)?;
-    let token = segment
-        .strip_suffix(ICS_SUFFIX)
-        .ok_or_else(no_such_feed)?;
+    let token = segment.strip_suffix(ICS_SUFFIX).ok_or_else(no_such_feed)?;
     let (_, sessions) = match feeds.user_feed(token).await {
         Ok(found) => found,
         Err(Error::NotFound { .. }) => return Err(no_such_feed()),

@@ -21,7 +21,10 @@ fn assert_no_feed<T: std::fmt::Debug>(result: crate::error::Result<T>, what: &st
     match result {
         Err(Error::NotFound { entity, id }) => {
             assert_eq!(entity, "calendar feed", "{what}");
-            assert!(id.is_empty(), "{what}: a missing feed names no id, got {id:?}");
+            assert!(
+                id.is_empty(),
+                "{what}: a missing feed names no id, got {id:?}"
+            );
         }
         other => panic!("{what}: expected NotFound, got {other:?}"),
     }
@@ -39,7 +42,10 @@ pub async fn rotating_a_feed_token_invalidates_the_old_one(stores: CalendarStore
         FeedToken::generate(),
         FeedToken::generate(),
     );
-    assert_eq!(store.feed_user(&first.hash()).await.expect("feed_user"), None);
+    assert_eq!(
+        store.feed_user(&first.hash()).await.expect("feed_user"),
+        None
+    );
     store
         .set_feed_token(&ana, &first.hash(), h.at(0))
         .await
@@ -96,7 +102,10 @@ pub async fn revoked_and_unknown_feed_tokens_are_not_found(stores: CalendarStore
         .await
         .expect("set_feed_token");
     assert!(store.revoke_feed_token(&ana).await.expect("revoke"));
-    assert_eq!(store.feed_user(&token.hash()).await.expect("feed_user"), None);
+    assert_eq!(
+        store.feed_user(&token.hash()).await.expect("feed_user"),
+        None
+    );
     assert!(!store.revoke_feed_token(&ana).await.expect("revoke again"));
 
     let feeds = feeds(&h, &stores);
@@ -250,7 +259,10 @@ pub async fn a_users_feed_holds_the_sessions_the_user_joined(stores: CalendarSto
     );
     assert_eq!(anas.len(), 3, "ana's feed holds nothing of other cases");
     let live_in_feed = anas.iter().find(|s| s.id == live.id).expect("live");
-    assert_eq!(live_in_feed.participants, 2, "the participant count as get_session gives it");
+    assert_eq!(
+        live_in_feed.participants, 2,
+        "the participant count as get_session gives it"
+    );
     let bens_feed = stores
         .feeds
         .calendar_sessions(&of(&ben))
