@@ -377,7 +377,7 @@ impl LiveSessionsApi {
             tracing::info_span!(
                 "request",
                 method = %request.method(),
-                path = %request.uri().path(),
+                path = %handlers::calendar::loggable_path(request.uri().path()),
                 request_id = %id,
             )
         });

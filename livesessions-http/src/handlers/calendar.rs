@@ -23,6 +23,18 @@ use crate::state::AppState;
 /// The suffix of a feed URL's last segment.
 const ICS_SUFFIX: &str = ".ics";
 
+/// Where users' feeds are served; what follows is a secret.
+const FEED_PATH: &str = "/api/calendar/";
+
+/// `path` as the request log may show it: a user's feed token replaced by `…`, so that the
+/// logs do not hold working feed URLs.
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find(FEED_PATH) {
+        Some(at) => format!("{}…", &path[..at + FEED_PATH.len()]).into(),
+        None => path.into(),
+    }
+}
+
 /// The caller's own calendar feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -157,7 +169,7 @@ pub(crate) async fn my_feed(
     let feeds = feeds(&state)?;
     let (links, _) = links(&state, &headers)?;
     let token = feeds.rotate_token(Some(actor)).await?;
-    let url = links.api(&format!("/api/calendar/{}{ICS_SUFFIX}", token.expose()));
+    let url = links.api(&format!("{FEED_PATH}{}{ICS_SUFFIX}", token.expose()));
     let webcal_url = match url.split_once("://") {
         Some((_, rest)) => format!("webcal://{rest}"),
         None => url.clone(),
@@ -218,4 +230,25 @@ pub(crate) async fn user_feed(
         HeaderValue::from_static("no-referrer"),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_tokens_are_kept_out_of_the_request_log() {
+        assert_eq!(
+            loggable_path("/api/calendar/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics"),
+            "/api/calendar/…"
+        );
+        assert_eq!(
+            loggable_path("/lms/api/calendar/x.ics"),
+            "/lms/api/calendar/…"
+        );
+        assert_eq!(
+            loggable_path("/api/live-sessions/calendar.ics"),
+            "/api/live-sessions/calendar.ics"
+        );
+    }
 }
