@@ -15,6 +15,7 @@ use sqlx::{Postgres, Row as _};
 use uuid::Uuid;
 
 use super::{quote_ident, PostgresStore};
+use crate::search::Search;
 
 /// A store migrated into a fresh schema, with nothing in it.
 async fn migrated() -> (PostgresStore, PgPool) {
@@ -140,13 +141,13 @@ async fn list_and_report_plans_use_the_indexes() {
     let sql = &store.sql;
 
     // First page of everything.
-    let plan = explain(&pool, sql.list.get(false, false, false), |q| q.bind(51i64)).await;
+    let plan = explain(&pool, sql.list.get(false, Search::None, false), |q| q.bind(51i64)).await;
     assert!(plan.contains("live_sessions_list_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
 
     // One status, after a cursor.
     let key = SessionStatus::Scheduled.rank();
-    let plan = explain(&pool, sql.list.get(true, false, true), |q| {
+    let plan = explain(&pool, sql.list.get(true, Search::None, true), |q| {
         q.bind(key)
             .bind(key)
             .bind(0i64)
@@ -159,7 +160,7 @@ async fn list_and_report_plans_use_the_indexes() {
     assert!(!plan.contains("Sort"), "{plan}");
 
     // Search: the index still gives the order; the pattern filters along it.
-    let plan = explain(&pool, sql.list.get(false, true, false), |q| {
+    let plan = explain(&pool, sql.list.get(false, Search::Scan, false), |q| {
         q.bind("%topic 1%").bind(51i64)
     })
     .await;

@@ -147,6 +147,11 @@ impl PostgresStore {
     /// (`migrations/postgres`) inside it. The migrations' bookkeeping table
     /// (`_sqlx_migrations`) lives in the same schema, so several schemas in one database
     /// migrate independently. Safe to run concurrently and repeatedly.
+    ///
+    /// Search is indexed by `pg_trgm` trigram indexes (migration `0010_search.sql`). When
+    /// the role may not create that extension, the server logs a WARNING and search stays
+    /// unindexed (correct, slower on many sessions); after `CREATE EXTENSION pg_trgm` by a
+    /// superuser, the next `migrate` creates the indexes.
     pub async fn migrate(&self) -> Result<()> {
         // A connection of its own: its search_path is changed for the migrations and must not
         // go back into the pool.
@@ -178,7 +183,14 @@ impl PostgresStore {
         MIGRATOR
             .run(&mut *conn)
             .await
-            .map_err(map_migrate_error::<Postgres>)
+            .map_err(map_migrate_error::<Postgres>)?;
+        // The search indexes need the pg_trgm extension, which migration 0010 may have been
+        // unable to install; they are created on a later run once it is there (a no-op when
+        // they exist, a WARNING from the server while it is still missing).
+        conn.execute("SELECT livesessions_search_indexes()")
+            .await
+            .map_err(map_error)?;
+        Ok(())
     }
 }
 

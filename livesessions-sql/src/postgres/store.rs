@@ -88,7 +88,10 @@ impl SessionStore for PostgresStore {
             q = q.bind(rank);
         }
         if let Some(pattern) = &filters.pattern {
-            q = q.bind(pattern.as_str());
+            // Planned with the term itself (an unnamed statement, never a cached generic
+            // plan): the planner picks the trigram indexes for a rare term and the list
+            // index for a common one (migration 0010).
+            q = q.bind(pattern.as_str()).persistent(false);
         }
         if let Some(Cursor(key)) = filters.after {
             q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());

@@ -113,12 +113,17 @@ impl SessionStore for SqliteStore {
             Some(Cursor(key)) => (key.rank, key.time_key, Some(*key.id.as_uuid())),
             None => (0, 0, None),
         };
-        let list = sqlx::query(SQL.list.of(&filters))
+        let mut list = sqlx::query(SQL.list.of(&filters))
             .bind(filters.rank.unwrap_or(0))
             .bind(filters.pattern.as_deref().unwrap_or(""))
             .bind(after_rank)
             .bind(after_time)
             .bind(after_id);
+        // The trigram query (?6) exists only in the statements that use the index; the limit,
+        // bound last, is then ?7.
+        if let Some(index_query) = &filters.index_query {
+            list = list.bind(index_query.as_str());
+        }
         Q::page(&self.pool, list, query).await
     }
 
