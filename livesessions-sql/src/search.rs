@@ -5,7 +5,8 @@
 //! A search matches a term as a substring of a session's title, instructor or description,
 //! ignoring case: `ILIKE` on PostgreSQL, `LIKE` on SQLite (ASCII case only, SQLite's rule).
 //! Both databases index it with trigrams so that a rare term does not walk every session:
-//! PostgreSQL with `pg_trgm` GIN indexes that serve `ILIKE` itself (migration 0010), SQLite
+//! PostgreSQL with a `pg_trgm` GIN index on the three columns joined that serves `ILIKE`
+//! itself (migration 0010, [`text_matches`]), SQLite
 //! with an FTS5 table of trigram tokenizer (migration 0009) whose `MATCH` only narrows the
 //! candidates, the `LIKE` deciding as before. Terms of fewer than three characters have no
 //! trigram and are searched by the `LIKE` alone.
@@ -35,6 +36,17 @@ pub(crate) fn matches(qualifier: &str, like: &str, parameter: &str) -> String {
     format!(
         "({q}title {like} {parameter} ESCAPE '\\' OR {q}instructor {like} {parameter} ESCAPE '\\' \
          OR {q}description {like} {parameter} ESCAPE '\\')"
+    )
+}
+
+/// The condition that the searched text of a session qualified by `qualifier`, its three
+/// columns joined by spaces, matches `parameter` by `ILIKE`: implied by [`matches`] (each
+/// column is a part of that text), it adds no result and lets PostgreSQL use the trigram index
+/// on that text (migration 0010) when the term is rare.
+pub(crate) fn text_matches(qualifier: &str, parameter: &str) -> String {
+    let q = qualifier;
+    format!(
+        "({q}title || ' ' || {q}instructor || ' ' || {q}description) ILIKE {parameter} ESCAPE '\\'"
     )
 }
 

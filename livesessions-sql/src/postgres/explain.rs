@@ -502,3 +502,52 @@ async fn calendar_feed_plans_use_the_indexes() {
 
     cleanup(store, pool).await;
 }
+
+/// Search at scale: on 20 000 analyzed sessions, a rare term reads the `pg_trgm` index
+/// (a bitmap of the few candidates, then sorted) and handles a few rows, while a term that
+/// matches often still walks the list index and stops after the first page. The work is
+/// counted in rows (`EXPLAIN ANALYZE`), not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_plans_use_the_trigram_index_for_rare_terms() {
+    let (store, pool) = populated().await;
+    let list = store.sql.list.get(false, Search::Scan, false);
+    let analyze = |pattern: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let sql = format!("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) {list}");
+            let plan = sqlx::query(&sql)
+                .bind(pattern)
+                .bind(51i64)
+                .persistent(false)
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("EXPLAIN failed: {e}\n{sql}"))
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+                .join("\n");
+            println!("---- search {pattern}\n{plan}\n");
+            plan
+        }
+    };
+
+    // One session of 20 000 has "Session 12345" in its title.
+    let plan = analyze("%session 12345%").await;
+    assert!(plan.contains("live_sessions_search_trgm_idx"), "{plan}");
+    assert!(!plan.contains("live_sessions_list_idx"), "{plan}");
+    let rows = rows_handled(&plan);
+    assert!(rows < 500, "{rows} rows handled for one match: {plan}");
+
+    // No session at all: the same indexes answer with nothing to recheck.
+    let plan = analyze("%nothing like this%").await;
+    assert!(plan.contains("live_sessions_search_trgm_idx"), "{plan}");
+    assert!(rows_handled(&plan) < 500, "{plan}");
+
+    // Every session: the list index gives the first page in order, no sort.
+    let plan = analyze("%session%").await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(rows_handled(&plan) < 500, "{plan}");
+
+    cleanup(store, pool).await;
+}

@@ -148,10 +148,10 @@ impl PostgresStore {
     /// (`_sqlx_migrations`) lives in the same schema, so several schemas in one database
     /// migrate independently. Safe to run concurrently and repeatedly.
     ///
-    /// Search is indexed by `pg_trgm` trigram indexes (migration `0010_search.sql`). When
+    /// Search is indexed by a `pg_trgm` trigram index (migration `0010_search.sql`). When
     /// the role may not create that extension, the server logs a WARNING and search stays
     /// unindexed (correct, slower on many sessions); after `CREATE EXTENSION pg_trgm` by a
-    /// superuser, the next `migrate` creates the indexes.
+    /// superuser, the next `migrate` creates the index.
     pub async fn migrate(&self) -> Result<()> {
         // A connection of its own: its search_path is changed for the migrations and must not
         // go back into the pool.
@@ -184,9 +184,9 @@ impl PostgresStore {
             .run(&mut *conn)
             .await
             .map_err(map_migrate_error::<Postgres>)?;
-        // The search indexes need the pg_trgm extension, which migration 0010 may have been
-        // unable to install; they are created on a later run once it is there (a no-op when
-        // they exist, a WARNING from the server while it is still missing).
+        // The search index needs the pg_trgm extension, which migration 0010 may have been
+        // unable to install; it is created on a later run once it is there (a no-op when
+        // it exists, a WARNING from the server while the extension is still missing).
         conn.execute("SELECT livesessions_search_indexes()")
             .await
             .map_err(map_error)?;

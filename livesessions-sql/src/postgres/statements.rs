@@ -11,7 +11,7 @@ use crate::record::{
     due_sessions_select, participant_select, session_assignments, session_insert, session_select,
     VERSION_PARAMETER,
 };
-use crate::search::{matches, ListStatements, Search};
+use crate::search::{matches, text_matches, ListStatements, Search};
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, WebhookStatements};
 
@@ -75,7 +75,7 @@ impl Statements {
             lock_session: format!("SELECT 1 FROM {s}.live_sessions WHERE id = $1 FOR UPDATE"),
             delete_session: format!("DELETE FROM {s}.live_sessions WHERE id = $1"),
             list: ListStatements::new(|status, search, after| {
-                // The trigram indexes serve `ILIKE` itself: one statement for every term.
+                // The trigram index serves `ILIKE` itself: one statement for every term.
                 list(s, &session, status, search != Search::None, after)
             }),
             join: join(s),
@@ -314,7 +314,12 @@ fn list(s: &str, session: &str, status: bool, search: bool, after: bool) -> Stri
         sql += &format!(" AND s.list_rank = ${}", next());
     }
     if search {
-        sql += &format!(" AND {}", matches("s.", "ILIKE", &format!("${}", next())));
+        let pattern = format!("${}", next());
+        sql += &format!(
+            " AND {} AND {}",
+            text_matches("s.", &pattern),
+            matches("s.", "ILIKE", &pattern)
+        );
     }
     if after {
         let (a, b, c) = (next(), next(), next());

@@ -89,7 +89,7 @@ impl SessionStore for PostgresStore {
         }
         if let Some(pattern) = &filters.pattern {
             // Planned with the term itself (an unnamed statement, never a cached generic
-            // plan): the planner picks the trigram indexes for a rare term and the list
+            // plan): the planner picks the trigram index for a rare term and the list
             // index for a common one (migration 0010).
             q = q.bind(pattern.as_str()).persistent(false);
         }
