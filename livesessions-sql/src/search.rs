@@ -66,9 +66,11 @@ pub(crate) fn trigram_query(needle: &str) -> Option<String> {
 pub(crate) enum Search {
     /// No search.
     None,
-    /// The `LIKE` condition alone (a term the index cannot narrow).
+    /// The `LIKE` condition alone: a term the index cannot narrow (SQLite), or no index
+    /// (PostgreSQL without `pg_trgm`).
     Scan,
-    /// The `LIKE` condition on the candidates of a trigram index query.
+    /// The `LIKE` condition and a condition the trigram index serves: the candidates of the
+    /// FTS5 query (SQLite), the joined text's `ILIKE` ([`text_matches`], PostgreSQL).
     Indexed,
 }
 
@@ -122,7 +124,8 @@ impl ListStatements {
         &self.0[usize::from(status) * 6 + search as usize * 2 + usize::from(after)]
     }
 
-    /// The statement for `filters`.
+    /// The statement for `filters`, searching through the index when the term has a trigram
+    /// query (SQLite's choice; PostgreSQL chooses by whether its index exists).
     pub(crate) fn of(&self, filters: &ListFilters) -> &str {
         let search = match (&filters.pattern, &filters.index_query) {
             (None, _) => Search::None,

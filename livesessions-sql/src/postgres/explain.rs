@@ -141,7 +141,10 @@ async fn list_and_report_plans_use_the_indexes() {
     let sql = &store.sql;
 
     // First page of everything.
-    let plan = explain(&pool, sql.list.get(false, Search::None, false), |q| q.bind(51i64)).await;
+    let plan = explain(&pool, sql.list.get(false, Search::None, false), |q| {
+        q.bind(51i64)
+    })
+    .await;
     assert!(plan.contains("live_sessions_list_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
 
@@ -510,7 +513,7 @@ async fn calendar_feed_plans_use_the_indexes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_plans_use_the_trigram_index_for_rare_terms() {
     let (store, pool) = populated().await;
-    let list = store.sql.list.get(false, Search::Scan, false);
+    let list = store.sql.list.get(false, Search::Indexed, false);
     let analyze = |pattern: &'static str| {
         let pool = pool.clone();
         async move {

@@ -57,6 +57,7 @@ use crate::errors::map_migrate_error;
 
 mod calendar;
 mod events;
+mod search_index;
 mod shards;
 mod statements;
 mod store;
@@ -66,6 +67,7 @@ mod webhooks;
 pub use thumbnails::PostgresThumbnails;
 
 use events::Listener;
+use search_index::SearchIndex;
 use statements::Statements;
 
 /// The migrations of `migrations/postgres`, embedded at build time.
@@ -85,6 +87,7 @@ pub struct PostgresStore {
     schema: Arc<str>,
     sql: Arc<Statements>,
     listener: Arc<Listener>,
+    search_index: Arc<SearchIndex>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -104,6 +107,7 @@ impl PostgresStore {
             schema: Arc::from(DEFAULT_SCHEMA),
             sql: Arc::clone(&DEFAULT_STATEMENTS),
             listener: Arc::new(Listener::default()),
+            search_index: Arc::default(),
         }
     }
 
@@ -130,6 +134,7 @@ impl PostgresStore {
             schema: Arc::from(schema),
             sql: Arc::new(Statements::new(schema)),
             listener: Arc::new(Listener::default()),
+            search_index: Arc::default(),
         })
     }
 
@@ -187,9 +192,11 @@ impl PostgresStore {
         // The search index needs the pg_trgm extension, which migration 0010 may have been
         // unable to install; it is created on a later run once it is there (a no-op when
         // it exists, a WARNING from the server while the extension is still missing).
-        conn.execute("SELECT livesessions_search_indexes()")
+        let indexed: bool = sqlx::query_scalar("SELECT livesessions_search_indexes()")
+            .fetch_one(&mut *conn)
             .await
             .map_err(map_error)?;
+        self.search_index.set(indexed);
         Ok(())
     }
 }

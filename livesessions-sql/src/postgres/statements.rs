@@ -75,8 +75,7 @@ impl Statements {
             lock_session: format!("SELECT 1 FROM {s}.live_sessions WHERE id = $1 FOR UPDATE"),
             delete_session: format!("DELETE FROM {s}.live_sessions WHERE id = $1"),
             list: ListStatements::new(|status, search, after| {
-                // The trigram index serves `ILIKE` itself: one statement for every term.
-                list(s, &session, status, search != Search::None, after)
+                list(s, &session, status, search, after)
             }),
             join: join(s),
             heartbeat: heartbeat(s),
@@ -303,7 +302,10 @@ fn report(s: &str) -> String {
 
 /// The list statement for the given filters; parameters are numbered in the order rank
 /// filter, search pattern, cursor (rank, time key, id), limit.
-fn list(s: &str, session: &str, status: bool, search: bool, after: bool) -> String {
+///
+/// A search through the index adds the condition on the joined text that the trigram index
+/// serves ([`text_matches`]); without the index, the per-column condition alone.
+fn list(s: &str, session: &str, status: bool, search: Search, after: bool) -> String {
     let mut sql = format!("SELECT {session} FROM {s}.live_sessions s WHERE true");
     let mut n = 0;
     let mut next = || {
@@ -313,13 +315,12 @@ fn list(s: &str, session: &str, status: bool, search: bool, after: bool) -> Stri
     if status {
         sql += &format!(" AND s.list_rank = ${}", next());
     }
-    if search {
+    if search != Search::None {
         let pattern = format!("${}", next());
-        sql += &format!(
-            " AND {} AND {}",
-            text_matches("s.", &pattern),
-            matches("s.", "ILIKE", &pattern)
-        );
+        if search == Search::Indexed {
+            sql += &format!(" AND {}", text_matches("s.", &pattern));
+        }
+        sql += &format!(" AND {}", matches("s.", "ILIKE", &pattern));
     }
     if after {
         let (a, b, c) = (next(), next(), next());

@@ -420,10 +420,7 @@ pub async fn list_search_edges_match_substrings_of_one_field(store: Arc<dyn Stor
     .expect("update");
     assert_eq!(ours_matching(&h, "ends alpha", &ours).await, []);
     assert_eq!(ours_matching(&h, "beta starts", &ours).await, []);
-    assert_eq!(
-        ours_matching(&h, "renamed gamma", &ours).await,
-        [spanning]
-    );
+    assert_eq!(ours_matching(&h, "renamed gamma", &ours).await, [spanning]);
     assert_eq!(ours_matching(&h, "delta pers", &ours).await, [spanning]);
     assert!(h.store.delete_session(spanning).await.expect("delete"));
     assert_eq!(ours_matching(&h, "renamed gamma", &ours).await, []);
