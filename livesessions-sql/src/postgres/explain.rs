@@ -4,6 +4,7 @@
 //! plan, so these tests check that the statements are shaped so that the indexes serve them.
 //! Run with `--nocapture` to see the plans.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -558,5 +559,43 @@ async fn search_plans_use_the_trigram_index_for_rare_terms() {
     assert!(!plan.contains("Sort"), "{plan}");
     assert!(rows_handled(&plan) < 500, "{plan}");
 
+    cleanup(store, pool).await;
+}
+
+/// Without the trigram index (a role that could not create `pg_trgm`), search runs the
+/// per-column statement and lists what it lists with the index: the conformance suite's search
+/// cases pass on it; `migrate` creates the index again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_trigram_index_search_is_unindexed_and_unchanged() {
+    use livesessions_core::testing::cases;
+
+    let (store, pool) = migrated().await;
+    let s = quote_ident(store.schema());
+    sqlx::query(&format!("DROP INDEX {s}.{}", super::search_index::INDEX))
+        .execute(&pool)
+        .await
+        .expect("drop the index");
+    // A store that did not migrate looks the index up at its first search.
+    let unindexed = PostgresStore::from_pool(pool.clone())
+        .with_schema(store.schema())
+        .unwrap();
+    cases::list_search_is_case_insensitive_and_literal(Arc::new(unindexed.clone())).await;
+    cases::list_search_edges_match_substrings_of_one_field(Arc::new(unindexed.clone())).await;
+    assert!(!unindexed
+        .search_index
+        .present(&pool, store.schema())
+        .await
+        .unwrap());
+    let plan = explain(&pool, unindexed.sql.list.get(false, Search::Scan, false), |q| {
+        q.bind("%session 12345%").bind(51i64)
+    })
+    .await;
+    assert!(!plan.contains("||"), "no joined-text condition: {plan}");
+
+    store.migrate().await.expect("migrate again");
+    let again = PostgresStore::from_pool(pool.clone())
+        .with_schema(store.schema())
+        .unwrap();
+    assert!(again.search_index.present(&pool, store.schema()).await.unwrap());
     cleanup(store, pool).await;
 }

@@ -18,8 +18,14 @@ const PRESENT: u8 = 2;
 pub(super) const INDEX: &str = "live_sessions_search_trgm_idx";
 
 /// Whether the search index exists, looked up once per store (or set by `migrate`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct SearchIndex(AtomicU8);
+
+impl Default for SearchIndex {
+    fn default() -> Self {
+        SearchIndex(AtomicU8::new(UNKNOWN))
+    }
+}
 
 impl SearchIndex {
     /// Records what `migrate` found.
