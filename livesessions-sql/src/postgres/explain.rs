@@ -586,9 +586,11 @@ async fn without_the_trigram_index_search_is_unindexed_and_unchanged() {
         .present(&pool, store.schema())
         .await
         .unwrap());
-    let plan = explain(&pool, unindexed.sql.list.get(false, Search::Scan, false), |q| {
-        q.bind("%session 12345%").bind(51i64)
-    })
+    let plan = explain(
+        &pool,
+        unindexed.sql.list.get(false, Search::Scan, false),
+        |q| q.bind("%session 12345%").bind(51i64),
+    )
     .await;
     assert!(!plan.contains("||"), "no joined-text condition: {plan}");
 
@@ -596,6 +598,10 @@ async fn without_the_trigram_index_search_is_unindexed_and_unchanged() {
     let again = PostgresStore::from_pool(pool.clone())
         .with_schema(store.schema())
         .unwrap();
-    assert!(again.search_index.present(&pool, store.schema()).await.unwrap());
+    assert!(again
+        .search_index
+        .present(&pool, store.schema())
+        .await
+        .unwrap());
     cleanup(store, pool).await;
 }
