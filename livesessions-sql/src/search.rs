@@ -123,17 +123,6 @@ impl ListStatements {
     pub(crate) fn get(&self, status: bool, search: Search, after: bool) -> &str {
         &self.0[usize::from(status) * 6 + search as usize * 2 + usize::from(after)]
     }
-
-    /// The statement for `filters`, searching through the index when the term has a trigram
-    /// query (SQLite's choice; PostgreSQL chooses by whether its index exists).
-    pub(crate) fn of(&self, filters: &ListFilters) -> &str {
-        let search = match (&filters.pattern, &filters.index_query) {
-            (None, _) => Search::None,
-            (Some(_), None) => Search::Scan,
-            (Some(_), Some(_)) => Search::Indexed,
-        };
-        self.get(filters.rank.is_some(), search, filters.after.is_some())
-    }
 }
 
 #[cfg(test)]

@@ -176,6 +176,17 @@ impl Statements {
     }
 }
 
+/// How many sessions, at most, the trigram index may propose for a search to be run from its
+/// candidates. A term with more candidates matches at least this many sessions: walking the
+/// list index fills a page sooner than fetching and sorting every candidate (SQLite has no
+/// cost model for FTS5 to make that choice itself).
+pub(super) const SEARCH_CANDIDATES: i64 = 1000;
+
+/// The number of the trigram index's candidates for a search, up to a limit (parameters:
+/// trigram query, limit): a cheap probe, FTS5 stops at the limit.
+pub(super) const COUNT_CANDIDATES: &str = "SELECT count(*) FROM (SELECT 1 FROM live_sessions_search \
+     WHERE live_sessions_search MATCH ?1 LIMIT ?2)";
+
 /// The list statement for the given filters. Every parameter is numbered and always bound
 /// (rank, search pattern, cursor rank, time key and id, limit), the ones a filter does not
 /// use simply not referenced. The statements that search through the index take the trigram
