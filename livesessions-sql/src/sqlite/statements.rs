@@ -184,7 +184,8 @@ pub(super) const SEARCH_CANDIDATES: i64 = 1000;
 
 /// The number of the trigram index's candidates for a search, up to a limit (parameters:
 /// trigram query, limit): a cheap probe, FTS5 stops at the limit.
-pub(super) const COUNT_CANDIDATES: &str = "SELECT count(*) FROM (SELECT 1 FROM live_sessions_search \
+pub(super) const COUNT_CANDIDATES: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM live_sessions_search \
      WHERE live_sessions_search MATCH ?1 LIMIT ?2)";
 
 /// The list statement for the given filters. Every parameter is numbered and always bound
