@@ -57,6 +57,14 @@ async fn in_memory_data_lives_as_long_as_the_store() {
         [
             "live_session_thumbnails",
             "live_sessions",
+            // The search index (migration 0009): the FTS5 table, its shadow tables, the id map.
+            "live_sessions_search",
+            "live_sessions_search_config",
+            "live_sessions_search_content",
+            "live_sessions_search_data",
+            "live_sessions_search_docsize",
+            "live_sessions_search_ids",
+            "live_sessions_search_idx",
             "session_participants"
         ]
     );
