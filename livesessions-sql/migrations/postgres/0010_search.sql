@@ -25,6 +25,10 @@ DECLARE
     here name := (SELECT n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                   WHERE p.oid = 'livesessions_search_indexes'::regproc);
 BEGIN
+    -- Already there: return before CREATE INDEX, which would lock the table's writes a moment.
+    IF to_regclass(format('%I.live_sessions_search_trgm_idx', here)) IS NOT NULL THEN
+        RETURN true;
+    END IF;
     SELECT n.nspname INTO trgm FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
     WHERE e.extname = 'pg_trgm';
     IF trgm IS NULL THEN
