@@ -8,7 +8,7 @@ use livesessions_core::analytics::{
 };
 use livesessions_core::{
     Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result,
-    SessionId, UserId,
+    SeriesId, SeriesSummary, SeriesSummaryQuery, SessionId, UserId,
 };
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use crate::analytics;
 use crate::dialect::Dialect;
 use crate::errors::{self, inserted, map_error, map_ping_error};
 use crate::record::{bind_session, participant_from_row, session_from_row, to_i64, to_u64};
+use crate::series::{self, SeriesStatements};
 
 /// The statements that end a session.
 pub(crate) struct EndStatements<'s> {
@@ -49,6 +50,7 @@ where
     for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
@@ -195,6 +197,41 @@ where
         let rows = sqlx::query(rows).bind(user).bind(i64::from(query.limit));
         let rows = Self::all(executor, rows).await?;
         analytics::participation::<D>(query, &totals, &rows)
+    }
+
+    /// The occurrences of a series by [`SeriesStatements::occurrences`](crate::series::SeriesStatements).
+    pub(crate) async fn series_sessions(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        id: SeriesId,
+    ) -> Result<Vec<LiveSession>> {
+        Self::all(executor, sqlx::query(sql).bind(*id.as_uuid()))
+            .await?
+            .iter()
+            .map(session_from_row::<D>)
+            .collect()
+    }
+
+    /// The summary of a series by [`SeriesStatements`](crate::series::SeriesStatements): its
+    /// counts, then one more student than the page holds. `NotFound` for a series without
+    /// sessions.
+    pub(crate) async fn series_summary(
+        executor: impl Executor<'_, Database = D> + Copy,
+        sql: &SeriesStatements,
+        query: &SeriesSummaryQuery,
+    ) -> Result<SeriesSummary> {
+        let id = *query.series_id.as_uuid();
+        let counts = Self::one(executor, sqlx::query(&sql.counts).bind(id)).await?;
+        let rows = sqlx::query(&sql.students)
+            .bind(id)
+            .bind(i64::from(query.threshold_percent))
+            .bind(query.after.as_ref().map(UserId::as_str))
+            .bind(i64::from(query.limit) + 1);
+        let rows = Self::all(executor, rows).await?;
+        series::summary::<D>(query, &counts, &rows)?.ok_or_else(|| Error::NotFound {
+            entity: "series",
+            id: query.series_id.to_string(),
+        })
     }
 
     /// The row `sql` returns for the participant `user` of `session` at `presence` (parameters:

@@ -6,9 +6,9 @@
 use std::fmt;
 
 use livesessions_core::{
-    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Result,
-    SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
-    Title, UserId, UserName, VideoUrl,
+    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Recurrence,
+    Result, SeriesId, SeriesLink, SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey,
+    ThumbnailUrl, TimeZone, Title, UserId, UserName, VideoUrl,
 };
 use sqlx::query::Query;
 use sqlx::{Decode, Encode, Type};
@@ -18,7 +18,7 @@ use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
-pub(crate) const SESSION_COLUMNS: [&str; 22] = [
+pub(crate) const SESSION_COLUMNS: [&str; 24] = [
     "id",
     "title",
     "description",
@@ -31,6 +31,8 @@ pub(crate) const SESSION_COLUMNS: [&str; 22] = [
     "end_time",
     "auto_start",
     "auto_end",
+    "series_id",
+    "recurrence",
     "status",
     "started_at",
     "ended_at",
@@ -44,7 +46,7 @@ pub(crate) const SESSION_COLUMNS: [&str; 22] = [
 ];
 
 /// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
-pub(crate) const SESSION_FIELDS: usize = 20;
+pub(crate) const SESSION_FIELDS: usize = 22;
 
 /// The parameter number of the expected version in a versioned update (after the columns).
 pub(crate) const VERSION_PARAMETER: usize = SESSION_COLUMNS.len() + 1;
@@ -140,6 +142,7 @@ where
     Uuid: Encode<'q, D> + Type<D>,
     &'q str: Encode<'q, D> + Type<D>,
     Option<&'q str>: Encode<'q, D> + Type<D>,
+    Option<Uuid>: Encode<'q, D> + Type<D>,
     Option<D::Time>: Encode<'q, D> + Type<D>,
     i64: Encode<'q, D> + Type<D>,
     i16: Encode<'q, D> + Type<D>,
@@ -160,6 +163,8 @@ where
         .bind(session.fields.end_time.map(D::store_time))
         .bind(session.fields.auto_start)
         .bind(session.fields.auto_end)
+        .bind(session.series.as_ref().map(|link| *link.id.as_uuid()))
+        .bind(session.series.as_ref().map(|link| link.recurrence.as_str()))
         .bind(session.status.as_str())
         .bind(session.started_at.map(D::store_time))
         .bind(session.ended_at.map(D::store_time))
@@ -224,7 +229,29 @@ where
         created_at: time::<D>(row, "created_at")?,
         updated_at: time::<D>(row, "updated_at")?,
         version: to_u64(D::get(row, "version")?, "version")?,
+        series: series_link::<D>(row)?,
     })
+}
+
+/// The series link of a session row: both columns set, or neither.
+fn series_link<D: Dialect>(row: &D::Row) -> Result<Option<SeriesLink>>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+{
+    match (
+        D::get::<Option<Uuid>>(row, "series_id")?,
+        D::get::<Option<String>>(row, "recurrence")?,
+    ) {
+        (Some(id), Some(rule)) => Ok(Some(SeriesLink {
+            id: SeriesId::from_uuid(id),
+            recurrence: checked(Recurrence::parse(&rule))?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(
+            "a series id without its rule, or a rule without its series",
+        )),
+    }
 }
 
 /// The participant of a row selected with [`participant_select`], or `None` when its columns

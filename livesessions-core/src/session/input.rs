@@ -2,7 +2,8 @@
 
 use crate::error::{Error, FieldError, Result};
 use crate::values::{
-    Description, Instructor, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
+    Description, Instructor, Recurrence, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title,
+    VideoUrl,
 };
 
 use super::{SessionFields, SessionPatch};
@@ -37,6 +38,9 @@ pub struct SessionInput {
     pub auto_start: Option<bool>,
     /// Whether the scheduler ends the session at its end time (default off; needs an end time).
     pub auto_end: Option<bool>,
+    /// A repeat rule ([`Recurrence`]): creating a session with one creates a series. Only
+    /// when creating; empty means none.
+    pub recurrence: Option<String>,
 }
 
 impl SessionInput {
@@ -61,6 +65,8 @@ impl SessionInput {
             |v| StartTime::parse(v, "endTime"),
             &mut errors,
         );
+        // The rule's own errors come with the others; its expansion needs the valid fields.
+        collect(self.validate_recurrence(), &mut errors);
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
         let start_time = match (start_time, timezone) {
             (Some(start), Some(zone)) => collect(
@@ -102,6 +108,14 @@ impl SessionInput {
         }
     }
 
+    /// The repeat rule, if one is given ([`Recurrence::parse`]; blank means none).
+    pub fn validate_recurrence(&self) -> std::result::Result<Option<Recurrence>, FieldError> {
+        match self.recurrence.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => Recurrence::parse(text).map(Some),
+        }
+    }
+
     /// Validates every given field of a change. A start time without an offset is read in the
     /// input's `timezone` right away when it names one, else when the patch is applied
     /// ([`SessionFields::apply`]).
@@ -132,6 +146,17 @@ impl SessionInput {
             auto_start: self.auto_start,
             auto_end: self.auto_end,
         };
+        if self
+            .recurrence
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+        {
+            errors.push(FieldError::new(
+                "recurrence",
+                "not_editable",
+                "The repeat rule of a series is set when it is created; edit its sessions instead.",
+            ));
+        }
         if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
             (patch.start_time, patch.timezone)
         {

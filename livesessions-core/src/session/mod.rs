@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Conflict, Error, Result};
 use crate::ids::SessionId;
+use crate::series::SeriesLink;
 use crate::values::TimeZone;
 
 pub use fields::{SessionFields, SessionPatch, MAX_SESSION_LENGTH};
@@ -52,6 +53,9 @@ pub struct LiveSession {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, starting at 1 and bumped by every change.
     pub version: u64,
+    /// The series this session is an occurrence of, if any (set when the series is created,
+    /// never changed).
+    pub series: Option<SeriesLink>,
 }
 
 impl LiveSession {
@@ -69,6 +73,7 @@ impl LiveSession {
             created_at: now,
             updated_at: now,
             version: 1,
+            series: None,
         }
     }
 

@@ -600,6 +600,12 @@ mod faulty_impls {
         ) -> Result<Vec<LiveSession>> {
             self.fail().await
         }
+        async fn insert_series(&self, _: &[LiveSession]) -> Result<()> {
+            self.fail().await
+        }
+        async fn series_sessions(&self, _: SeriesId) -> Result<Vec<LiveSession>> {
+            self.fail().await
+        }
     }
 
     #[async_trait]
@@ -636,6 +642,9 @@ mod faulty_impls {
             self.fail().await
         }
         async fn participation(&self, _: &ParticipationQuery) -> Result<Participation> {
+            self.fail().await
+        }
+        async fn series_summary(&self, _: &SeriesSummaryQuery) -> Result<SeriesSummary> {
             self.fail().await
         }
     }

@@ -33,7 +33,21 @@ pub fn session_indexes() -> Vec<IndexModel> {
             "due_end",
             false,
         ),
+        series_index(),
     ]
+}
+
+/// The occurrences of a series in start order: {seriesId, startTime, _id}, holding only the
+/// sessions that have a `seriesId` (a partial index).
+fn series_index() -> IndexModel {
+    let options = IndexOptions::builder()
+        .name("series".to_owned())
+        .partial_filter_expression(doc! { "seriesId": { "$exists": true } })
+        .build();
+    IndexModel::builder()
+        .keys(doc! { "seriesId": 1, "startTime": 1, "_id": 1 })
+        .options(options)
+        .build()
 }
 
 /// The indexes of `session_participants`: unique {sessionId, userId} (one record per user and

@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use bson::doc;
 use livesessions_core::{
-    Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
+    Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SeriesId, SessionId,
+    SessionStore,
 };
 use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
@@ -13,7 +14,7 @@ use mongodb::ClientSession;
 
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
-use crate::codec::{session_document, session_from_document, Reader};
+use crate::codec::{session_document, session_from_document, session_id, Reader};
 use crate::documents::SESSIONS;
 use crate::error::{classify, to_domain, ErrorClass};
 use crate::queries;
@@ -104,6 +105,55 @@ impl MongoStore {
         let stored = self.replace_session(session, s.as_deref_mut()).await?;
         self.append_event(event, session.id, s).await?;
         Ok(stored)
+    }
+
+    /// Inserts every occurrence of a series, each with its events, in one transaction.
+    async fn insert_series_steps(
+        &self,
+        sessions: &[LiveSession],
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<(), Failure> {
+        for session in sessions {
+            self.insert_steps(session, s.as_deref_mut()).await?;
+        }
+        Ok(())
+    }
+
+    /// Without transactions: one ordered `insert_many` of the occurrences; when it fails part
+    /// way, the occurrences it inserted are deleted again (by id and series id, so a clashing
+    /// session of another series stays), then the events are appended.
+    async fn insert_series_compensated(
+        &self,
+        sessions: &[LiveSession],
+    ) -> std::result::Result<(), Failure> {
+        let Some(link) = sessions.first().and_then(|s| s.series.clone()) else {
+            return Ok(());
+        };
+        let documents = sessions.iter().map(|session| {
+            let mut document = session_document(session);
+            document.insert("participants", 0_i64);
+            document
+        });
+        if let Err(error) = self.sessions.insert_many(documents).ordered(true).await {
+            let ids: Vec<bson::Bson> = sessions.iter().map(|s| session_id(s.id)).collect();
+            let mut filter = queries::series_filter(link.id);
+            filter.insert("_id", doc! { "$in": ids });
+            self.sessions.delete_many(filter).await?;
+            return Err(match classify(&error) {
+                ErrorClass::DuplicateKey => {
+                    Failure::Domain(to_domain(error, "session", link.id.to_string()))
+                }
+                _ => Failure::Driver(error),
+            });
+        }
+        for session in sessions {
+            self.append_event(EventKind::Created, session.id, None)
+                .await?;
+            if session.is_live() {
+                self.append_event(EventKind::Live, session.id, None).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn delete_steps(
@@ -228,5 +278,34 @@ impl SessionStore for MongoStore {
             }
         }
         Ok(due)
+    }
+
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.insert_series_steps(sessions, s))
+        } else {
+            let store = self.clone();
+            let sessions = sessions.to_vec();
+            detached(async move {
+                store
+                    .insert_series_compensated(&sessions)
+                    .await
+                    .map_err(Failure::into_error)
+            })
+            .await
+        }
+    }
+
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
+        let documents = all_documents(
+            self.sessions
+                .find(queries::series_filter(series_id))
+                .sort(queries::series_sort()),
+        )
+        .await?;
+        Ok(documents
+            .iter()
+            .map(session_from_document)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
     }
 }

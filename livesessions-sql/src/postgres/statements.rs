@@ -11,6 +11,7 @@ use crate::record::{
     VERSION_PARAMETER,
 };
 use crate::search::{matches, ListStatements};
+use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, WebhookStatements};
 
@@ -52,6 +53,7 @@ pub(super) struct Statements {
     pub thumbnails: ThumbnailStatements,
     pub webhooks: WebhookStatements,
     pub claim: String,
+    pub series: SeriesStatements,
 }
 
 impl Statements {
@@ -144,6 +146,11 @@ impl Statements {
             thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
             webhooks: WebhookStatements::new::<Postgres>(&format!("{s}.")),
             claim: claim(s),
+            series: SeriesStatements::new::<Postgres>(
+                &format!("{s}.live_sessions"),
+                &format!("{s}.session_participants"),
+                &session,
+            ),
         }
     }
 }

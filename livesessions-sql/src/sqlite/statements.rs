@@ -12,6 +12,7 @@ use crate::record::{
     VERSION_PARAMETER,
 };
 use crate::search::{matches, ListStatements};
+use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
 
@@ -57,6 +58,8 @@ pub(super) struct Statements {
     pub due_deliveries: String,
     /// Leases one delivery (parameters: id, lease until, worker).
     pub lease_delivery: &'static str,
+    /// The series statements.
+    pub series: SeriesStatements,
 }
 
 impl Statements {
@@ -169,6 +172,11 @@ impl Statements {
             ),
             lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
                              WHERE id = ?1",
+            series: SeriesStatements::new::<Sqlite>(
+                "live_sessions",
+                "session_participants",
+                &session_select("s.", "s.participants"),
+            ),
         }
     }
 }

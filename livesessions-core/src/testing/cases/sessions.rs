@@ -39,6 +39,7 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
             end_time: Some(rfc3339(micros(7200, 7))),
             auto_start: Some(true),
             auto_end: Some(true),
+            recurrence: None,
         },
         ..Default::default()
     }
