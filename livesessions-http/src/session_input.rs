@@ -57,10 +57,11 @@ enum Field {
     AutoEnd,
     IsLive,
     Version,
+    Recurrence,
 }
 
 impl Field {
-    const ALL: [Field; 13] = [
+    const ALL: [Field; 14] = [
         Field::Title,
         Field::Description,
         Field::Instructor,
@@ -74,6 +75,7 @@ impl Field {
         Field::AutoEnd,
         Field::IsLive,
         Field::Version,
+        Field::Recurrence,
     ];
 
     /// The name in JSON and forms.
@@ -92,6 +94,7 @@ impl Field {
             Field::AutoEnd => "autoEnd",
             Field::IsLive => "isLive",
             Field::Version => "version",
+            Field::Recurrence => "recurrence",
         }
     }
 
@@ -199,6 +202,7 @@ impl SessionBody {
             Field::StartTime => &mut self.fields.start_time,
             Field::Timezone => &mut self.fields.timezone,
             Field::EndTime => &mut self.fields.end_time,
+            Field::Recurrence => &mut self.fields.recurrence,
             Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Version => return None,
         })
     }
@@ -413,6 +417,13 @@ pub(crate) struct CreateSessionJson {
     /// "Mark as Live": start right away.
     #[serde(default)]
     pub is_live: bool,
+    /// A repeat rule (RFC 5545 `RRULE`: `FREQ` `DAILY`, `WEEKLY` or `MONTHLY`, `INTERVAL`,
+    /// `BYDAY`, `COUNT`, `UNTIL`; e.g. `FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10`) read in the
+    /// session's zone: creates a series, one session per occurrence (at most 200, within a
+    /// year), each with the first one's duration. The answer is the first occurrence, its
+    /// `seriesId` naming the series. Anything else is `422` naming `recurrence`.
+    #[schema(example = "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10")]
+    pub recurrence: Option<String>,
 }
 
 /// A partial update as JSON: absent fields stay as they are; an empty `thumbnail` or
@@ -450,6 +461,9 @@ pub(crate) struct UpdateSessionJson {
     /// Refuse with `409` unless the session is at this version.
     #[schema(minimum = 1)]
     pub version: Option<u64>,
+    /// A series' rule is set when it is created: anything but empty is `422` naming
+    /// `recurrence` (change the occurrences with `scope=following` instead).
+    pub recurrence: Option<String>,
 }
 
 /// A new session or an update as `multipart/form-data`, as the original app's page sends it.
@@ -489,6 +503,8 @@ pub(crate) struct SessionForm {
     pub thumbnail_url: Option<String>,
     /// Updates only: refuse with `409` unless the session is at this version.
     pub version: Option<String>,
+    /// Creates only: a repeat rule that makes a series (see the JSON create body).
+    pub recurrence: Option<String>,
 }
 
 #[cfg(test)]
