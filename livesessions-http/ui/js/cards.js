@@ -81,6 +81,13 @@ function automaticNode(s, status) {
     ? 'Starts and ends automatically' : parts[0] === 'starts' ? 'Starts automatically' : 'Ends automatically'));
 }
 
+/** For an occurrence of a series: a link to the series page. */
+function seriesNode(s) {
+  if (!s.seriesId) return null;
+  return h('p', { class: 'card-series' },
+    h('a', { class: 'series-link', href: '#/series/' + encodeURIComponent(s.seriesId) }, '🔁 Part of a series'));
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -124,6 +131,7 @@ export function renderCard(s) {
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
       startsInNode(s, status),
       automaticNode(s, status),
+      seriesNode(s),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,

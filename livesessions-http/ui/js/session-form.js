@@ -7,7 +7,8 @@ import { showSessionForm } from './auth.js';
 import { $, isBusy, safeUrl, setBusy } from './dom.js';
 import { handleFormError, reportError } from './errors.js';
 import { localInputToRfc3339, viewerZone } from './format.js';
-import { findCard, upsertSession } from './list.js';
+import { findCard, loadSessions, upsertSession } from './list.js';
+import { repeatRule, resetRepeat } from './series.js';
 import { sessionId } from './session.js';
 
 const MAX_THUMBNAIL_BYTES = 5 * 1024 * 1024;
@@ -15,9 +16,10 @@ const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const FORM_FIELDS = {
   title: 'f-title', instructor: 'f-instructor', startTime: 'f-start', timezone: 'f-start',
   videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', thumbnailUrl: 'f-thumbnail',
-  endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live'
+  endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live',
+  recurrence: 'f-repeat', scope: 'f-repeat'
 };
-const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail'];
+const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail', 'f-repeat'];
 const MAX_SESSION_MS = 24 * 3600 * 1000;
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
@@ -68,6 +70,7 @@ export function onThumbnailRemoveChange() {
 export function resetSessionForm() {
   editing = null;
   $('session-form').reset();
+  resetRepeat();
   setMode(null);
   setPreview(null);
   clearFieldErrors(TEXT_FIELDS);
@@ -78,6 +81,9 @@ function setMode(s) {
   $('session-form-heading').textContent = s ? 'Edit Session' : 'Create New Live Session';
   $('f-submit').textContent = s ? 'Save changes' : 'Create Session';
   $('f-live-field').hidden = !!s;
+  // A series is made when creating; an occurrence's edit may reach the later ones.
+  $('f-repeat-field').hidden = !!s;
+  $('f-scope-field').hidden = !(s && s.seriesId);
   $('f-thumbnail-remove-field').hidden = !(s && s.thumbnail);
   $('f-start-hint').textContent = s && s.timezone && s.timezone !== viewerZone
     ? 'In your time zone; the session is shown in ' + s.timezone + '.'
@@ -187,6 +193,8 @@ function validateSessionForm() {
   else if (!/^https?:\/\//i.test(video) || !safeUrl(video)) errors.push(['f-video', 'Enter a full https:// link.']);
   var problem = thumbnailProblem($('f-thumbnail').files[0] || null);
   if (problem) errors.push(['f-thumbnail', problem]);
+  var repeat = editing ? {} : repeatRule($('f-start').value);
+  if (repeat.error) errors.push(['f-repeat', repeat.error]);
   return errors;
 }
 
@@ -214,6 +222,8 @@ export function onSessionSubmit(event) {
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
+  var rule = repeatRule($('f-start').value).rule;
+  if (rule) form.append('recurrence', rule);
   var button = $('f-submit');
   setBusy(button, true);
   button.textContent = 'Creating…';
@@ -222,7 +232,10 @@ export function onSessionSubmit(event) {
       resetSessionForm();
       showSessionForm(false);
       if (created && sessionId(created)) upsertSession(created);
-      showAlert('Session created: ' + (created && created.title ? created.title : 'new session'), 'success');
+      // The other sessions of a new series come from the list, not from this answer.
+      if (created && created.seriesId) loadSessions();
+      showAlert((created && created.seriesId ? 'Series created: ' : 'Session created: ') +
+        (created && created.title ? created.title : 'new session'), 'success');
       $('add-session-toggle').focus();
     })
     .catch(function (err) { handleFormError(err, FORM_FIELDS); })
@@ -265,12 +278,14 @@ function saveChanges(edit) {
   var form = changesForm(edit);
   if (!form) { showAlert('Nothing to save: no field was changed.', 'info'); return; }
   var id = sessionId(s);
+  var following = !!s.seriesId && $('f-scope-following').checked;
   var button = $('f-submit');
   setBusy(button, true);
   button.textContent = 'Saving…';
-  api('PUT', '/admin/live-sessions/' + encodeURIComponent(id), { form: form })
+  api('PUT', '/admin/live-sessions/' + encodeURIComponent(id) + (following ? '?scope=following' : ''), { form: form })
     .then(function (updated) {
       if (updated && sessionId(updated)) upsertSession(updated);
+      if (following) loadSessions();
       closeSessionForm();
       showAlert('Saved: ' + (updated && updated.title ? updated.title : s.title), 'success');
     })
