@@ -30,8 +30,7 @@ impl SeriesStatements {
         let latest = |column: &str| {
             format!(
                 "(SELECT p2.{column} FROM {participants} p2 \
-                   JOIN {sessions} s2 ON s2.id = p2.session_id \
-                  WHERE s2.series_id = {p}1 AND p2.user_id = g.user_id \
+                  WHERE p2.session_id IN (SELECT id FROM occ) AND p2.user_id = g.user_id \
                   ORDER BY p2.last_joined_at DESC, p2.session_id LIMIT 1)"
             )
         };
@@ -46,17 +45,24 @@ impl SeriesStatements {
                       AS ended \
                  FROM {sessions} WHERE series_id = {p}1"
             ),
-            // `attended` is the session report's rule, per ended occurrence.
+            // `attended` is the session report's rule, per ended occurrence. The series'
+            // sessions are found first (a materialized CTE, from the series index) and their
+            // participants by session, so that the work grows with the series, never with the
+            // whole participants table (which the planner would otherwise walk in user order
+            // to save the sort).
             students: format!(
-                "SELECT g.user_id, g.attended, g.watch, {name} AS user_name, {email} AS email \
+                "WITH occ AS MATERIALIZED ( \
+                   SELECT id, status, live_seconds FROM {sessions} WHERE series_id = {p}1 \
+                 ) \
+                 SELECT g.user_id, g.attended, g.watch, {name} AS user_name, {email} AS email \
                  FROM ( \
                    SELECT p.user_id AS user_id, \
-                     CAST(SUM(CASE WHEN s.status = 'ended' AND s.live_seconds > 0 \
-                                    AND p.watch_seconds * 100 >= s.live_seconds * {p}2 \
+                     CAST(SUM(CASE WHEN o.status = 'ended' AND o.live_seconds > 0 \
+                                    AND p.watch_seconds * 100 >= o.live_seconds * {p}2 \
                                    THEN 1 ELSE 0 END) AS BIGINT) AS attended, \
                      CAST(SUM(p.watch_seconds) AS BIGINT) AS watch \
-                   FROM {participants} p JOIN {sessions} s ON s.id = p.session_id \
-                   WHERE s.series_id = {p}1 AND ({p}3 IS NULL OR p.user_id > {p}3) \
+                   FROM occ o JOIN {participants} p ON p.session_id = o.id \
+                   WHERE ({p}3 IS NULL OR p.user_id > {p}3) \
                    GROUP BY p.user_id \
                    ORDER BY p.user_id \
                    LIMIT {p}4 \

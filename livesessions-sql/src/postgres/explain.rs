@@ -472,3 +472,45 @@ async fn webhook_claim_work_does_not_depend_on_statistics_or_plan_cache() {
 
     cleanup(store, pool).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_plans_use_the_series_index() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    // One series of 10 sessions, each with 100 participants; 19 990 sessions and 104 000
+    // participants outside it.
+    let series = Uuid::new_v4();
+    sqlx::query(&format!(
+        "UPDATE {s}.live_sessions SET series_id = $1, recurrence = 'FREQ=DAILY;COUNT=10' \
+         WHERE id IN (SELECT id FROM {s}.live_sessions ORDER BY id LIMIT 10)"
+    ))
+    .bind(series)
+    .execute(&pool)
+    .await
+    .expect("a series");
+    sqlx::query(&format!("ANALYZE {s}.live_sessions"))
+        .execute(&pool)
+        .await
+        .expect("analyze");
+    let sql = &store.sql.series;
+
+    // The occurrences, in start order, from the partial index alone.
+    let plan = explain(&pool, &sql.occurrences, |q| q.bind(series)).await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    assert!(!plan.contains("Seq Scan on live_sessions"), "{plan}");
+    assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
+
+    // The counts and the students' GROUP BY find the series' sessions by the same index.
+    let plan = explain(&pool, &sql.counts, |q| q.bind(series)).await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    let plan = explain(&pool, &sql.students, |q| {
+        q.bind(series).bind(75i64).bind(None::<&str>).bind(101i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    // The participants come by session, from the series' sessions, not from a walk of the
+    // whole table in user order.
+    assert!(plan.contains("Index Cond: (session_id = o.id)"), "{plan}");
+    cleanup(store, pool).await;
+}
