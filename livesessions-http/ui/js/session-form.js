@@ -17,7 +17,7 @@ const FORM_FIELDS = {
   title: 'f-title', instructor: 'f-instructor', startTime: 'f-start', timezone: 'f-start',
   videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', thumbnailUrl: 'f-thumbnail',
   endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live',
-  recurrence: 'f-repeat', scope: 'f-repeat'
+  recurrence: 'f-repeat'
 };
 const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail', 'f-repeat'];
 const MAX_SESSION_MS = 24 * 3600 * 1000;
