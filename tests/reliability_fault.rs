@@ -295,6 +295,7 @@ async fn start_server(database_url: &str, thumbnails: &std::path::Path) -> Strin
         no_metrics: false,
         webhook_allow_private_targets: false,
         webhook_allow_http: false,
+        public_base_url: None,
     };
     let built = app::build(&config).await.expect("the server starts");
     tokio::spawn(async move {

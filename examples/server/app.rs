@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use livesessions::calendar::CalendarFeedStore;
 use livesessions::events::{EventFeed, EventFeedSettings, EventLog};
 use livesessions::webhooks::{TargetPolicy, WebhookStore, WebhookWorker, WorkerSettings};
 use livesessions::{
@@ -87,6 +88,11 @@ pub struct ServerConfig {
     /// Let admins register `http://` webhook endpoints (only `https://` by default).
     #[arg(long, env = "LIVESESSIONS_WEBHOOK_ALLOW_HTTP")]
     pub webhook_allow_http: bool,
+    /// The server's public origin (`https://host[:port]`), for the links in calendar feeds.
+    /// Without it they are built from each request's `Host` header (checked, `http` for
+    /// loopback hosts, `https` otherwise); set it in production.
+    #[arg(long, env = "LIVESESSIONS_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<url::Url>,
 }
 
 /// The time zone named `name` (an IANA name), for `--time-zone`.
@@ -152,6 +158,7 @@ struct Opened {
     health: Arc<dyn HealthCheck>,
     log: Arc<dyn EventLog>,
     webhooks: Arc<dyn WebhookStore>,
+    calendar: Arc<dyn CalendarFeedStore>,
     thumbnails: Arc<dyn ThumbnailStore>,
     name: String,
     thumbnails_name: &'static str,
@@ -166,14 +173,15 @@ impl Opened {
         name: String,
     ) -> Opened
     where
-        S: Store + HealthCheck + EventLog + WebhookStore,
+        S: Store + HealthCheck + EventLog + WebhookStore + CalendarFeedStore,
     {
         let store = Arc::new(store);
         Opened {
             store: store.clone(),
             health: store.clone(),
             log: store.clone(),
-            webhooks: store,
+            webhooks: store.clone(),
+            calendar: store,
             thumbnails: Arc::new(thumbnails),
             name,
             thumbnails_name,
@@ -379,6 +387,7 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
     }
     settings.metrics = !config.no_metrics;
     settings.metrics_token = config.metrics_token.clone();
+    settings.public_base_url = config.public_base_url.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let metrics = Metrics::new();
     // The scheduler starts and ends the sessions that do so by themselves; every instance on
@@ -400,6 +409,7 @@ pub async fn build(config: &ServerConfig) -> Result<Built, StartError> {
         allow_http: config.webhook_allow_http,
     };
     api = api.webhooks(opened.webhooks.clone(), policy);
+    api = api.calendar(opened.calendar);
     let worker = WebhookWorker::new(
         opened.webhooks,
         Arc::new(ReqwestTransport::new().with_metrics(metrics)),

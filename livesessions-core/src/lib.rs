@@ -14,6 +14,9 @@
 //! signed per Standard Webhooks; it resolves endpoint host names to check them (SSRF guard)
 //! and leaves the HTTP client to the adapter ([`webhooks::WebhookTransport`]).
 //!
+//! Module [`calendar`] keeps the tokens of users' calendar feed URLs (as hashes) and answers
+//! which sessions a calendar feed holds; the HTTP adapter renders them as iCalendar.
+//!
 //! # Example
 //!
 //! ```
@@ -78,6 +81,7 @@
 mod actor;
 pub mod analytics;
 pub mod attendance;
+pub mod calendar;
 mod clock;
 mod error;
 pub mod events;

@@ -36,6 +36,7 @@ struct Inner {
     sessions: HashMap<SessionId, LiveSession>,
     participants: HashMap<SessionId, BTreeMap<UserId, Participant>>,
     log: Log,
+    calendar_feeds: crate::calendar::FeedTokens,
 }
 
 /// The event log: events in id order, the last id given, and the pruned floor.
@@ -95,6 +96,25 @@ impl MemoryStore {
     }
 
     /// Wakes the readers waiting in [`EventLog::wait_for_events`].
+    /// Runs `f` on the calendar feed tokens, the sessions and their participants, under the
+    /// write lock (`calendar/memory.rs` implements the calendar port with it).
+    pub(crate) fn with_calendar<R>(
+        &self,
+        f: impl FnOnce(
+            &mut crate::calendar::FeedTokens,
+            &HashMap<SessionId, LiveSession>,
+            &HashMap<SessionId, BTreeMap<UserId, Participant>>,
+        ) -> R,
+    ) -> R {
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        f(
+            &mut inner.calendar_feeds,
+            &inner.sessions,
+            &inner.participants,
+        )
+    }
+
     fn wake(&self) {
         self.appended.notify_waiters();
     }

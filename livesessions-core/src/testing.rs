@@ -85,6 +85,7 @@ use std::sync::Arc;
 
 use futures::FutureExt as _;
 
+use crate::calendar::CalendarFeedStore;
 use crate::events::EventLog;
 use crate::ports::Store;
 
@@ -145,10 +146,21 @@ impl fmt::Debug for LoggedStore {
     }
 }
 
+/// What the calendar cases run against: the store and its [`CalendarFeedStore`] (usually the
+/// same object).
+#[derive(Clone, Debug)]
+pub struct CalendarStore {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    /// Its calendar feeds.
+    pub feeds: Arc<dyn CalendarFeedStore>,
+}
+
 /// The store one conformance case runs against, and what to do when the case is over.
 pub struct Fixture {
     store: Arc<dyn Store>,
     log: Option<LogParts>,
+    calendar: Option<Arc<dyn CalendarFeedStore>>,
     teardown: Option<Teardown>,
     scale: Option<f64>,
 }
@@ -159,6 +171,7 @@ impl Fixture {
         Fixture {
             store,
             log: None,
+            calendar: None,
             teardown: None,
             scale: None,
         }
@@ -172,6 +185,13 @@ impl Fixture {
         faults: Option<Arc<dyn EventLogFaults>>,
     ) -> Self {
         self.log = Some((log, faults));
+        self
+    }
+
+    /// Adds the store's calendar feeds (usually the store itself), for
+    /// [`calendar_feed_tests!`](crate::calendar_feed_tests).
+    pub fn with_calendar(mut self, feeds: Arc<dyn CalendarFeedStore>) -> Self {
+        self.calendar = Some(feeds);
         self
     }
 
@@ -248,6 +268,26 @@ impl Fixture {
         self.run_with(logged, case).await;
     }
 
+    /// Runs a calendar `case` like [`Fixture::run`].
+    ///
+    /// # Panics
+    ///
+    /// When the fixture has no calendar feeds ([`Fixture::with_calendar`]).
+    pub async fn run_calendar<F, Fut>(self, case: F)
+    where
+        F: FnOnce(CalendarStore) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let stores = CalendarStore {
+            store: self.store(),
+            feeds: self
+                .calendar
+                .clone()
+                .expect("the calendar cases need Fixture::with_calendar"),
+        };
+        self.run_with(stores, case).await;
+    }
+
     async fn run_with<T, F, Fut>(self, input: T, case: F)
     where
         F: FnOnce(T) -> Fut,
@@ -286,6 +326,7 @@ impl fmt::Debug for Fixture {
         f.debug_struct("Fixture")
             .field("store", &self.store)
             .field("event_log", &self.log.is_some())
+            .field("calendar", &self.calendar.is_some())
             .field("teardown", &self.teardown.is_some())
             .field("scale", &self.scale)
             .finish()
@@ -322,6 +363,22 @@ where
     runtime().block_on(async move {
         if let Some(fixture) = setup().await {
             fixture.run_logged(case).await;
+        }
+    });
+}
+
+/// Runs one calendar case the way [`calendar_feed_tests!`](crate::calendar_feed_tests) does.
+#[doc(hidden)]
+pub fn run_calendar_case<S, SFut, C, CFut>(setup: S, case: C)
+where
+    S: FnOnce() -> SFut,
+    SFut: Future<Output = Option<Fixture>>,
+    C: FnOnce(CalendarStore) -> CFut,
+    CFut: Future<Output = ()>,
+{
+    runtime().block_on(async move {
+        if let Some(fixture) = setup().await {
+            fixture.run_calendar(case).await;
         }
     });
 }
@@ -474,6 +531,56 @@ macro_rules! event_log_tests {
         $($attr)*
         fn $case() {
             $crate::testing::run_logged_case(
+                || ($setup)(),
+                $crate::testing::cases::$case,
+            );
+        }
+    };
+}
+
+/// Generates one `#[test]` per calendar case for a store with a
+/// [`CalendarFeedStore`](crate::calendar::CalendarFeedStore). Same form as
+/// [`conformance_tests!`](crate::conformance_tests); the setup's fixtures must come from
+/// [`Fixture::with_calendar`](crate::testing::Fixture::with_calendar).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use livesessions_core::{testing::Fixture, MemoryStore};
+///
+/// async fn memory() -> Option<Fixture> {
+///     let store = Arc::new(MemoryStore::new());
+///     Some(Fixture::new(store.clone()).with_calendar(store))
+/// }
+///
+/// livesessions_core::calendar_feed_tests!(memory);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! calendar_feed_tests {
+    ($(#[$attr:meta])+ $setup:expr $(,)?) => {
+        $crate::calendar_feed_tests!(@list [$(#[$attr])+] $setup);
+    };
+    ($setup:expr $(,)?) => {
+        $crate::calendar_feed_tests!(@list [] $setup);
+    };
+    (@list [$($attrs:tt)*] $setup:expr) => {
+        $crate::calendar_feed_tests!(@cases [$($attrs)*] $setup;
+            rotating_a_feed_token_invalidates_the_old_one,
+            revoked_and_unknown_feed_tokens_are_not_found,
+            the_public_feed_holds_upcoming_live_and_cancelled_upcoming,
+            a_users_feed_holds_the_sessions_the_user_joined,
+        );
+    };
+    (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {
+        $(
+            $crate::calendar_feed_tests!(@one $attrs $setup; $case);
+        )*
+    };
+    (@one [$($attr:tt)*] $setup:expr; $case:ident) => {
+        #[test]
+        $($attr)*
+        fn $case() {
+            $crate::testing::run_calendar_case(
                 || ($setup)(),
                 $crate::testing::cases::$case,
             );

@@ -92,6 +92,13 @@
 //! makes the stream resumable) the event stream answers `404`; without an [`Authenticator`]
 //! every caller is anonymous and requests with a token get `401`.
 //!
+//! Calendar feeds (iCalendar, `text/calendar`): every session's event at `GET
+//! /api/live-sessions/{id}/calendar.ics`, and, with a calendar store
+//! ([`LiveSessionsApi::calendar`]), the public feed `GET /api/live-sessions/calendar.ics` and
+//! each user's feed at a URL with a revocable token (`GET /api/live-sessions/me/calendar-feed`
+//! answers it, [`CalendarFeedJson`]). Their links use [`HttpSettings::public_base_url`], or a
+//! checked `Host` header when it is not set.
+//!
 //! Rate limits ([`RateLimitSettings`]) are kept per signed-in user, and per client IP only for
 //! anonymous requests (and requests whose token is refused), so a class behind one school
 //! address does not share one bucket. Open event streams are capped per user and per
@@ -109,9 +116,11 @@ mod csv;
 mod extract;
 mod gate;
 mod handlers;
+mod ics;
 mod json;
 pub mod metrics;
 mod openapi;
+mod origin;
 mod problem;
 mod ratelimit;
 mod resume;
@@ -129,6 +138,7 @@ use std::sync::Arc;
 use axum::http::{HeaderName, Method, Request};
 use axum::middleware::from_fn_with_state;
 use axum::Router;
+use livesessions_core::calendar::{CalendarFeedStore, CalendarFeeds};
 use livesessions_core::events::EventFeed;
 use livesessions_core::webhooks::{TargetPolicy, WebhookAdmin, WebhookStore};
 use livesessions_core::{EventSource, LiveSessions};
@@ -139,6 +149,7 @@ pub use auth::{
     AuthError, AuthSetupError, Authenticator, JwtAuthenticator, JwtConfig, KeySource,
     NoAuthentication, FIREBASE_JWKS_URL,
 };
+pub use handlers::calendar::CalendarFeedJson;
 pub use handlers::webhooks::{
     DeliveryJson, DeliveryPageJson, RotatedSecretJson, WebhookInputJson, WebhookJson,
     WebhookListJson, WebhookWithSecretJson,
@@ -168,6 +179,7 @@ pub struct LiveSessionsApi {
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     webhooks: Option<WebhookAdmin>,
+    calendar: Option<CalendarFeeds>,
 }
 
 impl LiveSessionsApi {
@@ -181,6 +193,7 @@ impl LiveSessionsApi {
             metrics: Metrics::new(),
             shutdown: None,
             webhooks: None,
+            calendar: None,
         }
     }
 
@@ -295,6 +308,17 @@ impl LiveSessionsApi {
         self
     }
 
+    /// Serves the calendar feeds from `store` (usually the session store itself, which
+    /// implements [`CalendarFeedStore`]): the public feed `GET
+    /// /api/live-sessions/calendar.ics`, the caller's feed URL `GET` (create or rotate) and
+    /// `DELETE` (revoke) `/api/live-sessions/me/calendar-feed`, and the users' feeds `GET
+    /// /api/calendar/{token}.ics`. Without it those routes answer `404`. The feeds' links use
+    /// [`HttpSettings::public_base_url`]; set it in production.
+    pub fn calendar(mut self, store: Arc<dyn CalendarFeedStore>) -> Self {
+        self.calendar = Some(CalendarFeeds::new(store).with_clock(self.service.clock().clone()));
+        self
+    }
+
     /// Every (method, path) the router serves with the default settings and no webhook store,
     /// in axum's path syntax (`/api/live-sessions/{id}`, which is also OpenAPI's). `GET
     /// /metrics` is among them unless [`HttpSettings::metrics`] switches it off; the webhook
@@ -341,6 +365,7 @@ impl LiveSessionsApi {
             self.metrics,
             self.shutdown,
             self.webhooks,
+            self.calendar,
         );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -352,7 +377,7 @@ impl LiveSessionsApi {
             tracing::info_span!(
                 "request",
                 method = %request.method(),
-                path = %request.uri().path(),
+                path = %handlers::calendar::loggable_path(request.uri().path()),
                 request_id = %id,
             )
         });

@@ -35,6 +35,11 @@ use crate::settings::HttpSettings;
         handlers::events::events,
         handlers::analytics::my_participation,
         handlers::thumbnails::thumbnail,
+        handlers::calendar::public_feed,
+        handlers::calendar::session_event,
+        handlers::calendar::my_feed,
+        handlers::calendar::revoke_my_feed,
+        handlers::calendar::user_feed,
         handlers::sessions::create_session,
         handlers::sessions::update_session,
         handlers::sessions::delete_session,
@@ -71,6 +76,7 @@ use crate::settings::HttpSettings;
         (name = "attendance", description = "Joining and watching (signed-in users)"),
         (name = "admin", description = "Managing sessions and reports (admins)"),
         (name = "webhooks", description = "Webhook endpoints and their deliveries (admins; served when the API has a webhook store)"),
+        (name = "calendar", description = "Calendar feeds (iCalendar): the public feed, one session's event, and each user's feed at a URL with a revocable token (feeds served when the API has a calendar store)"),
         (name = "meta", description = "Health, metrics and this document"),
     )
 )]

@@ -12,6 +12,7 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 
 use crate::gate;
+use crate::handlers::calendar;
 use crate::handlers::{
     analytics, attendance, events, meta, series, sessions, thumbnails, webhooks,
 };
@@ -41,6 +42,16 @@ pub(crate) fn table() -> Vec<RouteSpec> {
         get("/api/live-sessions/me/participation", analytics::my_participation)
             .limit(Reads).errors(&[403, 422]),
         get("/api/live-sessions/thumbnails/{key}", thumbnails::thumbnail)
+            .limit(Reads).errors(&[404]),
+        get("/api/live-sessions/calendar.ics", calendar::public_feed)
+            .limit(Reads).errors(&[404]),
+        get("/api/live-sessions/{id}/calendar.ics", calendar::session_event)
+            .limit(Reads).errors(&[404]),
+        get("/api/live-sessions/me/calendar-feed", calendar::my_feed)
+            .limit(Reads).errors(&[404]),
+        delete("/api/live-sessions/me/calendar-feed", calendar::revoke_my_feed)
+            .limit(Reads).errors(&[404]),
+        get("/api/calendar/{feedToken}", calendar::user_feed)
             .limit(Reads).errors(&[404]),
         post("/api/admin/live-sessions", sessions::create_session)
             .limit(AdminWrites).json_or_form().errors(&[403, 409, 413, 415, 422]),

@@ -46,6 +46,14 @@ pub struct HttpSettings {
     /// `authorization: { credentials: <token> }`. Other requests answer `401`; an empty token
     /// lets nobody in. The route does not verify the API's own JWTs.
     pub metrics_token: Option<String>,
+    /// The server's public origin, `https://host[:port]` (default none), for the absolute links
+    /// of the calendar feeds: the feed URL a user subscribes to and each event's link to its
+    /// session. Set it in production. Without it the origin is taken from the request's `Host`
+    /// header, accepted only when it is a plain host name or address with an optional port
+    /// (anything else answers `400`), with `http` for loopback hosts and `https` otherwise; a
+    /// proxy that forwards another host's name, or a client that forges `Host`, then decides
+    /// those links, so the feeds are sent `Cache-Control: private` in that case.
+    pub public_base_url: Option<url::Url>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -64,6 +72,7 @@ impl std::fmt::Debug for HttpSettings {
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("public_base_url", &self.public_base_url)
             .finish()
     }
 }
@@ -82,6 +91,7 @@ impl Default for HttpSettings {
             unavailable_retry_after: crate::problem::DEFAULT_RETRY_AFTER,
             metrics: true,
             metrics_token: None,
+            public_base_url: None,
         }
     }
 }

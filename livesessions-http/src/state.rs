@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use livesessions_core::calendar::CalendarFeeds;
 use livesessions_core::events::EventFeed;
 use livesessions_core::webhooks::WebhookAdmin;
 use livesessions_core::{EventSource, LiveSessions, SessionEvent};
@@ -59,9 +60,13 @@ struct Inner {
     metrics: Metrics,
     shutdown: Option<tokio::sync::watch::Receiver<bool>>,
     webhooks: Option<WebhookAdmin>,
+    calendar: Option<CalendarFeeds>,
 }
 
 impl AppState {
+    // One argument per part the builder was given; a struct of them would only repeat
+    // `LiveSessionsApi`'s fields.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         service: LiveSessions,
         auth: Arc<dyn Authenticator>,
@@ -70,6 +75,7 @@ impl AppState {
         metrics: Metrics,
         shutdown: Option<tokio::sync::watch::Receiver<bool>>,
         webhooks: Option<WebhookAdmin>,
+        calendar: Option<CalendarFeeds>,
     ) -> Self {
         let presenter = Presenter {
             prefix: settings.path_prefix.trim_end_matches('/').to_owned(),
@@ -88,6 +94,7 @@ impl AppState {
                 metrics,
                 shutdown,
                 webhooks,
+                calendar,
             }),
         }
     }
@@ -123,6 +130,11 @@ impl AppState {
     /// The webhook administration, when the API was given a webhook store.
     pub(crate) fn webhooks(&self) -> Option<&WebhookAdmin> {
         self.inner.webhooks.as_ref()
+    }
+
+    /// The calendar feeds, when the API was given a calendar store.
+    pub(crate) fn calendar(&self) -> Option<&CalendarFeeds> {
+        self.inner.calendar.as_ref()
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

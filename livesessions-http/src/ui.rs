@@ -34,6 +34,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "analytics.js",
     "api.js",
     "auth.js",
+    "calendar.js",
     "card-actions.js",
     "cards.js",
     "dialogs.js",

@@ -61,7 +61,11 @@ async fn every_served_route_is_documented() {
         let uri = path
             .replace("{id}", "0190d7a4-0000-7000-8000-000000000000")
             .replace("{key}", "0123abcd.png")
-            .replace("{userId}", "someone");
+            .replace("{userId}", "someone")
+            .replace(
+                "{feedToken}",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics",
+            );
         let reply = send(
             &app.router,
             request(method.clone(), &uri, Some(&admin))

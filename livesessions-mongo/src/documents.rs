@@ -125,3 +125,7 @@ pub const WEBHOOK_ENDPOINTS: &str = "live_session_webhook_endpoints";
 pub const WEBHOOK_DELIVERIES: &str = "live_session_webhook_deliveries";
 /// The collection of the webhooks' state: the enqueue cursor.
 pub const WEBHOOK_STATE: &str = "live_session_webhook_state";
+/// The collection of calendar feed tokens, one document per user:
+/// `{ _id: userId, tokenHash: "<SHA-256 of the token, lower-case hex>" (unique), createdAt: Date }`.
+/// Only the hash of a feed URL's token is kept.
+pub const CALENDAR_FEEDS: &str = "live_session_calendar_feeds";

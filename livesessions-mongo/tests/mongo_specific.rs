@@ -247,7 +247,15 @@ server_test! {
         };
         assert_eq!(
             names("live_sessions").await,
-            ["_id_", "due_end", "due_start", "list_order", "series", "start_time"]
+            [
+                "_id_",
+                "calendar_order",
+                "due_end",
+                "due_start",
+                "list_order",
+                "series",
+                "start_time"
+            ]
         );
         assert_eq!(
             names("session_participants").await,
@@ -261,6 +269,20 @@ server_test! {
             names("live_session_events").await,
             ["_id_", "appended_at"]
         );
+        assert_eq!(
+            names("live_session_calendar_feeds").await,
+            ["_id_", "token_hash_unique"]
+        );
+        // A token hash names one user.
+        let feeds = database.collection::<Document>("live_session_calendar_feeds");
+        feeds
+            .insert_one(doc! { "_id": "ana", "tokenHash": "ab" })
+            .await
+            .unwrap();
+        feeds
+            .insert_one(doc! { "_id": "ben", "tokenHash": "ab" })
+            .await
+            .expect_err("a second user with the same token hash");
         // One record per (session, user).
         let participants = database.collection::<Document>("session_participants");
         let id = SessionId::new();

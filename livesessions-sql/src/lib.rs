@@ -112,6 +112,8 @@
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod analytics;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod calendar;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod dialect;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod errors;

@@ -61,6 +61,7 @@ pub async fn start_server(work: &Path, jwt_secret: Option<String>) -> Server {
         no_metrics: false,
         webhook_allow_private_targets: false,
         webhook_allow_http: false,
+        public_base_url: None,
     };
     let built = app::build(&config).await.expect("the server starts");
     let dev_mode = built.dev_mode;

@@ -7,6 +7,7 @@
 
 mod analytics;
 mod attendance;
+mod calendar;
 mod concurrency;
 mod events;
 mod lifecycle;
@@ -18,6 +19,7 @@ mod sessions;
 
 pub use analytics::*;
 pub use attendance::*;
+pub use calendar::*;
 pub use concurrency::*;
 pub use events::*;
 pub use lifecycle::*;

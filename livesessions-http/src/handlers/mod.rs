@@ -3,6 +3,7 @@
 
 pub(crate) mod analytics;
 pub(crate) mod attendance;
+pub(crate) mod calendar;
 pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod series;

@@ -1,6 +1,7 @@
 /* Rendering a session card and the parts other views reuse (thumbnail, time). */
 
 import { signedIn } from './auth.js';
+import { calendarLinkNode } from './calendar.js';
 import { h, safeUrl } from './dom.js';
 import { formatDateTime, formatRan, formatStartsIn, hashIndex, initials, viewerZone } from './format.js';
 import { sessionId, STATUS_LABELS, statusOf } from './session.js';
@@ -132,6 +133,7 @@ export function renderCard(s) {
       startsInNode(s, status),
       automaticNode(s, status),
       seriesNode(s),
+      status !== 'ended' ? calendarLinkNode(s, id) : null,
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,

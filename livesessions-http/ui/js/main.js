@@ -9,6 +9,7 @@ import { clearFieldError } from './alerts.js';
 import { setTokenSource } from './api.js';
 import { downloadCsv, loadAnalytics } from './analytics.js';
 import { onAuthChange, probeDevSignIn, refreshAuth, requestToken, setAuth, TOKEN_KEY } from './auth.js';
+import { bindCalendar, renderCalendarAuth } from './calendar.js';
 import { onGridClick } from './card-actions.js';
 import { closeDialog, onConfirmClose, onConfirmOk } from './dialogs.js';
 import { $ } from './dom.js';
@@ -74,6 +75,8 @@ function bind() {
     $(id).addEventListener('input', function () { clearFieldError(id); });
   });
 
+  bindCalendar();
+
   window.addEventListener('hashchange', route);
   document.addEventListener('visibilitychange', onVisibilityChange);
   window.addEventListener('pagehide', function () { sendLeave(state.watch); });
@@ -96,6 +99,7 @@ function start() {
 // rather than by imports that would go round in a circle.
 setTokenSource(requestToken);
 onAuthChange(renderGrid);
+onAuthChange(renderCalendarAuth);
 
 /** For host applications whose token changes (e.g. after their own sign-in). */
 window.LiveSessions = { refreshAuth: refreshAuth, reload: function () { return loadSessions(); } };

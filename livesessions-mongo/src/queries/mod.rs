@@ -19,6 +19,7 @@
 //! Every participant change is one pipeline update of one document, hence atomic.
 
 mod analytics;
+mod calendar;
 mod events;
 mod expressions;
 mod indexes;
@@ -29,6 +30,7 @@ mod thumbnails;
 mod webhooks;
 
 pub(crate) use analytics::*;
+pub(crate) use calendar::*;
 pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;

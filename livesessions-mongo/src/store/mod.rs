@@ -27,6 +27,7 @@ use crate::queries;
 mod analytics;
 mod append;
 mod attendance;
+mod calendar;
 mod change_stream;
 mod connect;
 mod event_log;
@@ -128,7 +129,8 @@ impl MongoStore {
     /// ([`MongoThumbnails::ensure_indexes`]); on the webhook deliveries the unique
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
-    /// webhook endpoints {enabled}. Also creates `live_session_staged_events`, which joins
+    /// webhook endpoints {enabled}; the calendar feeds' unique {tokenHash} and the feeds' order
+    /// on `live_sessions`. Also creates `live_session_staged_events`, which joins
     /// write to inside their transactions. Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
@@ -153,6 +155,7 @@ impl MongoStore {
             .create_indexes(queries::endpoint_indexes())
             .await
             .map_err(map_error)?;
+        self.ensure_calendar_indexes().await?;
         Ok(())
     }
 

@@ -474,6 +474,35 @@ async fn webhook_claim_work_does_not_depend_on_statistics_or_plan_cache() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_feed_plans_use_the_indexes() {
+    let (store, pool) = populated().await;
+    let sql = &store.sql.calendar;
+    let now: chrono::DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+    let since = now - chrono::Duration::hours(24);
+
+    // The public feed reads the partial index in its order: no sort, no scan of the table.
+    let plan = explain(&pool, &sql.public_sessions, |q| {
+        q.bind(since).bind(now).bind(500i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_calendar_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+
+    // A user's feed starts from the user's participant records (a user with one record; one
+    // with a thousand, 5 % of the table, is rightly read with a hash join).
+    let plan = explain(&pool, &sql.user_sessions, |q| {
+        q.bind(since).bind(now).bind(500i64).bind("big7")
+    })
+    .await;
+    assert!(plan.contains("session_participants_user_idx"), "{plan}");
+    assert!(plan.contains("live_sessions_pkey"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+
+    cleanup(store, pool).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_plans_use_the_series_index() {
     let (store, pool) = populated().await;
     let s = quote_ident(store.schema());

@@ -55,6 +55,7 @@ use sqlx::{Connection as _, Decode, Executor as _, Postgres, Row as _, Type};
 use crate::dialect::{timeout_seconds, Dialect};
 use crate::errors::map_migrate_error;
 
+mod calendar;
 mod events;
 mod shards;
 mod statements;

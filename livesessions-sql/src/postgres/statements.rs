@@ -5,6 +5,7 @@ use sqlx::Postgres;
 use super::events::EventStatements;
 use super::quote_ident;
 use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::calendar::CalendarStatements;
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
     due_sessions_select, participant_select, session_assignments, session_insert, session_select,
@@ -53,6 +54,7 @@ pub(super) struct Statements {
     pub thumbnails: ThumbnailStatements,
     pub webhooks: WebhookStatements,
     pub claim: String,
+    pub calendar: CalendarStatements,
     pub series: SeriesStatements,
 }
 
@@ -146,6 +148,7 @@ impl Statements {
             thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
             webhooks: WebhookStatements::new::<Postgres>(&format!("{s}.")),
             claim: claim(s),
+            calendar: CalendarStatements::new::<Postgres>(&format!("{s}."), &session),
             series: SeriesStatements::new::<Postgres>(
                 &format!("{s}.live_sessions"),
                 &format!("{s}.session_participants"),

@@ -48,6 +48,7 @@ use crate::errors::map_migrate_error;
 use crate::events::LogWaker;
 use crate::record::corrupt;
 
+mod calendar;
 mod events;
 mod statements;
 mod store;

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use sqlx::Sqlite;
 
 use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::calendar::CalendarStatements;
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
@@ -58,6 +59,7 @@ pub(super) struct Statements {
     pub due_deliveries: String,
     /// Leases one delivery (parameters: id, lease until, worker).
     pub lease_delivery: &'static str,
+    pub calendar: CalendarStatements,
     /// The series statements.
     pub series: SeriesStatements,
 }
@@ -172,6 +174,7 @@ impl Statements {
             ),
             lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
                              WHERE id = ?1",
+            calendar: CalendarStatements::new::<Sqlite>("", &session_select("s.", "s.participants")),
             series: SeriesStatements::new::<Sqlite>(
                 "live_sessions",
                 "session_participants",
