@@ -405,6 +405,8 @@ macro_rules! conformance_tests {
             random_races_keep_watch_time_inside_live_periods,
             due_sessions_returns_what_the_scheduler_acts_on,
             the_scheduler_starts_and_ends_each_session_once,
+            empty_sessions_returns_the_live_sessions_nobody_watches,
+            the_scheduler_ends_sessions_nobody_watches_once,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

@@ -29,6 +29,7 @@ mock! {
         async fn delete_session(&self, id: SessionId) -> Result<bool>;
         async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
         async fn due_sessions(&self, now: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<LiveSession>>;
+        async fn empty_sessions(&self, now: chrono::DateTime<chrono::Utc>, presence_timeout: std::time::Duration, limit: usize) -> Result<Vec<livesessions_core::EmptySession>>;
     }
 
     #[async_trait]

@@ -273,6 +273,14 @@ mod slow_writes {
         ) -> Result<Vec<LiveSession>> {
             self.inner.due_sessions(now, limit).await
         }
+        async fn empty_sessions(
+            &self,
+            now: chrono::DateTime<chrono::Utc>,
+            timeout: std::time::Duration,
+            limit: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.inner.empty_sessions(now, timeout, limit).await
+        }
     }
 
     #[async_trait]

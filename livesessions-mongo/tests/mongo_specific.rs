@@ -246,7 +246,7 @@ server_test! {
         };
         assert_eq!(
             names("live_sessions").await,
-            ["_id_", "due_end", "due_start", "list_order", "start_time"]
+            ["_id_", "due_empty", "due_end", "due_start", "list_order", "start_time"]
         );
         assert_eq!(
             names("session_participants").await,

@@ -1,11 +1,14 @@
-//! The scheduler: starts sessions at their start time (`auto_start`) and ends them at their
-//! end time (`auto_end`), through the ordinary transitions and their version checks, so that
-//! several instances running it start and end each session exactly once.
+//! The scheduler: starts sessions at their start time (`auto_start`), ends them at their end
+//! time (`auto_end`) and ends those nobody has watched for their `end_when_empty` minutes,
+//! through the ordinary transitions and their version checks, so that several instances
+//! running it start and end each session exactly once.
 
 use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use rand::seq::SliceRandom;
 
 use super::{with_retries, LiveSessions};
 use crate::error::{Error, Result};
@@ -19,12 +22,16 @@ pub const SCHEDULER_INTERVAL: Duration = Duration::from_secs(1);
 /// How many sessions of each kind (to start, to end) one tick handles at most.
 const BATCH: usize = 100;
 
+/// How many due sessions one tick changes at once. Each change is a read and a versioned
+/// write; overlapping them keeps the store busy instead of waiting on one round trip at a time.
+const CONCURRENCY: usize = 8;
+
 /// What one [`LiveSessions::tick`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchedulerTick {
-    /// Sessions this tick started, in the order it started them.
+    /// Sessions this tick started, in the order their starts were written.
     pub started: Vec<SessionId>,
-    /// Sessions this tick ended, in the order it ended them.
+    /// Sessions this tick ended, in the order their ends were written.
     pub ended: Vec<SessionId>,
     /// Due sessions that were no longer due when read again (another instance or an admin
     /// changed them first).
@@ -32,7 +39,8 @@ pub struct SchedulerTick {
     /// Due sessions whose change failed (a storage error, or concurrent changes that kept
     /// refusing the write); a later tick tries them again.
     pub failed: usize,
-    /// Whether the store returned a full batch: more sessions may be due right away.
+    /// Whether the store returned a full batch of one kind: more sessions may be due right
+    /// away.
     pub more: bool,
 }
 
@@ -47,15 +55,45 @@ impl LiveSessions {
     ///
     /// A missed start (no scheduler ran at the start time) still starts while the end time has
     /// not come; a session whose whole window passed stays scheduled.
+    ///
+    /// It also ends, at most a batch of them, the live sessions that nobody has watched for
+    /// their `end_when_empty` minutes ([`SessionStore::empty_sessions`](crate::SessionStore::empty_sessions)),
+    /// as of the moment those minutes ran out ([`LiveSession::end_when_empty`]).
+    ///
+    /// The due sessions are changed several at a time, in an order of this tick's own, so that
+    /// instances ticking together mostly take different sessions.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<SchedulerTick> {
-        let due = self.store.due_sessions(now, BATCH).await?;
-        let starts = due.iter().filter(|s| s.due_to_start(now)).count();
+        let timeout = self.settings.presence_timeout;
+        let scheduled = self.store.due_sessions(now, BATCH).await?;
+        let empty = self.store.empty_sessions(now, timeout, BATCH).await?;
+        let starts = scheduled.iter().filter(|s| s.due_to_start(now)).count();
         let mut tick = SchedulerTick {
-            more: starts >= BATCH || due.len() - starts >= BATCH,
+            more: starts >= BATCH || scheduled.len() - starts >= BATCH || empty.len() >= BATCH,
             ..SchedulerTick::default()
         };
-        for session in due {
-            match self.apply_schedule(session.id, now).await {
+        let mut due: Vec<(SessionId, Due)> = scheduled
+            .iter()
+            .map(|s| (s.id, Due::Schedule))
+            .chain(
+                empty
+                    .iter()
+                    .map(|e| (e.session.id, Due::Empty(e.last_seen))),
+            )
+            .collect();
+        // Instances ticking together read the same batch: each works through it in its own
+        // order, so that they mostly change different sessions instead of racing for the same.
+        due.shuffle(&mut rand::rng());
+        let mut changes = stream::iter(due)
+            .map(|(id, due)| async move {
+                let change = match due {
+                    Due::Schedule => self.apply_schedule(id, now).await,
+                    Due::Empty(last_seen) => self.apply_empty(id, last_seen, now).await,
+                };
+                (id, change)
+            })
+            .buffer_unordered(CONCURRENCY);
+        while let Some((id, change)) = changes.next().await {
+            match change {
                 Ok(Some((EventKind::Live, stored))) => {
                     self.publish(EventKind::Live, &stored);
                     tick.started.push(stored.id);
@@ -66,7 +104,7 @@ impl LiveSessions {
                 }
                 Ok(None) => tick.skipped += 1,
                 Err(error) => {
-                    tracing::warn!(session = %session.id, %error, "scheduled change failed");
+                    tracing::warn!(session = %id, %error, "scheduled change failed");
                     tick.failed += 1;
                 }
             }
@@ -108,9 +146,39 @@ impl LiveSessions {
         })
     }
 
+    /// Reads the session again and ends it if nobody has watched it for its `end_when_empty`
+    /// minutes at `now`, `last_seen` being its participants' latest as the due query found it.
+    /// Answers like [`LiveSessions::apply_schedule`].
+    async fn apply_empty(
+        &self,
+        id: SessionId,
+        last_seen: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(EventKind, LiveSession)>> {
+        let timeout = self.settings.presence_timeout;
+        with_retries(true, || async move {
+            let Some(mut session) = self.store.get_session(id).await? else {
+                return Ok(Ok(None));
+            };
+            if !session.due_to_end_empty(now, last_seen, timeout) {
+                return Ok(Ok(None));
+            }
+            session.end_when_empty(now, last_seen, timeout)?;
+            let written = self.store.end_session(&session, timeout).await;
+            Ok(written.map(|stored| Some((EventKind::Ended, stored))))
+        })
+        .await
+        .or_else(|error| match error {
+            Error::NotFound { .. } => Ok(None),
+            error => Err(error),
+        })
+    }
+
     /// Runs the scheduler until `shutdown` completes: a [`LiveSessions::tick`] at the
-    /// service's clock every [`SCHEDULER_INTERVAL`] (at once again after a full batch). Hosts
-    /// spawn it as a task; any number of instances may run it on one store.
+    /// service's clock every [`SCHEDULER_INTERVAL`], on its whole multiples since the Unix
+    /// epoch (so a start time on a whole second is seen at once, not up to an interval late),
+    /// and at once again after a full batch. Hosts spawn it as a task; any number of instances
+    /// may run it on one store.
     pub async fn run_scheduler(&self, shutdown: impl Future<Output = ()>) {
         self.run_scheduler_every(SCHEDULER_INTERVAL, shutdown).await;
     }
@@ -130,11 +198,66 @@ impl LiveSessions {
                     false
                 }
             };
-            let pause = if again { Duration::ZERO } else { interval };
+            let pause = if again {
+                Duration::ZERO
+            } else {
+                until_next_multiple(self.clock.now(), interval)
+            };
             tokio::select! {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(pause) => {}
             }
         }
+    }
+}
+
+/// What a due session is due for.
+#[derive(Debug, Clone, Copy)]
+enum Due {
+    /// Its start or end time ([`LiveSession::due_to_start`], [`LiveSession::due_to_end`]).
+    Schedule,
+    /// Its end for having nobody watching, with its participants' latest `last_seen`.
+    Empty(Option<DateTime<Utc>>),
+}
+
+/// How long from `now` to the next whole multiple of `interval` since the Unix epoch (a whole
+/// `interval` when `now` is on one); `interval` itself when it is below a microsecond.
+fn until_next_multiple(now: DateTime<Utc>, interval: Duration) -> Duration {
+    let step = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX);
+    if step == 0 {
+        return interval;
+    }
+    let into = now.timestamp_micros().rem_euclid(step);
+    Duration::from_micros(u64::try_from(step - into).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_wait_for_the_next_whole_multiple_of_the_interval() {
+        let at =
+            |micros: i64| DateTime::from_timestamp_micros(1_700_000_000_000_000 + micros).unwrap();
+        let second = Duration::from_secs(1);
+        assert_eq!(until_next_multiple(at(0), second), second);
+        assert_eq!(
+            until_next_multiple(at(1), second),
+            Duration::from_micros(999_999)
+        );
+        assert_eq!(
+            until_next_multiple(at(999_999), second),
+            Duration::from_micros(1)
+        );
+        assert_eq!(
+            until_next_multiple(at(100_000), Duration::from_millis(250)),
+            Duration::from_millis(150)
+        );
+        let before_epoch = DateTime::from_timestamp_micros(-1).unwrap();
+        assert_eq!(
+            until_next_multiple(before_epoch, second),
+            Duration::from_micros(1)
+        );
+        assert_eq!(until_next_multiple(at(5), Duration::ZERO), Duration::ZERO);
     }
 }

@@ -1,6 +1,7 @@
 //! Requests that create and change a session, as raw text from a client, and their validation.
 
 use crate::error::{Error, FieldError, Result};
+use crate::values::EmptyMinutes;
 use crate::values::{
     Description, Instructor, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
 };
@@ -37,6 +38,9 @@ pub struct SessionInput {
     pub auto_start: Option<bool>,
     /// Whether the scheduler ends the session at its end time (default off; needs an end time).
     pub auto_end: Option<bool>,
+    /// Minutes, 1 to 1440, after which a live session nobody watches ends (default off);
+    /// empty removes them.
+    pub end_when_empty_minutes: Option<String>,
 }
 
 impl SessionInput {
@@ -59,6 +63,11 @@ impl SessionInput {
         let end_time = optional(
             self.end_time.as_deref(),
             |v| StartTime::parse(v, "endTime"),
+            &mut errors,
+        );
+        let end_when_empty = optional(
+            self.end_when_empty_minutes.as_deref(),
+            EmptyMinutes::parse,
             &mut errors,
         );
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
@@ -90,6 +99,7 @@ impl SessionInput {
                 end_time: end_time?,
                 auto_start: self.auto_start.unwrap_or(false),
                 auto_end: self.auto_end.unwrap_or(false),
+                end_when_empty: end_when_empty?,
             })
         };
         let fields = fields();
@@ -131,6 +141,10 @@ impl SessionInput {
                 .and_then(|v| optional(Some(v), |v| StartTime::parse(v, "endTime"), &mut errors)),
             auto_start: self.auto_start,
             auto_end: self.auto_end,
+            end_when_empty: self
+                .end_when_empty_minutes
+                .as_deref()
+                .and_then(|v| optional(Some(v), EmptyMinutes::parse, &mut errors)),
         };
         if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
             (patch.start_time, patch.timezone)

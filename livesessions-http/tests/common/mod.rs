@@ -600,6 +600,14 @@ mod faulty_impls {
         ) -> Result<Vec<LiveSession>> {
             self.fail().await
         }
+        async fn empty_sessions(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: std::time::Duration,
+            _: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.fail().await
+        }
     }
 
     #[async_trait]

@@ -81,6 +81,13 @@ function automaticNode(s, status) {
     ? 'Starts and ends automatically' : parts[0] === 'starts' ? 'Starts automatically' : 'Ends automatically'));
 }
 
+/** That the session ends by itself once nobody watches it, while it may still go or be live. */
+function emptyEndNode(s, status) {
+  if (!s.endWhenEmptyMinutes || (status !== 'scheduled' && status !== 'live')) return null;
+  return h('p', { class: 'card-hint automatic' },
+    '⚙️ Ends after ' + s.endWhenEmptyMinutes + ' min with nobody watching');
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -124,6 +131,7 @@ export function renderCard(s) {
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
       startsInNode(s, status),
       automaticNode(s, status),
+      emptyEndNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -133,5 +141,5 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
 }

@@ -33,6 +33,7 @@ fn session() -> LiveSession {
             end_time: Some("2025-01-15T11:30:00.654321Z".into()),
             auto_start: Some(true),
             auto_end: Some(true),
+            end_when_empty_minutes: Some("15".into()),
         },
         is_live: false,
     }
@@ -80,6 +81,7 @@ fn session_document_has_the_original_and_our_fields() {
         "endTime": bson::DateTime::from_millis(1_736_940_600_654),
         "autoStart": true,
         "autoEnd": true,
+        "endWhenEmptyMinutes": 15,
         "isLive": true,
         "status": "live",
         "startedAt": bson::DateTime::from_millis(1_736_935_200_999),

@@ -103,6 +103,16 @@ impl SessionStore for PostgresStore {
     ) -> Result<Vec<LiveSession>> {
         Q::due_sessions(&self.pool, &self.sql.due_sessions, now, limit).await
     }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<livesessions_core::EmptySession>> {
+        let sql = &self.sql.empty_sessions;
+        Q::empty_sessions(&self.pool, sql, now, presence_timeout, limit).await
+    }
 }
 
 #[async_trait]
