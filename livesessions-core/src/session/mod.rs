@@ -392,8 +392,13 @@ mod tests {
         s.start(at(100)).unwrap();
         // Nobody ever came: ten minutes after the start.
         assert_eq!(s.empty_end(None, t), Some(at(700)));
-        // Seen before the start (joined while scheduled): still from the start.
-        assert_eq!(s.empty_end(Some(at(50)), t), Some(at(700)));
+        // Seen before the start (joined while scheduled) and gone T later: from the start.
+        assert_eq!(s.empty_end(Some(at(5)), t), Some(at(700)));
+        assert_eq!(
+            s.empty_end(Some(at(50)), t),
+            Some(at(740)),
+            "gone at 140, after the start"
+        );
         // Last seen at 1000: empty from 1090, ends at 1690.
         assert_eq!(s.empty_end(Some(at(1000)), t), Some(at(1690)));
         assert!(!s.due_to_end_empty(at(1689), Some(at(1000)), t));
