@@ -138,8 +138,10 @@ pub(crate) fn due_sessions_select<D: Dialect>(table: &str, session: &str, yes: &
 /// [`session_select`] on the alias `s`) and the latest `last_seen` of the session's
 /// participants as `empty_last_seen`: live sessions having `end_when_empty_minutes` (the
 /// condition of the partial index `live_sessions_due_empty_idx`, word for word), live for those
-/// minutes, with no participant seen within the presence timeout plus those minutes before now.
-/// Each session's participants are read through the primary key (session_id, user_id).
+/// minutes, whose participants were last seen at least the presence timeout plus those minutes
+/// before now (or who have none). The latest `last_seen` is a correlated aggregate, which the
+/// databases run per candidate session through an index on `session_id`: never a join that
+/// could read every participant.
 pub(crate) fn empty_sessions_select<D: Dialect>(
     table: &str,
     participants: &str,
@@ -148,14 +150,14 @@ pub(crate) fn empty_sessions_select<D: Dialect>(
     let p = D::PARAMETER;
     let minutes = D::minutes("s.end_when_empty_minutes");
     format!(
-        "SELECT {session}, \
-           (SELECT MAX(q.last_seen) FROM {participants} q WHERE q.session_id = s.id) \
-             AS empty_last_seen \
-         FROM {table} s \
-         WHERE s.status = 'live' AND s.end_when_empty_minutes IS NOT NULL \
-           AND s.live_since + {minutes} <= {p}1 \
-           AND NOT EXISTS (SELECT 1 FROM {participants} q \
-             WHERE q.session_id = s.id AND q.last_seen + {p}2 + {minutes} > {p}1) \
+        "SELECT {session}, s.empty_last_seen FROM ( \
+           SELECT s.*, (SELECT MAX(q.last_seen) FROM {participants} q \
+                        WHERE q.session_id = s.id) AS empty_last_seen \
+           FROM {table} s \
+           WHERE s.status = 'live' AND s.end_when_empty_minutes IS NOT NULL \
+             AND s.live_since + {minutes} <= {p}1 \
+         ) s \
+         WHERE s.empty_last_seen IS NULL OR s.empty_last_seen + {p}2 + {minutes} <= {p}1 \
          ORDER BY s.live_since, s.id LIMIT {p}3"
     )
 }

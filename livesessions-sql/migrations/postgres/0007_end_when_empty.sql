@@ -1,7 +1,7 @@
 -- Ending a live session nobody watches (livesessions_core::SessionFields::end_when_empty): the
 -- minutes, 1 to 1440, NULL when off. The scheduler's query for such sessions
 -- (SessionStore::empty_sessions) reads the live sessions having the option from a partial
--- index, then each one's participants by the primary key (session_id, ...): no index on
+-- index, then each one's participants through an index on session_id: no index on
 -- last_seen, which every heartbeat writes.
 
 ALTER TABLE live_sessions
