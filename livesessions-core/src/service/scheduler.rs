@@ -19,12 +19,16 @@ use crate::session::LiveSession;
 /// How often [`LiveSessions::run_scheduler`] asks the store for due sessions.
 pub const SCHEDULER_INTERVAL: Duration = Duration::from_secs(1);
 
-/// How many sessions of each kind (to start, to end) one tick handles at most.
-const BATCH: usize = 100;
+/// How many sessions of each kind (to start, to end, nobody watching) one tick handles at most.
+/// Large, so that instances ticking together, each in its own random order, rarely reach the
+/// same session at the same time: a burst due at one instant is one batch, not ten that every
+/// instance works through together.
+const BATCH: usize = 1000;
 
 /// How many due sessions one tick changes at once. Each change is a read and a versioned
-/// write; overlapping them keeps the store busy instead of waiting on one round trip at a time.
-const CONCURRENCY: usize = 8;
+/// write; overlapping a few keeps the store busy instead of waiting on one round trip at a
+/// time.
+const CONCURRENCY: usize = 4;
 
 /// What one [`LiveSessions::tick`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
