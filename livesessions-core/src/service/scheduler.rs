@@ -3,6 +3,7 @@
 //! through the ordinary transitions and their version checks, so that several instances
 //! running it start and end each session exactly once.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -62,7 +63,8 @@ impl LiveSessions {
     ///
     /// It also ends, at most a batch of them, the live sessions that nobody has watched for
     /// their `end_when_empty` minutes ([`SessionStore::empty_sessions`](crate::SessionStore::empty_sessions)),
-    /// as of the moment those minutes ran out ([`LiveSession::end_when_empty`]).
+    /// as of the moment those minutes ran out ([`LiveSession::end_when_empty`]); a session due
+    /// to end both at its end time and for nobody watching ends as of the earlier moment.
     ///
     /// The due sessions are changed several at a time, in an order of this tick's own, so that
     /// instances ticking together mostly take different sessions.
@@ -75,26 +77,18 @@ impl LiveSessions {
             more: starts >= BATCH || scheduled.len() - starts >= BATCH || empty.len() >= BATCH,
             ..SchedulerTick::default()
         };
-        let mut due: Vec<(SessionId, Due)> = scheduled
-            .iter()
-            .map(|s| (s.id, Due::Schedule))
-            .chain(
-                empty
-                    .iter()
-                    .map(|e| (e.session.id, Due::Empty(e.last_seen))),
-            )
-            .collect();
+        // One entry per session, with what the query for sessions nobody watches found.
+        let mut found: HashMap<SessionId, Option<Option<DateTime<Utc>>>> =
+            scheduled.iter().map(|s| (s.id, None)).collect();
+        for e in &empty {
+            found.insert(e.session.id, Some(e.last_seen));
+        }
+        let mut due: Vec<(SessionId, Option<Option<DateTime<Utc>>>)> = found.into_iter().collect();
         // Instances ticking together read the same batch: each works through it in its own
         // order, so that they mostly change different sessions instead of racing for the same.
         due.shuffle(&mut rand::rng());
         let mut changes = stream::iter(due)
-            .map(|(id, due)| async move {
-                let change = match due {
-                    Due::Schedule => self.apply_schedule(id, now).await,
-                    Due::Empty(last_seen) => self.apply_empty(id, last_seen, now).await,
-                };
-                (id, change)
-            })
+            .map(|(id, empty)| async move { (id, self.apply_due(id, empty, now).await) })
             .buffer_unordered(CONCURRENCY);
         while let Some((id, change)) = changes.next().await {
             match change {
@@ -116,47 +110,15 @@ impl LiveSessions {
         Ok(tick)
     }
 
-    /// Reads the session again and starts or ends it if it is still due at `now`. Answers the
-    /// event and the stored session, or `None` when it is no longer due (or gone).
-    async fn apply_schedule(
+    /// Reads the session again and starts or ends it if it is still due at `now`: started
+    /// when due to start; ended when due to end at its end time, or (`empty` being the latest
+    /// `last_seen` the query for sessions nobody watches found, if it found the session) for
+    /// having had nobody watching; due both ways, as of the earlier of the two moments.
+    /// Answers the event and the stored session, or `None` when it is no longer due (or gone).
+    async fn apply_due(
         &self,
         id: SessionId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(EventKind, LiveSession)>> {
-        with_retries(true, || async move {
-            let Some(mut session) = self.store.get_session(id).await? else {
-                return Ok(Ok(None));
-            };
-            if session.due_to_start(now) {
-                session.start(now)?;
-                let written = self.store.update_session(&session, EventKind::Live).await;
-                Ok(written.map(|stored| Some((EventKind::Live, stored))))
-            } else if session.due_to_end(now) {
-                session.end_as_scheduled(now)?;
-                let written = self
-                    .store
-                    .end_session(&session, self.settings.presence_timeout)
-                    .await;
-                Ok(written.map(|stored| Some((EventKind::Ended, stored))))
-            } else {
-                Ok(Ok(None))
-            }
-        })
-        .await
-        .or_else(|error| match error {
-            // The session went away between the due query and the write.
-            Error::NotFound { .. } => Ok(None),
-            error => Err(error),
-        })
-    }
-
-    /// Reads the session again and ends it if nobody has watched it for its `end_when_empty`
-    /// minutes at `now`, `last_seen` being its participants' latest as the due query found it.
-    /// Answers like [`LiveSessions::apply_schedule`].
-    async fn apply_empty(
-        &self,
-        id: SessionId,
-        last_seen: Option<DateTime<Utc>>,
+        empty: Option<Option<DateTime<Utc>>>,
         now: DateTime<Utc>,
     ) -> Result<Option<(EventKind, LiveSession)>> {
         let timeout = self.settings.presence_timeout;
@@ -164,15 +126,37 @@ impl LiveSessions {
             let Some(mut session) = self.store.get_session(id).await? else {
                 return Ok(Ok(None));
             };
-            if !session.due_to_end_empty(now, last_seen, timeout) {
-                return Ok(Ok(None));
+            if session.due_to_start(now) {
+                session.start(now)?;
+                let written = self.store.update_session(&session, EventKind::Live).await;
+                return Ok(written.map(|stored| Some((EventKind::Live, stored))));
             }
-            session.end_when_empty(now, last_seen, timeout)?;
+            let at_end_time = session
+                .due_to_end(now)
+                .then(|| {
+                    let mut ended = session.clone();
+                    ended.end_as_scheduled(now).map(|_| ended)
+                })
+                .transpose()?;
+            let nobody_watching = empty
+                .filter(|seen| session.due_to_end_empty(now, *seen, timeout))
+                .map(|seen| {
+                    let mut ended = session.clone();
+                    ended.end_when_empty(now, seen, timeout).map(|_| ended)
+                })
+                .transpose()?;
+            let session = match (at_end_time, nobody_watching) {
+                (None, None) => return Ok(Ok(None)),
+                (Some(ended), None) | (None, Some(ended)) => ended,
+                (Some(a), Some(b)) if b.ended_at < a.ended_at => b,
+                (Some(a), Some(_)) => a,
+            };
             let written = self.store.end_session(&session, timeout).await;
             Ok(written.map(|stored| Some((EventKind::Ended, stored))))
         })
         .await
         .or_else(|error| match error {
+            // The session went away between the due query and the write.
             Error::NotFound { .. } => Ok(None),
             error => Err(error),
         })
@@ -213,15 +197,6 @@ impl LiveSessions {
             }
         }
     }
-}
-
-/// What a due session is due for.
-#[derive(Debug, Clone, Copy)]
-enum Due {
-    /// Its start or end time ([`LiveSession::due_to_start`], [`LiveSession::due_to_end`]).
-    Schedule,
-    /// Its end for having nobody watching, with its participants' latest `last_seen`.
-    Empty(Option<DateTime<Utc>>),
 }
 
 /// How long from `now` to the next whole multiple of `interval` since the Unix epoch (a whole
