@@ -5,7 +5,8 @@
 //! few seconds from now and ends a few seconds later, both automatically; without anyone
 //! pressing Start or End, the card goes live and then ends on the admin's page and on a
 //! student's, from the example server's scheduler and the event stream. The edit form shows
-//! the schedule. Scheduled cards tell when they start ("Starts in 35 min", "Starts
+//! the schedule. "End when empty for (minutes)" is checked as the server checks it and shown
+//! on the cards and in the edit form. Scheduled cards tell when they start ("Starts in 35 min", "Starts
 //! automatically tomorrow at …") and turn to "Starting now" by themselves once the time has
 //! come. Any error in either browser's console fails the test.
 #![allow(missing_docs)]
@@ -183,6 +184,44 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
         .expect("a value")
         .unwrap_or_default();
     assert!(!end.is_empty(), "the end time is filled in");
+    click(&admin, "#f-cancel").await;
+
+    // "End when empty for (minutes)": checked as the server checks it, told on both pages'
+    // cards and filled in the edit form. (That such a session ends is tested over HTTP, with
+    // the service's clock: here it would take minutes.)
+    let title = "Class that ends when empty";
+    fill_session_form(
+        &admin,
+        title,
+        "Ferris Crab",
+        "2031-03-04T09:30",
+        "https://vimeo.com/76979871",
+    )
+    .await;
+    fill(&admin, "#f-empty", "0").await;
+    click(&admin, "#f-submit").await;
+    wait_text(&admin, "#f-empty-error", "the range error", |t| {
+        t.contains("between 1 and 1440")
+    })
+    .await;
+    fill(&admin, "#f-empty", "2").await;
+    click(&admin, "#f-submit").await;
+    let empty = card_titled(&admin, title).await;
+    for page in [&admin, &student] {
+        wait_text(page, &format!("{empty} .automatic"), "the empty end", |t| {
+            t.contains("Ends after 2 min with nobody watching")
+        })
+        .await;
+    }
+    click(&admin, &format!("{empty} .edit-btn")).await;
+    wait_text(&admin, "#f-submit", "Save changes", |t| t == "Save changes").await;
+    let minutes = find(&admin, "#f-empty")
+        .await
+        .prop("value")
+        .await
+        .expect("a value")
+        .unwrap_or_default();
+    assert_eq!(minutes, "2", "the edit form shows the minutes");
     click(&admin, "#f-cancel").await;
 
     // Scheduled cards tell when they start. 35.5 minutes ahead reads "35 min" for half a minute.

@@ -119,6 +119,7 @@ pub use events::{
 pub use ids::{SeriesId, SessionId, UserId};
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+pub use ports::EmptySession;
 pub use ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
 };
@@ -135,6 +136,7 @@ pub use session::{
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
+pub use values::EmptyMinutes;
 pub use values::{
     Description, Email, ImageKind, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl,
     TimeZone, Title, UserName, VideoProvider, VideoUrl,

@@ -24,6 +24,7 @@ use crate::attendance::Participant;
 use crate::error::{Conflict, Error, Result};
 use crate::events::{EventId, EventKind, EventLog, LogPosition, LoggedEvent};
 use crate::ids::{SeriesId, SessionId, UserId};
+use crate::ports::EmptySession;
 use crate::ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
 };
@@ -288,6 +289,35 @@ impl SessionStore for MemoryStore {
             .collect();
         sessions.sort_by_key(|s| (s.fields.start_time, s.id));
         Ok(sessions)
+    }
+
+    /// In memory, a pass over the sessions and the participants of those having the option.
+    async fn empty_sessions(
+        &self,
+        now: DateTime<Utc>,
+        presence_timeout: Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let inner = self.read();
+        let mut empty: Vec<EmptySession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.is_live() && s.fields.end_when_empty.is_some())
+            .filter_map(|s| {
+                let last_seen = inner
+                    .participants
+                    .get(&s.id)
+                    .and_then(|ps| ps.values().map(|p| p.last_seen).max());
+                s.due_to_end_empty(now, last_seen, presence_timeout)
+                    .then(|| EmptySession {
+                        session: s.clone(),
+                        last_seen,
+                    })
+            })
+            .collect();
+        empty.sort_by_key(|e| (e.session.live_since, e.session.id));
+        empty.truncate(limit);
+        Ok(empty)
     }
 }
 

@@ -63,6 +63,27 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// Every occurrence of the series, earliest start first (then by id), from an index on
     /// the series id; empty when there is no such series.
     async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>>;
+
+    /// At most `limit` live sessions that nobody has watched for their
+    /// `end_when_empty` minutes at `now` ([`LiveSession::due_to_end_empty`], with T =
+    /// `presence_timeout` and the latest `last_seen` of each session's participants), each
+    /// with that latest `last_seen`. Read from indexes: the live sessions having the option,
+    /// and each one's participants by session (never a scan of every session).
+    async fn empty_sessions(
+        &self,
+        now: DateTime<Utc>,
+        presence_timeout: Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>>;
+}
+
+/// A live session nobody watches, as [`SessionStore::empty_sessions`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptySession {
+    /// The session.
+    pub session: LiveSession,
+    /// The latest `last_seen` of its participants, `None` when nobody joined it.
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 /// The result of a join.

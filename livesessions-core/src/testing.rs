@@ -467,6 +467,8 @@ macro_rules! conformance_tests {
             this_and_following_changes_only_later_scheduled_ones,
             cancelling_one_occurrence_keeps_the_rest,
             the_series_summary_counts_attended_n_of_m,
+            empty_sessions_returns_the_live_sessions_nobody_watches,
+            the_scheduler_ends_sessions_nobody_watches_once,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

@@ -32,6 +32,7 @@ mock! {
         async fn due_sessions(&self, now: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<LiveSession>>;
         async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()>;
         async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>>;
+        async fn empty_sessions(&self, now: chrono::DateTime<chrono::Utc>, presence_timeout: std::time::Duration, limit: usize) -> Result<Vec<livesessions_core::EmptySession>>;
     }
 
     #[async_trait]

@@ -54,6 +54,10 @@ pub struct SessionJson {
     pub auto_start: bool,
     /// Whether the session ends by itself at `endTime`.
     pub auto_end: bool,
+    /// Minutes (1–1440) after which the live session ends by itself once nobody watches it;
+    /// `null` when it does not.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub end_when_empty_minutes: Option<u16>,
     /// Whether the session is live now (`status == "live"`).
     pub is_live: bool,
     /// `scheduled`, `live`, `ended` or `cancelled`.
@@ -158,6 +162,7 @@ impl Presenter {
             end_time: s.fields.end_time.map(time),
             auto_start: s.fields.auto_start,
             auto_end: s.fields.auto_end,
+            end_when_empty_minutes: s.fields.end_when_empty.map(|m| m.get()),
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),

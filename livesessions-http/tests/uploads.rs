@@ -279,6 +279,14 @@ mod slow_writes {
         async fn series_sessions(&self, id: SeriesId) -> Result<Vec<LiveSession>> {
             self.inner.series_sessions(id).await
         }
+        async fn empty_sessions(
+            &self,
+            now: chrono::DateTime<chrono::Utc>,
+            timeout: std::time::Duration,
+            limit: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.inner.empty_sessions(now, timeout, limit).await
+        }
     }
 
     #[async_trait]

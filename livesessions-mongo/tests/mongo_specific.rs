@@ -250,6 +250,7 @@ server_test! {
             [
                 "_id_",
                 "calendar_order",
+                "due_empty",
                 "due_end",
                 "due_start",
                 "list_order",

@@ -124,6 +124,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
     for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,

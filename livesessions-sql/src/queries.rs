@@ -7,8 +7,8 @@ use livesessions_core::analytics::{
     ReportQuery,
 };
 use livesessions_core::{
-    Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result,
-    SeriesId, SeriesSummary, SeriesSummaryQuery, SessionId, UserId,
+    EmptySession, Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant,
+    Presence, Result, SeriesId, SeriesSummary, SeriesSummaryQuery, SessionId, UserId,
 };
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
 use crate::analytics;
-use crate::dialect::Dialect;
+use crate::dialect::{opt_time, Dialect};
 use crate::errors::{self, inserted, map_error, map_ping_error};
 use crate::record::{bind_session, participant_from_row, session_from_row, to_i64, to_u64};
 use crate::series::{self, SeriesStatements};
@@ -52,6 +52,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
     for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
@@ -347,6 +348,32 @@ where
             .await?
             .iter()
             .map(session_from_row::<D>)
+            .collect()
+    }
+
+    /// The live sessions nobody watches at `now` by `sql`
+    /// ([`empty_sessions_select`](crate::record::empty_sessions_select)), at most `limit`.
+    pub(crate) async fn empty_sessions(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = sqlx::query(sql)
+            .bind(D::store_time(now))
+            .bind(D::store_timeout(presence_timeout))
+            .bind(limit);
+        Self::all(executor, statement)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(EmptySession {
+                    session: session_from_row::<D>(row)?,
+                    last_seen: opt_time::<D>(row, "empty_last_seen")?,
+                })
+            })
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! Requests that create and change a session, as raw text from a client, and their validation.
 
 use crate::error::{Error, FieldError, Result};
+use crate::values::EmptyMinutes;
 use crate::values::{
     Description, Instructor, Recurrence, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title,
     VideoUrl,
@@ -41,6 +42,9 @@ pub struct SessionInput {
     /// A repeat rule ([`Recurrence`]): creating a session with one creates a series. Only
     /// when creating; empty means none.
     pub recurrence: Option<String>,
+    /// Minutes, 1 to 1440, after which a live session nobody watches ends (default off);
+    /// empty removes them.
+    pub end_when_empty_minutes: Option<String>,
 }
 
 impl SessionInput {
@@ -67,6 +71,11 @@ impl SessionInput {
         );
         // The rule's own errors come with the others; its expansion needs the valid fields.
         collect(self.validate_recurrence(), &mut errors);
+        let end_when_empty = optional(
+            self.end_when_empty_minutes.as_deref(),
+            EmptyMinutes::parse,
+            &mut errors,
+        );
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
         let start_time = match (start_time, timezone) {
             (Some(start), Some(zone)) => collect(
@@ -96,6 +105,7 @@ impl SessionInput {
                 end_time: end_time?,
                 auto_start: self.auto_start.unwrap_or(false),
                 auto_end: self.auto_end.unwrap_or(false),
+                end_when_empty: end_when_empty?,
             })
         };
         let fields = fields();
@@ -145,6 +155,10 @@ impl SessionInput {
                 .and_then(|v| optional(Some(v), |v| StartTime::parse(v, "endTime"), &mut errors)),
             auto_start: self.auto_start,
             auto_end: self.auto_end,
+            end_when_empty: self
+                .end_when_empty_minutes
+                .as_deref()
+                .and_then(|v| optional(Some(v), EmptyMinutes::parse, &mut errors)),
         };
         if self
             .recurrence

@@ -606,6 +606,14 @@ mod faulty_impls {
         async fn series_sessions(&self, _: SeriesId) -> Result<Vec<LiveSession>> {
             self.fail().await
         }
+        async fn empty_sessions(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: std::time::Duration,
+            _: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.fail().await
+        }
     }
 
     #[async_trait]

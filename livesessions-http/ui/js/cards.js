@@ -89,6 +89,13 @@ function seriesNode(s) {
     h('a', { class: 'series-link', href: '#/series/' + encodeURIComponent(s.seriesId) }, '🔁 Part of a series'));
 }
 
+/** That the session ends by itself once nobody watches it, while it may still go or be live. */
+function emptyEndNode(s, status) {
+  if (!s.endWhenEmptyMinutes || (status !== 'scheduled' && status !== 'live')) return null;
+  return h('p', { class: 'card-hint automatic' },
+    '⚙️ Ends after ' + s.endWhenEmptyMinutes + ' min with nobody watching');
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -134,6 +141,7 @@ export function renderCard(s) {
       automaticNode(s, status),
       seriesNode(s),
       status !== 'ended' ? calendarLinkNode(s, id) : null,
+      emptyEndNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -143,5 +151,5 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
 }

@@ -21,6 +21,8 @@ const FORM_FIELDS = {
 };
 const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail', 'f-repeat'];
 const MAX_SESSION_MS = 24 * 3600 * 1000;
+FORM_FIELDS.endWhenEmptyMinutes = 'f-empty';
+TEXT_FIELDS.push('f-empty');
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
 let editing = null;
@@ -104,6 +106,7 @@ function valuesOf(s) {
   return {
     title: s.title || '', instructor: s.instructor || '', startTime: rfc3339ToLocalInput(s.startTime),
     endTime: s.endTime ? rfc3339ToLocalInput(s.endTime) : '', autoStart: !!s.autoStart, autoEnd: !!s.autoEnd,
+    endWhenEmptyMinutes: s.endWhenEmptyMinutes ? String(s.endWhenEmptyMinutes) : '',
     videoUrl: s.videoUrl || '', description: s.description || ''
   };
 }
@@ -112,6 +115,7 @@ function formValues() {
   return {
     title: $('f-title').value.trim(), instructor: $('f-instructor').value.trim(), startTime: $('f-start').value,
     endTime: $('f-end').value, autoStart: $('f-auto-start').checked, autoEnd: $('f-auto-end').checked,
+    endWhenEmptyMinutes: $('f-empty').value.trim(),
     videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
   };
 }
@@ -139,6 +143,7 @@ function openEditForm(s, opener) {
   $('f-end').value = values.endTime;
   $('f-auto-start').checked = values.autoStart;
   $('f-auto-end').checked = values.autoEnd;
+  $('f-empty').value = values.endWhenEmptyMinutes;
   $('f-video').value = values.videoUrl;
   $('f-description').value = values.description;
   setMode(s);
@@ -180,6 +185,16 @@ function endTimeProblem(start, end, autoEnd) {
   return null;
 }
 
+/** What is wrong with the minutes empty before the end, as the server checks them; null if fine. */
+function emptyMinutesProblem(input) {
+  if (input.validity && input.validity.badInput) return 'Enter a whole number of minutes.';
+  var text = input.value.trim();
+  if (!text) return null;
+  if (!/^\d+$/.test(text)) return 'Enter a whole number of minutes.';
+  var minutes = Number(text);
+  return minutes >= 1 && minutes <= 1440 ? null : 'Enter between 1 and 1440 minutes.';
+}
+
 function validateSessionForm() {
   var errors = [];
   if (!$('f-title').value.trim()) errors.push(['f-title', 'Enter a title.']);
@@ -188,6 +203,8 @@ function validateSessionForm() {
   else if (!localInputToRfc3339($('f-start').value)) errors.push(['f-start', 'Enter a valid date and time.']);
   var endProblem = endTimeProblem($('f-start').value, $('f-end').value, $('f-auto-end').checked);
   if (endProblem) errors.push(['f-end', endProblem]);
+  var emptyProblem = emptyMinutesProblem($('f-empty'));
+  if (emptyProblem) errors.push(['f-empty', emptyProblem]);
   var video = $('f-video').value.trim();
   if (!video) errors.push(['f-video', 'Enter the video URL.']);
   else if (!/^https?:\/\//i.test(video) || !safeUrl(video)) errors.push(['f-video', 'Enter a full https:// link.']);
@@ -219,6 +236,7 @@ export function onSessionSubmit(event) {
   if ($('f-end').value) form.append('endTime', localInputToRfc3339($('f-end').value));
   form.append('autoStart', $('f-auto-start').checked ? 'true' : 'false');
   form.append('autoEnd', $('f-auto-end').checked ? 'true' : 'false');
+  if ($('f-empty').value.trim()) form.append('endWhenEmptyMinutes', $('f-empty').value.trim());
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
@@ -265,6 +283,10 @@ function changesForm(edit) {
   ['autoStart', 'autoEnd'].forEach(function (name) {
     if (now[name] !== before[name]) { form.append(name, now[name] ? 'true' : 'false'); changed = true; }
   });
+  if (now.endWhenEmptyMinutes !== before.endWhenEmptyMinutes) {
+    form.append('endWhenEmptyMinutes', now.endWhenEmptyMinutes);
+    changed = true;
+  }
   var file = $('f-thumbnail').files[0];
   if (file) { form.append('thumbnail', file, file.name); changed = true; }
   else if ($('f-thumbnail-remove').checked && edit.session.thumbnail) { form.append('thumbnailUrl', ''); changed = true; }

@@ -1,6 +1,7 @@
 //! The document of a session.
 
 use bson::{doc, Bson, Document};
+use livesessions_core::values::EmptyMinutes;
 use livesessions_core::values::{
     Description, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title,
     VideoUrl,
@@ -33,6 +34,7 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "endTime": opt_date(session.fields.end_time),
         "autoStart": session.fields.auto_start,
         "autoEnd": session.fields.auto_end,
+        "endWhenEmptyMinutes": session.fields.end_when_empty.map(|m| Bson::Int32(i32::from(m.get()))).unwrap_or(Bson::Null),
         "isLive": session.is_live(),
         "status": session.status.as_str(),
         "startedAt": opt_date(session.started_at),
@@ -106,6 +108,10 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
             end_time: r.opt_date("endTime")?,
             auto_start: r.opt_bool("autoStart")?.unwrap_or(false),
             auto_end: r.opt_bool("autoEnd")?.unwrap_or(false),
+            end_when_empty: r
+                .opt_int("endWhenEmptyMinutes")?
+                .map(|m| r.valid("endWhenEmptyMinutes", EmptyMinutes::new(m)))
+                .transpose()?,
         },
         status,
         started_at: r.opt_date("startedAt")?,

@@ -34,6 +34,7 @@ fn session() -> LiveSession {
             auto_start: Some(true),
             auto_end: Some(true),
             recurrence: None,
+            end_when_empty_minutes: Some("15".into()),
         },
         is_live: false,
     }
@@ -85,6 +86,7 @@ fn session_document_has_the_original_and_our_fields() {
         "endTime": bson::DateTime::from_millis(1_736_940_600_654),
         "autoStart": true,
         "autoEnd": true,
+        "endWhenEmptyMinutes": 15,
         "isLive": true,
         "status": "live",
         "startedAt": bson::DateTime::from_millis(1_736_935_200_999),

@@ -18,7 +18,8 @@ pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
 /// also serves the status filter and cursor pagination; `startTime` for the overview; and the
 /// scheduler's two due queries ([`due_to_start_filter`](super::due_to_start_filter),
 /// [`due_to_end_filter`](super::due_to_end_filter)): equality on status and flag, then the
-/// time range, so that a tick reads only the sessions it may act on.
+/// time range, so that a tick reads only the sessions it may act on; and the live sessions
+/// having `endWhenEmptyMinutes` ([`empty_candidates_filter`](super::empty_candidates_filter)).
 pub fn session_indexes() -> Vec<IndexModel> {
     vec![
         index(list_sort(), "list_order", false),
@@ -34,6 +35,11 @@ pub fn session_indexes() -> Vec<IndexModel> {
             false,
         ),
         series_index(),
+        index(
+            doc! { "status": 1, "endWhenEmptyMinutes": 1 },
+            "due_empty",
+            false,
+        ),
     ]
 }
 

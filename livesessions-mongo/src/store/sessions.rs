@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use bson::doc;
+use livesessions_core::EmptySession;
 use livesessions_core::{
     Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SeriesId, SessionId,
     SessionStore,
@@ -11,11 +12,12 @@ use livesessions_core::{
 use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
+use std::collections::HashMap;
 
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
 use crate::codec::{session_document, session_from_document, session_id, Reader};
-use crate::documents::SESSIONS;
+use crate::documents::{PARTICIPANTS, SESSIONS};
 use crate::error::{classify, to_domain, ErrorClass};
 use crate::queries;
 
@@ -307,5 +309,59 @@ impl SessionStore for MongoStore {
             .iter()
             .map(session_from_document)
             .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let documents = all_documents(
+            self.sessions
+                .find(queries::empty_candidates_filter())
+                .sort(doc! { "liveSince": 1, "_id": 1 }),
+        )
+        .await?;
+        // Only those live for their minutes already can be due; their participants are read next.
+        let mut candidates = Vec::new();
+        for document in &documents {
+            let session = session_from_document(document)?;
+            if session.due_to_end_empty(now, None, presence_timeout) {
+                candidates.push(session);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = candidates.iter().map(|s| session_id(s.id)).collect();
+        let latest = all_documents(
+            self.participants
+                .aggregate(queries::latest_seen_pipeline(ids)),
+        )
+        .await?;
+        let mut seen = HashMap::new();
+        for document in &latest {
+            let r = Reader::new(document, PARTICIPANTS);
+            let id = SessionId::from_uuid(r.uuid("_id")?);
+            let date = r.opt_date("lastSeen")?;
+            let exact = r
+                .opt_int("micros")?
+                .filter(|us| Some(us.div_euclid(1000)) == date.map(|d| d.timestamp_millis()))
+                .and_then(chrono::DateTime::from_timestamp_micros);
+            if let Some(last_seen) = exact.or(date) {
+                seen.insert(id, last_seen);
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .filter_map(|session| {
+                let last_seen = seen.get(&session.id).copied();
+                session
+                    .due_to_end_empty(now, last_seen, presence_timeout)
+                    .then_some(EmptySession { session, last_seen })
+            })
+            .take(limit)
+            .collect())
     }
 }

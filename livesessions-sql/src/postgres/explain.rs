@@ -320,6 +320,49 @@ async fn the_due_query_uses_the_partial_indexes() {
     cleanup(store, pool).await;
 }
 
+/// The scheduler's query for sessions nobody watches on 20 000 sessions, of which some live
+/// ones have `end_when_empty_minutes`: the sessions come from the partial index, their
+/// participants through an index on their session, and no plan scans a table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_empty_query_uses_the_partial_index_and_the_participant_key() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    let rows = [
+        format!(
+            "UPDATE {s}.live_sessions SET end_when_empty_minutes = 5, live_since = start_time \
+             WHERE status = 'live' AND (EXTRACT(EPOCH FROM start_time)::bigint / 3600) % 5 = 0"
+        ),
+        format!("ANALYZE {s}.live_sessions"),
+    ];
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
+    }
+    let flagged: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {s}.live_sessions WHERE end_when_empty_minutes IS NOT NULL"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(flagged >= 1, "{flagged} sessions flagged");
+
+    let now: chrono::DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+    let plan = explain(&pool, &store.sql.empty_sessions, |q| {
+        q.bind(now).bind(Duration::from_secs(90)).bind(100i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_due_empty_idx"), "{plan}");
+    assert!(
+        plan.contains("Index Cond: (session_id = s.id)"),
+        "participants read by session: {plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "no scan of a table: {plan}");
+    assert!(
+        !plan.contains("Hash"),
+        "no join over every participant: {plan}"
+    );
+    cleanup(store, pool).await;
+}
+
 /// The rows an `EXPLAIN (ANALYZE, TIMING OFF)` plan's nodes produced and filtered out, over
 /// all their loops: the work a statement did, independent of the machine's speed.
 fn rows_handled(plan: &str) -> u64 {

@@ -115,6 +115,16 @@ impl SessionStore for PostgresStore {
     async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
         Q::series_sessions(&self.pool, &self.sql.series.occurrences, series_id).await
     }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<livesessions_core::EmptySession>> {
+        let sql = &self.sql.empty_sessions;
+        Q::empty_sessions(&self.pool, sql, now, presence_timeout, limit).await
+    }
 }
 
 #[async_trait]

@@ -9,8 +9,8 @@ use crate::calendar::CalendarStatements;
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
-    due_sessions_select, participant_select, session_assignments, session_insert, session_select,
-    VERSION_PARAMETER,
+    due_sessions_select, empty_sessions_select, participant_select, session_assignments,
+    session_insert, session_select, VERSION_PARAMETER,
 };
 use crate::search::{matches, ListStatements};
 use crate::series::SeriesStatements;
@@ -27,6 +27,8 @@ pub(super) struct Statements {
     pub get_session: String,
     /// The scheduler's due query (parameters: now, limit).
     pub due_sessions: String,
+    /// The scheduler's query for sessions nobody watches (parameters: now, timeout, limit).
+    pub empty_sessions: String,
     pub update_session: String,
     pub version_of: &'static str,
     pub session_exists: &'static str,
@@ -75,6 +77,11 @@ impl Statements {
                 "live_sessions",
                 &session_select("s.", "s.participants"),
                 " = 1",
+            ),
+            empty_sessions: empty_sessions_select::<Sqlite>(
+                "live_sessions",
+                "session_participants",
+                &session_select("s.", "s.participants"),
             ),
             update_session: format!(
                 "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?{VERSION_PARAMETER} RETURNING {session}",

@@ -141,6 +141,16 @@ impl SessionStore for SqliteStore {
     ) -> Result<Vec<LiveSession>> {
         Q::due_sessions(&self.pool, &SQL.due_sessions, now, limit).await
     }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<livesessions_core::EmptySession>> {
+        let sql = &SQL.empty_sessions;
+        Q::empty_sessions(&self.pool, sql, now, presence_timeout, limit).await
+    }
 }
 
 #[async_trait]
