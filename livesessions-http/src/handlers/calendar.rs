@@ -92,8 +92,10 @@ fn links(state: &AppState, headers: &HeaderMap) -> ApiResult<(Links, bool)> {
     Ok((origin.links, origin.from_request))
 }
 
-fn render(name: &str, sessions: &[LiveSession], links: &Links) -> String {
-    ics::render(name, sessions, links)
+/// A feed of `sessions`: the occurrences of a series as one recurring event where they can be.
+fn render(state: &AppState, name: &str, sessions: &[LiveSession], links: &Links) -> String {
+    let zone = state.service().settings().default_time_zone;
+    ics::render(name, &ics::entries(sessions, zone), links)
 }
 
 /// The public calendar: live sessions, scheduled ones (up to a day after a start that has
@@ -115,7 +117,7 @@ pub(crate) async fn public_feed(
     let feeds = feeds(&state)?;
     let (links, from_request) = links(&state, &headers)?;
     let sessions = feeds.public_feed().await?;
-    let body = render("Live sessions", &sessions, &links);
+    let body = render(&state, "Live sessions", &sessions, &links);
     Ok(calendar_response(body, from_request, None))
 }
 
@@ -139,9 +141,10 @@ pub(crate) async fn session_event(
     let view = state.service().get(caller.actor(), id).await?;
     let session = view.session;
     let (links, from_request) = links(&state, &headers)?;
-    let body = render(
+    // One event, also for an occurrence of a series.
+    let body = ics::render(
         session.fields.title.as_str(),
-        std::slice::from_ref(&session),
+        &[ics::Entry::Single(&session)],
         &links,
     );
     let download = format!("attachment; filename=\"session-{}.ics\"", session.id);
@@ -223,7 +226,7 @@ pub(crate) async fn user_feed(
         Err(other) => return Err(other.into()),
     };
     let (links, _) = links(&state, &headers)?;
-    let body = render("My live sessions", &sessions, &links);
+    let body = render(&state, "My live sessions", &sessions, &links);
     let mut response = calendar_response(body, true, None);
     response.headers_mut().insert(
         header::REFERRER_POLICY,
