@@ -166,6 +166,9 @@ impl<'a> Look<'a> {
 /// The most instants a series' rule is expanded to in a feed.
 const MAX_INSTANTS: u16 = 1000;
 
+/// The most occurrences of a series tried as the start of its rule.
+const MAX_ANCHORS: usize = 20;
+
 impl<'a> SeriesEvent<'a> {
     /// The recurring event standing for the most alike occurrences of `group` (one series),
     /// or `None` when no rule written for them expands to exactly their starts.
@@ -195,20 +198,31 @@ impl<'a> SeriesEvent<'a> {
             .copied()
             .filter(|s| Look::of(s, default_zone) == look)
             .collect();
-        let first = *alike.first()?;
         let last = alike.last()?.fields.start_time;
         let rule = reanchored(recurrence.as_str(), last)?;
         let zone = look.zone;
         let plan = |anchor: DateTime<Utc>| Self::build(id, zone, &rule, anchor, &alike, &group);
-        let anchored_first = plan(first.fields.start_time)?;
-        // Anchored at an earlier cancelled or changed occurrence when that stands for as much,
-        // so the event starts at the first occurrence of the feed.
-        let earlier = group
-            .iter()
-            .take_while(|s| s.fields.start_time < first.fields.start_time)
-            .filter_map(|s| plan(s.fields.start_time))
-            .find(|p| p.members.len() == anchored_first.members.len());
-        Some(earlier.unwrap_or(anchored_first))
+        // Anchored at the first occurrence of the feed when that stands for the most alike
+        // ones (a cancelled or changed occurrence on the rule is then its first EXDATE),
+        // else at the earliest that does: a first occurrence moved to another time would
+        // anchor the rule at the wrong time of day.
+        let mut best: Option<Self> = None;
+        for candidate in group.iter().take(MAX_ANCHORS) {
+            let Some(event) = plan(candidate.fields.start_time) else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| event.members.len() > b.members.len())
+            {
+                let complete = event.members.len() == alike.len();
+                best = Some(event);
+                if complete {
+                    break;
+                }
+            }
+        }
+        best
     }
 
     /// The event of `rule` from `anchor`: the `alike` occurrences on its instants are its
@@ -627,5 +641,41 @@ mod tests {
         );
         assert_eq!(reanchored("COUNT=5", Utc::now()), None);
         assert_eq!(expand("RRULE:NOT A RULE"), None);
+    }
+
+    #[test]
+    fn the_rule_starts_at_the_feeds_first_occurrence_on_it() {
+        let mut sessions = series(
+            "FREQ=WEEKLY;BYDAY=TU;COUNT=4",
+            "2025-03-18T09:00:00Z",
+            "Europe/Berlin",
+        );
+        // A cancelled first occurrence: the rule still starts there, excluding it.
+        sessions[0].status = SessionStatus::Cancelled;
+        let text = render("Live sessions", &entries_of(&sessions), &links());
+        assert!(
+            text.contains("DTSTART;TZID=Europe/Berlin:20250318T100000\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("EXDATE;TZID=Europe/Berlin:20250318T100000\r\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&format!("UID:{}@", sessions[0].id)),
+            "{text}"
+        );
+        // A first occurrence moved an hour later: its own event, the rule from the second.
+        sessions[0].status = SessionStatus::Scheduled;
+        sessions[0].fields.start_time += TimeDelta::hours(1);
+        let entries = entries_of(&sessions);
+        assert_eq!(kinds(&entries), (1, 1));
+        let text = render("Live sessions", &entries, &links());
+        assert!(
+            text.contains("DTSTART;TZID=Europe/Berlin:20250325T100000\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("EXDATE"), "{text}");
+        assert!(text.contains("DTSTART:20250318T100000Z\r\n"), "{text}");
     }
 }

@@ -100,7 +100,9 @@ fn render(state: &AppState, name: &str, sessions: &[LiveSession], links: &Links)
 
 /// The public calendar: live sessions, scheduled ones (up to a day after a start that has
 /// not happened), and cancelled ones still ahead (`STATUS:CANCELLED`, so subscribed calendars
-/// drop them), by start time, at most 500. Subscribe with the `webcal://` form of this link.
+/// drop them), by start time, at most 500. The occurrences of a series are one recurring event
+/// (`RRULE` in the series' zone, `EXDATE` for cancelled or changed occurrences; an occurrence
+/// changed on its own is also its own event). Subscribe with the `webcal://` form of this link.
 #[utoipa::path(
     get, path = "/api/live-sessions/calendar.ics", tag = "calendar",
     security(()),
@@ -201,7 +203,8 @@ pub(crate) async fn revoke_my_feed(
 }
 
 /// A user's calendar feed, by the token in its URL (`<token>.ics`): the sessions the user has
-/// joined that are live, upcoming or cancelled and still ahead. An unknown, rotated or revoked
+/// joined that are live, upcoming or cancelled and still ahead, a series' occurrences as one
+/// recurring event as in the public feed. An unknown, rotated or revoked
 /// token answers the same `404` as a path the router does not know.
 #[utoipa::path(
     get, path = "/api/calendar/{feedToken}", tag = "calendar",
