@@ -14,7 +14,8 @@
 #
 # SERVER_ARGS adds options to every instance (e.g. "--no-rate-limits"); CLUSTER_BUILD=0 skips
 # the build (the caller built the release examples already); CLUSTER_STATE moves the state and
-# logs elsewhere (a second cluster beside the first: start and stop act on that directory only).
+# logs elsewhere (a second cluster beside the first: start and stop act on that directory only);
+# SERVER_BINARY runs another build of the example server (e.g. an older one, to compare).
 #
 # DATABASE_URL must be shared by all instances: PostgreSQL, or a MongoDB replica set (SQLite and
 # the memory store are one process only). JWT_SECRET (or FIREBASE_PROJECT) must be the same for
@@ -58,7 +59,7 @@ start() {
   mkdir -p "$STATE"
   chmod 755 "$STATE"
   [ "${CLUSTER_BUILD:-1}" = 0 ] || cargo build --release --example server
-  local binary="${CARGO_TARGET_DIR:-target}/release/examples/server"
+  local binary="${SERVER_BINARY:-${CARGO_TARGET_DIR:-target}/release/examples/server}"
   local auth=(--jwt-secret "${JWT_SECRET:-}")
   [ -n "${FIREBASE_PROJECT:-}" ] && auth=(--firebase-project "$FIREBASE_PROJECT")
   local extra=()

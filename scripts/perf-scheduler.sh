@@ -7,7 +7,9 @@
 # `live` events (exactly one each: started once).
 #
 # Usage: scripts/perf-scheduler.sh   (env: INSTANCES=3 SESSIONS=1000 LEAD=75 ROUNDS=1 BUILD=1
-#                                     BENCH_DB=ls_sched_bench PORT=18090)
+#                                     BENCH_DB=ls_sched_bench PORT=18090 BASELINE=)
+# BASELINE=path/to/server (another build of the example server, e.g. of an older commit) runs
+# each round twice, first on that build, then on this one: a before/after in one run.
 # Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth), psql, nginx, curl. The database
 # BENCH_DB is dropped and created again before each round.
 set -euo pipefail
@@ -30,16 +32,21 @@ BIN="${CARGO_TARGET_DIR:-target}/release/examples"
 export DATABASE_URL="postgres://$PGUSER@$PGHOST:5432/$BENCH_DB"
 trap 'scripts/cluster.sh stop' EXIT
 echo "machine: $(nproc) cores; $INSTANCES instances, $SESSIONS sessions, start ${LEAD}s ahead"
+variants=(current)
+[ -n "${BASELINE:-}" ] && variants=(baseline current)
 for round in $(seq 1 "$ROUNDS"); do
+for variant in "${variants[@]}"; do
+  if [ "$variant" = baseline ]; then export SERVER_BINARY="$BASELINE"; else export SERVER_BINARY="$BIN/server"; fi
   scripts/cluster.sh stop
   psql -h "$PGHOST" -U "$PGUSER" -q -v ON_ERROR_STOP=1 postgres \
     -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" >/dev/null
   scripts/cluster.sh start >/dev/null
   targets="$(scripts/cluster.sh urls | paste -sd,)"
-  echo "== round $round (load $(cut -d' ' -f1-3 /proc/loadavg)); instances $targets"
+  echo "== round $round, $variant server $SERVER_BINARY (load $(cut -d' ' -f1-3 /proc/loadavg)); instances $targets"
   "$BIN/perf_scheduler" --targets "$targets" --jwt-secret "$JWT_SECRET" \
     --database-url "$DATABASE_URL" --sessions "$SESSIONS" --lead "$LEAD"
   # Warnings of the instances (failed scheduled changes, slow statements), shortened.
   grep -hiE 'warn|error|panic' "$CLUSTER_STATE"/instance-*.log | sed -E 's/\x1b\[[0-9;]*m//g; s/^[0-9T:.-]+Z +//' |
     cut -c1-200 | sort | uniq -c | sort -rn | head -10 || true
+done
 done

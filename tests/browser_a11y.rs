@@ -282,6 +282,22 @@ async fn pages_have_no_serious_accessibility_violations() {
     .await;
     found.extend(audit(&admin, &axe, "the analytics").await);
 
+    // A weekly series: the repeat picker open, then the series page with its summary.
+    click(&admin, "#analytics-back").await;
+    click(&admin, "#add-session-toggle").await;
+    wait_present(&admin, "#session-form:not([hidden])").await;
+    find(&admin, "#f-repeat")
+        .await
+        .select_by_value("WEEKLY")
+        .await
+        .expect("weekly chosen");
+    wait_present(&admin, "#f-repeat-days:not([hidden])").await;
+    found.extend(audit(&admin, &axe, "the repeat picker").await);
+    let weekly = create_session(&admin, "Weekly Workshop").await;
+    click(&admin, &format!("{weekly} .series-link")).await;
+    wait_present(&admin, "#series-summary-panel:not([hidden])").await;
+    found.extend(audit(&admin, &axe, "the series page").await);
+
     assert!(
         found.is_empty(),
         "{} serious or critical accessibility violations:\n\n{}",

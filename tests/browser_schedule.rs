@@ -5,7 +5,9 @@
 //! few seconds from now and ends a few seconds later, both automatically; without anyone
 //! pressing Start or End, the card goes live and then ends on the admin's page and on a
 //! student's, from the example server's scheduler and the event stream. The edit form shows
-//! the schedule. Scheduled cards tell when they start ("Starts in 35 min", "Starts
+//! the schedule. "End when empty for (minutes)" is checked as the server checks it and shown
+//! on the cards and in the edit form. A student who joins before an automatic start waits with a
+//! countdown and no video, and the player appears when the class goes live. Scheduled cards tell when they start ("Starts in 35 min", "Starts
 //! automatically tomorrow at …") and turn to "Starting now" by themselves once the time has
 //! come. Any error in either browser's console fails the test.
 #![allow(missing_docs)]
@@ -185,6 +187,44 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     assert!(!end.is_empty(), "the end time is filled in");
     click(&admin, "#f-cancel").await;
 
+    // "End when empty for (minutes)": checked as the server checks it, told on both pages'
+    // cards and filled in the edit form. (That such a session ends is tested over HTTP, with
+    // the service's clock: here it would take minutes.)
+    let title = "Class that ends when empty";
+    fill_session_form(
+        &admin,
+        title,
+        "Ferris Crab",
+        "2031-03-04T09:30",
+        "https://vimeo.com/76979871",
+    )
+    .await;
+    fill(&admin, "#f-empty", "0").await;
+    click(&admin, "#f-submit").await;
+    wait_text(&admin, "#f-empty-error", "the range error", |t| {
+        t.contains("between 1 and 1440")
+    })
+    .await;
+    fill(&admin, "#f-empty", "2").await;
+    click(&admin, "#f-submit").await;
+    let empty = card_titled(&admin, title).await;
+    for page in [&admin, &student] {
+        wait_text(page, &format!("{empty} .automatic"), "the empty end", |t| {
+            t.contains("Ends after 2 min with nobody watching")
+        })
+        .await;
+    }
+    click(&admin, &format!("{empty} .edit-btn")).await;
+    wait_text(&admin, "#f-submit", "Save changes", |t| t == "Save changes").await;
+    let minutes = find(&admin, "#f-empty")
+        .await
+        .prop("value")
+        .await
+        .expect("a value")
+        .unwrap_or_default();
+    assert_eq!(minutes, "2", "the edit form shows the minutes");
+    click(&admin, "#f-cancel").await;
+
     // Scheduled cards tell when they start. 35.5 minutes ahead reads "35 min" for half a minute.
     let soon =
         create_starting_in(&admin, "Class in half an hour", 35 * 60_000 + 30_000, false).await;
@@ -214,6 +254,46 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
         .await;
     }
     screenshot(&admin, &shots, "schedule-starts-in").await;
+
+    // A student who joins before an automatic start waits in the waiting room: a countdown to
+    // the second and no video; the player appears when the class goes live, with no reload.
+    let spans = student
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             import(new URL('/live-sessions/js/format.js', location.href).href).then(function (f) {
+               done([f.formatCountdown(3_725_000), f.formatCountdown(245_000),
+                 f.formatCountdown(8_200), f.formatCountdown(0)]);
+             }, function (e) { done('import failed: ' + e); });",
+            vec![],
+        )
+        .await
+        .expect("format.js imported");
+    assert_eq!(spans, json!(["1 h 02 min", "4 min 05 s", "9 s", ""]));
+    let lobby = create_starting_in(&admin, "Class with a waiting room", 12_000, true).await;
+    click(&student, &format!("{lobby} .join-btn")).await;
+    click(&student, "#join-submit").await;
+    wait_present(&student, "#watch-waiting").await;
+    let counting = |t: &str| t.starts_with("Starts automatically in ") && t.ends_with(" s");
+    let first = wait_text(&student, "#watch-countdown", "the countdown", counting).await;
+    wait_text(&student, "#watch-countdown", "the countdown ticking", |t| {
+        counting(t) && t != first
+    })
+    .await;
+    assert!(
+        student
+            .find(fantoccini::Locator::Css("#watch-frame"))
+            .await
+            .is_err(),
+        "no video before the class goes live"
+    );
+    screenshot(&student, &shots, "schedule-waiting-room").await;
+    wait_present(&student, "#watch-frame").await;
+    wait_text(&student, "#watch-status", "that it is live", |t| {
+        t.contains("Live now")
+    })
+    .await;
+    wait_absent(&student, "#watch-countdown:not([hidden])").await;
+    wait_absent(&student, "#watch-waiting").await;
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);

@@ -1,4 +1,4 @@
-//! Identifiers: [`SessionId`] (UUIDv7) and [`UserId`] (an opaque string owned by the host app).
+//! Identifiers: [`SessionId`] and [`SeriesId`] (UUIDv7) and [`UserId`] (an opaque string owned by the host app).
 
 use std::fmt;
 use std::str::FromStr;
@@ -55,6 +55,58 @@ impl FromStr for SessionId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse_field(s, "sessionId").map_err(|e| Error::Validation(vec![e]))
+    }
+}
+
+/// The identity of a series of sessions created from one repeat rule: a time-ordered UUIDv7
+/// that every occurrence carries.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct SeriesId(Uuid);
+
+impl SeriesId {
+    /// A new, time-ordered identifier.
+    pub fn new() -> Self {
+        SeriesId(Uuid::now_v7())
+    }
+
+    /// Wraps an existing UUID (as read back from a store).
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        SeriesId(uuid)
+    }
+
+    /// The underlying UUID.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+
+    /// Parses the textual form, reporting errors against `field`.
+    pub fn parse_field(text: &str, field: &str) -> Result<Self, FieldError> {
+        Uuid::parse_str(text.trim())
+            .map(SeriesId)
+            .map_err(|_| FieldError::new(field, "invalid_id", "Enter a series id (a UUID)."))
+    }
+}
+
+impl Default for SeriesId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SeriesId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for SeriesId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse_field(s, "seriesId").map_err(|e| Error::Validation(vec![e]))
     }
 }
 

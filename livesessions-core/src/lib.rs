@@ -92,6 +92,7 @@ mod ids;
 pub mod memory;
 pub mod ports;
 mod presence;
+pub mod series;
 mod service;
 pub mod session;
 #[cfg(feature = "testing")]
@@ -115,13 +116,15 @@ pub use events::{
     BroadcastEvents, EventFeed, EventId, EventKind, EventLog, EventSink, EventSource, NoEvents,
     SessionEvent,
 };
-pub use ids::{SessionId, UserId};
+pub use ids::{SeriesId, SessionId, UserId};
 #[cfg(feature = "memory")]
 pub use memory::MemoryStore;
+pub use ports::EmptySession;
 pub use ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore, Store,
 };
 pub use presence::Presence;
+pub use series::{SeriesAttendance, SeriesLink, SeriesScope, SeriesSummary, SeriesSummaryQuery};
 pub use service::{
     JoinInput, LiveSessions, LiveSessionsBuilder, SchedulerTick, ServiceSettings, SessionView,
     SCHEDULER_INTERVAL,
@@ -133,7 +136,8 @@ pub use session::{
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
+pub use values::EmptyMinutes;
 pub use values::{
-    Description, Email, ImageKind, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
-    Title, UserName, VideoProvider, VideoUrl,
+    Description, Email, ImageKind, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl,
+    TimeZone, Title, UserName, VideoProvider, VideoUrl,
 };

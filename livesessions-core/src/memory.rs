@@ -23,12 +23,14 @@ use crate::analytics::{
 use crate::attendance::Participant;
 use crate::error::{Conflict, Error, Result};
 use crate::events::{EventId, EventKind, EventLog, LogPosition, LoggedEvent};
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SeriesId, SessionId, UserId};
+use crate::ports::EmptySession;
 use crate::ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
 };
 use crate::presence::Presence;
-use crate::session::{ListQuery, LiveSession, Page};
+use crate::series::{SeriesAttendance, SeriesSummary, SeriesSummaryQuery};
+use crate::session::{ListQuery, LiveSession, Page, SessionStatus};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -251,6 +253,71 @@ impl SessionStore for MemoryStore {
             .chain(ends.into_iter().take(limit))
             .cloned()
             .collect())
+    }
+
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
+        let mut inner = self.write();
+        if let Some(taken) = sessions.iter().find(|s| inner.sessions.contains_key(&s.id)) {
+            return Err(Conflict::AlreadyExists {
+                entity: "session",
+                id: taken.id.to_string(),
+            }
+            .into());
+        }
+        inner.log.check()?;
+        for session in sessions {
+            let mut stored = session.clone();
+            stored.participants = 0;
+            inner.sessions.insert(session.id, stored);
+            inner.log.append(EventKind::Created, session.id);
+            if session.is_live() {
+                inner.log.append(EventKind::Live, session.id);
+            }
+        }
+        drop(inner);
+        self.wake();
+        Ok(())
+    }
+
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
+        let inner = self.read();
+        let mut sessions: Vec<LiveSession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.series.as_ref().is_some_and(|l| l.id == series_id))
+            .cloned()
+            .collect();
+        sessions.sort_by_key(|s| (s.fields.start_time, s.id));
+        Ok(sessions)
+    }
+
+    /// In memory, a pass over the sessions and the participants of those having the option.
+    async fn empty_sessions(
+        &self,
+        now: DateTime<Utc>,
+        presence_timeout: Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let inner = self.read();
+        let mut empty: Vec<EmptySession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.is_live() && s.fields.end_when_empty.is_some())
+            .filter_map(|s| {
+                let last_seen = inner
+                    .participants
+                    .get(&s.id)
+                    .and_then(|ps| ps.values().map(|p| p.last_seen).max());
+                s.due_to_end_empty(now, last_seen, presence_timeout)
+                    .then(|| EmptySession {
+                        session: s.clone(),
+                        last_seen,
+                    })
+            })
+            .collect();
+        empty.sort_by_key(|e| (e.session.live_since, e.session.id));
+        empty.truncate(limit);
+        Ok(empty)
     }
 }
 
@@ -537,6 +604,90 @@ impl AnalyticsStore for MemoryStore {
             sessions_joined,
             total_watch_seconds: total,
             sessions: rows,
+        })
+    }
+
+    async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary> {
+        let inner = self.read();
+        let sessions: Vec<&LiveSession> = inner
+            .sessions
+            .values()
+            .filter(|s| s.series.as_ref().is_some_and(|l| l.id == query.series_id))
+            .collect();
+        if sessions.is_empty() {
+            return Err(Error::NotFound {
+                entity: "series",
+                id: query.series_id.to_string(),
+            });
+        }
+        let ended = sessions
+            .iter()
+            .filter(|s| s.status == SessionStatus::Ended)
+            .count() as u64;
+        let mut students: BTreeMap<&UserId, (SeriesAttendance, DateTime<Utc>)> = BTreeMap::new();
+        for session in &sessions {
+            for p in inner
+                .participants
+                .get(&session.id)
+                .into_iter()
+                .flatten()
+                .map(|(_, p)| p)
+            {
+                if query
+                    .after
+                    .as_ref()
+                    .is_some_and(|after| &p.user_id <= after)
+                {
+                    continue;
+                }
+                let (row, latest) = students.entry(&p.user_id).or_insert_with(|| {
+                    (
+                        SeriesAttendance {
+                            user_id: p.user_id.clone(),
+                            user_name: String::new(),
+                            email: String::new(),
+                            attended: 0,
+                            ended,
+                            watch_seconds: 0,
+                        },
+                        DateTime::<Utc>::MIN_UTC,
+                    )
+                });
+                if p.last_joined_at >= *latest {
+                    *latest = p.last_joined_at;
+                    row.user_name = p.user_name.as_str().to_owned();
+                    row.email = p.email.as_str().to_owned();
+                }
+                row.watch_seconds += p.watch_seconds;
+                if session.status == SessionStatus::Ended
+                    && attended(
+                        p.watch_seconds,
+                        session.live_seconds,
+                        query.threshold_percent,
+                    )
+                {
+                    row.attended += 1;
+                }
+            }
+        }
+        let limit = query.limit as usize;
+        let more = students.len() > limit;
+        let students: Vec<SeriesAttendance> = students
+            .into_values()
+            .take(limit)
+            .map(|(row, _)| row)
+            .collect();
+        Ok(SeriesSummary {
+            series_id: query.series_id,
+            occurrences: sessions.len() as u64,
+            ended,
+            threshold_percent: query.threshold_percent,
+            next: if more {
+                students.last().map(|s| s.user_id.clone())
+            } else {
+                None
+            },
+            students,
         })
     }
 }

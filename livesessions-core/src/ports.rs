@@ -18,8 +18,9 @@ use crate::analytics::{
 use crate::attendance::{Joiner, Participant};
 use crate::error::Result;
 use crate::events::EventKind;
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SeriesId, SessionId, UserId};
 use crate::presence::Presence;
+use crate::series::{SeriesSummary, SeriesSummaryQuery};
 use crate::session::{ListQuery, LiveSession, Page};
 
 /// Sessions: create, read, change, delete, list.
@@ -53,6 +54,36 @@ pub trait SessionStore: Debug + Send + Sync + 'static {
     /// first, followed by at most `limit` due to end ([`LiveSession::due_to_end`]: live,
     /// `auto_end`, `end_time <= now`), earliest end first.
     async fn due_sessions(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<LiveSession>>;
+
+    /// Stores the occurrences of a new series (each as [`SessionStore::insert_session`] would,
+    /// with its `created` event) in one atomic operation: all of them or, on any error (an
+    /// existing id is `Conflict(AlreadyExists)`), none.
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()>;
+
+    /// Every occurrence of the series, earliest start first (then by id), from an index on
+    /// the series id; empty when there is no such series.
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>>;
+
+    /// At most `limit` live sessions that nobody has watched for their
+    /// `end_when_empty` minutes at `now` ([`LiveSession::due_to_end_empty`], with T =
+    /// `presence_timeout` and the latest `last_seen` of each session's participants), each
+    /// with that latest `last_seen`. Read from indexes: the live sessions having the option,
+    /// and each one's participants by session (never a scan of every session).
+    async fn empty_sessions(
+        &self,
+        now: DateTime<Utc>,
+        presence_timeout: Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>>;
+}
+
+/// A live session nobody watches, as [`SessionStore::empty_sessions`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptySession {
+    /// The session.
+    pub session: LiveSession,
+    /// The latest `last_seen` of its participants, `None` when nobody joined it.
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 /// The result of a join.
@@ -155,6 +186,15 @@ pub trait AnalyticsStore: Debug + Send + Sync + 'static {
 
     /// One user's participation history.
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
+
+    /// The attendance summary of a series, computed in the database: `occurrences` and `ended`
+    /// count the series' sessions (all, and those with status `ended`); each student who joined
+    /// any occurrence, by user id after `query.after`, at most `query.limit` of them (`next`
+    /// set when more follow), with the ended occurrences they attended (credited watch seconds
+    /// meet `threshold_percent` of that occurrence's `live_seconds`, the rule of
+    /// [`attended`](crate::memory::attended)) and their credited watch seconds over all
+    /// occurrences; name and email from their latest join. An unknown series is `NotFound`.
+    async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary>;
 }
 
 /// A complete store: sessions, attendance and analytics on one backend.

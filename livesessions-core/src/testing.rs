@@ -463,6 +463,13 @@ macro_rules! conformance_tests {
             random_races_keep_watch_time_inside_live_periods,
             due_sessions_returns_what_the_scheduler_acts_on,
             the_scheduler_starts_and_ends_each_session_once,
+            a_series_is_created_with_every_occurrence_in_order,
+            creating_a_series_is_all_or_nothing,
+            this_and_following_changes_only_later_scheduled_ones,
+            cancelling_one_occurrence_keeps_the_rest,
+            the_series_summary_counts_attended_n_of_m,
+            empty_sessions_returns_the_live_sessions_nobody_watches,
+            the_scheduler_ends_sessions_nobody_watches_once,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

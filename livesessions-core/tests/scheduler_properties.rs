@@ -4,13 +4,15 @@
 //! started and ended exactly the sessions the model says, each by one instance only: no
 //! session starts twice, none ends before it started, missed starts are made late while the
 //! end time has not come, a missed window leaves the session scheduled, and a session past its
-//! end time is ended as of its end time.
+//! end time is ended as of its end time. Sessions with `end_when_empty` minutes, which a
+//! student joins now and then, end as of the moment nobody had watched them for those minutes
+//! (or at the end time, if that came first).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone as _, Utc};
 use livesessions_core::{
-    Actor, Clock as _, LiveSessions, ManualClock, MemoryStore, NewSession, SessionId,
+    Actor, Clock as _, JoinInput, LiveSessions, ManualClock, MemoryStore, NewSession, SessionId,
     SessionStatus, SessionStore as _, Store, UserId,
 };
 use proptest::prelude::*;
@@ -24,6 +26,8 @@ struct Plan {
     length: Option<i64>,
     auto_start: bool,
     auto_end: bool,
+    /// Minutes nobody watching after which the live session ends.
+    empty: Option<i64>,
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -32,12 +36,14 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::option::of(1..900i64),
         any::<bool>(),
         any::<bool>(),
+        prop::option::of(1..15i64),
     )
-        .prop_map(|(start, length, auto_start, auto_end)| Plan {
+        .prop_map(|(start, length, auto_start, auto_end, empty)| Plan {
             start,
             length,
             auto_start,
             auto_end: auto_end && length.is_some(),
+            empty,
         })
 }
 
@@ -52,6 +58,8 @@ enum Op {
     AdminStart(usize),
     AdminEnd(usize),
     Cancel(usize),
+    /// A student joins (again): seen now.
+    Watch(usize),
 }
 
 fn op(sessions: usize) -> impl Strategy<Value = Op> {
@@ -62,6 +70,7 @@ fn op(sessions: usize) -> impl Strategy<Value = Op> {
         1 => (0..sessions).prop_map(Op::AdminStart),
         1 => (0..sessions).prop_map(Op::AdminEnd),
         1 => (0..sessions).prop_map(Op::Cancel),
+        3 => (0..sessions).prop_map(Op::Watch),
     ]
 }
 
@@ -73,6 +82,9 @@ struct Model {
     ended_at: Option<DateTime<Utc>>,
 }
 
+/// The presence timeout the services use.
+const T: TimeDelta = TimeDelta::seconds(90);
+
 struct World {
     base: DateTime<Utc>,
     clock: ManualClock,
@@ -82,6 +94,9 @@ struct World {
     plans: Vec<Plan>,
     ids: Vec<SessionId>,
     models: Vec<Model>,
+    /// When the student was last seen in each session.
+    seen: Vec<Option<DateTime<Utc>>>,
+    student: Actor,
 }
 
 impl World {
@@ -112,12 +127,14 @@ impl World {
             new.fields.end_time = plan.length.map(|length| at(plan.start + length));
             new.fields.auto_start = Some(plan.auto_start);
             new.fields.auto_end = Some(plan.auto_end);
+            new.fields.end_when_empty_minutes = plan.empty.map(|m| m.to_string());
             let session = instances[0]
                 .create(Some(&admin), new, None)
                 .await
                 .expect("a valid session");
             ids.push(session.id);
         }
+        let plans_len = plans.len();
         let models = plans
             .iter()
             .map(|_| Model {
@@ -135,6 +152,10 @@ impl World {
             plans,
             ids,
             models,
+            seen: vec![None; plans_len],
+            student: Actor::user(UserId::parse("student").expect("id"))
+                .with_name("Student")
+                .with_email("student@example.com"),
         }
     }
 
@@ -153,12 +174,25 @@ impl World {
                     model.started_at = Some(now);
                     started.push(self.ids[i]);
                 }
-                SessionStatus::Live if plan.auto_end && end.is_some_and(|e| e <= now) => {
+                SessionStatus::Live => {
                     let since = model.started_at.expect("a live session started");
-                    let end = end.expect("an end time");
-                    model.status = SessionStatus::Ended;
-                    model.ended_at = Some(end.max(since).min(now));
-                    ended.push(self.ids[i]);
+                    let at_end_time = end
+                        .filter(|e| plan.auto_end && *e <= now)
+                        .map(|e| e.max(since).min(now));
+                    let nobody_watching = plan.empty.and_then(|minutes| {
+                        let empty_since = self.seen[i].map_or(since, |seen| (seen + T).max(since));
+                        let at = empty_since + TimeDelta::minutes(minutes);
+                        (at <= now).then_some(at)
+                    });
+                    let at = match (at_end_time, nobody_watching) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if let Some(at) = at {
+                        model.status = SessionStatus::Ended;
+                        model.ended_at = Some(at);
+                        ended.push(self.ids[i]);
+                    }
                 }
                 _ => {}
             }
@@ -208,6 +242,24 @@ impl World {
                         .expect("end");
                     self.models[i].status = SessionStatus::Ended;
                     self.models[i].ended_at = Some(now);
+                }
+            }
+            Op::Watch(i) => {
+                if matches!(
+                    self.models[i].status,
+                    SessionStatus::Scheduled | SessionStatus::Live
+                ) {
+                    self.instances[i % INSTANCES]
+                        .join(
+                            Some(&self.student),
+                            JoinInput {
+                                session_id: self.ids[i].to_string(),
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .expect("join");
+                    self.seen[i] = Some(now);
                 }
             }
             Op::Cancel(i) => {
@@ -278,6 +330,12 @@ proptest! {
             world.apply(&Op::Tick(INSTANCES)).await?;
             let due = world.store.due_sessions(world.clock.now(), 100).await.expect("due");
             prop_assert!(due.is_empty(), "nothing is due after a catch-up: {:?}", due);
+            let empty = world
+                .store
+                .empty_sessions(world.clock.now(), T.to_std().expect("T"), 100)
+                .await
+                .expect("empty");
+            prop_assert!(empty.is_empty(), "nothing is left empty after a catch-up: {:?}", empty);
             Ok::<(), TestCaseError>(())
         })?;
     }

@@ -12,9 +12,10 @@ use livesessions_core::{
     Actor, AnalyticsStore, AttendancePage, AttendanceQuery, AttendanceSort, AttendanceStore,
     Conflict, Error, EventKind, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession,
     LiveSessions, ManualClock, NewSession, Overview, OverviewQuery, Page, Participant,
-    Participation, ParticipationQuery, PopularBy, Presence, ReportQuery, Result, SessionId,
-    SessionInput, SessionReport, SessionStore, SessionUpdate, SortOrder, StoredImage, Thumbnail,
-    ThumbnailKey, ThumbnailStore, ThumbnailUpload, UserId,
+    Participation, ParticipationQuery, PopularBy, Presence, ReportQuery, Result, SeriesId,
+    SeriesSummary, SeriesSummaryQuery, SessionId, SessionInput, SessionReport, SessionStore,
+    SessionUpdate, SortOrder, StoredImage, Thumbnail, ThumbnailKey, ThumbnailStore,
+    ThumbnailUpload, UserId,
 };
 use mockall::mock;
 
@@ -29,6 +30,9 @@ mock! {
         async fn delete_session(&self, id: SessionId) -> Result<bool>;
         async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>>;
         async fn due_sessions(&self, now: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<LiveSession>>;
+        async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()>;
+        async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>>;
+        async fn empty_sessions(&self, now: chrono::DateTime<chrono::Utc>, presence_timeout: std::time::Duration, limit: usize) -> Result<Vec<livesessions_core::EmptySession>>;
     }
 
     #[async_trait]
@@ -61,6 +65,7 @@ mock! {
         async fn attendance(&self, query: &AttendanceQuery) -> Result<AttendancePage>;
         async fn overview(&self, query: &OverviewQuery) -> Result<Overview>;
         async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
+        async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary>;
     }
 }
 
@@ -325,6 +330,36 @@ async fn a_failed_create_deletes_the_uploaded_thumbnail() {
         stored_key.lock().unwrap().is_some(),
         "the upload was stored first"
     );
+}
+
+#[tokio::test]
+async fn a_failed_series_create_writes_nothing_else_and_deletes_the_shared_upload() {
+    let stored_key: Arc<Mutex<Option<ThumbnailKey>>> = Arc::default();
+    let thumbnails = thumbnails_expecting_one_put_and_its_delete(&stored_key);
+    let mut store = MockStore::new();
+    let inserted_key = Arc::clone(&stored_key);
+    // One call with every occurrence, all sharing the upload; no single inserts.
+    store
+        .expect_insert_series()
+        .times(1)
+        .withf(move |sessions| {
+            let key = inserted_key.lock().unwrap().clone();
+            sessions.len() == 3
+                && sessions.iter().all(|s| {
+                    s.fields
+                        .thumbnail
+                        .as_ref()
+                        .and_then(Thumbnail::uploaded_key)
+                        == key.as_ref()
+                        && s.series == sessions[0].series
+                })
+        })
+        .returning(|_| Err(connection_refused()));
+    store.expect_insert_session().never();
+    let service = service_with_thumbnails(store, thumbnails);
+    let mut request = new_session();
+    request.fields.recurrence = Some("FREQ=WEEKLY;COUNT=3".into());
+    assert_unavailable(service.create(Some(&admin()), request, Some(png())).await);
 }
 
 #[tokio::test]

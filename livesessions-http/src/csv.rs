@@ -179,6 +179,43 @@ pub(crate) fn content_disposition(title: &str, start: DateTime<Utc>, zone: TimeZ
     )
 }
 
+/// The header row of a series summary's CSV (with the byte order mark).
+pub(crate) fn series_header() -> String {
+    let mut out = String::from(BOM);
+    push_row(
+        &mut out,
+        [
+            "userId",
+            "userName",
+            "email",
+            "attended",
+            "ended",
+            "watchSeconds",
+        ],
+    );
+    out
+}
+
+/// One student of a series summary.
+pub(crate) fn push_series_row(out: &mut String, row: &livesessions_core::SeriesAttendance) {
+    let (attended, ended, seconds) = (
+        row.attended.to_string(),
+        row.ended.to_string(),
+        row.watch_seconds.to_string(),
+    );
+    push_row(
+        out,
+        [
+            row.user_id.as_str(),
+            row.user_name.as_str(),
+            row.email.as_str(),
+            attended.as_str(),
+            ended.as_str(),
+            seconds.as_str(),
+        ],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

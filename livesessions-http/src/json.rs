@@ -54,6 +54,10 @@ pub struct SessionJson {
     pub auto_start: bool,
     /// Whether the session ends by itself at `endTime`.
     pub auto_end: bool,
+    /// Minutes (1–1440) after which the live session ends by itself once nobody watches it;
+    /// `null` when it does not.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub end_when_empty_minutes: Option<u16>,
     /// Whether the session is live now (`status == "live"`).
     pub is_live: bool,
     /// `scheduled`, `live`, `ended` or `cancelled`.
@@ -84,6 +88,12 @@ pub struct SessionJson {
     /// Version for optimistic concurrency (send it back as `version` in an update).
     #[schema(minimum = 1)]
     pub version: u64,
+    /// The series this session is an occurrence of (`GET /api/live-sessions/series/{seriesId}`
+    /// lists them); `null` for a single session.
+    #[schema(format = "uuid")]
+    pub series_id: Option<String>,
+    /// The repeat rule the series was created from; `null` for a single session.
+    pub recurrence: Option<String>,
 }
 
 /// Builds JSON from domain values, knowing where uploaded thumbnails are served.
@@ -152,6 +162,7 @@ impl Presenter {
             end_time: s.fields.end_time.map(time),
             auto_start: s.fields.auto_start,
             auto_end: s.fields.auto_end,
+            end_when_empty_minutes: s.fields.end_when_empty.map(|m| m.get()),
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),
@@ -162,6 +173,11 @@ impl Presenter {
             created_at: time(s.created_at),
             updated_at: time(s.updated_at),
             version: s.version,
+            series_id: s.series.as_ref().map(|link| link.id.to_string()),
+            recurrence: s
+                .series
+                .as_ref()
+                .map(|link| link.recurrence.as_str().to_owned()),
         }
     }
 }
@@ -464,4 +480,71 @@ pub struct JoinRequestJson {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub join_time: Option<serde::de::IgnoredAny>,
+}
+
+/// One student of a series: attended `attended` of `ended` occurrences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesStudentJson {
+    /// The student's user id.
+    pub user_id: String,
+    /// Their name, as of their latest join.
+    pub user_name: String,
+    /// Their email, as of their latest join.
+    pub email: String,
+    /// Ended occurrences they watched at least `thresholdPercent` of (N).
+    #[schema(minimum = 0)]
+    pub attended: u64,
+    /// Ended occurrences of the series (M).
+    #[schema(minimum = 0)]
+    pub ended: u64,
+    /// Credited watch seconds over every occurrence they joined.
+    #[schema(minimum = 0)]
+    pub watch_seconds: i64,
+}
+
+/// The attendance summary of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesSummaryJson {
+    /// The series id.
+    #[schema(format = "uuid")]
+    pub series_id: String,
+    /// Occurrences of the series.
+    #[schema(minimum = 0)]
+    pub occurrences: u64,
+    /// Occurrences that have ended (M).
+    #[schema(minimum = 0)]
+    pub ended: u64,
+    /// The threshold used, in percent.
+    #[schema(minimum = 0, maximum = 100)]
+    pub threshold_percent: u8,
+    /// This page's students, by user id.
+    pub students: Vec<SeriesStudentJson>,
+    /// Send as `after` for the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+impl From<&livesessions_core::SeriesSummary> for SeriesSummaryJson {
+    fn from(s: &livesessions_core::SeriesSummary) -> Self {
+        SeriesSummaryJson {
+            series_id: s.series_id.to_string(),
+            occurrences: s.occurrences,
+            ended: s.ended,
+            threshold_percent: s.threshold_percent,
+            students: s
+                .students
+                .iter()
+                .map(|r| SeriesStudentJson {
+                    user_id: r.user_id.as_str().to_owned(),
+                    user_name: r.user_name.clone(),
+                    email: r.email.clone(),
+                    attended: r.attended,
+                    ended: r.ended,
+                    watch_seconds: r.watch_seconds,
+                })
+                .collect(),
+            next: s.next.as_ref().map(|u| u.as_str().to_owned()),
+        }
+    }
 }

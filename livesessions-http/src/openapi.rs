@@ -48,6 +48,8 @@ use crate::settings::HttpSettings;
         handlers::analytics::session_report,
         handlers::analytics::overview,
         handlers::analytics::user_participation,
+        handlers::series::series_sessions,
+        handlers::series::series_summary,
         handlers::webhooks::create_endpoint,
         handlers::webhooks::list_endpoints,
         handlers::webhooks::get_endpoint,

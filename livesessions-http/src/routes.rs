@@ -13,7 +13,9 @@ use axum::Router;
 
 use crate::gate;
 use crate::handlers::calendar;
-use crate::handlers::{analytics, attendance, events, meta, sessions, thumbnails, webhooks};
+use crate::handlers::{
+    analytics, attendance, events, meta, series, sessions, thumbnails, webhooks,
+};
 use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
 use crate::settings::HttpSettings;
@@ -67,6 +69,10 @@ pub(crate) fn table() -> Vec<RouteSpec> {
             .limit(Reads).errors(&[403, 422]),
         get("/api/admin/users/{userId}/participation", analytics::user_participation)
             .limit(Reads).errors(&[403, 422]),
+        get("/api/live-sessions/series/{seriesId}", series::series_sessions)
+            .limit(Reads).errors(&[404]),
+        get("/api/admin/series/{seriesId}/summary", series::series_summary)
+            .limit(Reads).errors(&[403, 404, 422]),
         post("/api/admin/webhooks", webhooks::create_endpoint)
             .webhooks().limit(AdminWrites).json().errors(&[403, 413, 415, 422]),
         get("/api/admin/webhooks", webhooks::list_endpoints)

@@ -55,12 +55,14 @@ enum Field {
     EndTime,
     AutoStart,
     AutoEnd,
+    EndWhenEmptyMinutes,
     IsLive,
     Version,
+    Recurrence,
 }
 
 impl Field {
-    const ALL: [Field; 13] = [
+    const ALL: [Field; 15] = [
         Field::Title,
         Field::Description,
         Field::Instructor,
@@ -72,8 +74,10 @@ impl Field {
         Field::EndTime,
         Field::AutoStart,
         Field::AutoEnd,
+        Field::EndWhenEmptyMinutes,
         Field::IsLive,
         Field::Version,
+        Field::Recurrence,
     ];
 
     /// The name in JSON and forms.
@@ -90,8 +94,10 @@ impl Field {
             Field::EndTime => "endTime",
             Field::AutoStart => "autoStart",
             Field::AutoEnd => "autoEnd",
+            Field::EndWhenEmptyMinutes => "endWhenEmptyMinutes",
             Field::IsLive => "isLive",
             Field::Version => "version",
+            Field::Recurrence => "recurrence",
         }
     }
 
@@ -199,6 +205,8 @@ impl SessionBody {
             Field::StartTime => &mut self.fields.start_time,
             Field::Timezone => &mut self.fields.timezone,
             Field::EndTime => &mut self.fields.end_time,
+            Field::Recurrence => &mut self.fields.recurrence,
+            Field::EndWhenEmptyMinutes => &mut self.fields.end_when_empty_minutes,
             Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Version => return None,
         })
     }
@@ -250,6 +258,15 @@ impl<'de> Visitor<'de> for JsonSeed {
                     }
                 }
                 Field::Version => body.version = map.next_value()?,
+                Field::EndWhenEmptyMinutes => {
+                    // A number, or its text: what it holds is checked with the other fields
+                    // (a `422` naming it), not here.
+                    let value = map.next_value::<Option<serde_json::Value>>()?;
+                    body.fields.end_when_empty_minutes = value.map(|v| match v {
+                        serde_json::Value::String(text) => text,
+                        other => other.to_string(),
+                    });
+                }
                 text => {
                     let value = if not_null {
                         Some(map.next_value::<String>()?)
@@ -410,9 +427,20 @@ pub(crate) struct CreateSessionJson {
     pub auto_start: Option<bool>,
     /// End the session automatically at `endTime`, which it then needs (default `false`).
     pub auto_end: Option<bool>,
+    /// End the live session automatically once nobody has watched it for this many minutes,
+    /// 1–1440 (otherwise `422` naming `endWhenEmptyMinutes`); absent or empty: never.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub end_when_empty_minutes: Option<u16>,
     /// "Mark as Live": start right away.
     #[serde(default)]
     pub is_live: bool,
+    /// A repeat rule (RFC 5545 `RRULE`: `FREQ` `DAILY`, `WEEKLY` or `MONTHLY`, `INTERVAL`,
+    /// `BYDAY`, `COUNT`, `UNTIL`; e.g. `FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10`) read in the
+    /// session's zone: creates a series, one session per occurrence (at most 200, within a
+    /// year), each with the first one's duration. The answer is the first occurrence, its
+    /// `seriesId` naming the series. Anything else is `422` naming `recurrence`.
+    #[schema(example = "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10")]
+    pub recurrence: Option<String>,
 }
 
 /// A partial update as JSON: absent fields stay as they are; an empty `thumbnail` or
@@ -445,11 +473,18 @@ pub(crate) struct UpdateSessionJson {
     pub auto_start: Option<bool>,
     /// End the session automatically at its end time.
     pub auto_end: Option<bool>,
+    /// New minutes, 1–1440, after which the live session ends once nobody watches it; `""`
+    /// removes them (`null` leaves them as they are).
+    #[schema(minimum = 1, maximum = 1440)]
+    pub end_when_empty_minutes: Option<u16>,
     /// Start (`true`) or end (`false`).
     pub is_live: Option<bool>,
     /// Refuse with `409` unless the session is at this version.
     #[schema(minimum = 1)]
     pub version: Option<u64>,
+    /// A series' rule is set when it is created: anything but empty is `422` naming
+    /// `recurrence` (change the occurrences with `scope=following` instead).
+    pub recurrence: Option<String>,
 }
 
 /// A new session or an update as `multipart/form-data`, as the original app's page sends it.
@@ -480,6 +515,9 @@ pub(crate) struct SessionForm {
     /// `true`, `on` or `1` to end the session automatically at its end time; `false`, `off`
     /// or `0` not to.
     pub auto_end: Option<String>,
+    /// Minutes, 1–1440, after which the live session ends once nobody watches it; empty: never
+    /// (or, in an update, removes them).
+    pub end_when_empty_minutes: Option<String>,
     /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
     pub is_live: Option<String>,
     /// The image file, or a link to an image.
@@ -489,6 +527,8 @@ pub(crate) struct SessionForm {
     pub thumbnail_url: Option<String>,
     /// Updates only: refuse with `409` unless the session is at this version.
     pub version: Option<String>,
+    /// Creates only: a repeat rule that makes a series (see the JSON create body).
+    pub recurrence: Option<String>,
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "live.js",
     "main.js",
     "router.js",
+    "series.js",
     "session-form.js",
     "session.js",
     "signin.js",

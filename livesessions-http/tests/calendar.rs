@@ -2,7 +2,9 @@
 //! that writes them) and every field checked; rescheduling moves an event and raises its
 //! `SEQUENCE`; a cancellation shows as `STATUS:CANCELLED`; feed tokens rotate and revoke, and
 //! every token that opens no feed gets the same `404`; a user's feed holds only that user's
-//! sessions.
+//! sessions; a series is one recurring event whose rule, expanded again, gives exactly the
+//! starts of its occurrences, across a daylight-saving change, a cancellation and a "this
+//! one" edit.
 
 mod common;
 
@@ -18,6 +20,7 @@ use livesessions_core::{
     SessionInput, SessionUpdate, UserId,
 };
 use livesessions_http::{HttpSettings, LiveSessionsApi, RateLimitSettings};
+use serde_json::{json, Value};
 
 const BASE: &str = "https://school.example";
 
@@ -155,11 +158,18 @@ fn parse(text: &str) -> (Vec<(String, String)>, Vec<Event>) {
         .expect("one calendar")
         .unwrap_or_else(|e| panic!("not iCalendar ({e}):\n{text}"));
     assert!(parser.next().is_none(), "one calendar only");
+    // A property's TZID parameter reads as `<name>;TZID`.
     let pairs = |properties: Vec<ical::property::Property>| {
-        properties
-            .into_iter()
-            .map(|p| (p.name, p.value.unwrap_or_default()))
-            .collect::<Vec<_>>()
+        let mut out = Vec::new();
+        for p in properties {
+            for (key, values) in p.params.iter().flatten() {
+                if key == "TZID" {
+                    out.push((format!("{};TZID", p.name), values.join(",")));
+                }
+            }
+            out.push((p.name, p.value.unwrap_or_default()));
+        }
+        out
     };
     let events = calendar
         .events
@@ -590,4 +600,224 @@ async fn without_a_calendar_store_the_feeds_answer_404() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
+}
+
+impl Event {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The instants of a recurring event: its `DTSTART`, `RRULE` and `EXDATE` expanded with
+    /// the `rrule` crate, in UTC.
+    fn instants(&self) -> Vec<DateTime<Utc>> {
+        let zone = self.raw("DTSTART;TZID");
+        let mut text = format!(
+            "DTSTART;TZID={zone}:{}\nRRULE:{}",
+            self.raw("DTSTART"),
+            self.raw("RRULE")
+        );
+        if let Some(excluded) = self.get("EXDATE") {
+            assert_eq!(
+                self.raw("EXDATE;TZID"),
+                zone,
+                "EXDATE in the DTSTART's zone"
+            );
+            text.push_str(&format!("\nEXDATE;TZID={zone}:{excluded}"));
+        }
+        let set: rrule::RRuleSet = text.parse().unwrap_or_else(|e| panic!("{e}: {text}"));
+        let all = set.all(1000);
+        assert!(!all.limited, "the rule ends");
+        all.dates.iter().map(|d| d.with_timezone(&Utc)).collect()
+    }
+
+    fn excluded(&self) -> Vec<&str> {
+        self.get("EXDATE")
+            .map(|v| v.split(',').collect())
+            .unwrap_or_default()
+    }
+
+    fn sequence(&self) -> u64 {
+        self.raw("SEQUENCE").parse().unwrap()
+    }
+}
+
+/// A weekly series through the API: Tuesdays 10:00–11:30 in Berlin, four times from 18 March
+/// 2025, across the change to summer time on 30 March. Answers the series id and its
+/// occurrences (JSON, by start).
+async fn weekly_series(app: &CalendarApp) -> (String, Vec<Value>) {
+    let mut body = session_body("German B1");
+    body["startTime"] = json!("2025-03-18T10:00");
+    body["endTime"] = json!("2025-03-18T11:30");
+    body["timezone"] = json!("Europe/Berlin");
+    body["recurrence"] = json!("FREQ=WEEKLY;BYDAY=TU;COUNT=4");
+    let first = created(post_session(&app.router, &body).await);
+    let series_id = first["seriesId"].as_str().unwrap().to_owned();
+    let reply = get(
+        &app.router,
+        &format!("/api/live-sessions/series/{series_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let occurrences = reply.json().as_array().unwrap().clone();
+    assert_eq!(occurrences.len(), 4);
+    (series_id, occurrences)
+}
+
+fn start_of(occurrence: &Value) -> DateTime<Utc> {
+    occurrence["startTime"].as_str().unwrap().parse().unwrap()
+}
+
+fn uid_of(occurrence: &Value) -> String {
+    format!("{}@livesessions", occurrence["id"].as_str().unwrap())
+}
+
+/// Every start the events of a feed give (recurring ones expanded), but cancelled events.
+fn feed_starts(events: &[Event]) -> Vec<DateTime<Utc>> {
+    let mut starts: Vec<DateTime<Utc>> = events
+        .iter()
+        .filter(|e| e.raw("STATUS") != "CANCELLED")
+        .flat_map(|e| match e.get("RRULE") {
+            Some(_) => e.instants(),
+            None => vec![e.time("DTSTART")],
+        })
+        .collect();
+    starts.sort();
+    starts
+}
+
+#[tokio::test]
+async fn a_series_is_one_recurring_event_that_expands_to_its_occurrences() {
+    let app = calendar_app();
+    let (series_id, occurrences) = weekly_series(&app).await;
+    let starts: Vec<DateTime<Utc>> = occurrences.iter().map(start_of).collect();
+    // 10:00 in Berlin: 09:00 UTC in winter time, 08:00 UTC in summer time.
+    assert_eq!(starts[1].to_rfc3339(), "2025-03-25T09:00:00+00:00");
+    assert_eq!(starts[2].to_rfc3339(), "2025-04-01T08:00:00+00:00");
+
+    let reply = feed(&app, "/api/live-sessions/calendar.ics").await;
+    let text = reply.text();
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 75, "a line longer than 75 octets: {line:?}");
+    }
+    let (_, events) = parse(&text);
+    assert_eq!(events.len(), 1, "one event for the series: {text}");
+    let master = &events[0];
+    assert_eq!(master.raw("UID"), format!("{series_id}@livesessions"));
+    for occurrence in &occurrences {
+        assert_ne!(master.raw("UID"), uid_of(occurrence));
+    }
+    assert_eq!(master.raw("DTSTART;TZID"), "Europe/Berlin");
+    assert_eq!(master.raw("DTSTART"), "20250318T100000", "local time");
+    assert_eq!(
+        master.raw("RRULE"),
+        "FREQ=WEEKLY;BYDAY=TU;UNTIL=20250408T080000Z",
+        "COUNT became UNTIL at the last occurrence"
+    );
+    assert_eq!(master.raw("DURATION"), "PT5400S");
+    assert!(master.get("DTEND").is_none());
+    assert!(master.get("EXDATE").is_none());
+    assert_eq!(master.text("SUMMARY"), "German B1");
+    assert_eq!(master.raw("STATUS"), "CONFIRMED");
+    assert_eq!(
+        master.instants(),
+        starts,
+        "the rule gives exactly the starts"
+    );
+    let first_sequence = master.sequence();
+
+    // Cancelling the second: its instant is excluded, the rest stays, SEQUENCE grows.
+    app.clock.advance_secs(60);
+    let cancel = format!(
+        "/api/admin/live-sessions/{}/cancel",
+        occurrences[1]["id"].as_str().unwrap()
+    );
+    let reply = post_empty(&app.router, &cancel, Some(&admin_token())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let events = public_events(&app).await;
+    assert_eq!(events.len(), 1, "the cancelled occurrence is an EXDATE");
+    let master = &events[0];
+    assert_eq!(master.raw("UID"), format!("{series_id}@livesessions"));
+    assert_eq!(master.excluded(), ["20250325T100000"]);
+    assert_eq!(master.instants(), [starts[0], starts[2], starts[3]]);
+    let cancelled_sequence = master.sequence();
+    assert!(cancelled_sequence > first_sequence);
+
+    // A "this one" edit of the third's title: its own event, excluded from the rule.
+    app.clock.advance_secs(60);
+    let third = occurrences[2]["id"].as_str().unwrap();
+    let reply = put_session(
+        &app.router,
+        third,
+        &admin_token(),
+        &json!({"title": "German B1: oral exam", "version": occurrences[2]["version"]}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let events = public_events(&app).await;
+    assert_eq!(events.len(), 2, "the series and the edited occurrence");
+    let master = events
+        .iter()
+        .find(|e| e.raw("UID") == format!("{series_id}@livesessions"))
+        .expect("the series' event");
+    assert_eq!(
+        master.excluded(),
+        ["20250325T100000", "20250401T100000"],
+        "the cancelled and the edited occurrences"
+    );
+    assert_eq!(master.instants(), [starts[0], starts[3]]);
+    // The highest version among the occurrences: the edited one's is that of the cancelled.
+    assert_eq!(master.sequence(), cancelled_sequence);
+    assert_eq!(master.text("SUMMARY"), "German B1");
+    let edited = events
+        .iter()
+        .find(|e| e.raw("UID") == uid_of(&occurrences[2]))
+        .expect("the edited occurrence's own event");
+    assert_eq!(edited.text("SUMMARY"), "German B1: oral exam");
+    assert_eq!(edited.time("DTSTART"), starts[2]);
+    assert!(edited.get("RRULE").is_none());
+    // The feed as a whole: exactly the starts of the sessions not cancelled.
+    assert_eq!(feed_starts(&events), [starts[0], starts[2], starts[3]]);
+
+    // One occurrence's download stays one event of its own.
+    let reply = feed(
+        &app,
+        &format!(
+            "/api/live-sessions/{}/calendar.ics",
+            occurrences[0]["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let (_, events) = parse(&reply.text());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].raw("UID"), uid_of(&occurrences[0]));
+    assert!(events[0].get("RRULE").is_none());
+    assert_eq!(events[0].time("DTSTART"), starts[0]);
+}
+
+#[tokio::test]
+async fn a_users_feed_holds_the_occurrences_they_joined_as_one_recurring_event() {
+    let app = calendar_app();
+    let (series_id, occurrences) = weekly_series(&app).await;
+    let starts: Vec<DateTime<Utc>> = occurrences.iter().map(start_of).collect();
+    for i in [1, 3] {
+        let id = occurrences[i]["id"].as_str().unwrap().parse().unwrap();
+        let session = app.service.get(Some(&admin()), id).await.unwrap().session;
+        join(&app, "ana", &session).await;
+    }
+    let (path, _) = feed_url(&app, &user_token("ana")).await;
+    let reply = feed(&app, &path).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let (_, events) = parse(&reply.text());
+    assert_eq!(events.len(), 1, "{}", reply.text());
+    let master = &events[0];
+    assert_eq!(master.raw("UID"), format!("{series_id}@livesessions"));
+    // Anchored at the first occurrence in this feed, the second; the third is not hers.
+    assert_eq!(master.raw("DTSTART"), "20250325T100000");
+    assert_eq!(master.excluded(), ["20250401T100000"]);
+    assert_eq!(master.instants(), [starts[1], starts[3]]);
+    assert_eq!(feed_starts(&events), [starts[1], starts[3]]);
 }

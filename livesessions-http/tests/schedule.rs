@@ -1,6 +1,6 @@
-//! The schedule over HTTP: `endTime`, `autoStart` and `autoEnd` in JSON and form creates and
-//! updates, in the session JSON, their validation (422 naming the field), and sessions that go
-//! live and end by themselves when the service's scheduler ticks.
+//! The schedule over HTTP: `endTime`, `autoStart`, `autoEnd` and `endWhenEmptyMinutes` in JSON
+//! and form creates and updates, in the session JSON, their validation (422 naming the field),
+//! and sessions that go live and end by themselves when the service's scheduler ticks.
 
 mod common;
 
@@ -150,4 +150,111 @@ async fn sessions_go_live_and_end_when_the_scheduler_ticks() {
     assert_eq!(ended["liveSeconds"], 3595);
     let again = app.service.tick(at("2025-01-15T13:00:01Z")).await.unwrap();
     assert!(again.started.is_empty() && again.ended.is_empty());
+}
+
+#[tokio::test]
+async fn end_when_empty_minutes_in_json_and_forms_with_422_naming_it() {
+    let app = app();
+    let mut body = session_body("Empty");
+    body["endWhenEmptyMinutes"] = json!(15);
+    let session = create(&app.router, &body).await;
+    assert_eq!(session["endWhenEmptyMinutes"], 15);
+    let plain = create(&app.router, &session_body("Plain")).await;
+    assert_eq!(plain["endWhenEmptyMinutes"], Value::Null, "off by default");
+
+    let id = session["id"].as_str().unwrap();
+    let update = |value: Value| {
+        let router = app.router.clone();
+        async move {
+            put_session(
+                &router,
+                id,
+                &admin_token(),
+                &json!({ "endWhenEmptyMinutes": value }),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        update(json!("1440")).await.json()["endWhenEmptyMinutes"],
+        1440
+    );
+    assert_eq!(
+        update(Value::Null).await.json()["endWhenEmptyMinutes"],
+        1440,
+        "null leaves it as it is"
+    );
+    assert_eq!(
+        update(json!("")).await.json()["endWhenEmptyMinutes"],
+        Value::Null,
+        "empty removes it"
+    );
+    for bad in [
+        json!(0),
+        json!(1441),
+        json!(-1),
+        json!(1.5),
+        json!("ten"),
+        json!(true),
+    ] {
+        let problem = update(bad.clone()).await.problem(422);
+        assert_eq!(problem_fields(&problem), ["endWhenEmptyMinutes"], "{bad}");
+        let mut new = session_body("Bad");
+        new["endWhenEmptyMinutes"] = bad.clone();
+        let problem = post_session(&app.router, &new).await.problem(422);
+        assert_eq!(problem_fields(&problem), ["endWhenEmptyMinutes"], "{bad}");
+    }
+
+    let mut parts = seed_form("false");
+    parts.push(Part::Text("endWhenEmptyMinutes", " 20 "));
+    let session = create_from_form(&app.router, &parts).await;
+    assert_eq!(session["endWhenEmptyMinutes"], 20);
+    let mut parts = seed_form("false");
+    parts.push(Part::Text("endWhenEmptyMinutes", ""));
+    let session = create_from_form(&app.router, &parts).await;
+    assert_eq!(session["endWhenEmptyMinutes"], Value::Null);
+    let mut bad = seed_form("false");
+    bad.push(Part::Text("endWhenEmptyMinutes", "0"));
+    let problem = post_session_form(&app.router, &bad).await.problem(422);
+    assert_eq!(problem_fields(&problem), ["endWhenEmptyMinutes"]);
+}
+
+#[tokio::test]
+async fn a_live_session_nobody_watches_ends_when_the_scheduler_ticks() {
+    let app = app();
+    let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    app.clock.set(at("2025-01-15T10:00:00Z"));
+    let mut body = session_body("Empty");
+    body["endWhenEmptyMinutes"] = json!(5);
+    body["isLive"] = json!(true);
+    let session = create(&app.router, &body).await;
+    let id = session["id"].as_str().unwrap();
+    let uri = format!("/api/live-sessions/{id}");
+
+    // A student watches from 10:01; last seen then, so the session is empty from 10:02:30
+    // (T = 90 s) and ends at 10:07:30.
+    app.clock.set(at("2025-01-15T10:01:00Z"));
+    let joined = post_join(
+        &app.router,
+        &user_token("student"),
+        &json!({ "sessionId": id }),
+    )
+    .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.text());
+    let tick = app.service.tick(at("2025-01-15T10:07:29Z")).await.unwrap();
+    assert!(
+        tick.ended.is_empty(),
+        "someone was seen within T plus 5 minutes"
+    );
+    assert_eq!(get(&app.router, &uri, None).await.json()["status"], "live");
+
+    // The server was down until 11:00: ended as of 10:07:30 exactly.
+    let tick = app.service.tick(at("2025-01-15T11:00:00Z")).await.unwrap();
+    assert_eq!(tick.ended.len(), 1);
+    let ended = get(&app.router, &uri, None).await.json();
+    assert_eq!(ended["status"], "ended");
+    assert_eq!(ended["endedAt"], "2025-01-15T10:07:30Z");
+    assert_eq!(ended["liveSeconds"], 450);
+    let again = app.service.tick(at("2025-01-15T11:00:01Z")).await.unwrap();
+    assert!(again.ended.is_empty(), "ended once");
 }

@@ -273,6 +273,20 @@ mod slow_writes {
         ) -> Result<Vec<LiveSession>> {
             self.inner.due_sessions(now, limit).await
         }
+        async fn insert_series(&self, s: &[LiveSession]) -> Result<()> {
+            self.write(self.inner.insert_series(s)).await
+        }
+        async fn series_sessions(&self, id: SeriesId) -> Result<Vec<LiveSession>> {
+            self.inner.series_sessions(id).await
+        }
+        async fn empty_sessions(
+            &self,
+            now: chrono::DateTime<chrono::Utc>,
+            timeout: std::time::Duration,
+            limit: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.inner.empty_sessions(now, timeout, limit).await
+        }
     }
 
     #[async_trait]
@@ -324,6 +338,9 @@ mod slow_writes {
         }
         async fn participation(&self, q: &ParticipationQuery) -> Result<Participation> {
             self.inner.participation(q).await
+        }
+        async fn series_summary(&self, q: &SeriesSummaryQuery) -> Result<SeriesSummary> {
+            self.inner.series_summary(q).await
         }
     }
 }

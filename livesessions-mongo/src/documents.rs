@@ -10,6 +10,7 @@
 //!   thumbnail: "https://…" | null, thumbnailKey: "<key>.png" | null,
 //!   startTime: Date, timezone: "Asia/Karachi" | null,
 //!   endTime: Date | null, autoStart: bool, autoEnd: bool, isLive: bool, status: "live",
+//!   endWhenEmptyMinutes: int (1–1440) | null,
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
 //!   listRank: int, listTimeKey: long,
@@ -17,7 +18,8 @@
 //! ```
 //!
 //! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
-//! existed) has no end time and starts and ends by hand.
+//! existed) has no end time and starts and ends by hand; one without `endWhenEmptyMinutes`
+//! does not end for having nobody watching.
 //!
 //! Uploaded thumbnails, when the store keeps them ([`MongoThumbnails`](crate::MongoThumbnails)),
 //! are files of the GridFS bucket [`THUMBNAILS`], one per image:

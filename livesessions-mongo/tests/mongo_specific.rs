@@ -224,7 +224,8 @@ server_test! {
 }
 
 server_test! {
-    /// The indexes, by name: the list order and the start time on sessions, the unique
+    /// The indexes, by name: the list order, the start time, the scheduler's two and the
+    /// series' on sessions, the unique
     /// (session, user) and the user on participants, the append time on events, the unique
     /// file name of thumbnails. Creating them twice is harmless.
     async fn indexes_are_created_once_by_name() {
@@ -249,9 +250,11 @@ server_test! {
             [
                 "_id_",
                 "calendar_order",
+                "due_empty",
                 "due_end",
                 "due_start",
                 "list_order",
+                "series",
                 "start_time"
             ]
         );

@@ -44,6 +44,9 @@ pub(crate) trait Dialect: Database {
     /// Whole seconds, floored and never negative, of the SQL time difference `span`.
     fn seconds(span: &str) -> String;
 
+    /// The SQL time span of `count` (an integer expression) minutes, to add to a time.
+    fn minutes(count: &str) -> String;
+
     /// The entity and id a unique violation reports.
     fn duplicate(error: &dyn DatabaseError) -> (&'static str, String);
 

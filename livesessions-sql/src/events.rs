@@ -122,7 +122,9 @@ where
     for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
@@ -157,6 +159,27 @@ where
         let mut last = Self::append(&mut *tx, append, EventKind::Created, session.id).await?;
         if session.status == SessionStatus::Live {
             last = Self::append(&mut *tx, append, EventKind::Live, session.id).await?;
+        }
+        tx.commit().await.map_err(map_error::<D>)?;
+        Ok(last)
+    }
+
+    /// Inserts every session of a series by `insert`, each with its `created` (and `live`)
+    /// event, in `tx`, then commits: all of them or, on any error, none. The last event's id
+    /// as [`Self::append`] gives it.
+    pub(crate) async fn insert_series_logged(
+        mut tx: Transaction<'static, D>,
+        insert: &str,
+        append: &str,
+        sessions: &[LiveSession],
+    ) -> Result<Option<i64>> {
+        let mut last = None;
+        for session in sessions {
+            Self::insert_session(&mut *tx, insert, session).await?;
+            last = Self::append(&mut *tx, append, EventKind::Created, session.id).await?;
+            if session.status == SessionStatus::Live {
+                last = Self::append(&mut *tx, append, EventKind::Live, session.id).await?;
+            }
         }
         tx.commit().await.map_err(map_error::<D>)?;
         Ok(last)

@@ -130,6 +130,8 @@ mod queries;
 mod record;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod search;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod series;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;

@@ -7,8 +7,8 @@ use livesessions_core::analytics::{
     ReportQuery,
 };
 use livesessions_core::{
-    Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result,
-    SessionId, UserId,
+    EmptySession, Error, EventKind, JoinRequest, ListQuery, LiveSession, Page, Participant,
+    Presence, Result, SeriesId, SeriesSummary, SeriesSummaryQuery, SessionId, UserId,
 };
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -19,9 +19,10 @@ use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
 use crate::analytics;
-use crate::dialect::Dialect;
+use crate::dialect::{opt_time, Dialect};
 use crate::errors::{self, inserted, map_error, map_ping_error};
 use crate::record::{bind_session, participant_from_row, session_from_row, to_i64, to_u64};
+use crate::series::{self, SeriesStatements};
 
 /// The statements that end a session.
 pub(crate) struct EndStatements<'s> {
@@ -49,7 +50,9 @@ where
     for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> Option<D::Time>: Encode<'q, D> + Type<D>,
+    for<'q> Option<i64>: Encode<'q, D> + Type<D>,
     for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> i16: Encode<'q, D> + Type<D>,
     for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
@@ -197,6 +200,41 @@ where
         analytics::participation::<D>(query, &totals, &rows)
     }
 
+    /// The occurrences of a series by [`SeriesStatements::occurrences`](crate::series::SeriesStatements).
+    pub(crate) async fn series_sessions(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        id: SeriesId,
+    ) -> Result<Vec<LiveSession>> {
+        Self::all(executor, sqlx::query(sql).bind(*id.as_uuid()))
+            .await?
+            .iter()
+            .map(session_from_row::<D>)
+            .collect()
+    }
+
+    /// The summary of a series by [`SeriesStatements`](crate::series::SeriesStatements): its
+    /// counts, then one more student than the page holds. `NotFound` for a series without
+    /// sessions.
+    pub(crate) async fn series_summary(
+        executor: impl Executor<'_, Database = D> + Copy,
+        sql: &SeriesStatements,
+        query: &SeriesSummaryQuery,
+    ) -> Result<SeriesSummary> {
+        let id = *query.series_id.as_uuid();
+        let counts = Self::one(executor, sqlx::query(&sql.counts).bind(id)).await?;
+        let rows = sqlx::query(&sql.students)
+            .bind(id)
+            .bind(i64::from(query.threshold_percent))
+            .bind(query.after.as_ref().map(UserId::as_str))
+            .bind(i64::from(query.limit) + 1);
+        let rows = Self::all(executor, rows).await?;
+        series::summary::<D>(query, &counts, &rows)?.ok_or_else(|| Error::NotFound {
+            entity: "series",
+            id: query.series_id.to_string(),
+        })
+    }
+
     /// The row `sql` returns for the participant `user` of `session` at `presence` (parameters:
     /// session, user, time, timeout): a heartbeat or a leave.
     pub(crate) async fn touch(
@@ -310,6 +348,32 @@ where
             .await?
             .iter()
             .map(session_from_row::<D>)
+            .collect()
+    }
+
+    /// The live sessions nobody watches at `now` by `sql`
+    /// ([`empty_sessions_select`](crate::record::empty_sessions_select)), at most `limit`.
+    pub(crate) async fn empty_sessions(
+        executor: impl Executor<'_, Database = D>,
+        sql: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let statement = sqlx::query(sql)
+            .bind(D::store_time(now))
+            .bind(D::store_timeout(presence_timeout))
+            .bind(limit);
+        Self::all(executor, statement)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(EmptySession {
+                    session: session_from_row::<D>(row)?,
+                    last_seen: opt_time::<D>(row, "empty_last_seen")?,
+                })
+            })
             .collect()
     }
 

@@ -5,10 +5,11 @@
 
 use std::fmt;
 
+use livesessions_core::EmptyMinutes;
 use livesessions_core::{
-    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Result,
-    SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone,
-    Title, UserId, UserName, VideoUrl,
+    Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Recurrence,
+    Result, SeriesId, SeriesLink, SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey,
+    ThumbnailUrl, TimeZone, Title, UserId, UserName, VideoUrl,
 };
 use sqlx::query::Query;
 use sqlx::{Decode, Encode, Type};
@@ -18,7 +19,7 @@ use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
-pub(crate) const SESSION_COLUMNS: [&str; 22] = [
+pub(crate) const SESSION_COLUMNS: [&str; 25] = [
     "id",
     "title",
     "description",
@@ -31,6 +32,9 @@ pub(crate) const SESSION_COLUMNS: [&str; 22] = [
     "end_time",
     "auto_start",
     "auto_end",
+    "series_id",
+    "recurrence",
+    "end_when_empty_minutes",
     "status",
     "started_at",
     "ended_at",
@@ -44,7 +48,7 @@ pub(crate) const SESSION_COLUMNS: [&str; 22] = [
 ];
 
 /// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
-pub(crate) const SESSION_FIELDS: usize = 20;
+pub(crate) const SESSION_FIELDS: usize = 23;
 
 /// The parameter number of the expected version in a versioned update (after the columns).
 pub(crate) const VERSION_PARAMETER: usize = SESSION_COLUMNS.len() + 1;
@@ -131,6 +135,35 @@ pub(crate) fn due_sessions_select<D: Dialect>(table: &str, session: &str, yes: &
     )
 }
 
+/// The scheduler's query for live sessions nobody watches on `table` and its participants
+/// `participants` (parameters: now, presence timeout, limit), selecting `session` (a
+/// [`session_select`] on the alias `s`) and the latest `last_seen` of the session's
+/// participants as `empty_last_seen`: live sessions having `end_when_empty_minutes` (the
+/// condition of the partial index `live_sessions_due_empty_idx`, word for word), live for those
+/// minutes, whose participants were last seen at least the presence timeout plus those minutes
+/// before now (or who have none). The latest `last_seen` is a correlated aggregate, which the
+/// databases run per candidate session through an index on `session_id`: never a join that
+/// could read every participant.
+pub(crate) fn empty_sessions_select<D: Dialect>(
+    table: &str,
+    participants: &str,
+    session: &str,
+) -> String {
+    let p = D::PARAMETER;
+    let minutes = D::minutes("s.end_when_empty_minutes");
+    format!(
+        "SELECT {session}, s.empty_last_seen FROM ( \
+           SELECT s.*, (SELECT MAX(q.last_seen) FROM {participants} q \
+                        WHERE q.session_id = s.id) AS empty_last_seen \
+           FROM {table} s \
+           WHERE s.status = 'live' AND s.end_when_empty_minutes IS NOT NULL \
+             AND s.live_since + {minutes} <= {p}1 \
+         ) s \
+         WHERE s.empty_last_seen IS NULL OR s.empty_last_seen + {p}2 + {minutes} <= {p}1 \
+         ORDER BY s.live_since, s.id LIMIT {p}3"
+    )
+}
+
 /// Binds the [`SESSION_COLUMNS`] of `session`, in order.
 pub(crate) fn bind_session<'q, D: Dialect>(
     query: Query<'q, D, D::Arguments<'q>>,
@@ -140,8 +173,10 @@ where
     Uuid: Encode<'q, D> + Type<D>,
     &'q str: Encode<'q, D> + Type<D>,
     Option<&'q str>: Encode<'q, D> + Type<D>,
+    Option<Uuid>: Encode<'q, D> + Type<D>,
     Option<D::Time>: Encode<'q, D> + Type<D>,
     i64: Encode<'q, D> + Type<D>,
+    Option<i64>: Encode<'q, D> + Type<D>,
     i16: Encode<'q, D> + Type<D>,
     bool: Encode<'q, D> + Type<D>,
 {
@@ -160,6 +195,9 @@ where
         .bind(session.fields.end_time.map(D::store_time))
         .bind(session.fields.auto_start)
         .bind(session.fields.auto_end)
+        .bind(session.series.as_ref().map(|link| *link.id.as_uuid()))
+        .bind(session.series.as_ref().map(|link| link.recurrence.as_str()))
+        .bind(session.fields.end_when_empty.map(|m| i64::from(m.get())))
         .bind(session.status.as_str())
         .bind(session.started_at.map(D::store_time))
         .bind(session.ended_at.map(D::store_time))
@@ -214,6 +252,10 @@ where
             end_time: opt_time::<D>(row, "end_time")?,
             auto_start: D::get(row, "auto_start")?,
             auto_end: D::get(row, "auto_end")?,
+            end_when_empty: D::get::<Option<i64>>(row, "end_when_empty_minutes")?
+                .map(EmptyMinutes::new)
+                .transpose()
+                .map_err(corrupt)?,
         },
         status: parse_status(&D::get::<String>(row, "status")?)?,
         started_at: opt_time::<D>(row, "started_at")?,
@@ -224,7 +266,29 @@ where
         created_at: time::<D>(row, "created_at")?,
         updated_at: time::<D>(row, "updated_at")?,
         version: to_u64(D::get(row, "version")?, "version")?,
+        series: series_link::<D>(row)?,
     })
+}
+
+/// The series link of a session row: both columns set, or neither.
+fn series_link<D: Dialect>(row: &D::Row) -> Result<Option<SeriesLink>>
+where
+    for<'r> Uuid: Decode<'r, D> + Type<D>,
+    for<'r> String: Decode<'r, D> + Type<D>,
+{
+    match (
+        D::get::<Option<Uuid>>(row, "series_id")?,
+        D::get::<Option<String>>(row, "recurrence")?,
+    ) {
+        (Some(id), Some(rule)) => Ok(Some(SeriesLink {
+            id: SeriesId::from_uuid(id),
+            recurrence: checked(Recurrence::parse(&rule))?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(
+            "a series id without its rule, or a rule without its series",
+        )),
+    }
 }
 
 /// The participant of a row selected with [`participant_select`], or `None` when its columns

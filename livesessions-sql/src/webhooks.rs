@@ -349,6 +349,7 @@ where
     for<'q> Uuid: Encode<'q, D> + Decode<'q, D> + Type<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D> + Type<D>,
+    for<'q> Option<Uuid>: Encode<'q, D> + Type<D>,
     for<'q> String: Encode<'q, D>,
     for<'q> Option<String>: Encode<'q, D> + Type<D>,
     for<'q> D::Time: Encode<'q, D> + Type<D>,

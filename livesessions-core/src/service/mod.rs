@@ -28,6 +28,7 @@ use crate::values::TimeZone;
 mod analytics;
 mod attendance;
 mod scheduler;
+mod series;
 mod sessions;
 mod thumbnails;
 

@@ -55,17 +55,32 @@ impl LiveSessions {
         };
         let now = self.clock.now();
         let mut session = LiveSession::new(fields, now);
+        // With a repeat rule, the occurrences of a new series; otherwise just the session.
+        let mut sessions = match input.fields.validate_recurrence()? {
+            Some(rule) => crate::series::expand(&session, &rule, self.settings.default_time_zone)?,
+            None => vec![session.clone()],
+        };
         if input.is_live {
-            session.start(now)?;
+            sessions[0].start(now)?;
         }
+        session = sessions[0].clone();
         let pending = self.store_upload(session.id, upload.as_ref()).await?;
         if let Some(pending) = &pending {
-            session.fields.thumbnail = Some(Thumbnail::Uploaded(pending.key().clone()));
+            for occurrence in &mut sessions {
+                occurrence.fields.thumbnail = Some(Thumbnail::Uploaded(pending.key().clone()));
+            }
         }
-        let inserted = self.store.insert_session(&session).await;
+        let inserted = if session.series.is_some() {
+            self.store.insert_series(&sessions).await
+        } else {
+            self.store.insert_session(&sessions[0]).await
+        };
         PendingUpload::settle(pending, inserted.is_ok()).await;
         inserted?;
-        self.publish(EventKind::Created, &session);
+        for occurrence in &sessions {
+            self.publish(EventKind::Created, occurrence);
+        }
+        let session = sessions.swap_remove(0);
         if session.is_live() {
             self.publish(EventKind::Live, &session);
         }
@@ -98,7 +113,7 @@ impl LiveSessions {
                 .and_then(Thumbnail::uploaded_key)
                 != Some(old)
             {
-                self.discard_upload(old).await;
+                self.discard_unless_shared(&session, old).await;
             }
         }
         if let Some(kind) = kind {
@@ -217,7 +232,7 @@ impl LiveSessions {
             .as_ref()
             .and_then(Thumbnail::uploaded_key)
         {
-            self.discard_upload(key).await;
+            self.discard_unless_shared(&session, key).await;
         }
         self.events.publish(SessionEvent {
             id: None,
@@ -230,7 +245,11 @@ impl LiveSessions {
     }
 
     /// `session` as `caller` may see it, with its watching count.
-    async fn view(&self, caller: Option<&Actor>, session: LiveSession) -> Result<SessionView> {
+    pub(super) async fn view(
+        &self,
+        caller: Option<&Actor>,
+        session: LiveSession,
+    ) -> Result<SessionView> {
         let watching = if session.is_live() {
             self.store.watching(session.id, self.presence()).await?
         } else {

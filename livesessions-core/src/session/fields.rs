@@ -4,6 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{Error, Result};
 use crate::field_error::FieldError;
+use crate::values::EmptyMinutes;
 use crate::values::{Description, Instructor, StartTime, Thumbnail, TimeZone, Title, VideoUrl};
 
 /// The descriptive fields of a session, validated: what an admin writes when creating or
@@ -31,6 +32,9 @@ pub struct SessionFields {
     pub auto_start: bool,
     /// The scheduler ends the session at `end_time` (which it then needs).
     pub auto_end: bool,
+    /// The scheduler ends the live session once nobody has watched it for this long
+    /// ([`LiveSession::empty_end`](super::LiveSession::empty_end)).
+    pub end_when_empty: Option<EmptyMinutes>,
 }
 
 /// The longest a session may be scheduled for: `end_time` is at most this long after
@@ -62,6 +66,8 @@ pub struct SessionPatch {
     pub auto_start: Option<bool>,
     /// Whether the scheduler ends the session.
     pub auto_end: Option<bool>,
+    /// New minutes nobody watching after which the session ends, or `Some(None)` to remove them.
+    pub end_when_empty: Option<Option<EmptyMinutes>>,
 }
 
 impl SessionPatch {
@@ -110,6 +116,7 @@ impl SessionFields {
             end_time: _,
             auto_start,
             auto_end,
+            end_when_empty,
         } = patch;
         let mut next = self.clone();
         set(&mut next.title, title);
@@ -122,6 +129,7 @@ impl SessionFields {
         set(&mut next.end_time, end_time);
         set(&mut next.auto_start, auto_start);
         set(&mut next.auto_end, auto_end);
+        set(&mut next.end_when_empty, end_when_empty);
         let errors = next.check_schedule();
         if !errors.is_empty() {
             return Err(Error::Validation(errors));

@@ -1,8 +1,10 @@
 //! Requests that create and change a session, as raw text from a client, and their validation.
 
 use crate::error::{Error, FieldError, Result};
+use crate::values::EmptyMinutes;
 use crate::values::{
-    Description, Instructor, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title, VideoUrl,
+    Description, Instructor, Recurrence, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title,
+    VideoUrl,
 };
 
 use super::{SessionFields, SessionPatch};
@@ -37,6 +39,12 @@ pub struct SessionInput {
     pub auto_start: Option<bool>,
     /// Whether the scheduler ends the session at its end time (default off; needs an end time).
     pub auto_end: Option<bool>,
+    /// A repeat rule ([`Recurrence`]): creating a session with one creates a series. Only
+    /// when creating; empty means none.
+    pub recurrence: Option<String>,
+    /// Minutes, 1 to 1440, after which a live session nobody watches ends (default off);
+    /// empty removes them.
+    pub end_when_empty_minutes: Option<String>,
 }
 
 impl SessionInput {
@@ -59,6 +67,13 @@ impl SessionInput {
         let end_time = optional(
             self.end_time.as_deref(),
             |v| StartTime::parse(v, "endTime"),
+            &mut errors,
+        );
+        // The rule's own errors come with the others; its expansion needs the valid fields.
+        collect(self.validate_recurrence(), &mut errors);
+        let end_when_empty = optional(
+            self.end_when_empty_minutes.as_deref(),
+            EmptyMinutes::parse,
             &mut errors,
         );
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
@@ -90,6 +105,7 @@ impl SessionInput {
                 end_time: end_time?,
                 auto_start: self.auto_start.unwrap_or(false),
                 auto_end: self.auto_end.unwrap_or(false),
+                end_when_empty: end_when_empty?,
             })
         };
         let fields = fields();
@@ -99,6 +115,14 @@ impl SessionInput {
         match fields {
             Some(fields) if errors.is_empty() => Ok(fields),
             _ => Err(Error::Validation(errors)),
+        }
+    }
+
+    /// The repeat rule, if one is given ([`Recurrence::parse`]; blank means none).
+    pub fn validate_recurrence(&self) -> std::result::Result<Option<Recurrence>, FieldError> {
+        match self.recurrence.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => Recurrence::parse(text).map(Some),
         }
     }
 
@@ -131,7 +155,22 @@ impl SessionInput {
                 .and_then(|v| optional(Some(v), |v| StartTime::parse(v, "endTime"), &mut errors)),
             auto_start: self.auto_start,
             auto_end: self.auto_end,
+            end_when_empty: self
+                .end_when_empty_minutes
+                .as_deref()
+                .and_then(|v| optional(Some(v), EmptyMinutes::parse, &mut errors)),
         };
+        if self
+            .recurrence
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+        {
+            errors.push(FieldError::new(
+                "recurrence",
+                "not_editable",
+                "The repeat rule of a series is set when it is created; edit its sessions instead.",
+            ));
+        }
         if let (Some(start @ StartTime::Local(_)), Some(Some(zone))) =
             (patch.start_time, patch.timezone)
         {

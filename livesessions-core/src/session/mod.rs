@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Conflict, Error, Result};
 use crate::ids::SessionId;
+use crate::series::SeriesLink;
 use crate::values::TimeZone;
 
 pub use fields::{SessionFields, SessionPatch, MAX_SESSION_LENGTH};
@@ -52,6 +53,9 @@ pub struct LiveSession {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version, starting at 1 and bumped by every change.
     pub version: u64,
+    /// The series this session is an occurrence of, if any (set when the series is created,
+    /// never changed).
+    pub series: Option<SeriesLink>,
 }
 
 impl LiveSession {
@@ -69,6 +73,7 @@ impl LiveSession {
             created_at: now,
             updated_at: now,
             version: 1,
+            series: None,
         }
     }
 
@@ -139,6 +144,57 @@ impl LiveSession {
             (Some(end), None) => end.min(now),
             (None, _) => now,
         };
+        let transition = self.end(at)?;
+        if transition == Transition::Changed {
+            self.updated_at = now;
+        }
+        Ok(transition)
+    }
+
+    /// When the live session ends for having had nobody watching for
+    /// [`SessionFields::end_when_empty`] minutes: the moment it became empty plus those
+    /// minutes. It became empty when the last participant stopped counting as watching (their
+    /// latest `last_seen` plus `presence_timeout`), or at the start of the current live period
+    /// if that is later (nobody ever watched this period). `last_seen` is the latest of all the
+    /// session's participants, `None` when there are none. `None` unless live with the option.
+    pub fn empty_end(
+        &self,
+        last_seen: Option<DateTime<Utc>>,
+        presence_timeout: std::time::Duration,
+    ) -> Option<DateTime<Utc>> {
+        let minutes = self.fields.end_when_empty?;
+        let since = self.live_period_start()?;
+        let timeout = crate::attendance::timeout_delta(presence_timeout);
+        let empty_since = last_seen
+            .and_then(|seen| seen.checked_add_signed(timeout))
+            .map_or(since, |gone| gone.max(since));
+        empty_since.checked_add_signed(minutes.duration())
+    }
+
+    /// Whether the scheduler should end the session at `now` for having had nobody watching
+    /// ([`LiveSession::empty_end`] has come).
+    pub fn due_to_end_empty(
+        &self,
+        now: DateTime<Utc>,
+        last_seen: Option<DateTime<Utc>>,
+        presence_timeout: std::time::Duration,
+    ) -> bool {
+        self.empty_end(last_seen, presence_timeout)
+            .is_some_and(|at| at <= now)
+    }
+
+    /// Ends a live session that nobody watched, as the scheduler does at `now`: as of
+    /// [`LiveSession::empty_end`], never after `now` (so a scheduler that was down catches up
+    /// exactly); `updated_at` is `now`. Without the option this is [`LiveSession::end`] at `now`.
+    pub fn end_when_empty(
+        &mut self,
+        now: DateTime<Utc>,
+        last_seen: Option<DateTime<Utc>>,
+        presence_timeout: std::time::Duration,
+    ) -> Result<Transition> {
+        let at = self
+            .empty_end(last_seen, presence_timeout)
+            .map_or(now, |at| at.min(now));
         let transition = self.end(at)?;
         if transition == Transition::Changed {
             self.updated_at = now;
@@ -329,5 +385,40 @@ mod tests {
         late.start(secs(200)).unwrap();
         late.end_as_scheduled(secs(201)).unwrap();
         assert_eq!((late.ended_at, late.live_seconds), (Some(secs(200)), 0));
+    }
+
+    #[test]
+    fn a_session_nobody_watches_ends_minutes_after_it_became_empty() {
+        let t = std::time::Duration::from_secs(90);
+        let mut f = fields();
+        f.end_when_empty = Some(crate::EmptyMinutes::new(10).unwrap());
+        let mut s = LiveSession::new(f, at(0));
+        assert_eq!(s.empty_end(None, t), None, "not live");
+        s.start(at(100)).unwrap();
+        // Nobody ever came: ten minutes after the start.
+        assert_eq!(s.empty_end(None, t), Some(at(700)));
+        // Seen before the start (joined while scheduled) and gone T later: from the start.
+        assert_eq!(s.empty_end(Some(at(5)), t), Some(at(700)));
+        assert_eq!(
+            s.empty_end(Some(at(50)), t),
+            Some(at(740)),
+            "gone at 140, after the start"
+        );
+        // Last seen at 1000: empty from 1090, ends at 1690.
+        assert_eq!(s.empty_end(Some(at(1000)), t), Some(at(1690)));
+        assert!(!s.due_to_end_empty(at(1689), Some(at(1000)), t));
+        assert!(s.due_to_end_empty(at(1690), Some(at(1000)), t));
+        // A scheduler that was down ends it as of that moment, never after now.
+        let mut late = s.clone();
+        late.end_when_empty(at(5000), Some(at(1000)), t).unwrap();
+        assert_eq!((late.ended_at, late.updated_at), (Some(at(1690)), at(5000)));
+        assert_eq!(late.live_seconds, 1590);
+        let mut early = s.clone();
+        early.end_when_empty(at(600), None, t).unwrap();
+        assert_eq!(early.ended_at, Some(at(600)));
+        // Without the option nothing is due.
+        s.fields.end_when_empty = None;
+        assert_eq!(s.empty_end(None, t), None);
+        assert!(!s.due_to_end_empty(at(1_000_000), None, t));
     }
 }

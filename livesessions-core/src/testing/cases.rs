@@ -14,6 +14,7 @@ mod lifecycle;
 mod lists;
 mod races;
 mod schedule;
+mod series;
 mod sessions;
 
 pub use analytics::*;
@@ -25,4 +26,5 @@ pub use lifecycle::*;
 pub use lists::*;
 pub use races::*;
 pub use schedule::*;
+pub use series::*;
 pub use sessions::*;

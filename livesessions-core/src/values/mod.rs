@@ -7,13 +7,19 @@
 //! - texts: [`Title`], [`Instructor`], [`Description`], [`UserName`], [`Email`];
 //! - links: [`VideoUrl`] (with its [`VideoProvider`]) and [`ThumbnailUrl`];
 //! - uploaded images: [`Thumbnail`], [`ThumbnailKey`], [`ImageKind`];
-//! - times: [`parse_instant`], [`parse_start_time`], [`StartTime`], [`TimeZone`].
+//! - times: [`parse_instant`], [`parse_start_time`], [`StartTime`], [`TimeZone`];
+//! - repeat rules: [`Recurrence`];
+//! - lengths of time: [`EmptyMinutes`].
 
+mod empty_minutes;
+mod recurrence;
 mod text;
 mod thumbnail;
 mod time;
 mod url;
 
+pub use empty_minutes::EmptyMinutes;
+pub use recurrence::Recurrence;
 pub use text::{Description, Email, Instructor, Title, UserName};
 pub use thumbnail::{ImageKind, Thumbnail, ThumbnailKey};
 pub use time::{parse_instant, parse_start_time, StartTime, TimeZone};

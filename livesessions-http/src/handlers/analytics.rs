@@ -63,7 +63,8 @@ where
     }
 }
 
-fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<bool> {
+/// Whether the caller asks for CSV: `format=csv`, or `Accept: text/csv` without a `format`.
+pub(crate) fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<bool> {
     match format {
         Some("csv") => return Ok(true),
         Some("json") => return Ok(false),

@@ -92,13 +92,17 @@ fn links(state: &AppState, headers: &HeaderMap) -> ApiResult<(Links, bool)> {
     Ok((origin.links, origin.from_request))
 }
 
-fn render(name: &str, sessions: &[LiveSession], links: &Links) -> String {
-    ics::render(name, sessions, links)
+/// A feed of `sessions`: the occurrences of a series as one recurring event where they can be.
+fn render(state: &AppState, name: &str, sessions: &[LiveSession], links: &Links) -> String {
+    let zone = state.service().settings().default_time_zone;
+    ics::render(name, &ics::entries(sessions, zone), links)
 }
 
 /// The public calendar: live sessions, scheduled ones (up to a day after a start that has
 /// not happened), and cancelled ones still ahead (`STATUS:CANCELLED`, so subscribed calendars
-/// drop them), by start time, at most 500. Subscribe with the `webcal://` form of this link.
+/// drop them), by start time, at most 500. The occurrences of a series are one recurring event
+/// (`RRULE` in the series' zone, `EXDATE` for cancelled or changed occurrences; an occurrence
+/// changed on its own is also its own event). Subscribe with the `webcal://` form of this link.
 #[utoipa::path(
     get, path = "/api/live-sessions/calendar.ics", tag = "calendar",
     security(()),
@@ -115,7 +119,7 @@ pub(crate) async fn public_feed(
     let feeds = feeds(&state)?;
     let (links, from_request) = links(&state, &headers)?;
     let sessions = feeds.public_feed().await?;
-    let body = render("Live sessions", &sessions, &links);
+    let body = render(&state, "Live sessions", &sessions, &links);
     Ok(calendar_response(body, from_request, None))
 }
 
@@ -139,9 +143,10 @@ pub(crate) async fn session_event(
     let view = state.service().get(caller.actor(), id).await?;
     let session = view.session;
     let (links, from_request) = links(&state, &headers)?;
-    let body = render(
+    // One event, also for an occurrence of a series.
+    let body = ics::render(
         session.fields.title.as_str(),
-        std::slice::from_ref(&session),
+        &[ics::Entry::Single(&session)],
         &links,
     );
     let download = format!("attachment; filename=\"session-{}.ics\"", session.id);
@@ -198,7 +203,8 @@ pub(crate) async fn revoke_my_feed(
 }
 
 /// A user's calendar feed, by the token in its URL (`<token>.ics`): the sessions the user has
-/// joined that are live, upcoming or cancelled and still ahead. An unknown, rotated or revoked
+/// joined that are live, upcoming or cancelled and still ahead, a series' occurrences as one
+/// recurring event as in the public feed. An unknown, rotated or revoked
 /// token answers the same `404` as a path the router does not know.
 #[utoipa::path(
     get, path = "/api/calendar/{feedToken}", tag = "calendar",
@@ -223,7 +229,7 @@ pub(crate) async fn user_feed(
         Err(other) => return Err(other.into()),
     };
     let (links, _) = links(&state, &headers)?;
-    let body = render("My live sessions", &sessions, &links);
+    let body = render(&state, "My live sessions", &sessions, &links);
     let mut response = calendar_response(body, true, None);
     response.headers_mut().insert(
         header::REFERRER_POLICY,

@@ -6,6 +6,7 @@ pub(crate) mod attendance;
 pub(crate) mod calendar;
 pub(crate) mod events;
 pub(crate) mod meta;
+pub(crate) mod series;
 pub(crate) mod sessions;
 pub(crate) mod thumbnails;
 pub(crate) mod webhooks;

@@ -5,13 +5,14 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use livesessions_core::ListQuery;
+use livesessions_core::{ListQuery, SeriesScope};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{admin_json, require_admin, session_id, ApiResult, SessionPath};
 use crate::extract::{Caller, Params};
 use crate::json::SessionJson;
+use crate::problem::ApiError;
 use crate::session_input::{
     CreateSessionJson, Purpose, SessionBody, SessionForm, UpdateSessionJson,
 };
@@ -140,37 +141,74 @@ pub(crate) async fn create_session(
         .await?;
     let location = state.presenter().session_path(session.id);
     let body = admin_json(&state, &session, Some(0));
-    let response = (StatusCode::CREATED, Json(body)).into_response();
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Some(link) = &session.series {
+        let series = format!(
+            "<{}/api/live-sessions/series/{}>; rel=\"series\"",
+            state.presenter().prefix,
+            link.id
+        );
+        response = with_header(response, header::LINK, &series);
+    }
     Ok(with_header(response, header::LOCATION, &location))
+}
+
+/// Query of an update.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UpdateParams {
+    /// For an occurrence of a series: `this` (default) changes this session only;
+    /// `following` changes it and every later occurrence that is still scheduled (live,
+    /// ended and cancelled ones are skipped), a new start or end time moving each by the same
+    /// local-time offset with this one's new duration. `isLive` is refused with `following`.
+    #[param(pattern = "^(this|following)$")]
+    scope: Option<String>,
 }
 
 /// Change a session: only the fields sent change. `{"isLive": true}` starts it and
 /// `{"isLive": false}` ends it. JSON or `multipart/form-data` (to upload a new thumbnail).
+/// With `scope=following` the change also reaches the later scheduled occurrences of the
+/// session's series (each with its own version check); the answer is this session, and the
+/// header `X-Changed-Sessions` says how many sessions changed.
 #[utoipa::path(
     put, path = "/api/admin/live-sessions/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Session id (UUID)")),
+    params(("id" = String, Path, description = "Session id (UUID)"), UpdateParams),
     request_body(content(
         (UpdateSessionJson = "application/json"),
         (SessionForm = "multipart/form-data"),
     )),
     security(("bearer" = [])),
-    responses((status = 200, description = "The changed session", body = SessionJson))
+    responses((status = 200, description = "The changed session", body = SessionJson,
+               headers(("X-Changed-Sessions" = u32, description = "How many sessions changed"))))
 )]
 pub(crate) async fn update_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Params(params): Params<UpdateParams>,
     request: Request,
-) -> ApiResult<Json<SessionJson>> {
+) -> ApiResult<Response> {
     require_admin(&caller)?;
     let id = session_id(&id)?;
+    let scope = SeriesScope::parse(params.scope.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::validation(&[e]))?;
     let body = SessionBody::read(request, &state, Purpose::Update).await?;
     let (update, upload) = body.into_update();
-    let session = state
+    let changed = state
         .service()
-        .update(caller.actor(), id, update, upload)
+        .update_in_scope(caller.actor(), id, update, scope, upload)
         .await?;
-    Ok(Json(admin_json(&state, &session, None)))
+    let count = changed.len().to_string();
+    let session = changed
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found(format!("The session {id} was not found.")))?;
+    let response = Json(admin_json(&state, &session, None)).into_response();
+    Ok(with_header(
+        response,
+        header::HeaderName::from_static("x-changed-sessions"),
+        &count,
+    ))
 }
 
 /// Delete a session, its attendance and its uploaded thumbnail.

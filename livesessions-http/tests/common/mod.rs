@@ -600,6 +600,20 @@ mod faulty_impls {
         ) -> Result<Vec<LiveSession>> {
             self.fail().await
         }
+        async fn insert_series(&self, _: &[LiveSession]) -> Result<()> {
+            self.fail().await
+        }
+        async fn series_sessions(&self, _: SeriesId) -> Result<Vec<LiveSession>> {
+            self.fail().await
+        }
+        async fn empty_sessions(
+            &self,
+            _: chrono::DateTime<chrono::Utc>,
+            _: std::time::Duration,
+            _: usize,
+        ) -> Result<Vec<livesessions_core::EmptySession>> {
+            self.fail().await
+        }
     }
 
     #[async_trait]
@@ -636,6 +650,9 @@ mod faulty_impls {
             self.fail().await
         }
         async fn participation(&self, _: &ParticipationQuery) -> Result<Participation> {
+            self.fail().await
+        }
+        async fn series_summary(&self, _: &SeriesSummaryQuery) -> Result<SeriesSummary> {
             self.fail().await
         }
     }

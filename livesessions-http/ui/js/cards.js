@@ -82,6 +82,20 @@ function automaticNode(s, status) {
     ? 'Starts and ends automatically' : parts[0] === 'starts' ? 'Starts automatically' : 'Ends automatically'));
 }
 
+/** For an occurrence of a series: a link to the series page. */
+function seriesNode(s) {
+  if (!s.seriesId) return null;
+  return h('p', { class: 'card-series' },
+    h('a', { class: 'series-link', href: '#/series/' + encodeURIComponent(s.seriesId) }, '🔁 Part of a series'));
+}
+
+/** That the session ends by itself once nobody watches it, while it may still go or be live. */
+function emptyEndNode(s, status) {
+  if (!s.endWhenEmptyMinutes || (status !== 'scheduled' && status !== 'live')) return null;
+  return h('p', { class: 'card-hint automatic' },
+    '⚙️ Ends after ' + s.endWhenEmptyMinutes + ' min with nobody watching');
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -125,7 +139,9 @@ export function renderCard(s) {
         h('span', { class: 'status status-' + status, text: STATUS_LABELS[status] })),
       startsInNode(s, status),
       automaticNode(s, status),
+      seriesNode(s),
       status !== 'ended' ? calendarLinkNode(s, id) : null,
+      emptyEndNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -135,5 +151,5 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
 }

@@ -74,6 +74,18 @@ export function formatStartsIn(iso, auto, now) {
 
 function pad2(n) { return String(n).padStart(2, '0'); }
 
+/** A countdown to a start `left` ms away, to the second: "1 h 02 min", "4 min 05 s", "9 s"; ''
+ * once the time has come. */
+export function formatCountdown(left) {
+  var seconds = Math.ceil(Number(left) / 1000);
+  if (!(seconds > 0)) return '';
+  var hours = Math.floor(seconds / 3600);
+  var minutes = Math.floor(seconds / 60) % 60;
+  if (hours) return hours + ' h ' + pad2(minutes) + ' min';
+  if (minutes) return minutes + ' min ' + pad2(seconds % 60) + ' s';
+  return seconds + ' s';
+}
+
 /** Converts a `datetime-local` value to RFC 3339 with the viewer's offset at that moment. */
 export function localInputToRfc3339(value) {
   var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(value || '');

@@ -18,6 +18,7 @@ import { loadSessions, onSearchInput, renderGrid, setFilter } from './list.js';
 import { connectEvents } from './live.js';
 import { goToList, route } from './router.js';
 import { closeSessionForm, onAddToggle, onSessionSubmit, onThumbnailChange, onThumbnailRemoveChange } from './session-form.js';
+import { onRepeatChange } from './series.js';
 import { onSignIn, onSignOut } from './signin.js';
 import { state } from './state.js';
 import { heartbeat, onVisibilityChange, sendLeave } from './watch.js';
@@ -35,6 +36,8 @@ function bind() {
   $('session-form').addEventListener('submit', onSessionSubmit);
   $('f-thumbnail').addEventListener('change', onThumbnailChange);
   $('f-thumbnail-remove').addEventListener('change', onThumbnailRemoveChange);
+  $('f-repeat').addEventListener('change', onRepeatChange);
+  $('series-back').addEventListener('click', goToList);
   ['f-title', 'f-instructor', 'f-start', 'f-video', 'f-description'].forEach(function (id) {
     $(id).addEventListener('input', function () { clearFieldError(id); });
   });

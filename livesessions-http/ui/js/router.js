@@ -1,9 +1,10 @@
-/* Views chosen by the URL hash: the list, the watch page, the analytics page and the webhooks
- * page. */
+/* Views chosen by the URL hash: the list, the watch page, the analytics page, the webhooks
+ * page and the series page. */
 
 import { openAnalytics, stopAnalytics } from './analytics.js';
 import { $ } from './dom.js';
 import { findCard } from './list.js';
+import { openSeries } from './series.js';
 import { state } from './state.js';
 import { openWatch, stopWatch } from './watch.js';
 import { hideSecret, openWebhooks } from './webhooks.js';
@@ -15,6 +16,8 @@ function parseRoute() {
   m = /^sessions\/([^/]+)\/analytics$/.exec(hash);
   if (m) return { name: 'analytics', id: decodeURIComponent(m[1]) };
   if (hash === 'webhooks') return { name: 'webhooks', id: null };
+  m = /^series\/([^/]+)$/.exec(hash);
+  if (m) return { name: 'series', id: decodeURIComponent(m[1]) };
   return { name: 'list', id: null };
 }
 
@@ -23,6 +26,7 @@ function showView(name) {
   $('watch-view').hidden = name !== 'watch';
   $('analytics-view').hidden = name !== 'analytics';
   $('webhooks-view').hidden = name !== 'webhooks';
+  $('series-view').hidden = name !== 'series';
 }
 
 export function route() {
@@ -36,6 +40,7 @@ export function route() {
   if (next.name === 'watch') openWatch(next.id);
   else if (next.name === 'analytics') openAnalytics(next.id);
   else if (next.name === 'webhooks') openWebhooks();
+  else if (next.name === 'series') openSeries(next.id);
   else if (previous.name !== 'list') {
     var card = previous.id && findCard(previous.id);
     var button = card && card.querySelector('button');

@@ -7,7 +7,8 @@ import { showSessionForm } from './auth.js';
 import { $, isBusy, safeUrl, setBusy } from './dom.js';
 import { handleFormError, reportError } from './errors.js';
 import { localInputToRfc3339, viewerZone } from './format.js';
-import { findCard, upsertSession } from './list.js';
+import { findCard, loadSessions, upsertSession } from './list.js';
+import { repeatRule, resetRepeat } from './series.js';
 import { sessionId } from './session.js';
 
 const MAX_THUMBNAIL_BYTES = 5 * 1024 * 1024;
@@ -15,10 +16,13 @@ const THUMBNAIL_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const FORM_FIELDS = {
   title: 'f-title', instructor: 'f-instructor', startTime: 'f-start', timezone: 'f-start',
   videoUrl: 'f-video', description: 'f-description', thumbnail: 'f-thumbnail', thumbnailUrl: 'f-thumbnail',
-  endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live'
+  endTime: 'f-end', autoEnd: 'f-end', autoStart: 'f-start', isLive: 'f-live',
+  recurrence: 'f-repeat'
 };
-const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail'];
+const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', 'f-description', 'f-thumbnail', 'f-repeat'];
 const MAX_SESSION_MS = 24 * 3600 * 1000;
+FORM_FIELDS.endWhenEmptyMinutes = 'f-empty';
+TEXT_FIELDS.push('f-empty');
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
 let editing = null;
@@ -68,6 +72,7 @@ export function onThumbnailRemoveChange() {
 export function resetSessionForm() {
   editing = null;
   $('session-form').reset();
+  resetRepeat();
   setMode(null);
   setPreview(null);
   clearFieldErrors(TEXT_FIELDS);
@@ -78,6 +83,9 @@ function setMode(s) {
   $('session-form-heading').textContent = s ? 'Edit Session' : 'Create New Live Session';
   $('f-submit').textContent = s ? 'Save changes' : 'Create Session';
   $('f-live-field').hidden = !!s;
+  // A series is made when creating; an occurrence's edit may reach the later ones.
+  $('f-repeat-field').hidden = !!s;
+  $('f-scope-field').hidden = !(s && s.seriesId);
   $('f-thumbnail-remove-field').hidden = !(s && s.thumbnail);
   $('f-start-hint').textContent = s && s.timezone && s.timezone !== viewerZone
     ? 'In your time zone; the session is shown in ' + s.timezone + '.'
@@ -98,6 +106,7 @@ function valuesOf(s) {
   return {
     title: s.title || '', instructor: s.instructor || '', startTime: rfc3339ToLocalInput(s.startTime),
     endTime: s.endTime ? rfc3339ToLocalInput(s.endTime) : '', autoStart: !!s.autoStart, autoEnd: !!s.autoEnd,
+    endWhenEmptyMinutes: s.endWhenEmptyMinutes ? String(s.endWhenEmptyMinutes) : '',
     videoUrl: s.videoUrl || '', description: s.description || ''
   };
 }
@@ -106,6 +115,7 @@ function formValues() {
   return {
     title: $('f-title').value.trim(), instructor: $('f-instructor').value.trim(), startTime: $('f-start').value,
     endTime: $('f-end').value, autoStart: $('f-auto-start').checked, autoEnd: $('f-auto-end').checked,
+    endWhenEmptyMinutes: $('f-empty').value.trim(),
     videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
   };
 }
@@ -133,6 +143,7 @@ function openEditForm(s, opener) {
   $('f-end').value = values.endTime;
   $('f-auto-start').checked = values.autoStart;
   $('f-auto-end').checked = values.autoEnd;
+  $('f-empty').value = values.endWhenEmptyMinutes;
   $('f-video').value = values.videoUrl;
   $('f-description').value = values.description;
   setMode(s);
@@ -174,6 +185,16 @@ function endTimeProblem(start, end, autoEnd) {
   return null;
 }
 
+/** What is wrong with the minutes empty before the end, as the server checks them; null if fine. */
+function emptyMinutesProblem(input) {
+  if (input.validity && input.validity.badInput) return 'Enter a whole number of minutes.';
+  var text = input.value.trim();
+  if (!text) return null;
+  if (!/^\d+$/.test(text)) return 'Enter a whole number of minutes.';
+  var minutes = Number(text);
+  return minutes >= 1 && minutes <= 1440 ? null : 'Enter between 1 and 1440 minutes.';
+}
+
 function validateSessionForm() {
   var errors = [];
   if (!$('f-title').value.trim()) errors.push(['f-title', 'Enter a title.']);
@@ -182,11 +203,15 @@ function validateSessionForm() {
   else if (!localInputToRfc3339($('f-start').value)) errors.push(['f-start', 'Enter a valid date and time.']);
   var endProblem = endTimeProblem($('f-start').value, $('f-end').value, $('f-auto-end').checked);
   if (endProblem) errors.push(['f-end', endProblem]);
+  var emptyProblem = emptyMinutesProblem($('f-empty'));
+  if (emptyProblem) errors.push(['f-empty', emptyProblem]);
   var video = $('f-video').value.trim();
   if (!video) errors.push(['f-video', 'Enter the video URL.']);
   else if (!/^https?:\/\//i.test(video) || !safeUrl(video)) errors.push(['f-video', 'Enter a full https:// link.']);
   var problem = thumbnailProblem($('f-thumbnail').files[0] || null);
   if (problem) errors.push(['f-thumbnail', problem]);
+  var repeat = editing ? {} : repeatRule($('f-start').value);
+  if (repeat.error) errors.push(['f-repeat', repeat.error]);
   return errors;
 }
 
@@ -211,9 +236,12 @@ export function onSessionSubmit(event) {
   if ($('f-end').value) form.append('endTime', localInputToRfc3339($('f-end').value));
   form.append('autoStart', $('f-auto-start').checked ? 'true' : 'false');
   form.append('autoEnd', $('f-auto-end').checked ? 'true' : 'false');
+  if ($('f-empty').value.trim()) form.append('endWhenEmptyMinutes', $('f-empty').value.trim());
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
+  var rule = repeatRule($('f-start').value).rule;
+  if (rule) form.append('recurrence', rule);
   var button = $('f-submit');
   setBusy(button, true);
   button.textContent = 'Creating…';
@@ -222,7 +250,10 @@ export function onSessionSubmit(event) {
       resetSessionForm();
       showSessionForm(false);
       if (created && sessionId(created)) upsertSession(created);
-      showAlert('Session created: ' + (created && created.title ? created.title : 'new session'), 'success');
+      // The other sessions of a new series come from the list, not from this answer.
+      if (created && created.seriesId) loadSessions();
+      showAlert((created && created.seriesId ? 'Series created: ' : 'Session created: ') +
+        (created && created.title ? created.title : 'new session'), 'success');
       $('add-session-toggle').focus();
     })
     .catch(function (err) { handleFormError(err, FORM_FIELDS); })
@@ -252,6 +283,10 @@ function changesForm(edit) {
   ['autoStart', 'autoEnd'].forEach(function (name) {
     if (now[name] !== before[name]) { form.append(name, now[name] ? 'true' : 'false'); changed = true; }
   });
+  if (now.endWhenEmptyMinutes !== before.endWhenEmptyMinutes) {
+    form.append('endWhenEmptyMinutes', now.endWhenEmptyMinutes);
+    changed = true;
+  }
   var file = $('f-thumbnail').files[0];
   if (file) { form.append('thumbnail', file, file.name); changed = true; }
   else if ($('f-thumbnail-remove').checked && edit.session.thumbnail) { form.append('thumbnailUrl', ''); changed = true; }
@@ -265,12 +300,14 @@ function saveChanges(edit) {
   var form = changesForm(edit);
   if (!form) { showAlert('Nothing to save: no field was changed.', 'info'); return; }
   var id = sessionId(s);
+  var following = !!s.seriesId && $('f-scope-following').checked;
   var button = $('f-submit');
   setBusy(button, true);
   button.textContent = 'Saving…';
-  api('PUT', '/admin/live-sessions/' + encodeURIComponent(id), { form: form })
+  api('PUT', '/admin/live-sessions/' + encodeURIComponent(id) + (following ? '?scope=following' : ''), { form: form })
     .then(function (updated) {
       if (updated && sessionId(updated)) upsertSession(updated);
+      if (following) loadSessions();
       closeSessionForm();
       showAlert('Saved: ' + (updated && updated.title ? updated.title : s.title), 'success');
     })

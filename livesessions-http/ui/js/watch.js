@@ -1,12 +1,14 @@
 /* The watch page (#/watch/<id>): join, heartbeats while the tab is visible, leave. A session that
- * has ended or was cancelled shows no player; a signed-out visitor is asked to sign in first. */
+ * has not started is a waiting room: a countdown to its start and no video until it goes live,
+ * when the player appears without a reload. A session that has ended or was cancelled shows no
+ * player; a signed-out visitor is asked to sign in first. */
 
 import { api, API, ApiError } from './api.js';
 import { promptSignIn, signedIn } from './auth.js';
 import { timeNode } from './cards.js';
 import { $, appendChild, clear, h, safeEmbedUrl, safeUrl } from './dom.js';
 import { errorMessage, reportError } from './errors.js';
-import { formatDateTime, formatSpan } from './format.js';
+import { formatCountdown, formatDateTime, formatSpan } from './format.js';
 import { upsertSession } from './list.js';
 import { sessionId, statusOf } from './session.js';
 import { state } from './state.js';
@@ -15,7 +17,7 @@ const HEARTBEAT_MS = 30000;
 
 export function openWatch(id) {
   stopWatch(false);
-  var watch = { id: id, session: null, timer: null, present: false, status: null, warned: false };
+  var watch = { id: id, session: null, timer: null, present: false, status: null, warned: false, media: null, countdown: 0 };
   state.watch = watch;
   $('watch-title').textContent = 'Loading…';
   $('watch-meta').textContent = '';
@@ -40,7 +42,8 @@ export function openWatch(id) {
     if (result.session) renderWatchSession(result.session);
     if (isOver(watch.status)) return;
     var session = result.session || {};
-    renderPlayer(result.embedUrl || session.embedUrl, result.videoUrl || session.videoUrl, session);
+    watch.media = { embedUrl: result.embedUrl || session.embedUrl, videoUrl: result.videoUrl || session.videoUrl, session: session };
+    showPlayer(watch);
     watch.present = true;
     watch.timer = setInterval(function () { if (document.visibilityState === 'visible') heartbeat(); }, HEARTBEAT_MS);
   }).catch(function (err) {
@@ -93,9 +96,12 @@ export function renderWatchSession(s) {
   appendChild(meta, [s.instructor ? '👨‍🏫 ' + s.instructor + ' · ' : '', timeNode(s), ' · 👥 ' + (Number(s.participants) || 0)]);
   $('watch-description').textContent = s.description || '';
   if (watch.status === 'live') setWatchStatus('🔴 Live now', 'live');
-  else if (watch.status === 'scheduled') setWatchStatus('Starts ' + formatDateTime(s.startTime) + '. The stream begins when the instructor goes live.', null);
+  else if (watch.status === 'scheduled') setWatchStatus('Starts ' + formatDateTime(s.startTime) + '. You are in the waiting room: the video appears when the class goes live.', null);
   else if (watch.status === 'ended') setWatchStatus(endedText(s), 'ended');
   else setWatchStatus('This session was cancelled.', 'ended');
+  if (watch.status === 'scheduled') tickCountdown(watch);
+  else stopCountdown(watch);
+  if (before && before !== watch.status && watch.media) showPlayer(watch);
   if (isOver(watch.status)) {
     // Nothing more to watch or to record: the player and the heartbeats stop.
     clearInterval(watch.timer);
@@ -104,6 +110,41 @@ export function renderWatchSession(s) {
   }
   // Going live opens the presence interval at once rather than at the next heartbeat.
   if (before && before !== 'live' && watch.status === 'live' && watch.present) heartbeat();
+}
+
+/** The player while live; a placeholder while the session has not started; nothing after. */
+function showPlayer(watch) {
+  var m = watch.media;
+  if (watch.status === 'live') renderPlayer(m.embedUrl, m.videoUrl, m.session);
+  else if (watch.status === 'scheduled') {
+    var player = $('watch-player');
+    clear(player);
+    player.appendChild(h('div', { id: 'watch-waiting', class: 'player-link' },
+      h('p', {}, '⏳ The video appears here when the class goes live.')));
+  }
+}
+
+/** Shows the time left to the start, to the second, and schedules the next second's update. */
+function tickCountdown(watch) {
+  clearTimeout(watch.countdown);
+  var s = watch.session;
+  var left = new Date(s.startTime || '').getTime() - Date.now();
+  var span = formatCountdown(left);
+  var el = $('watch-countdown');
+  el.textContent = span ? (s.autoStart ? 'Starts automatically in ' : 'Starts in ') + span
+    : s.autoStart ? 'Starting now…' : 'Waiting for the instructor to go live…';
+  el.hidden = false;
+  watch.countdown = span ? setTimeout(function () {
+    if (state.watch === watch && watch.status === 'scheduled') tickCountdown(watch);
+  }, left % 1000 || 1000) : 0;
+}
+
+function stopCountdown(watch) {
+  clearTimeout(watch.countdown);
+  watch.countdown = 0;
+  var el = $('watch-countdown');
+  el.textContent = '';
+  el.hidden = true;
 }
 
 function isOver(status) { return status === 'ended' || status === 'cancelled'; }
@@ -165,6 +206,7 @@ export function stopWatch(leave) {
   if (!watch) return;
   if (leave) sendLeave(watch);
   clearInterval(watch.timer);
+  stopCountdown(watch);
   state.watch = null;
   clear($('watch-player'));
 }

@@ -31,7 +31,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(super) fn invalid(&self, error: FieldError) -> DocumentError {
+    pub(crate) fn invalid(&self, error: FieldError) -> DocumentError {
         self.error(
             &error.field,
             format!("holds an invalid value: {}", error.message),

@@ -1,12 +1,16 @@
 //! The document of a session.
 
 use bson::{doc, Bson, Document};
+use livesessions_core::values::EmptyMinutes;
 use livesessions_core::values::{
-    Description, Instructor, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title, VideoUrl,
+    Description, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title,
+    VideoUrl,
 };
-use livesessions_core::{LiveSession, SessionFields, SessionId};
+use livesessions_core::{LiveSession, SeriesId, SeriesLink, SessionFields, SessionId};
 
-use super::{date, long, micros, opt_date, opt_micros, session_id, DocumentError, Reader, MICROS};
+use super::{
+    date, long, micros, opt_date, opt_micros, session_id, uuid, DocumentError, Reader, MICROS,
+};
 use crate::documents::SESSIONS;
 
 /// The fields of a session document other than `_id` and `participants` (the store's counter):
@@ -30,6 +34,7 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "endTime": opt_date(session.fields.end_time),
         "autoStart": session.fields.auto_start,
         "autoEnd": session.fields.auto_end,
+        "endWhenEmptyMinutes": session.fields.end_when_empty.map(|m| Bson::Int32(i32::from(m.get()))).unwrap_or(Bson::Null),
         "isLive": session.is_live(),
         "status": session.status.as_str(),
         "startedAt": opt_date(session.started_at),
@@ -53,10 +58,17 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
     }
 }
 
-/// The complete document of a session.
+/// The complete document of a session. An occurrence of a series also carries `seriesId` (a
+/// UUID, binary subtype 4) and `recurrence` (the rule); other sessions have neither field, so
+/// that the partial index on `seriesId` holds only occurrences. Neither ever changes, so
+/// updates ([`session_fields`]) leave them alone.
 pub(crate) fn session_document(session: &LiveSession) -> Document {
     let mut document = doc! { "_id": session_id(session.id) };
     document.extend(session_fields(session));
+    if let Some(link) = &session.series {
+        document.insert("seriesId", uuid(*link.id.as_uuid()));
+        document.insert("recurrence", link.recurrence.as_str());
+    }
     document.insert("participants", long(session.participants));
     document
 }
@@ -96,6 +108,10 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
             end_time: r.opt_date("endTime")?,
             auto_start: r.opt_bool("autoStart")?.unwrap_or(false),
             auto_end: r.opt_bool("autoEnd")?.unwrap_or(false),
+            end_when_empty: r
+                .opt_int("endWhenEmptyMinutes")?
+                .map(|m| r.valid("endWhenEmptyMinutes", EmptyMinutes::new(m)))
+                .transpose()?,
         },
         status,
         started_at: r.opt_date("startedAt")?,
@@ -106,5 +122,12 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
         created_at,
         updated_at: r.opt_date("updatedAt")?.unwrap_or(created_at),
         version: r.opt_count("version")?.unwrap_or(1),
+        series: match document.get("seriesId") {
+            None | Some(Bson::Null) => None,
+            Some(_) => Some(SeriesLink {
+                id: SeriesId::from_uuid(r.uuid("seriesId")?),
+                recurrence: r.valid("recurrence", Recurrence::parse(r.str("recurrence")?))?,
+            }),
+        },
     })
 }

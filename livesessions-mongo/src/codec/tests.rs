@@ -33,6 +33,8 @@ fn session() -> LiveSession {
             end_time: Some("2025-01-15T11:30:00.654321Z".into()),
             auto_start: Some(true),
             auto_end: Some(true),
+            recurrence: None,
+            end_when_empty_minutes: Some("15".into()),
         },
         is_live: false,
     }
@@ -41,6 +43,10 @@ fn session() -> LiveSession {
     let mut session = LiveSession::new(fields, at(-3600, 250_500));
     session.start(at(0, 999_999)).unwrap();
     session.participants = 25;
+    session.series = Some(livesessions_core::SeriesLink {
+        id: livesessions_core::SeriesId::new(),
+        recurrence: livesessions_core::Recurrence::parse("FREQ=WEEKLY;BYDAY=MO;COUNT=3").unwrap(),
+    });
     session
 }
 
@@ -80,6 +86,7 @@ fn session_document_has_the_original_and_our_fields() {
         "endTime": bson::DateTime::from_millis(1_736_940_600_654),
         "autoStart": true,
         "autoEnd": true,
+        "endWhenEmptyMinutes": 15,
         "isLive": true,
         "status": "live",
         "startedAt": bson::DateTime::from_millis(1_736_935_200_999),
@@ -100,6 +107,8 @@ fn session_document_has_the_original_and_our_fields() {
             "createdAt": 1_736_931_600_250_500_i64,
             "updatedAt": 1_736_935_200_999_999_i64,
         },
+        "seriesId": crate::codec::uuid(*s.series.as_ref().unwrap().id.as_uuid()),
+        "recurrence": "FREQ=WEEKLY;BYDAY=MO;COUNT=3",
         "participants": 25_i64,
     };
     assert_eq!(d, expected);

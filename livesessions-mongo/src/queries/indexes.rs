@@ -18,7 +18,8 @@ pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
 /// also serves the status filter and cursor pagination; `startTime` for the overview; and the
 /// scheduler's two due queries ([`due_to_start_filter`](super::due_to_start_filter),
 /// [`due_to_end_filter`](super::due_to_end_filter)): equality on status and flag, then the
-/// time range, so that a tick reads only the sessions it may act on.
+/// time range, so that a tick reads only the sessions it may act on; and the live sessions
+/// having `endWhenEmptyMinutes` ([`empty_candidates_filter`](super::empty_candidates_filter)).
 pub fn session_indexes() -> Vec<IndexModel> {
     vec![
         index(list_sort(), "list_order", false),
@@ -33,7 +34,26 @@ pub fn session_indexes() -> Vec<IndexModel> {
             "due_end",
             false,
         ),
+        series_index(),
+        index(
+            doc! { "status": 1, "endWhenEmptyMinutes": 1 },
+            "due_empty",
+            false,
+        ),
     ]
+}
+
+/// The occurrences of a series in start order: {seriesId, startTime, _id}, holding only the
+/// sessions that have a `seriesId` (a partial index).
+fn series_index() -> IndexModel {
+    let options = IndexOptions::builder()
+        .name("series".to_owned())
+        .partial_filter_expression(doc! { "seriesId": { "$exists": true } })
+        .build();
+    IndexModel::builder()
+        .keys(doc! { "seriesId": 1, "startTime": 1, "_id": 1 })
+        .options(options)
+        .build()
 }
 
 /// The indexes of `session_participants`: unique {sessionId, userId} (one record per user and

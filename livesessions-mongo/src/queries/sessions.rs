@@ -1,6 +1,6 @@
 //! Filters, updates and the list order of `live_sessions`.
 
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
 use livesessions_core::{ListQuery, LiveSession, SessionId, StatusFilter};
 
 use crate::codec::{long, session_fields, session_id};
@@ -101,6 +101,26 @@ pub fn due_to_start_filter(now: chrono::DateTime<chrono::Utc>) -> Document {
 pub fn due_to_end_filter(now: chrono::DateTime<chrono::Utc>) -> Document {
     let now = bson::DateTime::from_millis(now.timestamp_millis());
     doc! { "status": "live", "autoEnd": true, "endTime": { "$lte": now } }
+}
+
+/// The live sessions having `endWhenEmptyMinutes`: those that may have to end for having
+/// nobody watching (the caller checks their participants' `lastSeen`).
+pub fn empty_candidates_filter() -> Document {
+    doc! { "status": "live", "endWhenEmptyMinutes": { "$gte": 1 } }
+}
+
+/// The latest `lastSeen` of the participants of each of `sessions`, one document per session
+/// that has participants: `{ _id: sessionId, lastSeen: Date, micros: long }` (`micros` the
+/// exact latest, where the documents carry it). Read through the `{sessionId, userId}` index.
+pub fn latest_seen_pipeline(sessions: Vec<Bson>) -> Vec<Document> {
+    vec![
+        doc! { "$match": { "sessionId": { "$in": sessions } } },
+        doc! { "$group": {
+            "_id": "$sessionId",
+            "lastSeen": { "$max": "$lastSeen" },
+            "micros": { "$max": "$micros.lastSeen" },
+        } },
+    ]
 }
 
 #[cfg(test)]

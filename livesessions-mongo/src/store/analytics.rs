@@ -6,7 +6,10 @@ use livesessions_core::analytics::{
     AttendancePage, AttendanceQuery, AttendanceRow, Overview, OverviewQuery, Participation,
     ParticipationQuery, ParticipationRow, PopularSession, ReportQuery, SessionReport,
 };
-use livesessions_core::{AnalyticsStore, Error, Result, SessionId};
+use livesessions_core::{
+    AnalyticsStore, Error, Result, SeriesAttendance, SeriesSummary, SeriesSummaryQuery, SessionId,
+    UserId,
+};
 
 use super::{all_documents, MongoStore};
 use crate::codec::{participant_from_document, DocumentError, Reader};
@@ -180,6 +183,60 @@ impl AnalyticsStore for MongoStore {
             sessions: facet_rows(&results, "rows")
                 .map(participation_row)
                 .collect::<std::result::Result<_, DocumentError>>()?,
+        })
+    }
+
+    async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary> {
+        let occurrences = self
+            .sessions
+            .count_documents(queries::series_filter(query.series_id))
+            .await
+            .map_err(map_error)?;
+        if occurrences == 0 {
+            return Err(Error::NotFound {
+                entity: "series",
+                id: query.series_id.to_string(),
+            });
+        }
+        let ended = self
+            .sessions
+            .count_documents(queries::ended_in_series_filter(query.series_id))
+            .await
+            .map_err(map_error)?;
+        let rows = all_documents(
+            self.sessions
+                .aggregate(queries::series_students_pipeline(query)),
+        )
+        .await?;
+        let limit = query.limit as usize;
+        let students = rows
+            .iter()
+            .take(limit)
+            .map(|document| {
+                let r = Reader::new(document, SESSIONS);
+                Ok(SeriesAttendance {
+                    user_id: UserId::parse_field(r.str("_id")?, "userId")
+                        .map_err(|e| r.invalid(e))?,
+                    user_name: r.str("userName")?.to_owned(),
+                    email: r.str("email")?.to_owned(),
+                    attended: r.count("attended")?,
+                    ended,
+                    watch_seconds: r.opt_int("watchSeconds")?.unwrap_or(0),
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, DocumentError>>()?;
+        let next = if rows.len() > limit {
+            students.last().map(|s| s.user_id.clone())
+        } else {
+            None
+        };
+        Ok(SeriesSummary {
+            series_id: query.series_id,
+            occurrences,
+            ended,
+            threshold_percent: query.threshold_percent,
+            students,
+            next,
         })
     }
 }

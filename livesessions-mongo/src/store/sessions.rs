@@ -4,17 +4,20 @@
 
 use async_trait::async_trait;
 use bson::doc;
+use livesessions_core::EmptySession;
 use livesessions_core::{
-    Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SessionId, SessionStore,
+    Conflict, Error, EventKind, ListQuery, LiveSession, Page, Result, SeriesId, SessionId,
+    SessionStore,
 };
 use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
+use std::collections::HashMap;
 
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
-use crate::codec::{session_document, session_from_document, Reader};
-use crate::documents::SESSIONS;
+use crate::codec::{session_document, session_from_document, session_id, Reader};
+use crate::documents::{PARTICIPANTS, SESSIONS};
 use crate::error::{classify, to_domain, ErrorClass};
 use crate::queries;
 
@@ -104,6 +107,55 @@ impl MongoStore {
         let stored = self.replace_session(session, s.as_deref_mut()).await?;
         self.append_event(event, session.id, s).await?;
         Ok(stored)
+    }
+
+    /// Inserts every occurrence of a series, each with its events, in one transaction.
+    async fn insert_series_steps(
+        &self,
+        sessions: &[LiveSession],
+        mut s: Option<&mut ClientSession>,
+    ) -> std::result::Result<(), Failure> {
+        for session in sessions {
+            self.insert_steps(session, s.as_deref_mut()).await?;
+        }
+        Ok(())
+    }
+
+    /// Without transactions: one ordered `insert_many` of the occurrences; when it fails part
+    /// way, the occurrences it inserted are deleted again (by id and series id, so a clashing
+    /// session of another series stays), then the events are appended.
+    async fn insert_series_compensated(
+        &self,
+        sessions: &[LiveSession],
+    ) -> std::result::Result<(), Failure> {
+        let Some(link) = sessions.first().and_then(|s| s.series.clone()) else {
+            return Ok(());
+        };
+        let documents = sessions.iter().map(|session| {
+            let mut document = session_document(session);
+            document.insert("participants", 0_i64);
+            document
+        });
+        if let Err(error) = self.sessions.insert_many(documents).ordered(true).await {
+            let ids: Vec<bson::Bson> = sessions.iter().map(|s| session_id(s.id)).collect();
+            let mut filter = queries::series_filter(link.id);
+            filter.insert("_id", doc! { "$in": ids });
+            self.sessions.delete_many(filter).await?;
+            return Err(match classify(&error) {
+                ErrorClass::DuplicateKey => {
+                    Failure::Domain(to_domain(error, "session", link.id.to_string()))
+                }
+                _ => Failure::Driver(error),
+            });
+        }
+        for session in sessions {
+            self.append_event(EventKind::Created, session.id, None)
+                .await?;
+            if session.is_live() {
+                self.append_event(EventKind::Live, session.id, None).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn delete_steps(
@@ -228,5 +280,88 @@ impl SessionStore for MongoStore {
             }
         }
         Ok(due)
+    }
+
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
+        if self.supports_transactions().await? {
+            in_transaction!(self, |s| self.insert_series_steps(sessions, s))
+        } else {
+            let store = self.clone();
+            let sessions = sessions.to_vec();
+            detached(async move {
+                store
+                    .insert_series_compensated(&sessions)
+                    .await
+                    .map_err(Failure::into_error)
+            })
+            .await
+        }
+    }
+
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
+        let documents = all_documents(
+            self.sessions
+                .find(queries::series_filter(series_id))
+                .sort(queries::series_sort()),
+        )
+        .await?;
+        Ok(documents
+            .iter()
+            .map(session_from_document)
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<EmptySession>> {
+        let documents = all_documents(
+            self.sessions
+                .find(queries::empty_candidates_filter())
+                .sort(doc! { "liveSince": 1, "_id": 1 }),
+        )
+        .await?;
+        // Only those live for their minutes already can be due; their participants are read next.
+        let mut candidates = Vec::new();
+        for document in &documents {
+            let session = session_from_document(document)?;
+            if session.due_to_end_empty(now, None, presence_timeout) {
+                candidates.push(session);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = candidates.iter().map(|s| session_id(s.id)).collect();
+        let latest = all_documents(
+            self.participants
+                .aggregate(queries::latest_seen_pipeline(ids)),
+        )
+        .await?;
+        let mut seen = HashMap::new();
+        for document in &latest {
+            let r = Reader::new(document, PARTICIPANTS);
+            let id = SessionId::from_uuid(r.uuid("_id")?);
+            let date = r.opt_date("lastSeen")?;
+            let exact = r
+                .opt_int("micros")?
+                .filter(|us| Some(us.div_euclid(1000)) == date.map(|d| d.timestamp_millis()))
+                .and_then(chrono::DateTime::from_timestamp_micros);
+            if let Some(last_seen) = exact.or(date) {
+                seen.insert(id, last_seen);
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .filter_map(|session| {
+                let last_seen = seen.get(&session.id).copied();
+                session
+                    .due_to_end_empty(now, last_seen, presence_timeout)
+                    .then_some(EmptySession { session, last_seen })
+            })
+            .take(limit)
+            .collect())
     }
 }

@@ -325,6 +325,49 @@ async fn the_due_query_uses_the_partial_indexes() {
     cleanup(store, pool).await;
 }
 
+/// The scheduler's query for sessions nobody watches on 20 000 sessions, of which some live
+/// ones have `end_when_empty_minutes`: the sessions come from the partial index, their
+/// participants through an index on their session, and no plan scans a table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_empty_query_uses_the_partial_index_and_the_participant_key() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    let rows = [
+        format!(
+            "UPDATE {s}.live_sessions SET end_when_empty_minutes = 5, live_since = start_time \
+             WHERE status = 'live' AND (EXTRACT(EPOCH FROM start_time)::bigint / 3600) % 5 = 0"
+        ),
+        format!("ANALYZE {s}.live_sessions"),
+    ];
+    for sql in rows {
+        sqlx::query(&sql).execute(&pool).await.expect("populate");
+    }
+    let flagged: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {s}.live_sessions WHERE end_when_empty_minutes IS NOT NULL"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(flagged >= 1, "{flagged} sessions flagged");
+
+    let now: chrono::DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+    let plan = explain(&pool, &store.sql.empty_sessions, |q| {
+        q.bind(now).bind(Duration::from_secs(90)).bind(100i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_due_empty_idx"), "{plan}");
+    assert!(
+        plan.contains("Index Cond: (session_id = s.id)"),
+        "participants read by session: {plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "no scan of a table: {plan}");
+    assert!(
+        !plan.contains("Hash"),
+        "no join over every participant: {plan}"
+    );
+    cleanup(store, pool).await;
+}
+
 /// The rows an `EXPLAIN (ANALYZE, TIMING OFF)` plan's nodes produced and filtered out, over
 /// all their loops: the work a statement did, independent of the machine's speed.
 fn rows_handled(plan: &str) -> u64 {
@@ -603,5 +646,47 @@ async fn without_the_trigram_index_search_is_unindexed_and_unchanged() {
         .present(&pool, store.schema())
         .await
         .unwrap());
+    cleanup(store, pool).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_plans_use_the_series_index() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    // One series of 10 sessions, each with 100 participants; 19 990 sessions and 104 000
+    // participants outside it.
+    let series = Uuid::new_v4();
+    sqlx::query(&format!(
+        "UPDATE {s}.live_sessions SET series_id = $1, recurrence = 'FREQ=DAILY;COUNT=10' \
+         WHERE id IN (SELECT id FROM {s}.live_sessions ORDER BY id LIMIT 10)"
+    ))
+    .bind(series)
+    .execute(&pool)
+    .await
+    .expect("a series");
+    sqlx::query(&format!("ANALYZE {s}.live_sessions"))
+        .execute(&pool)
+        .await
+        .expect("analyze");
+    let sql = &store.sql.series;
+
+    // The occurrences, in start order, from the partial index alone.
+    let plan = explain(&pool, &sql.occurrences, |q| q.bind(series)).await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    assert!(!plan.contains("Seq Scan on live_sessions"), "{plan}");
+    assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
+
+    // The counts and the students' GROUP BY find the series' sessions by the same index.
+    let plan = explain(&pool, &sql.counts, |q| q.bind(series)).await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    let plan = explain(&pool, &sql.students, |q| {
+        q.bind(series).bind(75i64).bind(None::<&str>).bind(101i64)
+    })
+    .await;
+    assert!(plan.contains("live_sessions_series_idx"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    // The participants come by session, from the series' sessions, not from a walk of the
+    // whole table in user order.
+    assert!(plan.contains("Index Cond: (session_id = o.id)"), "{plan}");
     cleanup(store, pool).await;
 }

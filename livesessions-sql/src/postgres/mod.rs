@@ -262,6 +262,10 @@ impl Dialect for Postgres {
         format!("GREATEST(0, FLOOR(date_part('epoch', {span})))::bigint")
     }
 
+    fn minutes(count: &str) -> String {
+        format!("({count}) * interval '1 minute'")
+    }
+
     fn duplicate(error: &dyn DatabaseError) -> (&'static str, String) {
         let entity = match error.constraint() {
             Some(c) if c.starts_with("live_sessions") => "session",

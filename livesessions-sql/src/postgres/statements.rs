@@ -8,10 +8,11 @@ use crate::analytics::{AttendanceStatements, PopularStatements};
 use crate::calendar::CalendarStatements;
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
-    due_sessions_select, participant_select, session_assignments, session_insert, session_select,
-    VERSION_PARAMETER,
+    due_sessions_select, empty_sessions_select, participant_select, session_assignments,
+    session_insert, session_select, VERSION_PARAMETER,
 };
 use crate::search::{matches, text_matches, ListStatements, Search};
+use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, WebhookStatements};
 
@@ -30,6 +31,8 @@ pub(super) struct Statements {
     pub get_session: String,
     /// The scheduler's due query (parameters: now, limit).
     pub due_sessions: String,
+    /// The scheduler's query for sessions nobody watches (parameters: now, timeout, limit).
+    pub empty_sessions: String,
     pub update_session: String,
     pub version_of: String,
     pub lock_session: String,
@@ -54,6 +57,7 @@ pub(super) struct Statements {
     pub webhooks: WebhookStatements,
     pub claim: String,
     pub calendar: CalendarStatements,
+    pub series: SeriesStatements,
 }
 
 impl Statements {
@@ -66,6 +70,11 @@ impl Statements {
             insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
             get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
             due_sessions: due_sessions_select::<Postgres>(&format!("{s}.live_sessions"), &session, ""),
+            empty_sessions: empty_sessions_select::<Postgres>(
+                &format!("{s}.live_sessions"),
+                &format!("{s}.session_participants"),
+                &session,
+            ),
             update_session: format!(
                 "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = ${VERSION_PARAMETER} \
                  RETURNING {session}",
@@ -147,6 +156,11 @@ impl Statements {
             webhooks: WebhookStatements::new::<Postgres>(&format!("{s}.")),
             claim: claim(s),
             calendar: CalendarStatements::new::<Postgres>(&format!("{s}."), &session),
+            series: SeriesStatements::new::<Postgres>(
+                &format!("{s}.live_sessions"),
+                &format!("{s}.session_participants"),
+                &session,
+            ),
         }
     }
 }

@@ -9,8 +9,8 @@ use livesessions_core::analytics::{
 };
 use livesessions_core::{
     AnalyticsStore, AttendanceStore, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
-    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionId,
-    SessionStore, UserId,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SeriesId,
+    SeriesSummary, SeriesSummaryQuery, SessionId, SessionStore, UserId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Postgres;
@@ -116,6 +116,28 @@ impl SessionStore for PostgresStore {
         limit: usize,
     ) -> Result<Vec<LiveSession>> {
         Q::due_sessions(&self.pool, &self.sql.due_sessions, now, limit).await
+    }
+
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
+        let tx = self.pool.begin().await.map_err(map_error)?;
+        let (insert, append) = (&self.sql.insert_session, &self.sql.events.append);
+        Q::insert_series_logged(tx, insert, append, sessions)
+            .await
+            .map(drop)
+    }
+
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
+        Q::series_sessions(&self.pool, &self.sql.series.occurrences, series_id).await
+    }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<livesessions_core::EmptySession>> {
+        let sql = &self.sql.empty_sessions;
+        Q::empty_sessions(&self.pool, sql, now, presence_timeout, limit).await
     }
 }
 
@@ -258,6 +280,10 @@ impl AnalyticsStore for PostgresStore {
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
         let (totals, rows) = (&self.sql.participation_totals, &self.sql.participation_rows);
         Q::participation(&self.pool, totals, rows, query).await
+    }
+
+    async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary> {
+        Q::series_summary(&self.pool, &self.sql.series, query).await
     }
 }
 

@@ -189,6 +189,10 @@ impl Dialect for Sqlite {
         format!("MAX(0, ({span}) / 1000000)")
     }
 
+    fn minutes(count: &str) -> String {
+        format!("({count}) * 60000000")
+    }
+
     fn duplicate(error: &dyn DatabaseError) -> (&'static str, String) {
         let message = error.message();
         let entity = if message.contains("live_sessions.") {

@@ -9,10 +9,11 @@ use crate::calendar::CalendarStatements;
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
-    due_sessions_select, participant_select, session_assignments, session_insert, session_select,
-    VERSION_PARAMETER,
+    due_sessions_select, empty_sessions_select, participant_select, session_assignments,
+    session_insert, session_select, VERSION_PARAMETER,
 };
 use crate::search::{matches, ListStatements, Search};
+use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
 
@@ -26,6 +27,8 @@ pub(super) struct Statements {
     pub get_session: String,
     /// The scheduler's due query (parameters: now, limit).
     pub due_sessions: String,
+    /// The scheduler's query for sessions nobody watches (parameters: now, timeout, limit).
+    pub empty_sessions: String,
     pub update_session: String,
     pub version_of: &'static str,
     pub session_exists: &'static str,
@@ -59,6 +62,8 @@ pub(super) struct Statements {
     /// Leases one delivery (parameters: id, lease until, worker).
     pub lease_delivery: &'static str,
     pub calendar: CalendarStatements,
+    /// The series statements.
+    pub series: SeriesStatements,
 }
 
 impl Statements {
@@ -72,6 +77,11 @@ impl Statements {
                 "live_sessions",
                 &session_select("s.", "s.participants"),
                 " = 1",
+            ),
+            empty_sessions: empty_sessions_select::<Sqlite>(
+                "live_sessions",
+                "session_participants",
+                &session_select("s.", "s.participants"),
             ),
             update_session: format!(
                 "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?{VERSION_PARAMETER} RETURNING {session}",
@@ -172,6 +182,11 @@ impl Statements {
             lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
                              WHERE id = ?1",
             calendar: CalendarStatements::new::<Sqlite>("", &session_select("s.", "s.participants")),
+            series: SeriesStatements::new::<Sqlite>(
+                "live_sessions",
+                "session_participants",
+                &session_select("s.", "s.participants"),
+            ),
         }
     }
 }

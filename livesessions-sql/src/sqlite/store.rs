@@ -10,8 +10,9 @@ use livesessions_core::analytics::{
 };
 use livesessions_core::{
     AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
-    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SessionAction,
-    SessionId, SessionStatus, SessionStore, UserId,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SeriesId,
+    SeriesSummary, SeriesSummaryQuery, SessionAction, SessionId, SessionStatus, SessionStore,
+    UserId,
 };
 use sqlx::sqlite::{SqliteRow, SqliteTransaction};
 use sqlx::Sqlite;
@@ -62,6 +63,17 @@ impl SessionStore for SqliteStore {
         let event = Q::insert_logged(tx, &SQL.insert_session, &SQL.append, session).await?;
         self.appended(event);
         Ok(())
+    }
+
+    async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
+        let tx = self.write().await?;
+        let event = Q::insert_series_logged(tx, &SQL.insert_session, &SQL.append, sessions).await?;
+        self.appended(event);
+        Ok(())
+    }
+
+    async fn series_sessions(&self, series_id: SeriesId) -> Result<Vec<LiveSession>> {
+        Q::series_sessions(&self.pool, &SQL.series.occurrences, series_id).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
@@ -155,6 +167,16 @@ impl SessionStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<LiveSession>> {
         Q::due_sessions(&self.pool, &SQL.due_sessions, now, limit).await
+    }
+
+    async fn empty_sessions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        presence_timeout: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<livesessions_core::EmptySession>> {
+        let sql = &SQL.empty_sessions;
+        Q::empty_sessions(&self.pool, sql, now, presence_timeout, limit).await
     }
 }
 
@@ -320,6 +342,10 @@ impl AnalyticsStore for SqliteStore {
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
         let (totals, rows) = (SQL.participation_totals, SQL.participation_rows);
         Q::participation(&self.pool, totals, rows, query).await
+    }
+
+    async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary> {
+        Q::series_summary(&self.pool, &SQL.series, query).await
     }
 }
 

@@ -16,7 +16,7 @@ use crate::values::{ImageKind, Thumbnail, ThumbnailKey, TimeZone};
 
 /// Every field of a session is stored and read back exactly: texts with non-ASCII characters,
 /// newlines and quotes, both kinds of thumbnail, the time zone or its absence, the schedule
-/// (end time, automatic start and end) or its absence, every status
+/// (end time, automatic start and end, minutes empty before ending) or its absence, every status
 /// with its times (to the microsecond), live seconds and the version.
 pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
     let h = Harness::new(store);
@@ -39,6 +39,8 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
             end_time: Some(rfc3339(micros(7200, 7))),
             auto_start: Some(true),
             auto_end: Some(true),
+            recurrence: None,
+            end_when_empty_minutes: Some("1440".into()),
         },
         ..Default::default()
     }
