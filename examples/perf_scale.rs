@@ -174,6 +174,18 @@ async fn main() {
             |_| svc.list(None, &rare),
         )
         .await;
+        let none = ListQuery::parse(None, Some("no such session"), None, None).expect("a query");
+        time(
+            "list page, search=\"no such session\" (0 hits)",
+            n.min(50),
+            |_| svc.list(None, &none),
+        )
+        .await;
+        let some = ListQuery::parse(None, Some("Instructor 42"), None, None).expect("a query");
+        time("list page, search=\"Instructor 42\" (1 in 45)", n, |_| {
+            svc.list(None, &some)
+        })
+        .await;
         let page = store.list_sessions(&ended).await.expect("a page");
         let second = ListQuery {
             after: page.next,

@@ -436,6 +436,7 @@ macro_rules! conformance_tests {
             delete_cascades_to_participants,
             list_filters_by_status,
             list_search_is_case_insensitive_and_literal,
+            list_search_edges_match_substrings_of_one_field,
             list_order_follows_the_list_key,
             list_pages_have_no_duplicates_or_gaps,
             lifecycle_start_end_restart,

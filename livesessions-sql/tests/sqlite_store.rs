@@ -57,6 +57,14 @@ async fn in_memory_data_lives_as_long_as_the_store() {
         [
             "live_session_thumbnails",
             "live_sessions",
+            // The search index (migration 0009): the FTS5 table, its shadow tables, the id map.
+            "live_sessions_search",
+            "live_sessions_search_config",
+            "live_sessions_search_content",
+            "live_sessions_search_data",
+            "live_sessions_search_docsize",
+            "live_sessions_search_ids",
+            "live_sessions_search_idx",
             "session_participants"
         ]
     );
@@ -145,4 +153,54 @@ async fn woken(wait: impl std::future::Future<Output = ()>) -> bool {
     tokio::time::timeout(std::time::Duration::from_secs(60), wait)
         .await
         .is_ok()
+}
+
+/// A term with more trigram candidates than the store reads (1 000) is searched along the list
+/// index, a rarer one from the candidates: both list the same sessions in the list order, page
+/// by page.
+#[tokio::test]
+async fn common_and_rare_terms_list_alike_in_the_list_order() {
+    use livesessions_core::{ListQuery, StatusFilter};
+
+    let store = SqliteStore::in_memory().await.unwrap();
+    store.migrate().await.unwrap();
+    // 1 100 scheduled sessions, start times (the list key) out of insert order; every 100th
+    // also has a rare marker.
+    sqlx::query(
+        "WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < 1099) \
+         INSERT INTO live_sessions (id, title, description, instructor, video_url, start_time, \
+            status, created_at, updated_at, version, list_rank, list_time_key) \
+         SELECT randomblob(16), \
+            CASE WHEN i % 100 = 0 THEN 'Shared topic, rare marker ' || i ELSE 'Shared topic ' || i END, \
+            '', 'Ann Lee', 'https://www.youtube.com/watch?v=dQw4w9WgXcQ', \
+            (1800000000 + (i * 7919) % 1100 * 60) * 1000000, 'scheduled', 0, 0, 1, 1, \
+            (1800000000 + (i * 7919) % 1100 * 60) * 1000000 \
+         FROM g",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let start = |i: i64| 1_800_000_000 + (i * 7_919) % 1_100 * 60;
+    let mut common: Vec<i64> = (0..1_100).map(start).collect();
+    let mut rare: Vec<i64> = (0..1_100).step_by(100).map(start).collect();
+    common.sort_unstable();
+    rare.sort_unstable();
+    for (term, expected) in [("shared TOPIC", common), ("RARE marker", rare)] {
+        let mut listed = Vec::new();
+        let mut query = ListQuery {
+            status: StatusFilter::All,
+            search: Some(term.to_owned()),
+            limit: 50,
+            after: None,
+        };
+        loop {
+            let page = store.list_sessions(&query).await.unwrap();
+            listed.extend(page.items.iter().map(|s| s.fields.start_time.timestamp()));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(listed, expected, "{term}");
+    }
 }

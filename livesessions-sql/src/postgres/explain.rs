@@ -4,6 +4,7 @@
 //! plan, so these tests check that the statements are shaped so that the indexes serve them.
 //! Run with `--nocapture` to see the plans.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use sqlx::{Postgres, Row as _};
 use uuid::Uuid;
 
 use super::{quote_ident, PostgresStore};
+use crate::search::Search;
 
 /// A store migrated into a fresh schema, with nothing in it.
 async fn migrated() -> (PostgresStore, PgPool) {
@@ -140,13 +142,16 @@ async fn list_and_report_plans_use_the_indexes() {
     let sql = &store.sql;
 
     // First page of everything.
-    let plan = explain(&pool, sql.list.get(false, false, false), |q| q.bind(51i64)).await;
+    let plan = explain(&pool, sql.list.get(false, Search::None, false), |q| {
+        q.bind(51i64)
+    })
+    .await;
     assert!(plan.contains("live_sessions_list_idx"), "{plan}");
     assert!(!plan.contains("Sort"), "the index gives the order: {plan}");
 
     // One status, after a cursor.
     let key = SessionStatus::Scheduled.rank();
-    let plan = explain(&pool, sql.list.get(true, false, true), |q| {
+    let plan = explain(&pool, sql.list.get(true, Search::None, true), |q| {
         q.bind(key)
             .bind(key)
             .bind(0i64)
@@ -159,7 +164,7 @@ async fn list_and_report_plans_use_the_indexes() {
     assert!(!plan.contains("Sort"), "{plan}");
 
     // Search: the index still gives the order; the pattern filters along it.
-    let plan = explain(&pool, sql.list.get(false, true, false), |q| {
+    let plan = explain(&pool, sql.list.get(false, Search::Scan, false), |q| {
         q.bind("%topic 1%").bind(51i64)
     })
     .await;
@@ -542,6 +547,105 @@ async fn calendar_feed_plans_use_the_indexes() {
     assert!(plan.contains("live_sessions_pkey"), "{plan}");
     assert!(!plan.contains("Seq Scan"), "{plan}");
 
+    cleanup(store, pool).await;
+}
+
+/// Search at scale: on 20 000 analyzed sessions, a rare term reads the `pg_trgm` index
+/// (a bitmap of the few candidates, then sorted) and handles a few rows, while a term that
+/// matches often still walks the list index and stops after the first page. The work is
+/// counted in rows (`EXPLAIN ANALYZE`), not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_plans_use_the_trigram_index_for_rare_terms() {
+    let (store, pool) = populated().await;
+    let list = store.sql.list.get(false, Search::Indexed, false);
+    let analyze = |pattern: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let sql = format!("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) {list}");
+            let plan = sqlx::query(&sql)
+                .bind(pattern)
+                .bind(51i64)
+                .persistent(false)
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("EXPLAIN failed: {e}\n{sql}"))
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect::<Vec<_>>()
+                .join("\n");
+            println!("---- search {pattern}\n{plan}\n");
+            plan
+        }
+    };
+
+    // One session of 20 000 has "Session 12345" in its title.
+    let plan = analyze("%session 12345%").await;
+    assert!(plan.contains("live_sessions_search_trgm_idx"), "{plan}");
+    assert!(!plan.contains("live_sessions_list_idx"), "{plan}");
+    let rows = rows_handled(&plan);
+    assert!(rows < 500, "{rows} rows handled for one match: {plan}");
+
+    // No session at all: the same indexes answer with nothing to recheck.
+    let plan = analyze("%nothing like this%").await;
+    assert!(plan.contains("live_sessions_search_trgm_idx"), "{plan}");
+    assert!(rows_handled(&plan) < 500, "{plan}");
+
+    // One session in 50 (an instructor's name): the list walk fills a page within a few
+    // thousand rows, sooner than fetching and sorting every match.
+    let plan = analyze("%teacher 7%").await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+
+    // Every session: the list index gives the first page in order, no sort.
+    let plan = analyze("%session%").await;
+    assert!(plan.contains("live_sessions_list_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(rows_handled(&plan) < 500, "{plan}");
+
+    cleanup(store, pool).await;
+}
+
+/// Without the trigram index (a role that could not create `pg_trgm`), search runs the
+/// per-column statement and lists what it lists with the index: the conformance suite's search
+/// cases pass on it; `migrate` creates the index again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_trigram_index_search_is_unindexed_and_unchanged() {
+    use livesessions_core::testing::cases;
+
+    let (store, pool) = migrated().await;
+    let s = quote_ident(store.schema());
+    sqlx::query(&format!("DROP INDEX {s}.{}", super::search_index::INDEX))
+        .execute(&pool)
+        .await
+        .expect("drop the index");
+    // A store that did not migrate looks the index up at its first search.
+    let unindexed = PostgresStore::from_pool(pool.clone())
+        .with_schema(store.schema())
+        .unwrap();
+    cases::list_search_is_case_insensitive_and_literal(Arc::new(unindexed.clone())).await;
+    cases::list_search_edges_match_substrings_of_one_field(Arc::new(unindexed.clone())).await;
+    assert!(!unindexed
+        .search_index
+        .present(&pool, store.schema())
+        .await
+        .unwrap());
+    let plan = explain(
+        &pool,
+        unindexed.sql.list.get(false, Search::Scan, false),
+        |q| q.bind("%session 12345%").bind(51i64),
+    )
+    .await;
+    assert!(!plan.contains("||"), "no joined-text condition: {plan}");
+
+    store.migrate().await.expect("migrate again");
+    let again = PostgresStore::from_pool(pool.clone())
+        .with_schema(store.schema())
+        .unwrap();
+    assert!(again
+        .search_index
+        .present(&pool, store.schema())
+        .await
+        .unwrap());
     cleanup(store, pool).await;
 }
 

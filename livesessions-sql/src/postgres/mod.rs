@@ -57,6 +57,7 @@ use crate::errors::map_migrate_error;
 
 mod calendar;
 mod events;
+mod search_index;
 mod shards;
 mod statements;
 mod store;
@@ -66,6 +67,7 @@ mod webhooks;
 pub use thumbnails::PostgresThumbnails;
 
 use events::Listener;
+use search_index::SearchIndex;
 use statements::Statements;
 
 /// The migrations of `migrations/postgres`, embedded at build time.
@@ -85,6 +87,7 @@ pub struct PostgresStore {
     schema: Arc<str>,
     sql: Arc<Statements>,
     listener: Arc<Listener>,
+    search_index: Arc<SearchIndex>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -104,6 +107,7 @@ impl PostgresStore {
             schema: Arc::from(DEFAULT_SCHEMA),
             sql: Arc::clone(&DEFAULT_STATEMENTS),
             listener: Arc::new(Listener::default()),
+            search_index: Arc::default(),
         }
     }
 
@@ -130,6 +134,7 @@ impl PostgresStore {
             schema: Arc::from(schema),
             sql: Arc::new(Statements::new(schema)),
             listener: Arc::new(Listener::default()),
+            search_index: Arc::default(),
         })
     }
 
@@ -147,6 +152,11 @@ impl PostgresStore {
     /// (`migrations/postgres`) inside it. The migrations' bookkeeping table
     /// (`_sqlx_migrations`) lives in the same schema, so several schemas in one database
     /// migrate independently. Safe to run concurrently and repeatedly.
+    ///
+    /// Search is indexed by a `pg_trgm` trigram index (migration `0010_search.sql`). When
+    /// the role may not create that extension, the server logs a WARNING and search stays
+    /// unindexed (correct, slower on many sessions); after `CREATE EXTENSION pg_trgm` by a
+    /// superuser, the next `migrate` creates the index.
     pub async fn migrate(&self) -> Result<()> {
         // A connection of its own: its search_path is changed for the migrations and must not
         // go back into the pool.
@@ -178,7 +188,16 @@ impl PostgresStore {
         MIGRATOR
             .run(&mut *conn)
             .await
-            .map_err(map_migrate_error::<Postgres>)
+            .map_err(map_migrate_error::<Postgres>)?;
+        // The search index needs the pg_trgm extension, which migration 0010 may have been
+        // unable to install; it is created on a later run once it is there (a no-op when
+        // it exists, a WARNING from the server while the extension is still missing).
+        let indexed: bool = sqlx::query_scalar("SELECT livesessions_search_indexes()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_error)?;
+        self.search_index.set(indexed);
+        Ok(())
     }
 }
 

@@ -23,7 +23,7 @@ use crate::dialect::Dialect as _;
 use crate::events::LoggedStatements;
 use crate::queries::{EndStatements, Queries};
 use crate::record::{corrupt, participant_from_row, session_from_row, to_u64};
-use crate::search::ListFilters;
+use crate::search::{ListFilters, Search};
 
 /// The shared statements' runners on Postgres.
 type Q = Queries<Postgres>;
@@ -83,12 +83,26 @@ impl SessionStore for PostgresStore {
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
         let filters = ListFilters::of(query);
-        let mut q = sqlx::query(self.sql.list.of(&filters));
+        let search = match filters.pattern {
+            None => Search::None,
+            Some(_) if self.search_index.present(&self.pool, &self.schema).await? => {
+                Search::Indexed
+            }
+            Some(_) => Search::Scan,
+        };
+        let list = self
+            .sql
+            .list
+            .get(filters.rank.is_some(), search, filters.after.is_some());
+        let mut q = sqlx::query(list);
         if let Some(rank) = filters.rank {
             q = q.bind(rank);
         }
         if let Some(pattern) = &filters.pattern {
-            q = q.bind(pattern.as_str());
+            // Planned with the term itself (an unnamed statement, never a cached generic
+            // plan): the planner picks the trigram index for a rare term and the list
+            // index for a common one (migration 0010).
+            q = q.bind(pattern.as_str()).persistent(false);
         }
         if let Some(Cursor(key)) = filters.after {
             q = q.bind(key.rank).bind(key.time_key).bind(*key.id.as_uuid());

@@ -12,7 +12,7 @@ use crate::record::{
     due_sessions_select, empty_sessions_select, participant_select, session_assignments,
     session_insert, session_select, VERSION_PARAMETER,
 };
-use crate::search::{matches, ListStatements};
+use crate::search::{matches, ListStatements, Search};
 use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
 use crate::webhooks::{claimed_select, due_condition, WebhookStatements};
@@ -191,21 +191,41 @@ impl Statements {
     }
 }
 
+/// How many sessions, at most, the trigram index may propose for a search to be run from its
+/// candidates. A term with more candidates matches at least this many sessions: walking the
+/// list index fills a page sooner than fetching and sorting every candidate (SQLite has no
+/// cost model for FTS5 to make that choice itself).
+pub(super) const SEARCH_CANDIDATES: i64 = 1000;
+
+/// The number of the trigram index's candidates for a search, up to a limit (parameters:
+/// trigram query, limit): a cheap probe, FTS5 stops at the limit.
+pub(super) const COUNT_CANDIDATES: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM live_sessions_search \
+     WHERE live_sessions_search MATCH ?1 LIMIT ?2)";
+
 /// The list statement for the given filters. Every parameter is numbered and always bound
-/// (rank, search pattern, cursor rank, time key and id, limit); the ones a filter does not
-/// use are simply not referenced.
-fn list(session: &str, status: bool, search: bool, after: bool) -> String {
+/// (rank, search pattern, cursor rank, time key and id, limit), the ones a filter does not
+/// use simply not referenced. The statements that search through the index take the trigram
+/// query as ?6 and the limit as ?7.
+fn list(session: &str, status: bool, search: Search, after: bool) -> String {
     let mut sql = format!("SELECT {session} FROM live_sessions WHERE 1");
     if status {
         sql += " AND list_rank = ?1";
     }
-    if search {
+    if search == Search::Indexed {
+        // The trigram index narrows the candidates (migration 0009); `LIKE` decides.
+        sql += " AND id IN (SELECT m.id FROM live_sessions_search \
+                 JOIN live_sessions_search_ids m ON m.docid = live_sessions_search.rowid \
+                 WHERE live_sessions_search MATCH ?6)";
+    }
+    if search != Search::None {
         sql += &format!(" AND {}", matches("", "LIKE", "?2"));
     }
     if after {
         sql += " AND (list_rank, list_time_key, id) > (?3, ?4, ?5)";
     }
-    sql += " ORDER BY list_rank, list_time_key, id LIMIT ?6";
+    let limit = if search == Search::Indexed { 7 } else { 6 };
+    sql += &format!(" ORDER BY list_rank, list_time_key, id LIMIT ?{limit}");
     sql
 }
 

@@ -17,14 +17,14 @@ use livesessions_core::{
 use sqlx::sqlite::{SqliteRow, SqliteTransaction};
 use sqlx::Sqlite;
 
-use super::statements::SQL;
+use super::statements::{COUNT_CANDIDATES, SEARCH_CANDIDATES, SQL};
 use super::{map_error, SqliteStore};
 use crate::analytics;
 use crate::dialect::Dialect as _;
 use crate::events::LoggedStatements;
 use crate::queries::{EndStatements, Queries};
 use crate::record::{parse_status, participant_from_row, required, session_from_row, to_u64};
-use crate::search::ListFilters;
+use crate::search::{ListFilters, Search};
 
 /// The shared statements' runners on Sqlite.
 type Q = Queries<Sqlite>;
@@ -125,12 +125,39 @@ impl SessionStore for SqliteStore {
             Some(Cursor(key)) => (key.rank, key.time_key, Some(*key.id.as_uuid())),
             None => (0, 0, None),
         };
-        let list = sqlx::query(SQL.list.of(&filters))
+        // A rare term is searched from the trigram index's candidates; a common one (or one
+        // too short for a trigram) along the list index, which soon fills the page.
+        let index_query = match &filters.index_query {
+            Some(index_query) => {
+                let candidates: i64 = sqlx::query_scalar(COUNT_CANDIDATES)
+                    .bind(index_query.as_str())
+                    .bind(SEARCH_CANDIDATES)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                (candidates < SEARCH_CANDIDATES).then_some(index_query.as_str())
+            }
+            None => None,
+        };
+        let search = match (&filters.pattern, index_query) {
+            (None, _) => Search::None,
+            (Some(_), None) => Search::Scan,
+            (Some(_), Some(_)) => Search::Indexed,
+        };
+        let statement = SQL
+            .list
+            .get(filters.rank.is_some(), search, filters.after.is_some());
+        let mut list = sqlx::query(statement)
             .bind(filters.rank.unwrap_or(0))
             .bind(filters.pattern.as_deref().unwrap_or(""))
             .bind(after_rank)
             .bind(after_time)
             .bind(after_id);
+        // The trigram query (?6) exists only in the statements that use the index; the limit,
+        // bound last, is then ?7.
+        if let Some(index_query) = index_query {
+            list = list.bind(index_query);
+        }
         Q::page(&self.pool, list, query).await
     }
 

@@ -356,3 +356,73 @@ pub async fn list_pages_have_no_duplicates_or_gaps(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, scheduled);
 }
+
+/// The sessions of `ours` that a search for `search` lists, over every page, sorted.
+async fn ours_matching(h: &Harness, search: &str, ours: &[SessionId]) -> Vec<SessionId> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let (ids, next) = list(h, &query(search, StatusFilter::All, 100, after)).await;
+        found.extend(ids.into_iter().filter(|id| ours.contains(id)));
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return sorted(found),
+        }
+    }
+}
+
+/// Search edges that an index could get wrong: terms of one or two characters (too short for
+/// a trigram), terms of wildcard or quote characters only, quotes inside a term, non-ASCII
+/// letters in their exact case, a term spanning two fields (no match), and the text of a
+/// session as it is after an update or a delete.
+pub async fn list_search_edges_match_substrings_of_one_field(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tag = h.tag.clone();
+    let quotes = create_with(&h, format!("{tag} say \"hi\" to 'them'"), "Ann Lee", "").await;
+    let wild = create_with(&h, format!("{tag} odd %_% title"), "Ann Lee", "").await;
+    let unicode = create_with(&h, format!("{tag} Ünïcode café"), "Zoë Ørsted", "").await;
+    let short = create_with(&h, format!("{tag} Qz"), "Ann Lee", "Fields: alpha").await;
+    let spanning = create_with(&h, format!("{tag} ends alpha"), "beta Starts", "").await;
+    let ours = [quotes, wild, unicode, short, spanning];
+
+    let cases: Vec<(String, Vec<SessionId>)> = vec![
+        ("\"hi\" to 'th".to_owned(), vec![quotes]),
+        ("\"hi\"".to_owned(), vec![quotes]),
+        ("'".to_owned(), vec![quotes]),
+        ("\"".to_owned(), vec![quotes]),
+        ("%_%".to_owned(), vec![wild]),
+        ("%".to_owned(), vec![wild]),
+        ("_".to_owned(), vec![wild]),
+        ("Ünïcode".to_owned(), vec![unicode]),
+        ("é".to_owned(), vec![unicode]),
+        ("Zoë Ør".to_owned(), vec![unicode]),
+        ("Ünïcode CAFé".to_owned(), vec![unicode]),
+        ("qz".to_owned(), vec![short]),
+        ("Q".to_owned(), vec![short]),
+        ("alpha beta".to_owned(), vec![]),
+        ("ALPHA".to_owned(), vec![short, spanning]),
+        (format!("{tag} ENDS"), vec![spanning]),
+    ];
+    for (search, expected) in cases {
+        assert_eq!(
+            ours_matching(&h, &search, &ours).await,
+            sorted(expected),
+            "search {search:?}"
+        );
+    }
+
+    // An update is searched by its new text only; a deleted session is not listed.
+    h.try_update(spanning, |u| {
+        u.fields.title = Some(format!("{tag} renamed gamma"));
+        u.fields.instructor = Some("Delta Person".to_owned());
+    })
+    .await
+    .expect("update");
+    assert_eq!(ours_matching(&h, "ends alpha", &ours).await, []);
+    assert_eq!(ours_matching(&h, "beta starts", &ours).await, []);
+    assert_eq!(ours_matching(&h, "renamed gamma", &ours).await, [spanning]);
+    assert_eq!(ours_matching(&h, "delta pers", &ours).await, [spanning]);
+    assert!(h.store.delete_session(spanning).await.expect("delete"));
+    assert_eq!(ours_matching(&h, "renamed gamma", &ours).await, []);
+    assert_eq!(ours_matching(&h, "ALPHA", &ours).await, [short]);
+}
