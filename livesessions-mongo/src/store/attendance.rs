@@ -73,13 +73,12 @@ impl MongoStore {
             .ok_or_else(|| Error::session_not_found(id))?;
         session.check_joinable()?;
         let filter = queries::participant_filter(id, &request.joiner.user_id);
-        // A first join of a session with a capacity takes its seat before inserting (the
-        // filtered `$inc` is the check) and gives it back if it turns out to be a rejoin; a
-        // rejoin never asks for one. In a transaction the seat is its first write, so a
-        // concurrent first join conflicts there, before writing anything else, and a full
-        // session aborts it.
+        // Without a transaction, a first join of a session with a capacity takes its seat
+        // before inserting (the filtered `$inc` is the check) and gives it back if it turns
+        // out to be a rejoin; a rejoin never asks for one. In a transaction the seat is taken
+        // after the upsert, below.
         let mut seat = None;
-        if session.fields.capacity.is_some() {
+        if s.is_none() && session.fields.capacity.is_some() {
             let known = self
                 .participants
                 .find_one(filter.clone())
@@ -137,6 +136,18 @@ impl MongoStore {
                 session,
                 first_join,
             });
+        }
+        // In a transaction: the filtered `$inc` conflicts with any concurrent one (the loser
+        // runs again), and a full session aborts the transaction, upsert included.
+        if s.is_some() && session.fields.capacity.is_some() {
+            if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+                self.stage_participants(id, s).await?;
+                return Ok(JoinOutcome {
+                    participant,
+                    session: session_from_document(&document)?,
+                    first_join,
+                });
+            }
         }
         let counted = self
             .sessions
