@@ -16,6 +16,10 @@
 //! cost of calling a trivial trigger), and `feed` appends and also runs an `EventFeed` tailing
 //! the log, as each example-server instance does (its numbering step every second).
 //! `scripts/perf-eventlog.sh` runs them side by side.
+//!
+//! `--capacity N` gives every session a capacity of N seats (first joins then run the capped
+//! path: one at a time per session, counted against it); `scripts/perf-capacity.sh` runs it
+//! beside the same run without a capacity.
 
 #[path = "perf_common/mod.rs"]
 mod perf_common;
@@ -58,10 +62,14 @@ struct Args {
     /// (append, and an `EventFeed` tails the log).
     #[arg(long, default_value = "append", value_parser = ["append", "skip", "feed"])]
     event_log: String,
+    /// Give every session this capacity (1–1000000): first joins then take the capped path,
+    /// checked against it inside the join. Absent: no limit.
+    #[arg(long)]
+    capacity: Option<u32>,
 }
 
-fn session_input(i: usize) -> NewSession {
-    NewSession {
+fn session_input(i: usize, capacity: Option<u32>) -> NewSession {
+    let mut new = NewSession {
         is_live: true,
         ..NewSession::new(
             format!("Class {i}"),
@@ -69,7 +77,9 @@ fn session_input(i: usize) -> NewSession {
             "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
             "2025-01-15T10:00:00Z",
         )
-    }
+    };
+    new.fields.capacity = capacity.map(|c| c.to_string());
+    new
 }
 
 #[tokio::main]
@@ -98,7 +108,7 @@ async fn main() {
     let mut ids = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
         let session = service
-            .create(Some(&admin), session_input(i), None)
+            .create(Some(&admin), session_input(i, args.capacity), None)
             .await
             .expect("create a session");
         ids.push(session.id.to_string());

@@ -7,7 +7,9 @@
 //! student's, from the example server's scheduler and the event stream. The edit form shows
 //! the schedule. "End when empty for (minutes)" is checked as the server checks it and shown
 //! on the cards and in the edit form. A student who joins before an automatic start waits with a
-//! countdown and no video, and the player appears when the class goes live. Scheduled cards tell when they start ("Starts in 35 min", "Starts
+//! countdown and no video (no video URL anywhere in the page), and the player appears when the
+//! class goes live. A session with a capacity of one shows its seat left, then "Full" once taken,
+//! and a student's join is refused with a clear message. Scheduled cards tell when they start ("Starts in 35 min", "Starts
 //! automatically tomorrow at …") and turn to "Starting now" by themselves once the time has
 //! come. Any error in either browser's console fails the test.
 #![allow(missing_docs)]
@@ -286,6 +288,14 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
             .is_err(),
         "no video before the class goes live"
     );
+    let page = student
+        .execute("return document.documentElement.outerHTML;", vec![])
+        .await
+        .expect("the page read");
+    assert!(
+        !page.as_str().unwrap_or_default().contains("76979871"),
+        "no video URL in the page before the class goes live"
+    );
     screenshot(&student, &shots, "schedule-waiting-room").await;
     wait_present(&student, "#watch-frame").await;
     wait_text(&student, "#watch-status", "that it is live", |t| {
@@ -294,6 +304,61 @@ async fn a_scheduled_session_goes_live_and_ends_by_itself() {
     .await;
     wait_absent(&student, "#watch-countdown:not([hidden])").await;
     wait_absent(&student, "#watch-waiting").await;
+
+    // Capacity: a session with one seat shows "1 seat left"; once the admin has taken it, the
+    // student's card says "Full" and a join is refused with a clear message.
+    fill_session_form(
+        &admin,
+        "One-seat class",
+        "Ferris Crab",
+        "2031-03-04T09:30",
+        "https://vimeo.com/76979871",
+    )
+    .await;
+    set_times(&admin, 3_600_000, None).await;
+    fill(&admin, "#f-capacity", "1").await;
+    click(&admin, "#f-submit").await;
+    let one_seat = card_titled(&admin, "One-seat class").await;
+    wait_text(
+        &admin,
+        &format!("{one_seat} .seats"),
+        "the seats left",
+        |t| t.contains("1 seat left"),
+    )
+    .await;
+    click(&student, "#watch-back").await;
+    wait_text(
+        &student,
+        &format!("{one_seat} .seats"),
+        "the seats left",
+        |t| t.contains("1 seat left"),
+    )
+    .await;
+    click(&admin, &format!("{one_seat} .join-btn")).await;
+    click(&admin, "#join-submit").await;
+    wait_present(&admin, "#watch-waiting").await;
+    wait_text(
+        &student,
+        &format!("{one_seat} .seats"),
+        "the full card",
+        |t| t.contains("Full"),
+    )
+    .await;
+    click(&student, &format!("{one_seat} .join-btn")).await;
+    click(&student, "#join-submit").await;
+    wait_text(&student, "#join-error", "the refusal", |t| {
+        t.contains("This session is full")
+    })
+    .await;
+    screenshot(&student, &shots, "capacity-full").await;
+    // The refused request itself is logged by the browser (a 409); nothing else may be.
+    let refusal = console_errors(&student).await;
+    assert!(
+        refusal
+            .iter()
+            .all(|e| e.contains("/api/live-sessions/join") && e.contains("409")),
+        "only the refused join in the console: {refusal:#?}"
+    );
 
     let mut errors = console_errors(&admin).await;
     errors.extend(console_errors(&student).await);

@@ -35,6 +35,11 @@ pub enum Conflict {
         /// Its identity.
         id: String,
     },
+    /// A first join found every seat taken (the session's capacity reached).
+    SessionFull {
+        /// The session's capacity.
+        capacity: u32,
+    },
 }
 
 impl fmt::Display for Conflict {
@@ -54,6 +59,9 @@ impl fmt::Display for Conflict {
                 ),
             },
             Conflict::AlreadyExists { entity, id } => write!(f, "The {entity} {id} already exists."),
+            Conflict::SessionFull { capacity } => {
+                write!(f, "The session is full: all {capacity} seats are taken.")
+            }
         }
     }
 }

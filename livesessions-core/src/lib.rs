@@ -136,6 +136,7 @@ pub use session::{
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
+pub use values::Capacity;
 pub use values::EmptyMinutes;
 pub use values::{
     Description, Email, ImageKind, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl,

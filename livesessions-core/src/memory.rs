@@ -337,6 +337,8 @@ impl AttendanceStore for MemoryStore {
             .get(&request.session_id)
             .is_some_and(|ps| ps.contains_key(&request.joiner.user_id));
         if !known {
+            // Checked under the store's lock, with the insert below: exact under concurrency.
+            session.check_seat_for_new_participant()?;
             inner.log.check()?;
         }
         let participants = inner.participants.entry(request.session_id).or_default();

@@ -470,6 +470,9 @@ macro_rules! conformance_tests {
             the_series_summary_counts_attended_n_of_m,
             empty_sessions_returns_the_live_sessions_nobody_watches,
             the_scheduler_ends_sessions_nobody_watches_once,
+            a_full_session_refuses_a_new_user_and_admits_a_rejoin,
+            concurrent_first_joins_admit_exactly_the_capacity,
+            capacity_below_the_participants_is_refused,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

@@ -58,6 +58,12 @@ pub struct SessionJson {
     /// `null` when it does not.
     #[schema(minimum = 1, maximum = 1440)]
     pub end_when_empty_minutes: Option<u16>,
+    /// The most distinct participants (1–1000000); `null` without a limit.
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub capacity: Option<u32>,
+    /// Seats left: `capacity` − `participants` (never below 0); `null` without a capacity.
+    #[schema(minimum = 0)]
+    pub seats_left: Option<u64>,
     /// Whether the session is live now (`status == "live"`).
     pub is_live: bool,
     /// `scheduled`, `live`, `ended` or `cancelled`.
@@ -163,6 +169,8 @@ impl Presenter {
             auto_start: s.fields.auto_start,
             auto_end: s.fields.auto_end,
             end_when_empty_minutes: s.fields.end_when_empty.map(|m| m.get()),
+            capacity: s.fields.capacity.map(|c| c.get()),
+            seats_left: s.seats_left(),
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),
@@ -268,9 +276,10 @@ pub struct JoinResponse {
     pub participant: ParticipantJson,
     /// The session after the join.
     pub session: SessionJson,
-    /// The video to open.
-    pub video_url: String,
-    /// The player URL for YouTube and Vimeo videos.
+    /// The video to open; `null` while the session is scheduled (the lobby), given once it
+    /// is live.
+    pub video_url: Option<String>,
+    /// The player URL for YouTube and Vimeo videos; `null` in the lobby too.
     pub embed_url: Option<String>,
 }
 

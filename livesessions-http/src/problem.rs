@@ -305,6 +305,7 @@ impl From<Error> for ApiError {
                     Conflict::InvalidTransition { .. } => "invalid_transition",
                     Conflict::VersionMismatch { .. } => "version_mismatch",
                     Conflict::AlreadyExists { .. } => "already_exists",
+                    Conflict::SessionFull { .. } => "session_full",
                 };
                 Self::new(StatusCode::CONFLICT, code, conflict.to_string())
             }

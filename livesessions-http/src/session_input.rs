@@ -59,10 +59,11 @@ enum Field {
     IsLive,
     Version,
     Recurrence,
+    Capacity,
 }
 
 impl Field {
-    const ALL: [Field; 15] = [
+    const ALL: [Field; 16] = [
         Field::Title,
         Field::Description,
         Field::Instructor,
@@ -78,6 +79,7 @@ impl Field {
         Field::IsLive,
         Field::Version,
         Field::Recurrence,
+        Field::Capacity,
     ];
 
     /// The name in JSON and forms.
@@ -98,6 +100,7 @@ impl Field {
             Field::IsLive => "isLive",
             Field::Version => "version",
             Field::Recurrence => "recurrence",
+            Field::Capacity => "capacity",
         }
     }
 
@@ -207,6 +210,7 @@ impl SessionBody {
             Field::EndTime => &mut self.fields.end_time,
             Field::Recurrence => &mut self.fields.recurrence,
             Field::EndWhenEmptyMinutes => &mut self.fields.end_when_empty_minutes,
+            Field::Capacity => &mut self.fields.capacity,
             Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Version => return None,
         })
     }
@@ -263,6 +267,14 @@ impl<'de> Visitor<'de> for JsonSeed {
                     // (a `422` naming it), not here.
                     let value = map.next_value::<Option<serde_json::Value>>()?;
                     body.fields.end_when_empty_minutes = value.map(|v| match v {
+                        serde_json::Value::String(text) => text,
+                        other => other.to_string(),
+                    });
+                }
+                Field::Capacity => {
+                    // A number, or its text, checked with the other fields (`422` naming it).
+                    let value = map.next_value::<Option<serde_json::Value>>()?;
+                    body.fields.capacity = value.map(|v| match v {
                         serde_json::Value::String(text) => text,
                         other => other.to_string(),
                     });
@@ -431,6 +443,10 @@ pub(crate) struct CreateSessionJson {
     /// 1–1440 (otherwise `422` naming `endWhenEmptyMinutes`); absent or empty: never.
     #[schema(minimum = 1, maximum = 1440)]
     pub end_when_empty_minutes: Option<u16>,
+    /// The most distinct participants, 1–1000000 (otherwise `422` naming `capacity`); a
+    /// first join beyond it is `409` `session_full`. Absent or empty: no limit.
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub capacity: Option<u32>,
     /// "Mark as Live": start right away.
     #[serde(default)]
     pub is_live: bool,
@@ -477,6 +493,10 @@ pub(crate) struct UpdateSessionJson {
     /// removes them (`null` leaves them as they are).
     #[schema(minimum = 1, maximum = 1440)]
     pub end_when_empty_minutes: Option<u16>,
+    /// New capacity, 1–1000000 and not below the current `participants` (otherwise `422`
+    /// naming `capacity`); `""` removes the limit (`null` leaves it as it is).
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub capacity: Option<u32>,
     /// Start (`true`) or end (`false`).
     pub is_live: Option<bool>,
     /// Refuse with `409` unless the session is at this version.
@@ -518,6 +538,9 @@ pub(crate) struct SessionForm {
     /// Minutes, 1–1440, after which the live session ends once nobody watches it; empty: never
     /// (or, in an update, removes them).
     pub end_when_empty_minutes: Option<String>,
+    /// The most distinct participants, 1–1000000; empty: no limit (or, in an update, removes
+    /// it).
+    pub capacity: Option<String>,
     /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
     pub is_live: Option<String>,
     /// The image file, or a link to an image.

@@ -39,16 +39,19 @@ async fn create_as_json_then_read_it_back_in_the_seed_shape() {
     assert!(list[0].get("embedUrl").is_none());
     assert!(anonymous.header("link").is_none());
 
+    // Signed-in users see the video once the session has gone live (the lobby hides it while
+    // scheduled); admins always.
     let signed_in = get(&app.router, "/api/live-sessions", Some(&user_token("u1"))).await;
-    assert_eq!(
-        signed_in.json()[0]["videoUrl"],
-        "https://youtu.be/dQw4w9WgXcQ"
-    );
+    assert!(signed_in.json()[0].get("videoUrl").is_none());
+    let admin = get(&app.router, "/api/live-sessions", Some(&admin_token())).await;
+    assert_eq!(admin.json()[0]["videoUrl"], "https://youtu.be/dQw4w9WgXcQ");
 
     let one = get(&app.router, &format!("/api/live-sessions/{id}"), None).await;
     assert_eq!(one.status, StatusCode::OK);
     assert_eq!(one.json()["title"], "Rust 101");
     assert!(one.json().get("videoUrl").is_none());
+    let started = put_session(&app.router, &id, &admin_token(), &json!({"isLive": true})).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
     let one = get(
         &app.router,
         &format!("/api/live-sessions/{id}"),
@@ -56,6 +59,7 @@ async fn create_as_json_then_read_it_back_in_the_seed_shape() {
     )
     .await;
     assert_eq!(one.json()["videoProvider"], "youtube");
+    assert_eq!(one.json()["videoUrl"], "https://youtu.be/dQw4w9WgXcQ");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 //!   startTime: Date, timezone: "Asia/Karachi" | null,
 //!   endTime: Date | null, autoStart: bool, autoEnd: bool, isLive: bool, status: "live",
 //!   endWhenEmptyMinutes: int (1–1440) | null,
+//!   capacity: long (1–1000000) | null,
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
 //!   listRank: int, listTimeKey: long,
@@ -19,7 +20,7 @@
 //!
 //! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
 //! existed) has no end time and starts and ends by hand; one without `endWhenEmptyMinutes`
-//! does not end for having nobody watching.
+//! does not end for having nobody watching; one without `capacity` admits everyone.
 //!
 //! Uploaded thumbnails, when the store keeps them ([`MongoThumbnails`](crate::MongoThumbnails)),
 //! are files of the GridFS bucket [`THUMBNAILS`], one per image:

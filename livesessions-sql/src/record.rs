@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use livesessions_core::Capacity;
 use livesessions_core::EmptyMinutes;
 use livesessions_core::{
     Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Recurrence,
@@ -19,7 +20,7 @@ use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
-pub(crate) const SESSION_COLUMNS: [&str; 25] = [
+pub(crate) const SESSION_COLUMNS: [&str; 26] = [
     "id",
     "title",
     "description",
@@ -35,6 +36,7 @@ pub(crate) const SESSION_COLUMNS: [&str; 25] = [
     "series_id",
     "recurrence",
     "end_when_empty_minutes",
+    "capacity",
     "status",
     "started_at",
     "ended_at",
@@ -48,7 +50,7 @@ pub(crate) const SESSION_COLUMNS: [&str; 25] = [
 ];
 
 /// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
-pub(crate) const SESSION_FIELDS: usize = 23;
+pub(crate) const SESSION_FIELDS: usize = 24;
 
 /// The parameter number of the expected version in a versioned update (after the columns).
 pub(crate) const VERSION_PARAMETER: usize = SESSION_COLUMNS.len() + 1;
@@ -198,6 +200,7 @@ where
         .bind(session.series.as_ref().map(|link| *link.id.as_uuid()))
         .bind(session.series.as_ref().map(|link| link.recurrence.as_str()))
         .bind(session.fields.end_when_empty.map(|m| i64::from(m.get())))
+        .bind(session.fields.capacity.map(|c| i64::from(c.get())))
         .bind(session.status.as_str())
         .bind(session.started_at.map(D::store_time))
         .bind(session.ended_at.map(D::store_time))
@@ -254,6 +257,10 @@ where
             auto_end: D::get(row, "auto_end")?,
             end_when_empty: D::get::<Option<i64>>(row, "end_when_empty_minutes")?
                 .map(EmptyMinutes::new)
+                .transpose()
+                .map_err(corrupt)?,
+            capacity: D::get::<Option<i64>>(row, "capacity")?
+                .map(Capacity::new)
                 .transpose()
                 .map_err(corrupt)?,
         },

@@ -24,7 +24,8 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    /// The video URL, for signed-in callers only.
+    /// The video URL, for signed-in callers only, and for non-admins only once the session
+    /// has gone live ([`LiveSession::video_visible_to`]).
     pub fn video(&self) -> Option<&VideoUrl> {
         self.video_visible.then_some(&self.session.fields.video_url)
     }
@@ -147,6 +148,9 @@ impl LiveSessions {
             let version = session.version;
             if !patch.is_empty() {
                 session.apply(patch.clone(), now, self.settings.default_time_zone)?;
+                if patch.capacity.is_some() {
+                    session.check_capacity()?;
+                }
             }
             let lifecycle = match update.is_live {
                 Some(true) => session.start(now)?,
@@ -256,9 +260,9 @@ impl LiveSessions {
             0
         };
         Ok(SessionView {
+            video_visible: session.video_visible_to(caller),
             session,
             watching,
-            video_visible: caller.is_some(),
         })
     }
 
@@ -297,8 +301,8 @@ impl LiveSessions {
                 } else {
                     0
                 },
+                video_visible: session.video_visible_to(caller),
                 session,
-                video_visible: caller.is_some(),
             })
             .collect();
         Ok(Page {

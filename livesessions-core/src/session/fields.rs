@@ -4,6 +4,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::{Error, Result};
 use crate::field_error::FieldError;
+use crate::values::Capacity;
 use crate::values::EmptyMinutes;
 use crate::values::{Description, Instructor, StartTime, Thumbnail, TimeZone, Title, VideoUrl};
 
@@ -35,6 +36,8 @@ pub struct SessionFields {
     /// The scheduler ends the live session once nobody has watched it for this long
     /// ([`LiveSession::empty_end`](super::LiveSession::empty_end)).
     pub end_when_empty: Option<EmptyMinutes>,
+    /// The most distinct participants; a first join beyond it is refused (`None`: no limit).
+    pub capacity: Option<Capacity>,
 }
 
 /// The longest a session may be scheduled for: `end_time` is at most this long after
@@ -68,6 +71,8 @@ pub struct SessionPatch {
     pub auto_end: Option<bool>,
     /// New minutes nobody watching after which the session ends, or `Some(None)` to remove them.
     pub end_when_empty: Option<Option<EmptyMinutes>>,
+    /// New capacity, or `Some(None)` to remove the limit.
+    pub capacity: Option<Option<Capacity>>,
 }
 
 impl SessionPatch {
@@ -117,6 +122,7 @@ impl SessionFields {
             auto_start,
             auto_end,
             end_when_empty,
+            capacity,
         } = patch;
         let mut next = self.clone();
         set(&mut next.title, title);
@@ -130,6 +136,7 @@ impl SessionFields {
         set(&mut next.auto_start, auto_start);
         set(&mut next.auto_end, auto_end);
         set(&mut next.end_when_empty, end_when_empty);
+        set(&mut next.capacity, capacity);
         let errors = next.check_schedule();
         if !errors.is_empty() {
             return Err(Error::Validation(errors));

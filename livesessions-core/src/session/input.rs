@@ -1,6 +1,7 @@
 //! Requests that create and change a session, as raw text from a client, and their validation.
 
 use crate::error::{Error, FieldError, Result};
+use crate::values::Capacity;
 use crate::values::EmptyMinutes;
 use crate::values::{
     Description, Instructor, Recurrence, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title,
@@ -45,6 +46,8 @@ pub struct SessionInput {
     /// Minutes, 1 to 1440, after which a live session nobody watches ends (default off);
     /// empty removes them.
     pub end_when_empty_minutes: Option<String>,
+    /// The most distinct participants, 1 to 1 000 000 (default: no limit); empty removes it.
+    pub capacity: Option<String>,
 }
 
 impl SessionInput {
@@ -76,6 +79,7 @@ impl SessionInput {
             EmptyMinutes::parse,
             &mut errors,
         );
+        let capacity = optional(self.capacity.as_deref(), Capacity::parse, &mut errors);
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
         let start_time = match (start_time, timezone) {
             (Some(start), Some(zone)) => collect(
@@ -106,6 +110,7 @@ impl SessionInput {
                 auto_start: self.auto_start.unwrap_or(false),
                 auto_end: self.auto_end.unwrap_or(false),
                 end_when_empty: end_when_empty?,
+                capacity: capacity?,
             })
         };
         let fields = fields();
@@ -159,6 +164,10 @@ impl SessionInput {
                 .end_when_empty_minutes
                 .as_deref()
                 .and_then(|v| optional(Some(v), EmptyMinutes::parse, &mut errors)),
+            capacity: self
+                .capacity
+                .as_deref()
+                .and_then(|v| optional(Some(v), Capacity::parse, &mut errors)),
         };
         if self
             .recurrence

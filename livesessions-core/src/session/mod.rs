@@ -1,9 +1,11 @@
 //! The [`LiveSession`] aggregate and its lifecycle; its fields, the requests that create and
 //! change it, and its list order live in the submodules.
 
+mod capacity;
 mod fields;
 mod input;
 mod listing;
+mod lobby;
 pub(crate) mod status;
 
 use chrono::{DateTime, Utc};

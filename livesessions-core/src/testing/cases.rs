@@ -8,6 +8,7 @@
 mod analytics;
 mod attendance;
 mod calendar;
+mod capacity;
 mod concurrency;
 mod events;
 mod lifecycle;
@@ -20,6 +21,7 @@ mod sessions;
 pub use analytics::*;
 pub use attendance::*;
 pub use calendar::*;
+pub use capacity::*;
 pub use concurrency::*;
 pub use events::*;
 pub use lifecycle::*;

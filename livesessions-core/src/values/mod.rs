@@ -9,8 +9,10 @@
 //! - uploaded images: [`Thumbnail`], [`ThumbnailKey`], [`ImageKind`];
 //! - times: [`parse_instant`], [`parse_start_time`], [`StartTime`], [`TimeZone`];
 //! - repeat rules: [`Recurrence`];
-//! - lengths of time: [`EmptyMinutes`].
+//! - lengths of time: [`EmptyMinutes`];
+//! - seats: [`Capacity`].
 
+mod capacity;
 mod empty_minutes;
 mod recurrence;
 mod text;
@@ -18,6 +20,7 @@ mod thumbnail;
 mod time;
 mod url;
 
+pub use capacity::Capacity;
 pub use empty_minutes::EmptyMinutes;
 pub use recurrence::Recurrence;
 pub use text::{Description, Email, Instructor, Title, UserName};

@@ -14,7 +14,10 @@ use crate::state::AppState;
     post, path = "/api/live-sessions/join", tag = "attendance",
     request_body(content = JoinRequestJson, content_type = "application/json"),
     security(("bearer" = [])),
-    responses((status = 200, description = "Joined (first join and rejoin alike)", body = JoinResponse))
+    responses(
+        (status = 200, description = "Joined (first join and rejoin alike). While the session is scheduled the join waits in the lobby: `videoUrl` and `embedUrl` are null until it goes live", body = JoinResponse),
+        (status = 409, description = "`session_full`: every seat of the session's `capacity` is taken (a rejoin always passes); `invalid_transition`: the session has ended or was cancelled", body = crate::problem::Problem, content_type = "application/problem+json")
+    )
 )]
 pub(crate) async fn join(
     State(state): State<AppState>,
@@ -29,12 +32,22 @@ pub(crate) async fn join(
     };
     let outcome = state.service().join(caller.actor(), input).await?;
     state.metrics().joined(outcome.first_join);
-    let video = &outcome.session.fields.video_url;
+    // In the lobby (scheduled) the join is recorded but the video is not given out yet.
+    let video = outcome
+        .session
+        .video_visible_to(caller.actor())
+        .then_some(&outcome.session.fields.video_url);
+    let mut session = admin_json(&state, &outcome.session, None);
+    if video.is_none() {
+        session.video_url = None;
+        session.embed_url = None;
+        session.video_provider = None;
+    }
     Ok(Json(JoinResponse {
         participant: ParticipantJson::new(&outcome.participant),
-        session: admin_json(&state, &outcome.session, None),
-        video_url: video.as_str().to_owned(),
-        embed_url: video.embed_url().map(str::to_owned),
+        session,
+        video_url: video.map(|v| v.as_str().to_owned()),
+        embed_url: video.and_then(|v| v.embed_url()).map(str::to_owned),
     }))
 }
 

@@ -9,8 +9,9 @@ let tokenSource = function () { return Promise.resolve(null); };
 /** Sets the function that resolves (a promise of) the bearer token for each request. */
 export function setTokenSource(source) { tokenSource = source; }
 
-export function ApiError(status, title, detail, errors, retryAfter) {
+export function ApiError(status, title, detail, errors, retryAfter, code) {
   this.status = status;
+  this.code = code || '';
   this.title = title || '';
   this.detail = detail || '';
   this.errors = Array.isArray(errors) ? errors : [];
@@ -30,7 +31,7 @@ function readError(res) {
   var body = /json/i.test(type) ? res.json().catch(function () { return null; }) : Promise.resolve(null);
   return body.then(function (p) {
     p = p || {};
-    return new ApiError(res.status, p.title || res.statusText, p.detail || p.message || '', p.errors, retryAfterSeconds(res));
+    return new ApiError(res.status, p.title || res.statusText, p.detail || p.message || '', p.errors, retryAfterSeconds(res), p.code);
   });
 }
 

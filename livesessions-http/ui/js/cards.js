@@ -96,6 +96,14 @@ function emptyEndNode(s, status) {
     '⚙️ Ends after ' + s.endWhenEmptyMinutes + ' min with nobody watching');
 }
 
+/** The seats left of a session with a capacity ("23 seats left", or "Full"), while it may be joined. */
+function seatsNode(s, status) {
+  if (s.seatsLeft === null || s.seatsLeft === undefined || (status !== 'scheduled' && status !== 'live')) return null;
+  var left = Number(s.seatsLeft) || 0;
+  return h('p', { class: 'card-hint seats' + (left ? '' : ' is-full') },
+    left ? '🪑 ' + left + (left === 1 ? ' seat left' : ' seats left') : '🪑 Full');
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -142,6 +150,7 @@ export function renderCard(s) {
       seriesNode(s),
       status !== 'ended' ? calendarLinkNode(s, id) : null,
       emptyEndNode(s, status),
+      seatsNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -151,5 +160,5 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null, s.seatsLeft]);
 }

@@ -9,6 +9,7 @@ import { $ } from './dom.js';
 export function errorMessage(err) {
   if (!(err instanceof ApiError)) return 'Something went wrong: ' + (err && err.message ? err.message : String(err));
   var retry = err.retryAfter !== null && err.retryAfter !== undefined ? err.retryAfter : null;
+  if (err.code === 'session_full') return 'This session is full: every seat is taken.';
   switch (err.status) {
     case 0: return err.detail || err.title;
     case 401: return 'Please sign in to continue.';

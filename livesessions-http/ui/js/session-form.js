@@ -23,6 +23,8 @@ const TEXT_FIELDS = ['f-title', 'f-instructor', 'f-start', 'f-end', 'f-video', '
 const MAX_SESSION_MS = 24 * 3600 * 1000;
 FORM_FIELDS.endWhenEmptyMinutes = 'f-empty';
 TEXT_FIELDS.push('f-empty');
+FORM_FIELDS.capacity = 'f-capacity';
+TEXT_FIELDS.push('f-capacity');
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
 let editing = null;
@@ -107,6 +109,7 @@ function valuesOf(s) {
     title: s.title || '', instructor: s.instructor || '', startTime: rfc3339ToLocalInput(s.startTime),
     endTime: s.endTime ? rfc3339ToLocalInput(s.endTime) : '', autoStart: !!s.autoStart, autoEnd: !!s.autoEnd,
     endWhenEmptyMinutes: s.endWhenEmptyMinutes ? String(s.endWhenEmptyMinutes) : '',
+    capacity: s.capacity ? String(s.capacity) : '',
     videoUrl: s.videoUrl || '', description: s.description || ''
   };
 }
@@ -116,6 +119,7 @@ function formValues() {
     title: $('f-title').value.trim(), instructor: $('f-instructor').value.trim(), startTime: $('f-start').value,
     endTime: $('f-end').value, autoStart: $('f-auto-start').checked, autoEnd: $('f-auto-end').checked,
     endWhenEmptyMinutes: $('f-empty').value.trim(),
+    capacity: $('f-capacity').value.trim(),
     videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
   };
 }
@@ -144,6 +148,7 @@ function openEditForm(s, opener) {
   $('f-auto-start').checked = values.autoStart;
   $('f-auto-end').checked = values.autoEnd;
   $('f-empty').value = values.endWhenEmptyMinutes;
+  $('f-capacity').value = values.capacity;
   $('f-video').value = values.videoUrl;
   $('f-description').value = values.description;
   setMode(s);
@@ -237,6 +242,7 @@ export function onSessionSubmit(event) {
   form.append('autoStart', $('f-auto-start').checked ? 'true' : 'false');
   form.append('autoEnd', $('f-auto-end').checked ? 'true' : 'false');
   if ($('f-empty').value.trim()) form.append('endWhenEmptyMinutes', $('f-empty').value.trim());
+  if ($('f-capacity').value.trim()) form.append('capacity', $('f-capacity').value.trim());
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
@@ -285,6 +291,10 @@ function changesForm(edit) {
   });
   if (now.endWhenEmptyMinutes !== before.endWhenEmptyMinutes) {
     form.append('endWhenEmptyMinutes', now.endWhenEmptyMinutes);
+    changed = true;
+  }
+  if (now.capacity !== before.capacity) {
+    form.append('capacity', now.capacity);
     changed = true;
   }
   var file = $('f-thumbnail').files[0];

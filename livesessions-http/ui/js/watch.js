@@ -115,13 +115,27 @@ export function renderWatchSession(s) {
 /** The player while live; a placeholder while the session has not started; nothing after. */
 function showPlayer(watch) {
   var m = watch.media;
-  if (watch.status === 'live') renderPlayer(m.embedUrl, m.videoUrl, m.session);
+  if (watch.status === 'live' && !m.embedUrl && !m.videoUrl) fetchMedia(watch);
+  else if (watch.status === 'live') renderPlayer(m.embedUrl, m.videoUrl, m.session);
   else if (watch.status === 'scheduled') {
     var player = $('watch-player');
     clear(player);
     player.appendChild(h('div', { id: 'watch-waiting', class: 'player-link' },
       h('p', {}, '⏳ The video appears here when the class goes live.')));
   }
+}
+
+/** A join in the waiting room gets no video (the server gives it out once the session is live):
+ * read the session again as the signed-in user when it goes live, and show its player. */
+function fetchMedia(watch) {
+  if (watch.fetchingMedia) return;
+  watch.fetchingMedia = true;
+  api('GET', '/live-sessions/' + encodeURIComponent(watch.id)).then(function (s) {
+    watch.fetchingMedia = false;
+    if (state.watch !== watch || watch.status !== 'live') return;
+    watch.media = { embedUrl: s.embedUrl, videoUrl: s.videoUrl, session: s };
+    renderPlayer(s.embedUrl, s.videoUrl, s);
+  }, function () { watch.fetchingMedia = false; });
 }
 
 /** Shows the time left to the start, to the second, and schedules the next second's update. */

@@ -1,6 +1,7 @@
 //! The document of a session.
 
 use bson::{doc, Bson, Document};
+use livesessions_core::values::Capacity;
 use livesessions_core::values::EmptyMinutes;
 use livesessions_core::values::{
     Description, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl, TimeZone, Title,
@@ -35,6 +36,7 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "autoStart": session.fields.auto_start,
         "autoEnd": session.fields.auto_end,
         "endWhenEmptyMinutes": session.fields.end_when_empty.map(|m| Bson::Int32(i32::from(m.get()))).unwrap_or(Bson::Null),
+        "capacity": session.fields.capacity.map(|c| Bson::Int64(i64::from(c.get()))).unwrap_or(Bson::Null),
         "isLive": session.is_live(),
         "status": session.status.as_str(),
         "startedAt": opt_date(session.started_at),
@@ -111,6 +113,10 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
             end_when_empty: r
                 .opt_int("endWhenEmptyMinutes")?
                 .map(|m| r.valid("endWhenEmptyMinutes", EmptyMinutes::new(m)))
+                .transpose()?,
+            capacity: r
+                .opt_int("capacity")?
+                .map(|c| r.valid("capacity", Capacity::new(c)))
                 .transpose()?,
         },
         status,

@@ -35,6 +35,7 @@ fn session() -> LiveSession {
             auto_end: Some(true),
             recurrence: None,
             end_when_empty_minutes: Some("15".into()),
+            capacity: Some("40".into()),
         },
         is_live: false,
     }
@@ -87,6 +88,7 @@ fn session_document_has_the_original_and_our_fields() {
         "autoStart": true,
         "autoEnd": true,
         "endWhenEmptyMinutes": 15,
+        "capacity": 40_i64,
         "isLive": true,
         "status": "live",
         "startedAt": bson::DateTime::from_millis(1_736_935_200_999),

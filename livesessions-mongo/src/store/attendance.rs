@@ -15,6 +15,7 @@ use mongodb::action::Action;
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 
+use super::capacity::Seat;
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
 use crate::codec::{participant_from_document, session_from_document, Reader};
@@ -72,27 +73,54 @@ impl MongoStore {
             .ok_or_else(|| Error::session_not_found(id))?;
         session.check_joinable()?;
         let filter = queries::participant_filter(id, &request.joiner.user_id);
-        // `update` with `upsert` and then a read, rather than one `findAndModify`: the update's
-        // `upserted` id says whether this call inserted the record, on MongoDB and on engines
-        // whose `findAndModify` answers a concurrent upsert without its document (SecantusDB
-        // 0.7 returns `value: null` for the loser of two simultaneous first joins). In a
-        // transaction the read sees exactly this write.
-        let upserted = self
-            .participants
-            .update_one(
-                filter.clone(),
-                queries::join_pipeline(
-                    id,
-                    &request.joiner,
-                    request.presence.at,
-                    session.live_period_start(),
-                    request.presence.timeout,
-                ),
-            )
-            .upsert(true)
-            .optional(s.as_deref_mut(), |a, s| a.session(s))
-            .await?;
-        let first_join = upserted.upserted_id.is_some();
+        // Without a transaction, a first join of a session with a capacity takes its seat
+        // before inserting (the filtered `$inc` is the check) and gives it back if it turns
+        // out to be a rejoin; a rejoin never asks for one. In a transaction the seat is taken
+        // after the upsert, below.
+        let mut seat = None;
+        if s.is_none() && session.fields.capacity.is_some() {
+            let known = self
+                .participants
+                .find_one(filter.clone())
+                .optional(s.as_deref_mut(), |a, s| a.session(s))
+                .await?
+                .is_some();
+            if !known {
+                if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+                    seat = Some(document);
+                }
+            }
+        }
+        let upserted = match self
+            .upsert_participant(request, &session, &filter, s.as_deref_mut())
+            .await
+        {
+            Ok(upserted) => upserted,
+            Err(failure) => {
+                if seat.is_some() && s.is_none() {
+                    self.release_seat(id, None).await?;
+                }
+                return Err(failure);
+            }
+        };
+        let first_join = upserted;
+        if let (Some(document), true) = (&seat, first_join) {
+            let participant = self
+                .participants
+                .find_one(filter)
+                .optional(s.as_deref_mut(), |a, s| a.session(s))
+                .await?
+                .ok_or_else(|| Error::session_not_found(id))?;
+            self.stage_participants(id, s).await?;
+            return Ok(JoinOutcome {
+                participant: participant_from_document(&participant)?,
+                session: session_from_document(document)?,
+                first_join,
+            });
+        }
+        if seat.is_some() {
+            self.release_seat(id, s.as_deref_mut()).await?;
+        }
         let document = self
             .participants
             .find_one(filter.clone())
@@ -108,6 +136,18 @@ impl MongoStore {
                 session,
                 first_join,
             });
+        }
+        // In a transaction: the filtered `$inc` conflicts with any concurrent one (the loser
+        // runs again), and a full session aborts the transaction, upsert included.
+        if s.is_some() && session.fields.capacity.is_some() {
+            if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+                self.stage_participants(id, s).await?;
+                return Ok(JoinOutcome {
+                    participant,
+                    session: session_from_document(&document)?,
+                    first_join,
+                });
+            }
         }
         let counted = self
             .sessions
@@ -137,6 +177,37 @@ impl MongoStore {
                 Err(Error::session_not_found(id).into())
             }
         }
+    }
+
+    /// Upserts the participant of a join; answers whether this call inserted it.
+    async fn upsert_participant(
+        &self,
+        request: &JoinRequest,
+        session: &LiveSession,
+        filter: &Document,
+        s: Option<&mut ClientSession>,
+    ) -> std::result::Result<bool, Failure> {
+        // `update` with `upsert` and then a read, rather than one `findAndModify`: the update's
+        // `upserted` id says whether this call inserted the record, on MongoDB and on engines
+        // whose `findAndModify` answers a concurrent upsert without its document (SecantusDB
+        // 0.7 returns `value: null` for the loser of two simultaneous first joins). In a
+        // transaction the read sees exactly this write.
+        let upserted = self
+            .participants
+            .update_one(
+                filter.clone(),
+                queries::join_pipeline(
+                    request.session_id,
+                    &request.joiner,
+                    request.presence.at,
+                    session.live_period_start(),
+                    request.presence.timeout,
+                ),
+            )
+            .upsert(true)
+            .optional(s, |a, s| a.session(s))
+            .await?;
+        Ok(upserted.upserted_id.is_some())
     }
 
     /// A join without a transaction: [`MongoStore::join_steps`], run again as a rejoin when a

@@ -2,7 +2,8 @@
 //! ([`sessions`], [`attendance`], [`analytics`], [`event_log`], [`webhooks`]), beside how a
 //! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
 //! change appends its event ([`append`]), how a reader waits for new events
-//! ([`change_stream`]) and the counter repair ([`reconcile`]).
+//! ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session with a
+//! capacity ([`capacity`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -28,6 +29,7 @@ mod analytics;
 mod append;
 mod attendance;
 mod calendar;
+mod capacity;
 mod change_stream;
 mod connect;
 mod event_log;

@@ -36,6 +36,9 @@ pub(super) struct Statements {
     pub update_session: String,
     pub version_of: String,
     pub lock_session: String,
+    /// Takes a capped session's row `FOR NO KEY UPDATE`: first joins of capped sessions run one
+    /// at a time (ordinary joins hold the row `FOR KEY SHARE`, which this does not wait for).
+    pub lock_seats: String,
     pub delete_session: String,
     pub list: ListStatements,
     pub join: String,
@@ -82,6 +85,10 @@ impl Statements {
             ),
             version_of: format!("SELECT version FROM {s}.live_sessions WHERE id = $1"),
             lock_session: format!("SELECT 1 FROM {s}.live_sessions WHERE id = $1 FOR UPDATE"),
+            lock_seats: format!(
+                "SELECT 1 FROM {s}.live_sessions WHERE id = $1 AND capacity IS NOT NULL \
+                 FOR NO KEY UPDATE"
+            ),
             delete_session: format!("DELETE FROM {s}.live_sessions WHERE id = $1"),
             list: ListStatements::new(|status, search, after| {
                 list(s, &session, status, search, after)
@@ -221,7 +228,14 @@ fn claim(s: &str) -> String {
 /// `participants` event (see docs/ARCHITECTURE.md, "Count shards" and "A join is one
 /// statement"). It sends no NOTIFY: a stampede of joins would serialize its commits on the
 /// notification queue's lock; tailers pick the counts up at their next poll. Parameters:
-/// session, user id, user name, email, time, timeout, shard.
+/// session, user id, user name, email, time, timeout, shard, seats checked.
+///
+/// A session with a capacity is joined for the first time only with "seats checked" true, in
+/// a transaction that holds the session row from `lock_seats`: then the insert happens only
+/// while the shards' sum is below the capacity, counted in this statement's snapshot, which
+/// holds every first join committed before the lock was granted. With it false, a first join
+/// of a capped session inserts nothing (the store then takes the locked path); sessions
+/// without a capacity join alike either way.
 fn join(s: &str) -> String {
     let t = "$6::interval";
     let at = "$5::timestamptz";
@@ -230,7 +244,7 @@ fn join(s: &str) -> String {
         "WITH s AS ( \
             SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
          ), ok AS ( \
-            SELECT id, CASE WHEN status = 'live' THEN live_since END AS period \
+            SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period \
             FROM s WHERE status IN ('scheduled', 'live') \
          ), upd AS ( \
             UPDATE {s}.session_participants p SET \
@@ -243,6 +257,9 @@ fn join(s: &str) -> String {
             SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
                    CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at} \
             FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
+              AND (ok.capacity IS NULL OR ($8::boolean AND ( \
+                SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
+                WHERE c.session_id = ok.id) < ok.capacity)) \
             ON CONFLICT (session_id, user_id) DO NOTHING \
             RETURNING {p_cols}, true AS inserted \
          ), counted AS ( \

@@ -40,6 +40,51 @@ fn participant(row: &PgRow) -> Result<Option<Participant>> {
     participant_from_row::<Postgres>(row)
 }
 
+impl PostgresStore {
+    /// A first join of a session with a capacity: a transaction that takes the session row
+    /// `FOR NO KEY UPDATE` (`lock_seats`; ordinary joins and heartbeats, which hold it
+    /// `FOR KEY SHARE`, go on) and then runs the join statement with its seat check. Capped
+    /// first joins of one session so run one at a time, each counting the shards with every
+    /// earlier one committed: the count never passes the capacity. The end, which takes the row
+    /// `FOR UPDATE`, waits for them as for any join.
+    async fn join_capped(&self, request: &JoinRequest, shard: i16) -> Result<JoinOutcome> {
+        for _ in 0..JOIN_ATTEMPTS {
+            let mut tx = self.pool.begin().await.map_err(map_error)?;
+            sqlx::query(&self.sql.lock_seats)
+                .bind(*request.session_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+            let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
+                .bind(Postgres::store_timeout(request.presence.timeout))
+                .bind(shard)
+                .bind(true)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+            let session = session(&row)?;
+            session.check_joinable()?;
+            if let Some(participant) = participant(&row)? {
+                let first_join: bool = Postgres::get(&row, "inserted")?;
+                tx.commit().await.map_err(map_error)?;
+                return Ok(JoinOutcome {
+                    participant,
+                    session,
+                    first_join,
+                });
+            }
+            // Nothing written: either every seat is taken, or a concurrent first join of this
+            // user committed after the snapshot (the next attempt records a rejoin).
+            session.check_seat_for_new_participant()?;
+        }
+        Err(corrupt(format_args!(
+            "capped join of {} to session {} found no participant after {JOIN_ATTEMPTS} attempts",
+            request.joiner.user_id, request.session_id
+        )))
+    }
+}
+
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
@@ -149,6 +194,7 @@ impl AttendanceStore for PostgresStore {
             let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
                 .bind(Postgres::store_timeout(request.presence.timeout))
                 .bind(shard)
+                .bind(false)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_error)?
@@ -162,6 +208,10 @@ impl AttendanceStore for PostgresStore {
                     session,
                     first_join,
                 });
+            }
+            if session.fields.capacity.is_some() {
+                // A first join of a capped session: counted one at a time.
+                return self.join_capped(request, shard).await;
             }
             // Joinable but neither updated nor inserted: a concurrent first join of this user
             // committed after this statement's snapshot. Run again to record a rejoin.

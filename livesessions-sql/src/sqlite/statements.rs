@@ -94,7 +94,8 @@ impl Statements {
             list: ListStatements::new(|status, search, after| {
                 list(&session, status, search, after)
             }),
-            join_status: "SELECT status, live_since FROM live_sessions WHERE id = ?1",
+            join_status: "SELECT status, live_since, capacity, participants \
+                FROM live_sessions WHERE id = ?1",
             rejoin: format!(
                 "UPDATE session_participants SET user_name = ?3, email = ?4, \
                     join_count = join_count + 1, last_joined_at = MAX(last_joined_at, ?5), {touch} \

@@ -186,12 +186,13 @@ impl AttendanceStore for SqliteStore {
         let sid = *request.session_id.as_uuid();
         let t = Sqlite::store_timeout(request.presence.timeout);
         let mut tx = self.write().await?;
-        let (status, live_since): (String, Option<i64>) = sqlx::query_as(SQL.join_status)
-            .bind(sid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_error)?
-            .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        let (status, live_since, capacity, participants): (String, Option<i64>, Option<i64>, i64) =
+            sqlx::query_as(SQL.join_status)
+                .bind(sid)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| Error::session_not_found(request.session_id))?;
         let status = parse_status(&status)?;
         if !status.accepts_joins() {
             return Err(Conflict::InvalidTransition {
@@ -215,6 +216,14 @@ impl AttendanceStore for SqliteStore {
         let (row, event) = match rejoin {
             Some(row) => (row, None),
             None => {
+                // The capacity is read in this write transaction, which holds the only write
+                // lock: no other first join can count between this check and the insert.
+                if let Some(capacity) = capacity.filter(|c| participants >= *c) {
+                    return Err(Conflict::SessionFull {
+                        capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
+                    }
+                    .into());
+                }
                 let row = Q::bind_joiner(sqlx::query(&SQL.first_join), request)
                     .bind(period)
                     .fetch_one(&mut *tx)

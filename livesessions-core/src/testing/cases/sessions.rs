@@ -41,6 +41,7 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
             auto_end: Some(true),
             recurrence: None,
             end_when_empty_minutes: Some("1440".into()),
+            capacity: Some("250".into()),
         },
         ..Default::default()
     }
