@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
 use chrono::{DateTime, Utc};
 use livesessions_core::{
     AttendanceStore, Error, EventKind, JoinOutcome, JoinRequest, LiveSession, Participant,
@@ -210,6 +210,17 @@ impl MongoStore {
         Ok(upserted.upserted_id.is_some())
     }
 
+    /// Whether the session of a join has a capacity (one read of that field only).
+    async fn capped(&self, request: &JoinRequest) -> Result<bool> {
+        let found = self
+            .sessions
+            .find_one(queries::session_filter(request.session_id))
+            .projection(doc! { "capacity": 1 })
+            .await
+            .map_err(map_error)?;
+        Ok(found.is_some_and(|d| !matches!(d.get("capacity"), None | Some(Bson::Null))))
+    }
+
     /// A join without a transaction: [`MongoStore::join_steps`], run again as a rejoin when a
     /// simultaneous first join of the same user won the unique index (MongoDB retries such an
     /// upsert by itself; other engines answer with a duplicate key error).
@@ -307,7 +318,11 @@ impl MongoStore {
 #[async_trait]
 impl AttendanceStore for MongoStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
-        let outcome = if self.supports_transactions().await? {
+        // A first join of a session with a capacity takes its seat with one filtered `$inc`
+        // outside any transaction, as without transactions: in a transaction every first join
+        // of the session would write its document, and a stampede of them would keep aborting
+        // each other (write conflicts) far longer than the retry budget.
+        let outcome = if self.supports_transactions().await? && !self.capped(request).await? {
             in_transaction!(self, |s| self.join_steps(request, s))?
         } else {
             // The upsert and the `$inc` run in a task of their own: a caller that gives up
