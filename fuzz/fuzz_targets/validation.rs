@@ -24,6 +24,11 @@ const FIELDS: &[&str] = &[
     "cursor",
     "isLive",
     "version",
+    "endTime",
+    "autoEnd",
+    "recurrence",
+    "endWhenEmptyMinutes",
+    "capacity",
 ];
 
 fn field_errors(error: Error) -> Vec<String> {
@@ -120,6 +125,12 @@ fuzz_target!(|data: &[u8]| {
             thumbnail_url: Some(e.clone()).filter(|s| !s.is_empty()),
             start_time: Some(g.clone()),
             timezone: Some(f.clone()).filter(|s| !s.is_empty()),
+            end_time: Some(h.clone()).filter(|s| !s.is_empty()),
+            auto_start: Some(h.len() % 2 == 0),
+            auto_end: Some(h.len() % 3 == 0),
+            recurrence: Some(e.clone()).filter(|s| s.starts_with("FREQ")),
+            end_when_empty_minutes: Some(h.clone()).filter(|s| !s.is_empty()),
+            capacity: Some(h.clone()).filter(|s| !s.is_empty()),
         },
         is_live: h.is_empty(),
     };
@@ -144,6 +155,12 @@ fuzz_target!(|data: &[u8]| {
             thumbnail_url: some(&e),
             start_time: some(&g),
             timezone: some(&f),
+            end_time: some(&h),
+            auto_start: None,
+            auto_end: h.parse().ok(),
+            recurrence: None,
+            end_when_empty_minutes: some(&h),
+            capacity: some(&h),
         },
         is_live: h.parse().ok(),
         expected_version: h.parse().ok(),
