@@ -168,25 +168,8 @@ fn participant_mut<'a>(
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
-        let mut inner = self.write();
-        if inner.sessions.contains_key(&session.id) {
-            return Err(Conflict::AlreadyExists {
-                entity: "session",
-                id: session.id.to_string(),
-            }
-            .into());
-        }
-        inner.log.check()?;
-        let mut stored = session.clone();
-        stored.participants = 0;
-        inner.sessions.insert(session.id, stored);
-        inner.log.append(EventKind::Created, session.id);
-        if session.is_live() {
-            inner.log.append(EventKind::Live, session.id);
-        }
-        drop(inner);
-        self.wake();
-        Ok(())
+        // One session is a series of one: the same check, write and events.
+        self.insert_series(std::slice::from_ref(session)).await
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
