@@ -15,6 +15,13 @@ use crate::values::Title;
 /// when the caller gives none: 75 %.
 pub const DEFAULT_ATTENDANCE_THRESHOLD_PERCENT: u8 = 75;
 
+/// Whether `seconds` of watching meets `threshold_percent` of `live_seconds` (nobody attends a
+/// session that has not been live). Stores compute the same in their queries:
+/// `live_seconds > 0 AND seconds * 100 >= live_seconds * threshold_percent`.
+pub fn attended(seconds: i64, live_seconds: i64, threshold_percent: u8) -> bool {
+    live_seconds > 0 && seconds * 100 >= live_seconds * i64::from(threshold_percent)
+}
+
 /// What a session report is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportQuery {
@@ -29,6 +36,22 @@ pub struct ReportQuery {
     pub live_seconds: i64,
     /// Attendance threshold in percent of `live_seconds` (0–100).
     pub threshold_percent: u8,
+    /// A first presence after this instant is late (see
+    /// [`StatusRule::late_after`](crate::roster::StatusRule::late_after)).
+    pub late_after: Option<DateTime<Utc>>,
+}
+
+impl ReportQuery {
+    /// The status rule of the report's `statuses`.
+    pub fn status_rule(&self) -> crate::roster::StatusRule {
+        crate::roster::StatusRule {
+            now: self.now,
+            timeout: self.timeout,
+            live_seconds: self.live_seconds,
+            threshold_percent: self.threshold_percent,
+            late_after: self.late_after,
+        }
+    }
 }
 
 /// A session's attendance report.
@@ -52,6 +75,10 @@ pub struct SessionReport {
     /// Participants who watched at least `threshold_percent` of `live_seconds`
     /// (with no live time yet, nobody).
     pub attended: u64,
+    /// Roster members on the session's roster.
+    pub roster_members: u64,
+    /// Roster members and participants by attendance status.
+    pub statuses: crate::roster::StatusCounts,
 }
 
 impl SessionReport {
@@ -304,6 +331,10 @@ pub struct ParticipationRow {
     pub watch_seconds: i64,
     /// Joins.
     pub join_count: u64,
+    /// The user's attendance status in the session, as of the query's `now`.
+    pub attendance: crate::roster::AttendanceStatus,
+    /// Whether the user's first presence was late.
+    pub late: bool,
 }
 
 /// A user's participation (student progress).
@@ -327,4 +358,8 @@ pub struct ParticipationQuery {
     pub user_id: UserId,
     /// Most rows to return (1–1000).
     pub limit: u32,
+    /// "Now", for the statuses.
+    pub now: DateTime<Utc>,
+    /// The presence timeout T.
+    pub timeout: Duration,
 }

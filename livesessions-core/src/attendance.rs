@@ -42,6 +42,10 @@ pub struct Participant {
     pub left_at: Option<DateTime<Utc>>,
     /// Start of the open presence interval; `None` when not present.
     pub present_since: Option<DateTime<Utc>>,
+    /// The first time an interval opened (the first presence while live); `None` while the
+    /// participant has never been present. Attendance status reads it (absent, lobby only,
+    /// late).
+    pub first_present_at: Option<DateTime<Utc>>,
     /// Watch time credited from closed intervals, in seconds.
     pub watch_seconds: i64,
     /// How many times the user joined.
@@ -74,6 +78,7 @@ impl Participant {
             last_seen: at,
             left_at: None,
             present_since: None,
+            first_present_at: None,
             watch_seconds: 0,
             join_count: 1,
             created_at: at,
@@ -113,7 +118,8 @@ impl Participant {
     /// While live and from the current period's start on, an interval is opened (or, after a gap
     /// longer than T, the old one is credited up to `last_seen + T` and a new one opened); an
     /// event stamped before that start (sent before a concurrent start or restart) opens
-    /// nothing, as while not live. `last_seen` becomes `t`.
+    /// nothing, as while not live. `last_seen` becomes `t`. The first interval ever opened
+    /// sets `first_present_at`.
     pub fn touch(
         &mut self,
         t: DateTime<Utc>,
@@ -131,6 +137,9 @@ impl Participant {
                     self.present_since = Some(t);
                 }
                 Some(_) => {}
+            }
+            if self.first_present_at.is_none() {
+                self.first_present_at = self.present_since;
             }
         }
         self.last_seen = t;
@@ -204,6 +213,7 @@ mod tests {
         let mut p = participant(0);
         p.touch(at(0), LIVE, T);
         assert_eq!(p.present_since, Some(at(0)));
+        assert_eq!(p.first_present_at, Some(at(0)));
         p.touch(at(30), LIVE, T);
         p.touch(at(60), LIVE, T);
         p.leave(at(75), T);
@@ -277,9 +287,11 @@ mod tests {
         // Live since 120; a heartbeat stamped 100 arrives after the start.
         p.touch(at(100), Some(at(120)), T);
         assert_eq!(p.present_since, None);
+        assert_eq!(p.first_present_at, None);
         assert_eq!(p.last_seen, at(100));
         p.touch(at(120), Some(at(120)), T);
         assert_eq!(p.present_since, Some(at(120)));
+        assert_eq!(p.first_present_at, Some(at(120)));
         p.credit(at(150), T);
         assert_eq!(p.watch_seconds, 30);
         // After a restart at 400, an event stamped between the periods opens nothing either.
@@ -287,6 +299,11 @@ mod tests {
         assert_eq!(p.present_since, None);
         p.touch(at(410), Some(at(400)), T);
         assert_eq!(p.present_since, Some(at(410)));
+        assert_eq!(
+            p.first_present_at,
+            Some(at(120)),
+            "only the first presence counts"
+        );
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum Conflict {
         /// The session's capacity.
         capacity: u32,
     },
+    /// Self-registration is closed: the session's `registration` is not `open`, or it ended
+    /// or was cancelled.
+    RegistrationClosed,
 }
 
 impl fmt::Display for Conflict {
@@ -61,6 +64,9 @@ impl fmt::Display for Conflict {
             Conflict::AlreadyExists { entity, id } => write!(f, "The {entity} {id} already exists."),
             Conflict::SessionFull { capacity } => {
                 write!(f, "The session is full: all {capacity} seats are taken.")
+            }
+            Conflict::RegistrationClosed => {
+                f.write_str("Registration for this session is closed.")
             }
         }
     }
@@ -94,6 +100,9 @@ pub enum Error {
     /// The caller is signed in but may not do this.
     #[error("forbidden")]
     Forbidden,
+    /// The session is restricted to its roster and the caller is not on it.
+    #[error("not on the roster of this session")]
+    NotOnRoster,
     /// A transient failure: the store is down, unreachable or timed out. Retrying later may work.
     #[error("storage unavailable")]
     Unavailable(#[source] Option<BoxError>),

@@ -14,6 +14,9 @@
 //! signed per Standard Webhooks; it resolves endpoint host names to check them (SSRF guard)
 //! and leaves the HTTP client to the adapter ([`webhooks::WebhookTransport`]).
 //!
+//! Module [`roster`] holds who is expected at a session and computes everyone's attendance
+//! status (present, partial, late, lobby only, absent).
+//!
 //! Module [`calendar`] keeps the tokens of users' calendar feed URLs (as hashes) and answers
 //! which sessions a calendar feed holds; the HTTP adapter renders them as iCalendar.
 //!
@@ -92,6 +95,7 @@ mod ids;
 pub mod memory;
 pub mod ports;
 mod presence;
+pub mod roster;
 pub mod series;
 mod service;
 pub mod session;
@@ -138,6 +142,7 @@ pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
 pub use values::Capacity;
 pub use values::EmptyMinutes;
+pub use values::{AttendanceThreshold, LateMinutes, Registration};
 pub use values::{
     Description, Email, ImageKind, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl,
     TimeZone, Title, UserName, VideoProvider, VideoUrl,

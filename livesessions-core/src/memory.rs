@@ -29,6 +29,7 @@ use crate::ports::{
     AnalyticsStore, AttendanceStore, HealthCheck, JoinOutcome, JoinRequest, SessionStore,
 };
 use crate::presence::Presence;
+use crate::roster::{RosterMember, StatusCounts, StatusRule};
 use crate::series::{SeriesAttendance, SeriesSummary, SeriesSummaryQuery};
 use crate::session::{ListQuery, LiveSession, Page, SessionStatus};
 
@@ -38,7 +39,11 @@ struct Inner {
     participants: HashMap<SessionId, BTreeMap<UserId, Participant>>,
     log: Log,
     calendar_feeds: crate::calendar::FeedTokens,
+    rosters: Rosters,
 }
+
+/// Each session's roster, by user id.
+type Rosters = HashMap<SessionId, BTreeMap<UserId, RosterMember>>;
 
 /// The event log: events in id order, the last id given, and the pruned floor.
 #[derive(Debug, Default)]
@@ -94,6 +99,21 @@ impl MemoryStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the rosters, the sessions and their participants, under the write lock
+    /// (`roster/memory.rs` implements the roster port with it).
+    pub(crate) fn with_rosters<R>(
+        &self,
+        f: impl FnOnce(
+            &mut Rosters,
+            &HashMap<SessionId, LiveSession>,
+            &HashMap<SessionId, BTreeMap<UserId, Participant>>,
+        ) -> R,
+    ) -> R {
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        f(&mut inner.rosters, &inner.sessions, &inner.participants)
     }
 
     /// Wakes the readers waiting in [`EventLog::wait_for_events`].
@@ -193,6 +213,7 @@ impl SessionStore for MemoryStore {
         }
         inner.log.check()?;
         inner.participants.remove(&id);
+        inner.rosters.remove(&id);
         inner.sessions.remove(&id);
         inner.log.append(EventKind::Deleted, id);
         drop(inner);
@@ -314,6 +335,15 @@ impl AttendanceStore for MemoryStore {
             .get(&request.session_id)
             .ok_or_else(|| Error::session_not_found(request.session_id))?;
         session.check_joinable()?;
+        if session.fields.restricted
+            && !request.admin
+            && !inner
+                .rosters
+                .get(&request.session_id)
+                .is_some_and(|roster| roster.contains_key(&request.joiner.user_id))
+        {
+            return Err(Error::NotOnRoster);
+        }
         let live = session.live_period_start();
         let known = inner
             .participants
@@ -447,8 +477,21 @@ impl AnalyticsStore for MemoryStore {
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
             attended: 0,
+            roster_members: 0,
+            statuses: StatusCounts::default(),
         };
+        let rule = query.status_rule();
+        if let Some(roster) = inner.rosters.get(&query.session_id) {
+            report.roster_members = roster.len() as u64;
+            let absent = roster
+                .keys()
+                .filter(|m| !participants.contains_key(*m))
+                .count() as u64;
+            report.statuses.absent += absent;
+        }
         for p in participants.values() {
+            let (status, late) = rule.status(Some(p));
+            report.statuses.add(status, late);
             let seconds = p.watch_seconds_at(query.now, query.timeout);
             report.total_watch_seconds += seconds;
             report.max_watch_seconds = report.max_watch_seconds.max(seconds);
@@ -566,6 +609,8 @@ impl AnalyticsStore for MemoryStore {
                 continue;
             };
             total += p.watch_seconds;
+            let rule = StatusRule::for_session(s, query.now, query.timeout);
+            let (attendance, late) = rule.status(Some(p));
             rows.push(ParticipationRow {
                 session_id: *session_id,
                 title: s.fields.title.clone(),
@@ -575,6 +620,8 @@ impl AnalyticsStore for MemoryStore {
                 last_joined_at: p.last_joined_at,
                 watch_seconds: p.watch_seconds,
                 join_count: p.join_count,
+                attendance,
+                late,
             });
         }
         let sessions_joined = rows.len() as u64;
@@ -724,9 +771,4 @@ impl HealthCheck for MemoryStore {
     }
 }
 
-/// Whether `seconds` of watching meets `threshold_percent` of `live_seconds` (nobody attends a
-/// session that has not been live). Stores compute the same in their queries:
-/// `live_seconds > 0 AND seconds * 100 >= live_seconds * threshold_percent`.
-pub fn attended(seconds: i64, live_seconds: i64, threshold_percent: u8) -> bool {
-    live_seconds > 0 && seconds * 100 >= live_seconds * i64::from(threshold_percent)
-}
+pub use crate::analytics::attended;

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::events::EventKind;
 use crate::ids::{SeriesId, SessionId, UserId};
 use crate::presence::Presence;
+use crate::roster::RosterStore;
 use crate::series::{SeriesSummary, SeriesSummaryQuery};
 use crate::session::{ListQuery, LiveSession, Page};
 
@@ -106,18 +107,24 @@ pub struct JoinRequest {
     pub joiner: Joiner,
     /// When (the service's clock), and the presence timeout T.
     pub presence: Presence,
+    /// Whether the joiner is an admin: admins may join restricted sessions without being on
+    /// their roster.
+    pub admin: bool,
 }
 
 /// Attendance: joins, heartbeats, leaves, and ending a session.
 #[async_trait]
 pub trait AttendanceStore: Debug + Send + Sync + 'static {
     /// One atomic operation: checks the session exists (`NotFound`) and accepts joins
-    /// (`Conflict(InvalidTransition { action: Join })` unless scheduled or live); creates the
+    /// (`Conflict(InvalidTransition { action: Join })` unless scheduled or live), and, when the
+    /// session is `restricted` and the joiner is no admin, that the joiner is on its roster
+    /// ([`Error::NotOnRoster`](crate::Error::NotOnRoster)); creates the
     /// participant on the first join and increments the session's `participants` by exactly one,
     /// or on a rejoin bumps `join_count` and `last_joined_at` and refreshes name and email; then
     /// applies the presence rule at `presence.at` ([`Participant::touch`] with the session's
     /// [`LiveSession::live_period_start`], read in the same atomic operation).
     /// Concurrent joins of one user count once; concurrent joins of many users all count.
+    /// An interval opened for the first time sets the participant's `first_present_at`.
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome>;
 
     /// Applies the presence rule at `presence.at` to the participant (`NotFound` when the session or the
@@ -175,7 +182,9 @@ pub trait AttendanceStore: Debug + Send + Sync + 'static {
 #[async_trait]
 pub trait AnalyticsStore: Debug + Send + Sync + 'static {
     /// The report of one session (`NotFound` if it does not exist). Watch seconds are as of
-    /// `query.now` ([`Participant::watch_seconds_at`]).
+    /// `query.now` ([`Participant::watch_seconds_at`]). `statuses` counts every roster member
+    /// and every participant by [`StatusRule::status`](crate::roster::StatusRule::status)
+    /// under [`ReportQuery::status_rule`].
     async fn session_report(&self, query: &ReportQuery) -> Result<SessionReport>;
 
     /// A page of a session's attendance (`NotFound` if the session does not exist).
@@ -184,7 +193,10 @@ pub trait AnalyticsStore: Debug + Send + Sync + 'static {
     /// Totals and popular sessions for sessions starting in the range.
     async fn overview(&self, query: &OverviewQuery) -> Result<Overview>;
 
-    /// One user's participation history.
+    /// One user's participation history; each row's `status` and `late` follow
+    /// [`StatusRule::status`](crate::roster::StatusRule::status) with the row's session's own
+    /// live time as of `query.now`, its threshold (75 when it has none) and its late rule
+    /// (`started_at + late_after`).
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
 
     /// The attendance summary of a series, computed in the database: `occurrences` and `ended`
@@ -197,10 +209,10 @@ pub trait AnalyticsStore: Debug + Send + Sync + 'static {
     async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary>;
 }
 
-/// A complete store: sessions, attendance and analytics on one backend.
-pub trait Store: SessionStore + AttendanceStore + AnalyticsStore {}
+/// A complete store: sessions, attendance, analytics and rosters on one backend.
+pub trait Store: SessionStore + AttendanceStore + AnalyticsStore + RosterStore {}
 
-impl<T: SessionStore + AttendanceStore + AnalyticsStore> Store for T {}
+impl<T: SessionStore + AttendanceStore + AnalyticsStore + RosterStore> Store for T {}
 
 /// A store that can tell whether its backend is reachable (readiness probes).
 #[async_trait]

@@ -473,6 +473,12 @@ macro_rules! conformance_tests {
             a_full_session_refuses_a_new_user_and_admits_a_rejoin,
             concurrent_first_joins_admit_exactly_the_capacity,
             capacity_below_the_participants_is_refused,
+            a_restricted_session_refuses_a_walk_in_and_admits_a_member,
+            adding_to_the_roster_is_all_or_nothing,
+            roster_statuses_follow_the_rules,
+            removing_a_member_who_attended_keeps_their_attendance,
+            registration_lets_users_add_themselves_where_open,
+            the_roster_view_filters_sorts_and_pages,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

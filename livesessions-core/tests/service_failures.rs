@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone as _, Utc};
+use livesessions_core::roster::{RosterMember, RosterPage, RosterQuery, RosterStore};
 use livesessions_core::{
     Actor, AnalyticsStore, AttendancePage, AttendanceQuery, AttendanceSort, AttendanceStore,
     Conflict, Error, EventKind, JoinInput, JoinOutcome, JoinRequest, ListQuery, LiveSession,
@@ -66,6 +67,14 @@ mock! {
         async fn overview(&self, query: &OverviewQuery) -> Result<Overview>;
         async fn participation(&self, query: &ParticipationQuery) -> Result<Participation>;
         async fn series_summary(&self, query: &SeriesSummaryQuery) -> Result<SeriesSummary>;
+    }
+
+    #[async_trait]
+    impl RosterStore for Store {
+        async fn add_roster_members(&self, session_id: SessionId, members: &[RosterMember]) -> Result<u64>;
+        async fn remove_roster_member(&self, session_id: SessionId, user_id: &UserId) -> Result<bool>;
+        async fn roster_member(&self, session_id: SessionId, user_id: &UserId) -> Result<Option<RosterMember>>;
+        async fn roster(&self, query: &RosterQuery) -> Result<RosterPage>;
     }
 }
 

@@ -306,6 +306,7 @@ impl From<Error> for ApiError {
                     Conflict::VersionMismatch { .. } => "version_mismatch",
                     Conflict::AlreadyExists { .. } => "already_exists",
                     Conflict::SessionFull { .. } => "session_full",
+                    Conflict::RegistrationClosed => "registration_closed",
                 };
                 Self::new(StatusCode::CONFLICT, code, conflict.to_string())
             }
@@ -313,6 +314,11 @@ impl From<Error> for ApiError {
             Error::Forbidden => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", "You may not do this.")
             }
+            Error::NotOnRoster => Self::new(
+                StatusCode::FORBIDDEN,
+                "not_on_roster",
+                "This session is only for the people on its roster.",
+            ),
             Error::Unavailable(cause) => {
                 match &cause {
                     Some(cause) => tracing::warn!(error = %cause, "store unavailable"),

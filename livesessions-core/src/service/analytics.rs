@@ -8,13 +8,13 @@ use crate::actor::Actor;
 use crate::analytics::{
     AttendancePage, AttendanceQuery, AttendanceSort, Overview, OverviewQuery, Participation,
     ParticipationQuery, PopularBy, ReportQuery, SessionReport, SortOrder,
-    DEFAULT_ATTENDANCE_THRESHOLD_PERCENT,
 };
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{SessionId, UserId};
 
 impl LiveSessions {
-    /// A session's report (admin); `threshold_percent` defaults to 75.
+    /// A session's report (admin); `threshold_percent` defaults to the session's
+    /// `attendanceThreshold`, else 75.
     pub async fn report(
         &self,
         caller: Option<&Actor>,
@@ -22,8 +22,7 @@ impl LiveSessions {
         threshold_percent: Option<u8>,
     ) -> Result<SessionReport> {
         require_admin(caller)?;
-        let threshold = threshold_percent.unwrap_or(DEFAULT_ATTENDANCE_THRESHOLD_PERCENT);
-        if threshold > 100 {
+        if threshold_percent.is_some_and(|t| t > 100) {
             return Err(Error::invalid(
                 "threshold",
                 "out_of_range",
@@ -31,14 +30,15 @@ impl LiveSessions {
             ));
         }
         let session = self.load(id).await?;
-        let now = self.clock.now();
+        let rule = self.status_rule(&session);
         self.store
             .session_report(&ReportQuery {
                 session_id: id,
-                now,
-                timeout: self.settings.presence_timeout,
-                live_seconds: session.live_duration_at(now),
-                threshold_percent: threshold,
+                now: rule.now,
+                timeout: rule.timeout,
+                live_seconds: rule.live_seconds,
+                threshold_percent: threshold_percent.unwrap_or(rule.threshold_percent),
+                late_after: rule.late_after,
             })
             .await
     }
@@ -111,6 +111,8 @@ impl LiveSessions {
             .participation(&ParticipationQuery {
                 user_id: user_id.clone(),
                 limit,
+                now: self.clock.now(),
+                timeout: self.settings.presence_timeout,
             })
             .await
     }

@@ -67,6 +67,7 @@ impl LiveSessions {
                     email,
                 },
                 presence: self.presence(),
+                admin: actor.admin,
             })
             .await?;
         if outcome.first_join {

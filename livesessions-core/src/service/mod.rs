@@ -27,6 +27,7 @@ use crate::values::TimeZone;
 
 mod analytics;
 mod attendance;
+mod roster;
 mod scheduler;
 mod series;
 mod sessions;

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::field_error::FieldError;
 use crate::values::Capacity;
 use crate::values::EmptyMinutes;
+use crate::values::{AttendanceThreshold, LateMinutes, Registration};
 use crate::values::{Description, Instructor, StartTime, Thumbnail, TimeZone, Title, VideoUrl};
 
 /// The descriptive fields of a session, validated: what an admin writes when creating or
@@ -38,6 +39,25 @@ pub struct SessionFields {
     pub end_when_empty: Option<EmptyMinutes>,
     /// The most distinct participants; a first join beyond it is refused (`None`: no limit).
     pub capacity: Option<Capacity>,
+    /// Only roster members (and admins) may join.
+    pub restricted: bool,
+    /// Whether users may add themselves to the roster.
+    pub registration: Registration,
+    /// The share of live time that makes a participant `present` (`None`: 75 %).
+    pub attendance_threshold: Option<AttendanceThreshold>,
+    /// Minutes after the start after which a first presence is `late` (`None`: nobody is late).
+    pub late_after: Option<LateMinutes>,
+}
+
+impl SessionFields {
+    /// The attendance threshold in percent: the session's own, else
+    /// [`DEFAULT_ATTENDANCE_THRESHOLD_PERCENT`](crate::analytics::DEFAULT_ATTENDANCE_THRESHOLD_PERCENT).
+    pub fn threshold_percent(&self) -> u8 {
+        self.attendance_threshold.map_or(
+            crate::analytics::DEFAULT_ATTENDANCE_THRESHOLD_PERCENT,
+            |t| t.get(),
+        )
+    }
 }
 
 /// The longest a session may be scheduled for: `end_time` is at most this long after
@@ -73,6 +93,14 @@ pub struct SessionPatch {
     pub end_when_empty: Option<Option<EmptyMinutes>>,
     /// New capacity, or `Some(None)` to remove the limit.
     pub capacity: Option<Option<Capacity>>,
+    /// Whether only roster members may join.
+    pub restricted: Option<bool>,
+    /// Whether users may register themselves.
+    pub registration: Option<Registration>,
+    /// New attendance threshold, or `Some(None)` for the default.
+    pub attendance_threshold: Option<Option<AttendanceThreshold>>,
+    /// New minutes after which a first presence is late, or `Some(None)` for none.
+    pub late_after: Option<Option<LateMinutes>>,
 }
 
 impl SessionPatch {
@@ -123,6 +151,10 @@ impl SessionFields {
             auto_end,
             end_when_empty,
             capacity,
+            restricted,
+            registration,
+            attendance_threshold,
+            late_after,
         } = patch;
         let mut next = self.clone();
         set(&mut next.title, title);
@@ -137,6 +169,10 @@ impl SessionFields {
         set(&mut next.auto_end, auto_end);
         set(&mut next.end_when_empty, end_when_empty);
         set(&mut next.capacity, capacity);
+        set(&mut next.restricted, restricted);
+        set(&mut next.registration, registration);
+        set(&mut next.attendance_threshold, attendance_threshold);
+        set(&mut next.late_after, late_after);
         let errors = next.check_schedule();
         if !errors.is_empty() {
             return Err(Error::Validation(errors));

@@ -3,6 +3,7 @@
 use crate::error::{Error, FieldError, Result};
 use crate::values::Capacity;
 use crate::values::EmptyMinutes;
+use crate::values::{AttendanceThreshold, LateMinutes, Registration};
 use crate::values::{
     Description, Instructor, Recurrence, StartTime, Thumbnail, ThumbnailUrl, TimeZone, Title,
     VideoUrl,
@@ -48,6 +49,16 @@ pub struct SessionInput {
     pub end_when_empty_minutes: Option<String>,
     /// The most distinct participants, 1 to 1 000 000 (default: no limit); empty removes it.
     pub capacity: Option<String>,
+    /// Whether only roster members (and admins) may join (default off).
+    pub restricted: Option<bool>,
+    /// `open` lets users add themselves to the roster; `closed` (the default) does not.
+    pub registration: Option<String>,
+    /// Percent of live time, 1 to 100, that makes a participant `present` (default 75); empty
+    /// removes it.
+    pub attendance_threshold: Option<String>,
+    /// Minutes, 0 to 1440, after the start after which a first presence is `late` (default:
+    /// nobody is late); empty removes them.
+    pub late_after_minutes: Option<String>,
 }
 
 impl SessionInput {
@@ -80,6 +91,21 @@ impl SessionInput {
             &mut errors,
         );
         let capacity = optional(self.capacity.as_deref(), Capacity::parse, &mut errors);
+        let registration = given(
+            self.registration.as_deref(),
+            Registration::parse,
+            &mut errors,
+        );
+        let attendance_threshold = optional(
+            self.attendance_threshold.as_deref(),
+            AttendanceThreshold::parse,
+            &mut errors,
+        );
+        let late_after = optional(
+            self.late_after_minutes.as_deref(),
+            LateMinutes::parse,
+            &mut errors,
+        );
         // Reading a local time needs a known zone; with an unknown one only the zone is wrong.
         let start_time = match (start_time, timezone) {
             (Some(start), Some(zone)) => collect(
@@ -111,6 +137,13 @@ impl SessionInput {
                 auto_end: self.auto_end.unwrap_or(false),
                 end_when_empty: end_when_empty?,
                 capacity: capacity?,
+                restricted: self.restricted.unwrap_or(false),
+                registration: match (&self.registration, registration) {
+                    (None, _) => Registration::default(),
+                    (Some(_), registration) => registration?,
+                },
+                attendance_threshold: attendance_threshold?,
+                late_after: late_after?,
             })
         };
         let fields = fields();
@@ -168,6 +201,20 @@ impl SessionInput {
                 .capacity
                 .as_deref()
                 .and_then(|v| optional(Some(v), Capacity::parse, &mut errors)),
+            restricted: self.restricted,
+            registration: given(
+                self.registration.as_deref(),
+                Registration::parse,
+                &mut errors,
+            ),
+            attendance_threshold: self
+                .attendance_threshold
+                .as_deref()
+                .and_then(|v| optional(Some(v), AttendanceThreshold::parse, &mut errors)),
+            late_after: self
+                .late_after_minutes
+                .as_deref()
+                .and_then(|v| optional(Some(v), LateMinutes::parse, &mut errors)),
         };
         if self
             .recurrence

@@ -10,8 +10,10 @@
 //! - times: [`parse_instant`], [`parse_start_time`], [`StartTime`], [`TimeZone`];
 //! - repeat rules: [`Recurrence`];
 //! - lengths of time: [`EmptyMinutes`];
-//! - seats: [`Capacity`].
+//! - seats: [`Capacity`];
+//! - attendance rules: [`AttendanceThreshold`], [`LateMinutes`], [`Registration`].
 
+mod attendance_rules;
 mod capacity;
 mod empty_minutes;
 mod recurrence;
@@ -20,6 +22,7 @@ mod thumbnail;
 mod time;
 mod url;
 
+pub use attendance_rules::{AttendanceThreshold, LateMinutes, Registration};
 pub use capacity::Capacity;
 pub use empty_minutes::EmptyMinutes;
 pub use recurrence::Recurrence;

@@ -219,6 +219,7 @@ pub async fn an_event_exists_iff_its_change_committed(s: LoggedStore) {
                         email: crate::values::Email::parse("bo@example.com").expect("an email"),
                     },
                     presence: Presence::new(h.service.now(), h.timeout()),
+                    admin: false,
                 })
                 .await
                 .map(drop),

@@ -143,6 +143,7 @@ impl World {
                     session_id: self.session,
                     joiner: self.users[user].clone(),
                     presence: stamped(lag_ms),
+                    admin: false,
                 })
                 .await
                 .map(drop),

@@ -42,6 +42,10 @@ pub async fn sessions_round_trip_every_field(store: Arc<dyn Store>) {
             recurrence: None,
             end_when_empty_minutes: Some("1440".into()),
             capacity: Some("250".into()),
+            restricted: Some(true),
+            registration: Some("open".into()),
+            attendance_threshold: Some("60".into()),
+            late_after_minutes: Some("10".into()),
         },
         ..Default::default()
     }
