@@ -1,7 +1,8 @@
 //! Accessibility, measured: axe-core runs in the page (injected through WebDriver, never
 //! served to users) on the sign-in form, the list with a live and an ended session (also at
 //! phone width), the create form (empty and showing its errors), the confirm and join
-//! dialogs, the watch page and the analytics, and no violation of impact "serious" or
+//! dialogs, the watch page and the analytics with its roster (status badges, the add and
+//! upload forms), and no violation of impact "serious" or
 //! "critical" may remain. Any error in either browser's console fails the test too.
 //!
 //! `LIVESESSIONS_TEST_AXE` names axe-core's `axe.min.js` (`scripts/axe.sh path` installs it
@@ -280,7 +281,11 @@ async fn pages_have_no_serious_accessibility_violations() {
         t.contains("Sam Student")
     })
     .await;
-    found.extend(audit(&admin, &axe, "the analytics").await);
+    wait_text(&admin, "#roster-table tbody", "the student's status", |t| {
+        t.contains("Sam Student")
+    })
+    .await;
+    found.extend(audit(&admin, &axe, "the analytics and its roster").await);
 
     // A weekly series: the repeat picker open, then the series page with its summary.
     click(&admin, "#analytics-back").await;

@@ -94,7 +94,7 @@ async fn admin_downloads_a_named_csv_in_the_session_zone() {
         lines.next(),
         Some(
             "userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,\
-             watchDuration,joinCount,present,watchTime"
+             watchDuration,joinCount,present,watchTime,status,late"
         )
     );
     let row: Vec<&str> = lines
@@ -102,7 +102,7 @@ async fn admin_downloads_a_named_csv_in_the_session_zone() {
         .expect("the student's row")
         .split(',')
         .collect();
-    assert_eq!(row.len(), 12, "{row:?}");
+    assert_eq!(row.len(), 14, "{row:?}");
     assert_eq!((row[1], row[2]), ("Sam Student", "sam@example.com"));
     let join_time = row[3];
     assert!(
@@ -117,6 +117,7 @@ async fn admin_downloads_a_named_csv_in_the_session_zone() {
         watch_time.starts_with("0:0") && watch_time.len() == 7,
         "h:mm:ss: {watch_time}"
     );
+    assert_eq!(row[13], "false", "no late rule, nobody late");
 
     let errors: Vec<String> = console_errors(&admin)
         .await

@@ -1,6 +1,8 @@
 //! Validation: every value-object constructor, `NewSession::validate`,
-//! `SessionUpdate::validate` and `ListQuery::parse` on arbitrary text. Nothing panics, every
-//! refusal is a validation error naming known fields, and every accepted value obeys its limits.
+//! `SessionUpdate::validate` (the roster rules `restricted`, `registration`,
+//! `attendanceThreshold` and `lateAfterMinutes` among their fields) and `ListQuery::parse` on
+//! arbitrary text. Nothing panics, every refusal is a validation error naming known fields, and
+//! every accepted value obeys its limits.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -29,6 +31,9 @@ const FIELDS: &[&str] = &[
     "recurrence",
     "endWhenEmptyMinutes",
     "capacity",
+    "registration",
+    "attendanceThreshold",
+    "lateAfterMinutes",
 ];
 
 fn field_errors(error: Error) -> Vec<String> {
@@ -131,12 +136,18 @@ fuzz_target!(|data: &[u8]| {
             recurrence: Some(e.clone()).filter(|s| s.starts_with("FREQ")),
             end_when_empty_minutes: Some(h.clone()).filter(|s| !s.is_empty()),
             capacity: Some(h.clone()).filter(|s| !s.is_empty()),
+            restricted: Some(h.len() % 5 == 0),
+            registration: Some(f.clone()).filter(|s| !s.is_empty()),
+            attendance_threshold: Some(h.clone()).filter(|s| !s.is_empty()),
+            late_after_minutes: Some(g.clone()).filter(|s| s.len() < 6),
         },
         is_live: h.is_empty(),
     };
     match new.validate() {
         Ok(fields) => {
             assert!(!fields.title.as_str().is_empty());
+            assert!((1..=100).contains(&fields.threshold_percent()));
+            assert!(fields.late_after.is_none_or(|m| m.get() <= 1440));
         }
         Err(error) => {
             for field in field_errors(error) {
@@ -161,6 +172,10 @@ fuzz_target!(|data: &[u8]| {
             recurrence: None,
             end_when_empty_minutes: some(&h),
             capacity: some(&h),
+            restricted: h.parse().ok(),
+            registration: some(&f),
+            attendance_threshold: some(&h),
+            late_after_minutes: some(&g),
         },
         is_live: h.parse().ok(),
         expected_version: h.parse().ok(),

@@ -1,4 +1,5 @@
-//! CSV attendance export.
+//! CSV exports: a session's attendance (every participant and every absent roster member,
+//! with their attendance status), its roster, and a series' summary.
 //!
 //! RFC 4180: a header row, CRLF line ends, fields containing `,`, `"`, CR or LF quoted with
 //! inner quotes doubled. The body is UTF-8 and starts with a byte order mark so that
@@ -7,18 +8,20 @@
 //! formulas (names and emails come from users).
 //!
 //! Times are RFC 3339 in the session's zone with its offset, in whole seconds; `leftAt` is
-//! empty when the participant joined again after leaving. The download is named after the
-//! session's title and start date (see [`content_disposition`]).
+//! empty when the participant joined again after leaving, and every time is empty for a roster
+//! member who never joined. The download is named after the session's title and start date
+//! (see [`content_disposition`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use livesessions_core::{AttendanceRow, TimeZone};
+use livesessions_core::roster::RosterRow;
+use livesessions_core::TimeZone;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The byte order mark the body starts with.
 pub(crate) const BOM: char = '\u{feff}';
 
-/// The header row's columns.
-pub(crate) const COLUMNS: [&str; 12] = [
+/// The header row's columns of the attendance export.
+pub(crate) const COLUMNS: [&str; 14] = [
     "userId",
     "userName",
     "email",
@@ -31,6 +34,24 @@ pub(crate) const COLUMNS: [&str; 12] = [
     "joinCount",
     "present",
     "watchTime",
+    "status",
+    "late",
+];
+
+/// The header row's columns of the roster export: its first three are the columns a roster
+/// upload reads, so the file can be uploaded again.
+pub(crate) const ROSTER_COLUMNS: [&str; 11] = [
+    "userId",
+    "userName",
+    "email",
+    "status",
+    "late",
+    "onRoster",
+    "registered",
+    "joinTime",
+    "watchSeconds",
+    "watchTime",
+    "joinCount",
 ];
 
 /// Appends one cell, quoted and neutralised as needed.
@@ -61,11 +82,26 @@ fn push_row<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
     out.push_str("\r\n");
 }
 
-/// The byte order mark and the header row.
+/// The byte order mark and the header row of the attendance export.
 pub(crate) fn header() -> String {
     let mut out = String::from(BOM);
     push_row(&mut out, COLUMNS);
     out
+}
+
+/// The byte order mark and the header row of the roster export.
+pub(crate) fn roster_header() -> String {
+    let mut out = String::from(BOM);
+    push_row(&mut out, ROSTER_COLUMNS);
+    out
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
 }
 
 /// A time in `zone`: RFC 3339 with the zone's offset, in whole seconds.
@@ -80,41 +116,84 @@ fn clock_time(seconds: i64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// Appends a participant's row, times in `zone`.
-pub(crate) fn push_participant(out: &mut String, row: &AttendanceRow, zone: TimeZone) {
-    let p = &row.participant;
+/// Appends a row of the attendance export, times in `zone`: a participant, or a roster
+/// member who never joined (empty times, no watch time, `absent`).
+pub(crate) fn push_attendance(out: &mut String, row: &RosterRow, zone: TimeZone) {
     let seconds = row.watch_seconds_now;
-    // A leave before the last join is stale: the participant came back afterwards.
-    let left_at = p
-        .left_at
-        .filter(|left| *left >= p.last_joined_at)
-        .map(|left| time(left, zone))
-        .unwrap_or_default();
-    let cells = [
-        time(p.first_joined_at, zone),
-        time(p.last_joined_at, zone),
-        time(p.last_seen, zone),
-        left_at,
+    let mut cells: [String; 5] = Default::default();
+    let mut join_count = 0;
+    let mut present = false;
+    if let Some(p) = &row.participant {
+        // A leave before the last join is stale: the participant came back afterwards.
+        let left_at = p
+            .left_at
+            .filter(|left| *left >= p.last_joined_at)
+            .map(|left| time(left, zone))
+            .unwrap_or_default();
+        cells = [
+            time(p.first_joined_at, zone),
+            time(p.last_joined_at, zone),
+            time(p.last_seen, zone),
+            left_at,
+            String::new(),
+        ];
+        join_count = p.join_count;
+        present = p.is_present();
+    }
+    let (watch, minutes, joins, clock) = (
         seconds.to_string(),
         (seconds / 60).to_string(),
-        p.join_count.to_string(),
+        join_count.to_string(),
         clock_time(seconds),
-    ];
+    );
     push_row(
         out,
         [
-            p.user_id.as_str(),
-            p.user_name.as_str(),
-            p.email.as_str(),
+            row.user_id.as_str(),
+            row.user_name.as_str(),
+            row.email.as_str(),
             cells[0].as_str(),
             cells[1].as_str(),
             cells[2].as_str(),
             cells[3].as_str(),
-            cells[4].as_str(),
-            cells[5].as_str(),
-            cells[6].as_str(),
-            if p.is_present() { "true" } else { "false" },
-            cells[7].as_str(),
+            watch.as_str(),
+            minutes.as_str(),
+            joins.as_str(),
+            yes_no(present),
+            clock.as_str(),
+            row.status.as_str(),
+            yes_no(row.late),
+        ],
+    );
+}
+
+/// Appends a row of the roster export, times in `zone`.
+pub(crate) fn push_roster_row(out: &mut String, row: &RosterRow, zone: TimeZone) {
+    let seconds = row.watch_seconds_now;
+    let join_time = row
+        .first_joined_at()
+        .map(|t| time(t, zone))
+        .unwrap_or_default();
+    let (watch, clock) = (seconds.to_string(), clock_time(seconds));
+    let joins = row
+        .participant
+        .as_ref()
+        .map_or(0, |p| p.join_count)
+        .to_string();
+    push_row(
+        out,
+        [
+            row.user_id.as_str(),
+            row.user_name.as_str(),
+            row.email.as_str(),
+            row.status.as_str(),
+            yes_no(row.late),
+            yes_no(row.member.is_some()),
+            yes_no(row.member.as_ref().is_some_and(|m| m.registered)),
+            join_time.as_str(),
+            watch.as_str(),
+            clock.as_str(),
+            joins.as_str(),
         ],
     );
 }
@@ -164,14 +243,20 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'|')
     .remove(b'~');
 
-/// The download's `Content-Disposition`: `attendance-<title>-<date>.csv` with the date the
-/// session starts in `zone`. `filename` has the title's ASCII letters and digits,
-/// `filename*` (RFC 6266) its letters and digits in any script, each as a lower-case slug.
-pub(crate) fn content_disposition(title: &str, start: DateTime<Utc>, zone: TimeZone) -> String {
+/// The download's `Content-Disposition`: `<kind>-<title>-<date>.csv` (`kind` is `attendance`
+/// or `roster`) with the date the session starts in `zone`. `filename` has the title's ASCII
+/// letters and digits, `filename*` (RFC 6266) its letters and digits in any script, each as a
+/// lower-case slug.
+pub(crate) fn content_disposition(
+    kind: &str,
+    title: &str,
+    start: DateTime<Utc>,
+    zone: TimeZone,
+) -> String {
     let date = start.with_timezone(&zone.tz()).format("%Y-%m-%d");
     let ascii = slug(title, |c| c.is_ascii_alphanumeric());
     let any_script = slug(title, char::is_alphanumeric);
-    let name = |title: &str| format!("attendance-{title}-{date}.csv");
+    let name = |title: &str| format!("{kind}-{title}-{date}.csv");
     format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
         name(&ascii),
@@ -255,7 +340,8 @@ mod tests {
     #[test]
     fn header_row() {
         assert!(header().starts_with("\u{feff}userId,userName,email,joinTime,"));
-        assert!(header().ends_with("present,watchTime\r\n"));
+        assert!(header().ends_with("present,watchTime,status,late\r\n"));
+        assert!(roster_header().starts_with("\u{feff}userId,userName,email,status,late,"));
     }
 
     #[test]
@@ -303,12 +389,12 @@ mod tests {
         let start = utc("2025-01-15T22:30:00Z");
         let karachi = TimeZone::parse("Asia/Karachi").unwrap();
         assert_eq!(
-            content_disposition("Café: Intro", start, karachi),
+            content_disposition("attendance", "Café: Intro", start, karachi),
             "attachment; filename=\"attendance-caf-intro-2025-01-16.csv\"; \
              filename*=UTF-8''attendance-caf%C3%A9-intro-2025-01-16.csv"
         );
         assert_eq!(
-            content_disposition("Plain \"Title\"", start, TimeZone::UTC),
+            content_disposition("attendance", "Plain \"Title\"", start, TimeZone::UTC),
             "attachment; filename=\"attendance-plain-title-2025-01-15.csv\"; \
              filename*=UTF-8''attendance-plain-title-2025-01-15.csv"
         );

@@ -1,6 +1,7 @@
 //! The JSON shapes of the API: the original app's camelCase names, RFC 3339 UTC times.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use livesessions_core::roster::{RosterMember, RosterPage, RosterRow, StatusCounts};
 use livesessions_core::{
     AttendanceRow, LiveSession, Overview, Participant, Participation, SessionReport, SessionView,
     Thumbnail,
@@ -64,6 +65,23 @@ pub struct SessionJson {
     /// Seats left: `capacity` − `participants` (never below 0); `null` without a capacity.
     #[schema(minimum = 0)]
     pub seats_left: Option<u64>,
+    /// Whether only people on the session's roster (and admins) may join; anyone else's join
+    /// is `403` `not_on_roster`.
+    pub restricted: bool,
+    /// `open` when signed-in users may register themselves
+    /// (`POST /api/live-sessions/{id}/register`), else `closed`.
+    #[schema(pattern = "^(open|closed)$")]
+    pub registration: String,
+    /// Admins only: the percent of the live time (1–100) that makes a participant `present`;
+    /// `null` for the default 75. Absent for other callers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 100)]
+    pub attendance_threshold: Option<Option<u8>>,
+    /// Admins only: minutes (0–1440) after the start after which a first presence is `late`;
+    /// `null` when nobody is late. Absent for other callers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u16>, minimum = 0, maximum = 1440)]
+    pub late_after_minutes: Option<Option<u16>>,
     /// Whether the session is live now (`status == "live"`).
     pub is_live: bool,
     /// `scheduled`, `live`, `ended` or `cancelled`.
@@ -123,9 +141,13 @@ impl Presenter {
         format!("{}/api/live-sessions/{id}", self.prefix)
     }
 
-    /// A session with its video (when the caller may see it) and live count.
-    pub(crate) fn view(&self, view: &SessionView, now: DateTime<Utc>) -> SessionJson {
+    /// A session with its video (when the caller may see it) and live count, and with its
+    /// attendance rules for an admin.
+    pub(crate) fn view(&self, view: &SessionView, now: DateTime<Utc>, admin: bool) -> SessionJson {
         let mut json = self.session(&view.session, now);
+        if admin {
+            json.with_rules(&view.session);
+        }
         json.watching = Some(view.watching);
         if let Some(video) = view.video() {
             json.video_url = Some(video.as_str().to_owned());
@@ -144,6 +166,7 @@ impl Presenter {
         now: DateTime<Utc>,
     ) -> SessionJson {
         let mut json = self.session(session, now);
+        json.with_rules(session);
         json.watching = watching;
         json.video_url = Some(session.fields.video_url.as_str().to_owned());
         json.embed_url = session.fields.video_url.embed_url().map(str::to_owned);
@@ -171,6 +194,10 @@ impl Presenter {
             end_when_empty_minutes: s.fields.end_when_empty.map(|m| m.get()),
             capacity: s.fields.capacity.map(|c| c.get()),
             seats_left: s.seats_left(),
+            restricted: s.fields.restricted,
+            registration: s.fields.registration.as_str().to_owned(),
+            attendance_threshold: None,
+            late_after_minutes: None,
             is_live: s.is_live(),
             status: s.status.as_str().to_owned(),
             started_at: s.started_at.map(time),
@@ -187,6 +214,21 @@ impl Presenter {
                 .as_ref()
                 .map(|link| link.recurrence.as_str().to_owned()),
         }
+    }
+}
+
+impl SessionJson {
+    /// Adds the attendance rules, which only admins see.
+    pub(crate) fn with_rules(&mut self, s: &LiveSession) {
+        self.attendance_threshold = Some(s.fields.attendance_threshold.map(|t| t.get()));
+        self.late_after_minutes = Some(s.fields.late_after.map(|m| m.get()));
+    }
+
+    /// Takes the admin-only attendance rules off.
+    pub(crate) fn without_rules(mut self) -> Self {
+        self.attendance_threshold = None;
+        self.late_after_minutes = None;
+        self
     }
 }
 
@@ -317,6 +359,45 @@ pub struct ReportJson {
     pub threshold_percent: u8,
     /// Participants who watched at least the threshold.
     pub attended: u64,
+    /// People on the session's roster.
+    #[schema(minimum = 0)]
+    pub roster_members: u64,
+    /// Roster members and walk-ins by attendance status (under the session's own threshold
+    /// and late rule).
+    pub statuses: StatusCountsJson,
+}
+
+/// How many roster members and walk-ins have each attendance status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCountsJson {
+    /// `present`: watched at least the threshold of the live time.
+    #[schema(minimum = 0)]
+    pub present: u64,
+    /// `partial`: present while live, watched less than the threshold.
+    #[schema(minimum = 0)]
+    pub partial: u64,
+    /// `lobby_only`: joined, never present while live.
+    #[schema(minimum = 0)]
+    pub lobby_only: u64,
+    /// `absent`: on the roster, never joined.
+    #[schema(minimum = 0)]
+    pub absent: u64,
+    /// Present or partial, and first present more than `lateAfterMinutes` after the start.
+    #[schema(minimum = 0)]
+    pub late: u64,
+}
+
+impl From<&StatusCounts> for StatusCountsJson {
+    fn from(c: &StatusCounts) -> Self {
+        StatusCountsJson {
+            present: c.present,
+            partial: c.partial,
+            lobby_only: c.lobby_only,
+            absent: c.absent,
+            late: c.late,
+        }
+    }
 }
 
 impl From<&SessionReport> for ReportJson {
@@ -331,6 +412,8 @@ impl From<&SessionReport> for ReportJson {
             live_seconds: r.live_seconds,
             threshold_percent: r.threshold_percent,
             attended: r.attended,
+            roster_members: r.roster_members,
+            statuses: StatusCountsJson::from(&r.statuses),
         }
     }
 }
@@ -425,6 +508,12 @@ pub struct ParticipationRowJson {
     pub watch_duration: i64,
     /// Joins.
     pub join_count: u64,
+    /// The user's attendance status in the session: `present`, `partial` or `lobby_only`.
+    #[schema(pattern = "^(present|partial|lobby_only|absent)$")]
+    pub attendance: String,
+    /// Whether the user was first present more than the session's `lateAfterMinutes` after
+    /// its start.
+    pub late: bool,
 }
 
 /// A user's participation (student progress).
@@ -460,6 +549,8 @@ impl From<&Participation> for ParticipationJson {
                     watch_seconds: r.watch_seconds,
                     watch_duration: r.watch_seconds / 60,
                     join_count: r.join_count,
+                    attendance: r.attendance.as_str().to_owned(),
+                    late: r.late,
                 })
                 .collect(),
         }
@@ -554,6 +645,130 @@ impl From<&livesessions_core::SeriesSummary> for SeriesSummaryJson {
                 })
                 .collect(),
             next: s.next.as_ref().map(|u| u.as_str().to_owned()),
+        }
+    }
+}
+
+/// A roster member: a user expected at a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterMemberJson {
+    /// The user.
+    pub user_id: String,
+    /// Display name.
+    pub user_name: String,
+    /// Email.
+    pub email: String,
+    /// Whether the user registered themself (rather than an admin adding them).
+    pub registered: bool,
+    /// When the member was first added.
+    #[schema(format = DateTime)]
+    pub added_at: String,
+}
+
+impl From<&RosterMember> for RosterMemberJson {
+    fn from(m: &RosterMember) -> Self {
+        RosterMemberJson {
+            user_id: m.user_id.to_string(),
+            user_name: m.user_name.as_str().to_owned(),
+            email: m.email.as_str().to_owned(),
+            registered: m.registered,
+            added_at: time(m.added_at),
+        }
+    }
+}
+
+/// What a roster upload answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterAddedJson {
+    /// Members who were not on the roster before (the others had their name and email
+    /// replaced).
+    #[schema(minimum = 0)]
+    pub added: u64,
+    /// Members on the roster now.
+    #[schema(minimum = 0)]
+    pub members: u64,
+}
+
+/// One person of a roster view: a roster member, a walk-in (joined without being on the
+/// roster), or both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterRowJson {
+    /// The user.
+    pub user_id: String,
+    /// Name (the roster's for members, the latest join's for walk-ins).
+    pub user_name: String,
+    /// Email, chosen like the name.
+    pub email: String,
+    /// `present`, `partial`, `lobby_only` or `absent`.
+    #[schema(pattern = "^(present|partial|lobby_only|absent)$")]
+    pub status: String,
+    /// Whether the first presence came more than `lateAfterMinutes` after the start.
+    pub late: bool,
+    /// Whether the user is on the roster (`false`: a walk-in).
+    pub on_roster: bool,
+    /// Whether the user registered themself.
+    pub registered: bool,
+    /// When the member was added; `null` for a walk-in.
+    #[schema(format = DateTime)]
+    pub added_at: Option<String>,
+    /// First join; `null` when they never joined.
+    #[schema(format = DateTime)]
+    pub join_time: Option<String>,
+    /// Watch seconds as of now (0 when they never joined).
+    #[schema(minimum = 0)]
+    pub watch_seconds: i64,
+    /// Joins.
+    #[schema(minimum = 0)]
+    pub join_count: u64,
+    /// Whether they are watching now.
+    pub present: bool,
+}
+
+impl From<&RosterRow> for RosterRowJson {
+    fn from(r: &RosterRow) -> Self {
+        RosterRowJson {
+            user_id: r.user_id.to_string(),
+            user_name: r.user_name.as_str().to_owned(),
+            email: r.email.as_str().to_owned(),
+            status: r.status.as_str().to_owned(),
+            late: r.late,
+            on_roster: r.member.is_some(),
+            registered: r.member.as_ref().is_some_and(|m| m.registered),
+            added_at: r.member.as_ref().map(|m| time(m.added_at)),
+            join_time: r.first_joined_at().map(time),
+            watch_seconds: r.watch_seconds_now,
+            join_count: r.participant.as_ref().map_or(0, |p| p.join_count),
+            present: r.participant.as_ref().is_some_and(Participant::is_present),
+        }
+    }
+}
+
+/// A page of a session's roster view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterJson {
+    /// Rows matching the status filter (all pages).
+    #[schema(minimum = 0)]
+    pub total: u64,
+    /// Members on the roster.
+    #[schema(minimum = 0)]
+    pub members: u64,
+    /// Every row of the view by status, whatever the filter.
+    pub counts: StatusCountsJson,
+    /// This page.
+    pub rows: Vec<RosterRowJson>,
+}
+
+impl From<&RosterPage> for RosterJson {
+    fn from(p: &RosterPage) -> Self {
+        RosterJson {
+            total: p.total,
+            members: p.members,
+            counts: StatusCountsJson::from(&p.counts),
+            rows: p.rows.iter().map(RosterRowJson::from).collect(),
         }
     }
 }

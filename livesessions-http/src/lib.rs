@@ -124,6 +124,7 @@ mod origin;
 mod problem;
 mod ratelimit;
 mod resume;
+mod roster_input;
 mod routes;
 mod session_input;
 mod settings;

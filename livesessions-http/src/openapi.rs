@@ -36,6 +36,9 @@ use crate::settings::HttpSettings;
         handlers::analytics::my_participation,
         handlers::thumbnails::thumbnail,
         handlers::calendar::public_feed,
+        handlers::roster::register,
+        handlers::roster::my_registration,
+        handlers::roster::unregister,
         handlers::calendar::session_event,
         handlers::calendar::my_feed,
         handlers::calendar::revoke_my_feed,
@@ -44,6 +47,9 @@ use crate::settings::HttpSettings;
         handlers::sessions::update_session,
         handlers::sessions::delete_session,
         handlers::sessions::cancel_session,
+        handlers::roster::upload_roster,
+        handlers::roster::roster,
+        handlers::roster::remove_member,
         handlers::analytics::participants,
         handlers::analytics::session_report,
         handlers::analytics::overview,
@@ -121,8 +127,14 @@ fn describe(status: u16) -> &'static str {
     match status {
         400 => "Malformed request: unreadable JSON, form or query parameters of the wrong type",
         401 => "No valid bearer token (`WWW-Authenticate: Bearer`)",
-        403 => "Signed in, but not allowed (not an admin, or a `userId` that is not the caller's)",
-        404 => "No such session (or thumbnail, participant, webhook endpoint or delivery)",
+        403 => {
+            "Signed in, but not allowed (not an admin, a `userId` that is not the caller's, or \
+             `not_on_roster`: a restricted session the caller is not on the roster of)"
+        }
+        404 => {
+            "No such session (or thumbnail, participant, roster member, registration, webhook \
+             endpoint or delivery)"
+        }
         409 => "The session's state does not allow this (or it changed concurrently)",
         413 => "The body or the uploaded thumbnail is too large",
         415 => "Wrong content type, or a thumbnail that is not a JPEG, PNG, GIF or WebP image",

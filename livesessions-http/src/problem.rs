@@ -29,8 +29,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// A stable, machine-readable code: `malformed` (400); `unauthenticated` or
-    /// `invalid_token` (401); `forbidden` (403); `not_found` (404); `method_not_allowed` (405);
-    /// `invalid_transition`, `version_mismatch` or `already_exists` (409); `too_large` (413);
+    /// `invalid_token` (401); `forbidden` or `not_on_roster` (403); `not_found` (404);
+    /// `method_not_allowed` (405); `invalid_transition`, `version_mismatch`, `already_exists`,
+    /// `session_full` or `registration_closed` (409); `too_large` (413);
     /// `unsupported_media_type` (415); `validation` (422); `rate_limited` (429); `internal`
     /// (500); `unavailable` or `timeout` (503).
     pub code: String,

@@ -14,7 +14,7 @@ use axum::Router;
 use crate::gate;
 use crate::handlers::calendar;
 use crate::handlers::{
-    analytics, attendance, events, meta, series, sessions, thumbnails, webhooks,
+    analytics, attendance, events, meta, roster, series, sessions, thumbnails, webhooks,
 };
 use crate::problem::{self, ApiError};
 use crate::ratelimit::Bucket;
@@ -45,6 +45,12 @@ pub(crate) fn table() -> Vec<RouteSpec> {
             .limit(Reads).errors(&[404]),
         get("/api/live-sessions/calendar.ics", calendar::public_feed)
             .limit(Reads).errors(&[404]),
+        post("/api/live-sessions/{id}/register", roster::register)
+            .limit(Attendance).json().errors(&[404, 409, 413, 415, 422]),
+        get("/api/live-sessions/{id}/register", roster::my_registration)
+            .limit(Reads).errors(&[404]),
+        delete("/api/live-sessions/{id}/register", roster::unregister)
+            .limit(Attendance).errors(&[403, 404]),
         get("/api/live-sessions/{id}/calendar.ics", calendar::session_event)
             .limit(Reads).errors(&[404]),
         get("/api/live-sessions/me/calendar-feed", calendar::my_feed)
@@ -61,6 +67,12 @@ pub(crate) fn table() -> Vec<RouteSpec> {
             .limit(AdminWrites).errors(&[403, 404]),
         post("/api/admin/live-sessions/{id}/cancel", sessions::cancel_session)
             .limit(AdminWrites).errors(&[403, 404, 409]),
+        post("/api/admin/live-sessions/{id}/roster", roster::upload_roster)
+            .limit(AdminWrites).roster_upload().errors(&[403, 404, 413, 415, 422]),
+        get("/api/admin/live-sessions/{id}/roster", roster::roster)
+            .limit(Reads).errors(&[403, 404, 422]),
+        delete("/api/admin/live-sessions/{id}/roster/{userId}", roster::remove_member)
+            .limit(AdminWrites).errors(&[403, 404, 422]),
         get("/api/admin/live-sessions/{id}/participants", analytics::participants)
             .limit(Reads).errors(&[403, 404, 422]),
         get("/api/admin/live-sessions/{id}/analytics", analytics::session_report)
@@ -106,6 +118,8 @@ pub(crate) enum Body {
     None,
     Json,
     JsonOrMultipart,
+    /// A roster upload: JSON or CSV, up to the roster's own limit.
+    Roster,
 }
 
 /// One route.
@@ -183,6 +197,14 @@ impl RouteSpec {
         }
     }
 
+    /// Reads a roster upload (JSON or CSV, the roster's body limit).
+    fn roster_upload(self) -> Self {
+        RouteSpec {
+            body: Body::Roster,
+            ..self
+        }
+    }
+
     /// Exempt from the request timeout.
     fn no_timeout(self) -> Self {
         RouteSpec {
@@ -241,6 +263,7 @@ pub(crate) fn router(state: AppState) -> Router {
         handler = handler.layer(DefaultBodyLimit::max(match route.body {
             Body::None | Body::Json => settings.json_body_limit,
             Body::JsonOrMultipart => settings.multipart_body_limit,
+            Body::Roster => crate::roster_input::ROSTER_BODY_LIMIT,
         }));
         if let Some(bucket) = route.bucket {
             handler = handler.layer(from_fn_with_state((state.clone(), bucket), gate::admit));

@@ -60,10 +60,14 @@ enum Field {
     Version,
     Recurrence,
     Capacity,
+    Restricted,
+    Registration,
+    AttendanceThreshold,
+    LateAfterMinutes,
 }
 
 impl Field {
-    const ALL: [Field; 16] = [
+    const ALL: [Field; 20] = [
         Field::Title,
         Field::Description,
         Field::Instructor,
@@ -80,6 +84,10 @@ impl Field {
         Field::Version,
         Field::Recurrence,
         Field::Capacity,
+        Field::Restricted,
+        Field::Registration,
+        Field::AttendanceThreshold,
+        Field::LateAfterMinutes,
     ];
 
     /// The name in JSON and forms.
@@ -101,6 +109,10 @@ impl Field {
             Field::Version => "version",
             Field::Recurrence => "recurrence",
             Field::Capacity => "capacity",
+            Field::Restricted => "restricted",
+            Field::Registration => "registration",
+            Field::AttendanceThreshold => "attendanceThreshold",
+            Field::LateAfterMinutes => "lateAfterMinutes",
         }
     }
 
@@ -192,6 +204,7 @@ impl SessionBody {
             Field::IsLive => Some(&mut self.is_live),
             Field::AutoStart => Some(&mut self.fields.auto_start),
             Field::AutoEnd => Some(&mut self.fields.auto_end),
+            Field::Restricted => Some(&mut self.fields.restricted),
             _ => None,
         }
     }
@@ -211,7 +224,14 @@ impl SessionBody {
             Field::Recurrence => &mut self.fields.recurrence,
             Field::EndWhenEmptyMinutes => &mut self.fields.end_when_empty_minutes,
             Field::Capacity => &mut self.fields.capacity,
-            Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Version => return None,
+            Field::Registration => &mut self.fields.registration,
+            Field::AttendanceThreshold => &mut self.fields.attendance_threshold,
+            Field::LateAfterMinutes => &mut self.fields.late_after_minutes,
+            Field::IsLive
+            | Field::AutoStart
+            | Field::AutoEnd
+            | Field::Restricted
+            | Field::Version => return None,
         })
     }
 }
@@ -255,29 +275,26 @@ impl<'de> Visitor<'de> for JsonSeed {
             let not_null = self.0 == Purpose::Create && field.not_null_on_create();
             match field {
                 Field::IsLive if not_null => body.is_live = Some(map.next_value()?),
-                Field::IsLive | Field::AutoStart | Field::AutoEnd => {
+                Field::IsLive | Field::AutoStart | Field::AutoEnd | Field::Restricted => {
                     let value = map.next_value()?;
                     if let Some(slot) = body.flag_mut(field) {
                         *slot = value;
                     }
                 }
                 Field::Version => body.version = map.next_value()?,
-                Field::EndWhenEmptyMinutes => {
+                Field::EndWhenEmptyMinutes
+                | Field::Capacity
+                | Field::AttendanceThreshold
+                | Field::LateAfterMinutes => {
                     // A number, or its text: what it holds is checked with the other fields
                     // (a `422` naming it), not here.
                     let value = map.next_value::<Option<serde_json::Value>>()?;
-                    body.fields.end_when_empty_minutes = value.map(|v| match v {
-                        serde_json::Value::String(text) => text,
-                        other => other.to_string(),
-                    });
-                }
-                Field::Capacity => {
-                    // A number, or its text, checked with the other fields (`422` naming it).
-                    let value = map.next_value::<Option<serde_json::Value>>()?;
-                    body.fields.capacity = value.map(|v| match v {
-                        serde_json::Value::String(text) => text,
-                        other => other.to_string(),
-                    });
+                    if let Some(slot) = body.text_mut(field) {
+                        *slot = value.map(|v| match v {
+                            serde_json::Value::String(text) => text,
+                            other => other.to_string(),
+                        });
+                    }
                 }
                 text => {
                     let value = if not_null {
@@ -447,6 +464,21 @@ pub(crate) struct CreateSessionJson {
     /// first join beyond it is `409` `session_full`. Absent or empty: no limit.
     #[schema(minimum = 1, maximum = 1000000)]
     pub capacity: Option<u32>,
+    /// Only people on the session's roster (and admins) may join; anyone else's join is `403`
+    /// `not_on_roster` (default `false`).
+    pub restricted: Option<bool>,
+    /// `open` lets signed-in users add themselves to the roster
+    /// (`POST /api/live-sessions/{id}/register`); `closed` (the default) does not.
+    #[schema(pattern = "^(open|closed)$")]
+    pub registration: Option<String>,
+    /// Percent of the live time, 1–100, a participant must watch to be `present` rather than
+    /// `partial` (otherwise `422` naming `attendanceThreshold`). Absent or empty: 75.
+    #[schema(minimum = 1, maximum = 100)]
+    pub attendance_threshold: Option<u8>,
+    /// Minutes, 0–1440, after the start after which a first presence is `late` (otherwise
+    /// `422` naming `lateAfterMinutes`). Absent or empty: nobody is late.
+    #[schema(minimum = 0, maximum = 1440)]
+    pub late_after_minutes: Option<u16>,
     /// "Mark as Live": start right away.
     #[serde(default)]
     pub is_live: bool,
@@ -497,6 +529,19 @@ pub(crate) struct UpdateSessionJson {
     /// naming `capacity`); `""` removes the limit (`null` leaves it as it is).
     #[schema(minimum = 1, maximum = 1000000)]
     pub capacity: Option<u32>,
+    /// Whether only roster members (and admins) may join.
+    pub restricted: Option<bool>,
+    /// `open` or `closed`: whether users may register themselves.
+    #[schema(pattern = "^(open|closed)$")]
+    pub registration: Option<String>,
+    /// New attendance threshold in percent, 1–100; `""` goes back to the default 75 (`null`
+    /// leaves it as it is).
+    #[schema(minimum = 1, maximum = 100)]
+    pub attendance_threshold: Option<u8>,
+    /// New minutes, 0–1440, after which a first presence is late; `""` removes the rule
+    /// (`null` leaves it as it is).
+    #[schema(minimum = 0, maximum = 1440)]
+    pub late_after_minutes: Option<u16>,
     /// Start (`true`) or end (`false`).
     pub is_live: Option<bool>,
     /// Refuse with `409` unless the session is at this version.
@@ -541,6 +586,16 @@ pub(crate) struct SessionForm {
     /// The most distinct participants, 1–1000000; empty: no limit (or, in an update, removes
     /// it).
     pub capacity: Option<String>,
+    /// `true`, `on` or `1`: only roster members (and admins) may join; `false`, `off` or `0`:
+    /// anyone signed in may.
+    pub restricted: Option<String>,
+    /// `open` or `closed`: whether users may register themselves.
+    pub registration: Option<String>,
+    /// Attendance threshold in percent, 1–100; empty: 75 (or, in an update, back to 75).
+    pub attendance_threshold: Option<String>,
+    /// Minutes, 0–1440, after the start after which a first presence is late; empty: nobody
+    /// is late (or, in an update, removes the rule).
+    pub late_after_minutes: Option<String>,
     /// `true`, `on` or `1` to start; `false`, `off` or `0` (or absent, when creating) not to.
     pub is_live: Option<String>,
     /// The image file, or a link to an image.

@@ -45,6 +45,7 @@ pub const MODULES: &[(&str, &str)] = modules![
     "list.js",
     "live.js",
     "main.js",
+    "roster.js",
     "router.js",
     "series.js",
     "session-form.js",

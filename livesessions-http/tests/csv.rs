@@ -1,5 +1,5 @@
 //! The attendance CSV download: file name, encoding, zone-aware times in whole seconds, the
-//! readable watch time, and `leftAt` after a rejoin.
+//! readable watch time, `leftAt` after a rejoin, and each row's attendance status.
 
 mod common;
 
@@ -87,12 +87,12 @@ async fn times_are_in_the_session_zone_and_a_rejoin_clears_left_at() {
         rows,
         [
             "userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,\
-             watchDuration,joinCount,present,watchTime",
+             watchDuration,joinCount,present,watchTime,status,late",
             // `a` came back after leaving: no stale leave time.
             "a,User a,a@example.com,2025-01-15T14:00:00+05:00,2025-01-15T14:01:47+05:00,\
-             2025-01-15T14:01:47+05:00,,42,0,2,true,0:00:42",
+             2025-01-15T14:01:47+05:00,,42,0,2,true,0:00:42,partial,false",
             "b,User b,b@example.com,2025-01-15T14:00:42+05:00,2025-01-15T14:00:42+05:00,\
-             2025-01-15T14:01:42+05:00,2025-01-15T14:01:47+05:00,65,1,1,false,0:01:05",
+             2025-01-15T14:01:42+05:00,2025-01-15T14:01:47+05:00,65,1,1,false,0:01:05,partial,false",
         ]
     );
 }

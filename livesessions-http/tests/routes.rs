@@ -377,7 +377,7 @@ async fn attendance_as_json_and_csv() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "\u{feff}userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,watchDuration,joinCount,present,watchTime"
+        "\u{feff}userId,userName,email,joinTime,lastJoinTime,lastSeen,leftAt,watchSeconds,watchDuration,joinCount,present,watchTime,status,late"
     );
     assert_eq!(lines.len(), 5, "{text}");
     assert!(lines[1].starts_with("a,Plain Name,a@example.com,2025-01-15T14:00:00+05:00,"));

@@ -326,6 +326,30 @@ mod slow_writes {
     }
 
     #[async_trait]
+    impl roster::RosterStore for SlowWrites {
+        async fn add_roster_members(
+            &self,
+            id: SessionId,
+            members: &[roster::RosterMember],
+        ) -> Result<u64> {
+            self.inner.add_roster_members(id, members).await
+        }
+        async fn remove_roster_member(&self, id: SessionId, user: &UserId) -> Result<bool> {
+            self.inner.remove_roster_member(id, user).await
+        }
+        async fn roster_member(
+            &self,
+            id: SessionId,
+            user: &UserId,
+        ) -> Result<Option<roster::RosterMember>> {
+            self.inner.roster_member(id, user).await
+        }
+        async fn roster(&self, q: &roster::RosterQuery) -> Result<roster::RosterPage> {
+            self.inner.roster(q).await
+        }
+    }
+
+    #[async_trait]
     impl AnalyticsStore for SlowWrites {
         async fn session_report(&self, q: &ReportQuery) -> Result<SessionReport> {
             self.inner.session_report(q).await

@@ -12,6 +12,8 @@
 //!   endTime: Date | null, autoStart: bool, autoEnd: bool, isLive: bool, status: "live",
 //!   endWhenEmptyMinutes: int (1–1440) | null,
 //!   capacity: long (1–1000000) | null,
+//!   restricted: bool, registration: "open" | "closed",
+//!   attendanceThreshold: int (1–100) | null, lateAfterMinutes: int (0–1440) | null,
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
 //!   listRank: int, listTimeKey: long,
@@ -20,7 +22,9 @@
 //!
 //! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
 //! existed) has no end time and starts and ends by hand; one without `endWhenEmptyMinutes`
-//! does not end for having nobody watching; one without `capacity` admits everyone.
+//! does not end for having nobody watching; one without `capacity` admits everyone; one
+//! without the attendance rules is unrestricted, closed to registration, with the default
+//! threshold (75 %) and nobody late.
 //!
 //! Uploaded thumbnails, when the store keeps them ([`MongoThumbnails`](crate::MongoThumbnails)),
 //! are files of the GridFS bucket [`THUMBNAILS`], one per image:
@@ -38,8 +42,21 @@
 //! ```text
 //! { _id: ObjectId, sessionId: UUID, userId, userName, email, joinTime: Date,
 //!   lastJoinTime: Date, lastSeen: Date, leftAt: Date | null, presentSince: Date | null,
+//!   firstPresentAt: Date | null,
 //!   watchSeconds: long, watchDuration: long (whole minutes), joinCount: long, createdAt: Date,
-//!   micros: { joinTime, lastJoinTime, lastSeen, leftAt, presentSince, createdAt } }
+//!   micros: { joinTime, lastJoinTime, lastSeen, leftAt, presentSince, firstPresentAt,
+//!             createdAt } }
+//! ```
+//!
+//! `firstPresentAt` is when the participant's first presence interval opened; a document
+//! written before it has none (read as never present while live).
+//!
+//! `live_session_roster_members` holds each session's roster, one document per (session,
+//! user), unique on {sessionId, userId}, indexed on {userId} for the calendar:
+//!
+//! ```text
+//! { _id: ObjectId, sessionId: UUID, userId, userName, email, registered: bool,
+//!   addedAt: Date, micros: { addedAt } }
 //! ```
 //!
 //! `live_session_events` is the event log ([`EventLog`](livesessions_core::EventLog)): one
@@ -116,6 +133,8 @@ pub const PARTICIPANTS: &str = "session_participants";
 /// The GridFS bucket of uploaded thumbnails (collections `live_session_thumbnails.files` and
 /// `live_session_thumbnails.chunks`).
 pub const THUMBNAILS: &str = "live_session_thumbnails";
+/// The collection of roster members.
+pub const ROSTER_MEMBERS: &str = "live_session_roster_members";
 /// The collection of logged events.
 pub const EVENTS: &str = "live_session_events";
 /// The collection of events waiting for their id: the `participants` events of first joins.

@@ -13,6 +13,10 @@
 //! - `session_participants`: one document per (session, user), unique on
 //!   {sessionId, userId}.
 //!
+//! [`RosterStore`](livesessions_core::roster::RosterStore) keeps rosters in
+//! `live_session_roster_members`, one document per (session, user); the roster view with its
+//! attendance statuses is one aggregation.
+//!
 //! [`MongoThumbnails`] ([`MongoStore::thumbnails`]) keeps uploaded thumbnails in the same
 //! database, in the GridFS bucket `live_session_thumbnails`, so that every server instance on it
 //! serves every upload.

@@ -356,6 +356,8 @@ server_test! {
             .participation(&ParticipationQuery {
                 user_id: participant.user_id.clone(),
                 limit: 10,
+                now: at(0),
+                timeout: Duration::from_secs(90),
             })
             .await
             .unwrap();
@@ -386,6 +388,8 @@ server_test! {
             .participation(&ParticipationQuery {
                 user_id: rejoined.participant.user_id.clone(),
                 limit: 10,
+                now: at(0),
+                timeout: Duration::from_secs(90),
             })
             .await
             .unwrap();

@@ -42,6 +42,7 @@ fn join_request(session: SessionId, name: &str, now: DateTime<Utc>) -> JoinReque
         session_id: session,
         joiner: joiner(name),
         presence: Presence::new(now, TIMEOUT),
+        admin: false,
     }
 }
 
@@ -144,6 +145,7 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: Arc<dyn Store
                         now: now + TimeDelta::seconds(60),
                         timeout: TIMEOUT,
                         live_seconds: 3600,
+                        late_after: None,
                         threshold_percent: 75,
                     })
                     .await

@@ -5,6 +5,7 @@ use livesessions_core::analytics::{
     AttendanceRow, AttendanceSort, Overview, Participation, ParticipationQuery, ParticipationRow,
     PopularBy, PopularSession, ReportQuery, SessionReport, SortOrder,
 };
+use livesessions_core::roster::{AttendanceStatus, StatusCounts};
 use livesessions_core::{Result, SessionId};
 use sqlx::{Decode, Type};
 use uuid::Uuid;
@@ -12,14 +13,59 @@ use uuid::Uuid;
 use crate::dialect::{time, Dialect};
 use crate::presence::credited;
 use crate::record::{
-    parse_status, participant_from_row, participant_select, required, title, to_u64,
+    corrupt, parse_status, participant_from_row, participant_select, required, title, to_u64,
 };
+use crate::roster::{late, status_rank, TABLE};
 
-/// The report of a row with the columns `n`, `watching`, `total`, `max` and `attended`.
+/// The select list of a report's counts by attendance status over participant rows with
+/// the columns `ws` (watch seconds now) and `first_present_at` qualified by `w` (`w.` or
+/// empty), the live seconds `live`, the threshold `threshold` and the late cutoff `cutoff`:
+/// `s_present`, `s_partial`, `s_lobby_only` and `s_late` (aggregates).
+pub(crate) fn status_counts(w: &str, live: &str, threshold: &str, cutoff: &str) -> String {
+    let rank = status_rank(
+        "1",
+        &format!("{w}first_present_at"),
+        &format!("{w}ws"),
+        live,
+        threshold,
+    );
+    let of = |status: AttendanceStatus| {
+        format!(
+            "count(*) FILTER (WHERE {rank} = {}) AS s_{}",
+            status.rank(),
+            status.as_str()
+        )
+    };
+    format!(
+        "{}, {}, {}, count(*) FILTER (WHERE {}) AS s_late",
+        of(AttendanceStatus::Present),
+        of(AttendanceStatus::Partial),
+        of(AttendanceStatus::LobbyOnly),
+        late(&format!("{w}first_present_at"), cutoff),
+    )
+}
+
+/// The select list of a report's roster counts for the session `session` (an SQL
+/// expression), on the tables named with `prefix`: `roster_members`, and `s_absent`, the
+/// members without a participant record.
+pub(crate) fn roster_counts(prefix: &str, session: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM {prefix}{TABLE} m WHERE m.session_id = {session}) \
+            AS roster_members, \
+         (SELECT count(*) FROM {prefix}{TABLE} m WHERE m.session_id = {session} \
+            AND NOT EXISTS (SELECT 1 FROM {prefix}session_participants q \
+                            WHERE q.session_id = m.session_id AND q.user_id = m.user_id)) \
+            AS s_absent"
+    )
+}
+
+/// The report of a row with the columns `n`, `watching`, `total`, `max` and `attended`, the
+/// status counts ([`status_counts`]) and the roster's ([`roster_counts`]).
 pub(crate) fn report<D: Dialect>(row: &D::Row, query: &ReportQuery) -> Result<SessionReport>
 where
     for<'r> i64: Decode<'r, D> + Type<D>,
 {
+    let count = |column: &str| -> Result<u64> { to_u64(D::get(row, column)?, column) };
     Ok(SessionReport {
         session_id: query.session_id,
         participants: to_u64(D::get(row, "n")?, "participants")?,
@@ -29,6 +75,14 @@ where
         live_seconds: query.live_seconds,
         threshold_percent: query.threshold_percent,
         attended: to_u64(D::get(row, "attended")?, "attended")?,
+        roster_members: count("roster_members")?,
+        statuses: StatusCounts {
+            present: count("s_present")?,
+            partial: count("s_partial")?,
+            lobby_only: count("s_lobby_only")?,
+            absent: count("s_absent")?,
+            late: count("s_late")?,
+        },
     })
 }
 
@@ -82,6 +136,7 @@ where
     for<'r> Uuid: Decode<'r, D> + Type<D>,
     for<'r> String: Decode<'r, D> + Type<D>,
     for<'r> i64: Decode<'r, D> + Type<D>,
+    for<'r> bool: Decode<'r, D> + Type<D>,
 {
     let sessions = rows
         .iter()
@@ -95,6 +150,9 @@ where
                 last_joined_at: time::<D>(row, "last_joined_at")?,
                 watch_seconds: D::get(row, "watch_seconds")?,
                 join_count: to_u64(D::get(row, "join_count")?, "join_count")?,
+                attendance: AttendanceStatus::from_rank(D::get(row, "status_rank")?)
+                    .ok_or_else(|| corrupt("unknown status rank"))?,
+                late: D::get(row, "late")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -104,6 +162,36 @@ where
         total_watch_seconds: D::get(totals, "w")?,
         sessions,
     })
+}
+
+/// A user's participation rows on the tables named with `prefix` (parameters: user, limit,
+/// now, timeout as `now` and `timeout` give them): each with the status and late flag of
+/// the row's own session's rule, its live seconds as of now (`live_seconds` plus the current
+/// period's), its threshold (75 when it has none) and its late cutoff (`started_at` plus
+/// `late_after_minutes`).
+pub(crate) fn participation_rows<D: Dialect>(prefix: &str, now: &str, timeout: &str) -> String {
+    let p = D::PARAMETER;
+    let ws = credited::<D>(now, timeout);
+    let live = format!(
+        "(s.live_seconds + CASE WHEN s.live_since IS NULL THEN 0 ELSE {} END)",
+        D::seconds(&format!("{now} - s.live_since"))
+    );
+    let threshold = format!(
+        "COALESCE(s.attendance_threshold, {})",
+        livesessions_core::analytics::DEFAULT_ATTENDANCE_THRESHOLD_PERCENT
+    );
+    let cutoff = format!("s.started_at + {}", D::minutes("s.late_after_minutes"));
+    format!(
+        "SELECT p.session_id, s.title, s.status, s.start_time, p.first_joined_at, \
+            p.last_joined_at, p.watch_seconds, p.join_count, \
+            {rank} AS status_rank, {late} AS late \
+         FROM {prefix}session_participants p JOIN {prefix}live_sessions s ON s.id = p.session_id \
+         WHERE p.user_id = {p}1 \
+         ORDER BY p.first_joined_at DESC, p.session_id \
+         LIMIT {p}2",
+        rank = status_rank("p.session_id", "p.first_present_at", &ws, &live, &threshold),
+        late = late("p.first_present_at", &cutoff),
+    )
 }
 
 /// The attendance page statement for every sort key and order, built once.

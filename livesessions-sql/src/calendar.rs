@@ -30,7 +30,8 @@ pub(crate) struct CalendarStatements {
     pub revoke: String,
     /// The public feed (parameters: scheduled since, now, limit).
     pub public_sessions: String,
-    /// A user's feed (parameters: scheduled since, now, limit, user).
+    /// A user's feed: the sessions they joined or are on the roster of (parameters: scheduled
+    /// since, now, limit, user).
     pub user_sessions: String,
 }
 
@@ -61,11 +62,18 @@ impl CalendarStatements {
                 "SELECT {session} FROM {prefix}live_sessions s WHERE {rule} \
                  ORDER BY s.start_time, s.id LIMIT {p}3"
             ),
+            // The sessions the user joined or is on the roster of, each found by the user's
+            // index of its table.
             user_sessions: format!(
-                "SELECT {session} FROM {prefix}session_participants p \
-                 JOIN {prefix}live_sessions s ON s.id = p.session_id \
-                 WHERE p.user_id = {p}4 AND {rule} \
-                 ORDER BY s.start_time, s.id LIMIT {p}3"
+                "SELECT {session} FROM {prefix}live_sessions s \
+                 WHERE s.id IN (SELECT p.session_id FROM {prefix}session_participants p \
+                                WHERE p.user_id = {p}4 \
+                                UNION \
+                                SELECT r.session_id FROM {prefix}{roster} r \
+                                WHERE r.user_id = {p}4) \
+                   AND {rule} \
+                 ORDER BY s.start_time, s.id LIMIT {p}3",
+                roster = crate::roster::TABLE,
             ),
         }
     }

@@ -129,6 +129,8 @@ mod queries;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod record;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod roster;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod search;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod series;

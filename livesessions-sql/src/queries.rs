@@ -186,7 +186,7 @@ where
     }
 
     /// A user's participation by `totals` (parameter: user) and `rows` (parameters: user,
-    /// limit).
+    /// limit, now, timeout).
     pub(crate) async fn participation(
         executor: impl Executor<'_, Database = D> + Copy,
         totals: &str,
@@ -196,7 +196,8 @@ where
         let user = query.user_id.as_str();
         let totals = Self::one(executor, sqlx::query(totals).bind(user)).await?;
         let rows = sqlx::query(rows).bind(user).bind(i64::from(query.limit));
-        let rows = Self::all(executor, rows).await?;
+        let now = Presence::new(query.now, query.timeout);
+        let rows = Self::all(executor, Self::bind_presence(rows, now)).await?;
         analytics::participation::<D>(query, &totals, &rows)
     }
 
@@ -266,7 +267,7 @@ where
     }
 
     /// The row of a session's report by `sql` (parameters: session, now, timeout, live seconds,
-    /// threshold percent).
+    /// threshold percent, late cutoff or NULL).
     pub(crate) async fn report_row(
         executor: impl Executor<'_, Database = D>,
         sql: &str,
@@ -276,7 +277,8 @@ where
         let statement =
             Self::bind_presence(sqlx::query(sql).bind(*query.session_id.as_uuid()), now)
                 .bind(query.live_seconds)
-                .bind(i64::from(query.threshold_percent));
+                .bind(i64::from(query.threshold_percent))
+                .bind(query.late_after.map(D::store_time));
         Self::optional(executor, statement).await
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 
 use livesessions_core::Capacity;
 use livesessions_core::EmptyMinutes;
+use livesessions_core::{AttendanceThreshold, LateMinutes, Registration};
 use livesessions_core::{
     Description, Email, Error, FieldError, Instructor, LiveSession, Participant, Recurrence,
     Result, SeriesId, SeriesLink, SessionFields, SessionId, SessionStatus, Thumbnail, ThumbnailKey,
@@ -20,7 +21,7 @@ use crate::dialect::{opt_time, parameters, time, Dialect};
 
 /// The columns a session is written to, in the order [`bind_session`] binds them: the stored
 /// fields ([`SESSION_FIELDS`] of them) and then the list key.
-pub(crate) const SESSION_COLUMNS: [&str; 26] = [
+pub(crate) const SESSION_COLUMNS: [&str; 30] = [
     "id",
     "title",
     "description",
@@ -37,6 +38,10 @@ pub(crate) const SESSION_COLUMNS: [&str; 26] = [
     "recurrence",
     "end_when_empty_minutes",
     "capacity",
+    "restricted",
+    "registration",
+    "attendance_threshold",
+    "late_after_minutes",
     "status",
     "started_at",
     "ended_at",
@@ -50,14 +55,14 @@ pub(crate) const SESSION_COLUMNS: [&str; 26] = [
 ];
 
 /// How many of [`SESSION_COLUMNS`] a session is read from (the list key is not read back).
-pub(crate) const SESSION_FIELDS: usize = 24;
+pub(crate) const SESSION_FIELDS: usize = 28;
 
 /// The parameter number of the expected version in a versioned update (after the columns).
 pub(crate) const VERSION_PARAMETER: usize = SESSION_COLUMNS.len() + 1;
 
 /// The columns of a participant; statements return them prefixed `p_` (see
 /// [`participant_select`]).
-pub(crate) const PARTICIPANT_COLUMNS: [&str; 12] = [
+pub(crate) const PARTICIPANT_COLUMNS: [&str; 13] = [
     "session_id",
     "user_id",
     "user_name",
@@ -70,6 +75,7 @@ pub(crate) const PARTICIPANT_COLUMNS: [&str; 12] = [
     "watch_seconds",
     "join_count",
     "created_at",
+    "first_present_at",
 ];
 
 /// The select list of a session: its stored fields qualified by `qualifier` (`s.` or empty)
@@ -201,6 +207,15 @@ where
         .bind(session.series.as_ref().map(|link| link.recurrence.as_str()))
         .bind(session.fields.end_when_empty.map(|m| i64::from(m.get())))
         .bind(session.fields.capacity.map(|c| i64::from(c.get())))
+        .bind(session.fields.restricted)
+        .bind(session.fields.registration.as_str())
+        .bind(
+            session
+                .fields
+                .attendance_threshold
+                .map(|t| i64::from(t.get())),
+        )
+        .bind(session.fields.late_after.map(|m| i64::from(m.get())))
         .bind(session.status.as_str())
         .bind(session.started_at.map(D::store_time))
         .bind(session.ended_at.map(D::store_time))
@@ -263,6 +278,16 @@ where
                 .map(Capacity::new)
                 .transpose()
                 .map_err(corrupt)?,
+            restricted: D::get(row, "restricted")?,
+            registration: checked(Registration::parse(&D::get::<String>(row, "registration")?))?,
+            attendance_threshold: D::get::<Option<i64>>(row, "attendance_threshold")?
+                .map(AttendanceThreshold::new)
+                .transpose()
+                .map_err(corrupt)?,
+            late_after: D::get::<Option<i64>>(row, "late_after_minutes")?
+                .map(LateMinutes::new)
+                .transpose()
+                .map_err(corrupt)?,
         },
         status: parse_status(&D::get::<String>(row, "status")?)?,
         started_at: opt_time::<D>(row, "started_at")?,
@@ -323,6 +348,7 @@ where
         watch_seconds: D::get(row, "p_watch_seconds")?,
         join_count: to_u64(D::get(row, "p_join_count")?, "join_count")?,
         created_at: time::<D>(row, "p_created_at")?,
+        first_present_at: opt_time::<D>(row, "p_first_present_at")?,
     }))
 }
 

@@ -124,6 +124,7 @@ async fn joins_racing_the_end_leave_nobody_present() {
                 session_id: live.id,
                 joiner: joiner(i),
                 presence: Presence::new(t0 + chrono::TimeDelta::seconds(30), timeout),
+                admin: false,
             };
             store.join(&request).await
         }));
@@ -279,6 +280,7 @@ async fn participant_counts_are_coalesced_per_numbering_round() {
             session_id: s.id,
             joiner: joiner(i),
             presence: Presence::new(Utc::now(), Duration::from_secs(90)),
+            admin: false,
         };
         assert!(store.join(&request).await.unwrap().first_join);
     }

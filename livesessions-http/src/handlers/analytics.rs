@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use livesessions_core::roster::{RosterQuery, RosterRow, RosterSort, RosterView};
 use livesessions_core::{
     Actor, AttendanceQuery, AttendanceSort, Error, FieldError, PopularBy, SessionId, SortOrder,
     UserId,
@@ -41,7 +42,10 @@ pub(crate) struct AttendanceParams {
 }
 
 /// Keeps a value, or gathers its field errors; other errors pass through.
-fn collect<T>(result: Result<T, Error>, errors: &mut Vec<FieldError>) -> Result<Option<T>, Error> {
+pub(crate) fn collect<T>(
+    result: Result<T, Error>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<T>, Error> {
     match result {
         Ok(v) => Ok(Some(v)),
         Err(Error::Validation(mut e)) => {
@@ -53,7 +57,10 @@ fn collect<T>(result: Result<T, Error>, errors: &mut Vec<FieldError>) -> Result<
 }
 
 /// A query value parsed, or its default when absent or empty; field errors are gathered.
-fn parsed_or_default<T>(value: Option<&str>, errors: &mut Vec<FieldError>) -> ApiResult<Option<T>>
+pub(crate) fn parsed_or_default<T>(
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Option<T>>
 where
     T: std::str::FromStr<Err = Error> + Default,
 {
@@ -93,10 +100,12 @@ pub(crate) fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> ApiResult<
 
 /// A session's attendance: JSON, or CSV with `Accept: text/csv` (or `format=csv`).
 ///
-/// The CSV is UTF-8 with a byte order mark, RFC 4180 with CRLF line ends. Columns:
-/// `userId`, `userName`, `email`, `joinTime`, `lastJoinTime`, `lastSeen`, `leftAt` (empty when
-/// the participant joined again after leaving), `watchSeconds`, `watchDuration` (whole
-/// minutes), `joinCount`, `present`, `watchTime` (`h:mm:ss`). Times are RFC 3339 in whole
+/// The JSON lists participants. The CSV lists every participant and every roster member who
+/// never joined (their times empty); it is UTF-8 with a byte order mark, RFC 4180 with CRLF
+/// line ends. Columns: `userId`, `userName`, `email`, `joinTime`, `lastJoinTime`, `lastSeen`,
+/// `leftAt` (empty when the participant joined again after leaving), `watchSeconds`,
+/// `watchDuration` (whole minutes), `joinCount`, `present`, `watchTime` (`h:mm:ss`), `status`
+/// (`present`, `partial`, `lobby_only` or `absent`) and `late` (`true` or `false`). Times are RFC 3339 in whole
 /// seconds with the offset of the session's `timezone` (else the server's default zone).
 /// Cells that start with `=`, `+`, `-` or `@` are prefixed with `'` against formula
 /// injection. `Content-Disposition` names the file `attendance-<title>-<start date>.csv`.
@@ -164,22 +173,22 @@ impl AttendanceList<'_> {
             .await?)
     }
 
-    /// The CSV download: `limit` rows from `offset`, or every row from `offset` without one.
-    /// Times are in the session's zone, else the service's default zone; the file is named
-    /// after the session's title and start date.
+    /// The CSV download, built from the roster view so that absent roster members appear
+    /// too: `limit` rows from `offset`, or every row from `offset` without one. Times are in
+    /// the session's zone, else the service's default zone; the file is named after the
+    /// session's title and start date.
     async fn csv(&self, offset: u64, limit: Option<u32>) -> ApiResult<Response> {
-        const CHUNK: u32 = 1000;
-        let mut rows = Vec::new();
-        let mut at = offset;
-        loop {
-            let page = self.page(at, limit.unwrap_or(CHUNK)).await?;
-            let count = page.rows.len();
-            rows.extend(page.rows);
-            at += count as u64;
-            if limit.is_some() || count < CHUNK as usize || at >= page.total {
-                break;
-            }
-        }
+        let sort = match self.sort {
+            AttendanceSort::JoinTime => RosterSort::JoinTime,
+            AttendanceSort::WatchTime => RosterSort::WatchTime,
+            AttendanceSort::Name => RosterSort::Name,
+        };
+        let view = RosterView {
+            sort,
+            order: self.order,
+            ..RosterView::default()
+        };
+        let rows = roster_rows(self.state, self.caller, self.id, view, offset, limit).await?;
         let service = self.state.service();
         let session = service.get(self.caller, self.id).await?.session;
         let zone = session
@@ -188,22 +197,68 @@ impl AttendanceList<'_> {
             .unwrap_or(service.settings().default_time_zone);
         let mut body = csv::header();
         for row in &rows {
-            csv::push_participant(&mut body, row, zone);
+            csv::push_attendance(&mut body, row, zone);
         }
-        let disposition = csv::content_disposition(
-            session.fields.title.as_str(),
-            session.fields.start_time,
-            zone,
-        );
-        let mut response =
-            ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response();
-        if let Ok(value) = HeaderValue::from_str(&disposition) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_DISPOSITION, value);
-        }
-        Ok(response)
+        Ok(csv_download(body, "attendance", &session, zone))
     }
+}
+
+/// Rows of a roster view: `limit` from `offset`, or every row from `offset` without a limit
+/// (read page by page).
+pub(crate) async fn roster_rows(
+    state: &AppState,
+    caller: Option<&Actor>,
+    id: SessionId,
+    view: RosterView,
+    offset: u64,
+    limit: Option<u32>,
+) -> ApiResult<Vec<RosterRow>> {
+    const CHUNK: u32 = RosterQuery::MAX_LIMIT;
+    let mut rows = Vec::new();
+    let mut at = offset;
+    loop {
+        let page = state
+            .service()
+            .roster(
+                caller,
+                id,
+                RosterView {
+                    offset: at,
+                    limit: limit.unwrap_or(CHUNK),
+                    ..view
+                },
+            )
+            .await?;
+        let count = page.rows.len();
+        rows.extend(page.rows);
+        at += count as u64;
+        if limit.is_some() || count < CHUNK as usize || at >= page.total {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// A CSV download named `<kind>-<title>-<start date>.csv`.
+pub(crate) fn csv_download(
+    body: String,
+    kind: &str,
+    session: &livesessions_core::LiveSession,
+    zone: livesessions_core::TimeZone,
+) -> Response {
+    let disposition = csv::content_disposition(
+        kind,
+        session.fields.title.as_str(),
+        session.fields.start_time,
+        zone,
+    );
+    let mut response = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 /// Query of a session report.

@@ -16,6 +16,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Joined (first join and rejoin alike). While the session is scheduled the join waits in the lobby: `videoUrl` and `embedUrl` are null until it goes live", body = JoinResponse),
+        (status = 403, description = "`not_on_roster`: the session is `restricted` and the caller is not on its roster; `forbidden`: a `userId` that is not the caller's", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`session_full`: every seat of the session's `capacity` is taken (a rejoin always passes); `invalid_transition`: the session has ended or was cancelled", body = crate::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -38,6 +39,9 @@ pub(crate) async fn join(
         .video_visible_to(caller.actor())
         .then_some(&outcome.session.fields.video_url);
     let mut session = admin_json(&state, &outcome.session, None);
+    if !super::is_admin(&caller) {
+        session = session.without_rules();
+    }
     if video.is_none() {
         session.video_url = None;
         session.embed_url = None;

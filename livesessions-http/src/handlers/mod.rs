@@ -6,6 +6,7 @@ pub(crate) mod attendance;
 pub(crate) mod calendar;
 pub(crate) mod events;
 pub(crate) mod meta;
+pub(crate) mod roster;
 pub(crate) mod series;
 pub(crate) mod sessions;
 pub(crate) mod thumbnails;
@@ -62,6 +63,11 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
         Some(actor) if !actor.admin => Err(Error::Forbidden.into()),
         Some(_) => Ok(()),
     }
+}
+
+/// Whether the caller is a signed-in admin (who sees a session's attendance rules).
+fn is_admin(caller: &Caller) -> bool {
+    caller.actor().is_some_and(|a| a.admin)
 }
 
 /// The signed-in caller, or `401`.

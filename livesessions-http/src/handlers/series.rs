@@ -41,7 +41,13 @@ pub(crate) async fn series_sessions(
     let views = state.service().series(caller.actor(), id).await?;
     let now = state.service().now();
     let presenter = state.presenter();
-    Ok(Json(views.iter().map(|v| presenter.view(v, now)).collect()))
+    let admin = super::is_admin(&caller);
+    Ok(Json(
+        views
+            .iter()
+            .map(|v| presenter.view(v, now, admin))
+            .collect(),
+    ))
 }
 
 /// Query of a series summary.

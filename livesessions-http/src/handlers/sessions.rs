@@ -9,7 +9,7 @@ use livesessions_core::{ListQuery, SeriesScope};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{admin_json, require_admin, session_id, ApiResult, SessionPath};
+use super::{admin_json, is_admin, require_admin, session_id, ApiResult, SessionPath};
 use crate::extract::{Caller, Params};
 use crate::json::SessionJson;
 use crate::problem::ApiError;
@@ -84,7 +84,12 @@ pub(crate) async fn list_sessions(
     let page = state.service().list(caller.actor(), &query).await?;
     let now = state.service().now();
     let presenter = state.presenter();
-    let items: Vec<SessionJson> = page.items.iter().map(|v| presenter.view(v, now)).collect();
+    let admin = is_admin(&caller);
+    let items: Vec<SessionJson> = page
+        .items
+        .iter()
+        .map(|v| presenter.view(v, now, admin))
+        .collect();
     let response = Json(items).into_response();
     Ok(match page.next {
         Some(next) => {
@@ -112,7 +117,8 @@ pub(crate) async fn get_session(
     SessionPath(id): SessionPath,
 ) -> ApiResult<Json<SessionJson>> {
     let view = state.service().get(caller.actor(), id).await?;
-    Ok(Json(state.presenter().view(&view, state.service().now())))
+    let now = state.service().now();
+    Ok(Json(state.presenter().view(&view, now, is_admin(&caller))))
 }
 
 /// Create a session. Send JSON, or `multipart/form-data` with a `thumbnail` file as the

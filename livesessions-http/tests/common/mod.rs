@@ -658,6 +658,30 @@ mod faulty_impls {
     }
 
     #[async_trait]
+    impl roster::RosterStore for FaultyStore {
+        async fn add_roster_members(
+            &self,
+            _: SessionId,
+            _: &[roster::RosterMember],
+        ) -> Result<u64> {
+            self.fail().await
+        }
+        async fn remove_roster_member(&self, _: SessionId, _: &UserId) -> Result<bool> {
+            self.fail().await
+        }
+        async fn roster_member(
+            &self,
+            _: SessionId,
+            _: &UserId,
+        ) -> Result<Option<roster::RosterMember>> {
+            self.fail().await
+        }
+        async fn roster(&self, _: &roster::RosterQuery) -> Result<roster::RosterPage> {
+            self.fail().await
+        }
+    }
+
+    #[async_trait]
     impl HealthCheck for FaultyStore {
         async fn ping(&self) -> Result<()> {
             self.fail().await

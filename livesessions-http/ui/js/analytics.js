@@ -9,6 +9,7 @@ import { promptSignIn, signedIn } from './auth.js';
 import { $, clear, h, isBusy, setBusy } from './dom.js';
 import { reportError } from './errors.js';
 import { formatDateTime, formatDuration } from './format.js';
+import { loadRoster, resetRoster } from './roster.js';
 import { STATUS_LABELS, statusOf } from './session.js';
 import { state } from './state.js';
 
@@ -36,6 +37,7 @@ export function openAnalytics(id) {
   var known = state.sessions.get(id);
   $('analytics-title').textContent = 'Analytics: ' + (known ? known.title : '…');
   $('analytics-title').focus();
+  resetRoster();
   if (!signedIn()) { promptSignIn(); showAlert('Sign in as an admin to see analytics.', 'info'); return; }
   loadAnalytics(id, seq, false);
 }
@@ -84,6 +86,7 @@ export function loadAnalytics(id, seq, quiet) {
     view.shownAt = performance.now();
     renderReport(view.report);
     renderAttendees((r[1] && r[1].participants) || []);
+    loadRoster(id, quiet);
     $('analytics-updated').textContent = 'Updated at ' + timeFormat.format(new Date()) +
       (view.live ? '. The figures update by themselves while the session is live.' : '.');
     keepUpdating(id);

@@ -46,6 +46,10 @@ export function api(method, path, opts) {
     body = JSON.stringify(opts.json);
   } else if (opts.form) {
     body = opts.form;
+  } else if (opts.body !== undefined) {
+    // A file or text as it is (a CSV roster), declared as `opts.contentType`.
+    headers['Content-Type'] = opts.contentType || 'application/octet-stream';
+    body = opts.body;
   }
   var tokenPromise = opts.auth === false ? Promise.resolve(null) : tokenSource();
   return tokenPromise.then(function (token) {

@@ -1,5 +1,6 @@
-/* The buttons on a card: Join Now, Start, End, Edit, Cancel, Analytics and Delete. Start, End,
- * Cancel and Delete change the class for everyone, so each asks first. */
+/* The buttons on a card: Join Now, Register and Cancel registration, Start, End, Edit, Cancel,
+ * Analytics and Delete. Start, End, Cancel and Delete change the class for everyone, so each asks
+ * first. */
 
 import { showAlert } from './alerts.js';
 import { api } from './api.js';
@@ -7,7 +8,8 @@ import { confirmDialog } from './dialogs.js';
 import { isBusy, setBusy } from './dom.js';
 import { reportError } from './errors.js';
 import { openJoinModal } from './join.js';
-import { removeSession, upsertSession } from './list.js';
+import { findCard, removeSession, upsertSession } from './list.js';
+import { renderCard } from './cards.js';
 import { editSession } from './session-form.js';
 import { sessionId } from './session.js';
 import { state } from './state.js';
@@ -24,7 +26,34 @@ export function onGridClick(event) {
   else if (action === 'edit') editSession(sessionId(s), button);
   else if (action === 'cancel') cancelSession(s, button);
   else if (action === 'delete') deleteSession(s, button);
+  else if (action === 'register' || action === 'unregister') setRegistered(s, action === 'register', button);
   else if (action === 'analytics') window.location.hash = '#/sessions/' + encodeURIComponent(sessionId(s)) + '/analytics';
+}
+
+/** Registers the signed-in user for `s` (or cancels it), then shows the card again with the
+ * other button focused. */
+function setRegistered(s, register, button) {
+  var id = sessionId(s);
+  setBusy(button, true);
+  api(register ? 'POST' : 'DELETE', '/live-sessions/' + encodeURIComponent(id) + '/register')
+    .then(function () { return true; }, function (err) {
+      // Cancelling a registration that is already gone is what was asked.
+      if (!register && err && err.status === 404) return true;
+      reportError(err, register ? 'Could not register' : 'Could not cancel the registration');
+      return false;
+    })
+    .then(function (done) {
+      setBusy(button, false);
+      if (!done) return;
+      state.registered.set(id, register);
+      showAlert((register ? 'Registered for: ' : 'Registration cancelled: ') + s.title, 'success');
+      var card = findCard(id);
+      if (!card) return;
+      var fresh = renderCard(s);
+      card.replaceWith(fresh);
+      var next = fresh.querySelector(register ? '.unregister-btn' : '.register-btn');
+      if (next) next.focus();
+    });
 }
 
 function sessionPath(s) { return '/admin/live-sessions/' + encodeURIComponent(sessionId(s)); }

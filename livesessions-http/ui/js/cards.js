@@ -104,6 +104,29 @@ function seatsNode(s, status) {
     left ? '🪑 ' + left + (left === 1 ? ' seat left' : ' seats left') : '🪑 Full');
 }
 
+/** For a signed-in student: "Register" where the session takes registrations, or
+ * "Registered" with a way to cancel once they did; and that a restricted session is for its
+ * roster only. */
+function registrationNode(s, status) {
+  if (status !== 'scheduled' && status !== 'live') return null;
+  var restricted = s.restricted ? h('p', { class: 'card-hint roster-only' }, '🔒 Only for the people on its roster') : null;
+  if (!signedIn() || state.auth.admin || s.registration !== 'open') return restricted;
+  var name = s.title || 'untitled session';
+  if (state.registered.get(sessionId(s))) {
+    return h('div', { class: 'registration' }, restricted,
+      h('p', { class: 'registered', role: 'status' }, '✅ Registered'),
+      h('button', {
+        type: 'button', class: 'btn btn-small btn-ghost unregister-btn', dataset: { action: 'unregister' },
+        'aria-label': 'Cancel registration: ' + name
+      }, 'Cancel registration'));
+  }
+  return h('div', { class: 'registration' }, restricted,
+    h('button', {
+      type: 'button', class: 'btn btn-small btn-primary register-btn', dataset: { action: 'register' },
+      'aria-label': 'Register: ' + name
+    }, 'Register'));
+}
+
 function actionButton(action, label, name, extraClass, s) {
   return h('button', {
     type: 'button', class: 'btn btn-small ' + action + '-btn ' + extraClass,
@@ -151,6 +174,7 @@ export function renderCard(s) {
       status !== 'ended' ? calendarLinkNode(s, id) : null,
       emptyEndNode(s, status),
       seatsNode(s, status),
+      registrationNode(s, status),
       actions.childNodes.length ? actions : null,
       !signedIn() && (live || status === 'scheduled')
         ? h('p', { class: 'card-hint' }, 'Sign in to join this session.') : null,
@@ -160,5 +184,6 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null, s.seatsLeft]);
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null, s.seatsLeft,
+    !!s.restricted, s.registration || null, state.registered.get(sessionId(s)) || false]);
 }

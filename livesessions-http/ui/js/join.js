@@ -56,6 +56,7 @@ export function onJoinSubmit(event) {
     .catch(function (err) {
       setBusy(button, false);
       if (err instanceof ApiError && err.status === 401) { closeDialog($('join-modal')); reportError(err); return; }
+      if (err instanceof ApiError && err.code === 'not_on_roster') err.registrationOpen = s.registration === 'open';
       var box = $('join-error');
       box.textContent = errorMessage(err);
       box.hidden = false;

@@ -18,6 +18,7 @@ import { loadSessions, onSearchInput, renderGrid, setFilter } from './list.js';
 import { connectEvents } from './live.js';
 import { goToList, route } from './router.js';
 import { closeSessionForm, onAddToggle, onSessionSubmit, onThumbnailChange, onThumbnailRemoveChange } from './session-form.js';
+import { downloadRosterCsv, onRosterAdd, onRosterClick, onRosterFilterChange, onRosterUpload } from './roster.js';
 import { onRepeatChange } from './series.js';
 import { onSignIn, onSignOut } from './signin.js';
 import { state } from './state.js';
@@ -64,6 +65,14 @@ function bind() {
     if (state.route.name === 'analytics') loadAnalytics(state.route.id, ++state.analyticsSeq, false);
   });
   $('download-csv').addEventListener('click', downloadCsv);
+  $('roster-add-form').addEventListener('submit', onRosterAdd);
+  $('roster-upload-form').addEventListener('submit', onRosterUpload);
+  $('roster-table').addEventListener('click', onRosterClick);
+  $('roster-filter').addEventListener('change', onRosterFilterChange);
+  $('roster-download').addEventListener('click', downloadRosterCsv);
+  ['roster-user-id', 'roster-user-name', 'roster-email', 'roster-file'].forEach(function (id) {
+    $(id).addEventListener('input', function () { clearFieldError(id); });
+  });
 
   $('webhooks-open').addEventListener('click', function () { window.location.hash = '#/webhooks'; });
   $('webhooks-back').addEventListener('click', goToList);

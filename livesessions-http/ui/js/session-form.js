@@ -25,6 +25,11 @@ FORM_FIELDS.endWhenEmptyMinutes = 'f-empty';
 TEXT_FIELDS.push('f-empty');
 FORM_FIELDS.capacity = 'f-capacity';
 TEXT_FIELDS.push('f-capacity');
+FORM_FIELDS.restricted = 'f-restricted';
+FORM_FIELDS.registration = 'f-registration';
+FORM_FIELDS.attendanceThreshold = 'f-threshold';
+FORM_FIELDS.lateAfterMinutes = 'f-late';
+TEXT_FIELDS.push('f-threshold', 'f-late');
 
 /* The session being edited ({ session, opener }), or null while the form creates one. */
 let editing = null;
@@ -110,6 +115,9 @@ function valuesOf(s) {
     endTime: s.endTime ? rfc3339ToLocalInput(s.endTime) : '', autoStart: !!s.autoStart, autoEnd: !!s.autoEnd,
     endWhenEmptyMinutes: s.endWhenEmptyMinutes ? String(s.endWhenEmptyMinutes) : '',
     capacity: s.capacity ? String(s.capacity) : '',
+    restricted: !!s.restricted, registration: s.registration === 'open',
+    attendanceThreshold: s.attendanceThreshold ? String(s.attendanceThreshold) : '',
+    lateAfterMinutes: s.lateAfterMinutes !== null && s.lateAfterMinutes !== undefined ? String(s.lateAfterMinutes) : '',
     videoUrl: s.videoUrl || '', description: s.description || ''
   };
 }
@@ -120,6 +128,8 @@ function formValues() {
     endTime: $('f-end').value, autoStart: $('f-auto-start').checked, autoEnd: $('f-auto-end').checked,
     endWhenEmptyMinutes: $('f-empty').value.trim(),
     capacity: $('f-capacity').value.trim(),
+    restricted: $('f-restricted').checked, registration: $('f-registration').checked,
+    attendanceThreshold: $('f-threshold').value.trim(), lateAfterMinutes: $('f-late').value.trim(),
     videoUrl: $('f-video').value.trim(), description: $('f-description').value.trim()
   };
 }
@@ -149,6 +159,10 @@ function openEditForm(s, opener) {
   $('f-auto-end').checked = values.autoEnd;
   $('f-empty').value = values.endWhenEmptyMinutes;
   $('f-capacity').value = values.capacity;
+  $('f-restricted').checked = values.restricted;
+  $('f-registration').checked = values.registration;
+  $('f-threshold').value = values.attendanceThreshold;
+  $('f-late').value = values.lateAfterMinutes;
   $('f-video').value = values.videoUrl;
   $('f-description').value = values.description;
   setMode(s);
@@ -200,6 +214,16 @@ function emptyMinutesProblem(input) {
   return minutes >= 1 && minutes <= 1440 ? null : 'Enter between 1 and 1440 minutes.';
 }
 
+/** A whole number from `min` to `max` in `input`, or a message; empty is fine (optional). */
+function wholeNumberProblem(input, min, max, unit) {
+  if (input.validity && input.validity.badInput) return 'Enter a whole number.';
+  var text = input.value.trim();
+  if (!text) return null;
+  if (!/^\d+$/.test(text)) return 'Enter a whole number.';
+  var n = Number(text);
+  return n >= min && n <= max ? null : 'Enter between ' + min + ' and ' + max + unit + '.';
+}
+
 function validateSessionForm() {
   var errors = [];
   if (!$('f-title').value.trim()) errors.push(['f-title', 'Enter a title.']);
@@ -210,6 +234,10 @@ function validateSessionForm() {
   if (endProblem) errors.push(['f-end', endProblem]);
   var emptyProblem = emptyMinutesProblem($('f-empty'));
   if (emptyProblem) errors.push(['f-empty', emptyProblem]);
+  var thresholdProblem = wholeNumberProblem($('f-threshold'), 1, 100, ' %');
+  if (thresholdProblem) errors.push(['f-threshold', thresholdProblem]);
+  var lateProblem = wholeNumberProblem($('f-late'), 0, 1440, ' minutes');
+  if (lateProblem) errors.push(['f-late', lateProblem]);
   var video = $('f-video').value.trim();
   if (!video) errors.push(['f-video', 'Enter the video URL.']);
   else if (!/^https?:\/\//i.test(video) || !safeUrl(video)) errors.push(['f-video', 'Enter a full https:// link.']);
@@ -243,6 +271,10 @@ export function onSessionSubmit(event) {
   form.append('autoEnd', $('f-auto-end').checked ? 'true' : 'false');
   if ($('f-empty').value.trim()) form.append('endWhenEmptyMinutes', $('f-empty').value.trim());
   if ($('f-capacity').value.trim()) form.append('capacity', $('f-capacity').value.trim());
+  form.append('restricted', $('f-restricted').checked ? 'true' : 'false');
+  form.append('registration', $('f-registration').checked ? 'open' : 'closed');
+  if ($('f-threshold').value.trim()) form.append('attendanceThreshold', $('f-threshold').value.trim());
+  if ($('f-late').value.trim()) form.append('lateAfterMinutes', $('f-late').value.trim());
   form.append('isLive', $('f-live').checked ? 'true' : 'false');
   var file = $('f-thumbnail').files[0];
   if (file) form.append('thumbnail', file, file.name);
@@ -297,6 +329,17 @@ function changesForm(edit) {
     form.append('capacity', now.capacity);
     changed = true;
   }
+  if (now.restricted !== before.restricted) {
+    form.append('restricted', now.restricted ? 'true' : 'false');
+    changed = true;
+  }
+  if (now.registration !== before.registration) {
+    form.append('registration', now.registration ? 'open' : 'closed');
+    changed = true;
+  }
+  ['attendanceThreshold', 'lateAfterMinutes'].forEach(function (name) {
+    if (now[name] !== before[name]) { form.append(name, now[name]); changed = true; }
+  });
   var file = $('f-thumbnail').files[0];
   if (file) { form.append('thumbnail', file, file.name); changed = true; }
   else if ($('f-thumbnail-remove').checked && edit.session.thumbnail) { form.append('thumbnailUrl', ''); changed = true; }

@@ -11,6 +11,8 @@ export const state = {
   listAbort: null,
   route: { name: 'list', id: null },
   pendingJoin: new Map(),
+  // Sessions the signed-in user registered for (true) or cancelled (false) on this page.
+  registered: new Map(),
   watch: null,
   analyticsSeq: 0,
   live: { mode: 'connecting', source: null, errors: 0, opened: false, resumable: false, pollTimer: null, polls: 0 }

@@ -68,6 +68,7 @@ function watchFailed(id, err) {
   api('GET', '/live-sessions/' + encodeURIComponent(id)).then(function (s) {
     if (!state.watch || state.watch.id !== id) return;
     renderWatchSession(s);
+    if (err instanceof ApiError && err.code === 'not_on_roster') err.registrationOpen = s.registration === 'open';
     if (err && !isOver(statusOf(s))) setWatchStatus('Could not join: ' + errorMessage(err), null);
   }, function (getErr) {
     if (!state.watch || state.watch.id !== id) return;

@@ -1,7 +1,7 @@
 //! Mapping between domain values and the BSON documents described in
 //! [`documents`](crate::documents): writing them whole, reading them back exactly, and reading
-//! the original application's documents with defaults. Sessions, participants and logged
-//! events each have a file.
+//! the original application's documents with defaults. Sessions (and their attendance rules),
+//! participants, roster members and logged events each have a file.
 
 use std::fmt;
 
@@ -10,14 +10,17 @@ use bson::{Binary, Bson};
 use chrono::{DateTime, Utc};
 use livesessions_core::SessionId;
 
+mod attendance_rules;
 mod event;
 mod participant;
 mod reader;
+mod roster;
 mod session;
 #[cfg(test)]
 mod tests;
 mod webhooks;
 
+pub(crate) use attendance_rules::AttendanceRules;
 pub(crate) use event::{
     event_document, event_from_document, event_id, read_event_id, staged_event_document,
     staged_event_from_document, StagedEvent,
@@ -26,6 +29,9 @@ pub(crate) use event::{
 pub(crate) use participant::participant_document;
 pub(crate) use participant::participant_from_document;
 pub(crate) use reader::Reader;
+#[cfg(test)]
+pub(crate) use roster::roster_member_document;
+pub(crate) use roster::roster_member_from_document;
 pub(crate) use session::{session_document, session_fields, session_from_document};
 pub(crate) use webhooks::{
     attempt_document, delivery_document, delivery_from_document, endpoint_document,

@@ -25,6 +25,7 @@ pub(crate) fn participant_document(participant: &Participant) -> Document {
         "lastSeen": date(participant.last_seen),
         "leftAt": opt_date(participant.left_at),
         "presentSince": opt_date(participant.present_since),
+        "firstPresentAt": opt_date(participant.first_present_at),
         "watchSeconds": participant.watch_seconds,
         "watchDuration": participant.watch_minutes(),
         "joinCount": long(participant.join_count),
@@ -35,6 +36,7 @@ pub(crate) fn participant_document(participant: &Participant) -> Document {
             "lastSeen": micros(participant.last_seen),
             "leftAt": opt_micros(participant.left_at),
             "presentSince": opt_micros(participant.present_since),
+            "firstPresentAt": opt_micros(participant.first_present_at),
             "createdAt": micros(participant.created_at),
         },
     }
@@ -59,6 +61,8 @@ pub(crate) fn participant_from_document(document: &Document) -> Result<Participa
         last_seen: r.opt_date("lastSeen")?.unwrap_or(last_joined_at),
         left_at: r.opt_date("leftAt")?,
         present_since: r.opt_date("presentSince")?,
+        // Absent from documents written before it: never present as far as is known.
+        first_present_at: r.opt_date("firstPresentAt")?,
         watch_seconds,
         join_count: r.opt_count("joinCount")?.unwrap_or(1),
         created_at: r.opt_date("createdAt")?.unwrap_or(first_joined_at),

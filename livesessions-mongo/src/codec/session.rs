@@ -9,6 +9,7 @@ use livesessions_core::values::{
 };
 use livesessions_core::{LiveSession, SeriesId, SeriesLink, SessionFields, SessionId};
 
+use super::attendance_rules::{attendance_rule_fields, AttendanceRules};
 use super::{
     date, long, micros, opt_date, opt_micros, session_id, uuid, DocumentError, Reader, MICROS,
 };
@@ -23,7 +24,7 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         Some(Thumbnail::Uploaded(key)) => (Bson::Null, Bson::String(key.as_str().to_owned())),
         None => (Bson::Null, Bson::Null),
     };
-    doc! {
+    let mut fields = doc! {
         "title": session.fields.title.as_str(),
         "description": session.fields.description.as_str(),
         "instructor": session.fields.instructor.as_str(),
@@ -57,7 +58,9 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
             "createdAt": micros(session.created_at),
             "updatedAt": micros(session.updated_at),
         },
-    }
+    };
+    fields.extend(attendance_rule_fields(&session.fields));
+    fields
 }
 
 /// The complete document of a session. An occurrence of a series also carries `seriesId` (a
@@ -90,6 +93,7 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
     };
     let status = r.session_status()?;
     let created_at = r.date("createdAt")?;
+    let rules = AttendanceRules::read(&r)?;
     Ok(LiveSession {
         id,
         fields: SessionFields {
@@ -118,6 +122,10 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
                 .opt_int("capacity")?
                 .map(|c| r.valid("capacity", Capacity::new(c)))
                 .transpose()?,
+            restricted: rules.restricted,
+            registration: rules.registration,
+            attendance_threshold: rules.attendance_threshold,
+            late_after: rules.late_after,
         },
         status,
         started_at: r.opt_date("startedAt")?,

@@ -4,7 +4,8 @@ use bson::oid::ObjectId;
 use bson::spec::BinarySubtype;
 use bson::{doc, Binary, Bson, Document};
 use chrono::{DateTime, TimeZone as _, Utc};
-use livesessions_core::values::{Email, ThumbnailKey, UserName};
+use livesessions_core::roster::RosterMember;
+use livesessions_core::values::{Email, Registration, ThumbnailKey, UserName};
 use livesessions_core::{
     Joiner, LiveSession, NewSession, Participant, SessionId, SessionInput, SessionStatus, UserId,
 };
@@ -36,6 +37,10 @@ fn session() -> LiveSession {
             recurrence: None,
             end_when_empty_minutes: Some("15".into()),
             capacity: Some("40".into()),
+            restricted: Some(true),
+            registration: Some("open".into()),
+            attendance_threshold: Some("60".into()),
+            late_after_minutes: Some("10".into()),
         },
         is_live: false,
     }
@@ -109,6 +114,10 @@ fn session_document_has_the_original_and_our_fields() {
             "createdAt": 1_736_931_600_250_500_i64,
             "updatedAt": 1_736_935_200_999_999_i64,
         },
+        "restricted": true,
+        "registration": "open",
+        "attendanceThreshold": 60_i32,
+        "lateAfterMinutes": 10_i32,
         "seriesId": crate::codec::uuid(*s.series.as_ref().unwrap().id.as_uuid()),
         "recurrence": "FREQ=WEEKLY;BYDAY=MO;COUNT=3",
         "participants": 25_i64,
@@ -168,6 +177,7 @@ fn participants_round_trip() {
             "lastSeen": bson::DateTime::from_millis(1_736_935_320_000),
             "leftAt": Bson::Null,
             "presentSince": bson::DateTime::from_millis(1_736_935_320_000),
+            "firstPresentAt": bson::DateTime::from_millis(1_736_935_320_000),
             "watchSeconds": 2725_i64,
             "watchDuration": 45_i64,
             "joinCount": 1_i64,
@@ -178,6 +188,7 @@ fn participants_round_trip() {
                 "lastSeen": 1_736_935_320_000_001_i64,
                 "leftAt": Bson::Null,
                 "presentSince": 1_736_935_320_000_001_i64,
+                "firstPresentAt": 1_736_935_320_000_001_i64,
                 "createdAt": 1_736_935_320_000_001_i64,
             },
         }
@@ -191,6 +202,113 @@ fn participants_round_trip() {
     assert_eq!(back.present_since, None);
     assert_eq!(back.join_count, 3);
     assert_eq!(back.watch_seconds, p.watch_seconds);
+    assert_eq!(
+        back.first_present_at,
+        Some(at(120, 1)),
+        "kept after leaving"
+    );
+}
+
+/// Documents written before the attendance rules and `firstPresentAt` existed read with
+/// their defaults: unrestricted, registration closed, default threshold, nobody late, never
+/// present as far as is known.
+#[test]
+fn documents_without_the_attendance_rules_read_with_defaults() {
+    let s = session();
+    let mut d = session_document(&s);
+    for field in [
+        "restricted",
+        "registration",
+        "attendanceThreshold",
+        "lateAfterMinutes",
+    ] {
+        d.remove(field);
+    }
+    let back = session_from_document(&d).unwrap();
+    assert!(!back.fields.restricted);
+    assert_eq!(back.fields.registration, Registration::Closed);
+    assert_eq!(back.fields.attendance_threshold, None);
+    assert_eq!(back.fields.threshold_percent(), 75);
+    assert_eq!(back.fields.late_after, None);
+    // Null reads like a missing field.
+    d.insert("attendanceThreshold", Bson::Null);
+    d.insert("restricted", Bson::Null);
+    assert!(!session_from_document(&d).unwrap().fields.restricted);
+
+    let mut p = participant_document(&participant(s.id));
+    p.remove("firstPresentAt");
+    p.get_document_mut("micros")
+        .unwrap()
+        .remove("firstPresentAt");
+    assert_eq!(
+        participant_from_document(&p).unwrap().first_present_at,
+        None
+    );
+    let legacy = participant_from_document(&legacy_participant(session_id(s.id))).unwrap();
+    assert_eq!(legacy.first_present_at, None);
+}
+
+#[test]
+fn bad_attendance_rules_are_named() {
+    let s = session();
+    for (field, value) in [
+        ("attendanceThreshold", Bson::Int32(0)),
+        ("attendanceThreshold", Bson::Int32(101)),
+        ("lateAfterMinutes", Bson::Int32(-1)),
+        ("lateAfterMinutes", Bson::String("10".into())),
+        ("registration", Bson::String("maybe".into())),
+        ("restricted", Bson::String("yes".into())),
+    ] {
+        let mut d = session_document(&s);
+        d.insert(field, value.clone());
+        let err = session_from_document(&d).unwrap_err();
+        assert_eq!(
+            (err.collection, err.field.as_str()),
+            ("live_sessions", field),
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
+fn roster_members_round_trip_and_bad_ones_name_the_field() {
+    let id = SessionId::new();
+    let member = RosterMember {
+        user_id: UserId::parse("u1").unwrap(),
+        user_name: UserName::parse("Ada").unwrap(),
+        email: Email::parse("ada@example.com").unwrap(),
+        registered: true,
+        added_at: at(5, 123),
+    };
+    let d = roster_member_document(id, &member);
+    assert_eq!(
+        d,
+        doc! {
+            "sessionId": session_id(id),
+            "userId": "u1",
+            "userName": "Ada",
+            "email": "ada@example.com",
+            "registered": true,
+            "addedAt": bson::DateTime::from_millis(1_736_935_205_000),
+            "micros": { "addedAt": 1_736_935_205_000_123_i64 },
+        }
+    );
+    assert_eq!(roster_member_from_document(&d).unwrap(), member);
+    for (field, value) in [
+        ("userId", Bson::String(String::new())),
+        ("email", Bson::String("nope".into())),
+        ("addedAt", Bson::Null),
+        ("registered", Bson::Int32(1)),
+    ] {
+        let mut bad = d.clone();
+        bad.insert(field, value.clone());
+        let err = roster_member_from_document(&bad).unwrap_err();
+        assert_eq!(
+            (err.collection, err.field.as_str()),
+            ("live_session_roster_members", field),
+            "{value:?}"
+        );
+    }
 }
 
 /// The original application's participant example, joined at its RFC 3339 time.

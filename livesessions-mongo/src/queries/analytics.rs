@@ -190,9 +190,20 @@ pub fn overview_pipeline(query: &OverviewQuery) -> Vec<Document> {
     ]
 }
 
+/// What a participation row reads of its session beyond the summary, for its status rule.
+const STATUS_RULE_FIELDS: [&str; 7] = [
+    "liveSeconds",
+    "liveSince",
+    "micros.liveSince",
+    "startedAt",
+    "micros.startedAt",
+    "attendanceThreshold",
+    "lateAfterMinutes",
+];
+
 /// One user's participation, run on `session_participants`: one document
 /// `{totals: [{sessions, watchSeconds}], rows: [participant fields + session: {title, status,
-/// isLive, startTime}]}`, newest first join first. Records whose session no longer exists
+/// isLive, startTime} and the fields of its status rule]}`, newest first join first. Records whose session no longer exists
 /// are left out.
 pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
     vec![
@@ -202,7 +213,7 @@ pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
                 "from": SESSIONS,
                 "localField": "sessionId",
                 "foreignField": "_id",
-                "pipeline": [{ "$project": summary_projection([]) }],
+                "pipeline": [{ "$project": summary_projection(STATUS_RULE_FIELDS) }],
                 "as": "session",
             }
         },

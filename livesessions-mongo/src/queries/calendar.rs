@@ -6,7 +6,7 @@ use livesessions_core::UserId;
 use mongodb::IndexModel;
 
 use super::indexes::index;
-use crate::documents::SESSIONS;
+use crate::documents::{ROSTER_MEMBERS, SESSIONS};
 
 /// The sessions a feed holds ([`CalendarQuery::includes`]), on the exact start times
 /// (`micros.startTime`).
@@ -27,16 +27,23 @@ pub fn calendar_sort() -> Document {
     doc! { "micros.startTime": 1, "_id": 1 }
 }
 
-/// A user's feed, as an aggregation on `session_participants`: the user's records (the
-/// {userId} index), each joined to its session, filtered by [`calendar_filter`], sorted and
-/// limited in the server.
+/// A user's feed, as an aggregation on `session_participants`: the sessions of the user's
+/// records and of their roster entries (both on their {userId} index, `$unionWith`), each
+/// once, joined to its session, filtered by [`calendar_filter`], sorted and limited in the
+/// server.
 pub fn user_calendar_pipeline(user: &UserId, query: &CalendarQuery) -> Vec<Document> {
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    vec![
+    let sessions_of_user = vec![
         doc! { "$match": { "userId": user.as_str() } },
+        doc! { "$project": { "_id": 0, "sessionId": 1 } },
+    ];
+    let mut pipeline = sessions_of_user.clone();
+    pipeline.extend([
+        doc! { "$unionWith": { "coll": ROSTER_MEMBERS, "pipeline": sessions_of_user } },
+        doc! { "$group": { "_id": "$sessionId" } },
         doc! { "$lookup": {
             "from": SESSIONS,
-            "localField": "sessionId",
+            "localField": "_id",
             "foreignField": "_id",
             "as": "session",
         } },
@@ -45,7 +52,8 @@ pub fn user_calendar_pipeline(user: &UserId, query: &CalendarQuery) -> Vec<Docum
         doc! { "$match": calendar_filter(query) },
         doc! { "$sort": calendar_sort() },
         doc! { "$limit": limit },
-    ]
+    ]);
+    pipeline
 }
 
 /// The feed token document of a user: `{ _id: userId }`.

@@ -12,7 +12,7 @@
 //! - the presence rule at t (`touch`): a t older than `lastSeen` or `leftAt` changes nothing;
 //!   while live and from the current live period's start on, not present → `presentSince = t`;
 //!   present and `t − lastSeen > T` → credit at `lastSeen + T` and `presentSince = t`;
-//!   `lastSeen = t`;
+//!   `lastSeen = t`; the first interval ever opened sets `firstPresentAt`;
 //! - `leave(t)`: `credit(t)`, `leftAt = max(leftAt, t)`;
 //! - `watchDuration = floor(watchSeconds / 60)` after every change of `watchSeconds`.
 //!
@@ -24,6 +24,7 @@ mod events;
 mod expressions;
 mod indexes;
 mod participants;
+mod roster;
 mod seats;
 mod series;
 mod sessions;
@@ -35,6 +36,7 @@ pub(crate) use calendar::*;
 pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;
+pub(crate) use roster::*;
 pub(crate) use seats::*;
 pub(crate) use series::*;
 pub(crate) use sessions::*;

@@ -52,7 +52,7 @@ pub fn watching_filter(session: SessionId, now: DateTime<Utc>, timeout: Duration
 }
 
 /// The fields whose dates a touch may change.
-const TOUCHED: [&str; 2] = ["lastSeen", "presentSince"];
+const TOUCHED: [&str; 3] = ["lastSeen", "presentSince", "firstPresentAt"];
 
 /// Whether the presence rule can open an interval at `t`: the session is live (`period` is
 /// the start of its current live period) and `t` is not before that start.
@@ -79,6 +79,8 @@ pub fn touch_stage(t: DateTime<Utc>, period: Option<DateTime<Utc>>, timeout: Dur
     let gap =
         doc! { "$gt": [{ "$subtract": [t.clone(), exact("lastSeen")] }, timeout_us(timeout)] };
     let credit_now = doc! { "$and": [{ "$not": [stale.clone()] }, is_present(), gap.clone()] };
+    let present_since =
+        doc! { "$cond": [is_present(), { "$cond": [gap, t.clone(), exact("presentSince")] }, t] };
     doc! {
         "$set": {
             "watchSeconds": {
@@ -89,10 +91,15 @@ pub fn touch_stage(t: DateTime<Utc>, period: Option<DateTime<Utc>>, timeout: Dur
                 ]
             },
             "micros.presentSince": {
+                "$cond": [stale.clone(), exact("presentSince"), present_since.clone()]
+            },
+            // The first interval ever opened (the open one, for a document written before
+            // the field) sets it; it never changes afterwards.
+            "micros.firstPresentAt": {
                 "$cond": [
                     stale,
-                    exact("presentSince"),
-                    { "$cond": [is_present(), { "$cond": [gap, t.clone(), exact("presentSince")] }, t] },
+                    exact("firstPresentAt"),
+                    { "$ifNull": [exact("firstPresentAt"), present_since] },
                 ]
             },
             "micros.lastSeen": last_seen,
@@ -151,6 +158,7 @@ pub fn join_pipeline(
                 "micros.lastSeen": { "$ifNull": [exact("lastSeen"), at_us] },
                 "micros.leftAt": exact("leftAt"),
                 "micros.presentSince": exact("presentSince"),
+                "micros.firstPresentAt": exact("firstPresentAt"),
                 "watchSeconds": credited_seconds(),
                 "joinCount": {
                     "$add": [
@@ -161,7 +169,13 @@ pub fn join_pipeline(
             }
         },
         touch_stage(t, period, timeout),
-        finish_stage(&["lastJoinTime", "lastSeen", "leftAt", "presentSince"]),
+        finish_stage(&[
+            "lastJoinTime",
+            "lastSeen",
+            "leftAt",
+            "presentSince",
+            "firstPresentAt",
+        ]),
     ]
 }
 
@@ -177,6 +191,32 @@ pub fn credit_pipeline(c: DateTime<Utc>, timeout: Duration) -> Vec<Document> {
         },
         finish_stage(&["presentSince"]),
     ]
+}
+
+/// Closes an interval that a join or heartbeat opened at `opened` after the session ended at
+/// `ended_at` had credited everyone: [`credit_pipeline`] at `ended_at`, and, when the interval
+/// was the participant's first presence and opened at or after the end, `firstPresentAt` is
+/// cleared again (the participant was never present while live).
+pub fn settle_pipeline(
+    opened: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    timeout: Duration,
+) -> Vec<Document> {
+    let mut pipeline = credit_pipeline(ended_at, timeout);
+    if opened >= ended_at {
+        pipeline.insert(
+            0,
+            doc! { "$set": { "micros.firstPresentAt": {
+                "$cond": [
+                    { "$eq": [exact("firstPresentAt"), micros(opened)] },
+                    Bson::Null,
+                    exact("firstPresentAt"),
+                ]
+            } } },
+        );
+        pipeline.push(finish_stage(&["firstPresentAt"]));
+    }
+    pipeline
 }
 
 /// `leave(t)`: `credit(t)` and `leftAt = max(leftAt, t)` (a late leave does not move the last
@@ -244,5 +284,40 @@ mod tests {
             .collect();
         assert_eq!(written, fields);
         assert_eq!(exact_written, exact_fields);
+    }
+
+    /// Only a touch that can open an interval sets `firstPresentAt` (keeping one already
+    /// set: `$ifNull`); settling an interval opened after the end clears it only then.
+    #[test]
+    fn the_first_presence_is_set_by_opening_touches_only() {
+        let t = Utc.timestamp_opt(1_700_000_010, 0).unwrap();
+        let timeout = Duration::from_secs(90);
+        let opening = heartbeat_pipeline(t, Some(t), timeout);
+        let set = opening[0].get_document("$set").unwrap();
+        let first = set.get_document("micros.firstPresentAt").unwrap();
+        assert!(format!("{first:?}").contains("$ifNull"), "{first:?}");
+        assert!(opening[1]
+            .get_document("$set")
+            .unwrap()
+            .contains_key("firstPresentAt"));
+        for (t, period) in [(t, None), (t, Some(t + chrono::TimeDelta::seconds(1)))] {
+            let idle = heartbeat_pipeline(t, period, timeout);
+            assert!(!idle[0]
+                .get_document("$set")
+                .unwrap()
+                .contains_key("micros.firstPresentAt"));
+        }
+        let ended = t - chrono::TimeDelta::seconds(1);
+        let after_end = settle_pipeline(t, ended, timeout);
+        assert!(after_end[0]
+            .get_document("$set")
+            .unwrap()
+            .contains_key("micros.firstPresentAt"));
+        assert_eq!(after_end.len(), credit_pipeline(ended, timeout).len() + 2);
+        let before_end = t + chrono::TimeDelta::seconds(5);
+        assert_eq!(
+            settle_pipeline(t, before_end, timeout),
+            credit_pipeline(before_end, timeout)
+        );
     }
 }

@@ -1,24 +1,30 @@
 //! [`AnalyticsStore`]: each figure is one aggregation pipeline, read back here.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bson::{doc, Bson, Document};
+use chrono::{DateTime, Utc};
+use livesessions_core::analytics::DEFAULT_ATTENDANCE_THRESHOLD_PERCENT;
 use livesessions_core::analytics::{
     AttendancePage, AttendanceQuery, AttendanceRow, Overview, OverviewQuery, Participation,
     ParticipationQuery, ParticipationRow, PopularSession, ReportQuery, SessionReport,
 };
+use livesessions_core::roster::StatusRule;
 use livesessions_core::{
     AnalyticsStore, Error, Result, SeriesAttendance, SeriesSummary, SeriesSummaryQuery, SessionId,
-    UserId,
+    SessionStatus, UserId,
 };
 
+use super::roster::status_counts;
 use super::{all_documents, MongoStore};
-use crate::codec::{participant_from_document, DocumentError, Reader};
-use crate::documents::{PARTICIPANTS, SESSIONS};
+use crate::codec::{participant_from_document, AttendanceRules, DocumentError, Reader};
+use crate::documents::{PARTICIPANTS, ROSTER_MEMBERS, SESSIONS};
 use crate::error::map_error;
 use crate::queries;
 
 impl MongoStore {
-    async fn require_session(&self, id: SessionId) -> Result<()> {
+    pub(super) async fn require_session(&self, id: SessionId) -> Result<()> {
         let found = self
             .sessions
             .find_one(queries::session_filter(id))
@@ -34,7 +40,7 @@ impl MongoStore {
 
 /// The first document of the facet `name` of the `$facet` result `results` (the facet's
 /// totals); none when the aggregation or the facet is empty.
-fn facet_first<'a>(results: &'a [Document], name: &str) -> Option<&'a Document> {
+pub(super) fn facet_first<'a>(results: &'a [Document], name: &str) -> Option<&'a Document> {
     match results.first()?.get_array(name).ok()?.first()? {
         Bson::Document(first) => Some(first),
         _ => None,
@@ -43,7 +49,10 @@ fn facet_first<'a>(results: &'a [Document], name: &str) -> Option<&'a Document> 
 
 /// The documents of the facet `name` of the `$facet` result `results` (none when it is
 /// missing).
-fn facet_rows<'a>(results: &'a [Document], name: &str) -> impl Iterator<Item = &'a Document> {
+pub(super) fn facet_rows<'a>(
+    results: &'a [Document],
+    name: &str,
+) -> impl Iterator<Item = &'a Document> {
     results
         .first()
         .and_then(|facets| facets.get_array(name).ok())
@@ -80,8 +89,12 @@ impl<'a> Totals<'a> {
     }
 }
 
-/// A row of a user's participation: the participant document with its session looked up.
-fn participation_row(row: &Document) -> std::result::Result<ParticipationRow, DocumentError> {
+/// A row of a user's participation: the participant document with its session looked up;
+/// the status as of `query.now` under the session's own rule.
+fn participation_row(
+    row: &Document,
+    query: &ParticipationQuery,
+) -> std::result::Result<ParticipationRow, DocumentError> {
     let participant = participant_from_document(row)?;
     let session = row.get_document("session").map_err(|_| DocumentError {
         collection: PARTICIPANTS,
@@ -89,6 +102,7 @@ fn participation_row(row: &Document) -> std::result::Result<ParticipationRow, Do
         problem: "is missing from the participation lookup".into(),
     })?;
     let s = Reader::new(session, SESSIONS);
+    let (attendance, late) = session_rule(&s, query.now, query.timeout)?.status(Some(&participant));
     Ok(ParticipationRow {
         session_id: participant.session_id,
         title: s.title("title")?,
@@ -98,6 +112,37 @@ fn participation_row(row: &Document) -> std::result::Result<ParticipationRow, Do
         last_joined_at: participant.last_joined_at,
         watch_seconds: participant.watch_seconds,
         join_count: participant.join_count,
+        attendance,
+        late,
+    })
+}
+
+/// The status rule of the session document behind `s` (as the participation's lookup projects
+/// it: [`queries::participation_pipeline`]) at `now`, as
+/// [`StatusRule::for_session`] makes it: its live time as of `now`, its threshold (75 without
+/// one), its late rule (`startedAt + lateAfterMinutes`).
+fn session_rule(
+    s: &Reader<'_>,
+    now: DateTime<Utc>,
+    timeout: Duration,
+) -> std::result::Result<StatusRule, DocumentError> {
+    let live = s.session_status()? == SessionStatus::Live;
+    let current = match (live, s.opt_date("liveSince")?) {
+        (true, Some(since)) => (now - since).num_seconds().max(0),
+        _ => 0,
+    };
+    let rules = AttendanceRules::read(s)?;
+    Ok(StatusRule {
+        now,
+        timeout,
+        live_seconds: s.opt_int("liveSeconds")?.unwrap_or(0) + current,
+        threshold_percent: rules
+            .attendance_threshold
+            .map_or(DEFAULT_ATTENDANCE_THRESHOLD_PERCENT, |t| t.get()),
+        late_after: s
+            .opt_date("startedAt")?
+            .zip(rules.late_after)
+            .map(|(started, late)| started + late.delta()),
     })
 }
 
@@ -108,6 +153,16 @@ impl AnalyticsStore for MongoStore {
         let results =
             all_documents(self.participants.aggregate(queries::report_pipeline(query))).await?;
         let totals = Totals::of(results.first(), PARTICIPANTS);
+        let counts = all_documents(
+            self.database
+                .collection::<Document>(ROSTER_MEMBERS)
+                .aggregate(queries::roster_counts_pipeline(
+                    query.session_id,
+                    &query.status_rule(),
+                )),
+        )
+        .await?;
+        let (statuses, roster_members) = status_counts(counts.first())?;
         Ok(SessionReport {
             session_id: query.session_id,
             participants: totals.count("participants")?,
@@ -117,6 +172,8 @@ impl AnalyticsStore for MongoStore {
             live_seconds: query.live_seconds,
             threshold_percent: query.threshold_percent,
             attended: totals.count("attended")?,
+            roster_members,
+            statuses,
         })
     }
 
@@ -181,7 +238,7 @@ impl AnalyticsStore for MongoStore {
             sessions_joined: totals.count("sessions")?,
             total_watch_seconds: totals.int("watchSeconds")?,
             sessions: facet_rows(&results, "rows")
-                .map(participation_row)
+                .map(|row| participation_row(row, query))
                 .collect::<std::result::Result<_, DocumentError>>()?,
         })
     }

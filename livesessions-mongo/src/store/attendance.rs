@@ -72,6 +72,10 @@ impl MongoStore {
             .await?
             .ok_or_else(|| Error::session_not_found(id))?;
         session.check_joinable()?;
+        if session.fields.restricted && !request.admin {
+            self.require_roster_member(id, &request.joiner.user_id, s.as_deref_mut())
+                .await?;
+        }
         let filter = queries::participant_filter(id, &request.joiner.user_id);
         // Without a transaction, a first join of a session with a capacity takes its seat
         // before inserting (the filtered `$inc` is the check) and gives it back if it turns
@@ -270,7 +274,7 @@ impl MongoStore {
             .participants
             .find_one_and_update(
                 queries::participant_present_since(participant.session_id, &participant.user_id, t),
-                queries::credit_pipeline(ended_at, timeout),
+                queries::settle_pipeline(t, ended_at, timeout),
             )
             .return_document(ReturnDocument::After)
             .await

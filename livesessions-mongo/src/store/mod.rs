@@ -1,5 +1,5 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
-//! ([`sessions`], [`attendance`], [`analytics`], [`event_log`], [`webhooks`]), beside how a
+//! ([`sessions`], [`attendance`], [`analytics`], [`roster`], [`event_log`], [`webhooks`]), beside how a
 //! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
 //! change appends its event ([`append`]), how a reader waits for new events
 //! ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session with a
@@ -34,6 +34,7 @@ mod change_stream;
 mod connect;
 mod event_log;
 mod reconcile;
+mod roster;
 mod sessions;
 mod thumbnails;
 mod transaction;
@@ -132,7 +133,7 @@ impl MongoStore {
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
     /// webhook endpoints {enabled}; the calendar feeds' unique {tokenHash} and the feeds' order
-    /// on `live_sessions`. Also creates `live_session_staged_events`, which joins
+    /// on `live_sessions`; the roster's unique {sessionId, userId} and {userId}. Also creates `live_session_staged_events`, which joins
     /// write to inside their transactions. Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
@@ -158,6 +159,7 @@ impl MongoStore {
             .await
             .map_err(map_error)?;
         self.ensure_calendar_indexes().await?;
+        self.ensure_roster_indexes().await?;
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 //! [`SessionStore`] on `live_sessions`: updates guarded by the version, deletes that take the
-//! participants along, each change with its event (in one transaction where the deployment has
+//! participants and the roster along, each change with its event (in one transaction where the deployment has
 //! them).
 
 use async_trait::async_trait;
@@ -174,6 +174,7 @@ impl MongoStore {
             .delete_many(queries::participants_of(id))
             .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
+        self.delete_roster(id, s.as_deref_mut()).await?;
         let deleted = deleted.deleted_count > 0;
         if deleted {
             self.append_event(EventKind::Deleted, id, s).await?;

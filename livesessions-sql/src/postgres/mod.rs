@@ -57,6 +57,7 @@ use crate::errors::map_migrate_error;
 
 mod calendar;
 mod events;
+mod roster;
 mod search_index;
 mod shards;
 mod statements;

@@ -4,13 +4,16 @@ use sqlx::Postgres;
 
 use super::events::EventStatements;
 use super::quote_ident;
-use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::analytics::{
+    participation_rows, roster_counts, status_counts, AttendanceStatements, PopularStatements,
+};
 use crate::calendar::CalendarStatements;
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
     due_sessions_select, empty_sessions_select, participant_select, session_assignments,
     session_insert, session_select, VERSION_PARAMETER,
 };
+use crate::roster::RosterStatements;
 use crate::search::{matches, text_matches, ListStatements, Search};
 use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
@@ -55,6 +58,7 @@ pub(super) struct Statements {
     pub popular: PopularStatements,
     pub participation_totals: String,
     pub participation_rows: String,
+    pub roster: RosterStatements,
     pub events: EventStatements,
     pub thumbnails: ThumbnailStatements,
     pub webhooks: WebhookStatements,
@@ -150,13 +154,16 @@ impl Statements {
                 "SELECT count(*) AS n, COALESCE(sum(watch_seconds), 0)::bigint AS w \
                  FROM {s}.session_participants WHERE user_id = $1"
             ),
-            participation_rows: format!(
-                "SELECT p.session_id, s.title, s.status, s.start_time, p.first_joined_at, \
-                    p.last_joined_at, p.watch_seconds, p.join_count \
-                 FROM {s}.session_participants p JOIN {s}.live_sessions s ON s.id = p.session_id \
-                 WHERE p.user_id = $1 \
-                 ORDER BY p.first_joined_at DESC, p.session_id \
-                 LIMIT $2"
+            participation_rows: participation_rows::<Postgres>(
+                &format!("{s}."),
+                "$3::timestamptz",
+                "$4::interval",
+            ),
+            roster: RosterStatements::new::<Postgres>(
+                &format!("{s}."),
+                " FOR NO KEY UPDATE",
+                "$2::timestamptz",
+                "$3::interval",
             ),
             events: EventStatements::new(schema),
             thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
@@ -228,7 +235,7 @@ fn claim(s: &str) -> String {
 /// `participants` event (see docs/ARCHITECTURE.md, "Count shards" and "A join is one
 /// statement"). It sends no NOTIFY: a stampede of joins would serialize its commits on the
 /// notification queue's lock; tailers pick the counts up at their next poll. Parameters:
-/// session, user id, user name, email, time, timeout, shard, seats checked.
+/// session, user id, user name, email, time, timeout, shard, seats checked, admin.
 ///
 /// A session with a capacity is joined for the first time only with "seats checked" true, in
 /// a transaction that holds the session row from `lock_seats`: then the insert happens only
@@ -236,6 +243,10 @@ fn claim(s: &str) -> String {
 /// holds every first join committed before the lock was granted. With it false, a first join
 /// of a capped session inserts nothing (the store then takes the locked path); sessions
 /// without a capacity join alike either way.
+///
+/// A `restricted` session admits (`ok`) only when the joiner is an admin ($9) or on its
+/// roster, read in this statement; `admitted` tells a refusal (nothing written) from a lost
+/// race. An unrestricted session's check is the column alone: no roster read.
 fn join(s: &str) -> String {
     let t = "$6::interval";
     let at = "$5::timestamptz";
@@ -246,6 +257,8 @@ fn join(s: &str) -> String {
          ), ok AS ( \
             SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period \
             FROM s WHERE status IN ('scheduled', 'live') \
+              AND (NOT restricted OR $9::boolean OR EXISTS ( \
+                SELECT 1 FROM {s}.roster_members r WHERE r.session_id = s.id AND r.user_id = $2)) \
          ), upd AS ( \
             UPDATE {s}.session_participants p SET \
                 user_name = $3, email = $4, join_count = p.join_count + 1, \
@@ -255,7 +268,8 @@ fn join(s: &str) -> String {
          ), ins AS ( \
             INSERT INTO {s}.session_participants ({p_cols}) \
             SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
-                   CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at} \
+                   CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at}, \
+                   CASE WHEN {at} >= ok.period THEN {at} END \
             FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
               AND (ok.capacity IS NULL OR ($8::boolean AND ( \
                 SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
@@ -271,7 +285,7 @@ fn join(s: &str) -> String {
             INSERT INTO {s}.events (kind, session_id) \
             SELECT 'participants', session_id FROM ins \
          ) \
-         SELECT {session}, pp.inserted, {pp_cols} \
+         SELECT {session}, EXISTS (SELECT 1 FROM ok) AS admitted, pp.inserted, {pp_cols} \
          FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
         touch = touch_sets::<Postgres>(at, "ok.period", t),
         upd_cols = crate::record::PARTICIPANT_COLUMNS
@@ -310,24 +324,29 @@ fn heartbeat(s: &str) -> String {
     )
 }
 
-/// A session's report. Parameters: session, now, timeout, live seconds, threshold percent.
+/// A session's report. Parameters: session, now, timeout, live seconds, threshold percent,
+/// late cutoff.
 fn report(s: &str) -> String {
     format!(
         "SELECT s.id, COALESCE(a.n, 0) AS n, COALESCE(a.watching, 0) AS watching, \
             COALESCE(a.total, 0)::bigint AS total, COALESCE(a.max, 0)::bigint AS max, \
-            COALESCE(a.attended, 0) AS attended \
+            COALESCE(a.attended, 0) AS attended, a.s_present, a.s_partial, a.s_lobby_only, \
+            a.s_late, {roster} \
          FROM {s}.live_sessions s LEFT JOIN LATERAL ( \
             SELECT count(*) AS n, \
                 count(*) FILTER (WHERE {watching}) AS watching, \
                 sum(w.ws) AS total, max(w.ws) AS max, \
                 count(*) FILTER (WHERE $4::bigint > 0 \
-                                   AND w.ws * 100 >= $4::bigint * $5::bigint) AS attended \
-            FROM (SELECT p.present_since, p.last_seen, {ws} AS ws \
+                                   AND w.ws * 100 >= $4::bigint * $5::bigint) AS attended, \
+                {statuses} \
+            FROM (SELECT p.present_since, p.last_seen, p.first_present_at, {ws} AS ws \
                   FROM {s}.session_participants p WHERE p.session_id = s.id) w \
          ) a ON true \
          WHERE s.id = $1",
         watching = watching("w.", "$2::timestamptz", "$3::interval"),
         ws = credited::<Postgres>("$2::timestamptz", "$3::interval"),
+        statuses = status_counts("w.", "$4::bigint", "$5::bigint", "$6::timestamptz"),
+        roster = roster_counts(&format!("{s}."), "s.id"),
     )
 }
 

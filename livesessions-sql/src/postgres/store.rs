@@ -40,6 +40,17 @@ fn participant(row: &PgRow) -> Result<Option<Participant>> {
     participant_from_row::<Postgres>(row)
 }
 
+/// The session of a join's row, if the join was allowed: `InvalidTransition` unless it
+/// accepts joins, then `NotOnRoster` when its roster check refused the joiner.
+fn admitted(row: &PgRow) -> Result<LiveSession> {
+    let session = session(row)?;
+    session.check_joinable()?;
+    if !Postgres::get::<bool>(row, "admitted")? {
+        return Err(Error::NotOnRoster);
+    }
+    Ok(session)
+}
+
 impl PostgresStore {
     /// A first join of a session with a capacity: a transaction that takes the session row
     /// `FOR NO KEY UPDATE` (`lock_seats`; ordinary joins and heartbeats, which hold it
@@ -59,12 +70,12 @@ impl PostgresStore {
                 .bind(Postgres::store_timeout(request.presence.timeout))
                 .bind(shard)
                 .bind(true)
+                .bind(request.admin)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(map_error)?
                 .ok_or_else(|| Error::session_not_found(request.session_id))?;
-            let session = session(&row)?;
-            session.check_joinable()?;
+            let session = admitted(&row)?;
             if let Some(participant) = participant(&row)? {
                 let first_join: bool = Postgres::get(&row, "inserted")?;
                 tx.commit().await.map_err(map_error)?;
@@ -195,12 +206,12 @@ impl AttendanceStore for PostgresStore {
                 .bind(Postgres::store_timeout(request.presence.timeout))
                 .bind(shard)
                 .bind(false)
+                .bind(request.admin)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_error)?
                 .ok_or_else(|| Error::session_not_found(request.session_id))?;
-            let session = session(&row)?;
-            session.check_joinable()?;
+            let session = admitted(&row)?;
             if let Some(participant) = participant(&row)? {
                 let first_join: bool = Postgres::get(&row, "inserted")?;
                 return Ok(JoinOutcome {

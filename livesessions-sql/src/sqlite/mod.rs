@@ -50,6 +50,7 @@ use crate::record::corrupt;
 
 mod calendar;
 mod events;
+mod roster;
 mod statements;
 mod store;
 mod thumbnails;

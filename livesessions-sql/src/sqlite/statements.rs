@@ -4,7 +4,9 @@ use std::sync::LazyLock;
 
 use sqlx::Sqlite;
 
-use crate::analytics::{AttendanceStatements, PopularStatements};
+use crate::analytics::{
+    participation_rows, roster_counts, status_counts, AttendanceStatements, PopularStatements,
+};
 use crate::calendar::CalendarStatements;
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
@@ -12,6 +14,7 @@ use crate::record::{
     due_sessions_select, empty_sessions_select, participant_select, session_assignments,
     session_insert, session_select, VERSION_PARAMETER,
 };
+use crate::roster::RosterStatements;
 use crate::search::{matches, ListStatements, Search};
 use crate::series::SeriesStatements;
 use crate::thumbnails::{ThumbnailStatements, TABLE as THUMBNAILS};
@@ -33,6 +36,7 @@ pub(super) struct Statements {
     pub version_of: &'static str,
     pub session_exists: &'static str,
     pub delete_participants: &'static str,
+    pub delete_roster: &'static str,
     pub delete_session: &'static str,
     pub list: ListStatements,
     pub join_status: &'static str,
@@ -50,7 +54,8 @@ pub(super) struct Statements {
     pub overview_totals: &'static str,
     pub popular: PopularStatements,
     pub participation_totals: &'static str,
-    pub participation_rows: &'static str,
+    pub participation_rows: String,
+    pub roster: RosterStatements,
     /// Appends an event (kind, session id) and returns its id.
     pub append: String,
     pub log: LogStatements,
@@ -90,11 +95,14 @@ impl Statements {
             version_of: "SELECT version FROM live_sessions WHERE id = ?1",
             session_exists: "SELECT 1 FROM live_sessions WHERE id = ?1",
             delete_participants: "DELETE FROM session_participants WHERE session_id = ?1",
+            delete_roster: "DELETE FROM roster_members WHERE session_id = ?1",
             delete_session: "DELETE FROM live_sessions WHERE id = ?1",
             list: ListStatements::new(|status, search, after| {
                 list(&session, status, search, after)
             }),
-            join_status: "SELECT status, live_since, capacity, participants \
+            join_status: "SELECT status, live_since, capacity, participants, \
+                    restricted = 0 OR EXISTS (SELECT 1 FROM roster_members \
+                        WHERE session_id = ?1 AND user_id = ?2) AS open_to_user \
                 FROM live_sessions WHERE id = ?1",
             rejoin: format!(
                 "UPDATE session_participants SET user_name = ?3, email = ?4, \
@@ -105,7 +113,8 @@ impl Statements {
             first_join: format!(
                 "INSERT INTO session_participants ({}) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, NULL, \
-                    CASE WHEN ?6 IS NOT NULL AND ?5 >= ?6 THEN ?5 END, 0, 1, ?5) \
+                    CASE WHEN ?6 IS NOT NULL AND ?5 >= ?6 THEN ?5 END, 0, 1, ?5, \
+                    CASE WHEN ?6 IS NOT NULL AND ?5 >= ?6 THEN ?5 END) \
                  RETURNING {participant}",
                 crate::record::PARTICIPANT_COLUMNS.join(", "),
             ),
@@ -145,11 +154,14 @@ impl Statements {
                     count(*) AS n, \
                     count(*) FILTER (WHERE {watching}) AS watching, \
                     COALESCE(sum(ws), 0) AS total, COALESCE(max(ws), 0) AS max, \
-                    count(*) FILTER (WHERE ?4 > 0 AND ws * 100 >= ?4 * ?5) AS attended \
-                 FROM (SELECT present_since, last_seen, {ws} AS ws \
+                    count(*) FILTER (WHERE ?4 > 0 AND ws * 100 >= ?4 * ?5) AS attended, \
+                    {statuses}, {roster} \
+                 FROM (SELECT present_since, last_seen, first_present_at, {ws} AS ws \
                        FROM session_participants WHERE session_id = ?1)",
                 watching = watching("", "?2", "?3"),
                 ws = credited::<Sqlite>("?2", "?3"),
+                statuses = status_counts("", "?4", "?5", "?6"),
+                roster = roster_counts("", "?1"),
             ),
             attendance_total: "SELECT (SELECT 1 FROM live_sessions WHERE id = ?1) AS found, \
                 (SELECT count(*) FROM session_participants WHERE session_id = ?1) AS total",
@@ -164,11 +176,8 @@ impl Statements {
             popular: PopularStatements::new(popular),
             participation_totals: "SELECT count(*) AS n, COALESCE(sum(watch_seconds), 0) AS w \
                  FROM session_participants WHERE user_id = ?1",
-            participation_rows: "SELECT p.session_id, s.title, s.status, s.start_time, \
-                    p.first_joined_at, p.last_joined_at, p.watch_seconds, p.join_count \
-                 FROM session_participants p JOIN live_sessions s ON s.id = p.session_id \
-                 WHERE p.user_id = ?1 \
-                 ORDER BY p.first_joined_at DESC, p.session_id LIMIT ?2",
+            participation_rows: participation_rows::<Sqlite>("", "?3", "?4"),
+            roster: RosterStatements::new::<Sqlite>("", "", "?2", "?3"),
             append: format!("{} RETURNING id", insert_event::<Sqlite>("events")),
             log: LogStatements::new::<Sqlite>("events", "event_log_state"),
             thumbnails: ThumbnailStatements::new::<Sqlite>(THUMBNAILS),

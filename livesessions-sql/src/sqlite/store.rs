@@ -96,11 +96,13 @@ impl SessionStore for SqliteStore {
         let mut tx = self.write().await?;
         // Explicit rather than ON DELETE CASCADE alone: a pool from `from_pool` may have
         // foreign keys switched off.
-        sqlx::query(SQL.delete_participants)
-            .bind(*id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_error)?;
+        for delete in [SQL.delete_participants, SQL.delete_roster] {
+            sqlx::query(delete)
+                .bind(*id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_error)?;
+        }
         let done = sqlx::query(SQL.delete_session)
             .bind(*id.as_uuid())
             .execute(&mut *tx)
@@ -186,13 +188,19 @@ impl AttendanceStore for SqliteStore {
         let sid = *request.session_id.as_uuid();
         let t = Sqlite::store_timeout(request.presence.timeout);
         let mut tx = self.write().await?;
-        let (status, live_since, capacity, participants): (String, Option<i64>, Option<i64>, i64) =
-            sqlx::query_as(SQL.join_status)
-                .bind(sid)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_error)?
-                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+        let (status, live_since, capacity, participants, open_to_user): (
+            String,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            bool,
+        ) = sqlx::query_as(SQL.join_status)
+            .bind(sid)
+            .bind(request.joiner.user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| Error::session_not_found(request.session_id))?;
         let status = parse_status(&status)?;
         if !status.accepts_joins() {
             return Err(Conflict::InvalidTransition {
@@ -200,6 +208,10 @@ impl AttendanceStore for SqliteStore {
                 action: SessionAction::Join,
             }
             .into());
+        }
+        // A restricted session admits its roster and admins, read in this transaction.
+        if !open_to_user && !request.admin {
+            return Err(Error::NotOnRoster);
         }
         // The start of the current live period; intervals open only from there on.
         let period = if status == SessionStatus::Live {
@@ -349,7 +361,7 @@ impl AnalyticsStore for SqliteStore {
     }
 
     async fn participation(&self, query: &ParticipationQuery) -> Result<Participation> {
-        let (totals, rows) = (SQL.participation_totals, SQL.participation_rows);
+        let (totals, rows) = (SQL.participation_totals, SQL.participation_rows.as_str());
         Q::participation(&self.pool, totals, rows, query).await
     }
 

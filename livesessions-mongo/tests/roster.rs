@@ -1,0 +1,217 @@
+//! What the roster cases of the conformance suite do not reach on this store: a restricted
+//! session with a capacity (whose joins take their seat outside any transaction), a user's
+//! calendar feed from their roster entries, and the first presence of a participant document
+//! written before `firstPresentAt` existed. Runs against `LIVESESSIONS_TEST_MONGODB_URI` like
+//! the conformance suite, and is counted as ignored without it.
+
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone as _, Utc};
+use livesessions_core::calendar::{CalendarFeedStore, CalendarQuery};
+use livesessions_core::roster::MemberInput;
+use livesessions_core::{
+    Actor, AttendanceStore, Error, JoinInput, JoinOutcome, LiveSession, LiveSessions, ManualClock,
+    NewSession, Presence, Result, SessionId, SessionStore, UserId,
+};
+use livesessions_mongo::mongodb::bson::{doc, Bson, Document};
+use livesessions_mongo::mongodb::Database;
+use livesessions_mongo::{MongoStore, TransactionMode};
+
+/// A test against the server, counted as ignored (with the reason) when the crate was built
+/// without `LIVESESSIONS_TEST_MONGODB_URI`.
+macro_rules! server_test {
+    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
+        $(#[doc = $doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(livesessions_test_mongodb),
+            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's roster tests (scripts/secantus.sh start prints one)"
+        )]
+        async fn $name() $body
+    };
+}
+
+/// 10:00 UTC on 1 May 2031, where the clocks start and the sessions are scheduled.
+fn at(secs: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2031, 5, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+fn admin() -> Actor {
+    Actor::admin(UserId::parse("admin").unwrap())
+}
+
+fn student(name: &str) -> Actor {
+    Actor::user(UserId::parse(name).unwrap())
+        .with_name(name)
+        .with_email(format!("{name}@example.com"))
+}
+
+/// A store in `mode` on a scratch database, with its indexes, and a service on it.
+async fn serve(mode: TransactionMode) -> (Database, MongoStore, LiveSessions) {
+    let (database, _) = server::scratch_database().await;
+    let store = MongoStore::new(database.clone()).with_transactions(mode);
+    store.ensure_indexes().await.expect("indexes");
+    let service = LiveSessions::builder(Arc::new(store.clone()))
+        .clock(Arc::new(ManualClock::new(at(0))))
+        .build();
+    (database, store, service)
+}
+
+/// A session created through `service`, changed by `edit` first.
+async fn create(service: &LiveSessions, edit: impl FnOnce(&mut NewSession)) -> LiveSession {
+    let mut new = NewSession::new(
+        "Roster",
+        "Sarah Khan",
+        "https://youtu.be/dQw4w9WgXcQ",
+        "2031-05-01T10:00:00Z",
+    );
+    edit(&mut new);
+    service
+        .create(Some(&admin()), new, None)
+        .await
+        .expect("create")
+}
+
+async fn join(service: &LiveSessions, who: &Actor, session: SessionId) -> Result<JoinOutcome> {
+    service
+        .join(
+            Some(who),
+            JoinInput {
+                session_id: session.to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+}
+
+async fn add(service: &LiveSessions, session: SessionId, who: &Actor) {
+    let row = MemberInput {
+        user_id: Some(who.user_id.to_string()),
+        user_name: who.name.clone(),
+        email: who.email.clone(),
+    };
+    service
+        .add_to_roster(Some(&admin()), session, &[row])
+        .await
+        .expect("adding to the roster");
+}
+
+/// A walk-in refused by a restricted session with one seat takes no seat and writes nothing,
+/// so the member after them gets it; with and without transactions.
+async fn a_refused_walk_in_takes_no_seat(mode: TransactionMode) {
+    let (database, store, service) = serve(mode).await;
+    let session = create(&service, |new| {
+        new.is_live = true;
+        new.fields.restricted = Some(true);
+        new.fields.capacity = Some("1".into());
+    })
+    .await;
+    let (ada, bo) = (student("ada"), student("bo"));
+    add(&service, session.id, &ada).await;
+    for _ in 0..2 {
+        let refused = join(&service, &bo, session.id).await;
+        assert!(matches!(refused, Err(Error::NotOnRoster)), "{refused:?}");
+    }
+    let stored = store.get_session(session.id).await.unwrap().unwrap();
+    assert_eq!(stored.participants, 0, "{mode:?}");
+    assert!(store
+        .get_participant(session.id, &bo.user_id)
+        .await
+        .unwrap()
+        .is_none());
+    let admitted = join(&service, &ada, session.id)
+        .await
+        .expect("a member joins");
+    assert!(admitted.first_join);
+    assert_eq!(admitted.session.participants, 1);
+    database.drop().await.unwrap();
+}
+
+server_test! {
+    async fn a_refused_walk_in_takes_no_seat_in_transactions() {
+        a_refused_walk_in_takes_no_seat(TransactionMode::Auto).await;
+    }
+}
+
+server_test! {
+    async fn a_refused_walk_in_takes_no_seat_without_transactions() {
+        a_refused_walk_in_takes_no_seat(TransactionMode::Never).await;
+    }
+}
+
+server_test! {
+    /// A user's feed holds the sessions they joined and those they are on the roster of,
+    /// each once.
+    async fn a_users_feed_holds_the_sessions_of_their_roster_entries() {
+        let (database, store, service) = serve(TransactionMode::Auto).await;
+        let ada = student("ada");
+        let listed = create(&service, |_| {}).await;
+        let both = create(&service, |_| {}).await;
+        let joined = create(&service, |_| {}).await;
+        let other = create(&service, |_| {}).await;
+        add(&service, listed.id, &ada).await;
+        add(&service, both.id, &ada).await;
+        join(&service, &ada, both.id).await.expect("join");
+        join(&service, &ada, joined.id).await.expect("join");
+        add(&service, other.id, &student("bo")).await;
+        let feed = store
+            .calendar_sessions(&CalendarQuery::of_user(ada.user_id.clone(), at(0)))
+            .await
+            .expect("the feed");
+        let mut got: Vec<SessionId> = feed.iter().map(|s| s.id).collect();
+        let mut expected = vec![listed.id, both.id, joined.id];
+        got.sort();
+        expected.sort();
+        assert_eq!(got, expected);
+        database.drop().await.unwrap();
+    }
+}
+
+server_test! {
+    /// A participant document written before `firstPresentAt` existed, with an interval open,
+    /// gets the open interval's start at its next heartbeat, as `Participant::touch` does.
+    async fn an_old_open_interval_becomes_the_first_presence() {
+        let (database, store, service) = serve(TransactionMode::Auto).await;
+        let session = create(&service, |new| new.is_live = true).await;
+        let ada = student("ada");
+        let timeout = Duration::from_secs(90);
+        store
+            .join(&livesessions_core::JoinRequest {
+                session_id: session.id,
+                joiner: livesessions_core::Joiner {
+                    user_id: ada.user_id.clone(),
+                    user_name: livesessions_core::values::UserName::parse("ada").unwrap(),
+                    email: livesessions_core::values::Email::parse("ada@example.com").unwrap(),
+                },
+                presence: Presence::new(at(10), timeout),
+                admin: false,
+            })
+            .await
+            .expect("join");
+        let participants = database.collection::<Document>("session_participants");
+        participants
+            .update_one(
+                doc! { "userId": "ada" },
+                doc! { "$unset": { "firstPresentAt": "", "micros.firstPresentAt": "" } },
+            )
+            .await
+            .unwrap();
+        let before = store.get_participant(session.id, &ada.user_id).await.unwrap().unwrap();
+        assert_eq!((before.first_present_at, before.present_since), (None, Some(at(10))));
+        let after = store
+            .heartbeat(session.id, &ada.user_id, Presence::new(at(40), timeout))
+            .await
+            .expect("heartbeat");
+        assert_eq!(after.first_present_at, Some(at(10)));
+        let stored = participants
+            .find_one(doc! { "userId": "ada" })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(stored.get("firstPresentAt"), Some(Bson::DateTime(_))));
+        database.drop().await.unwrap();
+    }
+}
