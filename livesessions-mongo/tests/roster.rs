@@ -215,3 +215,49 @@ server_test! {
         database.drop().await.unwrap();
     }
 }
+
+server_test! {
+    /// One upload of the largest size ([`MAX_ROSTER_ROWS`], scaled by
+    /// `LIVESESSIONS_TEST_MONGODB_SCALE`) is one command, all of it stored; the view pages and
+    /// counts it in the server. Prints how long each took.
+    async fn the_largest_upload_is_stored_and_viewed_in_the_server() {
+        use livesessions_core::roster::{RosterView, MAX_ROSTER_ROWS};
+        let (database, _store, service) = serve(TransactionMode::Auto).await;
+        let session = create(&service, |_| {}).await;
+        let factor = server::scale().unwrap_or(1.0);
+        let n = ((MAX_ROSTER_ROWS as f64 * factor) as usize).max(10);
+        let rows: Vec<MemberInput> = (0..n)
+            .map(|i| MemberInput {
+                user_id: Some(format!("u{i:05}")),
+                user_name: Some(format!("User {i:05}")),
+                email: Some(format!("u{i}@example.com")),
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let added = service
+            .add_to_roster(Some(&admin()), session.id, &rows)
+            .await
+            .expect("adding");
+        let upload = started.elapsed();
+        assert_eq!(added, n as u64);
+        let started = std::time::Instant::now();
+        let page = service
+            .roster(
+                Some(&admin()),
+                session.id,
+                RosterView {
+                    offset: (n - 5) as u64,
+                    ..RosterView::default()
+                },
+            )
+            .await
+            .expect("the roster");
+        let view = started.elapsed();
+        assert_eq!((page.total, page.members, page.counts.absent), (n as u64, n as u64, n as u64));
+        let names: Vec<&str> = page.rows.iter().map(|r| r.user_id.as_str()).collect();
+        let last: Vec<String> = (n - 5..n).map(|i| format!("u{i:05}")).collect();
+        assert_eq!(names, last);
+        eprintln!("{n} roster rows: upload {upload:?}, last page of the view {view:?}");
+        database.drop().await.unwrap();
+    }
+}

@@ -203,8 +203,8 @@ const STATUS_RULE_FIELDS: [&str; 7] = [
 
 /// One user's participation, run on `session_participants`: one document
 /// `{totals: [{sessions, watchSeconds}], rows: [participant fields + session: {title, status,
-/// isLive, startTime} and the fields of its status rule]}`, newest first join first. Records whose session no longer exists
-/// are left out.
+/// isLive, startTime} and the fields of its status rule]}`, newest first join first. Records
+/// whose session no longer exists are left out.
 pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
     vec![
         doc! { "$match": { "userId": query.user_id.as_str() } },

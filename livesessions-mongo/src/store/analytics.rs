@@ -13,7 +13,7 @@ use livesessions_core::analytics::{
 use livesessions_core::roster::StatusRule;
 use livesessions_core::{
     AnalyticsStore, Error, Result, SeriesAttendance, SeriesSummary, SeriesSummaryQuery, SessionId,
-    SessionStatus, UserId,
+    UserId,
 };
 
 use super::roster::status_counts;
@@ -126,11 +126,10 @@ fn session_rule(
     now: DateTime<Utc>,
     timeout: Duration,
 ) -> std::result::Result<StatusRule, DocumentError> {
-    let live = s.session_status()? == SessionStatus::Live;
-    let current = match (live, s.opt_date("liveSince")?) {
-        (true, Some(since)) => (now - since).num_seconds().max(0),
-        _ => 0,
-    };
+    // `LiveSession::live_duration_at`: the closed periods plus the open one up to `now`.
+    let current = s
+        .opt_date("liveSince")?
+        .map_or(0, |since| (now - since).num_seconds().max(0));
     let rules = AttendanceRules::read(s)?;
     Ok(StatusRule {
         now,

@@ -1,9 +1,9 @@
 //! [`MongoStore`]: the ports of `livesessions-core` on MongoDB, one file a port
-//! ([`sessions`], [`attendance`], [`analytics`], [`roster`], [`event_log`], [`webhooks`]), beside how a
-//! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
-//! change appends its event ([`append`]), how a reader waits for new events
-//! ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session with a
-//! capacity ([`capacity`]).
+//! ([`sessions`], [`attendance`], [`analytics`], [`roster`], [`event_log`], [`webhooks`]),
+//! beside how a store is made ([`connect`]), how its multi-document operations run
+//! ([`transaction`]), how a change appends its event ([`append`]), how a reader waits for new
+//! events ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session
+//! with a capacity ([`capacity`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -133,8 +133,9 @@ impl MongoStore {
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
     /// webhook endpoints {enabled}; the calendar feeds' unique {tokenHash} and the feeds' order
-    /// on `live_sessions`; the roster's unique {sessionId, userId} and {userId}. Also creates `live_session_staged_events`, which joins
-    /// write to inside their transactions. Idempotent.
+    /// on `live_sessions`; the roster's unique {sessionId, userId} and {userId}. Also creates
+    /// `live_session_staged_events`, which joins write to inside their transactions.
+    /// Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
         self.create_staged_events().await?;

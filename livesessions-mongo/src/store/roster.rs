@@ -26,7 +26,7 @@ use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
 use crate::codec::{participant_from_document, roster_member_from_document, DocumentError, Reader};
 use crate::documents::ROSTER_MEMBERS;
-use crate::error::map_error;
+use crate::error::{classify, map_error, ErrorClass};
 use crate::queries;
 
 impl MongoStore {
@@ -77,7 +77,10 @@ impl MongoStore {
     }
 
     /// Checks the session exists, then upserts `members` with one ordered `update` command;
-    /// answers how many were new.
+    /// answers how many were new. Without a transaction, a duplicate key (a concurrent add
+    /// inserted a member first) sends the command again: what the first attempt upserted is
+    /// counted, the rest of the members are upserted again (in a transaction the whole
+    /// transaction runs again instead).
     async fn add_roster_steps(
         &self,
         id: SessionId,
@@ -94,42 +97,62 @@ impl MongoStore {
         if !exists {
             return Err(Error::session_not_found(id).into());
         }
-        let reply = self
-            .database
-            .run_command(queries::roster_upsert_command(id, members))
-            .optional(s, |a, s| a.session(s))
-            .await?;
-        upserted_count(&reply)
+        let mut added = 0;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let reply = self
+                .database
+                .run_command(queries::roster_upsert_command(id, members))
+                .optional(s.as_deref_mut(), |a, s| a.session(s))
+                .await?;
+            let (upserted, failure) = read_update_reply(&reply)?;
+            added += upserted;
+            match failure {
+                None => return Ok(added),
+                Some(error)
+                    if s.is_none()
+                        && attempt < 3
+                        && classify(&error) == ErrorClass::DuplicateKey => {}
+                Some(error) => return Err(error.into()),
+            }
+        }
     }
 }
 
-/// How many documents the reply of an `update` command inserted (`upserted`), or its first
-/// write error as the driver's error (so that a duplicate key is one, as for the driver's
-/// own writes).
-fn upserted_count(reply: &Document) -> std::result::Result<u64, Failure> {
-    if let Ok(errors) = reply.get_array("writeErrors") {
-        if let Some(Bson::Document(first)) = errors.first() {
-            let r = Reader::new(first, ROSTER_MEMBERS);
-            let code = r.opt_int("code")?.unwrap_or(0);
-            let message = r.opt_str("errmsg")?.unwrap_or_default();
-            let write: std::result::Result<WriteError, _> = bson::from_document(doc! {
-                "code": i32::try_from(code).unwrap_or(0),
-                "codeName": r.opt_str("codeName")?.unwrap_or_default(),
-                "errmsg": message,
-            });
-            return Err(match write {
-                Ok(write) => {
-                    Failure::Driver(ErrorKind::Write(WriteFailure::WriteError(write)).into())
-                }
-                Err(_) => Failure::Domain(Error::storage(std::io::Error::other(format!(
-                    "adding roster members failed ({code}): {message}"
-                )))),
-            });
-        }
-    }
-    Ok(reply
+/// What the reply of an `update` command says: how many documents it inserted (`upserted`),
+/// and its first write error as the driver's error (so that a duplicate key is one, as for
+/// the driver's own writes). A reply that cannot be read is a storage failure.
+fn read_update_reply(
+    reply: &Document,
+) -> std::result::Result<(u64, Option<mongodb::error::Error>), Failure> {
+    let upserted = reply
         .get_array("upserted")
-        .map_or(0, |upserted| upserted.len() as u64))
+        .map_or(0, |upserted| upserted.len() as u64);
+    let Some(Bson::Document(first)) = reply
+        .get_array("writeErrors")
+        .ok()
+        .and_then(|errors| errors.first())
+    else {
+        return Ok((upserted, None));
+    };
+    let r = Reader::new(first, ROSTER_MEMBERS);
+    let code = r.opt_int("code")?.unwrap_or(0);
+    let message = r.opt_str("errmsg")?.unwrap_or_default();
+    let write: WriteError = bson::from_document(doc! {
+        "code": i32::try_from(code).unwrap_or(0),
+        "codeName": r.opt_str("codeName")?.unwrap_or_default(),
+        "errmsg": message,
+    })
+    .map_err(|_| {
+        Error::storage(std::io::Error::other(format!(
+            "adding roster members failed ({code}): {message}"
+        )))
+    })?;
+    Ok((
+        upserted,
+        Some(ErrorKind::Write(WriteFailure::WriteError(write)).into()),
+    ))
 }
 
 /// A row of the roster view: the participant document (if the user joined) with the roster
@@ -255,5 +278,40 @@ impl RosterStore for MongoStore {
             members,
             counts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::oid::ObjectId;
+
+    use super::*;
+
+    /// The reply of an ordered `update` that upserted two members and then hit a duplicate
+    /// key: both counted, and the error is the driver's duplicate key.
+    #[test]
+    fn an_update_reply_counts_upserts_and_keeps_its_first_write_error() {
+        let reply = doc! {
+            "n": 3, "nModified": 1, "ok": 1.0,
+            "upserted": [
+                { "index": 0, "_id": ObjectId::new() },
+                { "index": 2, "_id": ObjectId::new() },
+            ],
+            "writeErrors": [
+                { "index": 3, "code": 11000, "errmsg": "E11000 duplicate key error" },
+            ],
+        };
+        let (upserted, error) = read_update_reply(&reply).unwrap();
+        assert_eq!(upserted, 2);
+        let error = error.expect("the write error");
+        assert_eq!(classify(&error), ErrorClass::DuplicateKey);
+        assert!(matches!(
+            map_error(error),
+            Error::Conflict(livesessions_core::Conflict::AlreadyExists { .. })
+        ));
+
+        let clean = doc! { "n": 1, "nModified": 1, "ok": 1.0 };
+        let (upserted, error) = read_update_reply(&clean).unwrap();
+        assert_eq!((upserted, error.is_none()), (0, true));
     }
 }

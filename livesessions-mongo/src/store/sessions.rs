@@ -1,6 +1,6 @@
 //! [`SessionStore`] on `live_sessions`: updates guarded by the version, deletes that take the
-//! participants and the roster along, each change with its event (in one transaction where the deployment has
-//! them).
+//! participants and the roster along, each change with its event (in one transaction where
+//! the deployment has them).
 
 use async_trait::async_trait;
 use bson::doc;
