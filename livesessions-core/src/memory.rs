@@ -125,6 +125,7 @@ impl MemoryStore {
             &mut crate::calendar::FeedTokens,
             &HashMap<SessionId, LiveSession>,
             &HashMap<SessionId, BTreeMap<UserId, Participant>>,
+            &Rosters,
         ) -> R,
     ) -> R {
         let mut inner = self.write();
@@ -133,6 +134,7 @@ impl MemoryStore {
             &mut inner.calendar_feeds,
             &inner.sessions,
             &inner.participants,
+            &inner.rosters,
         )
     }
 

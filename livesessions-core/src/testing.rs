@@ -581,6 +581,7 @@ macro_rules! calendar_feed_tests {
             revoked_and_unknown_feed_tokens_are_not_found,
             the_public_feed_holds_upcoming_live_and_cancelled_upcoming,
             a_users_feed_holds_the_sessions_the_user_joined,
+            a_users_feed_holds_the_sessions_of_their_rosters,
         );
     };
     (@cases $attrs:tt $setup:expr; $($case:ident),* $(,)?) => {

@@ -28,7 +28,7 @@ impl CalendarFeedStore for MemoryStore {
         hash: &FeedTokenHash,
         _now: DateTime<Utc>,
     ) -> Result<()> {
-        self.with_calendar(|tokens, _, _| {
+        self.with_calendar(|tokens, _, _, _| {
             if let Some(old) = tokens.by_user.insert(user.clone(), *hash) {
                 tokens.by_hash.remove(&old);
             }
@@ -38,12 +38,12 @@ impl CalendarFeedStore for MemoryStore {
     }
 
     async fn feed_user(&self, hash: &FeedTokenHash) -> Result<Option<UserId>> {
-        Ok(self.with_calendar(|tokens, _, _| tokens.by_hash.get(hash).cloned()))
+        Ok(self.with_calendar(|tokens, _, _, _| tokens.by_hash.get(hash).cloned()))
     }
 
     async fn revoke_feed_token(&self, user: &UserId) -> Result<bool> {
         Ok(
-            self.with_calendar(|tokens, _, _| match tokens.by_user.remove(user) {
+            self.with_calendar(|tokens, _, _, _| match tokens.by_user.remove(user) {
                 Some(old) => {
                     tokens.by_hash.remove(&old);
                     true
@@ -54,15 +54,20 @@ impl CalendarFeedStore for MemoryStore {
     }
 
     async fn calendar_sessions(&self, query: &CalendarQuery) -> Result<Vec<LiveSession>> {
-        Ok(self.with_calendar(|_, sessions, participants| {
+        Ok(self.with_calendar(|_, sessions, participants, rosters| {
             let mut found: Vec<LiveSession> = sessions
                 .values()
                 .filter(|s| query.includes(s))
                 .filter(|s| match &query.user {
                     None => true,
-                    Some(user) => participants
-                        .get(&s.id)
-                        .is_some_and(|members| members.contains_key(user)),
+                    Some(user) => {
+                        participants
+                            .get(&s.id)
+                            .is_some_and(|joined| joined.contains_key(user))
+                            || rosters
+                                .get(&s.id)
+                                .is_some_and(|roster| roster.contains_key(user))
+                    }
                 })
                 .cloned()
                 .collect();

@@ -4,9 +4,8 @@
 //!
 //! - the public feed, every session a calendar should show ([`CalendarQuery::public`]);
 //! - a user's own feed, the sessions the user has joined (joins while a session is
-//!   scheduled included), at a URL that carries a [`FeedToken`], because calendar
-//!   applications cannot send bearer tokens. Roster membership and self-registration will
-//!   add their sessions to this feed once they exist.
+//!   scheduled included) or is on the roster of (added by an admin or registered), at a URL
+//!   that carries a [`FeedToken`], because calendar applications cannot send bearer tokens.
 //!
 //! What a feed holds at `now` ([`CalendarQuery::includes`]): live sessions; scheduled sessions
 //! whose start is at most [`STALE_AFTER`] past (a late start still shows); cancelled sessions

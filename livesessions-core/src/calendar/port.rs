@@ -34,7 +34,7 @@ pub trait CalendarFeedStore: Debug + Send + Sync + 'static {
     async fn revoke_feed_token(&self, user: &UserId) -> Result<bool>;
 
     /// The sessions of a feed ([`CalendarQuery::includes`]; for a user, only the sessions the
-    /// user has a participant record in), ordered by start time then id, at most
+    /// user has a participant record in or is on the roster of), ordered by start time then id, at most
     /// `query.limit`. Computed by the store (filtered, ordered and bounded in the database),
     /// with each session's participant count as
     /// [`SessionStore::get_session`](crate::SessionStore::get_session) gives it.

@@ -16,7 +16,8 @@ pub const STALE_AFTER: TimeDelta = MAX_SESSION_LENGTH;
 /// start time, then id, at most `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarQuery {
-    /// `None` for the public feed; `Some(user)` for the sessions `user` has joined.
+    /// `None` for the public feed; `Some(user)` for the sessions `user` has joined or
+    /// is on the roster of.
     pub user: Option<UserId>,
     /// The time the feed is built at.
     pub now: DateTime<Utc>,

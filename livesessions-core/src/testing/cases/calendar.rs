@@ -298,3 +298,48 @@ pub async fn a_users_feed_holds_the_sessions_the_user_joined(stores: CalendarSto
         vec![live.id, upcoming.id, cancelled.id]
     );
 }
+
+/// A user's feed also holds the sessions the user is on the roster of, added by an admin or
+/// registered, once each even when the user joined them too.
+pub async fn a_users_feed_holds_the_sessions_of_their_rosters(stores: CalendarStore) {
+    let h = Harness::new(stores.store.clone());
+    let dana = h.user("dana");
+    let listed = h.create("listed", 3000).await;
+    let open = h
+        .create_with("open", 4000, |f| f.registration = Some("open".into()))
+        .await;
+    let both = h.create("both", 5000).await;
+    let other = h.create("other", 6000).await;
+    let rows = |who: &crate::Actor| {
+        vec![crate::roster::MemberInput {
+            user_id: Some(who.user_id.to_string()),
+            user_name: who.name.clone(),
+            email: who.email.clone(),
+        }]
+    };
+    for id in [listed.id, both.id] {
+        h.service
+            .add_to_roster(Some(&h.admin), id, &rows(&dana))
+            .await
+            .expect("adding dana");
+    }
+    h.service
+        .register(Some(&dana), open.id, None, None)
+        .await
+        .expect("dana registers");
+    h.join(&dana, both.id).await;
+    h.service
+        .add_to_roster(Some(&h.admin), other.id, &rows(&h.user("erin")))
+        .await
+        .expect("adding erin");
+    let feed = stores
+        .feeds
+        .calendar_sessions(&CalendarQuery::of_user(dana.user_id.clone(), h.at(60)))
+        .await
+        .expect("calendar_sessions");
+    assert_eq!(
+        feed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![listed.id, open.id, both.id],
+        "dana's feed: her roster sessions and registrations, each once, by start"
+    );
+}
