@@ -142,10 +142,15 @@ impl RosterStatements {
 ///
 /// - `scored`: the session's members (by the roster's key) fully joined with its participants
 ///   (by the participants' key), one narrow row per person: the user id, the sort key, the
-///   watch seconds as of now, the status and the late flag, each computed once;
+///   watch seconds as of now, the status and the late flag, each computed once. A full join
+///   is only ever a hash or merge join: whatever the planner believes of a session's size (a
+///   generic plan, or statistics taken before a class filled), it never loops over one side
+///   per row of the other;
 /// - `totals`: the counts over all of them;
 /// - the page: filtered, sorted and bounded in `scored`, and only then its rows' member and
-///   participant columns read by key.
+///   participant columns read back, by the whole key taken from each page row (never from
+///   the parameter: so the only plans are a lookup per page row, or a hash of the table, and
+///   never a scan of the session's participants repeated per page row).
 ///
 /// The totals come back on every row, and on one row of NULL page columns when the page is
 /// empty.
@@ -185,12 +190,14 @@ fn view<D: Dialect>(
     let filter = format!("({p}7 IS NULL OR status_rank = {p}7)");
     format!(
         "WITH members AS ( \
-            SELECT user_id, user_name FROM {prefix}{TABLE} WHERE session_id = {p}1 \
+            SELECT session_id, user_id, user_name FROM {prefix}{TABLE} WHERE session_id = {p}1 \
          ), attendees AS ( \
-            SELECT p.user_id, p.user_name, p.first_joined_at, p.first_present_at, {ws} AS ws \
+            SELECT p.session_id, p.user_id, p.user_name, p.first_joined_at, \
+                p.first_present_at, {ws} AS ws \
             FROM {prefix}session_participants p WHERE p.session_id = {p}1 \
          ), scored AS ( \
-            SELECT COALESCE(m.user_id, a.user_id) AS user_id, {key_column}\
+            SELECT COALESCE(m.session_id, a.session_id) AS session_id, \
+                COALESCE(m.user_id, a.user_id) AS user_id, {key_column}\
                 m.user_id IS NOT NULL AS is_member, a.first_joined_at AS first_joined_at, \
                 COALESCE(a.ws, 0) AS ws_now, {rank} AS status_rank, {late} AS late \
             FROM members m FULL JOIN attendees a ON a.user_id = m.user_id \
@@ -211,9 +218,10 @@ fn view<D: Dialect>(
                 mm.registered AS m_registered, mm.added_at AS m_added_at, {p_cols} \
             FROM (SELECT * FROM scored WHERE {filter} \
                   ORDER BY {order_by} LIMIT {p}9 OFFSET {p}8) s \
-            LEFT JOIN {prefix}{TABLE} mm ON mm.session_id = {p}1 AND mm.user_id = s.user_id \
+            LEFT JOIN {prefix}{TABLE} mm \
+              ON mm.session_id = s.session_id AND mm.user_id = s.user_id \
             LEFT JOIN {prefix}session_participants pp \
-              ON pp.session_id = {p}1 AND pp.user_id = s.user_id \
+              ON pp.session_id = s.session_id AND pp.user_id = s.user_id \
          ) page ON true \
          ORDER BY {order_by}",
         p_cols = participant_select("pp."),

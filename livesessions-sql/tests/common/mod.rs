@@ -280,7 +280,7 @@ pub async fn roster_members_see_their_sessions_in_their_feed<S>(store: Arc<S>)
 where
     S: livesessions_core::Store + livesessions_core::calendar::CalendarFeedStore,
 {
-    use livesessions_core::calendar::{CalendarFeedStore as _, CalendarQuery};
+    use livesessions_core::calendar::CalendarQuery;
     use livesessions_core::roster::MemberInput;
     use livesessions_core::{Actor, JoinInput, LiveSessions, NewSession, UserId};
 
