@@ -2,7 +2,8 @@
 //! `postgres`) and SQLite ([`sqlite::SqliteStore`], feature `sqlite`), on [`sqlx`].
 //!
 //! Both stores implement every port of `livesessions_core` ([`SessionStore`],
-//! [`AttendanceStore`], [`AnalyticsStore`], [`HealthCheck`]) in SQL, in the database:
+//! [`AttendanceStore`], [`AnalyticsStore`], `RosterStore`, [`HealthCheck`]) in SQL, in the
+//! database:
 //!
 //! - a join is one atomic statement (Postgres) or one write transaction (SQLite) that inserts the
 //!   participant or records the rejoin, applies the presence rule and counts a user exactly once;
@@ -18,6 +19,9 @@
 //! deleted with their session), `events` and `event_log_state` (the log and its pruned floor)
 //! and, on Postgres, `session_participant_counts`: the participant count split over 64 rows per
 //! session, so that a class-start stampede of joins does not queue on one hot row.
+//! `roster_members` (primary key `(session_id, user_id)`, deleted with their session) holds
+//! the sessions' rosters for the stores'
+//! [`RosterStore`](livesessions_core::roster::RosterStore).
 //! `live_session_thumbnails` keeps uploaded images (`bytea` / BLOB) for the stores'
 //! [`ThumbnailStore`]s, `PostgresStore::thumbnails()` and `SqliteStore::thumbnails()`, so that
 //! several server instances on one database serve each other's uploads. Migrations are

@@ -138,11 +138,22 @@ impl RosterStatements {
 }
 
 /// The roster view (parameters: session, now, timeout, live seconds, threshold percent, late
-/// cutoff or NULL, status rank or NULL, offset, limit). One statement: every member (with
-/// their participant record, if any) and every participant not on the roster, read by the
-/// session's key of both tables; each row's watch seconds and status computed once (`scored`);
-/// the counts over all of them (`totals`); and the page, filtered, sorted and bounded. The
-/// totals come back on every row, and on one row of NULL page columns when the page is empty.
+/// cutoff or NULL, status rank or NULL, offset, limit). One statement:
+///
+/// - `scored`: the session's members (by the roster's key) fully joined with its participants
+///   (by the participants' key), one narrow row per person: the user id, the sort key, the
+///   watch seconds as of now, the status and the late flag, each computed once. A full join
+///   is only ever a hash or merge join: whatever the planner believes of a session's size (a
+///   generic plan, or statistics taken before a class filled), it never loops over one side
+///   per row of the other;
+/// - `totals`: the counts over all of them;
+/// - the page: filtered, sorted and bounded in `scored`, and only then its rows' member and
+///   participant columns read back, by the whole key taken from each page row (never from
+///   the parameter: so the only plans are a lookup per page row, or a hash of the table, and
+///   never a scan of the session's participants repeated per page row).
+///
+/// The totals come back on every row, and on one row of NULL page columns when the page is
+/// empty.
 fn view<D: Dialect>(
     prefix: &str,
     sort: RosterSort,
@@ -152,44 +163,44 @@ fn view<D: Dialect>(
 ) -> String {
     let p = D::PARAMETER;
     let ws = credited::<D>(now, timeout);
-    let p_cols = participant_select("p.");
     let rank = status_rank(
-        "p_session_id",
-        "p_first_present_at",
-        "ws_now",
+        "a.user_id",
+        "a.first_present_at",
+        "COALESCE(a.ws, 0)",
         &format!("{p}4"),
         &format!("{p}5"),
     );
-    let late = late("p_first_present_at", &format!("{p}6"));
-    let key = match sort {
-        RosterSort::Name => format!("lower(user_name){}", D::BYTE_ORDER),
-        RosterSort::Status => "status_rank".to_owned(),
-        RosterSort::WatchTime => "ws_now".to_owned(),
-        RosterSort::JoinTime => "p_first_joined_at".to_owned(),
+    let late = late("a.first_present_at", &format!("{p}6"));
+    let byte = D::BYTE_ORDER;
+    let (key_column, key) = match sort {
+        RosterSort::Name => (
+            "lower(COALESCE(m.user_name, a.user_name)) AS name_key, ",
+            format!("name_key{byte}"),
+        ),
+        RosterSort::Status => ("", "status_rank".to_owned()),
+        RosterSort::WatchTime => ("", "ws_now".to_owned()),
+        RosterSort::JoinTime => ("", "first_joined_at".to_owned()),
     };
     // Never joined: last ascending, first descending (the reference order).
     let dir = match order {
         SortOrder::Asc => "ASC NULLS LAST",
         SortOrder::Desc => "DESC NULLS FIRST",
     };
-    let order_by = format!("{key} {dir}, user_id{} ASC", D::BYTE_ORDER);
+    let order_by = format!("{key} {dir}, user_id{byte} ASC");
     let filter = format!("({p}7 IS NULL OR status_rank = {p}7)");
     format!(
-        "WITH r AS ( \
-            SELECT m.user_id AS user_id, m.user_name AS user_name, m.email AS email, \
-                true AS is_member, m.registered AS m_registered, m.added_at AS m_added_at, \
-                {p_cols}, COALESCE({ws}, 0) AS ws_now \
-            FROM {prefix}{TABLE} m LEFT JOIN {prefix}session_participants p \
-              ON p.session_id = m.session_id AND p.user_id = m.user_id \
-            WHERE m.session_id = {p}1 \
-            UNION ALL \
-            SELECT p.user_id, p.user_name, p.email, false, NULL, NULL, {p_cols}, {ws} \
-            FROM {prefix}session_participants p \
-            WHERE p.session_id = {p}1 AND NOT EXISTS ( \
-                SELECT 1 FROM {prefix}{TABLE} m \
-                WHERE m.session_id = p.session_id AND m.user_id = p.user_id) \
+        "WITH members AS ( \
+            SELECT session_id, user_id, user_name FROM {prefix}{TABLE} WHERE session_id = {p}1 \
+         ), attendees AS ( \
+            SELECT p.session_id, p.user_id, p.user_name, p.first_joined_at, \
+                p.first_present_at, {ws} AS ws \
+            FROM {prefix}session_participants p WHERE p.session_id = {p}1 \
          ), scored AS ( \
-            SELECT r.*, {rank} AS status_rank, {late} AS late FROM r \
+            SELECT COALESCE(m.session_id, a.session_id) AS session_id, \
+                COALESCE(m.user_id, a.user_id) AS user_id, {key_column}\
+                m.user_id IS NOT NULL AS is_member, a.first_joined_at AS first_joined_at, \
+                COALESCE(a.ws, 0) AS ws_now, {rank} AS status_rank, {late} AS late \
+            FROM members m FULL JOIN attendees a ON a.user_id = m.user_id \
          ), totals AS ( \
             SELECT EXISTS (SELECT 1 FROM {prefix}live_sessions WHERE id = {p}1) AS found, \
                 count(*) FILTER (WHERE status_rank = 0) AS c_present, \
@@ -202,10 +213,18 @@ fn view<D: Dialect>(
             FROM scored \
          ) \
          SELECT totals.*, page.* FROM totals LEFT JOIN ( \
-            SELECT * FROM scored WHERE {filter} \
-            ORDER BY {order_by} LIMIT {p}9 OFFSET {p}8 \
+            SELECT s.*, COALESCE(mm.user_name, pp.user_name) AS user_name, \
+                COALESCE(mm.email, pp.email) AS email, \
+                mm.registered AS m_registered, mm.added_at AS m_added_at, {p_cols} \
+            FROM (SELECT * FROM scored WHERE {filter} \
+                  ORDER BY {order_by} LIMIT {p}9 OFFSET {p}8) s \
+            LEFT JOIN {prefix}{TABLE} mm \
+              ON mm.session_id = s.session_id AND mm.user_id = s.user_id \
+            LEFT JOIN {prefix}session_participants pp \
+              ON pp.session_id = s.session_id AND pp.user_id = s.user_id \
          ) page ON true \
-         ORDER BY {order_by}"
+         ORDER BY {order_by}",
+        p_cols = participant_select("pp."),
     )
 }
 

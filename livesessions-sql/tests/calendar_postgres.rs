@@ -19,3 +19,10 @@ async fn postgres() -> Option<Fixture> {
 }
 
 livesessions_core::calendar_feed_tests!(postgres);
+
+#[tokio::test]
+async fn roster_members_see_their_sessions_in_their_feed() {
+    let (store, pool) = common::scratch_postgres().await;
+    common::roster_members_see_their_sessions_in_their_feed(Arc::new(store.clone())).await;
+    common::drop_postgres(&store, pool).await;
+}

@@ -1,5 +1,7 @@
 //! The calendar conformance cases on SQLite, in memory and in a temporary file.
 
+mod common;
+
 use std::sync::Arc;
 
 use livesessions_core::testing::Fixture;
@@ -70,4 +72,13 @@ async fn the_public_feed_query_uses_the_calendar_index() {
         !text.iter().any(|line| line.contains("TEMP B-TREE")),
         "{text:?}"
     );
+}
+
+#[tokio::test]
+async fn roster_members_see_their_sessions_in_their_feed() {
+    let store = SqliteStore::in_memory()
+        .await
+        .expect("in-memory SQLite opens");
+    store.migrate().await.expect("migrations apply");
+    common::roster_members_see_their_sessions_in_their_feed(Arc::new(store)).await;
 }

@@ -204,3 +204,72 @@ async fn common_and_rare_terms_list_alike_in_the_list_order() {
         assert_eq!(listed, expected, "{term}");
     }
 }
+
+/// Migration 0012 backfills `first_present_at` of the participants written before it: an open
+/// interval that credited nothing yet gives its start; one who watched gives the later of the
+/// first join and the session's start; one never present stays NULL.
+#[tokio::test]
+async fn the_roster_migration_backfills_first_presence() {
+    let store = SqliteStore::in_memory().await.expect("in-memory SQLite");
+    let mut before = sqlx::migrate!("./migrations/sqlite");
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 12)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before
+        .run(store.pool())
+        .await
+        .expect("migrations up to 0011");
+    let session = uuid::Uuid::new_v4();
+    // Started at 1 000; the times are microseconds.
+    sqlx::query(
+        "INSERT INTO live_sessions (id, title, instructor, video_url, start_time, status, \
+            started_at, live_since, created_at, updated_at, version, list_rank, list_time_key) \
+         VALUES (?1, 't', 'i', 'https://youtu.be/abc', 1000, 'live', 1000, 1000, 0, 0, 1, 0, 0)",
+    )
+    .bind(session)
+    .execute(store.pool())
+    .await
+    .expect("a session");
+    // (user, first join, present since, watch seconds)
+    let rows: [(&str, i64, Option<i64>, i64); 4] = [
+        ("open", 500, Some(3000), 0),
+        ("lobby-then-class", 500, None, 60),
+        ("late", 2000, Some(9000), 60),
+        ("never", 500, None, 0),
+    ];
+    for (user, joined, since, watch) in rows {
+        sqlx::query(
+            "INSERT INTO session_participants (session_id, user_id, user_name, email, \
+                first_joined_at, last_joined_at, last_seen, present_since, watch_seconds, \
+                created_at) VALUES (?1, ?2, ?2, 'a@example.com', ?3, ?3, ?3, ?4, ?5, ?3)",
+        )
+        .bind(session)
+        .bind(user)
+        .bind(joined)
+        .bind(since)
+        .bind(watch)
+        .execute(store.pool())
+        .await
+        .expect("a participant");
+    }
+    store.migrate().await.expect("the remaining migrations");
+    let got: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT user_id, first_present_at FROM session_participants ORDER BY user_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("read back");
+    assert_eq!(
+        got,
+        vec![
+            ("late".to_owned(), Some(2000)),
+            ("lobby-then-class".to_owned(), Some(1000)),
+            ("never".to_owned(), None),
+            ("open".to_owned(), Some(3000)),
+        ]
+    );
+}

@@ -181,6 +181,7 @@ async fn list_and_report_plans_use_the_indexes() {
             .bind(Duration::from_secs(90))
             .bind(3600i64)
             .bind(75i64)
+            .bind(None::<chrono::DateTime<Utc>>)
     })
     .await;
     assert!(plan.contains("live_sessions_pkey"), "{plan}");
@@ -206,7 +207,10 @@ async fn list_and_report_plans_use_the_indexes() {
     .await;
     assert!(plan.contains("session_participants_join_idx"), "{plan}");
     let plan = explain(&pool, &sql.participation_rows, |q| {
-        q.bind("user7").bind(50i64)
+        q.bind("user7")
+            .bind(50i64)
+            .bind(Utc::now())
+            .bind(Duration::from_secs(90))
     })
     .await;
     assert!(plan.contains("session_participants_user_idx"), "{plan}");
@@ -688,5 +692,88 @@ async fn series_plans_use_the_series_index() {
     // The participants come by session, from the series' sessions, not from a walk of the
     // whole table in user order.
     assert!(plan.contains("Index Cond: (session_id = o.id)"), "{plan}");
+    cleanup(store, pool).await;
+}
+
+/// The roster view of the 5 000-participant session with a 6 000-member roster (4 000 of them
+/// participants; 200 000 members in other sessions): the members and the participants come by the session's key of each table,
+/// never from a scan of every participant or member; and a restricted join reads its roster
+/// entry by the roster's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_view_reads_the_sessions_members_and_participants_by_key() {
+    let (store, pool) = populated().await;
+    let s = quote_ident(store.schema());
+    let big = big_session(&store).await;
+    for sql in [
+        format!(
+            "INSERT INTO {s}.roster_members (session_id, user_id, user_name, email, added_at) \
+             SELECT $1, 'big' || u, 'Big ' || u, 'b' || u || '@example.com', now() \
+             FROM generate_series(1001, 7000) u"
+        ),
+        // A roster of 20 members in each of 10 000 other sessions.
+        format!(
+            "INSERT INTO {s}.roster_members (session_id, user_id, user_name, email, added_at) \
+             SELECT l.id, 'user' || u, 'User ' || u, 'u' || u || '@example.com', now() \
+             FROM (SELECT id FROM {s}.live_sessions WHERE id <> $1 ORDER BY id LIMIT 10000) l, \
+                  generate_series(1, 20) u"
+        ),
+    ] {
+        sqlx::query(&sql)
+            .bind(big)
+            .execute(&pool)
+            .await
+            .expect("a roster");
+    }
+    sqlx::query(&format!("ANALYZE {s}.roster_members"))
+        .execute(&pool)
+        .await
+        .expect("analyze");
+    let sql = &store.sql;
+    for (sort, order) in [
+        (livesessions_core::roster::RosterSort::Name, SortOrder::Asc),
+        (
+            livesessions_core::roster::RosterSort::JoinTime,
+            SortOrder::Desc,
+        ),
+    ] {
+        let plan = explain(&pool, sql.roster.view(sort, order), |q| {
+            q.bind(big)
+                .bind(Utc::now())
+                .bind(Duration::from_secs(90))
+                .bind(3600i64)
+                .bind(75i64)
+                .bind(None::<chrono::DateTime<Utc>>)
+                .bind(None::<i64>)
+                .bind(0i64)
+                .bind(100i64)
+        })
+        .await;
+        assert!(plan.contains("roster_members_pkey"), "{plan}");
+        assert!(
+            plan.contains("session_participants_pkey")
+                || plan.contains("session_participants_join_idx"),
+            "{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+    }
+
+    // The join's roster check: one entry by an index of the roster (its key or the user's).
+    let plan = explain(&pool, &sql.join, |q| {
+        q.bind(big)
+            .bind("big42")
+            .bind("Big 42")
+            .bind("b42@example.com")
+            .bind(Utc::now())
+            .bind(Duration::from_secs(90))
+            .bind(0i16)
+            .bind(false)
+            .bind(false)
+    })
+    .await;
+    assert!(
+        plan.contains("roster_members_pkey") || plan.contains("roster_members_user_idx"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Seq Scan"), "{plan}");
     cleanup(store, pool).await;
 }

@@ -273,3 +273,68 @@ pub async fn a_large_enqueue_creates_every_delivery(
         assert_eq!(seen, (1..=1201).rev().collect::<Vec<i64>>());
     }
 }
+
+/// A user's calendar feed lists the sessions whose roster they are on, as well as those they
+/// joined, once each; another user's feed lists neither.
+pub async fn roster_members_see_their_sessions_in_their_feed<S>(store: Arc<S>)
+where
+    S: livesessions_core::Store + livesessions_core::calendar::CalendarFeedStore,
+{
+    use livesessions_core::calendar::CalendarQuery;
+    use livesessions_core::roster::MemberInput;
+    use livesessions_core::{Actor, JoinInput, LiveSessions, NewSession, UserId};
+
+    let service = LiveSessions::builder(store.clone()).build();
+    let admin = Actor::admin(UserId::parse("admin").unwrap());
+    let start = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let new = |title: &str| NewSession::new(title, "Ferris", "https://youtu.be/abc", &start);
+    let rostered = service
+        .create(Some(&admin), new("rostered"), None)
+        .await
+        .unwrap();
+    let joined = service
+        .create(Some(&admin), new("joined"), None)
+        .await
+        .unwrap();
+    let other = service
+        .create(Some(&admin), new("other"), None)
+        .await
+        .unwrap();
+    let ada = UserId::parse("ada").unwrap();
+    let row = MemberInput {
+        user_id: Some("ada".into()),
+        user_name: Some("Ada".into()),
+        email: Some("ada@example.com".into()),
+    };
+    for id in [rostered.id, joined.id] {
+        service
+            .add_to_roster(Some(&admin), id, std::slice::from_ref(&row))
+            .await
+            .unwrap();
+    }
+    let ada_actor = Actor::user(ada.clone())
+        .with_name("Ada")
+        .with_email("ada@example.com");
+    let input = JoinInput {
+        session_id: joined.id.to_string(),
+        ..JoinInput::default()
+    };
+    service.join(Some(&ada_actor), input).await.unwrap();
+    let feed = store
+        .calendar_sessions(&CalendarQuery::of_user(ada, chrono::Utc::now()))
+        .await
+        .unwrap();
+    let ids: Vec<_> = feed.iter().map(|s| s.id).collect();
+    assert!(ids.contains(&rostered.id), "on the roster: {ids:?}");
+    assert!(ids.contains(&joined.id), "joined: {ids:?}");
+    assert!(!ids.contains(&other.id), "neither: {ids:?}");
+    assert_eq!(ids.len(), 2, "each session once: {ids:?}");
+    let bo = store
+        .calendar_sessions(&CalendarQuery::of_user(
+            UserId::parse("bo").unwrap(),
+            chrono::Utc::now(),
+        ))
+        .await
+        .unwrap();
+    assert!(bo.is_empty(), "{bo:?}");
+}
