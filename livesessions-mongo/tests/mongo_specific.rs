@@ -224,8 +224,8 @@ server_test! {
 }
 
 server_test! {
-    /// The indexes, by name: the list order, the start time, the scheduler's two and the
-    /// series' on sessions, the unique
+    /// The indexes, by name: the list order, the start time, the scheduler's two, the
+    /// series' and the search trigrams on sessions, the unique
     /// (session, user) and the user on participants, the append time on events, the unique
     /// file name of thumbnails. Creating them twice is harmless.
     async fn indexes_are_created_once_by_name() {
@@ -254,6 +254,7 @@ server_test! {
                 "due_end",
                 "due_start",
                 "list_order",
+                "search_grams",
                 "series",
                 "start_time"
             ]

@@ -3,6 +3,7 @@
 use bson::{doc, Bson, Document};
 use livesessions_core::{ListQuery, LiveSession, SessionId, StatusFilter};
 
+use super::search::grams_filter;
 use crate::codec::{long, session_fields, session_id};
 
 /// `{_id: <uuid>}`.
@@ -50,9 +51,22 @@ pub fn escape_regex(text: &str) -> String {
 /// The filter of a list request: status, search and the position after the cursor.
 ///
 /// The status is matched through `listRank` (one rank per status) so that the filter is an
-/// equality on the list index's first field.
+/// equality on the list index's first field. The search is a case-insensitive regular
+/// expression on the three fields, which no index bounds: see [`indexed_list_filter`].
 pub fn list_filter(query: &ListQuery) -> Document {
+    list_filter_with(query, None)
+}
+
+/// [`list_filter`] and the search trigrams `grams` ([`grams_filter`]): the same sessions, for a
+/// query sent with the hint [`SEARCH_INDEX`](super::SEARCH_INDEX) so that the server reads
+/// only the sessions carrying every trigram of the term.
+pub fn indexed_list_filter(query: &ListQuery, grams: &[String]) -> Document {
+    list_filter_with(query, Some(grams_filter(grams)))
+}
+
+fn list_filter_with(query: &ListQuery, grams: Option<Document>) -> Document {
     let mut clauses: Vec<Document> = Vec::new();
+    clauses.extend(grams);
     if let StatusFilter::Only(status) = query.status {
         clauses.push(doc! { "listRank": i32::from(status.rank()) });
     }

@@ -2,8 +2,8 @@
 //! ([`sessions`], [`attendance`], [`analytics`], [`event_log`], [`webhooks`]), beside how a
 //! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
 //! change appends its event ([`append`]), how a reader waits for new events
-//! ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session with a
-//! capacity ([`capacity`]).
+//! ([`change_stream`]), the counter repair ([`reconcile`]), the seats of a session with a
+//! capacity ([`capacity`]) and how a list page is searched ([`search`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -34,6 +34,7 @@ mod change_stream;
 mod connect;
 mod event_log;
 mod reconcile;
+mod search;
 mod sessions;
 mod thumbnails;
 mod transaction;
@@ -132,11 +133,15 @@ impl MongoStore {
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
     /// webhook endpoints {enabled}; the calendar feeds' unique {tokenHash} and the feeds' order
-    /// on `live_sessions`. Also creates `live_session_staged_events`, which joins
-    /// write to inside their transactions. Idempotent.
+    /// on `live_sessions`; and the search trigrams on `live_sessions`, after writing them into
+    /// the session documents that lack them (written by an earlier version: one read of
+    /// those documents and one update each, nothing once every document has them). Also
+    /// creates `live_session_staged_events`, which joins write to inside their transactions.
+    /// Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
         self.create_staged_events().await?;
+        self.backfill_search_grams().await?;
         self.sessions
             .create_indexes(queries::session_indexes())
             .await

@@ -243,13 +243,10 @@ impl SessionStore for MongoStore {
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
         let limit = query.limit.max(1) as usize;
-        let documents = all_documents(
-            self.sessions
-                .find(queries::list_filter(query))
-                .sort(queries::list_sort())
-                .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX)),
-        )
-        .await?;
+        let plan = self.list_plan(query).await?;
+        let documents = self
+            .list_documents(query, &plan, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .await?;
         let more = documents.len() > limit;
         let items = documents
             .iter()
