@@ -116,6 +116,18 @@ pub const PARTICIPANTS: &str = "session_participants";
 /// The GridFS bucket of uploaded thumbnails (collections `live_session_thumbnails.files` and
 /// `live_session_thumbnails.chunks`).
 pub const THUMBNAILS: &str = "live_session_thumbnails";
+/// The collection of the count shards of sessions' participant counts: [`COUNT_SHARDS`] documents
+/// per session, written when it is inserted,
+/// `{ _id: { sessionId: UUID, shard: int }, sessionId: UUID, count: long }`. A session's
+/// participant count is its document's `participants` plus its shards' `count`s: a first join
+/// of a session without a capacity adds one to a shard chosen at random, so that a class's
+/// stampede of first joins does not queue on the session document; one with a capacity takes
+/// its seat on the session document (a filtered `$inc`), first moving what its shards hold
+/// there. A session inserted before the shards existed has none, and its joins count on its
+/// document.
+pub const PARTICIPANT_COUNTS: &str = "session_participant_counts";
+/// How many count shards a session has ([`PARTICIPANT_COUNTS`]).
+pub const COUNT_SHARDS: i32 = 16;
 /// The collection of logged events.
 pub const EVENTS: &str = "live_session_events";
 /// The collection of events waiting for their id: the `participants` events of first joins.

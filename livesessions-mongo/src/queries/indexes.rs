@@ -72,6 +72,12 @@ pub fn participant_indexes() -> Vec<IndexModel> {
     ]
 }
 
+/// The index of the count shards besides `_id`: {sessionId}, for summing and deleting a
+/// session's shards.
+pub fn count_shard_indexes() -> Vec<IndexModel> {
+    vec![index(doc! { "sessionId": 1 }, "session", false)]
+}
+
 /// The index of the thumbnails' GridFS files collection: unique {filename}, so that a key holds
 /// one image (see `MongoThumbnails`).
 pub fn thumbnail_file_indexes() -> Vec<IndexModel> {

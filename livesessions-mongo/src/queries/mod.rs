@@ -20,6 +20,7 @@
 
 mod analytics;
 mod calendar;
+mod counts;
 mod events;
 mod expressions;
 mod indexes;
@@ -33,6 +34,7 @@ mod webhooks;
 
 pub(crate) use analytics::*;
 pub(crate) use calendar::*;
+pub(crate) use counts::*;
 pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;

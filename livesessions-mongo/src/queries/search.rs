@@ -82,6 +82,31 @@ pub fn grams_filter(grams: &[String]) -> Document {
     doc! { SEARCH_GRAMS: { "$all": grams } }
 }
 
+/// `{searchGrams: gram}`: the sessions carrying one trigram, a single equality that any
+/// server's planner serves from the index.
+pub fn gram_filter(gram: &str) -> Document {
+    doc! { SEARCH_GRAMS: gram }
+}
+
+/// How common a character is in text, roughly (English letter frequencies; a space the most
+/// common, digits and other characters rare).
+fn commonness(c: char) -> usize {
+    const LETTERS: &str = "etaoinshrdlcumwfgypbvkjxqz";
+    match c {
+        ' ' => 0,
+        '0'..='9' => 20,
+        _ => LETTERS.find(c).map_or(24, |i| i + 1),
+    }
+}
+
+/// The trigrams of a term, the likely rarest first (the sum of [`commonness`], highest first;
+/// then in order): those whose sessions the store counts first.
+pub fn rarest_first(grams: &[String]) -> Vec<String> {
+    let mut ordered = grams.to_vec();
+    ordered.sort_by_key(|gram| std::cmp::Reverse(gram.chars().map(commonness).sum::<usize>()));
+    ordered
+}
+
 /// The session documents written before [`SEARCH_GRAMS`] existed, which
 /// [`MongoStore::ensure_indexes`](crate::MongoStore::ensure_indexes) fills in.
 pub fn missing_grams_filter() -> Document {
@@ -127,6 +152,15 @@ mod tests {
         assert_eq!(fold('\u{130}'), 'i', "capital I with dot");
         assert_eq!(fold('É'), 'É');
         assert_eq!(session_grams(&["\u{212A}I\u{17F}", "", ""]), grams(&["kis"]));
+    }
+
+    #[test]
+    fn digits_and_rare_letters_are_counted_first() {
+        assert_eq!(
+            rarest_first(&term_grams("class 19999")),
+            grams(&["199", "999", " 19", "s 1", "cla", "las", "ass", "ss "])
+        );
+        assert_eq!(rarest_first(&term_grams("chemistry"))[0], "try");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use bson::{doc, Bson, Document};
 use livesessions_core::{ListQuery, LiveSession, SessionId, StatusFilter};
 
-use super::search::grams_filter;
+use super::search::{gram_filter, grams_filter};
 use crate::codec::{long, session_fields, session_id};
 
 /// `{_id: <uuid>}`.
@@ -57,11 +57,23 @@ pub fn list_filter(query: &ListQuery) -> Document {
     list_filter_with(query, None)
 }
 
-/// [`list_filter`] and the search trigrams `grams` ([`grams_filter`]): the same sessions, for a
-/// query sent with the hint [`SEARCH_INDEX`](super::SEARCH_INDEX) so that the server reads
-/// only the sessions carrying every trigram of the term.
-pub fn indexed_list_filter(query: &ListQuery, grams: &[String]) -> Document {
-    list_filter_with(query, Some(grams_filter(grams)))
+/// The first `limit` sessions of [`list_filter`] in the list order, read from the trigram
+/// index (run on `live_sessions`): a first `$match` on the one trigram `first` of the term, a
+/// single equality that every server's planner serves from the index (SecantusDB's plans only
+/// those; MongoDB merges the two stages and plans them together), then the list filter with
+/// all the term's trigrams ([`grams_filter`]), the list order and the limit.
+pub fn indexed_list_pipeline(
+    query: &ListQuery,
+    first: &str,
+    grams: &[String],
+    limit: i64,
+) -> Vec<Document> {
+    vec![
+        doc! { "$match": gram_filter(first) },
+        doc! { "$match": list_filter_with(query, Some(grams_filter(grams))) },
+        doc! { "$sort": list_sort() },
+        doc! { "$limit": limit },
+    ]
 }
 
 fn list_filter_with(query: &ListQuery, grams: Option<Document>) -> Document {

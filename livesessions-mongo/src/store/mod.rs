@@ -2,7 +2,8 @@
 //! ([`sessions`], [`attendance`], [`analytics`], [`event_log`], [`webhooks`]), beside how a
 //! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
 //! change appends its event ([`append`]), how a reader waits for new events
-//! ([`change_stream`]), the counter repair ([`reconcile`]), the seats of a session with a
+//! ([`change_stream`]), the participant counts' shards ([`counts`]), the counter repair
+//! ([`reconcile`]), the seats of a session with a
 //! capacity ([`capacity`]) and how a list page is searched ([`search`]).
 
 use std::future::IntoFuture;
@@ -17,9 +18,8 @@ use mongodb::action::Action;
 use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
-use crate::codec::session_from_document;
 use crate::documents::{
-    EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS, STAGED_EVENTS, WEBHOOK_DELIVERIES,
+    EVENTS, LOG_STATE, PARTICIPANTS, PARTICIPANT_COUNTS, SESSIONS, STAGED_EVENTS, WEBHOOK_DELIVERIES,
     WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
 };
 use crate::error::map_error;
@@ -32,6 +32,7 @@ mod calendar;
 mod capacity;
 mod change_stream;
 mod connect;
+mod counts;
 mod event_log;
 mod reconcile;
 mod search;
@@ -76,6 +77,7 @@ pub struct MongoStore {
     database: Database,
     sessions: Collection<Document>,
     participants: Collection<Document>,
+    participant_counts: Collection<Document>,
     events: Collection<Document>,
     staged_events: Collection<Document>,
     log_state: Collection<Document>,
@@ -96,6 +98,7 @@ impl MongoStore {
             client: database.client().clone(),
             sessions: database.collection(SESSIONS),
             participants: database.collection(PARTICIPANTS),
+            participant_counts: database.collection(PARTICIPANT_COUNTS),
             events: database.collection(EVENTS),
             staged_events: database.collection(STAGED_EVENTS),
             log_state: database.collection(LOG_STATE),
@@ -128,6 +131,7 @@ impl MongoStore {
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
     /// `session_participants` the unique {sessionId, userId} and {userId}; on
+    /// `session_participant_counts` {sessionId}; on
     /// `live_session_events` `at` (for pruning); the thumbnails' unique {filename}
     /// ([`MongoThumbnails::ensure_indexes`]); on the webhook deliveries the unique
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
@@ -150,6 +154,10 @@ impl MongoStore {
             .create_indexes(queries::participant_indexes())
             .await
             .map_err(map_error)?;
+        self.participant_counts
+            .create_indexes(queries::count_shard_indexes())
+            .await
+            .map_err(map_error)?;
         self.events
             .create_indexes(queries::event_indexes())
             .await
@@ -166,17 +174,21 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The session `id`, its participants counted with its shards.
     async fn find_session(
         &self,
         id: SessionId,
-        s: Option<&mut ClientSession>,
+        mut s: Option<&mut ClientSession>,
     ) -> std::result::Result<Option<LiveSession>, Failure> {
         let found = self
             .sessions
             .find_one(queries::session_filter(id))
-            .optional(s, |a, s| a.session(s))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
-        Ok(found.as_ref().map(session_from_document).transpose()?)
+        match found {
+            Some(document) => Ok(Some(self.counted_session(&document, s).await?)),
+            None => Ok(None),
+        }
     }
 }
 

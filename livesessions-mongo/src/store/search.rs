@@ -5,89 +5,58 @@
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use livesessions_core::{ListQuery, Result};
-use mongodb::error::ErrorKind;
-use mongodb::options::Hint;
 
 use super::{all_documents, MongoStore};
 use crate::error::map_error;
 use crate::queries;
 
-/// A term whose trigrams more sessions carry than this is searched along the list index
-/// (where its matches fill a page soon); up to this many, from the trigram index (each
-/// candidate read and the matches sorted). The same bound as the SQLite store's.
-pub(super) const MAX_INDEXED_CANDIDATES: i64 = 1_000;
+/// A term is read from the trigram index when one of its trigrams is carried by at most this
+/// many sessions (each then read and the matches sorted); otherwise along the list index,
+/// where its matches soon fill a page. The same bound as the SQLite store's.
+pub(super) const MAX_INDEXED_CANDIDATES: u64 = 1_000;
+
+/// How many of a term's trigrams (the likely rarest, [`queries::rarest_first`]) are counted
+/// before the term is taken to be common.
+const COUNTED_GRAMS: usize = 2;
 
 /// How a list page is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum ListPlan {
     /// Along the list index, the search (if any) tested by its expression on each session.
     ListOrder,
-    /// From the sessions carrying every one of these trigrams (hint: the trigram index), the
-    /// expression deciding, sorted into the list order.
-    Trigrams(Vec<String>),
-}
-
-impl ListPlan {
-    /// The filter of a list page read by this plan.
-    pub(super) fn filter(&self, query: &ListQuery) -> Document {
-        match self {
-            ListPlan::ListOrder => queries::list_filter(query),
-            ListPlan::Trigrams(grams) => queries::indexed_list_filter(query, grams),
-        }
-    }
-
-    /// The index the server is told to read, if any.
-    pub(super) fn hint(&self) -> Option<Hint> {
-        match self {
-            ListPlan::ListOrder => None,
-            ListPlan::Trigrams(_) => Some(search_hint()),
-        }
-    }
-}
-
-/// The hint that makes the server read the trigram index.
-fn search_hint() -> Hint {
-    Hint::Name(queries::SEARCH_INDEX.to_owned())
-}
-
-/// Whether `error` is the server's answer to a hint naming no index (`BadValue`, code 2).
-fn is_bad_hint(error: &mongodb::error::Error) -> bool {
-    matches!(&*error.kind, ErrorKind::Command(command) if command.code == 2)
+    /// From the sessions carrying the trigram `first` (the trigram index), the term's other
+    /// trigrams and its expression deciding, sorted into the list order.
+    Trigrams {
+        /// The trigram read from the index: one carried by few sessions.
+        first: String,
+        /// Every trigram of the term.
+        grams: Vec<String>,
+    },
 }
 
 impl MongoStore {
-    /// The plan of a list page: [`ListPlan::Trigrams`] for a term with trigrams that at most
-    /// [`MAX_INDEXED_CANDIDATES`] sessions carry (counted by reading their ids from the
-    /// index, up to one more than that), [`ListPlan::ListOrder`] otherwise.
+    /// The plan of a list page: [`ListPlan::Trigrams`] for a term with a trigram (among the
+    /// [`COUNTED_GRAMS`] likely rarest) that at most [`MAX_INDEXED_CANDIDATES`] sessions
+    /// carry, counted from the index up to one more than that; [`ListPlan::ListOrder`]
+    /// otherwise.
     pub(super) async fn list_plan(&self, query: &ListQuery) -> Result<ListPlan> {
         let grams = query
             .search
             .as_deref()
             .map(queries::term_grams)
             .unwrap_or_default();
-        if grams.is_empty() {
-            return Ok(ListPlan::ListOrder);
+        for gram in queries::rarest_first(&grams).into_iter().take(COUNTED_GRAMS) {
+            let carried = self
+                .sessions
+                .count_documents(queries::gram_filter(&gram))
+                .limit(MAX_INDEXED_CANDIDATES + 1)
+                .await
+                .map_err(map_error)?;
+            if carried <= MAX_INDEXED_CANDIDATES {
+                return Ok(ListPlan::Trigrams { first: gram, grams });
+            }
         }
-        let probe = self
-            .sessions
-            .find(queries::grams_filter(&grams))
-            .hint(search_hint())
-            .projection(doc! { "_id": 1 })
-            .limit(MAX_INDEXED_CANDIDATES + 1)
-            .batch_size(u32::try_from(MAX_INDEXED_CANDIDATES + 1).unwrap_or(u32::MAX))
-            .await;
-        let candidates: Vec<Document> = match probe {
-            Ok(cursor) => cursor.try_collect().await.map_err(map_error)?,
-            // No trigram index (`ensure_indexes` not run on this database): search as before.
-            Err(error) if is_bad_hint(&error) => return Ok(ListPlan::ListOrder),
-            Err(error) => return Err(map_error(error)),
-        };
-        Ok(
-            match i64::try_from(candidates.len()).unwrap_or(i64::MAX) <= MAX_INDEXED_CANDIDATES {
-                true => ListPlan::Trigrams(grams),
-                false => ListPlan::ListOrder,
-            },
-        )
+        Ok(ListPlan::ListOrder)
     }
 
     /// The first `limit` sessions of a list request in the list order, by `plan`.
@@ -97,14 +66,22 @@ impl MongoStore {
         plan: &ListPlan,
         limit: i64,
     ) -> Result<Vec<Document>> {
-        let find = self
-            .sessions
-            .find(plan.filter(query))
-            .sort(queries::list_sort())
-            .limit(limit);
-        match plan.hint() {
-            Some(hint) => all_documents(find.hint(hint)).await,
-            None => all_documents(find).await,
+        match plan {
+            ListPlan::ListOrder => {
+                all_documents(
+                    self.sessions
+                        .find(queries::list_filter(query))
+                        .sort(queries::list_sort())
+                        .limit(limit),
+                )
+                .await
+            }
+            ListPlan::Trigrams { first, grams } => {
+                all_documents(self.sessions.aggregate(queries::indexed_list_pipeline(
+                    query, first, grams, limit,
+                )))
+                .await
+            }
         }
     }
 
