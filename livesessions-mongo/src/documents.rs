@@ -14,9 +14,15 @@
 //!   capacity: long (1–1000000) | null,
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
-//!   listRank: int, listTimeKey: long,
+//!   listRank: int, listTimeKey: long, searchGrams: [string],
 //!   micros: { startTime, endTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
 //! ```
+//!
+//! `searchGrams` holds the distinct lower-cased ASCII trigrams of the title, the instructor and
+//! the description (each on its own), under the multikey index `search_grams`: what a list
+//! search reads first (see `MongoStore::ensure_indexes`, which fills it in for documents
+//! written without it). `participants` is the part of the participant count kept on the
+//! document; the rest is in the session's count shards ([`PARTICIPANT_COUNTS`]).
 //!
 //! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
 //! existed) has no end time and starts and ends by hand; one without `endWhenEmptyMinutes`
