@@ -167,7 +167,13 @@ async fn stampede(mode: TransactionMode) {
     assert!(outcomes.iter().all(|o| o.session.participants <= n as u64));
     // Rejoins later count nothing more.
     for i in (0..n).step_by(7) {
-        assert!(!class.join(&student(&format!("s{i:05}"))).await.unwrap().first_join);
+        assert!(
+            !class
+                .join(&student(&format!("s{i:05}")))
+                .await
+                .unwrap()
+                .first_join
+        );
     }
     assert_eq!(class.records().await, n as u64);
     assert_eq!(class.participants().await, n as u64);
@@ -355,7 +361,11 @@ async fn join_rate_figures() {
                 assert_eq!(class.records().await, joins as u64);
                 println!(
                     "round {round} {mode:?} {}: {joins} joins in {:.2?}: {:.0} joins/s",
-                    if sharded { "shards (after)" } else { "session document (before)" },
+                    if sharded {
+                        "shards (after)"
+                    } else {
+                        "session document (before)"
+                    },
                     elapsed,
                     joins as f64 / elapsed.as_secs_f64()
                 );

@@ -142,9 +142,16 @@ fn the_search_trigrams_follow_the_text_of_every_write() {
     let mut expected = expected.as_array().unwrap().clone();
     expected.sort_by_key(|g| g.as_str().unwrap().to_owned());
     assert_eq!(grams(&session_document(&s)), expected);
-    assert_eq!(grams(&session_fields(&s)), expected, "an update writes them too");
+    assert_eq!(
+        grams(&session_fields(&s)),
+        expected,
+        "an update writes them too"
+    );
     s.fields.title = livesessions_core::values::Title::parse("Xy").unwrap();
-    assert_eq!(grams(&session_fields(&s)), bson::bson!(["abc"]).as_array().unwrap().clone());
+    assert_eq!(
+        grams(&session_fields(&s)),
+        bson::bson!(["abc"]).as_array().unwrap().clone()
+    );
     // A legacy document without them is read as before.
     let mut d = session_document(&s);
     d.remove("searchGrams");

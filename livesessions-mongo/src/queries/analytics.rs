@@ -11,8 +11,8 @@ use livesessions_core::{
     SessionId, SortOrder,
 };
 
-use super::expressions::{credited_seconds, exact, first_of, is_present, watch_seconds_at};
 use super::counts::lookup_count_shards;
+use super::expressions::{credited_seconds, exact, first_of, is_present, watch_seconds_at};
 use super::participants::participants_of;
 use crate::codec::{date, micros, session_id};
 use crate::documents::{PARTICIPANTS, SESSIONS};
@@ -251,16 +251,10 @@ pub fn reconcile_pipeline() -> Vec<Document> {
     ]
 }
 
-/// Sets a session's counter to `actual` less what its count shards hold (`shards`), if it
-/// still holds `seen`: its count is then `actual`.
-pub fn reconcile_update(
-    id: SessionId,
-    seen: Bson,
-    actual: i64,
-    shards: i64,
-) -> (Document, Document) {
+/// Sets a session's counter to `participants` if it still holds `seen`.
+pub fn reconcile_update(id: SessionId, seen: Bson, participants: i64) -> (Document, Document) {
     (
         doc! { "_id": session_id(id), "participants": seen },
-        doc! { "$set": { "participants": actual - shards } },
+        doc! { "$set": { "participants": participants } },
     )
 }

@@ -137,10 +137,7 @@ mod tests {
 
     #[test]
     fn trigrams_keep_ascii_characters_only() {
-        assert_eq!(
-            session_grams(&["Café au", "", ""]),
-            grams(&[" au", "caf"])
-        );
+        assert_eq!(session_grams(&["Café au", "", ""]), grams(&[" au", "caf"]));
         assert_eq!(term_grams("日本語"), grams(&[]));
         assert_eq!(term_grams("Ünïcode CAFé"), session_grams(&["code caf"]));
     }
@@ -151,7 +148,10 @@ mod tests {
         assert_eq!(fold('\u{17F}'), 's', "long s");
         assert_eq!(fold('\u{130}'), 'i', "capital I with dot");
         assert_eq!(fold('É'), 'É');
-        assert_eq!(session_grams(&["\u{212A}I\u{17F}", "", ""]), grams(&["kis"]));
+        assert_eq!(
+            session_grams(&["\u{212A}I\u{17F}", "", ""]),
+            grams(&["kis"])
+        );
     }
 
     #[test]
@@ -168,7 +168,10 @@ mod tests {
         assert!(term_grams("ab").is_empty());
         assert!(term_grams("").is_empty());
         assert_eq!(term_grams("Abc"), grams(&["abc"]));
-        assert_eq!(term_grams(&"abcdefghijklmnopqrstuvwxyz".repeat(2)).len(), 16);
+        assert_eq!(
+            term_grams(&"abcdefghijklmnopqrstuvwxyz".repeat(2)).len(),
+            16
+        );
     }
 
     #[test]

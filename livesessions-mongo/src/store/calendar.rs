@@ -10,8 +10,8 @@ use livesessions_core::calendar::{CalendarFeedStore, CalendarQuery, FeedTokenHas
 use livesessions_core::{Error, LiveSession, Result, UserId};
 use mongodb::Collection;
 
-use super::{all_documents, MongoStore};
 use super::transaction::Failure;
+use super::{all_documents, MongoStore};
 use crate::documents::CALENDAR_FEEDS;
 use crate::error::map_error;
 use crate::queries;

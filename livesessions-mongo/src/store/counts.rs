@@ -95,7 +95,10 @@ impl MongoStore {
         if sessions.is_empty() {
             return Ok(sessions);
         }
-        let ids = sessions.iter().map(|session| session_id(session.id)).collect();
+        let ids = sessions
+            .iter()
+            .map(|session| session_id(session.id))
+            .collect();
         let sums = self.shard_sums(ids, s).await?;
         for session in &mut sessions {
             if let Some(n) = sums.get(&session.id) {
@@ -144,10 +147,7 @@ impl MongoStore {
                 continue;
             };
             self.sessions
-                .update_one(
-                    queries::session_filter(id),
-                    queries::add_to_participants(n),
-                )
+                .update_one(queries::session_filter(id), queries::add_to_participants(n))
                 .optional(s.as_deref_mut(), |a, s| a.session(s))
                 .await?;
             self.participant_counts

@@ -3,8 +3,8 @@
 //! store is made ([`connect`]), how its multi-document operations run ([`transaction`]), how a
 //! change appends its event ([`append`]), how a reader waits for new events
 //! ([`change_stream`]), the participant counts' shards ([`counts`]), the counter repair
-//! ([`reconcile`]), the seats of a session with a
-//! capacity ([`capacity`]) and how a list page is searched ([`search`]).
+//! ([`reconcile`]), the seats of a session with a capacity ([`capacity`]) and how a list page
+//! is searched ([`search`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -19,8 +19,8 @@ use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
 use crate::documents::{
-    EVENTS, LOG_STATE, PARTICIPANTS, PARTICIPANT_COUNTS, SESSIONS, STAGED_EVENTS, WEBHOOK_DELIVERIES,
-    WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
+    EVENTS, LOG_STATE, PARTICIPANTS, PARTICIPANT_COUNTS, SESSIONS, STAGED_EVENTS,
+    WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
 };
 use crate::error::map_error;
 use crate::queries;

@@ -30,13 +30,27 @@ impl MongoStore {
             let actual = reader.int("actual")?;
             let shards = reader.int("shards")?;
             let seen = document.get("participants").cloned().unwrap_or(Bson::Null);
-            let (filter, update) = queries::reconcile_update(id, seen, actual, shards);
+            // The document's counter never goes below zero: what the shards hold too much
+            // comes off one of them.
+            let excess = (shards - actual).max(0);
+            let (filter, update) = queries::reconcile_update(id, seen, actual - shards + excess);
             let result = self
                 .sessions
                 .update_one(filter, update)
                 .await
                 .map_err(map_error)?;
-            corrected += result.modified_count;
+            let mut changed = result.modified_count > 0;
+            if result.matched_count > 0 && excess > 0 {
+                self.participant_counts
+                    .update_one(
+                        queries::count_shard_filter(id, 0),
+                        queries::add_to_shard(-excess),
+                    )
+                    .await
+                    .map_err(map_error)?;
+                changed = true;
+            }
+            corrected += u64::from(changed);
         }
         Ok(corrected)
     }

@@ -45,7 +45,10 @@ impl MongoStore {
             .as_deref()
             .map(queries::term_grams)
             .unwrap_or_default();
-        for gram in queries::rarest_first(&grams).into_iter().take(COUNTED_GRAMS) {
+        for gram in queries::rarest_first(&grams)
+            .into_iter()
+            .take(COUNTED_GRAMS)
+        {
             let carried = self
                 .sessions
                 .count_documents(queries::gram_filter(&gram))
@@ -77,9 +80,10 @@ impl MongoStore {
                 .await
             }
             ListPlan::Trigrams { first, grams } => {
-                all_documents(self.sessions.aggregate(queries::indexed_list_pipeline(
-                    query, first, grams, limit,
-                )))
+                all_documents(
+                    self.sessions
+                        .aggregate(queries::indexed_list_pipeline(query, first, grams, limit)),
+                )
                 .await
             }
         }

@@ -27,7 +27,14 @@ async fn scratch_store() -> MongoStore {
 /// one subject in 8; instructor `Instructor <g % 500>`; description `Seeded session <g>`.
 fn seeded(g: u64) -> LiveSession {
     const SUBJECTS: [&str; 8] = [
-        "Algebra", "Biology", "Chemistry", "Drawing", "English", "French", "Geology", "History",
+        "Algebra",
+        "Biology",
+        "Chemistry",
+        "Drawing",
+        "English",
+        "French",
+        "Geology",
+        "History",
     ];
     let start = Utc.timestamp_opt(1_736_935_200, 0).unwrap() + Duration::from_secs(g * 60);
     let fields = NewSession {
@@ -49,7 +56,10 @@ fn seeded(g: u64) -> LiveSession {
 /// Inserts sessions `0..count` of the seeded shape, 1 000 a command.
 async fn seed(store: &MongoStore, count: u64) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
-        let documents: Vec<Document> = chunk.iter().map(|g| session_document(&seeded(*g))).collect();
+        let documents: Vec<Document> = chunk
+            .iter()
+            .map(|g| session_document(&seeded(*g)))
+            .collect();
         store.sessions.insert_many(documents).await.unwrap();
     }
 }
@@ -123,7 +133,10 @@ async fn a_rare_term_reads_the_trigram_index_and_a_common_one_the_list_order() {
         "{text}"
     );
     let docs = docs_examined(&bson::Bson::Document(explained));
-    assert!(docs < 50, "{docs} of {sessions} documents examined for a rare term: {text}");
+    assert!(
+        docs < 50,
+        "{docs} of {sessions} documents examined for a rare term: {text}"
+    );
     let page = store.list_sessions(&rare).await.unwrap();
     let titles: Vec<_> = page.items.iter().map(|s| s.fields.title.as_str()).collect();
     assert_eq!(titles, ["French class 1117"]);
@@ -152,10 +165,7 @@ async fn a_rare_term_reads_the_trigram_index_and_a_common_one_the_list_order() {
     assert!(matches!(plan, ListPlan::Trigrams { .. }), "{plan:?}");
     let mut by_index = Vec::new();
     let mut by_list = Vec::new();
-    for (plan, out) in [
-        (plan, &mut by_index),
-        (ListPlan::ListOrder, &mut by_list),
-    ] {
+    for (plan, out) in [(plan, &mut by_index), (ListPlan::ListOrder, &mut by_list)] {
         let mut query = middling.clone();
         loop {
             let documents = store.list_documents(&query, &plan, 8).await.unwrap();
@@ -165,7 +175,9 @@ async fn a_rare_term_reads_the_trigram_index_and_a_common_one_the_list_order() {
                 .map(|d| crate::codec::session_from_document(d).unwrap())
                 .collect();
             let more = documents.len() > 7;
-            query.after = items.last().map(|s| livesessions_core::Cursor(s.list_key()));
+            query.after = items
+                .last()
+                .map(|s| livesessions_core::Cursor(s.list_key()));
             out.extend(items.into_iter().map(|s| s.id));
             if !more {
                 break;
