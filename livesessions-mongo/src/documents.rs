@@ -16,9 +16,15 @@
 //!   attendanceThreshold: int (1–100) | null, lateAfterMinutes: int (0–1440) | null,
 //!   startedAt: Date | null, endedAt: Date | null, liveSince: Date | null, liveSeconds: long,
 //!   participants: long, createdAt: Date, updatedAt: Date, version: long,
-//!   listRank: int, listTimeKey: long,
+//!   listRank: int, listTimeKey: long, searchGrams: [string],
 //!   micros: { startTime, endTime, startedAt, endedAt, liveSince, createdAt, updatedAt } }
 //! ```
+//!
+//! `searchGrams` holds the distinct lower-cased ASCII trigrams of the title, the instructor and
+//! the description (each on its own), under the multikey index `search_grams`: what a list
+//! search reads first (see `MongoStore::ensure_indexes`, which fills it in for documents
+//! written without it). `participants` is the part of the participant count kept on the
+//! document; the rest is in the session's count shards ([`PARTICIPANT_COUNTS`]).
 //!
 //! A document without `endTime`, `autoStart` or `autoEnd` (written before the schedule
 //! existed) has no end time and starts and ends by hand; one without `endWhenEmptyMinutes`
@@ -135,6 +141,18 @@ pub const PARTICIPANTS: &str = "session_participants";
 pub const THUMBNAILS: &str = "live_session_thumbnails";
 /// The collection of roster members.
 pub const ROSTER_MEMBERS: &str = "live_session_roster_members";
+/// The collection of the count shards of sessions' participant counts: [`COUNT_SHARDS`] documents
+/// per session, written when it is inserted,
+/// `{ _id: { sessionId: UUID, shard: int }, sessionId: UUID, count: long }`. A session's
+/// participant count is its document's `participants` plus its shards' `count`s: a first join
+/// of a session without a capacity adds one to a shard chosen at random, so that a class's
+/// stampede of first joins does not queue on the session document; one with a capacity takes
+/// its seat on the session document (a filtered `$inc`), first moving what its shards hold
+/// there. A session inserted before the shards existed has none, and its joins count on its
+/// document.
+pub const PARTICIPANT_COUNTS: &str = "session_participant_counts";
+/// How many count shards a session has ([`PARTICIPANT_COUNTS`]).
+pub const COUNT_SHARDS: i32 = 16;
 /// The collection of logged events.
 pub const EVENTS: &str = "live_session_events";
 /// The collection of events waiting for their id: the `participants` events of first joins.

@@ -14,9 +14,11 @@ use super::{
     date, long, micros, opt_date, opt_micros, session_id, uuid, DocumentError, Reader, MICROS,
 };
 use crate::documents::SESSIONS;
+use crate::queries::{session_grams, SEARCH_GRAMS};
 
 /// The fields of a session document other than `_id` and `participants` (the store's counter):
-/// what an update replaces.
+/// what an update replaces. They include `searchGrams`, the trigrams of the searched text
+/// ([`session_grams`]), so that every insert and update keeps them current.
 pub(crate) fn session_fields(session: &LiveSession) -> Document {
     let key = session.list_key();
     let (thumbnail, thumbnail_key) = match &session.fields.thumbnail {
@@ -49,6 +51,11 @@ pub(crate) fn session_fields(session: &LiveSession) -> Document {
         "version": long(session.version),
         "listRank": i32::from(key.rank),
         "listTimeKey": key.time_key,
+        SEARCH_GRAMS: session_grams(&[
+            session.fields.title.as_str(),
+            session.fields.instructor.as_str(),
+            session.fields.description.as_str(),
+        ]),
         MICROS: {
             "startTime": micros(session.fields.start_time),
             "endTime": opt_micros(session.fields.end_time),

@@ -105,6 +105,12 @@ fn session_document_has_the_original_and_our_fields() {
         "version": 2_i64,
         "listRank": 0_i32,
         "listTimeKey": 1_736_935_200_123_456_i64,
+        "searchGrams": [
+            " ba", " do", " fu", "als", "ame", "arn", "asc", "asi", "ava", "bas", "cri", "dam",
+            "doe", "ear", "ent", "fun", "hn ", "ics", "ipt", "jav", "joh", "lea", "men", "n d",
+            "n f", "nda", "nta", "ohn", "pt ", "rip", "rn ", "scr", "sic", "t b", "tal", "und",
+            "vas",
+        ],
         "micros": {
             "startTime": 1_736_935_200_123_456_i64,
             "endTime": 1_736_940_600_654_321_i64,
@@ -130,6 +136,35 @@ fn session_document_has_the_original_and_our_fields() {
         }
         other => panic!("_id is {other:?}"),
     }
+}
+
+/// Every write of a session (insert and update alike) carries the trigrams of its searched text
+/// as it is now: each field's own, folded, ASCII only, distinct and sorted.
+#[test]
+fn the_search_trigrams_follow_the_text_of_every_write() {
+    let mut s = session();
+    s.fields.title = livesessions_core::values::Title::parse("Ünïcode ABC").unwrap();
+    s.fields.instructor = livesessions_core::values::Instructor::parse("Ab").unwrap();
+    s.fields.description = livesessions_core::values::Description::parse("abc").unwrap();
+    let grams = |d: &Document| d.get_array("searchGrams").unwrap().clone();
+    let expected = bson::bson!(["cod", "de ", "e a", "abc", "ode", " ab"]);
+    let mut expected = expected.as_array().unwrap().clone();
+    expected.sort_by_key(|g| g.as_str().unwrap().to_owned());
+    assert_eq!(grams(&session_document(&s)), expected);
+    assert_eq!(
+        grams(&session_fields(&s)),
+        expected,
+        "an update writes them too"
+    );
+    s.fields.title = livesessions_core::values::Title::parse("Xy").unwrap();
+    assert_eq!(
+        grams(&session_fields(&s)),
+        bson::bson!(["abc"]).as_array().unwrap().clone()
+    );
+    // A legacy document without them is read as before.
+    let mut d = session_document(&s);
+    d.remove("searchGrams");
+    assert_eq!(session_from_document(&d).unwrap(), s);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use livesessions_core::{
     SessionId, SortOrder,
 };
 
+use super::counts::lookup_count_shards;
 use super::expressions::{credited_seconds, exact, first_of, is_present, watch_seconds_at};
 use super::participants::participants_of;
 use crate::codec::{date, micros, session_id};
@@ -144,7 +145,7 @@ fn lookup_participants(name: &str, accumulators: Document) -> Document {
 /// The overview over sessions starting in the range, run on `live_sessions`: one document
 /// `{totals: [{sessions, participants, watchSeconds}], popular: [{_id, title, status,
 /// isLive, startTime, participants, watchSeconds}]}`. `participants` of a popular session is
-/// its stored counter; totals count participant records.
+/// its stored count (its counter plus its count shards); totals count participant records.
 pub fn overview_pipeline(query: &OverviewQuery) -> Vec<Document> {
     let mut facets = doc! {
         "totals": [
@@ -179,9 +180,12 @@ pub fn overview_pipeline(query: &OverviewQuery) -> Vec<Document> {
                 "watchSeconds": { "$sum": credited_seconds() },
             },
         ),
+        lookup_count_shards("shards"),
         doc! {
             "$set": {
-                "participants": { "$ifNull": ["$participants", 0_i64] },
+                "participants": {
+                    "$add": [{ "$ifNull": ["$participants", 0_i64] }, first_of("shards", "n")],
+                },
                 "records": first_of("stats", "records"),
                 "watchSeconds": first_of("stats", "watchSeconds"),
             }
@@ -243,20 +247,25 @@ pub fn participation_pipeline(query: &ParticipationQuery) -> Vec<Document> {
 pub fn reconcile_pipeline() -> Vec<Document> {
     vec![
         lookup_participants("counted", doc! { "n": { "$sum": 1_i64 } }),
+        lookup_count_shards("shards"),
         doc! {
             "$project": {
                 "participants": 1,
                 "actual": first_of("counted", "n"),
+                "shards": first_of("shards", "n"),
             }
         },
-        doc! { "$match": { "$expr": { "$ne": ["$participants", "$actual"] } } },
+        doc! { "$match": { "$expr": { "$ne": [
+            { "$add": [{ "$ifNull": ["$participants", 0_i64] }, "$shards"] },
+            "$actual",
+        ] } } },
     ]
 }
 
-/// Sets a session's counter to `actual` if it still holds `seen`.
-pub fn reconcile_update(id: SessionId, seen: Bson, actual: i64) -> (Document, Document) {
+/// Sets a session's counter to `participants` if it still holds `seen`.
+pub fn reconcile_update(id: SessionId, seen: Bson, participants: i64) -> (Document, Document) {
     (
         doc! { "_id": session_id(id), "participants": seen },
-        doc! { "$set": { "participants": actual } },
+        doc! { "$set": { "participants": participants } },
     )
 }

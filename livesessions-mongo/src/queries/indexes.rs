@@ -4,6 +4,7 @@ use bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
+use super::search::{SEARCH_GRAMS, SEARCH_INDEX};
 use super::sessions::list_sort;
 
 pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
@@ -19,7 +20,8 @@ pub(super) fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
 /// scheduler's two due queries ([`due_to_start_filter`](super::due_to_start_filter),
 /// [`due_to_end_filter`](super::due_to_end_filter)): equality on status and flag, then the
 /// time range, so that a tick reads only the sessions it may act on; and the live sessions
-/// having `endWhenEmptyMinutes` ([`empty_candidates_filter`](super::empty_candidates_filter)).
+/// having `endWhenEmptyMinutes` ([`empty_candidates_filter`](super::empty_candidates_filter));
+/// and the search trigrams ([`SEARCH_INDEX`], multikey).
 pub fn session_indexes() -> Vec<IndexModel> {
     vec![
         index(list_sort(), "list_order", false),
@@ -40,6 +42,7 @@ pub fn session_indexes() -> Vec<IndexModel> {
             "due_empty",
             false,
         ),
+        index(doc! { SEARCH_GRAMS: 1 }, SEARCH_INDEX, false),
     ]
 }
 
@@ -67,6 +70,12 @@ pub fn participant_indexes() -> Vec<IndexModel> {
         ),
         index(doc! { "userId": 1 }, "user", false),
     ]
+}
+
+/// The index of the count shards besides `_id`: {sessionId}, for summing and deleting a
+/// session's shards.
+pub fn count_shard_indexes() -> Vec<IndexModel> {
+    vec![index(doc! { "sessionId": 1 }, "session", false)]
 }
 
 /// The index of the thumbnails' GridFS files collection: unique {filename}, so that a key holds

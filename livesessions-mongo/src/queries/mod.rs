@@ -20,11 +20,13 @@
 
 mod analytics;
 mod calendar;
+mod counts;
 mod events;
 mod expressions;
 mod indexes;
 mod participants;
 mod roster;
+mod search;
 mod seats;
 mod series;
 mod sessions;
@@ -33,10 +35,12 @@ mod webhooks;
 
 pub(crate) use analytics::*;
 pub(crate) use calendar::*;
+pub(crate) use counts::*;
 pub(crate) use events::*;
 pub(crate) use indexes::*;
 pub(crate) use participants::*;
 pub(crate) use roster::*;
+pub(crate) use search::*;
 pub(crate) use seats::*;
 pub(crate) use series::*;
 pub(crate) use sessions::*;

@@ -3,6 +3,7 @@
 use bson::{doc, Bson, Document};
 use livesessions_core::{ListQuery, LiveSession, SessionId, StatusFilter};
 
+use super::search::{gram_filter, grams_filter};
 use crate::codec::{long, session_fields, session_id};
 
 /// `{_id: <uuid>}`.
@@ -50,9 +51,34 @@ pub fn escape_regex(text: &str) -> String {
 /// The filter of a list request: status, search and the position after the cursor.
 ///
 /// The status is matched through `listRank` (one rank per status) so that the filter is an
-/// equality on the list index's first field.
+/// equality on the list index's first field. The search is a case-insensitive regular
+/// expression on the three fields, which no index bounds: see [`indexed_list_filter`].
 pub fn list_filter(query: &ListQuery) -> Document {
+    list_filter_with(query, None)
+}
+
+/// The first `limit` sessions of [`list_filter`] in the list order, read from the trigram
+/// index (run on `live_sessions`): a first `$match` on the one trigram `first` of the term, a
+/// single equality that every server's planner serves from the index (SecantusDB's plans only
+/// those; MongoDB merges the two stages and plans them together), then the list filter with
+/// all the term's trigrams ([`grams_filter`]), the list order and the limit.
+pub fn indexed_list_pipeline(
+    query: &ListQuery,
+    first: &str,
+    grams: &[String],
+    limit: i64,
+) -> Vec<Document> {
+    vec![
+        doc! { "$match": gram_filter(first) },
+        doc! { "$match": list_filter_with(query, Some(grams_filter(grams))) },
+        doc! { "$sort": list_sort() },
+        doc! { "$limit": limit },
+    ]
+}
+
+fn list_filter_with(query: &ListQuery, grams: Option<Document>) -> Document {
     let mut clauses: Vec<Document> = Vec::new();
+    clauses.extend(grams);
     if let StatusFilter::Only(status) = query.status {
         clauses.push(doc! { "listRank": i32::from(status.rank()) });
     }

@@ -18,7 +18,7 @@ use mongodb::ClientSession;
 use super::capacity::Seat;
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
-use crate::codec::{participant_from_document, session_from_document, Reader};
+use crate::codec::{participant_from_document, Reader};
 use crate::documents::SESSIONS;
 use crate::error::{classify, map_error, ErrorClass};
 use crate::queries;
@@ -115,10 +115,11 @@ impl MongoStore {
                 .optional(s.as_deref_mut(), |a, s| a.session(s))
                 .await?
                 .ok_or_else(|| Error::session_not_found(id))?;
+            let session = self.counted_session(document, s.as_deref_mut()).await?;
             self.stage_participants(id, s).await?;
             return Ok(JoinOutcome {
                 participant: participant_from_document(&participant)?,
-                session: session_from_document(document)?,
+                session,
                 first_join,
             });
         }
@@ -145,14 +146,35 @@ impl MongoStore {
         // runs again), and a full session aborts the transaction, upsert included.
         if s.is_some() && session.fields.capacity.is_some() {
             if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+                let session = self.counted_session(&document, s.as_deref_mut()).await?;
                 self.stage_participants(id, s).await?;
                 return Ok(JoinOutcome {
                     participant,
-                    session: session_from_document(&document)?,
+                    session,
                     first_join,
                 });
             }
         }
+        // Without a capacity: one more in a random count shard, and the session read again
+        // (its count with it). Without a transaction a session gone by then was deleted after
+        // the upsert: its record, written after the delete removed the others, goes too.
+        if session.fields.capacity.is_none() && self.count_in_shard(id, s.as_deref_mut()).await? {
+            let Some(session) = self.find_session(id, s.as_deref_mut()).await? else {
+                self.participants
+                    .delete_one(filter)
+                    .optional(s, |a, s| a.session(s))
+                    .await?;
+                return Err(Error::session_not_found(id).into());
+            };
+            self.stage_participants(id, s).await?;
+            return Ok(JoinOutcome {
+                participant,
+                session,
+                first_join,
+            });
+        }
+        // A session inserted before the count shards existed (or deleted): counted on its
+        // document.
         let counted = self
             .sessions
             .find_one_and_update(
@@ -164,10 +186,11 @@ impl MongoStore {
             .await?;
         match counted {
             Some(document) => {
+                let session = self.counted_session(&document, s.as_deref_mut()).await?;
                 self.stage_participants(id, s).await?;
                 Ok(JoinOutcome {
                     participant,
-                    session: session_from_document(&document)?,
+                    session,
                     first_join,
                 })
             }

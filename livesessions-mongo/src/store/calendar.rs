@@ -10,8 +10,8 @@ use livesessions_core::calendar::{CalendarFeedStore, CalendarQuery, FeedTokenHas
 use livesessions_core::{Error, LiveSession, Result, UserId};
 use mongodb::Collection;
 
+use super::transaction::Failure;
 use super::{all_documents, MongoStore};
-use crate::codec::session_from_document;
 use crate::documents::CALENDAR_FEEDS;
 use crate::error::map_error;
 use crate::queries;
@@ -102,9 +102,8 @@ impl CalendarFeedStore for MongoStore {
                 .await?
             }
         };
-        Ok(documents
-            .iter()
-            .map(session_from_document)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        self.counted_sessions(&documents, None)
+            .await
+            .map_err(Failure::into_error)
     }
 }

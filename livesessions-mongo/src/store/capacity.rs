@@ -1,6 +1,7 @@
 //! Seats of a session with a capacity: a first join takes one with a conditional `$inc` on
 //! the session document (`participants` below `capacity`), so the count never passes the
-//! capacity, with or without a transaction.
+//! capacity, with or without a transaction. What the session's count shards hold (joins
+//! counted before it had a capacity) is moved onto the document first.
 
 use bson::Document;
 use livesessions_core::{Error, SessionId};
@@ -44,6 +45,9 @@ impl MongoStore {
                 return Ok(Seat::Unlimited);
             };
             session.check_seat_for_new_participant()?;
+            // Joins counted in the shards (before the capacity was set) move onto the
+            // document, which the filter below checks.
+            self.fold_count_shards(id, s.as_deref_mut()).await?;
             let taken = self
                 .sessions
                 .find_one_and_update(

@@ -2,8 +2,9 @@
 //! ([`sessions`], [`attendance`], [`analytics`], [`roster`], [`event_log`], [`webhooks`]),
 //! beside how a store is made ([`connect`]), how its multi-document operations run
 //! ([`transaction`]), how a change appends its event ([`append`]), how a reader waits for new
-//! events ([`change_stream`]), the counter repair ([`reconcile`]) and the seats of a session
-//! with a capacity ([`capacity`]).
+//! events ([`change_stream`]), the participant counts' shards ([`counts`]), the counter repair
+//! ([`reconcile`]), the seats of a session with a capacity ([`capacity`]) and how a list page
+//! is searched ([`search`]).
 
 use std::future::IntoFuture;
 use std::sync::atomic::AtomicBool;
@@ -17,10 +18,9 @@ use mongodb::action::Action;
 use mongodb::{Client, ClientSession, Collection, Cursor, Database};
 use tokio::sync::OnceCell;
 
-use crate::codec::session_from_document;
 use crate::documents::{
-    EVENTS, LOG_STATE, PARTICIPANTS, SESSIONS, STAGED_EVENTS, WEBHOOK_DELIVERIES,
-    WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
+    EVENTS, LOG_STATE, PARTICIPANTS, PARTICIPANT_COUNTS, SESSIONS, STAGED_EVENTS,
+    WEBHOOK_DELIVERIES, WEBHOOK_ENDPOINTS, WEBHOOK_STATE,
 };
 use crate::error::map_error;
 use crate::queries;
@@ -32,9 +32,11 @@ mod calendar;
 mod capacity;
 mod change_stream;
 mod connect;
+mod counts;
 mod event_log;
 mod reconcile;
 mod roster;
+mod search;
 mod sessions;
 mod thumbnails;
 mod transaction;
@@ -76,6 +78,7 @@ pub struct MongoStore {
     database: Database,
     sessions: Collection<Document>,
     participants: Collection<Document>,
+    participant_counts: Collection<Document>,
     events: Collection<Document>,
     staged_events: Collection<Document>,
     log_state: Collection<Document>,
@@ -96,6 +99,7 @@ impl MongoStore {
             client: database.client().clone(),
             sessions: database.collection(SESSIONS),
             participants: database.collection(PARTICIPANTS),
+            participant_counts: database.collection(PARTICIPANT_COUNTS),
             events: database.collection(EVENTS),
             staged_events: database.collection(STAGED_EVENTS),
             log_state: database.collection(LOG_STATE),
@@ -128,23 +132,32 @@ impl MongoStore {
 
     /// Creates the indexes: on `live_sessions` the list order and `startTime`; on
     /// `session_participants` the unique {sessionId, userId} and {userId}; on
+    /// `session_participant_counts` {sessionId}; on
     /// `live_session_events` `at` (for pruning); the thumbnails' unique {filename}
     /// ([`MongoThumbnails::ensure_indexes`]); on the webhook deliveries the unique
     /// {endpointId, eventId} (one delivery per endpoint and event; also the listing), {state,
     /// due time} (claims) and {endpointId, sessionId, state, eventId} (the order check); on the
     /// webhook endpoints {enabled}; the calendar feeds' unique {tokenHash} and the feeds' order
-    /// on `live_sessions`; the roster's unique {sessionId, userId} and {userId}. Also creates
-    /// `live_session_staged_events`, which joins write to inside their transactions.
+    /// on `live_sessions`; the roster's unique {sessionId, userId} and {userId}; and the search
+    /// trigrams on `live_sessions`, after writing them into the session documents that lack them
+    /// (written by an earlier version: one read of those documents and one update each, nothing
+    /// once every document has them). Also creates `live_session_staged_events`, which joins
+    /// write to inside their transactions.
     /// Idempotent.
     pub async fn ensure_indexes(&self) -> Result<()> {
         self.thumbnails().ensure_indexes().await?;
         self.create_staged_events().await?;
+        self.backfill_search_grams().await?;
         self.sessions
             .create_indexes(queries::session_indexes())
             .await
             .map_err(map_error)?;
         self.participants
             .create_indexes(queries::participant_indexes())
+            .await
+            .map_err(map_error)?;
+        self.participant_counts
+            .create_indexes(queries::count_shard_indexes())
             .await
             .map_err(map_error)?;
         self.events
@@ -164,17 +177,21 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The session `id`, its participants counted with its shards.
     async fn find_session(
         &self,
         id: SessionId,
-        s: Option<&mut ClientSession>,
+        mut s: Option<&mut ClientSession>,
     ) -> std::result::Result<Option<LiveSession>, Failure> {
         let found = self
             .sessions
             .find_one(queries::session_filter(id))
-            .optional(s, |a, s| a.session(s))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
-        Ok(found.as_ref().map(session_from_document).transpose()?)
+        match found {
+            Some(document) => Ok(Some(self.counted_session(&document, s).await?)),
+            None => Ok(None),
+        }
     }
 }
 

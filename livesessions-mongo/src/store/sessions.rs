@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::transaction::{detached, in_transaction, Failure};
 use super::{all_documents, MongoStore};
-use crate::codec::{session_document, session_from_document, session_id, Reader};
+use crate::codec::{session_document, session_id, Reader};
 use crate::documents::{PARTICIPANTS, SESSIONS};
 use crate::error::{classify, to_domain, ErrorClass};
 use crate::queries;
@@ -64,13 +64,13 @@ impl MongoStore {
             .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
         match updated {
-            Some(document) => Ok(session_from_document(&document)?),
+            Some(document) => Ok(self.counted_session(&document, s).await?),
             None => Err(self.version_failure(session, s).await),
         }
     }
 
-    /// Inserts the session (with no participants counted) and appends `created`, and `live`
-    /// for a session created live.
+    /// Inserts the session (with no participants counted) and its count shards, and appends
+    /// `created`, and `live` for a session created live.
     async fn insert_steps(
         &self,
         session: &LiveSession,
@@ -89,6 +89,8 @@ impl MongoStore {
                 }
                 _ => Failure::Driver(e),
             })?;
+        self.insert_count_shards(session.id, s.as_deref_mut())
+            .await?;
         self.append_event(EventKind::Created, session.id, s.as_deref_mut())
             .await?;
         if session.is_live() {
@@ -123,7 +125,8 @@ impl MongoStore {
 
     /// Without transactions: one ordered `insert_many` of the occurrences; when it fails part
     /// way, the occurrences it inserted are deleted again (by id and series id, so a clashing
-    /// session of another series stays), then the events are appended.
+    /// session of another series stays), then the count shards are inserted and the events
+    /// appended.
     async fn insert_series_compensated(
         &self,
         sessions: &[LiveSession],
@@ -149,6 +152,7 @@ impl MongoStore {
             });
         }
         for session in sessions {
+            self.insert_count_shards(session.id, None).await?;
             self.append_event(EventKind::Created, session.id, None)
                 .await?;
             if session.is_live() {
@@ -175,6 +179,13 @@ impl MongoStore {
             .optional(s.as_deref_mut(), |a, s| a.session(s))
             .await?;
         self.delete_roster(id, s.as_deref_mut()).await?;
+        // Last: a join that counted in a shard after the participants went finds the session
+        // gone and removes its record; in a transaction, deleting the shards conflicts with
+        // any join counting in one.
+        self.participant_counts
+            .delete_many(queries::count_shards_of(id))
+            .optional(s.as_deref_mut(), |a, s| a.session(s))
+            .await?;
         let deleted = deleted.deleted_count > 0;
         if deleted {
             self.append_event(EventKind::Deleted, id, s).await?;
@@ -244,19 +255,15 @@ impl SessionStore for MongoStore {
 
     async fn list_sessions(&self, query: &ListQuery) -> Result<Page<LiveSession>> {
         let limit = query.limit.max(1) as usize;
-        let documents = all_documents(
-            self.sessions
-                .find(queries::list_filter(query))
-                .sort(queries::list_sort())
-                .limit(i64::try_from(limit + 1).unwrap_or(i64::MAX)),
-        )
-        .await?;
+        let plan = self.list_plan(query).await?;
+        let documents = self
+            .list_documents(query, &plan, i64::try_from(limit + 1).unwrap_or(i64::MAX))
+            .await?;
         let more = documents.len() > limit;
-        let items = documents
-            .iter()
-            .take(limit)
-            .map(session_from_document)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let items = self
+            .counted_sessions(&documents[..documents.len().min(limit)], None)
+            .await
+            .map_err(Failure::into_error)?;
         Ok(Page::of_sessions(items, more))
     }
 
@@ -273,8 +280,11 @@ impl SessionStore for MongoStore {
         ] {
             let documents =
                 all_documents(self.sessions.find(filter).sort(sort).limit(limit)).await?;
-            for document in &documents {
-                let session = session_from_document(document)?;
+            let sessions = self
+                .counted_sessions(&documents, None)
+                .await
+                .map_err(Failure::into_error)?;
+            for session in sessions {
                 if session.due_to_start(now) || session.due_to_end(now) {
                     due.push(session);
                 }
@@ -306,10 +316,9 @@ impl SessionStore for MongoStore {
                 .sort(queries::series_sort()),
         )
         .await?;
-        Ok(documents
-            .iter()
-            .map(session_from_document)
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        self.counted_sessions(&documents, None)
+            .await
+            .map_err(Failure::into_error)
     }
 
     async fn empty_sessions(
@@ -326,8 +335,11 @@ impl SessionStore for MongoStore {
         .await?;
         // Only those live for their minutes already can be due; their participants are read next.
         let mut candidates = Vec::new();
-        for document in &documents {
-            let session = session_from_document(document)?;
+        let sessions = self
+            .counted_sessions(&documents, None)
+            .await
+            .map_err(Failure::into_error)?;
+        for session in sessions {
             if session.due_to_end_empty(now, None, presence_timeout) {
                 candidates.push(session);
             }
