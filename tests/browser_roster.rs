@@ -12,6 +12,9 @@
 //! The class is short: presence lasts a few seconds of real time. Any error in the browser's
 //! console other than the bad upload's `422` fails the test.
 //!
+//! A student registers for a session that takes registrations from its card, still sees
+//! "Registered" after reloading the page, and cancels the registration.
+//!
 //! `CHROMEDRIVER` and `CHROMIUM` override the binaries' paths.
 #![allow(missing_docs)]
 
@@ -300,5 +303,84 @@ async fn an_uploaded_roster_shows_who_came_and_who_did_not() {
         .collect();
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
     admin.close().await.expect("browser closed");
+    server.task.abort();
+}
+
+/// A student registers for a session that takes registrations from its card, sees
+/// "Registered" again after reloading the page (the page asks the server), and cancels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_student_registers_from_the_card_and_the_page_remembers_it() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).expect("downloads directory");
+    let server = start_server(work.path(), None).await;
+    let base = server.base.clone();
+    let driver = start_chromedriver().await;
+    let http = reqwest::Client::new();
+    let admin_token = dev_token(&http, &base, "Ada Admin", "ada@example.com", true).await;
+    let (status, created) = call(
+        &http,
+        &base,
+        reqwest::Method::POST,
+        "/api/admin/live-sessions",
+        &admin_token,
+        json!({
+            "title": "Open Class",
+            "instructor": "Ferris Crab",
+            "videoUrl": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "startTime": "2031-03-05T10:30:00Z",
+            "registration": "open",
+        }),
+    )
+    .await;
+    assert!(status.is_success(), "created: {status} {created}");
+    let id = created["id"].as_str().expect("an id").to_owned();
+    let card = format!(".session-card[data-id='{id}']");
+
+    let student = browser(&driver, &work.path().join("student-profile"), &downloads).await;
+    sign_in(&student, &base, "Sam Student", "sam@example.com", false).await;
+    click(&student, &format!("{card} .register-btn")).await;
+    wait_text(
+        &student,
+        &format!("{card} .registered"),
+        "registered",
+        |t| t.contains("Registered"),
+    )
+    .await;
+    student
+        .goto(&format!("{base}/live-sessions"))
+        .await
+        .expect("page loaded again");
+    wait_text(
+        &student,
+        &format!("{card} .registered"),
+        "registered after a reload",
+        |t| t.contains("Registered"),
+    )
+    .await;
+    click(&student, &format!("{card} .unregister-btn")).await;
+    wait_present(&student, &format!("{card} .register-btn")).await;
+    let roster = format!("/api/admin/live-sessions/{id}/roster");
+    let reply: Value = http
+        .get(format!("{base}{roster}"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .expect("roster answered")
+        .json()
+        .await
+        .expect("roster JSON");
+    assert_eq!(
+        reply["members"], 0,
+        "the registration was cancelled: {reply}"
+    );
+
+    let errors: Vec<String> = console_errors(&student)
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("youtube.com"))
+        .collect();
+    assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    student.close().await.expect("browser closed");
     server.task.abort();
 }

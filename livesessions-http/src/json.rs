@@ -666,6 +666,25 @@ pub struct RosterMemberJson {
     pub added_at: String,
 }
 
+/// Whether the signed-in user is on a session's roster, and their entry if so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationJson {
+    /// Whether the user is on the roster (added by an admin or registered).
+    pub on_roster: bool,
+    /// The user's roster entry; `null` when they are not on the roster.
+    pub member: Option<RosterMemberJson>,
+}
+
+impl From<Option<&RosterMember>> for RegistrationJson {
+    fn from(member: Option<&RosterMember>) -> Self {
+        RegistrationJson {
+            on_roster: member.is_some(),
+            member: member.map(RosterMemberJson::from),
+        }
+    }
+}
+
 impl From<&RosterMember> for RosterMemberJson {
     fn from(m: &RosterMember) -> Self {
         RosterMemberJson {

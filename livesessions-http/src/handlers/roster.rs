@@ -14,7 +14,7 @@ use super::analytics::{csv_download, parsed_or_default, roster_rows, wants_csv};
 use super::{require_admin, require_user, session_id, ApiResult, SessionPath};
 use crate::csv;
 use crate::extract::{body_kind, read_json, BodyKind, Caller, Params};
-use crate::json::{RosterAddedJson, RosterJson, RosterMemberJson};
+use crate::json::{RegistrationJson, RosterAddedJson, RosterJson, RosterMemberJson};
 use crate::problem::ApiError;
 use crate::roster_input::{self, RosterUploadJson};
 use crate::state::AppState;
@@ -219,23 +219,23 @@ pub(crate) async fn register(
     Ok(Json(RosterMemberJson::from(&member)))
 }
 
-/// The signed-in user's roster entry in a session (`404` when they are not on its roster).
+/// Whether the signed-in user is on a session's roster, with their entry (`onRoster: false`
+/// and no entry when they are not; `404` only for an unknown session), so that a page can show
+/// "Registered" without a failed request.
 #[utoipa::path(
     get, path = "/api/live-sessions/{id}/register", tag = "attendance",
     params(("id" = String, Path, description = "Session id (UUID)")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The caller's roster entry", body = RosterMemberJson))
+    responses((status = 200, description = "Whether the caller is on the roster", body = RegistrationJson))
 )]
 pub(crate) async fn my_registration(
     State(state): State<AppState>,
     caller: Caller,
     SessionPath(id): SessionPath,
-) -> ApiResult<Json<RosterMemberJson>> {
+) -> ApiResult<Json<RegistrationJson>> {
     require_user(&caller)?;
-    match state.service().my_roster_entry(caller.actor(), id).await? {
-        Some(member) => Ok(Json(RosterMemberJson::from(&member))),
-        None => Err(ApiError::not_found("You are not on this session's roster.")),
-    }
+    let entry = state.service().my_roster_entry(caller.actor(), id).await?;
+    Ok(Json(RegistrationJson::from(entry.as_ref())))
 }
 
 /// Cancel the signed-in user's own registration (`404` when there is none; `403` when an

@@ -61,6 +61,8 @@ function resolveToken() {
 }
 
 export function setAuth(token, source) {
+  // What the page learnt about the previous user's registrations is not this one's.
+  state.registered.clear();
   var claims = token ? decodeJwt(token) : null;
   var expired = claims && typeof claims.exp === 'number' && claims.exp * 1000 < Date.now();
   if (!claims || expired) {

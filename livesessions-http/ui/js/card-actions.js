@@ -30,6 +30,25 @@ export function onGridClick(event) {
   else if (action === 'analytics') window.location.hash = '#/sessions/' + encodeURIComponent(sessionId(s)) + '/analytics';
 }
 
+/** Sessions whose registration is being asked for (see checkRegistration). */
+var checking = new Set();
+
+/** Asks whether the signed-in user is on the roster of `s` (a session that takes
+ * registrations), remembers it, and shows the card again when they are. */
+export function checkRegistration(s) {
+  var id = sessionId(s);
+  if (checking.has(id)) return;
+  checking.add(id);
+  api('GET', '/live-sessions/' + encodeURIComponent(id) + '/register')
+    .then(function (answer) {
+      var on = !!(answer && answer.onRoster);
+      if (!state.registered.has(id)) state.registered.set(id, on);
+      var card = on && findCard(id);
+      if (card) card.replaceWith(renderCard(state.sessions.get(id) || s));
+    }, function () { /* The Register button stays; registering again is harmless. */ })
+    .then(function () { checking.delete(id); });
+}
+
 /** Registers the signed-in user for `s` (or cancels it), then shows the card again with the
  * other button focused. */
 function setRegistered(s, register, button) {

@@ -2,6 +2,7 @@
 
 import { signedIn } from './auth.js';
 import { calendarLinkNode } from './calendar.js';
+import { checkRegistration } from './card-actions.js';
 import { h, safeUrl } from './dom.js';
 import { formatDateTime, formatRan, formatStartsIn, hashIndex, initials, viewerZone } from './format.js';
 import { sessionId, STATUS_LABELS, statusOf } from './session.js';
@@ -112,6 +113,8 @@ function registrationNode(s, status) {
   var restricted = s.restricted ? h('p', { class: 'card-hint roster-only' }, '🔒 Only for the people on its roster') : null;
   if (!signedIn() || state.auth.admin || s.registration !== 'open') return restricted;
   var name = s.title || 'untitled session';
+  // Asked once per session and page: the card is shown again if the answer is "on the roster".
+  if (!state.registered.has(sessionId(s))) checkRegistration(s);
   if (state.registered.get(sessionId(s))) {
     return h('div', { class: 'registration' }, restricted,
       h('p', { class: 'registered', role: 'status' }, '✅ Registered'),
