@@ -880,8 +880,8 @@ fn count_of(value: Option<&Bson>) -> Option<i64> {
     }
 }
 
-/// No half-written state on MongoDB: every session's `participants` equals its participant
-/// documents (and the API says the same), every acknowledged join has its document, no
+/// No half-written state on MongoDB: every session's stored count (its document's
+/// `participants` plus its count shards) equals its participant documents (and the API says the same), every acknowledged join has its document, no
 /// participant lacks its session, and the store's reconciliation finds nothing to correct.
 async fn check_mongo_consistency(
     case: &str,
@@ -893,6 +893,7 @@ async fn check_mongo_consistency(
     let sessions_collection =
         database.collection::<Document>(livesessions_mongo::documents::SESSIONS);
     let participants = database.collection::<Document>(livesessions_mongo::documents::PARTICIPANTS);
+    let shards = database.collection::<Document>(livesessions_mongo::documents::PARTICIPANT_COUNTS);
     let mut cursor = sessions_collection.find(doc! {}).await.unwrap();
     let mut stored = Vec::new();
     while cursor.advance().await.unwrap() {
@@ -904,7 +905,12 @@ async fn check_mongo_consistency(
     let mut ids = Vec::new();
     for session in &stored {
         let id = session.get("_id").cloned().unwrap();
-        let counted = count_of(session.get("participants"));
+        let mut counted = count_of(session.get("participants"));
+        let mut session_shards = shards.find(doc! { "sessionId": id.clone() }).await.unwrap();
+        while session_shards.advance().await.unwrap() {
+            let shard = session_shards.deserialize_current().unwrap();
+            counted = counted.map(|n| n + count_of(shard.get("count")).unwrap_or(0));
+        }
         let documents = participants
             .count_documents(doc! { "sessionId": id.clone() })
             .await
