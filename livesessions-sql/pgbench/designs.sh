@@ -2,8 +2,9 @@
 # Prices the parts of the store's join, side by side in one run: the bare upsert (the floor),
 # the store's join (store_join.sql), the same without the session-row lock, and the designs
 # store_join_lazy (no lock, return less), store_join_countread (also no count shard) and
-# store_join_minimal (also no event), derived from store_join.sql below; all on one live
-# session, first joins of new users.
+# store_join_minimal (also no event), derived from store_join.sql below, and the whole join with
+# its count shard bumped by an UPDATE (store_join_shardupdate) or with its shards spread over more
+# pages (store_join_sparse); all on one live session, first joins of new users.
 # Usage: bash designs.sh   (env: SECS=8 CLIENTS=64 ROUNDS=2)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,24 +15,40 @@ psql $PG -q -v ON_ERROR_STOP=1 -f setup.sql >/dev/null 2>&1
 # takes one more part out of the previous one.
 d="$(mktemp -d)"
 trap 'rm -rf "$d"' EXIT
+derive() { # name source sed-expression [line to append]: fails if the edit changes nothing
+  sed "$3" "$2" >"$d/$1.sql"
+  [ -z "${4:-}" ] || echo "$4" >>"$d/$1.sql"
+  cmp -s "$d/$1.sql" "$2" && { echo "$1: no part of $2 was taken out" >&2; exit 1; }
+  return 0
+}
 # No lock on the session row (credit lazily at end).
-sed 's/ FOR KEY SHARE$//' store_join.sql >"$d/store_join_nolock.sql"
+derive store_join_nolock store_join.sql 's/ FOR KEY SHARE$//'
 # Also only the participant in the answer (the caller has the session).
-sed '/^SELECT s.id, s.status,$/,$d' "$d/store_join_nolock.sql" >"$d/store_join_lazy.sql"
-printf '%s\n' 'SELECT pp.user_id, pp.join_count, (SELECT count(*) FROM ins) AS first_join' \
-  'FROM (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp;' >>"$d/store_join_lazy.sql"
+derive store_join_lazy "$d/store_join_nolock.sql" '/^SELECT s\.id, /,$d' \
+  'SELECT pp.* FROM (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp;'
 # Also no count shard (count on read).
-sed '/^), cnt AS ($/,/^), logged AS ($/{/^), logged AS ($/!d}' "$d/store_join_lazy.sql" >"$d/store_join_countread.sql"
+derive store_join_countread "$d/store_join_lazy.sql" '/^), counted AS (/d'
 # Also no `participants` event.
-sed '/^), logged AS ($/,/^)$/{/^)$/!d}' "$d/store_join_countread.sql" >"$d/store_join_minimal.sql"
-for f in lazy countread minimal; do
-  cmp -s "$d/store_join_$f.sql" store_join.sql && { echo "store_join_$f: no part was taken out" >&2; exit 1; }
-done
+derive store_join_minimal "$d/store_join_countread.sql" '/^), logged AS (/d'
+# The whole join, with the count shard bumped by a plain UPDATE of shard rows created with the
+# session (reset.sql creates the lab session's 64) instead of an upsert.
+derive store_join_shardupdate store_join.sql 's/^), counted AS (.*$/), counted AS ( UPDATE "ls_pgbench".session_participant_counts c SET count = c.count + 1 FROM ins WHERE c.session_id = ins.session_id AND c.shard = (:u % 64)::smallint/'
+# The store's join as it is, with the count shards spread over more pages (fillfactor 10 on the
+# shard table, set before its run and reset after): prices the contention on the page that holds
+# a session's 64 shard rows.
+cp store_join.sql "$d/store_join_sparse.sql"
+table_options() {
+  case "$1" in
+    store_join_sparse) echo 'ALTER TABLE ls_pgbench.session_participant_counts SET (fillfactor = 10)' ;;
+    *) echo 'ALTER TABLE ls_pgbench.session_participant_counts RESET (fillfactor)' ;;
+  esac
+}
 for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal; do
+  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal store_join_shardupdate store_join_sparse; do
     file="$script.sql"
     [ -f "$file" ] || file="$d/$script.sql"
+    psql $PG -q -c "$(table_options "$script")"
     psql $PG -q -f reset.sql >/dev/null
     tps=$(pgbench $PG -n -M prepared -f "$file" -c "${CLIENTS:-64}" -j 2 -T "$secs" 2>&1 |
       awk '/^tps/ {print $3}')

@@ -1,12 +1,22 @@
 -- Sets up the schema `ls_pgbench` for the join scripts in this directory: the store's tables
--- (migrations/postgres 0001 and the event log of 0004, applied with search_path = ls_pgbench)
+-- (every migration in migrations/postgres, applied with search_path = ls_pgbench)
 -- plus, for the single-counter baseline only, a `participants` column on live_sessions. Run with:
 --   psql -h 127.0.0.1 -U postgres test -v ON_ERROR_STOP=1 -f setup.sql
 DROP SCHEMA IF EXISTS ls_pgbench CASCADE;
 CREATE SCHEMA ls_pgbench;
 SET search_path TO ls_pgbench;
 \ir ../migrations/postgres/0001_live_sessions.sql
+\ir ../migrations/postgres/0002_more_count_shards.sql
+\ir ../migrations/postgres/0003_thumbnails.sql
 \ir ../migrations/postgres/0004_event_log.sql
+\ir ../migrations/postgres/0005_webhooks.sql
+\ir ../migrations/postgres/0006_schedule.sql
+\ir ../migrations/postgres/0007_end_when_empty.sql
+\ir ../migrations/postgres/0008_series.sql
+\ir ../migrations/postgres/0009_calendar_feeds.sql
+\ir ../migrations/postgres/0010_search.sql
+\ir ../migrations/postgres/0012_capacity.sql
+\ir ../migrations/postgres/0013_roster.sql
 ALTER TABLE live_sessions ADD COLUMN participants bigint NOT NULL DEFAULT 0;
 INSERT INTO live_sessions (id, title, instructor, video_url, start_time, status, started_at,
     live_since, created_at, updated_at, version, list_rank, list_time_key)

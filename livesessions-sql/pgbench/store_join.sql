@@ -1,52 +1,20 @@
--- The store's join statement (src/postgres.rs, Statements::join): the session row read
--- FOR KEY SHARE (the lock the inserts' foreign-key checks take anyway; end and delete take
--- FOR UPDATE, which conflicts with it, so they wait for joins in flight and a join that waited
--- sees the new status), rejoin UPDATE or first-join INSERT with the presence rule, the sharded
--- count, the `participants` event of a first join (migration 0004, the event log), and the
--- session with its count and the participant returned: one statement, one round trip.
+-- The store's join statement (src/postgres/statements.rs, `join`) with pgbench's values for its
+-- parameters: a first join of a new user to the live session of setup.sql, uncapped, not an
+-- admin. The session row is read FOR KEY SHARE (the lock the inserts' foreign-key checks take
+-- anyway; end and delete take FOR UPDATE, which conflicts with it, so they wait for joins in
+-- flight and a join that waited sees the new status); the roster is read only for a restricted
+-- session; the rejoin UPDATE or the first-join INSERT applies the presence rule; the count shard
+-- of the user is bumped and a `participants` event appended for a first join; the session with
+-- its count and the participant come back: one statement, one round trip.
+-- The test `pgbench_store_join_is_the_store_join` (src/postgres/pgbench.rs) fails when this file
+-- and the store's statement differ, and prints the statement as it should read here.
 \set u random(1, 2000000000)
 WITH s AS (
-    SELECT * FROM ls_pgbench.live_sessions WHERE id = '00000000-0000-7000-8000-000000000001' FOR KEY SHARE
-), ok AS (
-    SELECT id, status = 'live' AS live FROM s WHERE status IN ('scheduled', 'live')
-), upd AS (
-    UPDATE ls_pgbench.session_participants p SET
-        user_name = 'Student', email = 's@example.com',
-        join_count = p.join_count + 1,
-        last_joined_at = GREATEST(p.last_joined_at, now()),
-        watch_seconds = p.watch_seconds + CASE
-            WHEN ok.live AND now() >= p.last_seen AND p.present_since IS NOT NULL
-                 AND now() - p.last_seen > 90 * INTERVAL '1 second'
-            THEN GREATEST(0, FLOOR(date_part('epoch',
-                     p.last_seen + 90 * INTERVAL '1 second' - p.present_since)))::bigint
-            ELSE 0 END,
-        present_since = CASE
-            WHEN now() < p.last_seen OR NOT ok.live THEN p.present_since
-            WHEN p.present_since IS NULL THEN now()
-            WHEN now() - p.last_seen > 90 * INTERVAL '1 second' THEN now()
-            ELSE p.present_since END,
-        last_seen = GREATEST(p.last_seen, now())
-    FROM ok
-    WHERE p.session_id = ok.id AND p.user_id = 'u' || :u
-    RETURNING p.*
-), ins AS (
-    INSERT INTO ls_pgbench.session_participants (session_id, user_id, user_name, email,
-        first_joined_at, last_joined_at, last_seen, present_since, created_at)
-    SELECT ok.id, 'u' || :u, 'Student', 's@example.com', now(), now(), now(),
-        CASE WHEN ok.live THEN now() END, now()
-    FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd)
-    ON CONFLICT (session_id, user_id) DO NOTHING
-    RETURNING *
-), cnt AS (
-    INSERT INTO ls_pgbench.session_participant_counts (session_id, shard, count)
-    SELECT session_id, (:u % 16)::smallint, 1 FROM ins
-    ON CONFLICT (session_id, shard) DO UPDATE SET count = session_participant_counts.count + 1
-), logged AS (
-    INSERT INTO ls_pgbench.events (kind, session_id)
-    SELECT 'participants', session_id FROM ins
+    SELECT * FROM "ls_pgbench".live_sessions WHERE id = '00000000-0000-7000-8000-000000000001' FOR KEY SHARE
+), ok AS ( SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period FROM s WHERE status IN ('scheduled', 'live') AND (NOT restricted OR false::boolean OR EXISTS ( SELECT 1 FROM "ls_pgbench".roster_members r WHERE r.session_id = s.id AND r.user_id = ('u' || :u)))
+), upd AS ( UPDATE "ls_pgbench".session_participants p SET user_name = 'Student', email = 's@example.com', join_count = p.join_count + 1, last_joined_at = GREATEST(p.last_joined_at, now()::timestamptz), watch_seconds = p.watch_seconds + CASE WHEN (NOT (now()::timestamptz < p.last_seen OR (p.left_at IS NOT NULL AND now()::timestamptz < p.left_at)) AND ok.period IS NOT NULL AND now()::timestamptz >= ok.period) AND p.present_since IS NOT NULL AND now()::timestamptz - p.last_seen > '90 seconds'::interval THEN GREATEST(0, FLOOR(date_part('epoch', p.last_seen + '90 seconds'::interval - p.present_since)))::bigint ELSE 0 END, present_since = CASE WHEN (NOT (now()::timestamptz < p.last_seen OR (p.left_at IS NOT NULL AND now()::timestamptz < p.left_at)) AND ok.period IS NOT NULL AND now()::timestamptz >= ok.period) THEN CASE WHEN p.present_since IS NULL THEN now()::timestamptz WHEN now()::timestamptz - p.last_seen > '90 seconds'::interval THEN now()::timestamptz ELSE p.present_since END ELSE p.present_since END, first_present_at = COALESCE(p.first_present_at, CASE WHEN (NOT (now()::timestamptz < p.last_seen OR (p.left_at IS NOT NULL AND now()::timestamptz < p.left_at)) AND ok.period IS NOT NULL AND now()::timestamptz >= ok.period) THEN CASE WHEN p.present_since IS NULL THEN now()::timestamptz WHEN now()::timestamptz - p.last_seen > '90 seconds'::interval THEN now()::timestamptz ELSE p.present_since END END), last_seen = CASE WHEN (now()::timestamptz < p.last_seen OR (p.left_at IS NOT NULL AND now()::timestamptz < p.left_at)) THEN p.last_seen ELSE now()::timestamptz END FROM ok WHERE p.session_id = ok.id AND p.user_id = ('u' || :u) RETURNING p.session_id, p.user_id, p.user_name, p.email, p.first_joined_at, p.last_joined_at, p.last_seen, p.left_at, p.present_since, p.watch_seconds, p.join_count, p.created_at, p.first_present_at, false AS inserted
+), ins AS ( INSERT INTO "ls_pgbench".session_participants (session_id, user_id, user_name, email, first_joined_at, last_joined_at, last_seen, left_at, present_since, watch_seconds, join_count, created_at, first_present_at) SELECT ok.id, ('u' || :u), 'Student', 's@example.com', now()::timestamptz, now()::timestamptz, now()::timestamptz, NULL, CASE WHEN now()::timestamptz >= ok.period THEN now()::timestamptz END, 0, 1, now()::timestamptz, CASE WHEN now()::timestamptz >= ok.period THEN now()::timestamptz END FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) AND (ok.capacity IS NULL OR (false::boolean AND ( SELECT COALESCE(SUM(c.count), 0) FROM "ls_pgbench".session_participant_counts c WHERE c.session_id = ok.id) < ok.capacity)) ON CONFLICT (session_id, user_id) DO NOTHING RETURNING session_id, user_id, user_name, email, first_joined_at, last_joined_at, last_seen, left_at, present_since, watch_seconds, join_count, created_at, first_present_at, true AS inserted
+), counted AS ( INSERT INTO "ls_pgbench".session_participant_counts (session_id, shard, count) SELECT session_id, (:u % 64)::smallint, 1 FROM ins ON CONFLICT (session_id, shard) DO UPDATE SET count = session_participant_counts.count + 1
+), logged AS ( INSERT INTO "ls_pgbench".events (kind, session_id) SELECT 'participants', session_id FROM ins
 )
-SELECT s.id, s.status,
-    (SELECT COALESCE(SUM(c.count), 0) FROM ls_pgbench.session_participant_counts c
-     WHERE c.session_id = s.id) + (SELECT count(*) FROM ins) AS participants,
-    pp.user_id, pp.join_count
-FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true;
+SELECT s.id, s.title, s.description, s.instructor, s.video_url, s.thumbnail_url, s.thumbnail_key, s.start_time, s.timezone, s.end_time, s.auto_start, s.auto_end, s.series_id, s.recurrence, s.end_when_empty_minutes, s.capacity, s.restricted, s.registration, s.attendance_threshold, s.late_after_minutes, s.status, s.started_at, s.ended_at, s.live_since, s.live_seconds, s.created_at, s.updated_at, s.version, (SELECT COALESCE(SUM(c.count), 0)::bigint FROM "ls_pgbench".session_participant_counts c WHERE c.session_id = s.id) + (SELECT count(*) FROM ins) AS participants, EXISTS (SELECT 1 FROM ok) AS admitted, pp.inserted, pp.session_id AS p_session_id, pp.user_id AS p_user_id, pp.user_name AS p_user_name, pp.email AS p_email, pp.first_joined_at AS p_first_joined_at, pp.last_joined_at AS p_last_joined_at, pp.last_seen AS p_last_seen, pp.left_at AS p_left_at, pp.present_since AS p_present_since, pp.watch_seconds AS p_watch_seconds, pp.join_count AS p_join_count, pp.created_at AS p_created_at, pp.first_present_at AS p_first_present_at FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true;

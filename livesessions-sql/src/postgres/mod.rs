@@ -298,6 +298,8 @@ impl Dialect for Postgres {
 
 #[cfg(test)]
 mod explain;
+#[cfg(test)]
+mod pgbench;
 
 #[cfg(test)]
 mod tests;
