@@ -4,7 +4,7 @@
 # store_join_lazy (no lock, return less), store_join_countread (also no count shard) and
 # store_join_minimal (also no event), derived from store_join.sql below, and the whole join with
 # its count shard bumped by an UPDATE (store_join_shardupdate) or with its shards spread over more
-# pages (store_join_sparse); all on one live session, first joins of new users.
+# pages (store_join_sparse) or counted from the participants (store_join_countindex); all on one live session, first joins of new users.
 # Usage: bash designs.sh   (env: SECS=8 CLIENTS=64 ROUNDS=2)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,6 +33,11 @@ derive store_join_minimal "$d/store_join_countread.sql" '/^), logged AS (/d'
 # The whole join, with the count shard bumped by a plain UPDATE of shard rows created with the
 # session (reset.sql creates the lab session's 64) instead of an upsert.
 derive store_join_shardupdate store_join.sql 's/^), counted AS (.*$/), counted AS ( UPDATE "ls_pgbench".session_participant_counts c SET count = c.count + 1 FROM ins WHERE c.session_id = ins.session_id AND c.shard = (:u % 64)::smallint/'
+# The whole join with the count read from the participants' index instead of the shards (count
+# on read, the answer keeping its exact count): no shard bumped, the session's rows counted.
+derive store_join_countindex store_join.sql '/^), counted AS (/d; s/(SELECT COALESCE(SUM(c\.count), 0)::bigint FROM "ls_pgbench"\.session_participant_counts c WHERE c\.session_id = s\.id)/(SELECT count(*) FROM "ls_pgbench".session_participants x WHERE x.session_id = s.id)/'
+grep -q 'session_participants x WHERE x.session_id = s.id)' "$d/store_join_countindex.sql" ||
+  { echo "store_join_countindex: the count was not replaced" >&2; exit 1; }
 # The store's join as it is, with the count shards spread over more pages (fillfactor 10 on the
 # shard table, set before its run and reset after): prices the contention on the page that holds
 # a session's 64 shard rows.
@@ -45,7 +50,7 @@ table_options() {
 }
 for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal store_join_shardupdate store_join_sparse; do
+  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal store_join_shardupdate store_join_sparse store_join_countindex; do
     file="$script.sql"
     [ -f "$file" ] || file="$d/$script.sql"
     psql $PG -q -c "$(table_options "$script")"
