@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # Prices the parts of the store's join, side by side in one run: the bare upsert (the floor),
-# the store's join (store_join.sql), the same without the session-row lock, and the designs
-# store_join_lazy (no lock, return less), store_join_countread (also no count shard) and
-# store_join_minimal (also no event), derived from store_join.sql below, and the whole join with
-# its count shard bumped by an UPDATE (store_join_shardupdate) or with its shards spread over more
-# pages (store_join_sparse) or counted from the participants (store_join_countindex); all on one live session, first joins of new users.
+# the store's join (store_join.sql) and designs derived from it below, each named after what it
+# changes; all on one live session, 64 clients, first joins of new users.
 # Usage: bash designs.sh   (env: SECS=8 CLIENTS=64 ROUNDS=2)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,6 +35,9 @@ derive store_join_shardupdate store_join.sql 's/^), counted AS (.*$/), counted A
 derive store_join_countindex store_join.sql '/^), counted AS (/d; s/(SELECT COALESCE(SUM(c\.count), 0)::bigint FROM "ls_pgbench"\.session_participant_counts c WHERE c\.session_id = s\.id)/(SELECT count(*) FROM "ls_pgbench".session_participants x WHERE x.session_id = s.id)/'
 grep -q 'session_participants x WHERE x.session_id = s.id)' "$d/store_join_countindex.sql" ||
   { echo "store_join_countindex: the count was not replaced" >&2; exit 1; }
+# The whole join with the session in the answer but not its count (the shards not summed):
+# what the sum costs of what "return less" saves.
+derive store_join_nosum store_join.sql 's/(SELECT COALESCE(SUM(c\.count), 0)::bigint FROM "ls_pgbench"\.session_participant_counts c WHERE c\.session_id = s\.id)/0/'
 # The store's join as it is, with the count shards spread over more pages (fillfactor 10 on the
 # shard table, set before its run and reset after): prices the contention on the page that holds
 # a session's 64 shard rows.
@@ -50,7 +50,7 @@ table_options() {
 }
 for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal store_join_shardupdate store_join_sparse store_join_countindex; do
+  for script in bare_upsert store_join store_join_nolock store_join_lazy store_join_countread store_join_minimal store_join_shardupdate store_join_sparse store_join_countindex store_join_nosum; do
     file="$script.sql"
     [ -f "$file" ] || file="$d/$script.sql"
     psql $PG -q -c "$(table_options "$script")"
