@@ -26,6 +26,10 @@ use crate::record::{corrupt, participant_from_row, participant_select, to_u64};
 /// The roster table (without prefix).
 pub(crate) const TABLE: &str = "roster_members";
 
+/// The largest offset the view is given: any larger one returns the same empty page, and the
+/// view adds the limit to it (sorting by name) without overflowing a 64-bit integer.
+const MAX_OFFSET: i64 = i64::MAX / 2;
+
 /// Members written by one statement of an upload: 5 parameters each plus the session, far
 /// below either database's limit on parameters (65 535 on Postgres, 32 766 on SQLite).
 const CHUNK: usize = 1000;
@@ -140,17 +144,22 @@ impl RosterStatements {
 /// The roster view (parameters: session, now, timeout, live seconds, threshold percent, late
 /// cutoff or NULL, status rank or NULL, offset, limit). One statement:
 ///
-/// - `scored`: the session's members (by the roster's key) fully joined with its participants
-///   (by the participants' key), one narrow row per person: the user id, the sort key, the
-///   watch seconds as of now, the status and the late flag, each computed once. A full join
-///   is only ever a hash or merge join: whatever the planner believes of a session's size (a
-///   generic plan, or statistics taken before a class filled), it never loops over one side
-///   per row of the other;
+/// - `scored`: the session's members (their keys only, by the roster's key) fully joined with
+///   its participants (by the participants' key), one narrow row per person: the user id, the
+///   watch seconds as of now, the status, the late flag and, sorting by name, a walk-in's
+///   lower-cased name, each computed once. A full join is only ever a hash or merge join:
+///   whatever the planner believes of a session's size (a generic plan, or statistics taken
+///   before a class filled), it never loops over one side per row of the other;
 /// - `totals`: the counts over all of them;
-/// - the page: filtered, sorted and bounded in `scored`, and only then its rows' member and
-///   participant columns read back, by the whole key taken from each page row (never from
-///   the parameter: so the only plans are a lookup per page row, or a hash of the table, and
-///   never a scan of the session's participants repeated per page row).
+/// - the page's keys: sorted by name, the first `offset + limit` members in the order of the
+///   roster's name index (`roster_members_name_idx`: no sort, and no name lowered but those
+///   read; a status filter reads each one's participant by key) merged with the first
+///   `offset + limit` walk-ins of `scored`; sorted otherwise, `scored` itself; filtered,
+///   sorted and bounded;
+/// - the page's rows: each key's member and participant read back by the whole key taken from
+///   the row (never from the parameter: so the only plans are a lookup per page row, or a hash
+///   of the table, and never a scan of the session's participants repeated per page row), and
+///   its status, watch seconds and late flag computed from them as in `scored`.
 ///
 /// The totals come back on every row, and on one row of NULL page columns when the page is
 /// empty.
@@ -162,44 +171,84 @@ fn view<D: Dialect>(
     timeout: &str,
 ) -> String {
     let p = D::PARAMETER;
+    let members = format!("{prefix}{TABLE}");
+    let participants = format!("{prefix}session_participants");
+    // Watch seconds as of now of the participant row `p`.
     let ws = credited::<D>(now, timeout);
-    let rank = status_rank(
-        "a.user_id",
-        "a.first_present_at",
-        "COALESCE(a.ws, 0)",
-        &format!("{p}4"),
-        &format!("{p}5"),
-    );
-    let late = late("a.first_present_at", &format!("{p}6"));
-    let byte = D::BYTE_ORDER;
-    let (key_column, key) = match sort {
-        RosterSort::Name => (
-            "lower(COALESCE(m.user_name, a.user_name)) AS name_key, ",
-            format!("name_key{byte}"),
-        ),
-        RosterSort::Status => ("", "status_rank".to_owned()),
-        RosterSort::WatchTime => ("", "ws_now".to_owned()),
-        RosterSort::JoinTime => ("", "first_joined_at".to_owned()),
+    let (live, threshold, cutoff) = (format!("{p}4"), format!("{p}5"), format!("{p}6"));
+    let rank = |participant: &str, first_present: &str, seconds: &str| {
+        status_rank(participant, first_present, seconds, &live, &threshold)
     };
+    let scored_rank = rank("a.user_id", "a.first_present_at", "COALESCE(a.ws, 0)");
+    let scored_late = late("a.first_present_at", &cutoff);
+    let ws_now = format!("COALESCE({ws}, 0)");
+    let row_rank = rank("p.user_id", "p.first_present_at", &ws_now);
+    let row_late = late("p.first_present_at", &cutoff);
+    let byte = D::BYTE_ORDER;
     // Never joined: last ascending, first descending (the reference order).
     let dir = match order {
         SortOrder::Asc => "ASC NULLS LAST",
         SortOrder::Desc => "DESC NULLS FIRST",
     };
-    let order_by = format!("{key} {dir}, user_id{byte} ASC");
     let filter = format!("({p}7 IS NULL OR status_rank = {p}7)");
+    let (walk_in_key, keys) = match sort {
+        RosterSort::Name => {
+            // A member's status, read only under a status filter: their participant's, else
+            // absent.
+            let member_rank = format!(
+                "COALESCE((SELECT {row_rank} FROM {participants} p \
+                  WHERE p.session_id = m.session_id AND p.user_id = m.user_id), {absent})",
+                absent = AttendanceStatus::Absent.rank(),
+            );
+            (
+                "CASE WHEN m.user_id IS NULL THEN lower(a.user_name) END AS walk_in_key, ",
+                format!(
+                    "SELECT * FROM ( \
+                        SELECT m.session_id, m.user_id, lower(m.user_name) AS sort_key \
+                        FROM {members} m \
+                        WHERE m.session_id = {p}1 AND ({p}7 IS NULL OR {member_rank} = {p}7) \
+                        ORDER BY lower(m.user_name){byte} {dir}, m.user_id{byte} ASC \
+                        LIMIT {p}8 + {p}9 \
+                     ) first_members \
+                     UNION ALL \
+                     SELECT * FROM ( \
+                        SELECT session_id, user_id, walk_in_key AS sort_key FROM scored \
+                        WHERE NOT is_member AND {filter} \
+                        ORDER BY walk_in_key{byte} {dir}, user_id{byte} ASC LIMIT {p}8 + {p}9 \
+                     ) first_walk_ins"
+                ),
+            )
+        }
+        RosterSort::Status | RosterSort::WatchTime | RosterSort::JoinTime => {
+            let column = match sort {
+                RosterSort::Status => "status_rank",
+                RosterSort::WatchTime => "ws_now",
+                _ => "first_joined_at",
+            };
+            (
+                "",
+                format!(
+                    "SELECT session_id, user_id, {column} AS sort_key FROM scored WHERE {filter}"
+                ),
+            )
+        }
+    };
+    // Names compare byte by byte; the other keys are numbers and times.
+    let key_byte = if sort == RosterSort::Name { byte } else { "" };
+    let order_by = format!("sort_key{key_byte} {dir}, user_id{byte} ASC");
     format!(
         "WITH members AS ( \
-            SELECT session_id, user_id, user_name FROM {prefix}{TABLE} WHERE session_id = {p}1 \
+            SELECT session_id, user_id FROM {members} WHERE session_id = {p}1 \
          ), attendees AS ( \
             SELECT p.session_id, p.user_id, p.user_name, p.first_joined_at, \
                 p.first_present_at, {ws} AS ws \
-            FROM {prefix}session_participants p WHERE p.session_id = {p}1 \
+            FROM {participants} p WHERE p.session_id = {p}1 \
          ), scored AS ( \
             SELECT COALESCE(m.session_id, a.session_id) AS session_id, \
-                COALESCE(m.user_id, a.user_id) AS user_id, {key_column}\
+                COALESCE(m.user_id, a.user_id) AS user_id, {walk_in_key}\
                 m.user_id IS NOT NULL AS is_member, a.first_joined_at AS first_joined_at, \
-                COALESCE(a.ws, 0) AS ws_now, {rank} AS status_rank, {late} AS late \
+                COALESCE(a.ws, 0) AS ws_now, {scored_rank} AS status_rank, \
+                {scored_late} AS late \
             FROM members m FULL JOIN attendees a ON a.user_id = m.user_id \
          ), totals AS ( \
             SELECT EXISTS (SELECT 1 FROM {prefix}live_sessions WHERE id = {p}1) AS found, \
@@ -213,18 +262,19 @@ fn view<D: Dialect>(
             FROM scored \
          ) \
          SELECT totals.*, page.* FROM totals LEFT JOIN ( \
-            SELECT s.*, COALESCE(mm.user_name, pp.user_name) AS user_name, \
-                COALESCE(mm.email, pp.email) AS email, \
+            SELECT s.user_id, s.sort_key, mm.user_id IS NOT NULL AS is_member, \
+                {ws_now} AS ws_now, {row_rank} AS status_rank, {row_late} AS late, \
+                COALESCE(mm.user_name, p.user_name) AS user_name, \
+                COALESCE(mm.email, p.email) AS email, \
                 mm.registered AS m_registered, mm.added_at AS m_added_at, {p_cols} \
-            FROM (SELECT * FROM scored WHERE {filter} \
-                  ORDER BY {order_by} LIMIT {p}9 OFFSET {p}8) s \
-            LEFT JOIN {prefix}{TABLE} mm \
+            FROM (SELECT * FROM ({keys}) k ORDER BY {order_by} LIMIT {p}9 OFFSET {p}8) s \
+            LEFT JOIN {members} mm \
               ON mm.session_id = s.session_id AND mm.user_id = s.user_id \
-            LEFT JOIN {prefix}session_participants pp \
-              ON pp.session_id = s.session_id AND pp.user_id = s.user_id \
+            LEFT JOIN {participants} p \
+              ON p.session_id = s.session_id AND p.user_id = s.user_id \
          ) page ON true \
          ORDER BY {order_by}",
-        p_cols = participant_select("pp."),
+        p_cols = participant_select("p."),
     )
 }
 
@@ -370,7 +420,7 @@ where
             .bind(i64::from(rule.threshold_percent))
             .bind(rule.late_after.map(D::store_time))
             .bind(query.status.map(|s| i64::from(s.rank())))
-            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .bind(i64::try_from(query.offset).map_or(MAX_OFFSET, |o| o.min(MAX_OFFSET)))
             .bind(i64::from(query.limit))
             .fetch_all(executor)
             .await

@@ -697,8 +697,9 @@ async fn series_plans_use_the_series_index() {
 
 /// The roster view of the 5 000-participant session with a 6 000-member roster (4 000 of them
 /// participants; 200 000 members in other sessions): the members and the participants come by the session's key of each table,
-/// never from a scan of every participant or member; and a restricted join reads its roster
-/// entry by the roster's key.
+/// never from a scan of every participant or member; sorted by name, the page's members come
+/// from the roster's name index; and a restricted join reads its roster entry by the roster's
+/// key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roster_view_reads_the_sessions_members_and_participants_by_key() {
     let (store, pool) = populated().await;
@@ -755,6 +756,11 @@ async fn roster_view_reads_the_sessions_members_and_participants_by_key() {
             "{plan}"
         );
         assert!(!plan.contains("Seq Scan"), "{plan}");
+        if sort == livesessions_core::roster::RosterSort::Name {
+            // The page's members come in name order from the name index, not from a sort of
+            // the whole roster.
+            assert!(plan.contains("roster_members_name_idx"), "{plan}");
+        }
     }
 
     // The join's roster check: one entry by an index of the roster (its key or the user's).

@@ -418,7 +418,15 @@ pub async fn the_roster_view_filters_sorts_and_pages(store: Arc<dyn Store>) {
         }
     };
     let members = h.users(20, name);
-    let walk_ins = h.users(5, |i| format!("w{i}"));
+    // Two walk-ins share a member's name but for its case: by name they tie with that member,
+    // and the user id breaks the tie.
+    let walk_ins = h.users(5, |i| {
+        if i < 2 {
+            format!("A{:02}", i * 2)
+        } else {
+            format!("w{i}")
+        }
+    });
     let refs: Vec<&Actor> = members.iter().collect();
     add(&h, session.id, &refs).await;
     // Three members only wait in the lobby.
