@@ -3,7 +3,10 @@
 //! records; session 1 live with 10 000 present participants), where session 1 gets a roster
 //! of 10 000 members through the store (9 000 of them participants, 1 000 absent; the other
 //! 1 000 participants are walk-ins). Prints the upload's time and p50/p95/p99 of roster
-//! views through the store, and checks the view's counts.
+//! views through the store, and checks the view's counts. Each view is timed call by call
+//! beside the statement it replaced (`tests/roster_view_before/`, the view of commit
+//! `8ee6f9c`), on the same pool and data, and both must give the same page and counts: the
+//! before and after figures of BENCHMARKS.md ("Rosters at scale") come from one run.
 //!
 //! ```sh
 //! cargo test --release -p livesessions-sql --all-features --test roster_scale_postgres \
@@ -25,7 +28,7 @@ use livesessions_core::roster::{
 };
 use livesessions_core::{Email, SessionId, UserId, UserName};
 use livesessions_sql::postgres::PostgresStore;
-use livesessions_sql::sqlx::{self, postgres::PgPoolOptions, Executor, PgPool};
+use livesessions_sql::sqlx::{self, postgres::PgPoolOptions, Executor, PgPool, Row};
 
 const SCHEMA: &str = "ls_roster_bench";
 const MEMBERS: i64 = 10_000;
@@ -149,6 +152,56 @@ fn members(from: i64, n: i64) -> Vec<RosterMember> {
         .collect()
 }
 
+/// The view of commit `8ee6f9c` sorted as `query` asks (the sorts the benchmark times).
+fn before(query: &RosterQuery) -> &'static str {
+    match (query.sort, query.order) {
+        (RosterSort::Name, SortOrder::Asc) => include_str!("roster_view_before/name_asc.sql"),
+        (RosterSort::WatchTime, SortOrder::Desc) => {
+            include_str!("roster_view_before/watch_time_desc.sql")
+        }
+        (RosterSort::JoinTime, SortOrder::Desc) => {
+            include_str!("roster_view_before/join_time_desc.sql")
+        }
+        (RosterSort::Status, SortOrder::Asc) => include_str!("roster_view_before/status_asc.sql"),
+        other => panic!("no earlier statement for {other:?}"),
+    }
+}
+
+/// Runs the earlier view for `query` with the parameters the store binds; returns the page's
+/// user ids, the total and the counts per status.
+async fn run_before(pool: &PgPool, query: &RosterQuery) -> (Vec<String>, [i64; 7]) {
+    let rule = &query.rule;
+    let rows = sqlx::query(before(query))
+        .bind(*query.session_id.as_uuid())
+        .bind(rule.now)
+        .bind(Duration::from_secs(rule.timeout.as_secs()))
+        .bind(rule.live_seconds)
+        .bind(i64::from(rule.threshold_percent))
+        .bind(rule.late_after)
+        .bind(query.status.map(|s| i64::from(s.rank())))
+        .bind(i64::try_from(query.offset).unwrap())
+        .bind(i64::from(query.limit))
+        .fetch_all(pool)
+        .await
+        .expect("the earlier view");
+    let count = |column: &str| -> i64 { rows[0].get(column) };
+    let counts = [
+        "c_total",
+        "c_members",
+        "c_present",
+        "c_partial",
+        "c_lobby_only",
+        "c_absent",
+        "c_late",
+    ]
+    .map(count);
+    let ids = rows
+        .iter()
+        .filter_map(|r| r.get::<Option<String>, _>("user_id"))
+        .collect();
+    (ids, counts)
+}
+
 fn percentiles(mut sample: Vec<Duration>) -> String {
     sample.sort();
     let at = |q: f64| {
@@ -263,21 +316,42 @@ async fn roster_view_of_a_10_000_member_session_at_scale() {
         "the view of 10 000 members and 1 000 walk-ins"
     );
     for (name, query) in &views {
+        // The same page and counts from the store and from the earlier statement.
+        let page = store.roster(query).await.unwrap();
+        let c = &page.counts;
+        let after = (
+            page.rows
+                .iter()
+                .map(|r| r.user_id.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            [
+                page.total,
+                page.members,
+                c.present,
+                c.partial,
+                c.lobby_only,
+                c.absent,
+                c.late,
+            ]
+            .map(|n| i64::try_from(n).unwrap()),
+        );
+        assert_eq!(after, run_before(&pool, query).await, "{name}");
         for _ in 0..3 {
             store.roster(query).await.unwrap();
+            run_before(&pool, query).await;
         }
-        let sample = (0..200)
-            .map(|_| async {
-                let t = Instant::now();
-                store.roster(query).await.unwrap();
-                t.elapsed()
-            })
-            .collect::<Vec<_>>();
-        let mut times = Vec::with_capacity(sample.len());
-        for call in sample {
-            times.push(call.await);
+        // Call by call, one of each in turn, so that both see the same load.
+        let (mut now, mut then) = (Vec::with_capacity(200), Vec::with_capacity(200));
+        for _ in 0..200 {
+            let t = Instant::now();
+            store.roster(query).await.unwrap();
+            now.push(t.elapsed());
+            let t = Instant::now();
+            run_before(&pool, query).await;
+            then.push(t.elapsed());
         }
-        println!("roster view, {name:<34} {}", percentiles(times));
+        println!("roster view, {name:<34} {}", percentiles(now));
+        println!("  before (8ee6f9c), {:<27} {}", "", percentiles(then));
     }
     pool.close().await;
 }
