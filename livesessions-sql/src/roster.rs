@@ -146,8 +146,8 @@ impl RosterStatements {
 ///
 /// - `scored`: the session's members (their keys only, by the roster's key) fully joined with
 ///   its participants (by the participants' key), one narrow row per person: the user id, the
-///   watch seconds as of now, the status, the late flag and, sorting by name, a walk-in's
-///   lower-cased name, each computed once. A full join is only ever a hash or merge join:
+///   status, the late flag and the sort key (sorting by name, only a walk-in's lower-cased
+///   name; by watch time, the watch seconds as of now), each computed once. A full join is only ever a hash or merge join:
 ///   whatever the planner believes of a session's size (a generic plan, or statistics taken
 ///   before a class filled), it never loops over one side per row of the other;
 /// - `totals`: the counts over all of them;
@@ -191,7 +191,7 @@ fn view<D: Dialect>(
         SortOrder::Desc => "DESC NULLS FIRST",
     };
     let filter = format!("({p}7 IS NULL OR status_rank = {p}7)");
-    let (walk_in_key, keys) = match sort {
+    let (key_column, keys) = match sort {
         RosterSort::Name => {
             // A member's status, read only under a status filter: their participant's, else
             // absent.
@@ -220,13 +220,13 @@ fn view<D: Dialect>(
             )
         }
         RosterSort::Status | RosterSort::WatchTime | RosterSort::JoinTime => {
-            let column = match sort {
-                RosterSort::Status => "status_rank",
-                RosterSort::WatchTime => "ws_now",
-                _ => "first_joined_at",
+            let (key_column, column) = match sort {
+                RosterSort::Status => ("", "status_rank"),
+                RosterSort::WatchTime => ("COALESCE(a.ws, 0) AS ws_now, ", "ws_now"),
+                _ => ("a.first_joined_at AS first_joined_at, ", "first_joined_at"),
             };
             (
-                "",
+                key_column,
                 format!(
                     "SELECT session_id, user_id, {column} AS sort_key FROM scored WHERE {filter}"
                 ),
@@ -245,9 +245,8 @@ fn view<D: Dialect>(
             FROM {participants} p WHERE p.session_id = {p}1 \
          ), scored AS ( \
             SELECT COALESCE(m.session_id, a.session_id) AS session_id, \
-                COALESCE(m.user_id, a.user_id) AS user_id, {walk_in_key}\
-                m.user_id IS NOT NULL AS is_member, a.first_joined_at AS first_joined_at, \
-                COALESCE(a.ws, 0) AS ws_now, {scored_rank} AS status_rank, \
+                COALESCE(m.user_id, a.user_id) AS user_id, {key_column}\
+                m.user_id IS NOT NULL AS is_member, {scored_rank} AS status_rank, \
                 {scored_late} AS late \
             FROM members m FULL JOIN attendees a ON a.user_id = m.user_id \
          ), totals AS ( \
