@@ -147,9 +147,10 @@ impl RosterStatements {
 /// - `scored`: the session's members (their keys only, by the roster's key) fully joined with
 ///   its participants (by the participants' key), one narrow row per person: the user id, the
 ///   status, the late flag and the sort key (sorting by name, only a walk-in's lower-cased
-///   name; by watch time, the watch seconds as of now), each computed once. A full join is only ever a hash or merge join:
-///   whatever the planner believes of a session's size (a generic plan, or statistics taken
-///   before a class filled), it never loops over one side per row of the other;
+///   name; by watch time, the watch seconds as of now; by join time, the first join), each
+///   computed once. A full join is only ever a hash or merge join: whatever the planner
+///   believes of a session's size (a generic plan, or statistics taken before a class filled),
+///   it never loops over one side per row of the other;
 /// - `totals`: the counts over all of them;
 /// - the page's keys: sorted by name, the first `offset + limit` members in the order of the
 ///   roster's name index (`roster_members_name_idx`: no sort, and no name lowered but those
