@@ -344,3 +344,65 @@ server_test! {
         database.drop().await.unwrap();
     }
 }
+
+/// The figures of `BENCHMARKS.md` ("MongoDB: reading a session with reserved seats"): the time
+/// of `get_session` on a session with a capacity and on one without, each with a roster of
+/// `LIVESESSIONS_BENCH_ROSTER` members (default 2 000), a quarter of whom joined; 50 reads of
+/// each, alternately, two rounds; prints the mean per read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run with --ignored --nocapture and LIVESESSIONS_TEST_MONGODB_URI"]
+async fn reserved_seat_read_figures() {
+    use livesessions_core::roster::{RosterMember, RosterStore as _};
+    let roster: usize = std::env::var("LIVESESSIONS_BENCH_ROSTER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    const READS: u32 = 50;
+    let (database, store, service) = serve(TransactionMode::Never).await;
+    let members: Vec<RosterMember> = (0..roster)
+        .map(|i| {
+            let name = format!("m{i:05}");
+            RosterMember {
+                user_id: UserId::parse(&name).unwrap(),
+                user_name: livesessions_core::values::UserName::parse(&name).unwrap(),
+                email: livesessions_core::values::Email::parse(&format!("{name}@example.com"))
+                    .unwrap(),
+                registered: false,
+                added_at: at(0),
+            }
+        })
+        .collect();
+    let capped = create(&service, |new| new.fields.capacity = Some("1000000".into())).await;
+    let open = create(&service, |_| {}).await;
+    for session in [&capped, &open] {
+        store
+            .add_roster_members(session.id, &members)
+            .await
+            .unwrap();
+        for i in (0..roster).step_by(4) {
+            join(&service, &student(&format!("m{i:05}")), session.id)
+                .await
+                .expect("a member joins");
+        }
+    }
+    let read = store.get_session(capped.id).await.unwrap().unwrap();
+    assert_eq!(read.reserved_seats, (roster - roster.div_ceil(4)) as u64);
+    for round in 1..=2 {
+        let order = if round % 2 == 1 {
+            [(&capped, "with a capacity"), (&open, "without one")]
+        } else {
+            [(&open, "without one"), (&capped, "with a capacity")]
+        };
+        for (session, name) in order {
+            let started = std::time::Instant::now();
+            for _ in 0..READS {
+                store.get_session(session.id).await.unwrap().unwrap();
+            }
+            println!(
+                "round {round}, roster {roster}, {name}: {:.2?} per get_session",
+                started.elapsed() / READS
+            );
+        }
+    }
+    database.drop().await.unwrap();
+}

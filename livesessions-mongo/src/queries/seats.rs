@@ -1,11 +1,12 @@
 //! Seats of a session with a capacity: the filter that takes one only while one is left,
-//! the update that gives one back, and the reads that count the seats held for roster members
-//! who have not joined.
+//! the update that gives one back, and the aggregation that counts the seats held for roster
+//! members who have not joined.
 
 use bson::{doc, Bson, Document};
 use livesessions_core::SessionId;
 
 use crate::codec::session_id;
+use crate::documents::PARTICIPANTS;
 
 /// The session with a seat left below `limit` at `capacity`: its capacity still `capacity` and
 /// its `participants` below `limit`. With [`increment_participants`] it takes a seat in one
@@ -25,20 +26,28 @@ pub fn release_seat() -> Document {
     doc! { "$inc": { "participants": -1_i64 } }
 }
 
-/// The roster entries of the sessions `ids` (on `live_session_roster_members`, served by its
-/// unique {sessionId, userId} index): the first read of their reserved seats.
-pub fn roster_entries_of(ids: Vec<Bson>) -> Document {
-    doc! { "sessionId": { "$in": ids } }
-}
-
-/// The participant records of the sessions `ids` whose users are among `users` (on
-/// `session_participants`, served by its unique {sessionId, userId} index): the roster members
-/// who have joined, the second read of the reserved seats.
-pub fn joined_members_of(ids: Vec<Bson>, users: Vec<Bson>) -> Document {
-    doc! { "sessionId": { "$in": ids }, "userId": { "$in": users } }
-}
-
-/// The projection of both reads: the session and the user only.
-pub fn session_and_user() -> Document {
-    doc! { "_id": 0, "sessionId": 1, "userId": 1 }
+/// The reserved seats of the sessions `ids`, counted in the database (run on
+/// `live_session_roster_members`): their roster entries and their participant records (brought
+/// by `$unionWith`, both read by their {sessionId, userId} indexes) grouped by session and
+/// user, the users with an entry and no record counted per session. One document
+/// `{_id: sessionId, n}` per session with at least one such member.
+pub fn reserved_seats_pipeline(ids: Vec<Bson>) -> Vec<Document> {
+    let side = |member: i32| {
+        doc! { "$project": { "_id": 0, "sessionId": 1, "userId": 1, "m": { "$literal": member } } }
+    };
+    vec![
+        doc! { "$match": { "sessionId": { "$in": ids.clone() } } },
+        side(1),
+        doc! { "$unionWith": { "coll": PARTICIPANTS, "pipeline": [
+            { "$match": { "sessionId": { "$in": ids } } },
+            side(0),
+        ] } },
+        doc! { "$group": {
+            "_id": { "s": "$sessionId", "u": "$userId" },
+            "m": { "$max": "$m" },
+            "n": { "$sum": 1 },
+        } },
+        doc! { "$match": { "m": 1, "n": 1 } },
+        doc! { "$group": { "_id": "$_id.s", "n": { "$sum": 1 } } },
+    ]
 }

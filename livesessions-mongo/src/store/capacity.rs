@@ -5,7 +5,8 @@
 //!
 //! Roster members hold reserved seats (`Capacity::admits`): a roster member's limit is the
 //! capacity, a walk-in's the capacity less the seats reserved for members who have not joined,
-//! counted just before the `$inc` ([`MongoStore::reserved_seats`], two reads, never stored).
+//! counted just before the `$inc` ([`MongoStore::reserved_seats`], one aggregation, never
+//! stored).
 //! The `$inc` compares the limit with the live `participants`, so a member who joins between
 //! that count and the `$inc` is counted once (their seat left the reserved ones and entered
 //! `participants`). What remains:
@@ -23,7 +24,7 @@
 //!   first joins; a multi-document transaction here would make a stampede of first joins
 //!   abort each other, see `MongoStore::join`.)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bson::{Bson, Document};
@@ -36,7 +37,7 @@ use mongodb::ClientSession;
 use super::transaction::Failure;
 use super::MongoStore;
 use crate::codec::{session_id, Reader};
-use crate::documents::{PARTICIPANTS, ROSTER_MEMBERS};
+use crate::documents::ROSTER_MEMBERS;
 use crate::queries;
 
 /// How often a seat is tried when the session changed between reading it and taking the seat
@@ -59,20 +60,6 @@ pub(super) enum Seat {
     Taken(Document),
 }
 
-/// Collects what a `find` answers, in the transaction `s` if any.
-async fn collect(
-    find: mongodb::action::Find<'_, Document>,
-    s: Option<&mut ClientSession>,
-) -> Result<Vec<Document>, Failure> {
-    Ok(match s {
-        Some(s) => {
-            let mut cursor = find.session(&mut *s).await?;
-            cursor.stream(s).try_collect().await?
-        }
-        None => find.await?.try_collect().await?,
-    })
-}
-
 /// Whether a refusal on `session`, read after counting `records` participant records, counted
 /// nobody twice. A first join takes its seat (`participants`) before it writes its record, so
 /// the counter is never below the records; if it read no higher than the records counted
@@ -80,20 +67,6 @@ async fn collect(
 /// and the reserved seats (counted after) hold no member who is also in `participants`.
 fn refusal_is_sound(session: &LiveSession, records: u64) -> bool {
     session.participants <= records
-}
-
-/// The (session, user) of each of `documents`, read from `collection`.
-fn pairs<'a>(
-    documents: &'a [Document],
-    collection: &'static str,
-) -> Result<Vec<(SessionId, &'a str)>, crate::codec::DocumentError> {
-    documents
-        .iter()
-        .map(|d| {
-            let r = Reader::new(d, collection);
-            Ok((SessionId::from_uuid(r.uuid("sessionId")?), r.str("userId")?))
-        })
-        .collect()
 }
 
 impl MongoStore {
@@ -207,13 +180,13 @@ impl MongoStore {
     }
 
     /// Counts the reserved seats of `sessions` (`LiveSession::reserved_seats`): for those with
-    /// a capacity, their roster members without a participant record. Two reads by the
-    /// {sessionId, userId} indexes, the roster entries and then those members' records, and
-    /// none when no session has a capacity; never stored.
+    /// a capacity, their roster members without a participant record, counted in the database
+    /// by one aggregation ([`queries::reserved_seats_pipeline`]), none when no session has a
+    /// capacity; never stored.
     pub(super) async fn reserved_seats(
         &self,
         sessions: &mut [LiveSession],
-        mut s: Option<&mut ClientSession>,
+        s: Option<&mut ClientSession>,
     ) -> Result<(), Failure> {
         let capped: Vec<Bson> = sessions
             .iter()
@@ -223,33 +196,22 @@ impl MongoStore {
         if capped.is_empty() {
             return Ok(());
         }
-        let entries = collect(
-            self.roster_members()
-                .find(queries::roster_entries_of(capped.clone()))
-                .projection(queries::session_and_user()),
-            s.as_deref_mut(),
-        )
-        .await?;
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let members = pairs(&entries, ROSTER_MEMBERS)?;
-        let users: HashSet<&str> = members.iter().map(|(_, user)| *user).collect();
-        let records = collect(
-            self.participants
-                .find(queries::joined_members_of(
-                    capped,
-                    users.into_iter().map(Bson::from).collect(),
-                ))
-                .projection(queries::session_and_user()),
-            s,
-        )
-        .await?;
-        let joined: HashSet<(SessionId, &str)> =
-            pairs(&records, PARTICIPANTS)?.into_iter().collect();
-        let mut reserved: HashMap<SessionId, u64> = HashMap::new();
-        for member in members.into_iter().filter(|m| !joined.contains(m)) {
-            *reserved.entry(member.0).or_default() += 1;
+        let roster = self.roster_members();
+        let aggregate = roster.aggregate(queries::reserved_seats_pipeline(capped));
+        let counts: Vec<Document> = match s {
+            Some(s) => {
+                let mut cursor = aggregate.session(&mut *s).await?;
+                cursor.stream(s).try_collect().await?
+            }
+            None => aggregate.await?.try_collect().await?,
+        };
+        let mut reserved: HashMap<SessionId, u64> = HashMap::with_capacity(counts.len());
+        for document in &counts {
+            let r = Reader::new(document, ROSTER_MEMBERS);
+            reserved.insert(
+                SessionId::from_uuid(r.uuid("_id")?),
+                u64::try_from(r.int("n")?).unwrap_or(0),
+            );
         }
         for session in sessions.iter_mut() {
             session.reserved_seats = reserved.get(&session.id).copied().unwrap_or(0);
