@@ -134,15 +134,15 @@ pub use service::{
     SCHEDULER_INTERVAL,
 };
 pub use session::{
-    Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction, SessionFields,
-    SessionInput, SessionPatch, SessionStatus, SessionUpdate, StatusFilter, Transition,
-    MAX_SESSION_LENGTH,
+    check_seat, Cursor, ListKey, ListQuery, LiveSession, NewSession, Page, SessionAction,
+    SessionFields, SessionInput, SessionPatch, SessionStatus, SessionUpdate, StatusFilter,
+    Transition, MAX_SESSION_LENGTH,
 };
 pub use thumbnails::{LocalDirThumbnails, StoredImage, ThumbnailStore};
 pub use upload::{ThumbnailUpload, MAX_THUMBNAIL_BYTES};
-pub use values::Capacity;
 pub use values::EmptyMinutes;
 pub use values::{AttendanceThreshold, LateMinutes, Registration};
+pub use values::{Capacity, Seat};
 pub use values::{
     Description, Email, ImageKind, Instructor, Recurrence, Thumbnail, ThumbnailKey, ThumbnailUrl,
     TimeZone, Title, UserName, VideoProvider, VideoUrl,

@@ -32,6 +32,7 @@ use crate::presence::Presence;
 use crate::roster::{RosterMember, StatusCounts, StatusRule};
 use crate::series::{SeriesAttendance, SeriesSummary, SeriesSummaryQuery};
 use crate::session::{ListQuery, LiveSession, Page, SessionStatus};
+use crate::values::Seat;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -40,6 +41,31 @@ struct Inner {
     log: Log,
     calendar_feeds: crate::calendar::FeedTokens,
     rosters: Rosters,
+}
+
+impl Inner {
+    /// The seats held for the roster members of `session` who have not joined: counted only
+    /// when it has a capacity (0 otherwise), from the roster and the participants, under the
+    /// lock the caller holds.
+    fn reserved_seats(&self, session: &LiveSession) -> u64 {
+        if session.fields.capacity.is_none() {
+            return 0;
+        }
+        let joined = self.participants.get(&session.id);
+        self.rosters.get(&session.id).map_or(0, |roster| {
+            roster
+                .keys()
+                .filter(|user| !joined.is_some_and(|ps| ps.contains_key(*user)))
+                .count() as u64
+        })
+    }
+
+    /// `session` as the store answers it: with its reserved seats counted now.
+    fn seated(&self, session: &LiveSession) -> LiveSession {
+        let mut session = session.clone();
+        session.reserved_seats = self.reserved_seats(&session);
+        session
+    }
 }
 
 /// Each session's roster, by user id.
@@ -195,13 +221,15 @@ impl SessionStore for MemoryStore {
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<LiveSession>> {
-        Ok(self.read().sessions.get(&id).cloned())
+        let inner = self.read();
+        Ok(inner.sessions.get(&id).map(|s| inner.seated(s)))
     }
 
     async fn update_session(&self, session: &LiveSession, event: EventKind) -> Result<LiveSession> {
         let mut inner = self.write();
         inner.log.check()?;
         let stored = replace_session(&mut inner, session)?;
+        let stored = inner.seated(&stored);
         inner.log.append(event, session.id);
         drop(inner);
         self.wake();
@@ -234,7 +262,11 @@ impl SessionStore for MemoryStore {
         matching.sort_by_key(|s| s.list_key());
         let limit = query.limit as usize;
         let more = matching.len() > limit;
-        let items: Vec<LiveSession> = matching.into_iter().take(limit).cloned().collect();
+        let items: Vec<LiveSession> = matching
+            .into_iter()
+            .take(limit)
+            .map(|s| inner.seated(s))
+            .collect();
         Ok(Page::of_sessions(items, more))
     }
 
@@ -257,7 +289,7 @@ impl SessionStore for MemoryStore {
             .into_iter()
             .take(limit)
             .chain(ends.into_iter().take(limit))
-            .cloned()
+            .map(|s| inner.seated(s))
             .collect())
     }
 
@@ -291,7 +323,7 @@ impl SessionStore for MemoryStore {
             .sessions
             .values()
             .filter(|s| s.series.as_ref().is_some_and(|l| l.id == series_id))
-            .cloned()
+            .map(|s| inner.seated(s))
             .collect();
         sessions.sort_by_key(|s| (s.fields.start_time, s.id));
         Ok(sessions)
@@ -316,7 +348,7 @@ impl SessionStore for MemoryStore {
                     .and_then(|ps| ps.values().map(|p| p.last_seen).max());
                 s.due_to_end_empty(now, last_seen, presence_timeout)
                     .then(|| EmptySession {
-                        session: s.clone(),
+                        session: inner.seated(s),
                         last_seen,
                     })
             })
@@ -351,9 +383,17 @@ impl AttendanceStore for MemoryStore {
             .participants
             .get(&request.session_id)
             .is_some_and(|ps| ps.contains_key(&request.joiner.user_id));
-        if !known {
+        if !known && session.fields.capacity.is_some() {
             // Checked under the store's lock, with the insert below: exact under concurrency.
-            session.check_seat_for_new_participant()?;
+            let on_roster = inner
+                .rosters
+                .get(&request.session_id)
+                .is_some_and(|roster| roster.contains_key(&request.joiner.user_id));
+            inner
+                .seated(session)
+                .check_seat_for_new_participant(Seat::of(on_roster))?;
+        }
+        if !known {
             inner.log.check()?;
         }
         let participants = inner.participants.entry(request.session_id).or_default();
@@ -378,6 +418,7 @@ impl AttendanceStore for MemoryStore {
             session.participants += 1;
         }
         let session = session.clone();
+        let session = inner.seated(&session);
         if first_join {
             inner
                 .log
@@ -425,6 +466,7 @@ impl AttendanceStore for MemoryStore {
         let mut inner = self.write();
         inner.log.check()?;
         let stored = replace_session(&mut inner, ended)?;
+        let stored = inner.seated(&stored);
         let at = ended.ended_at.unwrap_or(ended.updated_at);
         if let Some(participants) = inner.participants.get_mut(&ended.id) {
             for p in participants.values_mut() {

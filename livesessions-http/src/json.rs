@@ -62,9 +62,17 @@ pub struct SessionJson {
     /// The most distinct participants (1–1000000); `null` without a limit.
     #[schema(minimum = 1, maximum = 1000000)]
     pub capacity: Option<u32>,
-    /// Seats left: `capacity` − `participants` (never below 0); `null` without a capacity.
+    /// Seats left for a walk-in (anyone not on the roster): `capacity` − `participants` −
+    /// `reservedSeats` (never below 0); `null` without a capacity. A roster member who has not
+    /// joined yet has a seat held (see `reservedSeats`) whatever this says.
     #[schema(minimum = 0)]
     pub seats_left: Option<u64>,
+    /// Seats held for roster members who have not joined yet (roster members hold reserved
+    /// seats: a walk-in's first join is admitted only while `participants` + `reservedSeats`
+    /// < `capacity`); counted by the store when it read the session. `null` without a
+    /// capacity.
+    #[schema(minimum = 0)]
+    pub reserved_seats: Option<u64>,
     /// Whether only people on the session's roster (and admins) may join; anyone else's join
     /// is `403` `not_on_roster`.
     pub restricted: bool,
@@ -194,6 +202,7 @@ impl Presenter {
             end_when_empty_minutes: s.fields.end_when_empty.map(|m| m.get()),
             capacity: s.fields.capacity.map(|c| c.get()),
             seats_left: s.seats_left(),
+            reserved_seats: s.fields.capacity.map(|_| s.reserved_seats),
             restricted: s.fields.restricted,
             registration: s.fields.registration.as_str().to_owned(),
             attendance_threshold: None,

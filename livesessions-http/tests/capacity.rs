@@ -1,11 +1,12 @@
 //! Capacity and the lobby over HTTP: `capacity` in JSON and form creates and updates,
 //! `seatsLeft` in the session JSON, `409 session_full` for a first join of a full session
 //! (rejoins pass), `422` naming `capacity`, and no video URL in a join while the session is
-//! scheduled.
+//! scheduled. Roster members hold reserved seats: `reservedSeats` counts them, `seatsLeft` is
+//! what is left for a walk-in, and a walk-in is refused while a member is still admitted.
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use common::*;
 use serde_json::{json, Value};
 
@@ -182,9 +183,12 @@ async fn openapi_documents_capacity_and_session_full() {
             "{schema} documents capacity"
         );
     }
-    assert!(schemas["SessionJson"]["properties"]
-        .get("seatsLeft")
-        .is_some());
+    for field in ["seatsLeft", "reservedSeats"] {
+        assert!(
+            schemas["SessionJson"]["properties"].get(field).is_some(),
+            "SessionJson documents {field}"
+        );
+    }
     let conflict = &doc["paths"]["/api/live-sessions/join"]["post"]["responses"]["409"];
     assert!(
         conflict["description"]
@@ -192,5 +196,92 @@ async fn openapi_documents_capacity_and_session_full() {
             .unwrap()
             .contains("session_full"),
         "{conflict}"
+    );
+}
+
+#[tokio::test]
+async fn roster_members_hold_reserved_seats_over_http() {
+    let app = app();
+    let mut body = session_body("Three seats, two held");
+    body["capacity"] = json!(3);
+    body["isLive"] = json!(true);
+    let session = create(&app.router, &body).await;
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["reservedSeats"], 0);
+    assert_eq!(session["seatsLeft"], 3);
+    let plain = create(&app.router, &session_body("Plain")).await;
+    assert_eq!(
+        plain["reservedSeats"],
+        Value::Null,
+        "nothing reserved without a capacity"
+    );
+
+    let added = send_json(
+        &app.router,
+        Method::POST,
+        &format!("/api/admin/live-sessions/{id}/roster"),
+        Some(&admin_token()),
+        &json!({ "members": [
+            { "userId": "ada", "userName": "Ada", "email": "ada@example.com" },
+            { "userId": "bo", "userName": "Bo", "email": "bo@example.com" },
+        ] }),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text());
+    let read = get(&app.router, &format!("/api/live-sessions/{id}"), None)
+        .await
+        .json();
+    assert_eq!(
+        (&read["reservedSeats"], &read["seatsLeft"]),
+        (&json!(2), &json!(1))
+    );
+    let listed = get(&app.router, "/api/live-sessions", None).await.json();
+    let listed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .expect("the session is listed");
+    assert_eq!(
+        (&listed["reservedSeats"], &listed["seatsLeft"]),
+        (&json!(2), &json!(1)),
+        "the list counts the same seats"
+    );
+
+    let walk_in = post_join(&app.router, &user_token("walk1"), &join_body(id)).await;
+    assert_eq!(walk_in.status, StatusCode::OK, "{}", walk_in.text());
+    let joined = walk_in.json();
+    assert_eq!(joined["session"]["seatsLeft"], 0);
+    assert_eq!(joined["session"]["reservedSeats"], 2);
+    let refused = post_join(&app.router, &user_token("walk2"), &join_body(id)).await;
+    assert_eq!(refused.problem(409)["code"], "session_full");
+    let admin = post_join(&app.router, &admin_token(), &join_body(id)).await;
+    assert_eq!(
+        admin.problem(409)["code"],
+        "session_full",
+        "an admin not on the roster is a walk-in"
+    );
+    let member = post_join(&app.router, &user_token("ada"), &join_body(id)).await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.text());
+    let member = member.json();
+    assert_eq!(member["session"]["participants"], 2);
+    assert_eq!(member["session"]["reservedSeats"], 1);
+    assert_eq!(member["session"]["seatsLeft"], 0);
+    let bo = post_join(&app.router, &user_token("bo"), &join_body(id)).await;
+    assert_eq!(bo.status, StatusCode::OK, "{}", bo.text());
+    let again = post_join(&app.router, &user_token("walk1"), &join_body(id)).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a rejoin passes: {}",
+        again.text()
+    );
+    let stored = get(&app.router, &format!("/api/live-sessions/{id}"), None)
+        .await
+        .json();
+    assert_eq!(stored["participants"], 3);
+    assert_eq!(
+        (&stored["reservedSeats"], &stored["seatsLeft"]),
+        (&json!(0), &json!(0))
     );
 }

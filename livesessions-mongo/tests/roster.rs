@@ -1,7 +1,8 @@
 //! What the roster cases of the conformance suite do not reach on this store: a restricted
 //! session with a capacity (whose joins take their seat outside any transaction), a user's
 //! calendar feed from their roster entries, and the first presence of a participant document
-//! written before `firstPresentAt` existed. Runs against `LIVESESSIONS_TEST_MONGODB_URI` like
+//! written before `firstPresentAt` existed, and how a walk-in's first join deals with a member
+//! counted twice between their seat and their record (reserved seats). Runs against `LIVESESSIONS_TEST_MONGODB_URI` like
 //! the conformance suite, and is counted as ignored without it.
 
 mod server;
@@ -260,4 +261,148 @@ server_test! {
         eprintln!("{n} roster rows: upload {upload:?}, last page of the view {view:?}");
         database.drop().await.unwrap();
     }
+}
+
+/// The session document's `_id`.
+fn session_key(id: SessionId) -> Bson {
+    Bson::from(livesessions_mongo::mongodb::bson::Uuid::from(*id.as_uuid()))
+}
+
+server_test! {
+    /// Reserved seats on this store: a member between their seat's `$inc` and their record is
+    /// counted twice for a moment (in `participants` and among the reserved seats). A walk-in
+    /// that then finds no seat waits while the counter is above the records and takes the seat
+    /// once the count is right again; with the counter left high for good (as after a crash),
+    /// it is refused once its waits are over. Simulated on the session document: a seat taken
+    /// with no record, given back 300 ms later (as a seat taken for a rejoin is).
+    async fn a_walk_in_waits_for_a_first_join_between_seat_and_record() {
+        let (database, store, service) = serve(TransactionMode::Never).await;
+        let session = create(&service, |new| {
+            new.is_live = true;
+            new.fields.capacity = Some("3".into());
+        })
+        .await;
+        let (may, wes, val, zoe) = (student("may"), student("wes"), student("val"), student("zoe"));
+        add(&service, session.id, &may).await;
+        assert!(join(&service, &wes, session.id).await.expect("wes walks in").first_join);
+        let read = store.get_session(session.id).await.unwrap().unwrap();
+        assert_eq!((read.participants, read.reserved_seats, read.seats_left()), (1, 1, Some(1)));
+
+        let sessions = database.collection::<Document>("live_sessions");
+        let key = doc! { "_id": session_key(session.id) };
+        sessions
+            .update_one(key.clone(), doc! { "$inc": { "participants": 1_i64 } })
+            .await
+            .unwrap();
+        let give_back = {
+            let sessions = sessions.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                sessions
+                    .update_one(key, doc! { "$inc": { "participants": -1_i64 } })
+                    .await
+                    .unwrap();
+            })
+        };
+        let admitted = join(&service, &val, session.id)
+            .await
+            .expect("the walk-in waits and takes the seat that was free");
+        assert!(admitted.first_join);
+        give_back.await.unwrap();
+        assert_eq!(
+            (admitted.session.participants, admitted.session.reserved_seats),
+            (2, 1)
+        );
+
+        // A seat taken for good with no record (a crash between the two writes): a walk-in is
+        // refused once its waits are over; once the count is repaired (as
+        // `reconcile_participant_counts` does), the member gets the seat held for them.
+        let orphan = |by: i64| {
+            let sessions = sessions.clone();
+            async move {
+                sessions
+                    .update_one(
+                        doc! { "_id": session_key(session.id) },
+                        doc! { "$inc": { "participants": by } },
+                    )
+                    .await
+                    .unwrap();
+            }
+        };
+        orphan(1).await;
+        let refused = join(&service, &zoe, session.id).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Error::Conflict(livesessions_core::Conflict::SessionFull { capacity: 3 }))
+            ),
+            "{refused:?}"
+        );
+        orphan(-1).await;
+        assert!(join(&service, &may, session.id).await.expect("may's seat").first_join);
+        database.drop().await.unwrap();
+    }
+}
+
+/// The figures of `BENCHMARKS.md` ("MongoDB: reading a session with reserved seats"): the time
+/// of `get_session` on a session with a capacity and on one without, each with a roster of
+/// `LIVESESSIONS_BENCH_ROSTER` members (default 2 000), a quarter of whom joined; 50 reads of
+/// each, alternately, two rounds; prints the mean per read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run with --ignored --nocapture and LIVESESSIONS_TEST_MONGODB_URI"]
+async fn reserved_seat_read_figures() {
+    use livesessions_core::roster::{RosterMember, RosterStore as _};
+    let roster: usize = std::env::var("LIVESESSIONS_BENCH_ROSTER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000);
+    const READS: u32 = 50;
+    let (database, store, service) = serve(TransactionMode::Never).await;
+    let members: Vec<RosterMember> = (0..roster)
+        .map(|i| {
+            let name = format!("m{i:05}");
+            RosterMember {
+                user_id: UserId::parse(&name).unwrap(),
+                user_name: livesessions_core::values::UserName::parse(&name).unwrap(),
+                email: livesessions_core::values::Email::parse(&format!("{name}@example.com"))
+                    .unwrap(),
+                registered: false,
+                added_at: at(0),
+            }
+        })
+        .collect();
+    let capped = create(&service, |new| new.fields.capacity = Some("1000000".into())).await;
+    let open = create(&service, |_| {}).await;
+    for session in [&capped, &open] {
+        store
+            .add_roster_members(session.id, &members)
+            .await
+            .unwrap();
+        for i in (0..roster).step_by(4) {
+            join(&service, &student(&format!("m{i:05}")), session.id)
+                .await
+                .expect("a member joins");
+        }
+    }
+    let read = store.get_session(capped.id).await.unwrap().unwrap();
+    assert_eq!(read.reserved_seats, (roster - roster.div_ceil(4)) as u64);
+    for round in 1..=2 {
+        let order = if round % 2 == 1 {
+            [(&capped, "with a capacity"), (&open, "without one")]
+        } else {
+            [(&open, "without one"), (&capped, "with a capacity")]
+        };
+        for (session, name) in order {
+            let started = std::time::Instant::now();
+            for _ in 0..READS {
+                store.get_session(session.id).await.unwrap().unwrap();
+            }
+            println!(
+                "round {round}, roster {roster}, {name}: {:.2?} per get_session",
+                started.elapsed() / READS
+            );
+        }
+    }
+    database.drop().await.unwrap();
 }

@@ -78,15 +78,41 @@ pub(crate) const PARTICIPANT_COLUMNS: [&str; 13] = [
     "first_present_at",
 ];
 
-/// The select list of a session: its stored fields qualified by `qualifier` (`s.` or empty)
-/// and the participant count `participants` (a column or an expression).
-pub(crate) fn session_select(qualifier: &str, participants: &str) -> String {
+/// The select list of a session: its stored fields qualified by `qualifier` (`s.` or empty),
+/// the participant count `participants` (a column or an expression) and its reserved seats
+/// `reserved` (a [`reserved_seats`] expression).
+pub(crate) fn session_select(qualifier: &str, participants: &str, reserved: &str) -> String {
     let mut columns: Vec<String> = SESSION_COLUMNS[..SESSION_FIELDS]
         .iter()
         .map(|c| format!("{qualifier}{c}"))
         .collect();
     columns.push(format!("{participants} AS participants"));
+    columns.push(format!("{reserved} AS reserved_seats"));
     columns.join(", ")
+}
+
+/// Whether user `user` is on the roster of session `session` (an SQL condition; both are
+/// expressions), on the tables named with `prefix` (a schema and a dot, or empty).
+pub(crate) fn on_roster(prefix: &str, session: &str, user: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM {prefix}roster_members r \
+                 WHERE r.session_id = {session} AND r.user_id = {user})"
+    )
+}
+
+/// The seats held for roster members who have not joined (an SQL expression) of the session
+/// whose columns are qualified by `owner` (`s.`, `live_sessions.`): its roster members with no
+/// participant record, counted only when it has a capacity (0 without one, so that sessions
+/// without a capacity never read their roster for it), less `less` (an expression starting
+/// with ` - `, or empty) in that case. Computed on every read, never stored.
+pub(crate) fn reserved_seats(prefix: &str, owner: &str, less: &str) -> String {
+    format!(
+        "CASE WHEN {owner}capacity IS NULL THEN 0 ELSE (SELECT count(*) \
+            FROM {prefix}roster_members r WHERE r.session_id = {owner}id \
+              AND NOT EXISTS (SELECT 1 FROM {prefix}session_participants q \
+                              WHERE q.session_id = r.session_id AND q.user_id = r.user_id)){less} \
+         END"
+    )
 }
 
 /// The select list of a participant: its columns qualified by `qualifier` and named `p_…`.
@@ -295,6 +321,7 @@ where
         live_since: opt_time::<D>(row, "live_since")?,
         live_seconds: D::get(row, "live_seconds")?,
         participants: to_u64(D::get(row, "participants")?, "participants")?,
+        reserved_seats: to_u64(D::get(row, "reserved_seats")?, "reserved_seats")?,
         created_at: time::<D>(row, "created_at")?,
         updated_at: time::<D>(row, "updated_at")?,
         version: to_u64(D::get(row, "version")?, "version")?,

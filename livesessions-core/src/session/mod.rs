@@ -15,6 +15,7 @@ use crate::ids::SessionId;
 use crate::series::SeriesLink;
 use crate::values::TimeZone;
 
+pub use capacity::check_seat;
 pub use fields::{SessionFields, SessionPatch, MAX_SESSION_LENGTH};
 pub use input::{NewSession, SessionInput, SessionUpdate};
 pub use listing::{Cursor, ListKey, ListQuery, Page, StatusFilter};
@@ -49,6 +50,11 @@ pub struct LiveSession {
     pub live_seconds: i64,
     /// Distinct users who joined.
     pub participants: u64,
+    /// The seats held for roster members who have not joined yet, as the store counted them
+    /// when it read the session (see [`LiveSession::seats_left`]). Never stored: every store
+    /// computes it from the roster and the participants, and only for a session with a
+    /// capacity (0 without one). Stores ignore it on writes.
+    pub reserved_seats: u64,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -72,6 +78,7 @@ impl LiveSession {
             live_since: None,
             live_seconds: 0,
             participants: 0,
+            reserved_seats: 0,
             created_at: now,
             updated_at: now,
             version: 1,

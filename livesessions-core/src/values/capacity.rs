@@ -58,6 +58,18 @@ impl Capacity {
         u64::from(self.0).saturating_sub(participants)
     }
 
+    /// Whether one more distinct participant of kind `seat` fits, with `participants` counted
+    /// and `reserved` roster members who have not joined yet (the rule of reserved seats): a
+    /// walk-in only while `participants + reserved < capacity`, a roster member (whose seat
+    /// was among the reserved ones) while `participants < capacity`.
+    pub fn admits(self, participants: u64, reserved: u64, seat: Seat) -> bool {
+        let taken = match seat {
+            Seat::WalkIn => participants.saturating_add(reserved),
+            Seat::RosterMember => participants,
+        };
+        taken < u64::from(self.0)
+    }
+
     /// The error of a capacity below the current participant count, naming `capacity`.
     pub fn below_participants(participants: u64) -> FieldError {
         FieldError::new(
@@ -67,6 +79,26 @@ impl Capacity {
                 "The session already has {participants} participants; the capacity cannot be lower."
             ),
         )
+    }
+}
+
+/// Whose first join asks for a seat, as the capacity rule sees it ([`Capacity::admits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Seat {
+    /// A roster member of the session: their seat was reserved while they had not joined.
+    RosterMember,
+    /// Anyone not on the roster (admins included): only the seats nobody holds are theirs.
+    WalkIn,
+}
+
+impl Seat {
+    /// `RosterMember` when `on_roster`, else `WalkIn`.
+    pub fn of(on_roster: bool) -> Self {
+        if on_roster {
+            Seat::RosterMember
+        } else {
+            Seat::WalkIn
+        }
     }
 }
 
@@ -86,6 +118,22 @@ mod tests {
         assert_eq!(Capacity::parse("1").unwrap().get(), 1);
         assert_eq!(Capacity::parse("1000000").unwrap().seats_left(3), 999_997);
         assert_eq!(Capacity::new(2).unwrap().seats_left(5), 0);
+    }
+
+    #[test]
+    fn reserved_seats_hold_off_walk_ins_only() {
+        let three = Capacity::new(3).unwrap();
+        assert!(three.admits(0, 2, Seat::WalkIn));
+        assert!(
+            !three.admits(1, 2, Seat::WalkIn),
+            "two seats held for members"
+        );
+        assert!(three.admits(1, 2, Seat::RosterMember));
+        assert!(three.admits(2, 1, Seat::RosterMember));
+        assert!(!three.admits(3, 0, Seat::RosterMember));
+        assert!(!three.admits(u64::MAX, u64::MAX, Seat::WalkIn));
+        assert_eq!(Seat::of(true), Seat::RosterMember);
+        assert_eq!(Seat::of(false), Seat::WalkIn);
         for (text, code) in [
             ("0", "out_of_range"),
             ("-1", "out_of_range"),

@@ -23,7 +23,7 @@ mod time;
 mod url;
 
 pub use attendance_rules::{AttendanceThreshold, LateMinutes, Registration};
-pub use capacity::Capacity;
+pub use capacity::{Capacity, Seat};
 pub use empty_minutes::EmptyMinutes;
 pub use recurrence::Recurrence;
 pub use text::{Description, Email, Instructor, Title, UserName};

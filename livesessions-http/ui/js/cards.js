@@ -97,12 +97,22 @@ function emptyEndNode(s, status) {
     '⚙️ Ends after ' + s.endWhenEmptyMinutes + ' min with nobody watching');
 }
 
-/** The seats left of a session with a capacity ("23 seats left", or "Full"), while it may be joined. */
+/** The seats left for a walk-in of a session with a capacity ("23 seats left", or "Full"),
+ * and those held for roster members who have not joined ("· 2 reserved"), while it may be
+ * joined. Without an open seat but with reserved ones it says "No open seats": the people on
+ * its roster can still join. */
 function seatsNode(s, status) {
   if (s.seatsLeft === null || s.seatsLeft === undefined || (status !== 'scheduled' && status !== 'live')) return null;
   var left = Number(s.seatsLeft) || 0;
-  return h('p', { class: 'card-hint seats' + (left ? '' : ' is-full') },
-    left ? '🪑 ' + left + (left === 1 ? ' seat left' : ' seats left') : '🪑 Full');
+  var reserved = Number(s.reservedSeats) || 0;
+  var text = left ? '🪑 ' + left + (left === 1 ? ' seat left' : ' seats left')
+    : (reserved ? '🪑 No open seats' : '🪑 Full');
+  if (reserved) text += ' · ' + reserved + ' reserved';
+  return h('p', {
+    class: 'card-hint seats' + (left ? '' : ' is-full'),
+    title: reserved ? 'Seats are held for the ' + reserved + (reserved === 1 ? ' person' : ' people')
+      + ' on the roster who have not joined yet.' : null
+  }, text);
 }
 
 /** For a signed-in student: "Register" where the session takes registrations, or
@@ -187,6 +197,6 @@ export function renderCard(s) {
 /** What a card shows apart from the counts: when it is unchanged only the count is updated. */
 export function renderKey(s) {
   return JSON.stringify([statusOf(s), s.title, s.instructor, s.description, s.thumbnail, s.startTime,
-    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null, s.seatsLeft,
+    s.endTime, !!s.autoStart, !!s.autoEnd, s.endWhenEmptyMinutes || null, s.startedAt, s.endedAt, statusOf(s) === 'ended' ? s.liveSeconds : null, s.seatsLeft, s.reservedSeats || 0,
     !!s.restricted, s.registration || null, state.registered.get(sessionId(s)) || false]);
 }

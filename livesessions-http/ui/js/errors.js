@@ -9,7 +9,7 @@ import { $ } from './dom.js';
 export function errorMessage(err) {
   if (!(err instanceof ApiError)) return 'Something went wrong: ' + (err && err.message ? err.message : String(err));
   var retry = err.retryAfter !== null && err.retryAfter !== undefined ? err.retryAfter : null;
-  if (err.code === 'session_full') return 'This session is full: every seat is taken.';
+  if (err.code === 'session_full') return 'This session is full: every seat is taken or reserved for the people on its roster.';
   if (err.code === 'not_on_roster') return 'This session is only for the people on its roster, and you are not on it. Ask the instructor to add you' + (err.registrationOpen ? ', or register for it.' : '.');
   if (err.code === 'registration_closed') return 'Registration for this session is closed.';
   switch (err.status) {

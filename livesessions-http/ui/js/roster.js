@@ -9,6 +9,7 @@ import { confirmDialog } from './dialogs.js';
 import { $, clear, h, isBusy, setBusy } from './dom.js';
 import { handleFormError, reportError } from './errors.js';
 import { formatDateTime, formatDuration } from './format.js';
+import { upsertSession } from './list.js';
 import { state } from './state.js';
 
 export const STATUS_BADGES = {
@@ -26,6 +27,14 @@ function rosterPath(id) {
 
 function currentId() {
   return state.route.name === 'analytics' ? state.route.id : null;
+}
+
+/** Reads session `id` again after its roster changed: under a capacity the roster's members
+ * hold reserved seats, so its card's seats change (a roster change sends no event). */
+function refreshSeats(id) {
+  api('GET', '/live-sessions/' + encodeURIComponent(id)).then(function (s) {
+    if (s && s.capacity !== null && s.capacity !== undefined && state.sessions.has(id)) upsertSession(s);
+  }, function () {});
 }
 
 /** Loads the roster of session `id` with the chosen filter; `quiet` keeps failures silent. */
@@ -122,6 +131,7 @@ export function onRosterAdd(event) {
       $('roster-add-form').reset();
       showAlert('Added to the roster: ' + member.userName, 'success');
       $('roster-user-id').focus();
+      refreshSeats(id);
       return loadRoster(id, false);
     })
     .catch(function (err) {
@@ -166,6 +176,7 @@ export function onRosterUpload(event) {
       var added = result ? Number(result.added) || 0 : 0;
       showAlert('Roster uploaded: ' + added + (added === 1 ? ' new member' : ' new members') +
         ', ' + (result ? Number(result.members) || 0 : 0) + ' on the roster.', 'success');
+      refreshSeats(id);
       return loadRoster(id, false);
     })
     .catch(function (err) {
@@ -198,6 +209,7 @@ export function onRosterClick(event) {
       return api('DELETE', rosterPath(id) + '/' + encodeURIComponent(userId))
         .then(function () {
           showAlert('Removed from the roster: ' + name, 'success');
+          refreshSeats(id);
           return loadRoster(id, false);
         })
         .catch(function (err) { setBusy(button, false); reportError(err, 'Could not remove the member'); });

@@ -140,6 +140,8 @@ pub(crate) fn session_from_document(document: &Document) -> Result<LiveSession, 
         live_since: r.opt_date("liveSince")?,
         live_seconds: r.opt_int("liveSeconds")?.unwrap_or(0),
         participants: r.opt_count("participants")?.unwrap_or(0),
+        // Counted by the store when it reads the session (`counted_sessions`), never stored.
+        reserved_seats: 0,
         created_at,
         updated_at: r.opt_date("updatedAt")?.unwrap_or(created_at),
         version: r.opt_count("version")?.unwrap_or(1),

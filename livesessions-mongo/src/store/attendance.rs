@@ -90,7 +90,10 @@ impl MongoStore {
                 .await?
                 .is_some();
             if !known {
-                if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+                if let Seat::Taken(document) = self
+                    .take_seat(id, &request.joiner.user_id, s.as_deref_mut())
+                    .await?
+                {
                     seat = Some(document);
                 }
             }
@@ -145,7 +148,10 @@ impl MongoStore {
         // In a transaction: the filtered `$inc` conflicts with any concurrent one (the loser
         // runs again), and a full session aborts the transaction, upsert included.
         if s.is_some() && session.fields.capacity.is_some() {
-            if let Seat::Taken(document) = self.take_seat(id, s.as_deref_mut()).await? {
+            if let Seat::Taken(document) = self
+                .take_seat(id, &request.joiner.user_id, s.as_deref_mut())
+                .await?
+            {
                 let session = self.counted_session(&document, s.as_deref_mut()).await?;
                 self.stage_participants(id, s).await?;
                 return Ok(JoinOutcome {

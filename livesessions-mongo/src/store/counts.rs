@@ -82,11 +82,12 @@ impl MongoStore {
         Ok(sums)
     }
 
-    /// Reads session documents as sessions whose `participants` include their shards.
+    /// Reads session documents as sessions whose `participants` include their shards, with
+    /// their reserved seats counted ([`MongoStore::reserved_seats`]).
     pub(super) async fn counted_sessions(
         &self,
         documents: &[Document],
-        s: Option<&mut ClientSession>,
+        mut s: Option<&mut ClientSession>,
     ) -> Result<Vec<LiveSession>, Failure> {
         let mut sessions = documents
             .iter()
@@ -99,12 +100,13 @@ impl MongoStore {
             .iter()
             .map(|session| session_id(session.id))
             .collect();
-        let sums = self.shard_sums(ids, s).await?;
+        let sums = self.shard_sums(ids, s.as_deref_mut()).await?;
         for session in &mut sessions {
             if let Some(n) = sums.get(&session.id) {
                 session.participants = session.participants.saturating_add_signed(*n);
             }
         }
+        self.reserved_seats(&mut sessions, s).await?;
         Ok(sessions)
     }
 

@@ -30,7 +30,7 @@ use crate::error::{classify, map_error, ErrorClass};
 use crate::queries;
 
 impl MongoStore {
-    fn roster_members(&self) -> Collection<Document> {
+    pub(super) fn roster_members(&self) -> Collection<Document> {
         self.database.collection(ROSTER_MEMBERS)
     }
 

@@ -783,3 +783,103 @@ async fn roster_view_reads_the_sessions_members_and_participants_by_key() {
     assert!(!plan.contains("Seq Scan"), "{plan}");
     cleanup(store, pool).await;
 }
+
+/// `EXPLAIN (ANALYZE)` of the join statement as `store` runs it for `user` joining `session`,
+/// with "seats checked" `checked`: the plan with each node's actual rows, or `(never executed)`.
+async fn explain_join(
+    store: &PostgresStore,
+    pool: &PgPool,
+    session: livesessions_core::SessionId,
+    user: &str,
+    checked: bool,
+) -> String {
+    use crate::dialect::Dialect as _;
+    let request = livesessions_core::JoinRequest {
+        session_id: session,
+        joiner: livesessions_core::Joiner {
+            user_id: livesessions_core::UserId::parse(user).unwrap(),
+            user_name: livesessions_core::UserName::parse(user).unwrap(),
+            email: livesessions_core::Email::parse(&format!("{user}@example.com")).unwrap(),
+        },
+        presence: livesessions_core::Presence {
+            at: Utc::now(),
+            timeout: Duration::from_secs(90),
+        },
+        admin: false,
+    };
+    let explain = format!(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {}",
+        store.sql.join
+    );
+    let rows = crate::queries::Queries::<Postgres>::bind_joiner(sqlx::query(&explain), &request)
+        .bind(Postgres::store_timeout(request.presence.timeout))
+        .bind(0i16)
+        .bind(checked)
+        .bind(false)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("EXPLAIN ANALYZE failed: {e}"));
+    let plan = rows
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    println!("---- join of {user} (seats checked: {checked})\n{plan}\n");
+    plan
+}
+
+/// Reserved seats cost sessions without a capacity nothing: the join of such a session (with a
+/// roster) executes no plan node on `roster_members`, while the seat-checked join of a capped
+/// session reads it (the walk-in's reserved seats).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uncapped_join_never_reads_the_roster() {
+    use livesessions_core::roster::{RosterMember, RosterStore as _};
+    use livesessions_core::{LiveSession, NewSession, SessionStore as _};
+    let (store, pool) = migrated().await;
+    let new = |title: &str, capacity: Option<&str>| {
+        let mut input = NewSession::new(
+            title,
+            "Ferris",
+            "https://youtu.be/abc",
+            "2031-01-15T10:00:00Z",
+        );
+        input.fields.capacity = capacity.map(str::to_owned);
+        LiveSession::new(input.validate().unwrap(), Utc::now())
+    };
+    let member = RosterMember {
+        user_id: livesessions_core::UserId::parse("ada").unwrap(),
+        user_name: livesessions_core::UserName::parse("Ada").unwrap(),
+        email: livesessions_core::Email::parse("ada@example.com").unwrap(),
+        registered: false,
+        added_at: Utc::now(),
+    };
+    let (open, capped) = (new("Open", None), new("Capped", Some("5")));
+    for session in [&open, &capped] {
+        store.insert_session(session).await.unwrap();
+        store
+            .add_roster_members(session.id, std::slice::from_ref(&member))
+            .await
+            .unwrap();
+    }
+
+    let plan = explain_join(&store, &pool, open.id, "walk", false).await;
+    let roster: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.contains("roster_members"))
+        .collect();
+    assert!(
+        !roster.is_empty(),
+        "the statement has its roster reads: {plan}"
+    );
+    assert!(
+        roster.iter().all(|l| l.contains("never executed")),
+        "an uncapped join reads no roster: {plan}"
+    );
+    let plan = explain_join(&store, &pool, capped.id, "walk", true).await;
+    assert!(
+        plan.lines()
+            .any(|l| l.contains("roster_members") && !l.contains("never executed")),
+        "a capped first join counts the reserved seats: {plan}"
+    );
+    cleanup(store, pool).await;
+}

@@ -10,8 +10,8 @@ use crate::analytics::{
 use crate::calendar::CalendarStatements;
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
-    due_sessions_select, empty_sessions_select, participant_select, session_assignments,
-    session_insert, session_select, VERSION_PARAMETER,
+    due_sessions_select, empty_sessions_select, on_roster, participant_select, reserved_seats,
+    session_assignments, session_insert, session_select, VERSION_PARAMETER,
 };
 use crate::roster::RosterStatements;
 use crate::search::{matches, text_matches, ListStatements, Search};
@@ -72,7 +72,8 @@ impl Statements {
     pub(super) fn new(schema: &str) -> Self {
         let quoted = quote_ident(schema);
         let s = quoted.as_str();
-        let session = session_select("s.", &participants(s));
+        let prefix = format!("{s}.");
+        let session = session_select("s.", &participants(s), &reserved_seats(&prefix, "s.", ""));
         Statements {
             insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
             get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
@@ -244,21 +245,29 @@ fn claim(s: &str) -> String {
 /// of a capped session inserts nothing (the store then takes the locked path); sessions
 /// without a capacity join alike either way.
 ///
+/// The seat check follows the rule of reserved seats (`Capacity::admits`): a joiner on the
+/// roster needs the shards' sum below the capacity, a walk-in needs it plus the roster members
+/// who have not joined ([`reserved_seats`]) below it. Roster writes take the session row
+/// `FOR NO KEY UPDATE` too, so they wait for the capped first join holding it, and it for them:
+/// the roster it reads is the one committed when its lock was granted.
+///
 /// A `restricted` session admits (`ok`) only when the joiner is an admin ($9) or on its
 /// roster, read in this statement; `admitted` tells a refusal (nothing written) from a lost
-/// race. An unrestricted session's check is the column alone: no roster read.
+/// race. An unrestricted session's check is the column alone: no roster read. `on_roster` and
+/// the returned session's `reserved_seats` are read only for a session with a capacity.
 fn join(s: &str) -> String {
     let t = "$6::interval";
     let at = "$5::timestamptz";
     let p_cols = crate::record::PARTICIPANT_COLUMNS.join(", ");
+    let prefix = format!("{s}.");
+    let member = |session: &str, user: &str| on_roster(&prefix, session, user);
     format!(
         "WITH s AS ( \
             SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
          ), ok AS ( \
             SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period \
             FROM s WHERE status IN ('scheduled', 'live') \
-              AND (NOT restricted OR $9::boolean OR EXISTS ( \
-                SELECT 1 FROM {s}.roster_members r WHERE r.session_id = s.id AND r.user_id = $2)) \
+              AND (NOT restricted OR $9::boolean OR {member_s}) \
          ), upd AS ( \
             UPDATE {s}.session_participants p SET \
                 user_name = $3, email = $4, join_count = p.join_count + 1, \
@@ -273,7 +282,8 @@ fn join(s: &str) -> String {
             FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
               AND (ok.capacity IS NULL OR ($8::boolean AND ( \
                 SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
-                WHERE c.session_id = ok.id) < ok.capacity)) \
+                WHERE c.session_id = ok.id) \
+                + CASE WHEN {member_ok} THEN 0 ELSE {reserved_ok} END < ok.capacity)) \
             ON CONFLICT (session_id, user_id) DO NOTHING \
             RETURNING {p_cols}, true AS inserted \
          ), counted AS ( \
@@ -285,7 +295,9 @@ fn join(s: &str) -> String {
             INSERT INTO {s}.events (kind, session_id) \
             SELECT 'participants', session_id FROM ins \
          ) \
-         SELECT {session}, EXISTS (SELECT 1 FROM ok) AS admitted, pp.inserted, {pp_cols} \
+         SELECT {session}, EXISTS (SELECT 1 FROM ok) AS admitted, \
+            CASE WHEN s.capacity IS NULL THEN false ELSE {member_s} END AS on_roster, \
+            pp.inserted, {pp_cols} \
          FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
         touch = touch_sets::<Postgres>(at, "ok.period", t),
         upd_cols = crate::record::PARTICIPANT_COLUMNS
@@ -295,8 +307,21 @@ fn join(s: &str) -> String {
             .join(", "),
         session = session_select(
             "s.",
-            &format!("{} + (SELECT count(*) FROM ins)", participants(s))
+            &format!("{} + (SELECT count(*) FROM ins)", participants(s)),
+            // The snapshot does not see this statement's insert: a member who just joined no
+            // longer holds a reserved seat.
+            &reserved_seats(
+                &prefix,
+                "s.",
+                &format!(
+                    " - (SELECT count(*) FROM ins WHERE {})",
+                    member("ins.session_id", "ins.user_id")
+                )
+            ),
         ),
+        member_s = member("s.id", "$2"),
+        member_ok = member("ok.id", "$2"),
+        reserved_ok = reserved_seats(&prefix, "ok.", ""),
         pp_cols = participant_select("pp."),
     )
 }

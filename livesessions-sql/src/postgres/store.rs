@@ -9,7 +9,7 @@ use livesessions_core::analytics::{
 };
 use livesessions_core::{
     AnalyticsStore, AttendanceStore, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
-    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SeriesId,
+    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, Seat, SeriesId,
     SeriesSummary, SeriesSummaryQuery, SessionId, SessionStore, UserId,
 };
 use sqlx::postgres::PgRow;
@@ -56,7 +56,8 @@ impl PostgresStore {
     /// `FOR NO KEY UPDATE` (`lock_seats`; ordinary joins and heartbeats, which hold it
     /// `FOR KEY SHARE`, go on) and then runs the join statement with its seat check. Capped
     /// first joins of one session so run one at a time, each counting the shards with every
-    /// earlier one committed: the count never passes the capacity. The end, which takes the row
+    /// earlier one committed: the count never passes the capacity. Roster writes take the same
+    /// lock, so the reserved seats a walk-in's check counts are exact too. The end, which takes the row
     /// `FOR UPDATE`, waits for them as for any join.
     async fn join_capped(&self, request: &JoinRequest, shard: i16) -> Result<JoinOutcome> {
         for _ in 0..JOIN_ATTEMPTS {
@@ -85,9 +86,11 @@ impl PostgresStore {
                     first_join,
                 });
             }
-            // Nothing written: either every seat is taken, or a concurrent first join of this
-            // user committed after the snapshot (the next attempt records a rejoin).
-            session.check_seat_for_new_participant()?;
+            // Nothing written: either no seat is left for this joiner (a walk-in finds the
+            // seats of roster members who have not joined held), or a concurrent first join of
+            // this user committed after the snapshot (the next attempt records a rejoin).
+            let on_roster: bool = Postgres::get(&row, "on_roster")?;
+            session.check_seat_for_new_participant(Seat::of(on_roster))?;
         }
         Err(corrupt(format_args!(
             "capped join of {} to session {} found no participant after {JOIN_ATTEMPTS} attempts",

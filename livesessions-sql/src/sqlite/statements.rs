@@ -11,8 +11,8 @@ use crate::calendar::CalendarStatements;
 use crate::events::{insert_event, LogStatements};
 use crate::presence::{credited, touch_sets, watching};
 use crate::record::{
-    due_sessions_select, empty_sessions_select, participant_select, session_assignments,
-    session_insert, session_select, VERSION_PARAMETER,
+    due_sessions_select, empty_sessions_select, on_roster, participant_select, reserved_seats,
+    session_assignments, session_insert, session_select, VERSION_PARAMETER,
 };
 use crate::roster::RosterStatements;
 use crate::search::{matches, ListStatements, Search};
@@ -39,7 +39,11 @@ pub(super) struct Statements {
     pub delete_roster: &'static str,
     pub delete_session: &'static str,
     pub list: ListStatements,
-    pub join_status: &'static str,
+    /// What a join checks, in its write transaction (parameters: session, user): status,
+    /// start of the live period, capacity, participants, whether the session is open to the
+    /// user (unrestricted, or they are on its roster), and, with a capacity only, whether they
+    /// are on its roster and how many seats are reserved.
+    pub join_status: String,
     pub rejoin: String,
     pub first_join: String,
     pub count_join: &'static str,
@@ -73,20 +77,25 @@ pub(super) struct Statements {
 
 impl Statements {
     fn new() -> Self {
-        let session = session_select("", "participants");
+        let session = session_select(
+            "",
+            "participants",
+            &reserved_seats("", "live_sessions.", ""),
+        );
+        let aliased = session_select("s.", "s.participants", &reserved_seats("", "s.", ""));
         let participant = participant_select("");
         Statements {
             insert_session: session_insert::<Sqlite>("live_sessions"),
             get_session: format!("SELECT {session} FROM live_sessions WHERE id = ?1"),
             due_sessions: due_sessions_select::<Sqlite>(
                 "live_sessions",
-                &session_select("s.", "s.participants"),
+                &aliased,
                 " = 1",
             ),
             empty_sessions: empty_sessions_select::<Sqlite>(
                 "live_sessions",
                 "session_participants",
-                &session_select("s.", "s.participants"),
+                &aliased,
             ),
             update_session: format!(
                 "UPDATE live_sessions SET {} WHERE id = ?1 AND version = ?{VERSION_PARAMETER} RETURNING {session}",
@@ -100,10 +109,15 @@ impl Statements {
             list: ListStatements::new(|status, search, after| {
                 list(&session, status, search, after)
             }),
-            join_status: "SELECT status, live_since, capacity, participants, \
-                    restricted = 0 OR EXISTS (SELECT 1 FROM roster_members \
-                        WHERE session_id = ?1 AND user_id = ?2) AS open_to_user \
-                FROM live_sessions WHERE id = ?1",
+            join_status: format!(
+                "SELECT status, live_since, capacity, participants, \
+                    restricted = 0 OR {member} AS open_to_user, \
+                    CASE WHEN capacity IS NULL THEN 0 ELSE {member} END AS on_roster, \
+                    {reserved} AS reserved \
+                 FROM live_sessions WHERE id = ?1",
+                member = on_roster("", "?1", "?2"),
+                reserved = reserved_seats("", "live_sessions.", ""),
+            ),
             rejoin: format!(
                 "UPDATE session_participants SET user_name = ?3, email = ?4, \
                     join_count = join_count + 1, last_joined_at = MAX(last_joined_at, ?5), {touch} \
@@ -191,11 +205,11 @@ impl Statements {
             ),
             lease_delivery: "UPDATE webhook_deliveries SET lease_until = ?2, lease_owner = ?3 \
                              WHERE id = ?1",
-            calendar: CalendarStatements::new::<Sqlite>("", &session_select("s.", "s.participants")),
+            calendar: CalendarStatements::new::<Sqlite>("", &aliased),
             series: SeriesStatements::new::<Sqlite>(
                 "live_sessions",
                 "session_participants",
-                &session_select("s.", "s.participants"),
+                &aliased,
             ),
         }
     }

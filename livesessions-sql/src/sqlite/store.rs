@@ -9,10 +9,10 @@ use livesessions_core::analytics::{
     ReportQuery, SessionReport,
 };
 use livesessions_core::{
-    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
-    JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, SeriesId,
-    SeriesSummary, SeriesSummaryQuery, SessionAction, SessionId, SessionStatus, SessionStore,
-    UserId,
+    check_seat, AnalyticsStore, AttendanceStore, Capacity, Conflict, Cursor, Error, EventKind,
+    HealthCheck, JoinOutcome, JoinRequest, ListQuery, LiveSession, Page, Participant, Presence,
+    Result, Seat, SeriesId, SeriesSummary, SeriesSummaryQuery, SessionAction, SessionId,
+    SessionStatus, SessionStore, UserId,
 };
 use sqlx::sqlite::{SqliteRow, SqliteTransaction};
 use sqlx::Sqlite;
@@ -188,13 +188,15 @@ impl AttendanceStore for SqliteStore {
         let sid = *request.session_id.as_uuid();
         let t = Sqlite::store_timeout(request.presence.timeout);
         let mut tx = self.write().await?;
-        let (status, live_since, capacity, participants, open_to_user): (
+        let (status, live_since, capacity, participants, open_to_user, on_roster, reserved): (
             String,
             Option<i64>,
             Option<i64>,
             i64,
             bool,
-        ) = sqlx::query_as(SQL.join_status)
+            bool,
+            i64,
+        ) = sqlx::query_as(&SQL.join_status)
             .bind(sid)
             .bind(request.joiner.user_id.as_str())
             .fetch_optional(&mut *tx)
@@ -228,14 +230,19 @@ impl AttendanceStore for SqliteStore {
         let (row, event) = match rejoin {
             Some(row) => (row, None),
             None => {
-                // The capacity is read in this write transaction, which holds the only write
-                // lock: no other first join can count between this check and the insert.
-                if let Some(capacity) = capacity.filter(|c| participants >= *c) {
-                    return Err(Conflict::SessionFull {
-                        capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
-                    }
-                    .into());
-                }
+                // The capacity, the count and the reserved seats are read in this write
+                // transaction, which holds the only write lock: no other first join or roster
+                // change can come between this check and the insert.
+                let capacity = capacity
+                    .map(Capacity::new)
+                    .transpose()
+                    .map_err(crate::record::corrupt)?;
+                check_seat(
+                    capacity,
+                    to_u64(participants, "participants")?,
+                    to_u64(reserved, "reserved_seats")?,
+                    Seat::of(on_roster),
+                )?;
                 let row = Q::bind_joiner(sqlx::query(&SQL.first_join), request)
                     .bind(period)
                     .fetch_one(&mut *tx)

@@ -31,7 +31,7 @@ fn rows_of(h: &Harness, people: &[&Actor]) -> Vec<MemberInput> {
         .collect()
 }
 
-async fn add(h: &Harness, id: SessionId, people: &[&Actor]) -> u64 {
+pub(super) async fn add(h: &Harness, id: SessionId, people: &[&Actor]) -> u64 {
     h.service
         .add_to_roster(Some(&h.admin), id, &rows_of(h, people))
         .await
