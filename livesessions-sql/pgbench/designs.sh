@@ -9,7 +9,7 @@ PG="-h ${PGHOST:-127.0.0.1} -U ${PGUSER:-postgres} ${PGDATABASE:-test}"
 secs="${SECS:-8}"
 psql $PG -q -v ON_ERROR_STOP=1 -f setup.sql >/dev/null 2>&1
 # The designs are written from store_join.sql here, so that they cannot drift from it: each
-# takes one more part out of the previous one.
+# changes one part of the store's join or of the design above it.
 d="$(mktemp -d)"
 trap 'rm -rf "$d"' EXIT
 derive() { # name source sed-expression [line to append]: fails if the edit changes nothing
