@@ -6,6 +6,7 @@
 //! as ignored without it; `LIVESESSIONS_TEST_MONGODB_SCALE` scales the stampede (2 000 users
 //! at 1).
 
+#[macro_use]
 mod server;
 
 use std::sync::Arc;
@@ -18,18 +19,6 @@ use livesessions_core::{
 use livesessions_mongo::mongodb::bson::{doc, Bson, Document};
 use livesessions_mongo::mongodb::Database;
 use livesessions_mongo::{MongoStore, TransactionMode};
-
-macro_rules! server_test {
-    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
-        $(#[doc = $doc])*
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(livesessions_test_mongodb),
-            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
-        )]
-        async fn $name() $body
-    };
-}
 
 fn uuid(id: SessionId) -> Bson {
     Bson::from(livesessions_mongo::mongodb::bson::Uuid::from(*id.as_uuid()))

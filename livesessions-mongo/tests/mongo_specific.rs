@@ -4,6 +4,7 @@
 //! conformance suite, and is counted as ignored without it.
 
 mod legacy;
+#[macro_use]
 mod server;
 
 use std::sync::Arc;
@@ -19,20 +20,6 @@ use livesessions_mongo::mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Docu
 use livesessions_mongo::mongodb::options::{ClientOptions, ServerAddress};
 use livesessions_mongo::mongodb::{Client, Database};
 use livesessions_mongo::{MongoStore, TransactionMode};
-
-/// A test against the server: multi-threaded, and counted as ignored (with the reason) when
-/// the crate was built without `LIVESESSIONS_TEST_MONGODB_URI`.
-macro_rules! server_test {
-    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
-        $(#[doc = $doc])*
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(livesessions_test_mongodb),
-            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
-        )]
-        async fn $name() $body
-    };
-}
 
 async fn scratch() -> Database {
     server::scratch_database().await.0

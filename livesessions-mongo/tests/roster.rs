@@ -5,6 +5,7 @@
 //! counted twice between their seat and their record (reserved seats). Runs against `LIVESESSIONS_TEST_MONGODB_URI` like
 //! the conformance suite, and is counted as ignored without it.
 
+#[macro_use]
 mod server;
 
 use std::sync::Arc;
@@ -20,20 +21,6 @@ use livesessions_core::{
 use livesessions_mongo::mongodb::bson::{doc, Bson, Document};
 use livesessions_mongo::mongodb::Database;
 use livesessions_mongo::{MongoStore, TransactionMode};
-
-/// A test against the server, counted as ignored (with the reason) when the crate was built
-/// without `LIVESESSIONS_TEST_MONGODB_URI`.
-macro_rules! server_test {
-    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
-        $(#[doc = $doc])*
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(livesessions_test_mongodb),
-            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's roster tests (scripts/secantus.sh start prints one)"
-        )]
-        async fn $name() $body
-    };
-}
 
 /// 10:00 UTC on 1 May 2031, where the clocks start and the sessions are scheduled.
 fn at(secs: i64) -> chrono::DateTime<Utc> {

@@ -3,6 +3,22 @@
 #![allow(dead_code)]
 
 use livesessions_mongo::mongodb::bson::doc;
+
+/// A test against the server: multi-threaded, and counted as ignored (with the reason) when
+/// the crate was built without `LIVESESSIONS_TEST_MONGODB_URI`. Test files that use it declare
+/// this module with `#[macro_use]`.
+#[allow(unused_macros)]
+macro_rules! server_test {
+    ($(#[doc = $doc:literal])* async fn $name:ident() $body:block) => {
+        $(#[doc = $doc])*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(livesessions_test_mongodb),
+            ignore = "set LIVESESSIONS_TEST_MONGODB_URI to run the MongoDB store's own tests (scripts/secantus.sh start prints one)"
+        )]
+        async fn $name() $body
+    };
+}
 use livesessions_mongo::mongodb::{Client, Database};
 
 /// The variable that names the server.
