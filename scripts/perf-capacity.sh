@@ -4,7 +4,7 @@
 # user, fresh schema per run) on one hot session and spread over SPREAD sessions, each once
 # without a capacity and once with --capacity CAPACITY (large enough never to fill in SECS, so
 # every join is admitted and takes the capped path). The order of with/without alternates
-# between rounds.
+# between rounds. Each run starts right after a CHECKPOINT (needs psql and a superuser).
 #
 # Usage: scripts/perf-capacity.sh   (env: SECS=10 CLIENTS=64 SPREAD=1000 ROUNDS=2
 #                                     CAPACITY=1000000 BUILD=1)
@@ -23,6 +23,9 @@ fi
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/perf_join"
 
 rate() { # sessions, then "none" or a capacity
+  # A checkpoint first, so that no run pays for one that falls inside it (a checkpoint in
+  # the middle of a run halved its rate, with or without a capacity).
+  psql "$URL" -qc CHECKPOINT
   local extra=()
   [ "$2" = none ] || extra=(--capacity "$2")
   LIVESESSIONS_TEST_POSTGRES_URL="$URL" "$BIN" --mode library --sessions "$1" \

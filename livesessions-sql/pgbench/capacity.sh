@@ -1,66 +1,33 @@
 #!/usr/bin/env bash
-# Prices a capped first join two ways, side by side in one run, against the uncapped join: as the
-# store runs it (a transaction: BEGIN, the session row locked FOR NO KEY UPDATE, the join
-# statement with its seat check, COMMIT) and as one autocommit statement that locks the row in
-# its first CTE and counts the seats taken through a VOLATILE function, which reads them in a
-# snapshot of its own taken after the lock (a statement's other reads keep the snapshot taken
-# before it waited). Both are written from store_join.sql; one live session with capacity
-# 1 000 000 (never reached), first joins of new users; the counts are checked after each run.
+# Prices a capped first join against the uncapped one, side by side in one run: the store's join
+# statement (store_join.sql) on the lab session without a capacity, then with capacity
+# 1 000 000 (never reached) and its seat shards settled as the store leaves them (every shard
+# current, the seats spread over the 64 rows), so that each walk-in takes a seat from its own
+# shard in the same row update that counts it. First joins of new users, one live session; after
+# each run the counts are checked against the records and, capped, the seats left against the
+# capacity.
 # Usage: bash capacity.sh   (env: SECS=8 CLIENTS=64 ROUNDS=2)
 set -euo pipefail
 cd "$(dirname "$0")"
 PG="-h ${PGHOST:-127.0.0.1} -U ${PGUSER:-postgres} ${PGDATABASE:-test}"
 psql $PG -q -v ON_ERROR_STOP=1 -f setup.sql >/dev/null 2>&1
-psql $PG -q -v ON_ERROR_STOP=1 <<'SQL'
--- The seats a first join of `joiner` finds taken: the count shards' sum, plus the seats held
--- for roster members who have not joined unless the joiner is one of them.
-CREATE FUNCTION ls_pgbench.seats_taken(session uuid, joiner text) RETURNS bigint
-LANGUAGE sql VOLATILE AS $fn$
-SELECT COALESCE((SELECT SUM(c.count) FROM ls_pgbench.session_participant_counts c
-                 WHERE c.session_id = session), 0)
-     + CASE WHEN EXISTS (SELECT 1 FROM ls_pgbench.roster_members r
-                         WHERE r.session_id = session AND r.user_id = joiner) THEN 0
-       ELSE (SELECT count(*) FROM ls_pgbench.roster_members r
-             WHERE r.session_id = session AND NOT EXISTS (
-               SELECT 1 FROM ls_pgbench.session_participants q
-               WHERE q.session_id = r.session_id AND q.user_id = r.user_id)) END
-$fn$;
-SQL
-d="$(mktemp -d)"
-trap 'rm -rf "$d"' EXIT
-check='(false::boolean AND ( SELECT COALESCE'
-grep -qF "$check" store_join.sql || { echo "store_join.sql has no seat check to edit" >&2; exit 1; }
-{
-  echo '\set u random(1, 2000000000)'
-  echo 'BEGIN;'
-  echo "SELECT 1 FROM ls_pgbench.live_sessions WHERE id = '00000000-0000-7000-8000-000000000001' AND capacity IS NOT NULL FOR NO KEY UPDATE;"
-  sed -n '/^WITH s AS (/,$p' store_join.sql | sed 's/(false::boolean AND ( SELECT COALESCE/(true::boolean AND ( SELECT COALESCE/'
-  echo 'COMMIT;'
-} >"$d/capped_transaction.sql"
-{
-  echo '\set u random(1, 2000000000)'
-  sed -n '/^WITH s AS (/,$p' store_join.sql | sed 's/ FOR KEY SHARE$/ FOR NO KEY UPDATE/' |
-    python3 -c '
-import sys
-s = sys.stdin.read()
-a = s.index("(false::boolean AND ( SELECT COALESCE")
-b = s.index("< ok.capacity))", a)
-sys.stdout.write(s[:a] + "(ls_pgbench.seats_taken(ok.id, (\x27u\x27 || :u)) " + s[b:])'
-} >"$d/capped_statement.sql"
+grep -qF 'tok AS ( UPDATE' store_join.sql || { echo "store_join.sql takes no seat" >&2; exit 1; }
 for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for script in store_join capped_transaction capped_statement; do
-    file="$script.sql"
-    [ -f "$file" ] || file="$d/$script.sql"
+  for capacity in NULL 1000000; do
     psql $PG -q -f reset.sql >/dev/null
-    capacity=1000000
-    [ "$script" != store_join ] || capacity=NULL
-    psql $PG -q -c "UPDATE ls_pgbench.live_sessions SET capacity = $capacity"
-    tps=$(pgbench $PG -n -M prepared -f "$file" -c "${CLIENTS:-64}" -j 2 -T "${SECS:-8}" 2>&1 |
+    psql $PG -q -c "UPDATE ls_pgbench.live_sessions SET capacity = $capacity" \
+      -c "UPDATE ls_pgbench.session_participant_counts c SET epoch = s.seat_epoch,
+            seats = CASE WHEN s.capacity IS NULL THEN 0
+                         ELSE s.capacity / 64 + CASE WHEN c.shard < s.capacity % 64 THEN 1 ELSE 0 END END
+          FROM ls_pgbench.live_sessions s WHERE s.id = c.session_id" \
+      -c "CHECKPOINT"
+    tps=$(pgbench $PG -n -M prepared -f store_join.sql -c "${CLIENTS:-64}" -j 2 -T "${SECS:-8}" 2>&1 |
       awk '/^tps/ {print $3}')
     counts=$(psql $PG -Atc "SELECT (SELECT count(*) FROM ls_pgbench.session_participants) || ' records, ' ||
-      (SELECT sum(count) FROM ls_pgbench.session_participant_counts) || ' counted'")
-    printf '  %-20s %8.0f joins/s  (%s)\n' "$script" "$tps" "$counts"
+      (SELECT sum(count) FROM ls_pgbench.session_participant_counts) || ' counted, ' ||
+      (SELECT sum(seats) FROM ls_pgbench.session_participant_counts) || ' seats left'")
+    printf '  capacity %-8s %8.0f joins/s  (%s)\n' "$capacity" "$tps" "$counts"
   done
 done
 psql $PG -q -c "UPDATE ls_pgbench.live_sessions SET capacity = NULL"

@@ -18,6 +18,7 @@ SET search_path TO ls_pgbench;
 \ir ../migrations/postgres/0012_capacity.sql
 \ir ../migrations/postgres/0013_roster.sql
 \ir ../migrations/postgres/0015_roster_name_index.sql
+\ir ../migrations/postgres/0016_seat_shards.sql
 ALTER TABLE live_sessions ADD COLUMN participants bigint NOT NULL DEFAULT 0;
 INSERT INTO live_sessions (id, title, instructor, video_url, start_time, status, started_at,
     live_since, created_at, updated_at, version, list_rank, list_time_key)

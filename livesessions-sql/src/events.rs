@@ -112,6 +112,9 @@ pub(crate) struct LoggedStatements<'s> {
     pub append: &'s str,
     /// The stored version of a session ([`Queries::version_mismatch`]).
     pub version_of: &'s str,
+    /// Run in order, with the session id, after a session with a capacity is written and
+    /// before its event (PostgreSQL spreads its seat shards again); none on SQLite.
+    pub capped: &'s [String],
 }
 
 impl<D> Queries<D>
@@ -148,14 +151,17 @@ where
     }
 
     /// Inserts `session` by `insert` and appends `created` (and `live` for a live session) in
-    /// `tx`, then commits; the last event's id as [`Self::append`] gives it.
+    /// `tx`, then commits; the last event's id as [`Self::append`] gives it. `capped` as
+    /// [`LoggedStatements::capped`].
     pub(crate) async fn insert_logged(
         mut tx: Transaction<'static, D>,
         insert: &str,
         append: &str,
+        capped: &[String],
         session: &LiveSession,
     ) -> Result<Option<i64>> {
         Self::insert_session(&mut *tx, insert, session).await?;
+        Self::written_capped(&mut tx, capped, session).await?;
         let mut last = Self::append(&mut *tx, append, EventKind::Created, session.id).await?;
         if session.status == SessionStatus::Live {
             last = Self::append(&mut *tx, append, EventKind::Live, session.id).await?;
@@ -166,16 +172,18 @@ where
 
     /// Inserts every session of a series by `insert`, each with its `created` (and `live`)
     /// event, in `tx`, then commits: all of them or, on any error, none. The last event's id
-    /// as [`Self::append`] gives it.
+    /// as [`Self::append`] gives it. `capped` as [`LoggedStatements::capped`].
     pub(crate) async fn insert_series_logged(
         mut tx: Transaction<'static, D>,
         insert: &str,
         append: &str,
+        capped: &[String],
         sessions: &[LiveSession],
     ) -> Result<Option<i64>> {
         let mut last = None;
         for session in sessions {
             Self::insert_session(&mut *tx, insert, session).await?;
+            Self::written_capped(&mut tx, capped, session).await?;
             last = Self::append(&mut *tx, append, EventKind::Created, session.id).await?;
             if session.status == SessionStatus::Live {
                 last = Self::append(&mut *tx, append, EventKind::Live, session.id).await?;
@@ -183,6 +191,26 @@ where
         }
         tx.commit().await.map_err(map_error::<D>)?;
         Ok(last)
+    }
+
+    /// Runs `capped` ([`LoggedStatements::capped`]) in `tx` for `session`, just written, if it
+    /// has a capacity.
+    async fn written_capped(
+        tx: &mut Transaction<'static, D>,
+        capped: &[String],
+        session: &LiveSession,
+    ) -> Result<()> {
+        if session.fields.capacity.is_none() {
+            return Ok(());
+        }
+        for statement in capped {
+            sqlx::query(statement)
+                .bind(*session.id.as_uuid())
+                .execute(&mut **tx)
+                .await
+                .map_err(map_error::<D>)?;
+        }
+        Ok(())
     }
 
     /// Writes `session` by the versioned update `update` and appends a `kind` event in `tx`,
@@ -200,6 +228,7 @@ where
             return Err(Self::version_mismatch(pool, sql.version_of, session).await);
         };
         let updated = session_from_row::<D>(&row)?;
+        Self::written_capped(&mut tx, sql.capped, &updated).await?;
         let id = Self::append(&mut *tx, sql.append, kind, session.id).await?;
         tx.commit().await.map_err(map_error::<D>)?;
         Ok((updated, id))

@@ -3,10 +3,11 @@
 //! prefix), the attendance status rule as SQL ([`status_rank`], [`late`]), which the roster
 //! view, the session report and the participation history share, and the operations.
 //!
-//! Roster writes (adds and removes) take the session row first (`FOR NO KEY UPDATE` on
-//! Postgres, which joins and heartbeats holding it `FOR KEY SHARE` do not wait for; SQLite's
-//! write transaction holds the only write lock): they run one at a time per session, so that
-//! an upload counts its new members exactly, as the roster grew in its own transaction.
+//! Roster writes (adds and removes) take the session row first (on Postgres an update of its
+//! `seat_epoch`, which makes the capped session's seat shards stale and which joins and
+//! heartbeats holding the row `FOR KEY SHARE` do not wait for; SQLite's write transaction holds
+//! the only write lock): they run one at a time per session, so that an upload counts its new
+//! members exactly, as the roster grew in its own transaction.
 
 use std::marker::PhantomData;
 
@@ -73,6 +74,9 @@ pub(crate) struct RosterStatements {
     /// Takes the session row for a roster write; no row when the session does not exist
     /// (parameter: session).
     pub lock: String,
+    /// Run in order, with the session id, after a roster write and before its commit
+    /// (PostgreSQL spreads a capped session's seat shards again).
+    pub after_write: Vec<String>,
     /// The number of members, `n` (parameter: session).
     pub count: String,
     /// Removes a member (parameters: session, user).
@@ -95,13 +99,22 @@ const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
 
 impl RosterStatements {
     /// The statements on the tables named with `prefix` (a schema and a dot, or empty).
-    /// `lock` ends the statement that takes the session row (`FOR NO KEY UPDATE`, or empty);
-    /// `now` and `timeout` are the view's parameters 2 and 3 as the dialect's SQL wants them.
-    pub(crate) fn new<D: Dialect>(prefix: &str, lock: &str, now: &str, timeout: &str) -> Self {
+    /// `lock` is the statement that takes the session row (parameter: the session; a row
+    /// named `found` when it exists);
+    /// `now` and `timeout` are the view's parameters 2 and 3 as the dialect's SQL wants them;
+    /// `after_write` as [`RosterStatements::after_write`].
+    pub(crate) fn new<D: Dialect>(
+        prefix: &str,
+        lock: &str,
+        after_write: &[String],
+        now: &str,
+        timeout: &str,
+    ) -> Self {
         let p = D::PARAMETER;
         let t = format!("{prefix}{TABLE}");
         RosterStatements {
-            lock: format!("SELECT 1 AS found FROM {prefix}live_sessions WHERE id = {p}1{lock}"),
+            lock: lock.to_owned(),
+            after_write: after_write.to_vec(),
             count: format!("SELECT count(*) AS n FROM {t} WHERE session_id = {p}1"),
             remove: format!("DELETE FROM {t} WHERE session_id = {p}1 AND user_id = {p}2"),
             member: format!(
@@ -313,6 +326,22 @@ where
         Ok(row.is_some())
     }
 
+    /// Runs [`RosterStatements::after_write`] in `tx`.
+    async fn after_write(
+        tx: &mut Transaction<'static, D>,
+        sql: &RosterStatements,
+        session: SessionId,
+    ) -> Result<()> {
+        for statement in &sql.after_write {
+            sqlx::query(statement)
+                .bind(*session.as_uuid())
+                .execute(&mut **tx)
+                .await
+                .map_err(map_error::<D>)?;
+        }
+        Ok(())
+    }
+
     async fn count(
         tx: &mut Transaction<'static, D>,
         sql: &RosterStatements,
@@ -354,6 +383,7 @@ where
             statement.execute(&mut *tx).await.map_err(map_error::<D>)?;
         }
         let after = Self::count(&mut tx, sql, session).await?;
+        Self::after_write(&mut tx, sql, session).await?;
         tx.commit().await.map_err(map_error::<D>)?;
         Ok(after.saturating_sub(before))
     }
@@ -375,6 +405,7 @@ where
             .execute(&mut *tx)
             .await
             .map_err(map_error::<D>)?;
+        Self::after_write(&mut tx, sql, session).await?;
         tx.commit().await.map_err(map_error::<D>)?;
         Ok(D::rows_affected(&done) > 0)
     }

@@ -59,6 +59,7 @@ mod calendar;
 mod events;
 mod roster;
 mod search_index;
+mod seats;
 mod shards;
 mod statements;
 mod store;

@@ -4,6 +4,8 @@ use sqlx::Postgres;
 
 use super::events::EventStatements;
 use super::quote_ident;
+use super::seats::SettleStatements;
+use super::shards::COUNT_SHARDS;
 use crate::analytics::{
     participation_rows, roster_counts, status_counts, AttendanceStatements, PopularStatements,
 };
@@ -39,12 +41,17 @@ pub(super) struct Statements {
     pub update_session: String,
     pub version_of: String,
     pub lock_session: String,
-    /// Takes a capped session's row `FOR NO KEY UPDATE`: first joins of capped sessions run one
-    /// at a time (ordinary joins hold the row `FOR KEY SHARE`, which this does not wait for).
+    /// Takes a capped session's row `FOR NO KEY UPDATE` for the locked path of a first join
+    /// (ordinary joins hold the row `FOR KEY SHARE`, which this does not wait for); `settled`
+    /// tells whether every seat shard is current (see the module `seats`).
     pub lock_seats: String,
     pub delete_session: String,
     pub list: ListStatements,
     pub join: String,
+    /// The join of the locked path: a walk-in takes a seat from any shard (see [`join`]).
+    pub join_locked: String,
+    /// The statements that spread a capped session's seats over its shards again.
+    pub settle: SettleStatements,
     pub heartbeat: String,
     pub leave: String,
     pub end_credit: String,
@@ -74,31 +81,52 @@ impl Statements {
         let s = quoted.as_str();
         let prefix = format!("{s}.");
         let session = session_select("s.", &participants(s), &reserved_seats(&prefix, "s.", ""));
+        let settle = SettleStatements::new(s, &reserved_seats(&prefix, "s.", ""));
+        let roster = RosterStatements::new::<Postgres>(
+            &prefix,
+            // The seats counted before the roster changes are stale after it.
+            &format!(
+                "UPDATE {s}.live_sessions SET seat_epoch = seat_epoch + 1 WHERE id = $1 \
+                 RETURNING 1 AS found"
+            ),
+            settle.statements(),
+            "$2::timestamptz",
+            "$3::interval",
+        );
         Statements {
             insert_session: session_insert::<Postgres>(&format!("{s}.live_sessions")),
             get_session: format!("SELECT {session} FROM {s}.live_sessions s WHERE s.id = $1"),
-            due_sessions: due_sessions_select::<Postgres>(&format!("{s}.live_sessions"), &session, ""),
+            due_sessions: due_sessions_select::<Postgres>(
+                &format!("{s}.live_sessions"),
+                &session,
+                "",
+            ),
             empty_sessions: empty_sessions_select::<Postgres>(
                 &format!("{s}.live_sessions"),
                 &format!("{s}.session_participants"),
                 &session,
             ),
             update_session: format!(
-                "UPDATE {s}.live_sessions s SET {} WHERE s.id = $1 AND s.version = ${VERSION_PARAMETER} \
-                 RETURNING {session}",
+                "UPDATE {s}.live_sessions s SET {}, seat_epoch = s.seat_epoch + 1 \
+                 WHERE s.id = $1 AND s.version = ${VERSION_PARAMETER} RETURNING {session}",
                 session_assignments::<Postgres>(),
             ),
             version_of: format!("SELECT version FROM {s}.live_sessions WHERE id = $1"),
             lock_session: format!("SELECT 1 FROM {s}.live_sessions WHERE id = $1 FOR UPDATE"),
             lock_seats: format!(
-                "SELECT 1 FROM {s}.live_sessions WHERE id = $1 AND capacity IS NOT NULL \
-                 FOR NO KEY UPDATE"
+                "SELECT (SELECT count(*) FROM {s}.session_participant_counts c \
+                         WHERE c.session_id = s.id AND c.epoch = s.seat_epoch) = {COUNT_SHARDS} \
+                        AS settled \
+                 FROM {s}.live_sessions s WHERE s.id = $1 AND s.capacity IS NOT NULL \
+                 FOR NO KEY UPDATE OF s"
             ),
+            settle,
             delete_session: format!("DELETE FROM {s}.live_sessions WHERE id = $1"),
             list: ListStatements::new(|status, search, after| {
                 list(s, &session, status, search, after)
             }),
-            join: join(s),
+            join: join(s, false),
+            join_locked: join(s, true),
             heartbeat: heartbeat(s),
             leave: format!(
                 "UPDATE {s}.session_participants p SET \
@@ -160,12 +188,7 @@ impl Statements {
                 "$3::timestamptz",
                 "$4::interval",
             ),
-            roster: RosterStatements::new::<Postgres>(
-                &format!("{s}."),
-                " FOR NO KEY UPDATE",
-                "$2::timestamptz",
-                "$3::interval",
-            ),
+            roster,
             events: EventStatements::new(schema),
             thumbnails: ThumbnailStatements::new::<Postgres>(&format!("{s}.{THUMBNAILS}")),
             webhooks: WebhookStatements::new::<Postgres>(&format!("{s}.")),
@@ -238,29 +261,48 @@ fn claim(s: &str) -> String {
 /// notification queue's lock; tailers pick the counts up at their next poll. Parameters:
 /// session, user id, user name, email, time, timeout, shard, seats checked, admin.
 ///
-/// A session with a capacity is joined for the first time only with "seats checked" true, in
-/// a transaction that holds the session row from `lock_seats`: then the insert happens only
+/// A first join of a session with a capacity needs a seat (`Capacity::admits`). A walk-in
+/// (anyone not on the roster) takes one of the session's seat shards (see the module `seats`):
+/// `tok` subtracts one from the `seats` of a shard whose `epoch` is the session's `seat_epoch`
+/// and, when that shard is the joiner's own, adds the joiner to its count in the same row
+/// update; the insert happens only if it did. Without `locked` the shard is the joiner's own,
+/// so a walk-in's first join of a capped session is one statement like any other join, and
+/// concurrent ones wait only for others on the same shard row. With `locked` (the statement
+/// `join_locked`, run in a transaction that holds the session row from `lock_seats` with the
+/// seats settled) it is the first shard with a seat, the joiner's own first; its row is locked
+/// before it is read again, so a seat another join takes meanwhile is not counted twice, and
+/// no seat on any shard means the session is full for walk-ins. A roster member's seat is
+/// reserved, so it takes none: with "seats checked" true (the locked path only) it is admitted
 /// while the shards' sum is below the capacity, counted in this statement's snapshot, which
-/// holds every first join committed before the lock was granted. With it false, a first join
-/// of a capped session inserts nothing (the store then takes the locked path); sessions
-/// without a capacity join alike either way.
+/// holds every member's first join committed before the lock was granted.
 ///
-/// The seat check follows the rule of reserved seats (`Capacity::admits`): a joiner on the
-/// roster needs the shards' sum below the capacity, a walk-in needs it plus the roster members
-/// who have not joined ([`reserved_seats`]) below it. Roster writes take the session row
-/// `FOR NO KEY UPDATE` too, so they wait for the capped first join holding it, and it for them:
-/// the roster it reads is the one committed when its lock was granted.
+/// A seat taken by what turns out to be a rejoin (a concurrent first join of the same user,
+/// on the same shard, committed while this one waited for the row) raises `seat_taken_twice`
+/// (migration 0016): the statement is undone and the store runs the join again.
 ///
 /// A `restricted` session admits (`ok`) only when the joiner is an admin ($9) or on its
 /// roster, read in this statement; `admitted` tells a refusal (nothing written) from a lost
 /// race. An unrestricted session's check is the column alone: no roster read. `on_roster` and
 /// the returned session's `reserved_seats` are read only for a session with a capacity.
-fn join(s: &str) -> String {
+fn join(s: &str, locked: bool) -> String {
     let t = "$6::interval";
     let at = "$5::timestamptz";
     let p_cols = crate::record::PARTICIPANT_COLUMNS.join(", ");
     let prefix = format!("{s}.");
     let member = |session: &str, user: &str| on_roster(&prefix, session, user);
+    let walk_in = format!(
+        "ok.capacity IS NOT NULL AND NOT EXISTS (SELECT 1 FROM upd) AND NOT {}",
+        member("ok.id", "$2")
+    );
+    let seat = if locked {
+        format!(
+            "SELECT x.shard FROM {s}.session_participant_counts x, ok, s \
+             WHERE x.session_id = ok.id AND x.seats > 0 AND x.epoch = s.seat_epoch AND {walk_in} \
+             ORDER BY x.shard = $7 DESC, x.shard LIMIT 1 FOR UPDATE OF x"
+        )
+    } else {
+        "SELECT $7 AS shard".to_owned()
+    };
     format!(
         "WITH s AS ( \
             SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
@@ -274,21 +316,29 @@ fn join(s: &str) -> String {
                 last_joined_at = GREATEST(p.last_joined_at, {at}), {touch} \
             FROM ok WHERE p.session_id = ok.id AND p.user_id = $2 \
             RETURNING {upd_cols}, false AS inserted \
+         ), seat AS ( \
+            {seat} \
+         ), tok AS ( \
+            UPDATE {s}.session_participant_counts c SET seats = c.seats - 1, \
+                count = c.count + CASE WHEN c.shard = $7 THEN 1 ELSE 0 END \
+            FROM ok, s, seat WHERE c.session_id = ok.id AND c.shard = seat.shard \
+              AND c.seats > 0 AND c.epoch = s.seat_epoch AND {walk_in} \
+            RETURNING c.shard \
          ), ins AS ( \
             INSERT INTO {s}.session_participants ({p_cols}) \
             SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
                    CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at}, \
                    CASE WHEN {at} >= ok.period THEN {at} END \
             FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
-              AND (ok.capacity IS NULL OR ($8::boolean AND ( \
-                SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
-                WHERE c.session_id = ok.id) \
-                + CASE WHEN {member_ok} THEN 0 ELSE {reserved_ok} END < ok.capacity)) \
+              AND (ok.capacity IS NULL OR EXISTS (SELECT 1 FROM tok) \
+                OR ($8::boolean AND {member_ok} AND ( \
+                  SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
+                  WHERE c.session_id = ok.id) < ok.capacity)) \
             ON CONFLICT (session_id, user_id) DO NOTHING \
             RETURNING {p_cols}, true AS inserted \
          ), counted AS ( \
             INSERT INTO {s}.session_participant_counts (session_id, shard, count) \
-            SELECT session_id, $7, 1 FROM ins \
+            SELECT session_id, $7, 1 FROM ins WHERE NOT EXISTS (SELECT 1 FROM tok WHERE tok.shard = $7) \
             ON CONFLICT (session_id, shard) \
             DO UPDATE SET count = session_participant_counts.count + 1 \
          ), logged AS ( \
@@ -297,6 +347,8 @@ fn join(s: &str) -> String {
          ) \
          SELECT {session}, EXISTS (SELECT 1 FROM ok) AS admitted, \
             CASE WHEN s.capacity IS NULL THEN false ELSE {member_s} END AS on_roster, \
+            CASE WHEN EXISTS (SELECT 1 FROM tok) AND NOT EXISTS (SELECT 1 FROM ins) \
+                 THEN {s}.seat_taken_twice() END AS seat_taken_twice, \
             pp.inserted, {pp_cols} \
          FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
         touch = touch_sets::<Postgres>(at, "ok.period", t),
@@ -321,7 +373,6 @@ fn join(s: &str) -> String {
         ),
         member_s = member("s.id", "$2"),
         member_ok = member("ok.id", "$2"),
-        reserved_ok = reserved_seats(&prefix, "ok.", ""),
         pp_cols = participant_select("pp."),
     )
 }

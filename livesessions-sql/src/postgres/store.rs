@@ -8,7 +8,7 @@ use livesessions_core::analytics::{
     ReportQuery, SessionReport,
 };
 use livesessions_core::{
-    AnalyticsStore, AttendanceStore, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
+    AnalyticsStore, AttendanceStore, Conflict, Cursor, Error, EventKind, HealthCheck, JoinOutcome,
     JoinRequest, ListQuery, LiveSession, Page, Participant, Presence, Result, Seat, SeriesId,
     SeriesSummary, SeriesSummaryQuery, SessionId, SessionStore, UserId,
 };
@@ -16,6 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::Postgres;
 use uuid::Uuid;
 
+use super::seats::{seat_taken_twice, settle};
 use super::shards::shard_of;
 use super::{map_error, PostgresStore};
 use crate::analytics;
@@ -52,30 +53,30 @@ fn admitted(row: &PgRow) -> Result<LiveSession> {
 }
 
 impl PostgresStore {
-    /// A first join of a session with a capacity: a transaction that takes the session row
-    /// `FOR NO KEY UPDATE` (`lock_seats`; ordinary joins and heartbeats, which hold it
-    /// `FOR KEY SHARE`, go on) and then runs the join statement with its seat check. Capped
-    /// first joins of one session so run one at a time, each counting the shards with every
-    /// earlier one committed: the count never passes the capacity. Roster writes take the same
-    /// lock, so the reserved seats a walk-in's check counts are exact too. The end, which takes the row
-    /// `FOR UPDATE`, waits for them as for any join.
+    /// The locked path of a first join of a session with a capacity (see the module `seats`):
+    /// a transaction that takes the session row `FOR NO KEY UPDATE` (`lock_seats`; ordinary
+    /// joins and heartbeats, which hold it `FOR KEY SHARE`, go on), settles the seat shards
+    /// when a roster write or session update made them stale, and runs `join_locked`: a walk-in
+    /// takes a seat from any shard that has one, a roster member is admitted while the count is
+    /// below the capacity. Locked paths of one session run one at a time, and so do they and
+    /// roster writes, which take the same lock. The end, which takes the row `FOR UPDATE`,
+    /// waits for them as for any join.
     async fn join_capped(&self, request: &JoinRequest, shard: i16) -> Result<JoinOutcome> {
         for _ in 0..JOIN_ATTEMPTS {
             let mut tx = self.pool.begin().await.map_err(map_error)?;
-            sqlx::query(&self.sql.lock_seats)
+            let locked = sqlx::query(&self.sql.lock_seats)
                 .bind(*request.session_id.as_uuid())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_error)?;
-            let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
-                .bind(Postgres::store_timeout(request.presence.timeout))
-                .bind(shard)
-                .bind(true)
-                .bind(request.admin)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(map_error)?
-                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+                .map_err(map_error)?;
+            if let Some(locked) = locked {
+                if !Postgres::get::<bool>(&locked, "settled")? {
+                    settle(&mut tx, &self.sql.settle, request.session_id).await?;
+                }
+            }
+            let Some(row) = self.run_join(true, request, shard, &mut *tx).await? else {
+                continue;
+            };
             let session = admitted(&row)?;
             if let Some(participant) = participant(&row)? {
                 let first_join: bool = Postgres::get(&row, "inserted")?;
@@ -86,16 +87,64 @@ impl PostgresStore {
                     first_join,
                 });
             }
-            // Nothing written: either no seat is left for this joiner (a walk-in finds the
-            // seats of roster members who have not joined held), or a concurrent first join of
-            // this user committed after the snapshot (the next attempt records a rejoin).
-            let on_roster: bool = Postgres::get(&row, "on_roster")?;
-            session.check_seat_for_new_participant(Seat::of(on_roster))?;
+            // Nothing written: either no seat is left for this joiner, or a concurrent first
+            // join of this user committed after the snapshot (the next attempt records a
+            // rejoin). A member's seat was checked on the count in the snapshot; a walk-in
+            // found no seat on any shard, which is the whole answer (first joins that took a
+            // seat and have not committed are not in the snapshot's count).
+            if Postgres::get::<bool>(&row, "on_roster")? {
+                session.check_seat_for_new_participant(Seat::RosterMember)?;
+            } else if let Some(capacity) = session.fields.capacity {
+                let joined = sqlx::query(&self.sql.get_participant)
+                    .bind(*request.session_id.as_uuid())
+                    .bind(request.joiner.user_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                if joined.is_none() {
+                    return Err(Conflict::SessionFull {
+                        capacity: capacity.get(),
+                    }
+                    .into());
+                }
+            }
         }
         Err(corrupt(format_args!(
             "capped join of {} to session {} found no participant after {JOIN_ATTEMPTS} attempts",
             request.joiner.user_id, request.session_id
         )))
+    }
+
+    /// Runs the join statement for `request`, `join` or, on the locked path, `join_locked`
+    /// with its seats checked: its row, `Ok(None)` when it took a seat that a concurrent first
+    /// join of the same user made a rejoin's (the statement was undone; run the join again),
+    /// `NotFound` without the session.
+    async fn run_join(
+        &self,
+        locked: bool,
+        request: &JoinRequest,
+        shard: i16,
+        executor: impl sqlx::PgExecutor<'_>,
+    ) -> Result<Option<PgRow>> {
+        let sql = if locked {
+            &self.sql.join_locked
+        } else {
+            &self.sql.join
+        };
+        let row = Q::bind_joiner(sqlx::query(sql), request)
+            .bind(Postgres::store_timeout(request.presence.timeout))
+            .bind(shard)
+            .bind(locked)
+            .bind(request.admin)
+            .fetch_optional(executor)
+            .await;
+        match row {
+            Ok(row) => row
+                .map(Some)
+                .ok_or_else(|| Error::session_not_found(request.session_id)),
+            Err(error) if seat_taken_twice(&error) => Ok(None),
+            Err(error) => Err(map_error(error)),
+        }
     }
 }
 
@@ -104,7 +153,7 @@ impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
         let tx = self.pool.begin().await.map_err(map_error)?;
         let (insert, append) = (&self.sql.insert_session, &self.sql.events.append);
-        Q::insert_logged(tx, insert, append, session)
+        Q::insert_logged(tx, insert, append, self.sql.settle.statements(), session)
             .await
             .map(drop)
     }
@@ -118,6 +167,7 @@ impl SessionStore for PostgresStore {
         let sql = LoggedStatements {
             append: &self.sql.events.append,
             version_of: &self.sql.version_of,
+            capped: self.sql.settle.statements(),
         };
         let update_sql = &self.sql.update_session;
         Q::update_logged(tx, &self.pool, update_sql, sql, update, event)
@@ -180,7 +230,7 @@ impl SessionStore for PostgresStore {
     async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
         let tx = self.pool.begin().await.map_err(map_error)?;
         let (insert, append) = (&self.sql.insert_session, &self.sql.events.append);
-        Q::insert_series_logged(tx, insert, append, sessions)
+        Q::insert_series_logged(tx, insert, append, self.sql.settle.statements(), sessions)
             .await
             .map(drop)
     }
@@ -205,15 +255,9 @@ impl AttendanceStore for PostgresStore {
     async fn join(&self, request: &JoinRequest) -> Result<JoinOutcome> {
         let shard = shard_of(&request.joiner.user_id);
         for _ in 0..JOIN_ATTEMPTS {
-            let row = Q::bind_joiner(sqlx::query(&self.sql.join), request)
-                .bind(Postgres::store_timeout(request.presence.timeout))
-                .bind(shard)
-                .bind(false)
-                .bind(request.admin)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_error)?
-                .ok_or_else(|| Error::session_not_found(request.session_id))?;
+            let Some(row) = self.run_join(false, request, shard, &self.pool).await? else {
+                continue;
+            };
             let session = admitted(&row)?;
             if let Some(participant) = participant(&row)? {
                 let first_join: bool = Postgres::get(&row, "inserted")?;
@@ -224,7 +268,8 @@ impl AttendanceStore for PostgresStore {
                 });
             }
             if session.fields.capacity.is_some() {
-                // A first join of a capped session: counted one at a time.
+                // A first join of a capped session that took no seat from its own shard (a
+                // roster member, an empty or stale shard, a full session): the locked path.
                 return self.join_capped(request, shard).await;
             }
             // Joinable but neither updated nor inserted: a concurrent first join of this user

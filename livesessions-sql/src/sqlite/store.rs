@@ -60,14 +60,15 @@ impl SqliteStore {
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &LiveSession) -> Result<()> {
         let tx = self.write().await?;
-        let event = Q::insert_logged(tx, &SQL.insert_session, &SQL.append, session).await?;
+        let event = Q::insert_logged(tx, &SQL.insert_session, &SQL.append, &[], session).await?;
         self.appended(event);
         Ok(())
     }
 
     async fn insert_series(&self, sessions: &[LiveSession]) -> Result<()> {
         let tx = self.write().await?;
-        let event = Q::insert_series_logged(tx, &SQL.insert_session, &SQL.append, sessions).await?;
+        let event =
+            Q::insert_series_logged(tx, &SQL.insert_session, &SQL.append, &[], sessions).await?;
         self.appended(event);
         Ok(())
     }
@@ -85,6 +86,7 @@ impl SessionStore for SqliteStore {
         let sql = LoggedStatements {
             append: &SQL.append,
             version_of: SQL.version_of,
+            capped: &[],
         };
         let (updated, event) =
             Q::update_logged(tx, &self.pool, &SQL.update_session, sql, update, event).await?;

@@ -1,0 +1,349 @@
+//! Seat shards: the walk-in seats of a capped session, spread over its count shard rows (see
+//! docs/ARCHITECTURE.md, "Seat shards", and migration `0016_seat_shards.sql`).
+//!
+//! A capped session's seats for walk-ins (`capacity - participants - reserved seats`, never
+//! below 0) are split over its [`COUNT_SHARDS`] rows of `session_participant_counts`, in the
+//! column `seats`. A walk-in's first join takes one seat from its own shard in the join
+//! statement, in the same row update that adds it to the count, so first joins of one capped
+//! session commit in parallel as uncapped ones do. The seats are exact as long as every shard's
+//! `epoch` equals the session's `seat_epoch`: each seat taken is one walk-in admitted, and
+//! nothing else changes how many walk-ins may still come, except a change of the session or its
+//! roster, which adds one to `seat_epoch` and so makes the seats stale.
+//!
+//! Whenever a first join cannot take a seat from its own shard (a roster member, an empty
+//! shard, stale seats), it runs the locked path: the session row `FOR NO KEY UPDATE`
+//! (`lock_seats`, which also tells whether the seats are current), [`settle`] when they are
+//! not, then the join statement that takes a seat from any shard that has one, or for a member
+//! checks the count. Settling locks every shard row, so it waits for the joins that took a seat
+//! and have not committed, and then counts the participants and reserved seats in a fresh
+//! snapshot: the seats it spreads are exact.
+
+use sqlx::postgres::PgConnection;
+
+use super::map_error;
+use super::shards::COUNT_SHARDS;
+use livesessions_core::{Result, SessionId};
+
+/// The statements of [`settle`], with the schema filled in (parameter: the session). Each
+/// does nothing unless the session has a capacity, so a roster write may run them on any
+/// session.
+#[derive(Debug)]
+pub(super) struct SettleStatements {
+    /// In order: create the session's missing shard rows (count 0, with the seats of a session
+    /// that has none of its rows yet); lock every shard row of the session, in shard order;
+    /// spread `capacity - participants - reserved seats` (at least 0) over the shards and mark
+    /// them current.
+    statements: [String; 3],
+}
+
+impl SettleStatements {
+    /// The statements on the schema `s` (quoted), with `reserved` the reserved-seat expression
+    /// of the session row `s`.
+    pub(super) fn new(s: &str, reserved: &str) -> Self {
+        let shards = i64::from(COUNT_SHARDS);
+        let capped = format!(
+            "EXISTS (SELECT 1 FROM {s}.live_sessions WHERE id = $1 AND capacity IS NOT NULL)"
+        );
+        // The seats of shard `shard` when `n` are spread: `n / shards`, one more on the first
+        // `n % shards`.
+        let share = |n: &str, shard: &str| {
+            format!("{n} / {shards} + CASE WHEN {shard} < {n} % {shards} THEN 1 ELSE 0 END")
+        };
+        // The walk-in seats of the capped session `s`, in a snapshot taken once every shard
+        // row is locked.
+        let seats = format!(
+            "(SELECT s.seat_epoch AS epoch, GREATEST(0, s.capacity \
+                - (SELECT COALESCE(SUM(x.count), 0)::bigint \
+                   FROM {s}.session_participant_counts x WHERE x.session_id = s.id) \
+                - {reserved}) AS n \
+              FROM {s}.live_sessions s WHERE s.id = $1 AND s.capacity IS NOT NULL) t"
+        );
+        SettleStatements {
+            statements: [
+                // New shard rows get their seats at once (a new session's are then current
+                // and the update below leaves them alone); existing rows are left as they are.
+                format!(
+                    "INSERT INTO {s}.session_participant_counts (session_id, shard, count, seats, epoch) \
+                     SELECT $1, g, 0, {new_share}, t.epoch \
+                     FROM generate_series(0, {last}) g, {seats} \
+                     ON CONFLICT (session_id, shard) DO NOTHING",
+                    new_share = share("t.n", "g"),
+                    last = COUNT_SHARDS - 1,
+                ),
+                format!(
+                    "SELECT 1 FROM {s}.session_participant_counts WHERE session_id = $1 AND {capped} \
+                     ORDER BY shard FOR UPDATE"
+                ),
+                // Only rows whose seats or epoch change are written.
+                format!(
+                    "UPDATE {s}.session_participant_counts c SET seats = {row_share}, epoch = t.epoch \
+                     FROM {seats} \
+                     WHERE c.session_id = $1 \
+                       AND (c.seats <> {row_share} OR c.epoch <> t.epoch)",
+                    row_share = share("t.n", "c.shard"),
+                ),
+            ],
+        }
+    }
+
+    /// The statements, in the order they run.
+    pub(super) fn statements(&self) -> &[String] {
+        &self.statements
+    }
+}
+
+/// Spreads a capped session's walk-in seats over its shards again, in `conn`: a transaction
+/// that holds the session row (from `lock_seats`, a roster write or a session update), so that
+/// no other settle, roster write or session update runs meanwhile. Three statements: the
+/// missing shard rows are created, every shard row is locked (waiting for first joins that
+/// took a seat and have not committed), and only then, in a snapshot that holds all of them,
+/// the seats are counted and spread.
+pub(super) async fn settle(
+    conn: &mut PgConnection,
+    sql: &SettleStatements,
+    session: SessionId,
+) -> Result<()> {
+    for statement in sql.statements() {
+        sqlx::query(statement)
+            .bind(*session.as_uuid())
+            .execute(&mut *conn)
+            .await
+            .map_err(map_error)?;
+    }
+    Ok(())
+}
+
+/// Whether `error` is the join statement's `seat_taken_twice()`: it took a seat, then found the
+/// participant inserted by a concurrent first join of the same user. The statement was undone;
+/// the join runs again and records a rejoin.
+pub(super) fn seat_taken_twice(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "LS409")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use livesessions_core::roster::{RosterMember, RosterStore as _};
+    use livesessions_core::{
+        AttendanceStore as _, Capacity, Conflict, Email, Error, EventKind, JoinRequest, Joiner,
+        LiveSession, NewSession, Presence, SessionStore as _, UserId, UserName,
+    };
+    use sqlx::postgres::PgPool;
+    use sqlx::{Connection as _, Postgres, Row as _};
+
+    use super::super::explain::{cleanup, migrated};
+    use super::super::shards::shard_of;
+    use super::super::{quote_ident, PostgresStore};
+    use crate::dialect::Dialect as _;
+    use crate::queries::Queries;
+
+    fn request(session: &LiveSession, user: &str) -> JoinRequest {
+        JoinRequest {
+            session_id: session.id,
+            joiner: Joiner {
+                user_id: UserId::parse(user).unwrap(),
+                user_name: UserName::parse(user).unwrap(),
+                email: Email::parse(&format!("{user}@example.com")).unwrap(),
+            },
+            presence: Presence::new(Utc::now(), Duration::from_secs(90)),
+            admin: false,
+        }
+    }
+
+    fn member(user: &str) -> RosterMember {
+        RosterMember {
+            user_id: UserId::parse(user).unwrap(),
+            user_name: UserName::parse(user).unwrap(),
+            email: Email::parse(&format!("{user}@example.com")).unwrap(),
+            registered: false,
+            added_at: Utc::now(),
+        }
+    }
+
+    async fn inserted(store: &PostgresStore, capacity: Option<&str>) -> LiveSession {
+        let mut input = NewSession::new(
+            "Seats",
+            "Ferris",
+            "https://youtu.be/abc",
+            "2031-01-15T10:00:00Z",
+        );
+        input.fields.capacity = capacity.map(str::to_owned);
+        let session = LiveSession::new(input.validate().unwrap(), Utc::now());
+        store.insert_session(&session).await.unwrap();
+        session
+    }
+
+    /// The seats on the session's shards and whether every shard is current.
+    async fn seats(store: &PostgresStore, pool: &PgPool, session: &LiveSession) -> (i64, bool) {
+        let s = quote_ident(store.schema());
+        let row = sqlx::query(&format!(
+            "SELECT COALESCE(SUM(c.seats), 0)::bigint AS seats, \
+                count(*) FILTER (WHERE c.epoch = s.seat_epoch) = 64 AS current \
+             FROM {s}.live_sessions s LEFT JOIN {s}.session_participant_counts c \
+               ON c.session_id = s.id WHERE s.id = $1 GROUP BY s.id"
+        ))
+        .bind(*session.id.as_uuid())
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        (row.get("seats"), row.get("current"))
+    }
+
+    /// Walk-in seats left by the rule: capacity - participants - reserved seats.
+    async fn expected(store: &PostgresStore, session: &LiveSession) -> i64 {
+        let read = store.get_session(session.id).await.unwrap().unwrap();
+        let capacity = i64::from(read.fields.capacity.unwrap().get());
+        (capacity - read.participants as i64 - read.reserved_seats as i64).max(0)
+    }
+
+    async fn assert_full(store: &PostgresStore, session: &LiveSession, user: &str) {
+        let refused = store.join(&request(session, user)).await.unwrap_err();
+        assert!(
+            matches!(refused, Error::Conflict(Conflict::SessionFull { .. })),
+            "{user}: {refused:?}"
+        );
+    }
+
+    /// The seats on the shards are the rule's walk-in seats, settled by every session update
+    /// and roster write, through first joins, roster adds and removes and capacity changes;
+    /// shards left stale (as migration 0016 leaves those written before it) are settled by
+    /// the next first join that needs a seat.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn seats_follow_joins_roster_writes_and_capacity_changes() {
+        let (store, pool) = migrated().await;
+        let session = inserted(&store, None).await;
+        store.join(&request(&session, "early")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &session).await, (0, false));
+
+        let mut capped = store.get_session(session.id).await.unwrap().unwrap();
+        capped.fields.capacity = Some(Capacity::new(6).unwrap());
+        capped.version += 1;
+        let capped = store
+            .update_session(&capped, EventKind::Updated)
+            .await
+            .unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (5, true));
+        store.join(&request(&capped, "w1")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (4, true));
+
+        let added = [member("m1"), member("m2")];
+        store.add_roster_members(capped.id, &added).await.unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (2, true));
+        store.join(&request(&capped, "w2")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (1, true));
+        assert_eq!(expected(&store, &capped).await, 1);
+
+        // Stale shards: the next first join settles them before it takes a seat.
+        let s = quote_ident(store.schema());
+        sqlx::query(&format!(
+            "UPDATE {s}.session_participant_counts SET epoch = -1, seats = 0"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        store.join(&request(&capped, "w3")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (0, true));
+        assert_full(&store, &capped, "w4").await;
+        let m1 = store.join(&request(&capped, "m1")).await.unwrap();
+        assert!(m1.first_join);
+        assert_eq!(seats(&store, &pool, &capped).await, (0, true));
+
+        let m2 = UserId::parse("m2").unwrap();
+        assert!(store.remove_roster_member(capped.id, &m2).await.unwrap());
+        assert_eq!(seats(&store, &pool, &capped).await, (1, true));
+        store.join(&request(&capped, "w4")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &capped).await, (0, true));
+        assert_full(&store, &capped, "w5").await;
+
+        let mut wider = store.get_session(capped.id).await.unwrap().unwrap();
+        wider.fields.capacity = Some(Capacity::new(8).unwrap());
+        wider.version += 1;
+        let wider = store
+            .update_session(&wider, EventKind::Updated)
+            .await
+            .unwrap();
+        assert_eq!(seats(&store, &pool, &wider).await, (2, true));
+        store.join(&request(&wider, "w5")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &wider).await, (1, true));
+        assert_eq!(expected(&store, &wider).await, 1);
+        store.join(&request(&wider, "w6")).await.unwrap();
+        assert_full(&store, &wider, "w7").await;
+        let read = store.get_session(wider.id).await.unwrap().unwrap();
+        assert_eq!((read.participants, read.reserved_seats), (8, 0));
+        cleanup(store, pool).await;
+    }
+
+    /// A seat taken by a first join that a concurrent first join of the same user turned into
+    /// a rejoin is given back: the first join holds the user's shard row in an open
+    /// transaction, the store's join waits for it, and after the commit it records a rejoin
+    /// and the seats lost none (without the undo, the seat it took would be gone).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_seat_taken_for_a_rejoin_is_given_back() {
+        let (store, pool) = migrated().await;
+        // 1 000 seats: 15 or 16 on every shard, so both joins below take one from the joiner's
+        // own shard.
+        let session = inserted(&store, Some("1000")).await;
+        store.join(&request(&session, "first")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &session).await, (999, true));
+
+        let twice = request(&session, "twice");
+        let mut holder = pool.begin().await.unwrap();
+        let row = Queries::<Postgres>::bind_joiner(sqlx::query(&store.sql.join), &twice)
+            .bind(Postgres::store_timeout(twice.presence.timeout))
+            .bind(shard_of(&twice.joiner.user_id))
+            .bind(false)
+            .bind(false)
+            .fetch_one(&mut *holder)
+            .await
+            .unwrap();
+        assert!(
+            row.get::<Option<bool>, _>("inserted").unwrap(),
+            "the held join inserted"
+        );
+
+        let racing = {
+            let (store, twice) = (store.clone(), twice.clone());
+            tokio::spawn(async move { store.join(&twice).await })
+        };
+        // Wait until the store's join waits for the held shard row (watched on a connection
+        // outside the store's pool, which the two joins fill).
+        let url = std::env::var("LIVESESSIONS_TEST_POSTGRES_URL").unwrap();
+        let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut waited = false;
+        for _ in 0..200 {
+            // The statement's text is cut at `track_activity_query_size`; its start names the
+            // test's schema.
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'WITH s AS%' \
+                   AND strpos(query, $1) > 0",
+            )
+            .bind(store.schema())
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                waited = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            waited,
+            "the store's join never waited for the held shard row"
+        );
+        holder.commit().await.unwrap();
+
+        let outcome = racing.await.unwrap().unwrap();
+        assert!(!outcome.first_join, "the racing join is a rejoin");
+        assert_eq!(outcome.participant.join_count, 2);
+        assert_eq!(outcome.session.participants, 2);
+        assert_eq!(seats(&store, &pool, &session).await, (998, true));
+        cleanup(store, pool).await;
+    }
+}
