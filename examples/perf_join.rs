@@ -17,9 +17,9 @@
 //! the log, as each example-server instance does (its numbering step every second).
 //! `scripts/perf-eventlog.sh` runs them side by side.
 //!
-//! `--capacity N` gives every session a capacity of N seats (first joins then run the capped
-//! path: one at a time per session, counted against it); `scripts/perf-capacity.sh` runs it
-//! beside the same run without a capacity.
+//! `--capacity N` gives every session a capacity of N seats (every first join then takes a
+//! seat, on PostgreSQL from its count shard's seats); `scripts/perf-capacity.sh` runs it beside
+//! the same run without a capacity.
 
 #[path = "perf_common/mod.rs"]
 mod perf_common;
@@ -62,8 +62,8 @@ struct Args {
     /// (append, and an `EventFeed` tails the log).
     #[arg(long, default_value = "append", value_parser = ["append", "skip", "feed"])]
     event_log: String,
-    /// Give every session this capacity (1–1000000): first joins then take the capped path,
-    /// checked against it inside the join. Absent: no limit.
+    /// Give every session this capacity (1–1000000): first joins then take a seat, checked
+    /// against it inside the join. Absent: no limit.
     #[arg(long)]
     capacity: Option<u32>,
 }

@@ -3,7 +3,7 @@
 # --mode library (CLIENTS tasks calling LiveSessions::join on a PostgresStore, each join a new
 # user, fresh schema per run) on one hot session and spread over SPREAD sessions, each once
 # without a capacity and once with --capacity CAPACITY (large enough never to fill in SECS, so
-# every join is admitted and takes the capped path). The order of with/without alternates
+# every join is admitted and takes a seat). The order of with/without alternates
 # between rounds. Each run starts right after a CHECKPOINT (needs psql and a superuser).
 #
 # Usage: scripts/perf-capacity.sh   (env: SECS=10 CLIENTS=64 SPREAD=1000 ROUNDS=2

@@ -3,8 +3,11 @@
 -- admin. The session row is read FOR KEY SHARE (the lock the inserts' foreign-key checks take
 -- anyway; end and delete take FOR UPDATE, which conflicts with it, so they wait for joins in
 -- flight and a join that waited sees the new status); the roster is read only for a restricted
--- session; the rejoin UPDATE or the first-join INSERT applies the presence rule; the count shard
--- of the user is bumped and a `participants` event appended for a first join; the session with
+-- session; the rejoin UPDATE or the first-join INSERT applies the presence rule; a walk-in's
+-- first join of a capped session takes a seat from the user's shard and counts itself in that
+-- row update (`tok`, which does nothing here: the session has no capacity unless capacity.sh
+-- gives it one); otherwise the count shard of the user is bumped; a `participants` event is
+-- appended for a first join; the session with
 -- its count (and, for a capped session, its reserved seats) and the participant come back: one
 -- statement, one round trip.
 -- The test `pgbench_store_join_is_the_store_join` (src/postgres/pgbench.rs) fails when this file

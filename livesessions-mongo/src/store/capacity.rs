@@ -20,9 +20,10 @@
 //! - A roster add between a walk-in's count and its `$inc` is not seen: that walk-in may take
 //!   the seat just reserved, and the new member may then find the session full. A roster
 //!   removal there makes the walk-in count one seat too many as reserved: it may be refused
-//!   one seat early. (The SQL stores and the memory store serialise roster writes with capped
-//!   first joins; a multi-document transaction here would make a stampede of first joins
-//!   abort each other, see `MongoStore::join`.)
+//!   one seat early. (The SQL stores and the memory store order roster writes with capped
+//!   first joins, PostgreSQL by re-counting the seats under locks in the roster write; a
+//!   multi-document transaction here would make a stampede of first joins abort each other,
+//!   see `MongoStore::join`.)
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -29,6 +29,8 @@
 //! (`COUNT_SHARDS`) chosen by a hash of the user id and summed on read, so concurrent first joins
 //! of one session spread over 64 rows instead of queueing on one. The count stays exact: it
 //! changes in the same statement as the insert, and so does the join's `participants` event.
+//! A capped session's walk-in seats are spread over the same rows (the module `seats`): a
+//! walk-in's first join takes one from its shard in the row update that counts it.
 //! The rationale, with the join/end interlock, is in docs/ARCHITECTURE.md ("Concurrency in the
 //! stores").
 //!
