@@ -12,16 +12,23 @@
 
 ALTER TABLE live_sessions ADD COLUMN seat_epoch bigint NOT NULL DEFAULT 0;
 
+-- Whether the session has roster members, kept by roster writes in their transaction: joins and
+-- reads of a session without one never probe roster_members (for a capped session they would,
+-- to tell a walk-in from a member and to count reserved seats).
+ALTER TABLE live_sessions ADD COLUMN has_roster boolean NOT NULL DEFAULT false;
+UPDATE live_sessions s SET has_roster = true
+WHERE EXISTS (SELECT 1 FROM roster_members r WHERE r.session_id = s.id);
+
 ALTER TABLE session_participant_counts
     ADD COLUMN seats bigint NOT NULL DEFAULT 0,
     ADD COLUMN epoch bigint NOT NULL DEFAULT -1;
 
--- Raised by a join statement that took a seat and then found the participant inserted by a
--- concurrent first join of the same user: the statement is undone and the join runs again
--- (as a rejoin), so no seat is lost.
-CREATE FUNCTION seat_taken_twice() RETURNS boolean LANGUAGE plpgsql AS $$
+-- Raised by a join statement that inserted a walk-in because the walk-in's shard had a seat in
+-- the statement's snapshot, and found that seat taken (or the shard re-stamped) once it held the
+-- shard row: the statement is undone and the join runs again.
+CREATE FUNCTION seat_taken_meanwhile() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'a concurrent first join of the same user took this seat; the join is retried'
+    RAISE EXCEPTION 'the seat this first join found was taken before it could hold it; the join is retried'
         USING ERRCODE = 'LS409';
 END
 $$;

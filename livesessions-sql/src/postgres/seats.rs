@@ -113,10 +113,10 @@ pub(super) async fn settle(
     Ok(())
 }
 
-/// Whether `error` is the join statement's `seat_taken_twice()`: it took a seat, then found the
-/// participant inserted by a concurrent first join of the same user. The statement was undone;
-/// the join runs again and records a rejoin.
-pub(super) fn seat_taken_twice(error: &sqlx::Error) -> bool {
+/// Whether `error` is the join statement's `seat_taken_meanwhile()`: it inserted a walk-in for
+/// a seat its snapshot showed, and once it held the shard row the seat was gone. The statement
+/// was undone; the join runs again.
+pub(super) fn seat_taken_meanwhile(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|e| e.code())
@@ -275,27 +275,49 @@ mod tests {
         assert_full(&store, &wider, "w7").await;
         let read = store.get_session(wider.id).await.unwrap().unwrap();
         assert_eq!((read.participants, read.reserved_seats), (8, 0));
+
+        // `has_roster` follows the roster: joins of a session without one never probe it.
+        let has_roster = |pool: PgPool| {
+            let sql = format!("SELECT has_roster FROM {s}.live_sessions WHERE id = $1");
+            async move {
+                sqlx::query_scalar::<_, bool>(&sql)
+                    .bind(*wider.id.as_uuid())
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(has_roster(pool.clone()).await);
+        let m1 = UserId::parse("m1").unwrap();
+        assert!(store.remove_roster_member(wider.id, &m1).await.unwrap());
+        assert!(!has_roster(pool.clone()).await);
+        store
+            .add_roster_members(wider.id, &[member("m3")])
+            .await
+            .unwrap();
+        assert!(has_roster(pool.clone()).await);
+        assert_eq!(seats(&store, &pool, &wider).await, (0, true));
+        assert_full(&store, &wider, "w7").await;
+        assert!(
+            store.join(&request(&wider, "m3")).await.is_err(),
+            "8 of 8 seats are taken"
+        );
         cleanup(store, pool).await;
     }
 
-    /// A seat taken by a first join that a concurrent first join of the same user turned into
-    /// a rejoin is given back: the first join holds the user's shard row in an open
-    /// transaction, the store's join waits for it, and after the commit it records a rejoin
-    /// and the seats lost none (without the undo, the seat it took would be gone).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_seat_taken_for_a_rejoin_is_given_back() {
-        let (store, pool) = migrated().await;
-        // 1 000 seats: 15 or 16 on every shard, so both joins below take one from the joiner's
-        // own shard.
-        let session = inserted(&store, Some("1000")).await;
-        store.join(&request(&session, "first")).await.unwrap();
-        assert_eq!(seats(&store, &pool, &session).await, (999, true));
-
-        let twice = request(&session, "twice");
+    /// Runs the fast join statement for `held` in a transaction left open (it must insert),
+    /// then the store's join for `racing`, waits until that join waits for a lock the open
+    /// transaction holds, commits it and returns what the store's join gave.
+    async fn race(
+        store: &PostgresStore,
+        pool: &PgPool,
+        held: &JoinRequest,
+        racing: &JoinRequest,
+    ) -> livesessions_core::Result<livesessions_core::JoinOutcome> {
         let mut holder = pool.begin().await.unwrap();
-        let row = Queries::<Postgres>::bind_joiner(sqlx::query(&store.sql.join), &twice)
-            .bind(Postgres::store_timeout(twice.presence.timeout))
-            .bind(shard_of(&twice.joiner.user_id))
+        let row = Queries::<Postgres>::bind_joiner(sqlx::query(&store.sql.join), held)
+            .bind(Postgres::store_timeout(held.presence.timeout))
+            .bind(shard_of(&held.joiner.user_id))
             .bind(false)
             .bind(false)
             .fetch_one(&mut *holder)
@@ -305,19 +327,17 @@ mod tests {
             row.get::<Option<bool>, _>("inserted").unwrap(),
             "the held join inserted"
         );
-
         let racing = {
-            let (store, twice) = (store.clone(), twice.clone());
-            tokio::spawn(async move { store.join(&twice).await })
+            let (store, racing) = (store.clone(), racing.clone());
+            tokio::spawn(async move { store.join(&racing).await })
         };
-        // Wait until the store's join waits for the held shard row (watched on a connection
-        // outside the store's pool, which the two joins fill).
+        // Watched on a connection outside the store's pool, which the two joins fill. The
+        // statement's text is cut at `track_activity_query_size`; its start names the test's
+        // schema.
         let url = std::env::var("LIVESESSIONS_TEST_POSTGRES_URL").unwrap();
         let mut watcher = sqlx::PgConnection::connect(&url).await.unwrap();
         let mut waited = false;
         for _ in 0..200 {
-            // The statement's text is cut at `track_activity_query_size`; its start names the
-            // test's schema.
             let waiting: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM pg_stat_activity \
                  WHERE wait_event_type = 'Lock' AND query LIKE 'WITH s AS%' \
@@ -335,15 +355,77 @@ mod tests {
         }
         assert!(
             waited,
-            "the store's join never waited for the held shard row"
+            "the store's join never waited for the held transaction"
         );
         holder.commit().await.unwrap();
+        racing.await.unwrap()
+    }
 
-        let outcome = racing.await.unwrap().unwrap();
+    /// No seat is taken for what a concurrent first join of the same user makes a rejoin:
+    /// the store's join waits for the held insert of the same user, inserts nothing, and
+    /// records a rejoin on the locked path; the seats lost one, for the held join only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_seat_is_taken_for_a_rejoin() {
+        let (store, pool) = migrated().await;
+        // 1 000 seats: 15 or 16 on every shard, so every first join below finds one on its
+        // own shard.
+        let session = inserted(&store, Some("1000")).await;
+        assert_eq!(seats(&store, &pool, &session).await, (1000, true));
+        store.join(&request(&session, "first")).await.unwrap();
+        assert_eq!(seats(&store, &pool, &session).await, (999, true));
+
+        let twice = request(&session, "twice");
+        let outcome = race(&store, &pool, &twice, &twice).await.unwrap();
         assert!(!outcome.first_join, "the racing join is a rejoin");
         assert_eq!(outcome.participant.join_count, 2);
         assert_eq!(outcome.session.participants, 2);
         assert_eq!(seats(&store, &pool, &session).await, (998, true));
+        cleanup(store, pool).await;
+    }
+
+    /// A walk-in whose snapshot showed its shard's last seat, which another first join on the
+    /// same shard took before it held the row, is undone (`seat_taken_meanwhile`) and joins
+    /// again: on the locked path, with a seat from another shard. Without the undo it would
+    /// be admitted with no seat taken, and the seats would count one walk-in too few.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_seat_taken_meanwhile_is_taken_again_elsewhere() {
+        let (store, pool) = migrated().await;
+        // 64 seats: one on every shard.
+        let session = inserted(&store, Some("64")).await;
+        assert_eq!(seats(&store, &pool, &session).await, (64, true));
+        let shard = shard_of(&UserId::parse("held").unwrap());
+        let same = (0..10_000)
+            .map(|i| format!("racer{i}"))
+            .find(|u| shard_of(&UserId::parse(u).unwrap()) == shard)
+            .unwrap();
+
+        let outcome = race(
+            &store,
+            &pool,
+            &request(&session, "held"),
+            &request(&session, &same),
+        )
+        .await
+        .unwrap();
+        assert!(outcome.first_join);
+        assert_eq!(seats(&store, &pool, &session).await, (62, true));
+        let s = quote_ident(store.schema());
+        let rows: Vec<(i16, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT shard, count, seats FROM {s}.session_participant_counts \
+             WHERE count > 0 OR seats = 0 ORDER BY shard"
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let own = rows.iter().find(|r| r.0 == shard).unwrap();
+        assert_eq!(
+            (own.1, own.2),
+            (2, 0),
+            "both counted on their shard: {rows:?}"
+        );
+        assert_eq!(rows.len(), 2, "one other shard gave its seat: {rows:?}");
+        let read = store.get_session(session.id).await.unwrap().unwrap();
+        assert_eq!(read.participants, 2);
         cleanup(store, pool).await;
     }
 }

@@ -29,6 +29,24 @@ fn participants(s: &str) -> String {
     )
 }
 
+/// Whether user `user` is on the roster of the session `owner` (`s.`, `ok.`): read only when
+/// the session's `has_roster` says it has one, so sessions without a roster never probe it.
+fn on_session_roster(prefix: &str, owner: &str, user: &str) -> String {
+    format!(
+        "({owner}has_roster AND {})",
+        on_roster(prefix, &format!("{owner}id"), user)
+    )
+}
+
+/// The reserved seats of the session row `s` ([`reserved_seats`], less `less`), 0 without a
+/// roster (`has_roster`) as without a capacity.
+fn session_reserved_seats(prefix: &str, less: &str) -> String {
+    format!(
+        "CASE WHEN s.has_roster THEN {} ELSE 0 END",
+        reserved_seats(prefix, "s.", less)
+    )
+}
+
 /// Every statement, with the schema filled in.
 #[derive(Debug)]
 pub(super) struct Statements {
@@ -80,8 +98,17 @@ impl Statements {
         let quoted = quote_ident(schema);
         let s = quoted.as_str();
         let prefix = format!("{s}.");
-        let session = session_select("s.", &participants(s), &reserved_seats(&prefix, "s.", ""));
-        let settle = SettleStatements::new(s, &reserved_seats(&prefix, "s.", ""));
+        let reserved = session_reserved_seats(&prefix, "");
+        let session = session_select("s.", &participants(s), &reserved);
+        let settle = SettleStatements::new(s, &reserved);
+        // The roster's presence first (the seats count its reserved seats), then the seats.
+        let roster_after_write: Vec<String> = std::iter::once(format!(
+            "UPDATE {s}.live_sessions SET has_roster = EXISTS ( \
+                SELECT 1 FROM {s}.roster_members r WHERE r.session_id = $1) \
+             WHERE id = $1"
+        ))
+        .chain(settle.statements().iter().cloned())
+        .collect();
         let roster = RosterStatements::new::<Postgres>(
             &prefix,
             // The seats counted before the roster changes are stale after it.
@@ -89,7 +116,7 @@ impl Statements {
                 "UPDATE {s}.live_sessions SET seat_epoch = seat_epoch + 1 WHERE id = $1 \
                  RETURNING 1 AS found"
             ),
-            settle.statements(),
+            &roster_after_write,
             "$2::timestamptz",
             "$3::interval",
         );
@@ -262,23 +289,26 @@ fn claim(s: &str) -> String {
 /// session, user id, user name, email, time, timeout, shard, seats checked, admin.
 ///
 /// A first join of a session with a capacity needs a seat (`Capacity::admits`). A walk-in
-/// (anyone not on the roster) takes one of the session's seat shards (see the module `seats`):
-/// `tok` subtracts one from the `seats` of a shard whose `epoch` is the session's `seat_epoch`
-/// and, when that shard is the joiner's own, adds the joiner to its count in the same row
-/// update; the insert happens only if it did. Without `locked` the shard is the joiner's own,
-/// so a walk-in's first join of a capped session is one statement like any other join, and
-/// concurrent ones wait only for others on the same shard row. With `locked` (the statement
+/// (anyone not on the roster) takes one from the session's seat shards (see the module
+/// `seats`): `seat` finds a shard whose `seats` are above 0 and whose `epoch` is the session's
+/// `seat_epoch`; the insert happens only if it found one; then `tok` subtracts one from that
+/// shard's seats and, when it is the joiner's own shard, adds the joiner to its count in the
+/// same row update. Without `locked` the shard is the joiner's own, read in the statement's
+/// snapshot without a lock, so a walk-in's first join of a capped session is one statement
+/// like any other join. Only `counted` reads `tok`, so it runs after the statement's answer,
+/// as the uncapped count bump does, and the shard row is held from there to the commit. If
+/// another join took that shard's last seat meanwhile (or a session or roster write
+/// re-stamped it), `tok`, which re-reads the row once it holds it, finds no seat: `counted`
+/// then calls `seat_taken_meanwhile()` (migration 0016), which raises, the statement is
+/// undone and the store runs the join again. With `locked` (the statement
 /// `join_locked`, run in a transaction that holds the session row from `lock_seats` with the
-/// seats settled) it is the first shard with a seat, the joiner's own first; its row is locked
-/// before it is read again, so a seat another join takes meanwhile is not counted twice, and
-/// no seat on any shard means the session is full for walk-ins. A roster member's seat is
-/// reserved, so it takes none: with "seats checked" true (the locked path only) it is admitted
-/// while the shards' sum is below the capacity, counted in this statement's snapshot, which
-/// holds every member's first join committed before the lock was granted.
-///
-/// A seat taken by what turns out to be a rejoin (a concurrent first join of the same user,
-/// on the same shard, committed while this one waited for the row) raises `seat_taken_twice`
-/// (migration 0016): the statement is undone and the store runs the join again.
+/// seats settled) `seat` is the first shard with a seat, the joiner's own first, its row
+/// locked and re-read, and no seat on any shard means the session is full for walk-ins. A
+/// roster member's seat is reserved, so it takes none: with "seats checked" true (the locked
+/// path only) it is admitted while the shards' sum is below the capacity, counted in this
+/// statement's snapshot, which holds every member's first join committed before the lock was
+/// granted. A concurrent first join of the same user makes the insert wait for it and insert
+/// nothing, so no seat is taken for what becomes a rejoin.
 ///
 /// A `restricted` session admits (`ok`) only when the joiner is an admin ($9) or on its
 /// roster, read in this statement; `admitted` tells a refusal (nothing written) from a lost
@@ -289,10 +319,10 @@ fn join(s: &str, locked: bool) -> String {
     let at = "$5::timestamptz";
     let p_cols = crate::record::PARTICIPANT_COLUMNS.join(", ");
     let prefix = format!("{s}.");
-    let member = |session: &str, user: &str| on_roster(&prefix, session, user);
+    let member = |owner: &str| on_session_roster(&prefix, owner, "$2");
     let walk_in = format!(
         "ok.capacity IS NOT NULL AND NOT EXISTS (SELECT 1 FROM upd) AND NOT {}",
-        member("ok.id", "$2")
+        member("ok.")
     );
     let seat = if locked {
         format!(
@@ -301,13 +331,17 @@ fn join(s: &str, locked: bool) -> String {
              ORDER BY x.shard = $7 DESC, x.shard LIMIT 1 FOR UPDATE OF x"
         )
     } else {
-        "SELECT $7 AS shard".to_owned()
+        format!(
+            "SELECT x.shard FROM {s}.session_participant_counts x, ok, s \
+             WHERE x.session_id = ok.id AND x.shard = $7 AND x.seats > 0 \
+               AND x.epoch = s.seat_epoch AND {walk_in}"
+        )
     };
     format!(
         "WITH s AS ( \
             SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
          ), ok AS ( \
-            SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period \
+            SELECT id, capacity, has_roster, CASE WHEN status = 'live' THEN live_since END AS period \
             FROM s WHERE status IN ('scheduled', 'live') \
               AND (NOT restricted OR $9::boolean OR {member_s}) \
          ), upd AS ( \
@@ -318,27 +352,29 @@ fn join(s: &str, locked: bool) -> String {
             RETURNING {upd_cols}, false AS inserted \
          ), seat AS ( \
             {seat} \
-         ), tok AS ( \
-            UPDATE {s}.session_participant_counts c SET seats = c.seats - 1, \
-                count = c.count + CASE WHEN c.shard = $7 THEN 1 ELSE 0 END \
-            FROM ok, s, seat WHERE c.session_id = ok.id AND c.shard = seat.shard \
-              AND c.seats > 0 AND c.epoch = s.seat_epoch AND {walk_in} \
-            RETURNING c.shard \
          ), ins AS ( \
             INSERT INTO {s}.session_participants ({p_cols}) \
             SELECT ok.id, $2, $3, $4, {at}, {at}, {at}, NULL, \
                    CASE WHEN {at} >= ok.period THEN {at} END, 0, 1, {at}, \
                    CASE WHEN {at} >= ok.period THEN {at} END \
             FROM ok WHERE NOT EXISTS (SELECT 1 FROM upd) \
-              AND (ok.capacity IS NULL OR EXISTS (SELECT 1 FROM tok) \
+              AND (ok.capacity IS NULL OR EXISTS (SELECT 1 FROM seat) \
                 OR ($8::boolean AND {member_ok} AND ( \
                   SELECT COALESCE(SUM(c.count), 0) FROM {s}.session_participant_counts c \
                   WHERE c.session_id = ok.id) < ok.capacity)) \
             ON CONFLICT (session_id, user_id) DO NOTHING \
             RETURNING {p_cols}, true AS inserted \
+         ), tok AS ( \
+            UPDATE {s}.session_participant_counts c SET seats = c.seats - 1, \
+                count = c.count + CASE WHEN c.shard = $7 THEN 1 ELSE 0 END \
+            FROM seat, s, ins WHERE c.session_id = ins.session_id AND c.shard = seat.shard \
+              AND c.seats > 0 AND c.epoch = s.seat_epoch \
+            RETURNING c.shard \
          ), counted AS ( \
             INSERT INTO {s}.session_participant_counts (session_id, shard, count) \
             SELECT session_id, $7, 1 FROM ins WHERE NOT EXISTS (SELECT 1 FROM tok WHERE tok.shard = $7) \
+              AND CASE WHEN EXISTS (SELECT 1 FROM seat) AND NOT EXISTS (SELECT 1 FROM tok) \
+                  THEN {s}.seat_taken_meanwhile() ELSE true END \
             ON CONFLICT (session_id, shard) \
             DO UPDATE SET count = session_participant_counts.count + 1 \
          ), logged AS ( \
@@ -347,8 +383,6 @@ fn join(s: &str, locked: bool) -> String {
          ) \
          SELECT {session}, EXISTS (SELECT 1 FROM ok) AS admitted, \
             CASE WHEN s.capacity IS NULL THEN false ELSE {member_s} END AS on_roster, \
-            CASE WHEN EXISTS (SELECT 1 FROM tok) AND NOT EXISTS (SELECT 1 FROM ins) \
-                 THEN {s}.seat_taken_twice() END AS seat_taken_twice, \
             pp.inserted, {pp_cols} \
          FROM s LEFT JOIN (SELECT * FROM upd UNION ALL SELECT * FROM ins) pp ON true",
         touch = touch_sets::<Postgres>(at, "ok.period", t),
@@ -362,17 +396,16 @@ fn join(s: &str, locked: bool) -> String {
             &format!("{} + (SELECT count(*) FROM ins)", participants(s)),
             // The snapshot does not see this statement's insert: a member who just joined no
             // longer holds a reserved seat.
-            &reserved_seats(
+            &session_reserved_seats(
                 &prefix,
-                "s.",
                 &format!(
                     " - (SELECT count(*) FROM ins WHERE {})",
-                    member("ins.session_id", "ins.user_id")
+                    on_roster(&prefix, "ins.session_id", "ins.user_id")
                 )
             ),
         ),
-        member_s = member("s.id", "$2"),
-        member_ok = member("ok.id", "$2"),
+        member_s = member("s."),
+        member_ok = member("ok."),
         pp_cols = participant_select("pp."),
     )
 }

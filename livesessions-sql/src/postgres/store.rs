@@ -16,7 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::Postgres;
 use uuid::Uuid;
 
-use super::seats::{seat_taken_twice, settle};
+use super::seats::{seat_taken_meanwhile, settle};
 use super::shards::shard_of;
 use super::{map_error, PostgresStore};
 use crate::analytics;
@@ -116,9 +116,9 @@ impl PostgresStore {
     }
 
     /// Runs the join statement for `request`, `join` or, on the locked path, `join_locked`
-    /// with its seats checked: its row, `Ok(None)` when it took a seat that a concurrent first
-    /// join of the same user made a rejoin's (the statement was undone; run the join again),
-    /// `NotFound` without the session.
+    /// with its seats checked: its row, `Ok(None)` when the seat it counted on was taken
+    /// meanwhile (the statement was undone; run the join again), `NotFound` without the
+    /// session.
     async fn run_join(
         &self,
         locked: bool,
@@ -142,7 +142,7 @@ impl PostgresStore {
             Ok(row) => row
                 .map(Some)
                 .ok_or_else(|| Error::session_not_found(request.session_id)),
-            Err(error) if seat_taken_twice(&error) => Ok(None),
+            Err(error) if seat_taken_meanwhile(&error) => Ok(None),
             Err(error) => Err(map_error(error)),
         }
     }
