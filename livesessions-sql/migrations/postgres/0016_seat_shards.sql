@@ -25,7 +25,7 @@ ALTER TABLE session_participant_counts
 
 -- Raised by a join statement that inserted a walk-in because the walk-in's shard had a seat in
 -- the statement's snapshot, and found that seat taken (or the shard re-stamped) once it held the
--- shard row: the statement is undone and the join runs again.
+-- shard row: the statement is undone and the join runs again on its locked path.
 CREATE FUNCTION seat_taken_meanwhile() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the seat this first join found was taken before it could hold it; the join is retried'

@@ -115,7 +115,7 @@ pub(super) async fn settle(
 
 /// Whether `error` is the join statement's `seat_taken_meanwhile()`: it inserted a walk-in for
 /// a seat its snapshot showed, and once it held the shard row the seat was gone. The statement
-/// was undone; the join runs again.
+/// was undone; the join runs again on the locked path.
 pub(super) fn seat_taken_meanwhile(error: &sqlx::Error) -> bool {
     error
         .as_database_error()

@@ -300,7 +300,7 @@ fn claim(s: &str) -> String {
 /// another join took that shard's last seat meanwhile (or a session or roster write
 /// re-stamped it), `tok`, which re-reads the row once it holds it, finds no seat: `counted`
 /// then calls `seat_taken_meanwhile()` (migration 0016), which raises, the statement is
-/// undone and the store runs the join again. With `locked` (the statement
+/// undone and the store runs the join again on the locked path. With `locked` (the statement
 /// `join_locked`, run in a transaction that holds the session row from `lock_seats` with the
 /// seats settled) `seat` is the first shard with a seat, the joiner's own first, its row
 /// locked and re-read, and no seat on any shard means the session is full for walk-ins. A

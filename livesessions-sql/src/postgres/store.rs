@@ -256,7 +256,9 @@ impl AttendanceStore for PostgresStore {
         let shard = shard_of(&request.joiner.user_id);
         for _ in 0..JOIN_ATTEMPTS {
             let Some(row) = self.run_join(false, request, shard, &self.pool).await? else {
-                continue;
+                // The seat its snapshot showed went to another join meanwhile: the shard is
+                // near its last seats, where the locked path takes one from any shard.
+                return self.join_capped(request, shard).await;
             };
             let session = admitted(&row)?;
             if let Some(participant) = participant(&row)? {
