@@ -16,12 +16,7 @@ use browser_kit::*;
 
 /// The `href` of the element `css`, resolved against the page.
 async fn href(client: &fantoccini::Client, css: &str) -> String {
-    find(client, css)
-        .await
-        .prop("href")
-        .await
-        .expect("href read")
-        .unwrap_or_default()
+    property(client, css, "href").await
 }
 
 /// Waits until `#calendar-feed-link` shows a `webcal://` link other than `previous`.

@@ -35,12 +35,7 @@ async fn set_start(client: &Client, value: &str) {
 
 /// The `value` property of the input at `css`.
 async fn value_of(client: &Client, css: &str) -> String {
-    find(client, css)
-        .await
-        .prop("value")
-        .await
-        .expect("a value")
-        .unwrap_or_default()
+    property(client, css, "value").await
 }
 
 /// The input's value once it is `expected`, or the last value seen when a step's time runs out

@@ -207,6 +207,16 @@ pub async fn find(client: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("no element {css}: {e}"))
 }
 
+/// The property `name` of the element at `css` as text (empty when it has none).
+pub async fn property(client: &Client, css: &str, name: &str) -> String {
+    find(client, css)
+        .await
+        .prop(name)
+        .await
+        .unwrap_or_else(|e| panic!("{css}: property {name} not read: {e}"))
+        .unwrap_or_default()
+}
+
 /// Waits until `check` holds for the text of the element at `css`.
 pub async fn wait_text(
     client: &Client,

@@ -18,7 +18,7 @@ import { loadSessions, onSearchInput, renderGrid, setFilter } from './list.js';
 import { connectEvents } from './live.js';
 import { goToList, route } from './router.js';
 import { closeSessionForm, onAddToggle, onSessionSubmit, onThumbnailChange, onThumbnailRemoveChange } from './session-form.js';
-import { downloadRosterCsv, onRosterAdd, onRosterClick, onRosterFilterChange, onRosterUpload } from './roster.js';
+import { downloadRosterCsv, onRosterAdd, onRosterClick, onRosterFilterChange, onRosterPage, onRosterUpload } from './roster.js';
 import { onRepeatChange } from './series.js';
 import { onSignIn, onSignOut } from './signin.js';
 import { state } from './state.js';
@@ -70,6 +70,8 @@ function bind() {
   $('roster-table').addEventListener('click', onRosterClick);
   $('roster-filter').addEventListener('change', onRosterFilterChange);
   $('roster-download').addEventListener('click', downloadRosterCsv);
+  $('roster-prev').addEventListener('click', function () { onRosterPage(-1); });
+  $('roster-next').addEventListener('click', function () { onRosterPage(1); });
   ['roster-user-id', 'roster-user-name', 'roster-email', 'roster-file'].forEach(function (id) {
     $(id).addEventListener('input', function () { clearFieldError(id); });
   });

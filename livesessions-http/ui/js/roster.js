@@ -16,10 +16,12 @@ export const STATUS_BADGES = {
   present: 'Present', partial: 'Partial', lobby_only: 'Lobby only', absent: 'Absent'
 };
 const ADD_FIELDS = { userId: 'roster-user-id', userName: 'roster-user-name', email: 'roster-email' };
-// Most rows the section shows; the CSV download has every row.
-const PAGE = 500;
+// Rows per page of the table (Previous and Next page through the rest; the CSV has every row).
+const PAGE = 100;
 
 let rosterSeq = 0;
+// The first row of the page shown.
+let rosterOffset = 0;
 
 function rosterPath(id) {
   return '/admin/live-sessions/' + encodeURIComponent(id) + '/roster';
@@ -41,10 +43,18 @@ function refreshSeats(id) {
 export function loadRoster(id, quiet) {
   var seq = ++rosterSeq;
   var filter = $('roster-filter').value;
-  var query = '?sort=name&limit=' + PAGE + (filter ? '&status=' + encodeURIComponent(filter) : '');
+  var query = '?sort=name&limit=' + PAGE + '&offset=' + rosterOffset +
+    (filter ? '&status=' + encodeURIComponent(filter) : '');
   return api('GET', rosterPath(id) + query).then(function (page) {
     if (seq !== rosterSeq || currentId() !== id) return;
-    renderRoster(page || {}, filter);
+    page = page || {};
+    var total = Number(page.total) || 0;
+    if (rosterOffset > 0 && rosterOffset >= total) {
+      // The page shown is gone (members were removed): show the last one there is.
+      rosterOffset = Math.max(0, Math.floor((total - 1) / PAGE) * PAGE);
+      return loadRoster(id, quiet);
+    }
+    renderRoster(page, filter);
   }, function (err) {
     if (seq !== rosterSeq || quiet) return;
     reportError(err, 'Could not load the roster');
@@ -54,6 +64,8 @@ export function loadRoster(id, quiet) {
 /** Empties the section (the analytics view opens another session, or closes). */
 export function resetRoster() {
   rosterSeq++;
+  rosterOffset = 0;
+  $('roster-pager').hidden = true;
   clear(document.querySelector('#roster-table tbody'));
   $('roster-counts').textContent = '';
   $('roster-filter').value = '';
@@ -97,13 +109,34 @@ function renderRoster(page, filter) {
       h('td', { class: 'num', dataset: { label: 'Watch time' }, text: formatDuration(r.watchSeconds) }),
       h('td', { dataset: { label: 'Actions' } }, remove)));
   });
+  renderPager(rows.length, Number(page.total) || 0);
   var empty = $('roster-empty');
   empty.hidden = rows.length > 0;
   empty.textContent = filter ? 'No one on this roster has that status.' : 'No one is on the roster yet.';
 }
 
+/** "Rows 101–200 of 250" between Previous and Next, shown when the rows fill more than a page. */
+function renderPager(shown, total) {
+  var pager = $('roster-pager');
+  pager.hidden = rosterOffset === 0 && total <= PAGE;
+  $('roster-range').textContent = shown
+    ? 'Rows ' + (rosterOffset + 1) + '–' + (rosterOffset + shown) + ' of ' + total
+    : '';
+  $('roster-prev').disabled = rosterOffset === 0;
+  $('roster-next').disabled = rosterOffset + shown >= total;
+}
+
+/** Shows the page `direction` (-1 or 1) pages away. */
+export function onRosterPage(direction) {
+  var id = currentId();
+  if (!id) return;
+  rosterOffset = Math.max(0, rosterOffset + direction * PAGE);
+  loadRoster(id, false);
+}
+
 export function onRosterFilterChange() {
   var id = currentId();
+  rosterOffset = 0;
   if (id) loadRoster(id, false);
 }
 
