@@ -4,10 +4,11 @@
 //! view, the session report and the participation history share, and the operations.
 //!
 //! Roster writes (adds and removes) take the session row first (on Postgres an update of its
-//! `seat_epoch`, which makes the capped session's seat shards stale and which joins and
-//! heartbeats holding the row `FOR KEY SHARE` do not wait for; SQLite's write transaction holds
-//! the only write lock): they run one at a time per session, so that an upload counts its new
-//! members exactly, as the roster grew in its own transaction.
+//! `seat_epoch`, which joins and heartbeats holding the row `FOR KEY SHARE` do not wait for;
+//! SQLite's write transaction holds the only write lock): they run one at a time per session,
+//! so that an upload counts its new members exactly, as the roster grew in its own
+//! transaction. Before the commit they run the store's `after_write` statements (on Postgres:
+//! `has_roster`, and the seat shards of a capped session spread again).
 
 use std::marker::PhantomData;
 
@@ -75,7 +76,7 @@ pub(crate) struct RosterStatements {
     /// (parameter: session).
     pub lock: String,
     /// Run in order, with the session id, after a roster write and before its commit
-    /// (PostgreSQL spreads a capped session's seat shards again).
+    /// (PostgreSQL keeps `has_roster` and spreads a capped session's seat shards again).
     pub after_write: Vec<String>,
     /// The number of members, `n` (parameter: session).
     pub count: String,
@@ -100,9 +101,8 @@ const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
 impl RosterStatements {
     /// The statements on the tables named with `prefix` (a schema and a dot, or empty).
     /// `lock` is the statement that takes the session row (parameter: the session; a row
-    /// named `found` when it exists);
-    /// `now` and `timeout` are the view's parameters 2 and 3 as the dialect's SQL wants them;
-    /// `after_write` as [`RosterStatements::after_write`].
+    /// named `found` when it exists); `after_write` as [`RosterStatements::after_write`];
+    /// `now` and `timeout` are the view's parameters 2 and 3 as the dialect's SQL wants them.
     pub(crate) fn new<D: Dialect>(
         prefix: &str,
         lock: &str,

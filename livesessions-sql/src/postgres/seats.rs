@@ -7,16 +7,18 @@
 //! statement, in the same row update that adds it to the count, so first joins of one capped
 //! session commit in parallel as uncapped ones do. The seats are exact as long as every shard's
 //! `epoch` equals the session's `seat_epoch`: each seat taken is one walk-in admitted, and
-//! nothing else changes how many walk-ins may still come, except a change of the session or its
-//! roster, which adds one to `seat_epoch` and so makes the seats stale.
+//! nothing else changes how many walk-ins may still come, except a write of the session or its
+//! roster, which adds one to `seat_epoch` (a join that read the session before it takes no seat
+//! after it) and [`settle`]s the seats again in its own transaction.
 //!
 //! Whenever a first join cannot take a seat from its own shard (a roster member, an empty
 //! shard, stale seats), it runs the locked path: the session row `FOR NO KEY UPDATE`
-//! (`lock_seats`, which also tells whether the seats are current), [`settle`] when they are
-//! not, then the join statement that takes a seat from any shard that has one, or for a member
-//! checks the count. Settling locks every shard row, so it waits for the joins that took a seat
-//! and have not committed, and then counts the participants and reserved seats in a fresh
-//! snapshot: the seats it spreads are exact.
+//! (`lock_seats`, which also tells whether the seats are current: they are not only for shards
+//! written before migration 0016), [`settle`] when they are not, then the join statement that
+//! takes a seat from any shard that has one, or for a member checks the count. Settling locks
+//! every shard row, so it waits for the joins that took a seat and have not committed, and then
+//! counts the participants and reserved seats in a fresh snapshot: the seats it spreads are
+//! exact.
 
 use sqlx::postgres::PgConnection;
 
