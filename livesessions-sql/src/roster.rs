@@ -3,12 +3,12 @@
 //! prefix), the attendance status rule as SQL ([`status_rank`], [`late`]), which the roster
 //! view, the session report and the participation history share, and the operations.
 //!
-//! Roster writes (adds and removes) take the session row first (on Postgres an update of its
-//! `seat_epoch`, which joins and heartbeats holding the row `FOR KEY SHARE` do not wait for;
-//! SQLite's write transaction holds the only write lock): they run one at a time per session,
-//! so that an upload counts its new members exactly, as the roster grew in its own
-//! transaction. Before the commit they run the store's `after_write` statements (on Postgres:
-//! `has_roster`, and the seat shards of a capped session spread again).
+//! Roster writes (adds and removes) take the session row first (`FOR NO KEY UPDATE` on
+//! Postgres, which joins and heartbeats holding it `FOR KEY SHARE` do not wait for; SQLite's
+//! write transaction holds the only write lock): they run one at a time per session, so that
+//! an upload counts its new members exactly, as the roster grew in its own transaction. Before
+//! the commit they run the store's `after_write` statements (on Postgres: the session's
+//! `seat_epoch` moved and a capped session's seat shards spread again).
 
 use std::marker::PhantomData;
 
@@ -76,7 +76,8 @@ pub(crate) struct RosterStatements {
     /// (parameter: session).
     pub lock: String,
     /// Run in order, with the session id, after a roster write and before its commit
-    /// (PostgreSQL keeps `has_roster` and spreads a capped session's seat shards again).
+    /// (PostgreSQL moves the session's `seat_epoch` and spreads a capped session's seat shards
+    /// again).
     pub after_write: Vec<String>,
     /// The number of members, `n` (parameter: session).
     pub count: String,
@@ -100,9 +101,9 @@ const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
 
 impl RosterStatements {
     /// The statements on the tables named with `prefix` (a schema and a dot, or empty).
-    /// `lock` is the statement that takes the session row (parameter: the session; a row
-    /// named `found` when it exists); `after_write` as [`RosterStatements::after_write`];
-    /// `now` and `timeout` are the view's parameters 2 and 3 as the dialect's SQL wants them.
+    /// `lock` ends the statement that takes the session row (`FOR NO KEY UPDATE`, or empty);
+    /// `after_write` as [`RosterStatements::after_write`]; `now` and `timeout` are the view's
+    /// parameters 2 and 3 as the dialect's SQL wants them.
     pub(crate) fn new<D: Dialect>(
         prefix: &str,
         lock: &str,
@@ -113,7 +114,7 @@ impl RosterStatements {
         let p = D::PARAMETER;
         let t = format!("{prefix}{TABLE}");
         RosterStatements {
-            lock: lock.to_owned(),
+            lock: format!("SELECT 1 AS found FROM {prefix}live_sessions WHERE id = {p}1{lock}"),
             after_write: after_write.to_vec(),
             count: format!("SELECT count(*) AS n FROM {t} WHERE session_id = {p}1"),
             remove: format!("DELETE FROM {t} WHERE session_id = {p}1 AND user_id = {p}2"),

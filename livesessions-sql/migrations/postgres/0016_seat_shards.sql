@@ -4,20 +4,13 @@
 -- `seats` is how many walk-ins this shard may still admit; a walk-in's first join takes one
 -- from its own shard in the join statement (the row it bumps the count of anyway). The seats
 -- of all shards add up to capacity - participants - reserved seats, spread again ("settled")
--- by a capped first join that holds the session row whenever a shard's `epoch` differs from
--- the session's `seat_epoch`. Every session update and roster write adds one to `seat_epoch`,
--- so seats counted before a change of capacity, status or roster are never taken after it.
--- Shards written before this migration have epoch -1: the first capped first join settles
--- them; sessions without a capacity never read either column.
+-- by every session write and roster write of a capped session, in its own transaction. Those
+-- writes also add one to `seat_epoch`, and a shard's seats are taken only while its `epoch` is
+-- the `seat_epoch` the join read, so seats counted before a change of capacity, status or
+-- roster are never taken after it. Shards written before this migration have epoch -1: the
+-- first capped first join settles them; sessions without a capacity never read either column.
 
 ALTER TABLE live_sessions ADD COLUMN seat_epoch bigint NOT NULL DEFAULT 0;
-
--- Whether the session has roster members, kept by roster writes in their transaction: joins and
--- reads of a session without one never probe roster_members (for a capped session they would,
--- to tell a walk-in from a member and to count reserved seats).
-ALTER TABLE live_sessions ADD COLUMN has_roster boolean NOT NULL DEFAULT false;
-UPDATE live_sessions s SET has_roster = true
-WHERE EXISTS (SELECT 1 FROM roster_members r WHERE r.session_id = s.id);
 
 ALTER TABLE session_participant_counts
     ADD COLUMN seats bigint NOT NULL DEFAULT 0,

@@ -1,7 +1,7 @@
 //! [`RosterStore`] on PostgreSQL: the shared statements of `crate::roster` on the store's
-//! schema. Roster writes take the session row by adding one to its `seat_epoch` (joins go on),
-//! and before their commit set `has_roster` and spread a capped session's seat shards again
-//! (see the module `seats`).
+//! schema. Roster writes take the session row `FOR NO KEY UPDATE` (joins go on), and before
+//! their commit move its `seat_epoch` and spread a capped session's seat shards again (see the
+//! module `seats`).
 
 use async_trait::async_trait;
 use livesessions_core::roster::{RosterMember, RosterPage, RosterQuery, RosterStore};

@@ -29,24 +29,6 @@ fn participants(s: &str) -> String {
     )
 }
 
-/// Whether user `user` is on the roster of the session `owner` (`s.`, `ok.`): read only when
-/// the session's `has_roster` says it has one, so sessions without a roster never probe it.
-fn on_session_roster(prefix: &str, owner: &str, user: &str) -> String {
-    format!(
-        "({owner}has_roster AND {})",
-        on_roster(prefix, &format!("{owner}id"), user)
-    )
-}
-
-/// The reserved seats of the session row `s` ([`reserved_seats`], less `less`), 0 without a
-/// roster (`has_roster`) as without a capacity.
-fn session_reserved_seats(prefix: &str, less: &str) -> String {
-    format!(
-        "CASE WHEN s.has_roster THEN {} ELSE 0 END",
-        reserved_seats(prefix, "s.", less)
-    )
-}
-
 /// Every statement, with the schema filled in.
 #[derive(Debug)]
 pub(super) struct Statements {
@@ -98,24 +80,19 @@ impl Statements {
         let quoted = quote_ident(schema);
         let s = quoted.as_str();
         let prefix = format!("{s}.");
-        let reserved = session_reserved_seats(&prefix, "");
+        let reserved = reserved_seats(&prefix, "s.", "");
         let session = session_select("s.", &participants(s), &reserved);
         let settle = SettleStatements::new(s, &reserved);
-        // The roster's presence first (the seats count its reserved seats), then the seats.
+        // The seats counted before the roster changed are stale after it: the epoch moves and
+        // the seats are spread again, in the roster write's transaction.
         let roster_after_write: Vec<String> = std::iter::once(format!(
-            "UPDATE {s}.live_sessions SET has_roster = EXISTS ( \
-                SELECT 1 FROM {s}.roster_members r WHERE r.session_id = $1) \
-             WHERE id = $1"
+            "UPDATE {s}.live_sessions SET seat_epoch = seat_epoch + 1 WHERE id = $1"
         ))
         .chain(settle.statements().iter().cloned())
         .collect();
         let roster = RosterStatements::new::<Postgres>(
             &prefix,
-            // The seats counted before the roster changes are stale after it.
-            &format!(
-                "UPDATE {s}.live_sessions SET seat_epoch = seat_epoch + 1 WHERE id = $1 \
-                 RETURNING 1 AS found"
-            ),
+            " FOR NO KEY UPDATE",
             &roster_after_write,
             "$2::timestamptz",
             "$3::interval",
@@ -319,10 +296,10 @@ fn join(s: &str, locked: bool) -> String {
     let at = "$5::timestamptz";
     let p_cols = crate::record::PARTICIPANT_COLUMNS.join(", ");
     let prefix = format!("{s}.");
-    let member = |owner: &str| on_session_roster(&prefix, owner, "$2");
+    let member = |session: &str| on_roster(&prefix, session, "$2");
     let walk_in = format!(
         "ok.capacity IS NOT NULL AND NOT EXISTS (SELECT 1 FROM upd) AND NOT {}",
-        member("ok.")
+        member("ok.id")
     );
     let seat = if locked {
         format!(
@@ -341,7 +318,7 @@ fn join(s: &str, locked: bool) -> String {
         "WITH s AS ( \
             SELECT * FROM {s}.live_sessions WHERE id = $1 FOR KEY SHARE \
          ), ok AS ( \
-            SELECT id, capacity, has_roster, CASE WHEN status = 'live' THEN live_since END AS period \
+            SELECT id, capacity, CASE WHEN status = 'live' THEN live_since END AS period \
             FROM s WHERE status IN ('scheduled', 'live') \
               AND (NOT restricted OR $9::boolean OR {member_s}) \
          ), upd AS ( \
@@ -396,16 +373,17 @@ fn join(s: &str, locked: bool) -> String {
             &format!("{} + (SELECT count(*) FROM ins)", participants(s)),
             // The snapshot does not see this statement's insert: a member who just joined no
             // longer holds a reserved seat.
-            &session_reserved_seats(
+            &reserved_seats(
                 &prefix,
+                "s.",
                 &format!(
                     " - (SELECT count(*) FROM ins WHERE {})",
                     on_roster(&prefix, "ins.session_id", "ins.user_id")
                 )
             ),
         ),
-        member_s = member("s."),
-        member_ok = member("ok."),
+        member_s = member("s.id"),
+        member_ok = member("ok.id"),
         pp_cols = participant_select("pp."),
     )
 }

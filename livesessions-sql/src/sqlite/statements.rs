@@ -191,13 +191,7 @@ impl Statements {
             participation_totals: "SELECT count(*) AS n, COALESCE(sum(watch_seconds), 0) AS w \
                  FROM session_participants WHERE user_id = ?1",
             participation_rows: participation_rows::<Sqlite>("", "?3", "?4"),
-            roster: RosterStatements::new::<Sqlite>(
-                "",
-                "SELECT 1 AS found FROM live_sessions WHERE id = ?1",
-                &[],
-                "?2",
-                "?3",
-            ),
+            roster: RosterStatements::new::<Sqlite>("", "", &[], "?2", "?3"),
             append: format!("{} RETURNING id", insert_event::<Sqlite>("events")),
             log: LogStatements::new::<Sqlite>("events", "event_log_state"),
             thumbnails: ThumbnailStatements::new::<Sqlite>(THUMBNAILS),
